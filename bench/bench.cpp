@@ -1,0 +1,425 @@
+// baton-bench: HTTP load generator for a running Baton server (loopback only).
+// Boost.Asio C++20 coroutines + Boost.Beast, one io_context per --threads.
+#include "bench_util.hpp"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <thread>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace po = boost::program_options;
+using asio::awaitable;
+using asio::use_awaitable;
+using namespace bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Config {
+  asio::ip::tcp::endpoint ep;
+  std::string url, host_header, prefix, auth, type = "preload";
+  int workers = 64, threads = 1, pid = 0;
+  double seconds = 10, warmup = 2;
+  Clock::duration timeout = 5s;
+  long preload = 0;
+  bool claim_check = false, json = false;
+};
+
+struct Conn {
+  beast::tcp_stream s;
+  beast::flat_buffer buf;
+  bool open = false;
+  explicit Conn(const asio::any_io_executor& ex) : s(ex) {}
+  void close() {
+    beast::error_code ec;
+    s.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    s.close();
+    buf.consume(buf.size());
+    open = false;
+  }
+};
+
+struct Reply {
+  int status = 0;  // 0: connect/read/write failure or timeout
+  std::string body;
+};
+
+// One request/response on a keep-alive connection, (re)connecting when needed. Never
+// throws on I/O errors and never waits longer than `timeout` per step.
+awaitable<Reply> exchange(Conn& c, const Config& cfg, http::verb verb, std::string target, std::string body,
+                          Clock::duration timeout) {
+  Reply r;
+  beast::error_code ec;
+  auto tok = asio::redirect_error(use_awaitable, ec);
+  if (!c.open) {
+    c.s.expires_after(timeout);
+    co_await c.s.async_connect(cfg.ep, tok);
+    if (ec) {
+      c.close();
+      co_return r;
+    }
+    c.s.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    c.open = true;
+  }
+  http::request<http::string_body> req{verb, cfg.prefix + target, 11};
+  req.set(http::field::host, cfg.host_header);
+  req.set(http::field::user_agent, "baton-bench");
+  if (!cfg.auth.empty()) req.set(http::field::authorization, cfg.auth);
+  if (verb == http::verb::post) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+    req.prepare_payload();
+  }
+  c.s.expires_after(timeout);
+  co_await http::async_write(c.s, req, tok);
+  if (!ec) {
+    http::response<http::string_body> res;
+    co_await http::async_read(c.s, c.buf, res, tok);
+    if (!ec) {
+      r.status = static_cast<int>(res.result_int());
+      r.body = std::move(res.body());
+      if (!res.keep_alive()) c.close();
+      co_return r;
+    }
+  }
+  c.close();
+  co_return r;
+}
+
+awaitable<void> pause(Clock::duration d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(use_awaitable);
+}
+
+// Records one answer (or transport error) if it completed inside w (always when w is
+// null). Returns true on 2xx.
+bool account(Stats& st, const Window* w, Op op, Clock::time_point t0, const Reply& r) {
+  auto t1 = Clock::now();
+  bool ok = r.status >= 200 && r.status < 300;
+  if (w && !w->in(t1)) return ok;
+  if (r.status == 0) {
+    ++st.errors;
+    return false;
+  }
+  ++st.requests;
+  st.lat_us[op].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  if (!ok) ++st.non2xx[{op, r.status}];
+  return ok;
+}
+
+awaitable<void> health_worker(const Config& cfg, Stats& st, Window w) {
+  Conn c(co_await asio::this_coro::executor);
+  while (Clock::now() < w.end) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::get, "/health", {}, cfg.timeout);
+    account(st, &w, HEALTH, t0, r);
+    if (r.status == 0) co_await pause(20ms);
+  }
+}
+
+awaitable<void> lifecycle_worker(const Config& cfg, Stats& st, Window w, int k, std::string type) {
+  Conn c(co_await asio::this_coro::executor);
+  const std::string claim_body = json::serialize(json::object{{"type", type}, {"worker_id", "w" + std::to_string(k)}});
+  for (uint64_t i = 0; Clock::now() < w.end; ++i) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks", create_body(type, i), cfg.timeout);
+    if (!account(st, &w, CREATE, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    t0 = Clock::now();
+    r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", claim_body, cfg.timeout);
+    if (!account(st, &w, CLAIM, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    Claimed cl = parse_claim(r.body);
+    if (!cl.ok || cl.empty) {
+      if (w.in(Clock::now())) ++(cl.ok ? st.empty_claims : st.errors);
+      continue;
+    }
+    std::string body = R"({"result":{"ok":true})";
+    if (!cl.token.empty()) body += R"(,"lease_token":)" + json::serialize(json::value(cl.token));
+    body += "}";
+    t0 = Clock::now();
+    r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/" + cl.id + "/complete", std::move(body), cfg.timeout);
+    if (account(st, &w, COMPLETE, t0, r) && w.in(Clock::now())) ++st.cycles;
+    if (r.status == 0) co_await pause(20ms);
+  }
+}
+
+awaitable<void> preload_worker(const Config& cfg, Stats& st, std::atomic<long>& next, std::atomic<bool>& stop) {
+  Conn c(co_await asio::this_coro::executor);
+  int failures = 0;  // consecutive transport errors; many in a row means the server is gone
+  for (long i = 0; !stop && (i = next++) < cfg.preload;) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks", create_body(cfg.type, static_cast<uint64_t>(i)),
+                                cfg.timeout);
+    if (account(st, nullptr, CREATE, t0, r)) ++st.cycles;
+    if (r.status != 0) {
+      failures = 0;
+    } else {
+      if (++failures >= 50) stop = true;
+      co_await pause(20ms);
+    }
+  }
+}
+
+// Polls claim of cfg.type every 10 ms until one returns a task or `deadline` passes.
+awaitable<bool> claim_check(const Config& cfg, Clock::time_point deadline, int& attempts, int& last_status) {
+  Conn c(co_await asio::this_coro::executor);
+  const std::string body = json::serialize(json::object{{"type", cfg.type}, {"worker_id", "claim-check"}});
+  while (Clock::now() < deadline) {
+    auto left = std::max<Clock::duration>(deadline - Clock::now(), 1ms);
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", body, std::min(cfg.timeout, left));
+    ++attempts;
+    last_status = r.status;
+    if (r.status == 200) {
+      Claimed cl = parse_claim(r.body);
+      if (cl.ok && !cl.empty) co_return true;
+    }
+    co_await pause(10ms);
+  }
+  co_return false;
+}
+
+awaitable<Reply> one_request(const Config& cfg, http::verb verb, std::string target, std::string body) {
+  Conn c(co_await asio::this_coro::executor);
+  co_return co_await exchange(c, cfg, verb, std::move(target), std::move(body), cfg.timeout);
+}
+
+// Runs a single coroutine to completion on a private io_context.
+template <class T>
+T run_one(awaitable<T> a) {
+  asio::io_context io;
+  std::optional<T> out;
+  asio::co_spawn(io, std::move(a), [&](std::exception_ptr e, T v) {
+    if (e) std::rethrow_exception(e);
+    out = std::move(v);
+  });
+  io.run();
+  return std::move(*out);
+}
+
+void run_io(asio::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "baton-bench: worker failed: %s\n", e.what());
+    }
+  }
+}
+
+// Spawns cfg.workers coroutines make(stats, k) over cfg.threads io_contexts, runs them
+// all to completion and returns the merged statistics.
+template <class Make>
+Stats run_workers(const Config& cfg, Make make) {
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<Stats> stats(static_cast<std::size_t>(cfg.threads));
+  for (int t = 0; t < cfg.threads; ++t) ios.push_back(std::make_unique<asio::io_context>(1));
+  for (int k = 0; k < cfg.workers; ++k) {
+    auto t = static_cast<std::size_t>(k % cfg.threads);
+    asio::co_spawn(*ios[t], make(stats[t], k), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < ios.size(); ++t) threads.emplace_back([&ios, t] { run_io(*ios[t]); });
+  run_io(*ios[0]);
+  for (auto& th : threads) th.join();
+  for (std::size_t t = 1; t < stats.size(); ++t) stats[0].merge(stats[t]);
+  return std::move(stats[0]);
+}
+
+// Server pids: --pid, else whoever listens on the URL's port.
+std::vector<int> server_pids(const Config& cfg) {
+  if (cfg.pid > 0) return {cfg.pid};
+  return bench::pids_for_inodes(bench::listen_inodes(cfg.ep.port()));
+}
+
+void report_rss(Report& rep, const Config& cfg, const std::string& when) {
+  auto pids = server_pids(cfg);
+  auto rss = bench::rss_kb(pids);
+  if (!rss) {
+    std::printf("rss: unknown\n");
+    rep.raw("rss_" + when + "_kb", "null");
+    return;
+  }
+  std::string list, arr;
+  for (int p : pids) list += (list.empty() ? "" : " ") + std::to_string(p), arr += (arr.empty() ? "" : ",") + std::to_string(p);
+  std::printf("server pid: %s\n", list.c_str());
+  rep.raw("server_pids", "[" + arr + "]");
+  rep.num("rss " + when + " kB", static_cast<double>(*rss), 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto t_start = Clock::now();
+  Config cfg;
+  std::string key;
+  double timeout_s = 5;
+  po::options_description desc(kUsage, 100);
+  desc.add_options()("help,h", "print this help and exit")(
+      "url", po::value(&cfg.url)->default_value("http://127.0.0.1:7420"),
+      "server base URL, http://HOST[:PORT][/PREFIX]; HOST must be a loopback address or localhost")(
+      "key", po::value(&key), "API key to use (Bearer); default: register a new account via POST /v1/keys/register")(
+      "workers,w", po::value(&cfg.workers)->default_value(64), "concurrent keep-alive connections (1-10000)")(
+      "seconds,s", po::value(&cfg.seconds)->default_value(10), "measured duration of each phase, seconds")(
+      "warmup", po::value(&cfg.warmup)->default_value(2), "unmeasured warm-up before each phase, seconds")(
+      "threads,t", po::value(&cfg.threads)->default_value(1), "load-generator threads, one io_context each (1-64)")(
+      "timeout", po::value(&timeout_s)->default_value(5), "per connect/write/read timeout, seconds")(
+      "pid", po::value(&cfg.pid), "server pid for RSS; default: the process listening on the URL's port")(
+      "preload", po::value(&cfg.preload), "create N pending tasks of --type instead of the two phases")(
+      "type", po::value(&cfg.type)->default_value("preload"), "task type for --preload and --claim-check")(
+      "claim-check", po::bool_switch(&cfg.claim_check), "time from start to the first successful claim of --type")(
+      "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).positional({}).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "baton-bench: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  auto bad = [](const std::string& m) {
+    std::fprintf(stderr, "baton-bench: %s (see --help)\n", m.c_str());
+    return 2;
+  };
+  std::string err;
+  auto url = bench::parse_url(cfg.url, err);
+  if (!url) return bad("bad --url: " + err);
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(url->host == "localhost" ? "127.0.0.1" : url->host, ec);
+  if (ec || !addr.is_loopback()) return bad("--url host must be a loopback IP address or localhost");
+  cfg.ep = {addr, static_cast<unsigned short>(url->port)};
+  cfg.host_header = (addr.is_v6() ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
+  cfg.prefix = url->prefix;
+  if (cfg.workers < 1 || cfg.workers > 10000) return bad("--workers must be 1-10000");
+  if (cfg.threads < 1 || cfg.threads > 64) return bad("--threads must be 1-64");
+  if (!(cfg.seconds > 0 && cfg.seconds <= 86400)) return bad("--seconds must be > 0");
+  if (!(cfg.warmup >= 0 && cfg.warmup <= 86400)) return bad("--warmup must be >= 0");
+  if (!(timeout_s > 0 && timeout_s <= 3600)) return bad("--timeout must be > 0");
+  if (vm.count("pid") && cfg.pid <= 0) return bad("--pid must be positive");
+  if (vm.count("preload") && cfg.preload < 1) return bad("--preload must be >= 1");
+  if (!bench::valid_type(cfg.type)) return bad("--type must be 1-100 chars of [A-Za-z0-9_-]");
+  if (cfg.claim_check && key.empty() && !cfg.preload) return bad("--claim-check needs --key or --preload");
+  cfg.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  auto secs = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+
+  Report rep;
+  rep.text("url", cfg.url);
+  int rc = 0;
+  auto do_claim_check = [&] {
+    int attempts = 0, last = 0;
+    bool ok = run_one(claim_check(cfg, t_start + 60s, attempts, last));
+    rep.num("claim-check attempts", attempts, 0);
+    if (ok) {
+      rep.num("claim-check ms", std::chrono::duration<double, std::milli>(Clock::now() - t_start).count(), 1);
+    } else {
+      rep.raw("claim_check_ms", "null");
+      std::printf("claim-check: timeout after 60 s (last status %d)\n", last);
+      rc = 1;
+    }
+  };
+
+  if (cfg.claim_check && !cfg.preload) {  // restart-to-serving: the server may not be up yet
+    cfg.auth = "Bearer " + key;
+    do_claim_check();
+    report_rss(rep, cfg, "after");
+  } else {
+    report_rss(rep, cfg, "before");
+    if (key.empty()) {
+      Reply r = run_one(one_request(cfg, http::verb::post, "/v1/keys/register", "{}"));
+      if (r.status == 0) {
+        std::fprintf(stderr, "baton-bench: server unreachable at %s\n", cfg.url.c_str());
+        return 1;
+      }
+      boost::system::error_code jec;
+      json::value v = json::parse(r.body, jec);
+      const json::value* k = (!jec && v.is_object()) ? v.as_object().if_contains("apiKey") : nullptr;
+      if (r.status != 201 || !k || !k->is_string()) {
+        std::fprintf(stderr, "baton-bench: registration failed: HTTP %d %s\n", r.status, r.body.c_str());
+        return 1;
+      }
+      key = k->as_string();
+      rep.text("api key", key);
+    } else if (run_one(one_request(cfg, http::verb::get, "/health", {})).status == 0) {
+      std::fprintf(stderr, "baton-bench: server unreachable at %s\n", cfg.url.c_str());
+      return 1;
+    }
+    cfg.auth = "Bearer " + key;
+    rep.num("workers", cfg.workers, 0);
+    rep.num("threads", cfg.threads, 0);
+
+    if (cfg.preload) {
+      std::atomic<long> next{0};
+      std::atomic<bool> stop{false};
+      auto t0 = Clock::now();
+      Stats st = run_workers(cfg, [&](Stats& s, int) { return preload_worker(cfg, s, next, stop); });
+      double el = std::chrono::duration<double>(Clock::now() - t0).count();
+      rep.text("preload type", cfg.type);
+      rep.num("preload requested", static_cast<double>(cfg.preload), 0);
+      rep.num("preload created", static_cast<double>(st.cycles), 0);
+      rep.num("preload seconds", el, 3);
+      rep.num("preload tasks/s", static_cast<double>(st.cycles) / el, 0);
+      rep.ops(st, {CREATE});
+      rep.num("preload errors", static_cast<double>(st.errors), 0);
+      report_rss(rep, cfg, "after");
+      if (stop) rc = 1;
+      if (cfg.claim_check) do_claim_check();
+    } else {
+      auto start = Clock::now() + secs(cfg.warmup);
+      Window w{start, start + secs(cfg.seconds)};
+      Stats h = run_workers(cfg, [&](Stats& s, int) { return health_worker(cfg, s, w); });
+      double health_rps = static_cast<double>(h.requests) / cfg.seconds;
+      rep.num("health requests/s", health_rps, 0);
+      rep.ops(h, {HEALTH});
+      rep.num("health errors", static_cast<double>(h.errors), 0);
+
+      std::random_device rd;
+      char rnd[17];
+      std::snprintf(rnd, sizeof rnd, "%08x%08x", rd(), rd());
+      const std::string type = std::string("bench_") + rnd;
+      rep.text("lifecycle type", type);
+      start = Clock::now() + secs(cfg.warmup);
+      w = Window{start, start + secs(cfg.seconds)};
+      Stats l = run_workers(cfg, [&](Stats& s, int k) { return lifecycle_worker(cfg, s, w, k, type); });
+      double life_rps = static_cast<double>(l.requests) / cfg.seconds;
+      rep.num("lifecycle tasks/s", static_cast<double>(l.cycles) / cfg.seconds, 0);
+      rep.num("lifecycle requests/s", life_rps, 0);
+      rep.ops(l, {CREATE, CLAIM, COMPLETE});
+      rep.num("lifecycle empty claims", static_cast<double>(l.empty_claims), 0);
+      rep.num("lifecycle errors", static_cast<double>(l.errors), 0);
+      report_rss(rep, cfg, "after");
+      rep.num("lifecycle/health ratio",
+              health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);
+    }
+  }
+  if (cfg.json) std::printf("%s\n", rep.json_line().c_str());
+  return rc;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Sets Baton up on a fresh Debian 12 machine and then either runs it or tests it.
+#   bash scripts/setup.sh run    install what is missing, build, serve conf/baton.yaml on ./data
+#   bash scripts/setup.sh test   install what is missing, build, run the whole test suite
+#   bash scripts/setup.sh build  install what is missing and build
+# Environment: BUILD_DIR (default build), BATON_CONFIG (default conf/baton.yaml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-run}
+build_dir=${BUILD_DIR:-build}
+
+# Every Debian package the build and the tests need, named explicitly (Boost 1.81, not the
+# 1.74 that libboost-all-dev would bring).
+packages=(
+  meson ninja-build pkg-config g++ ccache curl
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libboost-test1.81-dev libboost-program-options1.81-dev
+  librocksdb-dev libyaml-cpp-dev libssl-dev
+)
+
+install_missing() {
+  local missing=()
+  for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+}
+
+build() {
+  if [ ! -f "$build_dir/build.ninja" ]; then
+    meson setup "$build_dir" --buildtype=release
+  fi
+  ninja -C "$build_dir" -j "$(nproc)"
+}
+
+install_missing
+build
+
+case "$mode" in
+  run)
+    exec "$build_dir/baton" serve --config "${BATON_CONFIG:-conf/baton.yaml}"
+    ;;
+  test)
+    meson test -C "$build_dir" --print-errorlogs --num-processes 2
+    ;;
+  build)
+    ;;
+  *)
+    echo "usage: bash scripts/setup.sh [run|test|build]" >&2
+    exit 2
+    ;;
+esac

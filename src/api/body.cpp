@@ -1,0 +1,171 @@
+#include "api/body.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "api/render.hpp"
+
+namespace baton::api {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string lowercase_media_type(const std::string& content_type) {
+  std::string media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+  std::size_t start = media.find_first_not_of(" \t");
+  media = start == std::string::npos ? std::string() : media.substr(start);
+  std::transform(media.begin(), media.end(), media.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return media;
+}
+
+void canonical(std::string& out, const json::value& value) {
+  if (value.is_object()) {
+    const json::object& object = value.get_object();
+    std::vector<const json::key_value_pair*> members;
+    for (const auto& member : object) members.push_back(&member);
+    std::sort(members.begin(), members.end(),
+              [](auto* a, auto* b) { return a->key() < b->key(); });
+    out.push_back('{');
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (i) out.push_back(',');
+      append_json_string(out, std::string_view(members[i]->key()));
+      out.push_back(':');
+      canonical(out, members[i]->value());
+    }
+    out.push_back('}');
+  } else if (value.is_array()) {
+    out.push_back('[');
+    bool first = true;
+    for (const auto& element : value.get_array()) {
+      if (!first) out.push_back(',');
+      first = false;
+      canonical(out, element);
+    }
+    out.push_back(']');
+  } else {
+    out += json::serialize(value);
+  }
+}
+
+}  // namespace
+
+BodyError parse_body(const http::Request& request, const TaskLimits& limits, json::object& out) {
+  std::string media = lowercase_media_type(request.content_type);
+  bool form = media == "application/x-www-form-urlencoded";
+  if (!media.empty() && media != "application/json" && !form) {
+    return {ErrorCode::unsupported_media_type,
+            "Content-Type must be application/json (got " + media + ")."};
+  }
+  std::string_view body = request.body;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    out = json::object();
+    return {};
+  }
+  json::parse_options options;
+  // The request object wraps the payload: one level more than the payload may have.
+  options.max_depth = static_cast<std::size_t>(limits.max_depth) + 1;
+  json::error_code error;
+  json::value value = json::parse(body, error, json::storage_ptr(), options);
+  if (error) {
+    if (error == json::error::too_deep) {
+      return {ErrorCode::invalid_request, "The JSON body is nested deeper than tasks.max_depth (" +
+                                              std::to_string(limits.max_depth) + ")."};
+    }
+    if (form) return {ErrorCode::unsupported_media_type, "A form body must be a JSON object."};
+    return {ErrorCode::invalid_request, "The body is not valid JSON (" + error.message() + ")."};
+  }
+  if (!value.is_object()) {
+    if (form) return {ErrorCode::unsupported_media_type, "A form body must be a JSON object."};
+    return {ErrorCode::invalid_request, "The body must be a JSON object."};
+  }
+  out = std::move(value.get_object());
+  return {};
+}
+
+const json::value* Fields::raw(const char* camel, const char* snake) {
+  const json::value* a = object_.if_contains(camel);
+  const json::value* b = snake ? object_.if_contains(snake) : nullptr;
+  if (a && b && *a != *b) {
+    fail(std::string(camel) + " and " + snake + " are both sent, with different values.");
+    return nullptr;
+  }
+  const json::value* value = a ? a : b;
+  if (value && value->is_null()) return nullptr;
+  return value;
+}
+
+std::optional<std::int64_t> Fields::integer(const char* camel, const char* snake) {
+  const json::value* value = raw(camel, snake);
+  if (!value) return std::nullopt;
+  if (value->is_int64()) return value->get_int64();
+  if (value->is_uint64()) {
+    if (value->get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) {
+      fail(std::string(camel) + " is out of range.");
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(value->get_uint64());
+  }
+  if (value->is_double()) {
+    double d = value->get_double();
+    if (std::trunc(d) == d && std::fabs(d) < 9.0e15) return static_cast<std::int64_t>(d);
+  }
+  fail(std::string(camel) + " must be an integer.");
+  return std::nullopt;
+}
+
+std::optional<std::string> Fields::string(const char* camel, const char* snake) {
+  const json::value* value = raw(camel, snake);
+  if (!value) return std::nullopt;
+  if (!value->is_string()) {
+    fail(std::string(camel) + " must be a string.");
+    return std::nullopt;
+  }
+  return std::string(value->get_string());
+}
+
+std::optional<bool> Fields::boolean(const char* camel, const char* snake) {
+  const json::value* value = raw(camel, snake);
+  if (!value) return std::nullopt;
+  if (!value->is_bool()) {
+    fail(std::string(camel) + " must be true or false.");
+    return std::nullopt;
+  }
+  return value->get_bool();
+}
+
+std::optional<std::string> Fields::object(const char* camel, const char* snake) {
+  const json::value* value = raw(camel, snake);
+  if (!value) return std::nullopt;
+  if (!value->is_object()) {
+    fail(std::string(camel) + " must be a JSON object.");
+    return std::nullopt;
+  }
+  return json::serialize(*value);
+}
+
+std::string canonical_body_hash(const json::object& body) {
+  std::string text;
+  json::object copy = body;
+  copy.erase("idempotencyKey");
+  copy.erase("idempotency_key");
+  canonical(text, copy);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : digest) {
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return hex;
+}
+
+}  // namespace baton::api

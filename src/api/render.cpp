@@ -1,0 +1,160 @@
+#include "api/render.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
+
+namespace baton::api {
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+}
+
+namespace {
+
+void key(std::string& out, const char* name) {
+  out.push_back('"');
+  out.append(name);
+  out.append("\":");
+}
+
+void time_or_null(std::string& out, Millis ms) {
+  if (ms == 0) {
+    out.append("null");
+  } else {
+    out.push_back('"');
+    out.append(format_rfc3339(ms));
+    out.push_back('"');
+  }
+}
+
+void string_or_null(std::string& out, const std::optional<std::string>& text) {
+  if (text) {
+    append_json_string(out, *text);
+  } else {
+    out.append("null");
+  }
+}
+
+}  // namespace
+
+void append_task(std::string& out, const Task& t, TaskView view) {
+  out.push_back('{');
+  key(out, "id"); append_json_string(out, t.id); out.push_back(',');
+  key(out, "type"); append_json_string(out, t.type); out.push_back(',');
+  key(out, "status"); append_json_string(out, to_string(t.status)); out.push_back(',');
+  key(out, "payload"); out.append(t.payload_json); out.push_back(',');
+  key(out, "result"); out.append(t.result_json ? *t.result_json : "null"); out.push_back(',');
+  key(out, "outputId"); string_or_null(out, t.output_id); out.push_back(',');
+  key(out, "priority"); out.append(std::to_string(t.priority)); out.push_back(',');
+  key(out, "maxAttempts"); out.append(std::to_string(t.max_attempts)); out.push_back(',');
+  key(out, "attemptCount"); out.append(std::to_string(t.attempt_count)); out.push_back(',');
+  key(out, "leaseDurationSeconds"); out.append(std::to_string(t.lease_duration_seconds));
+  out.push_back(',');
+  bool claimed = t.status == TaskStatus::claimed;
+  key(out, "leaseExpiresAt"); time_or_null(out, claimed ? t.lease_expires_at : 0); out.push_back(',');
+  key(out, "claimedBy");
+  string_or_null(out, t.claimed_by.empty() ? std::nullopt : std::optional<std::string>(t.claimed_by));
+  out.push_back(',');
+  if (view.with_lease_token) {
+    key(out, "leaseToken"); append_json_string(out, t.lease_token); out.push_back(',');
+  }
+  key(out, "scheduledAt"); time_or_null(out, t.scheduled_at); out.push_back(',');
+  key(out, "failureReason"); string_or_null(out, t.failure_reason); out.push_back(',');
+  key(out, "createdAt"); time_or_null(out, t.created_at); out.push_back(',');
+  key(out, "updatedAt"); time_or_null(out, t.updated_at); out.push_back(',');
+  key(out, "completedAt"); time_or_null(out, t.completed_at);
+  out.push_back('}');
+}
+
+void append_contract(std::string& out, const Contract& c) {
+  out.append("{\"version\":\"1\",\"retryable\":");
+  out.append(c.retryable ? "true" : "false");
+  out.append(",\"next_actions\":[");
+  bool first = true;
+  for (const NextAction& a : c.next_actions) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('{');
+    key(out, "action"); append_json_string(out, to_string(a.action));
+    out.append(",\"available\":true,\"recommended\":");
+    out.append(a.recommended ? "true" : "false");
+    if (!a.description.empty()) {
+      out.push_back(',');
+      key(out, "description"); append_json_string(out, a.description);
+    }
+    if (!a.method.empty()) {
+      out.push_back(',');
+      key(out, "method"); append_json_string(out, a.method);
+      out.push_back(',');
+      key(out, "endpoint"); append_json_string(out, a.endpoint);
+    }
+    if (a.retry_after_seconds) {
+      out.push_back(',');
+      key(out, "retry_after_seconds"); out.append(std::to_string(*a.retry_after_seconds));
+    }
+    if (a.output_id) {
+      out.push_back(',');
+      key(out, "output_id"); append_json_string(out, *a.output_id);
+    }
+    out.push_back('}');
+  }
+  out.push_back(']');
+  if (c.task_claimable) {
+    out.push_back(',');
+    key(out, "task_claimable"); out.append(*c.task_claimable ? "true" : "false");
+  }
+  if (c.lease_valid) {
+    out.push_back(',');
+    key(out, "lease_valid"); out.append(*c.lease_valid ? "true" : "false");
+  }
+  if (c.lease_expires_in_seconds) {
+    out.push_back(',');
+    key(out, "lease_expires_in_seconds"); out.append(std::to_string(*c.lease_expires_in_seconds));
+  }
+  if (c.recommended_heartbeat_interval_seconds) {
+    out.push_back(',');
+    key(out, "recommended_heartbeat_interval_seconds");
+    out.append(std::to_string(*c.recommended_heartbeat_interval_seconds));
+  }
+  out.push_back('}');
+}
+
+std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view) {
+  std::string out;
+  out.reserve(512 + task.payload_json.size() + (task.result_json ? task.result_json->size() : 0));
+  out.append("{\"task\":");
+  append_task(out, task, view);
+  out.append(",\"agent_contract\":");
+  append_contract(out, contract_for_task(task, now, site));
+  out.push_back('}');
+  return out;
+}
+
+std::string empty_claim_body(int retry_after_seconds) {
+  std::string out = "{\"task\":null,\"agent_contract\":";
+  append_contract(out, contract_for_empty_claim(retry_after_seconds));
+  out.push_back('}');
+  return out;
+}
+
+std::string error_body(std::string_view code, std::string_view message,
+                       std::string_view request_id, const Contract& contract) {
+  std::string out = "{\"error\":";
+  append_json_string(out, code);
+  out.append(",\"message\":");
+  append_json_string(out, message);
+  out.append(",\"request_id\":");
+  append_json_string(out, request_id);
+  out.append(",\"agent_contract\":");
+  append_contract(out, contract);
+  out.push_back('}');
+  return out;
+}
+
+std::string error_body(ErrorCode code, std::string_view message, std::string_view request_id,
+                       const std::string& task_id, int retry_after_seconds) {
+  return error_body(error_info(code).name, message, request_id,
+                    contract_for_error(code, task_id, retry_after_seconds));
+}
+
+}  // namespace baton::api

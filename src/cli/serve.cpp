@@ -1,0 +1,116 @@
+#include "cli/serve.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "api/api.hpp"
+#include "cli/log.hpp"
+#include "engine/local_engine.hpp"
+#include "http/listener.hpp"
+#include "store/db.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct Endpoint {
+  std::string host;
+  unsigned short port = 0;
+};
+
+Endpoint split_listen(const std::string& listen) {
+  Endpoint endpoint;
+  std::size_t colon = listen.rfind(':');
+  endpoint.host = listen.substr(0, colon);
+  if (endpoint.host.size() >= 2 && endpoint.host.front() == '[') {
+    endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
+  }
+  endpoint.port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
+  return endpoint;
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+  configure_log(config.log.level, config.log.format);
+  int shards = config.server.shards > 0 ? config.server.shards
+                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string error;
+  auto db = Db::open(config.storage.path, &error);
+  if (!db) {
+    log(LogLevel::error, "cannot open storage", error);
+    return 1;
+  }
+  auto started = std::chrono::steady_clock::now();
+  LocalEngine engine(*db, config, shards);
+  engine.recover();
+  auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+  log(LogLevel::info, "storage recovered",
+      config.storage.path + " in " + std::to_string(recovered_ms) + " ms");
+
+  api::Api api(engine, *db, config);
+  http::ListenerLimits limits;
+  limits.max_body_bytes = static_cast<std::uint64_t>(config.server.max_body_bytes);
+  limits.max_header_bytes = static_cast<std::uint32_t>(config.server.max_header_bytes);
+  limits.idle_timeout_seconds = config.server.idle_timeout_seconds;
+  // Each shard takes its share of the connection bound: no counter is shared.
+  limits.max_connections = std::max(1, (config.server.max_connections + shards - 1) / shards);
+  Endpoint endpoint = split_listen(config.server.listen);
+  std::vector<std::unique_ptr<http::Listener>> listeners;
+  try {
+    for (int i = 0; i < shards; ++i) {
+      listeners.push_back(std::make_unique<http::Listener>(engine.context(i), api, limits));
+      listeners.back()->open(endpoint.host, endpoint.port);
+    }
+  } catch (const std::exception& failure) {
+    log(LogLevel::error, "cannot listen on " + config.server.listen, failure.what());
+    return 1;
+  }
+  engine.start();
+  for (int i = 0; i < shards; ++i) {
+    http::Listener* listener = listeners[i].get();
+    asio::post(engine.context(i), [listener] { listener->start(); });
+  }
+  log(LogLevel::info, "listening",
+      config.server.listen + " shards=" + std::to_string(shards) +
+          " sync=" + std::string(to_string(config.storage.sync)));
+
+  asio::io_context signals_context;
+  asio::signal_set signals(signals_context, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const boost::system::error_code&, int signal) { received = signal; });
+  signals_context.run();
+  log(LogLevel::info, "shutting down", "signal " + std::to_string(received));
+
+  // Stop accepting, answer parked long polls, let in-flight requests finish.
+  for (int i = 0; i < shards; ++i) {
+    http::Listener* listener = listeners[i].get();
+    asio::post(engine.context(i), [listener] { listener->drain(); });
+  }
+  engine.begin_shutdown();
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::seconds(config.server.shutdown_grace_seconds);
+  for (;;) {
+    int live = 0;
+    for (auto& listener : listeners) live += listener->live_connections();
+    if (live == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (live) log(LogLevel::warn, "closing connections still busy", std::to_string(live));
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  engine.stop();
+  listeners.clear();
+  log(LogLevel::info, "stopped");
+  return 0;
+}
+
+}  // namespace baton

@@ -1,0 +1,77 @@
+#pragma once
+// Baton's configuration: one YAML file, then BATON_<SECTION>_<KEY> environment overrides
+// (BATON_REGISTRATION and BATON_ADMIN_KEY for the two top-level scalars). Immutable after
+// start and shared read-only by every shard.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/limits.hpp"
+
+namespace baton {
+
+enum class SyncMode { always, batch, none };
+enum class Registration { open, closed, admin };
+
+struct Config {
+  struct Server {
+    std::string listen = "127.0.0.1:7420";  // HOST:PORT
+    int shards = 0;                         // 0: one per core
+    std::int64_t max_body_bytes = 1048576;
+    std::int64_t max_header_bytes = 16384;
+    int idle_timeout_seconds = 60;
+    int max_connections = 10000;
+    int shutdown_grace_seconds = 8;  // in-flight requests get this long on SIGTERM
+  } server;
+  struct Storage {
+    std::string path = "./data";
+    SyncMode sync = SyncMode::batch;
+    int group_commit_max_batch = 1024;  // transitions per synced write, at most
+  } storage;
+  struct Leases {
+    int min_seconds = 30;
+    int max_seconds = 3600;
+    int default_seconds = 300;
+    bool require_token = false;
+  } leases;
+  struct Claims {
+    int max_wait_seconds = 30;
+  } claims;
+  struct Tasks {
+    std::int64_t max_payload_bytes = 65536;
+    int max_depth = 32;
+    int default_max_attempts = 3;
+    std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
+    int retry_backoff_base_seconds = 2;
+    int retry_backoff_max_seconds = 300;
+  } tasks;
+  struct Idempotency {
+    int ttl_seconds = 86400;
+  } idempotency;
+  Registration registration = Registration::open;
+  std::string admin_key;
+  struct Log {
+    std::string level = "info";   // debug | info | warn | error
+    std::string format = "json";  // json | text
+  } log;
+
+  TaskLimits task_limits() const;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;      // set when valid
+  std::vector<std::string> errors;   // "file:line: key: message"; non-empty means invalid
+  std::vector<std::string> warnings; // unknown keys and the like
+};
+
+// Reads the file (empty path: defaults only), applies `environment` overrides
+// (pass nullptr to use the process environment), validates.
+ConfigResult load_config(const std::string& path, char** environment = nullptr);
+// The YAML text of an effective configuration (what check-config prints).
+std::string render_config(const Config& config);
+
+std::string_view to_string(SyncMode mode);
+std::string_view to_string(Registration mode);
+
+}  // namespace baton

@@ -1,0 +1,205 @@
+#include "core/contract.hpp"
+
+#include <algorithm>
+
+namespace baton {
+
+namespace {
+
+std::string task_path(const std::string& id, const char* suffix = "") {
+  return "/v1/tasks/" + id + suffix;
+}
+
+NextAction action(ActionCode code, bool recommended, std::string description, std::string method,
+                  std::string endpoint) {
+  NextAction a;
+  a.action = code;
+  a.recommended = recommended;
+  a.description = std::move(description);
+  a.method = std::move(method);
+  a.endpoint = std::move(endpoint);
+  return a;
+}
+
+NextAction wait_action(int seconds, std::string description, std::string method,
+                       std::string endpoint) {
+  NextAction a = action(ActionCode::retry_after_wait, true, std::move(description),
+                        std::move(method), std::move(endpoint));
+  a.retry_after_seconds = std::max(1, seconds);
+  return a;
+}
+
+NextAction create_action(bool recommended) {
+  return action(ActionCode::create_task, recommended, "Create a new task.", "POST", "/v1/tasks");
+}
+
+NextAction status_action(const std::string& id, bool recommended) {
+  return action(ActionCode::check_task_status, recommended,
+                "Read the task's current state before doing anything else.", "GET", task_path(id));
+}
+
+void add_claimed_actions(Contract& c, const Task& task, Millis now, ContractSite site) {
+  long long remaining_ms = task.lease_expires_at - now;
+  if (remaining_ms <= 0) {
+    c.lease_valid = false;
+    c.lease_expires_in_seconds = 0;
+    c.next_actions.push_back(status_action(task.id, true));
+    return;
+  }
+  long long seconds = remaining_ms / 1000;
+  c.lease_valid = true;
+  c.lease_expires_in_seconds = seconds;
+  c.recommended_heartbeat_interval_seconds = std::max(1LL, seconds / 3);
+  bool at_claim = site == ContractSite::claim;
+  c.next_actions.push_back(action(ActionCode::heartbeat, at_claim,
+                                  "Renew the lease while you work, every "
+                                  "recommended_heartbeat_interval_seconds.",
+                                  "POST", task_path(task.id, "/heartbeat")));
+  c.next_actions.push_back(action(ActionCode::complete_task, !at_claim,
+                                  "Report the result when the work is done.", "POST",
+                                  task_path(task.id, "/complete")));
+  c.next_actions.push_back(action(ActionCode::fail_task, false,
+                                  "Report a failure; the task is retried while attempts remain.",
+                                  "POST", task_path(task.id, "/fail")));
+}
+
+}  // namespace
+
+Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
+  Contract c;
+  if (site == ContractSite::claim) c.task_claimable = true;
+  switch (task.status) {
+    case TaskStatus::pending:
+      if (task.scheduled_at > now) {
+        c.next_actions.push_back(wait_action(static_cast<int>((task.scheduled_at - now + 999) / 1000),
+                                             "The task is scheduled later; claim it then.",
+                                             "POST", task_path(task.id, "/claim")));
+      } else {
+        c.next_actions.push_back(action(ActionCode::claim_task, true, "Claim this task to work on it.",
+                                        "POST", task_path(task.id, "/claim")));
+      }
+      c.next_actions.push_back(status_action(task.id, false));
+      break;
+    case TaskStatus::claimed:
+      add_claimed_actions(c, task, now, site);
+      break;
+    case TaskStatus::completed:
+      if (task.output_id) {
+        NextAction download = action(ActionCode::download_artifact, true,
+                                     "Fetch the artifact named by output_id from your artifact store.",
+                                     "", "");
+        download.output_id = *task.output_id;
+        c.next_actions.push_back(std::move(download));
+        c.next_actions.push_back(create_action(false));
+      } else {
+        c.next_actions.push_back(create_action(true));
+      }
+      break;
+    case TaskStatus::dead_letter:
+      c.next_actions.push_back(action(ActionCode::requeue_task, true,
+                                      "Attempts are exhausted; requeue the task to try again.",
+                                      "POST", task_path(task.id, "/requeue")));
+      c.next_actions.push_back(status_action(task.id, false));
+      break;
+    case TaskStatus::cancelled:
+      c.next_actions.push_back(create_action(true));
+      break;
+  }
+  return c;
+}
+
+Contract contract_for_empty_claim(int retry_after_seconds) {
+  Contract c;
+  c.retryable = true;
+  c.task_claimable = false;
+  c.next_actions.push_back(wait_action(retry_after_seconds,
+                                       "No task is claimable now; claim again after the wait "
+                                       "(or send wait_seconds to long-poll).",
+                                       "POST", "/v1/tasks/claim"));
+  c.next_actions.push_back(create_action(false));
+  return c;
+}
+
+Contract contract_for_error(ErrorCode code, const std::string& task_id, int retry_after_seconds) {
+  const ErrorInfo& info = error_info(code);
+  Contract c;
+  c.retryable = info.retryable;
+  bool has_task = !task_id.empty();
+  switch (info.action) {
+    case ActionCode::authenticate:
+      c.next_actions.push_back(action(ActionCode::authenticate, true,
+                                      "Send 'Authorization: Bearer <api key>'; register for a key "
+                                      "if you have none.",
+                                      "POST", "/v1/keys/register"));
+      break;
+    case ActionCode::fix_request:
+      c.next_actions.push_back(action(ActionCode::fix_request, true,
+                                      "Correct the request as the message says; do not resend it "
+                                      "unchanged.",
+                                      "", ""));
+      break;
+    case ActionCode::list_tasks:
+      c.next_actions.push_back(action(ActionCode::list_tasks, true,
+                                      "The task does not exist for this account; list your tasks.",
+                                      "GET", "/v1/tasks"));
+      break;
+    case ActionCode::check_task_status:
+      if (has_task) {
+        c.next_actions.push_back(status_action(task_id, true));
+      } else {
+        c.next_actions.push_back(action(ActionCode::list_tasks, true, "List your tasks.", "GET",
+                                        "/v1/tasks"));
+      }
+      break;
+    case ActionCode::stop_work:
+      c.next_actions.push_back(action(ActionCode::stop_work, true,
+                                      "The task was cancelled: stop working on it and discard "
+                                      "partial results.",
+                                      "", ""));
+      if (has_task) c.next_actions.push_back(status_action(task_id, false));
+      break;
+    case ActionCode::create_task:
+      c.next_actions.push_back(action(ActionCode::create_task, true,
+                                      "This idempotency key was used with another body; send the "
+                                      "new request with a new key.",
+                                      "POST", "/v1/tasks"));
+      break;
+    case ActionCode::upgrade_plan:
+      c.next_actions.push_back(action(ActionCode::upgrade_plan, true,
+                                      "The plan's quota is used up; ask the operator for a larger "
+                                      "plan.",
+                                      "GET", "/v1/billing/plans"));
+      break;
+    case ActionCode::retry_after_wait: {
+      int seconds = retry_after_seconds > 0 ? retry_after_seconds : info.retry_after_seconds;
+      std::string method = has_task ? "POST" : "";
+      std::string endpoint = has_task ? task_path(task_id, "/claim") : "";
+      c.next_actions.push_back(wait_action(seconds, "Wait, then send the same request again.",
+                                           method, endpoint));
+      if (has_task) c.next_actions.push_back(status_action(task_id, false));
+      break;
+    }
+    default:
+      c.next_actions.push_back(action(info.action, true, "", "", ""));
+      break;
+  }
+  return c;
+}
+
+Contract contract_after_registration() {
+  Contract c;
+  c.next_actions.push_back(create_action(true));
+  c.next_actions.push_back(action(ActionCode::claim_task, false, "Claim the next task of a type.",
+                                  "POST", "/v1/tasks/claim"));
+  return c;
+}
+
+Contract contract_for_list() {
+  Contract c;
+  c.next_actions.push_back(action(ActionCode::claim_task, true, "Claim the next task of a type.",
+                                  "POST", "/v1/tasks/claim"));
+  c.next_actions.push_back(create_action(false));
+  return c;
+}
+
+}  // namespace baton

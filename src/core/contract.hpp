@@ -1,0 +1,47 @@
+#pragma once
+// The agent_contract (spec section 7): what an agent should do next, built from a task's
+// state or from an error. Pure data; api/ turns it into JSON.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/task.hpp"
+
+namespace baton {
+
+struct NextAction {
+  ActionCode action;
+  bool recommended = false;
+  std::string description;
+  std::string method;    // "" when the action is not an HTTP call (fix_request, stop_work)
+  std::string endpoint;  // "" likewise
+  std::optional<int> retry_after_seconds;  // retry_after_wait only
+  std::optional<std::string> output_id;    // download_artifact only
+};
+
+struct Contract {
+  bool retryable = false;
+  std::vector<NextAction> next_actions;
+  std::optional<bool> task_claimable;  // claim responses only
+  std::optional<bool> lease_valid;     // claimed tasks only
+  std::optional<long long> lease_expires_in_seconds;
+  std::optional<long long> recommended_heartbeat_interval_seconds;
+};
+
+// Where the contract is given: a claim's answer recommends heartbeat, later answers
+// recommend complete_task.
+enum class ContractSite { claim, other };
+
+Contract contract_for_task(const Task& task, Millis now, ContractSite site);
+// A claim that found nothing.
+Contract contract_for_empty_claim(int retry_after_seconds);
+// An error; `task_id` fills endpoints when the error concerns one task.
+Contract contract_for_error(ErrorCode code, const std::string& task_id = {},
+                            int retry_after_seconds = 0);
+// After registration: create a task next.
+Contract contract_after_registration();
+// A list page: claim or create next.
+Contract contract_for_list();
+
+}  // namespace baton

@@ -1,0 +1,66 @@
+#pragma once
+// The error catalog (spec section 8): one enum, one table. HTTP status, retryable flag and
+// recommended action of every error come from here, and so will the discovery documents.
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace baton {
+
+enum class ErrorCode : std::uint8_t {
+  none = 0,
+  missing_api_key,
+  invalid_api_key,
+  invalid_request,
+  unsupported_media_type,
+  payload_too_large,
+  request_header_too_large,
+  not_found,
+  method_not_allowed,
+  task_not_found,
+  invalid_transition,
+  lease_expired,
+  task_cancelled,
+  task_currently_claimed,
+  not_yet_claimable,
+  idempotency_conflict,
+  idempotency_in_flight,
+  registration_closed,
+  quota_exceeded,
+  max_workers_reached,
+  rate_limited,
+  unavailable,
+  server_error,
+};
+
+enum class ActionCode : std::uint8_t {
+  create_task,
+  claim_task,
+  complete_task,
+  fail_task,
+  heartbeat,
+  check_task_status,
+  requeue_task,
+  retry_after_wait,
+  authenticate,
+  fix_request,
+  download_artifact,
+  list_tasks,
+  upgrade_plan,
+  stop_work,
+};
+
+struct ErrorInfo {
+  ErrorCode code;
+  std::string_view name;
+  int http_status;
+  bool retryable;
+  ActionCode action;
+  int retry_after_seconds;  // for retry_after_wait errors; 0 = decided per request
+};
+
+const ErrorInfo& error_info(ErrorCode code);
+std::span<const ErrorInfo> error_catalog();  // every code except `none`
+std::string_view to_string(ActionCode action);
+
+}  // namespace baton

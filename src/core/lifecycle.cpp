@@ -1,0 +1,201 @@
+#include "core/lifecycle.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace baton {
+
+namespace {
+
+Transition fail_with(const Task& task, ErrorCode code, int retry_after = 0) {
+  Transition t;
+  t.error = code;
+  t.task = task;
+  t.retry_after_seconds = retry_after;
+  return t;
+}
+
+Transition success(Task task, Millis now) {
+  task.updated_at = now;
+  Transition t;
+  t.task = std::move(task);
+  return t;
+}
+
+// Whether the caller is the claim identified by `token` / `worker`. A request with
+// neither is accepted against the current claim, as Orchestrion clients send neither.
+bool is_same_claim(const Caller& caller, const std::string& token, const std::string& worker) {
+  if (!caller.lease_token.empty()) return caller.lease_token == token;
+  if (!caller.worker_id.empty()) return worker.empty() || caller.worker_id == worker;
+  return true;
+}
+
+int seconds_until(Millis when, Millis now) {
+  if (when <= now) return 1;
+  return static_cast<int>((when - now + 999) / 1000);
+}
+
+// Rules (1)-(5) of "Which error wins" for heartbeat, complete and fail: returns none when
+// the caller holds the live claim, else the error that wins.
+ErrorCode check_live_claim(const Task& task, const Caller& caller, Millis now, bool completing) {
+  switch (task.status) {
+    case TaskStatus::completed:
+      if (completing && is_same_claim(caller, task.lease_token, task.claimed_by)) {
+        return ErrorCode::none;  // rule (1); the caller turns it into "unchanged"
+      }
+      return ErrorCode::invalid_transition;
+    case TaskStatus::cancelled:
+      if (caller.lease_token.empty()) return ErrorCode::task_cancelled;
+      if (task.cancelled_live_claim && caller.lease_token == task.lease_token) {
+        return ErrorCode::task_cancelled;
+      }
+      return ErrorCode::invalid_transition;
+    case TaskStatus::dead_letter:
+      return ErrorCode::invalid_transition;
+    case TaskStatus::claimed:
+      if (!is_same_claim(caller, task.lease_token, task.claimed_by)) return ErrorCode::lease_expired;
+      if (now >= task.lease_expires_at) return ErrorCode::lease_expired;
+      return ErrorCode::none;
+    case TaskStatus::pending:
+      return task.ever_claimed() ? ErrorCode::lease_expired : ErrorCode::invalid_transition;
+  }
+  return ErrorCode::invalid_transition;
+}
+
+// A claim ended (fail or lease expiry): retry later, or dead-letter when out of attempts.
+Task end_attempt(Task task, bool retry, Millis retry_at) {
+  task.lease_expires_at = 0;
+  if (retry && task.attempt_count < task.max_attempts) {
+    task.status = TaskStatus::pending;
+    task.scheduled_at = retry_at;
+  } else {
+    task.status = TaskStatus::dead_letter;
+  }
+  return task;
+}
+
+struct Apply {
+  const Task& task;
+  const TransitionContext& ctx;
+
+  Transition operator()(const ClaimCmd& cmd) const {
+    switch (task.status) {
+      case TaskStatus::pending:
+        if (task.scheduled_at > ctx.now) {
+          return fail_with(task, ErrorCode::not_yet_claimable,
+                           seconds_until(task.scheduled_at, ctx.now));
+        }
+        break;
+      case TaskStatus::claimed:
+        return fail_with(task, ErrorCode::task_currently_claimed,
+                         seconds_until(task.lease_expires_at, ctx.now));
+      default:
+        return fail_with(task, ErrorCode::invalid_transition);
+    }
+    Task next = task;
+    next.status = TaskStatus::claimed;
+    next.attempt_count += 1;
+    next.lease_expires_at = ctx.now + static_cast<Millis>(task.lease_duration_seconds) * 1000;
+    next.claimed_by = cmd.worker_id;
+    next.lease_token = cmd.new_lease_token;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const HeartbeatCmd& cmd) const {
+    ErrorCode error = check_live_claim(task, cmd.caller, ctx.now, false);
+    if (error != ErrorCode::none) return fail_with(task, error);
+    Task next = task;
+    next.lease_expires_at = ctx.now + static_cast<Millis>(task.lease_duration_seconds) * 1000;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const CompleteCmd& cmd) const {
+    ErrorCode error = check_live_claim(task, cmd.caller, ctx.now, true);
+    if (error != ErrorCode::none) return fail_with(task, error);
+    if (task.status == TaskStatus::completed) {
+      Transition same;
+      same.task = task;
+      same.unchanged = true;
+      return same;
+    }
+    Task next = task;
+    next.status = TaskStatus::completed;
+    next.lease_expires_at = 0;
+    next.result_json = cmd.result_json;
+    next.output_id = cmd.output_id;
+    next.completed_at = ctx.now;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const FailCmd& cmd) const {
+    ErrorCode error = check_live_claim(task, cmd.caller, ctx.now, false);
+    if (error != ErrorCode::none) return fail_with(task, error);
+    int delay = cmd.retry_after_seconds
+                    ? *cmd.retry_after_seconds
+                    : default_backoff_seconds(task.attempt_count, ctx.backoff, ctx.jitter);
+    Millis retry_at = delay > 0 ? ctx.now + static_cast<Millis>(delay) * 1000 : 0;
+    Task next = end_attempt(task, cmd.retryable, retry_at);
+    next.failure_reason = cmd.reason;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const CancelCmd&) const {
+    if (task.status != TaskStatus::pending && task.status != TaskStatus::claimed) {
+      return fail_with(task, ErrorCode::invalid_transition);
+    }
+    Task next = task;
+    next.cancelled_live_claim = task.status == TaskStatus::claimed;
+    next.status = TaskStatus::cancelled;
+    next.lease_expires_at = 0;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const RequeueCmd&) const {
+    if (task.status != TaskStatus::dead_letter) return fail_with(task, ErrorCode::invalid_transition);
+    Task next = task;
+    next.status = TaskStatus::pending;
+    next.attempt_count = 0;
+    next.scheduled_at = 0;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const ExpireLeaseCmd&) const {
+    if (task.status != TaskStatus::claimed) return fail_with(task, ErrorCode::invalid_transition);
+    if (ctx.now < task.lease_expires_at) return fail_with(task, ErrorCode::task_currently_claimed);
+    Task next = end_attempt(task, true, 0);
+    next.failure_reason = "lease_expired";
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const ReleaseCmd& cmd) const {
+    if (task.status != TaskStatus::claimed || task.lease_token != cmd.lease_token) {
+      return fail_with(task, ErrorCode::lease_expired);
+    }
+    Task next = task;
+    next.status = TaskStatus::pending;
+    next.attempt_count -= 1;
+    next.lease_expires_at = 0;
+    return success(std::move(next), ctx.now);
+  }
+};
+
+}  // namespace
+
+bool is_claimable(const Task& task, Millis now) {
+  return task.status == TaskStatus::pending && task.scheduled_at <= now;
+}
+
+Transition apply(const Task& task, const Command& command, const TransitionContext& ctx) {
+  return std::visit(Apply{task, ctx}, command);
+}
+
+int default_backoff_seconds(int attempt, const BackoffPolicy& policy, double jitter) {
+  if (policy.base_seconds <= 0) return 0;
+  int exponent = std::clamp(attempt - 1, 0, 30);
+  double delay = std::min<double>(policy.max_seconds,
+                                  static_cast<double>(policy.base_seconds) * std::ldexp(1.0, exponent));
+  jitter = std::clamp(jitter, 0.5, 1.0);
+  return std::max(1, static_cast<int>(std::lround(delay * jitter)));
+}
+
+}  // namespace baton

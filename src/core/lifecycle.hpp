@@ -1,0 +1,78 @@
+#pragma once
+// The lifecycle state machine (spec section 4), pure: given a task, a command and `now`,
+// it returns the next task or an error. No I/O, no clocks, no randomness of its own
+// (callers pass `now`, fresh lease tokens and backoff jitter), so every rule is testable
+// on its own and the same code can run inside another storage engine's transaction.
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "core/errors.hpp"
+#include "core/task.hpp"
+
+namespace baton {
+
+// Who is asking: the fencing identity a worker sends with a mutation.
+struct Caller {
+  std::string lease_token;  // "" = not sent
+  std::string worker_id;    // "" = not sent
+};
+
+struct ClaimCmd {
+  std::string worker_id;
+  std::string new_lease_token;
+};
+struct HeartbeatCmd {
+  Caller caller;
+};
+struct CompleteCmd {
+  Caller caller;
+  std::optional<std::string> result_json;
+  std::optional<std::string> output_id;
+};
+struct FailCmd {
+  Caller caller;
+  std::optional<std::string> reason;
+  std::optional<int> retry_after_seconds;  // nullopt: default backoff
+  bool retryable = true;
+};
+struct CancelCmd {};
+struct RequeueCmd {};
+struct ExpireLeaseCmd {};  // issued by the shard's timer when a lease passes
+// Undoes a claim whose answer never reached its client (a long-poll waiter that left).
+struct ReleaseCmd {
+  std::string lease_token;
+};
+
+using Command = std::variant<ClaimCmd, HeartbeatCmd, CompleteCmd, FailCmd, CancelCmd,
+                             RequeueCmd, ExpireLeaseCmd, ReleaseCmd>;
+
+struct BackoffPolicy {
+  int base_seconds = 2;
+  int max_seconds = 300;
+};
+
+struct TransitionContext {
+  Millis now = 0;
+  BackoffPolicy backoff;
+  double jitter = 1.0;  // in [0.5, 1.0]: multiplies the default backoff
+};
+
+struct Transition {
+  ErrorCode error = ErrorCode::none;
+  Task task;                // the new task when error == none, else the unchanged one
+  bool unchanged = false;   // a safe retry (complete again): nothing to write
+  int retry_after_seconds = 0;  // for task_currently_claimed / not_yet_claimable
+  bool ok() const { return error == ErrorCode::none; }
+};
+
+// Claimable now: pending and due.
+bool is_claimable(const Task& task, Millis now);
+
+Transition apply(const Task& task, const Command& command, const TransitionContext& ctx);
+
+// Default retry delay after the given attempt (1-based): base * 2^(attempt-1), capped,
+// times jitter.
+int default_backoff_seconds(int attempt, const BackoffPolicy& policy, double jitter);
+
+}  // namespace baton

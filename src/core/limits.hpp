@@ -1,0 +1,43 @@
+#pragma once
+// Field bounds of tasks and requests (spec section 3), filled from the config; and the
+// validators that check one field each. A validator returns "" when the value is fine,
+// else the message of the 400 that names the field.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace baton {
+
+struct TaskLimits {
+  std::int64_t max_payload_bytes = 65536;
+  int max_depth = 32;
+  int default_max_attempts = 3;
+  int min_max_attempts = 1;
+  int max_max_attempts = 100;
+  int lease_min_seconds = 30;
+  int lease_max_seconds = 3600;
+  int lease_default_seconds = 300;
+  std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
+  int max_wait_seconds = 30;
+  int max_reason_chars = 500;
+  int max_worker_id_chars = 200;
+  int max_idempotency_key_chars = 255;
+  int max_retry_after_seconds = 30 * 24 * 3600;
+};
+
+std::string check_type(std::string_view type);
+std::string check_priority(std::int64_t priority);
+std::string check_max_attempts(std::int64_t value, const TaskLimits& limits);
+std::string check_lease_seconds(std::int64_t value, const TaskLimits& limits);
+std::string check_wait_seconds(std::int64_t value, const TaskLimits& limits);
+std::string check_delay_seconds(std::int64_t value, const TaskLimits& limits);
+std::string check_retry_after_seconds(std::int64_t value, const TaskLimits& limits);
+std::string check_worker_id(std::string_view worker_id, const TaskLimits& limits);
+std::string check_reason(std::string_view reason, const TaskLimits& limits);
+// Printable ASCII (0x21-0x7e and space), 1..max chars.
+std::string check_idempotency_key(std::string_view key, const TaskLimits& limits);
+bool is_printable_ascii(std::string_view text);
+// Counts UTF-8 code points (the input is already valid UTF-8).
+std::size_t utf8_length(std::string_view text);
+
+}  // namespace baton

@@ -1,0 +1,29 @@
+#include "core/task.hpp"
+
+namespace baton {
+
+std::string_view to_string(TaskStatus status) {
+  switch (status) {
+    case TaskStatus::pending: return "pending";
+    case TaskStatus::claimed: return "claimed";
+    case TaskStatus::completed: return "completed";
+    case TaskStatus::dead_letter: return "dead_letter";
+    case TaskStatus::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<TaskStatus> parse_task_status(std::string_view text) {
+  for (int i = 0; i < kTaskStatusCount; ++i) {
+    auto status = static_cast<TaskStatus>(i);
+    if (to_string(status) == text) return status;
+  }
+  return std::nullopt;
+}
+
+bool is_terminal(TaskStatus status) {
+  return status == TaskStatus::completed || status == TaskStatus::dead_letter ||
+         status == TaskStatus::cancelled;
+}
+
+}  // namespace baton

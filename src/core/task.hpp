@@ -1,0 +1,53 @@
+#pragma once
+// The task record: the one durable unit of work. Plain data, owned by whoever holds it;
+// the lifecycle state machine (lifecycle.hpp) is the only code that changes its state.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/time.hpp"
+
+namespace baton {
+
+// Numeric values are persisted in records and index keys: append new states, never renumber.
+enum class TaskStatus : std::uint8_t {
+  pending = 0,
+  claimed = 1,
+  completed = 2,
+  dead_letter = 3,
+  cancelled = 4,
+};
+inline constexpr int kTaskStatusCount = 5;
+
+std::string_view to_string(TaskStatus status);
+std::optional<TaskStatus> parse_task_status(std::string_view text);
+bool is_terminal(TaskStatus status);
+
+struct Task {
+  std::string id;          // "tsk_" + ULID; the ULID embeds the vnode
+  std::string account_id;  // "acct_" + ULID
+  std::string type;
+  std::string payload_json;                // serialized JSON object
+  std::optional<std::string> result_json;  // serialized JSON object, set on completion
+  std::optional<std::string> output_id;
+  TaskStatus status = TaskStatus::pending;
+  int priority = 0;
+  int max_attempts = 3;
+  int attempt_count = 0;
+  int lease_duration_seconds = 300;
+  Millis lease_expires_at = 0;  // 0: no live lease
+  std::string claimed_by;       // worker_id of the latest claim ("" = none given)
+  std::string lease_token;      // token of the latest claim, kept after it ends (fencing)
+  Millis scheduled_at = 0;      // 0: null (claimable at once)
+  std::optional<std::string> failure_reason;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  Millis completed_at = 0;
+  // True when a cancel ended a live claim: that claim's worker gets task_cancelled.
+  bool cancelled_live_claim = false;
+
+  bool ever_claimed() const { return !lease_token.empty(); }
+};
+
+}  // namespace baton

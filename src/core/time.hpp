@@ -1,0 +1,21 @@
+#pragma once
+// Wall-clock time in milliseconds since the Unix epoch, and its RFC 3339 form.
+// Every persisted time in Baton is absolute wall-clock milliseconds; 0 means "none".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace baton {
+
+using Millis = std::int64_t;
+
+Millis wall_now_ms();
+
+// "2026-11-22T10:00:00.000Z"
+std::string format_rfc3339(Millis ms);
+
+// Accepts RFC 3339 with a 'Z' or numeric offset, optional fractional seconds.
+std::optional<Millis> parse_rfc3339(std::string_view text);
+
+}  // namespace baton

@@ -1,0 +1,129 @@
+#include "core/ulid.hpp"
+
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace baton {
+
+namespace {
+
+constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int decode_char(char c) {
+  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  switch (c) {
+    case 'O': return 0;
+    case 'I': case 'L': return 1;
+    default: break;
+  }
+  for (int i = 0; i < 32; ++i) {
+    if (kAlphabet[i] == c) return i;
+  }
+  return -1;
+}
+
+// splitmix64: a fast, well-mixed generator for the non-secret random part of ids.
+std::uint64_t splitmix(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+// A ULID is 128 bits; its text is 26 base32 digits, the first holding only 3 bits.
+std::string encode_ulid(const Ulid& bytes) {
+  std::string out(26, '0');
+  // Process as a 130-bit number with two leading zero bits.
+  int bit = -2;
+  for (int i = 0; i < 26; ++i, bit += 5) {
+    int value = 0;
+    for (int b = 0; b < 5; ++b) {
+      int index = bit + b;
+      int v = 0;
+      if (index >= 0) v = (bytes[index / 8] >> (7 - index % 8)) & 1;
+      value = (value << 1) | v;
+    }
+    out[i] = kAlphabet[value];
+  }
+  return out;
+}
+
+std::optional<Ulid> decode_ulid(std::string_view text) {
+  if (text.size() != 26) return std::nullopt;
+  Ulid bytes{};
+  int first = decode_char(text[0]);
+  if (first < 0 || first > 7) return std::nullopt;
+  int bit = -2;
+  for (int i = 0; i < 26; ++i, bit += 5) {
+    int value = decode_char(text[i]);
+    if (value < 0) return std::nullopt;
+    for (int b = 0; b < 5; ++b) {
+      int index = bit + b;
+      if (index < 0) continue;
+      if ((value >> (4 - b)) & 1) bytes[index / 8] |= static_cast<std::uint8_t>(1 << (7 - index % 8));
+    }
+  }
+  return bytes;
+}
+
+Millis ulid_time(const Ulid& bytes) {
+  Millis ms = 0;
+  for (int i = 0; i < 6; ++i) ms = (ms << 8) | bytes[i];
+  return ms;
+}
+
+int ulid_vnode(const Ulid& bytes) { return (bytes[6] << 2) | (bytes[7] >> 6); }
+
+UlidGenerator::UlidGenerator(std::uint64_t seed) : state_(seed) {}
+
+std::uint64_t UlidGenerator::next_random() { return splitmix(state_); }
+
+Ulid UlidGenerator::next(Millis now, int vnode) {
+  if (now <= last_ms_) {
+    // Same (or a backwards-stepping) millisecond: stay monotonic by incrementing.
+    now = last_ms_;
+    ++last_low_;
+  } else {
+    last_ms_ = now;
+    // Clear the top bit so a millisecond's increments cannot wrap.
+    last_low_ = next_random() >> 1;
+  }
+  Ulid bytes{};
+  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(now >> (8 * (5 - i)));
+  unsigned v = static_cast<unsigned>(vnode) & (kVnodeCount - 1);
+  std::uint64_t mid = next_random();
+  // Bits 48..57: vnode; 58..63: random; 64..127: the monotonic counter.
+  bytes[6] = static_cast<std::uint8_t>(v >> 2);
+  bytes[7] = static_cast<std::uint8_t>(((v & 3) << 6) | (mid & 0x3f));
+  for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<std::uint8_t>(last_low_ >> (8 * (7 - i)));
+  return bytes;
+}
+
+std::optional<Ulid> parse_task_id(std::string_view id) {
+  if (id.size() != 30 || id.substr(0, 4) != "tsk_") return std::nullopt;
+  auto bytes = decode_ulid(id.substr(4));
+  if (!bytes || encode_ulid(*bytes) != id.substr(4)) return std::nullopt;  // canonical only
+  return bytes;
+}
+
+std::string task_id_string(const Ulid& bytes) { return "tsk_" + encode_ulid(bytes); }
+
+std::string random_hex_token(std::string_view prefix, int bytes) {
+  std::string raw(static_cast<std::size_t>(bytes), '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(prefix);
+  out.reserve(prefix.size() + 2 * raw.size());
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace baton

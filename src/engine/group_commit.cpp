@@ -1,0 +1,138 @@
+#include "engine/group_commit.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <rocksdb/write_batch.h>
+
+#include "store/db.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+struct GroupCommitter::Sealed {
+  rocksdb::WriteBatch batch;
+  std::uint64_t generation;
+  int ops;
+};
+
+struct GroupCommitter::Waiter {
+  std::uint64_t generation;
+  asio::any_io_executor executor;  // the waiting coroutine's
+  asio::any_completion_handler<void(std::string)> handler;
+};
+
+GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
+                               int max_ops_per_write)
+    : shard_(shard),
+      db_(db),
+      mode_(mode),
+      max_ops_per_write_(mode == SyncMode::always ? 1 : std::max(1, max_ops_per_write)),
+      filling_(std::make_unique<rocksdb::WriteBatch>()) {
+  if (mode_ != SyncMode::none) {
+    commit_thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(commit_context_);
+      commit_context_.run();
+    });
+  }
+}
+
+GroupCommitter::~GroupCommitter() {
+  if (commit_thread_.joinable()) {
+    commit_context_.stop();
+    commit_thread_.join();
+  }
+}
+
+rocksdb::WriteBatch& GroupCommitter::batch() { return *filling_; }
+
+std::uint64_t GroupCommitter::add_op() {
+  std::uint64_t generation = filling_generation_;
+  ++filling_ops_;
+  if (mode_ == SyncMode::none) {
+    // No fsync to amortize: write at once, on this thread, and skip the hand-off.
+    std::string error = db_.write(*filling_, false);
+    filling_->Clear();
+    filling_ops_ = 0;
+    ++filling_generation_;
+    ++writes_;
+    ++ops_;
+    on_committed(generation, std::move(error));
+    return generation;
+  }
+  if (filling_ops_ >= max_ops_per_write_) seal();
+  schedule_flush();
+  return generation;
+}
+
+asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation) {
+  if (generation <= committed_generation_) co_return last_error_;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
+      [this, generation](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        waiters_.push_back(
+            std::make_unique<Waiter>(Waiter{generation, executor, std::move(handler)}));
+      },
+      asio::use_awaitable);
+}
+
+void GroupCommitter::schedule_flush() {
+  if (flush_posted_ || in_flight_) return;
+  flush_posted_ = true;
+  // Posting runs the flush after the handlers already queued in this turn, so their
+  // writes join the same batch.
+  asio::post(shard_, [this] {
+    flush_posted_ = false;
+    flush();
+  });
+}
+
+void GroupCommitter::seal() {
+  if (filling_ops_ == 0) return;
+  auto sealed = std::make_unique<Sealed>();
+  sealed->batch = std::move(*filling_);
+  filling_->Clear();
+  sealed->generation = filling_generation_;
+  sealed->ops = filling_ops_;
+  sealed_.push_back(std::move(sealed));
+  filling_ops_ = 0;
+  ++filling_generation_;
+}
+
+void GroupCommitter::flush() {
+  if (in_flight_) return;
+  seal();
+  if (sealed_.empty()) return;
+  in_flight_ = true;
+  std::shared_ptr<Sealed> next(sealed_.front().release());
+  sealed_.pop_front();
+  ++writes_;
+  ops_ += next->ops;
+  asio::post(commit_context_, [this, next] {
+    std::string error = db_.write(next->batch, true);
+    asio::post(shard_, [this, generation = next->generation, error = std::move(error)]() mutable {
+      in_flight_ = false;
+      on_committed(generation, std::move(error));
+      flush();
+    });
+  });
+}
+
+void GroupCommitter::on_committed(std::uint64_t generation, std::string error) {
+  committed_generation_ = generation;
+  if (!error.empty()) last_error_ = error;
+  if (on_durable_) on_durable_(generation);
+  while (!waiters_.empty() && waiters_.front()->generation <= generation) {
+    auto waiter = std::move(waiters_.front());
+    waiters_.pop_front();
+    asio::post(waiter->executor, [handler = std::move(waiter->handler), error]() mutable {
+      std::move(handler)(error);
+    });
+  }
+}
+
+}  // namespace baton

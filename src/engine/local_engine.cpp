@@ -1,0 +1,261 @@
+#include "engine/local_engine.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+
+#include "engine/cross_shard.hpp"
+#include "engine/shard.hpp"
+#include "store/db.hpp"
+#include "store/task_writes.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+namespace {
+
+thread_local int tls_shard = -1;
+
+Outcome error_outcome(ErrorCode code, int retry_after = 0) {
+  Outcome outcome;
+  outcome.error = code;
+  outcome.retry_after_seconds = retry_after;
+  outcome.now = wall_now_ms();
+  return outcome;
+}
+
+// Lets the connection's shard call off a parked claim whose client went away.
+class WaiterCancel final : public ClaimCancel {
+ public:
+  explicit WaiterCancel(std::shared_ptr<Waiter> waiter) : waiter_(std::move(waiter)) {}
+  void cancel() override {
+    if (waiter_->try_take()) waiter_->result.set(WaitResult{WaitResult::Kind::cancelled});
+  }
+
+ private:
+  std::shared_ptr<Waiter> waiter_;
+};
+
+std::uint64_t arrival_now() {
+  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+}  // namespace
+
+LocalEngine::LocalEngine(Db& db, const Config& config, int shard_count)
+    : db_(db), config_(config) {
+  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, config));
+}
+
+LocalEngine::~LocalEngine() { stop(); }
+
+int LocalEngine::current_shard() { return tls_shard; }
+
+asio::io_context& LocalEngine::context(int shard) { return shards_.at(shard)->context(); }
+
+Shard& LocalEngine::queue_owner(const std::string& account, const std::string& type) {
+  return *shards_[shard_of_vnode(vnode_of(account, type), shard_count())];
+}
+
+void LocalEngine::recover() {
+  int count = shard_count();
+  store::scan_ready(db_, [&](const keys::ReadyKey& key) {
+    shards_[shard_of_vnode(key.vnode, count)]->restore_ready(key);
+  });
+  store::scan_timers(db_, [&](const keys::TimerKey& key) {
+    shards_[shard_of_vnode(key.vnode, count)]->restore_lease(key);
+  });
+}
+
+void LocalEngine::start() {
+  for (auto& shard : shards_) {
+    Shard* raw = shard.get();
+    threads_.emplace_back([raw] {
+      tls_shard = raw->index();
+      auto guard = asio::make_work_guard(raw->context());
+      asio::post(raw->context(), [raw] { raw->start(); });
+      raw->context().run();
+    });
+  }
+}
+
+void LocalEngine::begin_shutdown() {
+  for (auto& shard : shards_) {
+    Shard* raw = shard.get();
+    asio::post(raw->context(), [raw] { raw->shut_down(); });
+  }
+}
+
+void LocalEngine::stop() {
+  for (auto& shard : shards_) shard->context().stop();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+template <typename Operation>
+asio::awaitable<Outcome> LocalEngine::single_flight(const IdempotencyRequest* idempotency,
+                                                    Operation operation) {
+  if (!idempotency) co_return co_await operation();
+  Shard& home = *shards_[shard_of_key(idempotency->scope_key, shard_count())];
+  auto check = co_await on_shard(home.context(), [&]() -> asio::awaitable<Shard::IdempotencyCheck> {
+    co_return home.begin_idempotent(*idempotency);
+  });
+  using Kind = Shard::IdempotencyCheck::Kind;
+  if (check.kind == Kind::replay) {
+    Outcome replay;
+    replay.status = check.status;
+    replay.body = std::move(check.body);
+    replay.now = wall_now_ms();
+    co_return replay;
+  }
+  if (check.kind == Kind::conflict) co_return error_outcome(ErrorCode::idempotency_conflict);
+  if (check.kind == Kind::in_flight) co_return error_outcome(ErrorCode::idempotency_in_flight, 2);
+  Outcome outcome;
+  std::exception_ptr failure;
+  try {
+    outcome = co_await operation();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  co_await on_shard(home.context(), [&]() -> asio::awaitable<void> {
+    home.end_idempotent(*idempotency);
+    co_return;
+  });
+  if (failure) std::rethrow_exception(failure);
+  co_return outcome;
+}
+
+asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
+                                             const IdempotencyRequest* idempotency) {
+  Shard& owner = queue_owner(request.account, request.type);
+  co_return co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+    return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
+      return owner.create(std::move(request), idempotency);
+    });
+  });
+}
+
+asio::awaitable<Outcome> LocalEngine::apply(std::string account, std::string task_id,
+                                            Command command,
+                                            const IdempotencyRequest* idempotency) {
+  auto id = parse_task_id(task_id);
+  if (!id) co_return error_outcome(ErrorCode::task_not_found);
+  Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
+  co_return co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+    return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
+      return owner.apply(account, *id, std::move(command), idempotency);
+    });
+  });
+}
+
+asio::awaitable<Outcome> LocalEngine::get(std::string account, std::string task_id) {
+  auto id = parse_task_id(task_id);
+  if (!id) co_return error_outcome(ErrorCode::task_not_found);
+  Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
+  co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
+    return owner.get(account, *id);
+  });
+}
+
+asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
+  if (request.type) {
+    Shard& owner = queue_owner(request.account, *request.type);
+    co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
+      return owner.claim_best(request.account, request.type, request.worker_id);
+    });
+  }
+  // Any type: the account's queues live on several shards; find the best head, claim there.
+  Shard* best_shard = nullptr;
+  std::optional<ReadyEntry> best;
+  for (auto& shard : shards_) {
+    Shard& candidate = *shard;
+    auto head = co_await on_shard(candidate.context(),
+                                  [&]() -> asio::awaitable<std::optional<ReadyEntry>> {
+                                    co_return candidate.peek_best(request.account);
+                                  });
+    if (head && (!best || *head < *best)) {
+      best = head;
+      best_shard = &candidate;
+    }
+  }
+  if (!best_shard) co_return error_outcome(ErrorCode::none);
+  co_return co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
+    return best_shard->claim_best(request.account, std::nullopt, request.worker_id);
+  });
+}
+
+asio::awaitable<Outcome> LocalEngine::claim_next(ClaimRequest request) {
+  Outcome first = co_await claim_once(request);
+  if (!first.ok() || first.task || request.wait_ms <= 0 || current_shard() < 0) co_return first;
+  co_return co_await park(request);
+}
+
+asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
+  Shard& home = *shards_[current_shard()];
+  auto waiter = std::make_shared<Waiter>();
+  waiter->account = request.account;
+  waiter->type = request.type;
+  waiter->worker_id = request.worker_id;
+  waiter->arrival = arrival_now();
+  home.arm_deadline(*waiter, wall_now_ms() + request.wait_ms);
+  if (request.cancel_handle) *request.cancel_handle = std::make_shared<WaiterCancel>(waiter);
+
+  std::vector<Shard*> hosts;
+  if (request.type) {
+    hosts.push_back(&queue_owner(request.account, *request.type));
+  } else {
+    for (auto& shard : shards_) hosts.push_back(shard.get());
+  }
+  for (Shard* host : hosts) asio::post(host->context(), [host, waiter] { host->register_waiter(waiter); });
+
+  WaitResult result = co_await waiter->result.wait();
+  home.disarm_deadline(*waiter);
+  for (Shard* host : hosts) asio::post(host->context(), [host, waiter] { host->forget_waiter(waiter); });
+
+  if (result.kind == WaitResult::Kind::served) {
+    if (!result.task) co_return co_await claim_once(request);
+    Shard& server = *shards_[result.shard];
+    std::string error = co_await on_shard(server.context(), [&]() -> asio::awaitable<std::string> {
+      return server.wait_commit(result.generation);
+    });
+    if (!error.empty()) co_return error_outcome(ErrorCode::unavailable);
+    Outcome outcome;
+    outcome.task = std::move(result.task);
+    outcome.now = result.now;
+    co_return outcome;
+  }
+  co_return error_outcome(ErrorCode::none);
+}
+
+asio::awaitable<ListPage> LocalEngine::list(ListRequest request) {
+  ListPage page;
+  store::ListQuery query;
+  query.account = request.account;
+  query.type = request.type;
+  query.status = request.status;
+  query.limit = request.limit;
+  if (request.cursor) {
+    query.before = parse_task_id(*request.cursor);
+    if (!query.before) {
+      page.error = ErrorCode::invalid_request;
+      co_return page;
+    }
+  }
+  store::ListResult result = store::list_tasks(db_, query);
+  page.tasks = std::move(result.tasks);
+  if (result.next_before) page.next_cursor = task_id_string(*result.next_before);
+  co_return page;
+}
+
+EngineStats LocalEngine::stats() {
+  EngineStats stats;
+  stats.shards = shard_count();
+  stats.storage_writable = db_.writable();
+  return stats;
+}
+
+}  // namespace baton

@@ -1,0 +1,62 @@
+#pragma once
+// The single-node engine: N shards over one RocksDB. Routes each operation to the shard
+// that owns its queue or task (one on_shard() hop when that is not the caller's shard),
+// runs claims across shards when no type is given, parks long polls, and keeps
+// idempotency keys single-flight. Threads: one per shard, started by start().
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "engine/task_engine.hpp"
+
+namespace baton {
+
+class Db;
+class Shard;
+
+class LocalEngine final : public TaskEngine {
+ public:
+  LocalEngine(Db& db, const Config& config, int shard_count);
+  ~LocalEngine() override;
+
+  // Rebuilds queues, delayed tasks and leases from storage. Before start().
+  void recover();
+  void start();
+  // Answers parked long polls with "nothing" and stops the shards' ticks (SIGTERM, step 2).
+  void begin_shutdown();
+  // Stops every shard's loop and joins its thread (after in-flight requests are done).
+  void stop();
+
+  int shard_count() const { return static_cast<int>(shards_.size()); }
+  boost::asio::io_context& context(int shard);
+  // The shard whose thread is calling, or -1 off the shard threads.
+  static int current_shard();
+
+  boost::asio::awaitable<Outcome> create(CreateRequest request,
+                                         const IdempotencyRequest* idempotency) override;
+  boost::asio::awaitable<Outcome> claim_next(ClaimRequest request) override;
+  boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id,
+                                        Command command,
+                                        const IdempotencyRequest* idempotency) override;
+  boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) override;
+  boost::asio::awaitable<ListPage> list(ListRequest request) override;
+  EngineStats stats() override;
+
+ private:
+  Shard& queue_owner(const std::string& account, const std::string& type);
+  boost::asio::awaitable<Outcome> claim_once(const ClaimRequest& request);
+  boost::asio::awaitable<Outcome> park(const ClaimRequest& request);
+  template <typename Operation>
+  boost::asio::awaitable<Outcome> single_flight(const IdempotencyRequest* idempotency,
+                                                Operation operation);
+
+  Db& db_;
+  const Config& config_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace baton

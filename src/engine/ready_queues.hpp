@@ -1,0 +1,54 @@
+#pragma once
+// One shard's claimable tasks, per queue (account, type), in claim order:
+// priority DESC, scheduledAt ASC (null first), createdAt ASC (the id, which is time-ordered
+// and monotonic per shard). Only tasks that are pending and due are here; delayed ones
+// wait in the timer wheel. Owned by a shard, used on its thread.
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/time.hpp"
+#include "core/ulid.hpp"
+
+namespace baton {
+
+struct ReadyEntry {
+  std::uint8_t inverse_priority = 255;  // 255 - priority: smaller is claimed first
+  Millis scheduled_at = 0;
+  Ulid id{};
+  auto operator<=>(const ReadyEntry&) const = default;
+};
+
+inline ReadyEntry make_ready_entry(int priority, Millis scheduled_at, const Ulid& id) {
+  return ReadyEntry{static_cast<std::uint8_t>(255 - priority), scheduled_at, id};
+}
+
+std::string queue_key(const std::string& account, const std::string& type);
+
+class ReadyQueues {
+ public:
+  struct Queue {
+    std::string account;
+    std::string type;
+    std::set<ReadyEntry> entries;
+  };
+
+  Queue& queue(const std::string& account, const std::string& type);
+  Queue* find(const std::string& account, const std::string& type);
+  void push(Queue& queue, const ReadyEntry& entry);
+  bool erase(Queue& queue, const ReadyEntry& entry);
+  std::optional<ReadyEntry> pop_best(Queue& queue);
+  // The queue of the account (on this shard) whose best entry comes first, or nullptr.
+  Queue* best_queue_of_account(const std::string& account);
+  std::uint64_t size() const { return size_; }
+
+ private:
+  std::unordered_map<std::string, Queue> queues_;
+  std::unordered_map<std::string, std::vector<Queue*>> by_account_;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace baton

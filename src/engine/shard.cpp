@@ -1,0 +1,316 @@
+#include "engine/shard.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "store/db.hpp"
+#include "store/records.hpp"
+#include "store/task_writes.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::uint32_t kTaskTimerKind = 1;
+constexpr std::uint32_t kWaiterDeadlineKind = 2;
+constexpr auto kTickInterval = std::chrono::milliseconds(10);
+}  // namespace
+
+// A delayed task waiting to become claimable, or a live lease waiting to expire.
+struct Shard::TaskTimer {
+  enum class Kind { delay, lease } kind = Kind::delay;
+  WheelTimer timer;
+  Ulid id{};
+  std::string account;  // delay only: where the task goes when due
+  std::string type;
+  ReadyEntry entry;
+};
+
+std::size_t UlidHash::operator()(const Ulid& id) const {
+  std::uint64_t low;
+  std::memcpy(&low, id.data() + 8, sizeof low);
+  return static_cast<std::size_t>(low ^ (low >> 29));
+}
+
+Shard::Shard(int index, Db& db, const Config& config)
+    : index_(index),
+      db_(db),
+      config_(config),
+      committer_(context_, db, config.storage.sync, config.storage.group_commit_max_batch),
+      wheel_(wall_now_ms()),
+      ticker_(context_),
+      ulids_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)),
+      random_(std::random_device{}()) {
+  committer_.set_on_durable([this](std::uint64_t generation) { on_durable(generation); });
+}
+
+Shard::~Shard() {
+  // The wheel links into these nodes; unlink them before the map frees them.
+  for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
+}
+
+TransitionContext Shard::context_at(Millis now) {
+  TransitionContext ctx;
+  ctx.now = now;
+  ctx.backoff = {config_.tasks.retry_backoff_base_seconds, config_.tasks.retry_backoff_max_seconds};
+  ctx.jitter = std::uniform_real_distribution<double>(0.5, 1.0)(random_);
+  return ctx;
+}
+
+void Shard::restore_ready(const keys::ReadyKey& key) {
+  Task shape;
+  shape.account_id = key.account;
+  shape.type = key.type;
+  shape.priority = key.priority;
+  shape.scheduled_at = key.due;
+  shape.status = TaskStatus::pending;
+  reindex(nullptr, shape, key.id);
+}
+
+void Shard::restore_lease(const keys::TimerKey& key) {
+  Task shape;
+  shape.status = TaskStatus::claimed;
+  shape.lease_expires_at = key.due;
+  reindex(nullptr, shape, key.id);
+}
+
+void Shard::start() { tick(); }
+
+void Shard::tick() {
+  if (stopping_) return;
+  wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });
+  ticker_.expires_after(kTickInterval);
+  ticker_.async_wait([this](boost::system::error_code error) {
+    if (!error) tick();
+  });
+}
+
+void Shard::on_timer(WheelTimer& timer) {
+  if (timer.kind == kWaiterDeadlineKind) {
+    auto* waiter = static_cast<Waiter*>(timer.owner);
+    if (waiter->try_take()) waiter->result.set(WaitResult{WaitResult::Kind::timed_out});
+    return;
+  }
+  auto* task_timer = static_cast<TaskTimer*>(timer.owner);
+  Ulid id = task_timer->id;
+  if (task_timer->kind == TaskTimer::Kind::delay) {
+    ReadyQueues::Queue& queue = ready_.queue(task_timer->account, task_timer->type);
+    ready_.push(queue, task_timer->entry);
+    task_timers_.erase(id);
+    on_claimable(queue);
+    return;
+  }
+  task_timers_.erase(id);
+  asio::co_spawn(
+      context_,
+      [this, id]() -> asio::awaitable<void> {
+        co_await apply(std::string(), id, ExpireLeaseCmd{}, nullptr);
+      },
+      asio::detached);
+}
+
+void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
+  if (before && before->status == TaskStatus::pending) {
+    if (auto* queue = ready_.find(before->account_id, before->type)) {
+      ready_.erase(*queue, make_ready_entry(before->priority, before->scheduled_at, id));
+    }
+  }
+  auto timer_it = task_timers_.find(id);
+  if (timer_it != task_timers_.end()) {
+    wheel_.cancel(timer_it->second.timer);
+    task_timers_.erase(timer_it);
+  }
+  if (after.status == TaskStatus::pending) {
+    ReadyEntry entry = make_ready_entry(after.priority, after.scheduled_at, id);
+    if (after.scheduled_at <= wall_now_ms()) {
+      ReadyQueues::Queue& queue = ready_.queue(after.account_id, after.type);
+      ready_.push(queue, entry);
+      on_claimable(queue);
+    } else {
+      TaskTimer& timer = task_timers_[id];
+      timer.kind = TaskTimer::Kind::delay;
+      timer.id = id;
+      timer.account = after.account_id;
+      timer.type = after.type;
+      timer.entry = entry;
+      timer.timer.kind = kTaskTimerKind;
+      timer.timer.owner = &timer;
+      wheel_.schedule(timer.timer, after.scheduled_at);
+    }
+  } else if (after.status == TaskStatus::claimed) {
+    TaskTimer& timer = task_timers_[id];
+    timer.kind = TaskTimer::Kind::lease;
+    timer.id = id;
+    timer.timer.kind = kTaskTimerKind;
+    timer.timer.owner = &timer;
+    wheel_.schedule(timer.timer, after.lease_expires_at);
+  }
+}
+
+std::optional<Task> Shard::load(const Ulid& id) {
+  if (auto it = dirty_.find(id); it != dirty_.end()) return it->second.task;
+  auto bytes = db_.get(Cf::tasks, keys::task_key(id));
+  if (!bytes) return std::nullopt;
+  return records::decode_task(*bytes);
+}
+
+std::uint64_t Shard::commit_transition(const Task* before, const Task& after, const Ulid& id,
+                                       const IdempotencyRequest* idempotency, Millis now,
+                                       Outcome& outcome) {
+  store::write_transition(db_, committer_.batch(), before, after, id);
+  if (idempotency) {
+    outcome.status = idempotency->success_status;
+    outcome.body = idempotency->render(after, now);
+    store::write_response(
+        db_, committer_.batch(), idempotency->scope_key,
+        records::StoredResponse{idempotency->request_hash, outcome.status, outcome.body,
+                                now + static_cast<Millis>(idempotency->ttl_seconds) * 1000});
+  }
+  // Until its write is durable, the newest state of the task lives here, not in RocksDB.
+  std::uint64_t generation = committer_.filling_generation();
+  dirty_[id] = Dirty{after, generation};
+  dirty_order_.emplace_back(generation, id);
+  committer_.add_op();
+  reindex(before, after, id);
+  return generation;
+}
+
+void Shard::on_durable(std::uint64_t generation) {
+  while (!dirty_order_.empty() && dirty_order_.front().first <= generation) {
+    auto [written, id] = dirty_order_.front();
+    dirty_order_.pop_front();
+    auto it = dirty_.find(id);
+    if (it != dirty_.end() && it->second.generation == written) dirty_.erase(it);
+  }
+}
+
+asio::awaitable<std::string> Shard::wait_commit(std::uint64_t generation) {
+  co_return co_await committer_.wait(generation);
+}
+
+asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation) {
+  std::string error = co_await committer_.wait(generation);
+  if (!error.empty()) {
+    Outcome failed;
+    failed.error = ErrorCode::unavailable;
+    failed.now = outcome.now;
+    co_return failed;
+  }
+  co_return outcome;
+}
+
+asio::awaitable<Outcome> Shard::create(CreateRequest request,
+                                       const IdempotencyRequest* idempotency) {
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  Task task;
+  task.account_id = std::move(request.account);
+  task.type = std::move(request.type);
+  int vnode = vnode_of(task.account_id, task.type);
+  Ulid id = ulids_.next(outcome.now, vnode);
+  task.id = task_id_string(id);
+  task.payload_json = std::move(request.payload_json);
+  task.priority = request.priority;
+  task.max_attempts = request.max_attempts;
+  task.lease_duration_seconds = request.lease_duration_seconds;
+  task.scheduled_at = request.scheduled_at;
+  task.created_at = task.updated_at = outcome.now;
+  std::uint64_t generation = commit_transition(nullptr, task, id, idempotency, outcome.now, outcome);
+  outcome.task = std::move(task);
+  co_return co_await finish(std::move(outcome), generation);
+}
+
+asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command command,
+                                      const IdempotencyRequest* idempotency) {
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  std::optional<Task> task = load(id);
+  if (!task || (!account.empty() && task->account_id != account)) {
+    outcome.error = ErrorCode::task_not_found;
+    co_return outcome;
+  }
+  if (auto* claim = std::get_if<ClaimCmd>(&command)) {
+    claim->new_lease_token = random_hex_token("lse_", 16);
+  }
+  Transition transition = baton::apply(*task, command, context_at(outcome.now));
+  if (!transition.ok()) {
+    outcome.error = transition.error;
+    outcome.retry_after_seconds = transition.retry_after_seconds;
+    outcome.task = std::move(transition.task);
+    co_return outcome;
+  }
+  if (transition.unchanged) {
+    outcome.task = std::move(transition.task);
+    co_return outcome;
+  }
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  std::uint64_t generation =
+      commit_transition(&*task, transition.task, id, idempotency, outcome.now, outcome);
+  outcome.task = std::move(transition.task);
+  co_return co_await finish(std::move(outcome), generation);
+}
+
+asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  std::optional<Task> task = load(id);
+  if (!task || task->account_id != account) {
+    outcome.error = ErrorCode::task_not_found;
+  } else {
+    outcome.task = std::move(task);
+  }
+  co_return outcome;
+}
+
+std::optional<Task> Shard::claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
+                                      Millis now, std::uint64_t& generation) {
+  while (auto entry = ready_.pop_best(queue)) {
+    std::optional<Task> task = load(entry->id);
+    if (!task || !is_claimable(*task, now)) continue;  // stale entry: skip it
+    ClaimCmd claim{worker_id, random_hex_token("lse_", 16)};
+    Transition transition = baton::apply(*task, claim, context_at(now));
+    if (!transition.ok()) continue;
+    Outcome unused;
+    generation = commit_transition(&*task, transition.task, entry->id, nullptr, now, unused);
+    return std::move(transition.task);
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
+                                           std::string worker_id) {
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  ReadyQueues::Queue* queue =
+      type ? ready_.find(account, *type) : ready_.best_queue_of_account(account);
+  if (!queue) co_return outcome;
+  std::uint64_t generation = 0;
+  outcome.task = claim_from(*queue, worker_id, outcome.now, generation);
+  if (!outcome.task) co_return outcome;
+  co_return co_await finish(std::move(outcome), generation);
+}
+
+std::optional<ReadyEntry> Shard::peek_best(const std::string& account) {
+  ReadyQueues::Queue* queue = ready_.best_queue_of_account(account);
+  if (!queue) return std::nullopt;
+  return *queue->entries.begin();
+}
+
+}  // namespace baton

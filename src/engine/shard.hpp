@@ -1,0 +1,125 @@
+#pragma once
+// One shard: a thread with its own io_context that owns a set of vnodes, their queues'
+// claimable tasks (ReadyQueues), their delayed tasks and leases (TimerWheel), the long
+// polls parked on them, the idempotency keys it is home to, and a GroupCommitter. All of
+// it is touched only on this shard's thread; other shards reach it via on_shard().
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "core/lifecycle.hpp"
+#include "core/ulid.hpp"
+#include "engine/group_commit.hpp"
+#include "engine/ready_queues.hpp"
+#include "engine/routing.hpp"
+#include "engine/task_engine.hpp"
+#include "engine/timer_wheel.hpp"
+#include "engine/waiter.hpp"
+#include "store/keys.hpp"
+
+namespace baton {
+
+class Db;
+
+struct UlidHash {
+  std::size_t operator()(const Ulid& id) const;
+};
+
+class Shard {
+ public:
+  Shard(int index, Db& db, const Config& config);
+  ~Shard();
+
+  int index() const { return index_; }
+  boost::asio::io_context& context() { return context_; }
+
+  // Start-up, before the shard's thread runs: rebuild in-memory state from storage.
+  void restore_ready(const keys::ReadyKey& key);
+  void restore_lease(const keys::TimerKey& key);
+  void start();          // arms the wheel's tick; call on the shard's thread
+  void shut_down();      // answers parked long polls with "nothing"; on the shard's thread
+
+  // Operations, on this shard's thread.
+  boost::asio::awaitable<Outcome> create(CreateRequest request,
+                                         const IdempotencyRequest* idempotency);
+  boost::asio::awaitable<Outcome> apply(std::string account, Ulid id, Command command,
+                                        const IdempotencyRequest* idempotency);
+  boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
+  // Claims the best claimable task of the queue (or of the account when type is empty)
+  // on this shard; Outcome::task empty when there is none.
+  boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
+                                             std::string worker_id);
+  // The best claimable entry of the account on this shard, for a claim across shards.
+  std::optional<ReadyEntry> peek_best(const std::string& account);
+  // Parks `waiter` here, serving it at once if a task is already claimable.
+  void register_waiter(const std::shared_ptr<Waiter>& waiter);
+  void forget_waiter(const std::shared_ptr<Waiter>& waiter);
+  // Home-shard side of a long poll: deadline on this shard's wheel.
+  void arm_deadline(Waiter& waiter, Millis due);
+  void disarm_deadline(Waiter& waiter);
+  boost::asio::awaitable<std::string> wait_commit(std::uint64_t generation);
+
+  // Idempotency keys homed on this shard.
+  struct IdempotencyCheck {
+    enum class Kind { proceed, replay, conflict, in_flight } kind = Kind::proceed;
+    int status = 0;
+    std::string body;
+  };
+  IdempotencyCheck begin_idempotent(const IdempotencyRequest& request);
+  void end_idempotent(const IdempotencyRequest& request);
+
+  std::uint64_t ready_count() const { return ready_.size(); }
+  std::uint64_t timer_count() const { return wheel_.size(); }
+
+ private:
+  struct TaskTimer;
+  struct Dirty {
+    Task task;
+    std::uint64_t generation = 0;
+  };
+
+  std::optional<Task> load(const Ulid& id);
+  // Persists before -> after (and a stored response), updates in-memory indexes and
+  // timers, wakes long polls. Returns the commit generation to wait for.
+  std::uint64_t commit_transition(const Task* before, const Task& after, const Ulid& id,
+                                  const IdempotencyRequest* idempotency, Millis now,
+                                  Outcome& outcome);
+  void reindex(const Task* before, const Task& after, const Ulid& id);
+  void on_claimable(ReadyQueues::Queue& queue);
+  // Synchronous claim of the queue's best task; nullopt when it has none.
+  std::optional<Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
+                                 Millis now, std::uint64_t& generation);
+  boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
+  void on_durable(std::uint64_t generation);
+  void tick();
+  void on_timer(WheelTimer& timer);
+  TransitionContext context_at(Millis now);
+
+  int index_;
+  Db& db_;
+  const Config& config_;
+  boost::asio::io_context context_{1};
+  GroupCommitter committer_;
+  TimerWheel wheel_;
+  boost::asio::steady_timer ticker_;
+  ReadyQueues ready_;
+  std::unordered_map<Ulid, TaskTimer, UlidHash> task_timers_;
+  std::unordered_map<Ulid, Dirty, UlidHash> dirty_;
+  std::deque<std::pair<std::uint64_t, Ulid>> dirty_order_;
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> typed_waiters_;
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> any_waiters_;
+  std::unordered_set<std::string> idempotency_in_flight_;
+  UlidGenerator ulids_;
+  std::mt19937_64 random_;
+  bool stopping_ = false;
+};
+
+}  // namespace baton

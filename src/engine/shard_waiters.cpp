@@ -1,0 +1,127 @@
+// Long polls and idempotency keys on one shard: the parts of Shard that wait for
+// something else to happen.
+#include <rocksdb/write_batch.h>
+
+#include "engine/shard.hpp"
+#include "store/db.hpp"
+#include "store/records.hpp"
+
+namespace baton {
+
+namespace {
+
+constexpr std::uint32_t kWaiterDeadlineKind = 2;
+
+using WaiterList = std::deque<std::shared_ptr<Waiter>>;
+
+void drop_taken_front(WaiterList* list) {
+  while (list && !list->empty() && list->front()->taken()) list->pop_front();
+}
+
+WaiterList* find_list(std::unordered_map<std::string, WaiterList>& lists, const std::string& key) {
+  auto it = lists.find(key);
+  return it == lists.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+void Shard::on_claimable(ReadyQueues::Queue& queue) {
+  WaiterList* typed = find_list(typed_waiters_, queue_key(queue.account, queue.type));
+  WaiterList* any = find_list(any_waiters_, queue.account);
+  while (!queue.entries.empty()) {
+    drop_taken_front(typed);
+    drop_taken_front(any);
+    bool has_typed = typed && !typed->empty();
+    bool has_any = any && !any->empty();
+    if (!has_typed && !has_any) return;
+    // The longest-waiting claimer first, whether it asked for this type or for any.
+    WaiterList* from = !has_any ? typed
+                       : !has_typed ? any
+                       : (typed->front()->arrival <= any->front()->arrival ? typed : any);
+    std::shared_ptr<Waiter> waiter = std::move(from->front());
+    from->pop_front();
+    if (!waiter->try_take()) continue;
+    WaitResult result;
+    result.now = wall_now_ms();
+    result.task = claim_from(queue, waiter->worker_id, result.now, result.generation);
+    result.kind = WaitResult::Kind::served;
+    result.shard = index_;
+    waiter->result.set(std::move(result));
+  }
+}
+
+void Shard::register_waiter(const std::shared_ptr<Waiter>& waiter) {
+  if (stopping_) {
+    if (waiter->try_take()) waiter->result.set(WaitResult{WaitResult::Kind::timed_out});
+    return;
+  }
+  ReadyQueues::Queue* queue = nullptr;
+  if (waiter->type) {
+    typed_waiters_[queue_key(waiter->account, *waiter->type)].push_back(waiter);
+    queue = ready_.find(waiter->account, *waiter->type);
+  } else {
+    any_waiters_[waiter->account].push_back(waiter);
+    queue = ready_.best_queue_of_account(waiter->account);
+  }
+  // A task may have become claimable between the caller's first try and now.
+  if (queue && !queue->entries.empty()) on_claimable(*queue);
+}
+
+void Shard::forget_waiter(const std::shared_ptr<Waiter>& waiter) {
+  auto& lists = waiter->type ? typed_waiters_ : any_waiters_;
+  std::string key = waiter->type ? queue_key(waiter->account, *waiter->type) : waiter->account;
+  auto it = lists.find(key);
+  if (it == lists.end()) return;
+  std::erase(it->second, waiter);
+  if (it->second.empty()) lists.erase(it);
+}
+
+void Shard::arm_deadline(Waiter& waiter, Millis due) {
+  waiter.deadline.kind = kWaiterDeadlineKind;
+  waiter.deadline.owner = &waiter;
+  wheel_.schedule(waiter.deadline, due);
+}
+
+void Shard::disarm_deadline(Waiter& waiter) { wheel_.cancel(waiter.deadline); }
+
+void Shard::shut_down() {
+  stopping_ = true;
+  ticker_.cancel();
+  for (auto* lists : {&typed_waiters_, &any_waiters_}) {
+    for (auto& [key, list] : *lists) {
+      for (auto& waiter : list) {
+        if (waiter->try_take()) waiter->result.set(WaitResult{WaitResult::Kind::timed_out});
+      }
+    }
+    lists->clear();
+  }
+}
+
+Shard::IdempotencyCheck Shard::begin_idempotent(const IdempotencyRequest& request) {
+  IdempotencyCheck check;
+  if (idempotency_in_flight_.contains(request.scope_key)) {
+    check.kind = IdempotencyCheck::Kind::in_flight;
+    return check;
+  }
+  if (auto bytes = db_.get(Cf::idempotency, request.scope_key)) {
+    auto stored = records::decode_response(*bytes);
+    if (stored && stored->expires_at > wall_now_ms()) {
+      if (stored->request_hash != request.request_hash) {
+        check.kind = IdempotencyCheck::Kind::conflict;
+      } else {
+        check.kind = IdempotencyCheck::Kind::replay;
+        check.status = stored->status;
+        check.body = std::move(stored->body);
+      }
+      return check;
+    }
+  }
+  idempotency_in_flight_.insert(request.scope_key);
+  return check;
+}
+
+void Shard::end_idempotent(const IdempotencyRequest& request) {
+  idempotency_in_flight_.erase(request.scope_key);
+}
+
+}  // namespace baton

@@ -1,0 +1,106 @@
+#pragma once
+// The seam between the HTTP handlers (api/) and whatever keeps tasks. Handlers speak only
+// this interface; LocalEngine (shards, in-memory indexes, timer wheel, RocksDB) is one
+// implementation, and a SQL-backed one can be another (docs/architecture.md). Every
+// operation is a coroutine that resumes on the caller's executor.
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/lifecycle.hpp"
+#include "core/task.hpp"
+
+namespace baton {
+
+// Renders the exact response body of a successful operation, so an idempotent request
+// stores (in the same write as the transition) the bytes it answers with.
+using Renderer = std::function<std::string(const Task&, Millis now)>;
+
+struct IdempotencyRequest {
+  std::string scope_key;     // account, method, path and key, encoded by store/keys
+  std::string request_hash;  // hash of the canonical body
+  int success_status = 200;
+  int ttl_seconds = 86400;
+  Renderer render;
+};
+
+struct Outcome {
+  ErrorCode error = ErrorCode::none;
+  int retry_after_seconds = 0;
+  std::optional<Task> task;  // claim: empty when nothing was claimable
+  Millis now = 0;            // the time the transition was decided at
+  // Set when the answer was rendered by the engine (idempotent requests): send as is.
+  int status = 0;
+  std::string body;
+  bool ok() const { return error == ErrorCode::none; }
+};
+
+struct CreateRequest {
+  std::string account;
+  std::string type;
+  std::string payload_json;
+  int priority = 0;
+  int max_attempts = 3;
+  int lease_duration_seconds = 300;
+  Millis scheduled_at = 0;
+};
+
+// Tells a long-polling claim that its client went away; safe to call from the client's
+// shard at any time, any number of times.
+class ClaimCancel {
+ public:
+  virtual ~ClaimCancel() = default;
+  virtual void cancel() = 0;
+};
+
+struct ClaimRequest {
+  std::string account;
+  std::optional<std::string> type;  // nullopt: any type of the account
+  std::string worker_id;
+  int wait_ms = 0;
+  // Filled by the engine when it parks the claim, for the caller's disconnect watch.
+  std::shared_ptr<ClaimCancel>* cancel_handle = nullptr;
+};
+
+struct ListRequest {
+  std::string account;
+  std::optional<std::string> type;
+  std::optional<TaskStatus> status;
+  int limit = 20;
+  std::optional<std::string> cursor;  // a task id
+};
+
+struct ListPage {
+  ErrorCode error = ErrorCode::none;
+  std::vector<Task> tasks;
+  std::optional<std::string> next_cursor;
+};
+
+struct EngineStats {
+  int shards = 0;
+  bool storage_writable = true;
+  std::uint64_t ready_tasks = 0;
+  std::uint64_t timers = 0;
+};
+
+class TaskEngine {
+ public:
+  virtual ~TaskEngine() = default;
+  virtual boost::asio::awaitable<Outcome> create(CreateRequest request,
+                                                 const IdempotencyRequest* idempotency) = 0;
+  virtual boost::asio::awaitable<Outcome> claim_next(ClaimRequest request) = 0;
+  // Claim by id, heartbeat, complete, fail, cancel, requeue: one command on one task.
+  virtual boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id,
+                                                Command command,
+                                                const IdempotencyRequest* idempotency) = 0;
+  virtual boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) = 0;
+  virtual boost::asio::awaitable<ListPage> list(ListRequest request) = 0;
+  virtual EngineStats stats() = 0;
+};
+
+}  // namespace baton

@@ -1,0 +1,265 @@
+#include "http/listener.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <random>
+
+#include "core/limits.hpp"
+#include "core/ulid.hpp"
+
+namespace baton::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+thread_local UlidGenerator tls_request_ids(std::random_device{}());
+
+std::string new_request_id() { return "req_" + encode_ulid(tls_request_ids.next(wall_now_ms())); }
+
+std::string pick_request_id(beast::string_view sent) {
+  if (!sent.empty() && sent.size() <= 128 && is_printable_ascii({sent.data(), sent.size()})) {
+    return std::string(sent);
+  }
+  return new_request_id();
+}
+
+}  // namespace
+
+// One connection. Owned by its coroutine; the listener keeps a plain pointer while it
+// lives so drain() can close it.
+struct Session final : Connection {
+  beast::tcp_stream stream;
+  bool busy = false;
+  bool closing = false;
+  bool gone = false;
+  bool watching = false;
+
+  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+
+  void watch_disconnect(std::function<void()> on_gone) override {
+    if (watching) return;
+    watching = true;
+    asio::co_spawn(
+        stream.get_executor(),
+        [this, on_gone = std::move(on_gone)]() -> asio::awaitable<void> {
+          auto [error] = co_await stream.socket().async_wait(tcp::socket::wait_read,
+                                                             asio::as_tuple(asio::use_awaitable));
+          watching = false;
+          if (error) co_return;  // cancelled: the handler finished first
+          char byte;
+          ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          // Readable with data means a pipelined request: the client is still there.
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            gone = true;
+            on_gone();
+          }
+        },
+        asio::detached);
+  }
+  bool disconnected() const override { return gone; }
+
+  void stop_watching() {
+    if (!watching) return;
+    boost::system::error_code ignored;
+    stream.socket().cancel(ignored);
+  }
+};
+
+struct Listener::State {
+  asio::io_context& context;
+  Handler& handler;
+  ListenerLimits limits;
+  tcp::acceptor acceptor;
+  std::list<Session*> sessions;
+  std::atomic<int> live{0};
+  bool draining = false;
+
+  State(asio::io_context& c, Handler& h, ListenerLimits l)
+      : context(c), handler(h), limits(l), acceptor(c) {}
+};
+
+namespace {
+
+bhttp::response<bhttp::string_body> to_beast(Response& response, unsigned version,
+                                             bool keep_alive) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
+  out.set(bhttp::field::server, "baton");
+  out.set(bhttp::field::content_type, "application/json");
+  for (auto& [name, value] : response.headers) out.set(name, value);
+  out.body() = std::move(response.body);
+  out.keep_alive(keep_alive && !response.close);
+  out.prepare_payload();
+  return out;
+}
+
+// Maps a parse failure to the answer the spec asks for; broken framing closes the
+// connection after it.
+Response reject_parse_error(Handler& handler, const beast::error_code& error,
+                            const std::string& request_id) {
+  Response response;
+  if (error == bhttp::error::header_limit) {
+    response = handler.reject(431, "request_header_too_large",
+                              "The request's headers exceed server.max_header_bytes.", request_id);
+  } else if (error == bhttp::error::body_limit) {
+    response = handler.reject(413, "payload_too_large",
+                              "The request body exceeds server.max_body_bytes.", request_id);
+  } else {
+    response = handler.reject(400, "invalid_request",
+                              "Malformed HTTP request: " + error.message() + ".", request_id);
+  }
+  response.close = true;
+  return response;
+}
+
+asio::awaitable<void> write(Session& session, Response response, unsigned version,
+                            bool keep_alive, const std::string& request_id,
+                            const ListenerLimits& limits) {
+  response.headers.emplace_back("X-Request-Id", request_id);
+  auto message = to_beast(response, version, keep_alive);
+  session.stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+  co_await bhttp::async_write(session.stream, message, asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket) {
+  Session session(std::move(socket));
+  auto registration = state->sessions.insert(state->sessions.end(), &session);
+  beast::flat_buffer buffer;
+  const ListenerLimits& limits = state->limits;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(limits.max_header_bytes);
+    parser.body_limit(limits.max_body_bytes);
+    session.stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
+    auto [error, bytes] = co_await bhttp::async_read(session.stream, buffer, parser,
+                                                     asio::as_tuple(asio::use_awaitable));
+    (void)bytes;
+    if (error) {
+      bool silent = error == bhttp::error::end_of_stream || error == beast::error::timeout ||
+                    error == asio::error::operation_aborted ||
+                    error == asio::error::connection_reset || error == asio::error::eof ||
+                    state->draining;
+      if (!silent) {
+        std::string request_id = new_request_id();
+        co_await write(session, reject_parse_error(state->handler, error, request_id), 11, false,
+                       request_id, limits);
+      }
+      break;
+    }
+    auto& message = parser.get();
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.content_type = std::string(message[bhttp::field::content_type]);
+    request.authorization = std::string(message[bhttp::field::authorization]);
+    if (auto it = message.find("Idempotency-Key"); it != message.end()) {
+      request.has_idempotency_key = true;
+      request.idempotency_key = std::string(it->value());
+    }
+    request.request_id = pick_request_id(message["X-Request-Id"]);
+    request.body = std::move(message.body());
+    bool keep_alive = message.keep_alive();
+    unsigned version = message.version();
+
+    session.busy = true;
+    session.stream.expires_never();  // a long poll may take a while; the handler bounds it
+    Response response = co_await state->handler.handle(request, session);
+    session.stop_watching();
+    session.busy = false;
+    if (session.gone) break;
+    bool close = response.close || !keep_alive || state->draining || session.closing;
+    co_await write(session, std::move(response), version, !close, request.request_id, limits);
+    if (close) break;
+  }
+  beast::error_code ignored;
+  session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  session.stream.close();
+  state->sessions.erase(registration);
+  state->live.fetch_sub(1);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
+  for (;;) {
+    auto [error, socket] = co_await state->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (error) {
+      if (error == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    if (state->live.load() >= state->limits.max_connections) {
+      // Over the bound: answer once, then close, so the client sees why.
+      auto session = std::make_shared<Session>(std::move(socket));
+      std::string request_id = new_request_id();
+      Response response = state->handler.reject(503, "unavailable",
+                                                "Too many connections (server.max_connections).",
+                                                request_id);
+      response.headers.emplace_back("Retry-After", "1");
+      response.close = true;
+      asio::co_spawn(
+          state->context,
+          [session, response = std::move(response), request_id, state]() -> asio::awaitable<void> {
+            co_await write(*session, response, 11, false, request_id, state->limits);
+            beast::error_code ignored;
+            session->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          },
+          asio::detached);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true));
+    state->live.fetch_add(1);
+    asio::co_spawn(state->context, run_session(state, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+Listener::Listener(asio::io_context& context, Handler& handler, ListenerLimits limits)
+    : state_(std::make_shared<State>(context, handler, limits)) {}
+
+Listener::~Listener() = default;
+
+int Listener::live_connections() const { return state_->live.load(); }
+
+void Listener::open(const std::string& host, unsigned short port) {
+  tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  int one = 1;
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+void Listener::start() { asio::co_spawn(state_->context, accept_loop(state_), asio::detached); }
+
+void Listener::drain() {
+  state_->draining = true;
+  beast::error_code ignored;
+  state_->acceptor.close(ignored);
+  for (Session* session : state_->sessions) {
+    if (session->busy) {
+      session->closing = true;
+    } else {
+      session->stream.socket().cancel(ignored);
+    }
+  }
+}
+
+}  // namespace baton::http

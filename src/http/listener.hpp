@@ -1,0 +1,41 @@
+#pragma once
+// One shard's HTTP front door: an SO_REUSEPORT acceptor on the shard's io_context and the
+// sessions it accepted (each a coroutine: read -> handle -> write -> loop). Parser limits,
+// idle timeout and the connection bound come from the config. Used on the shard's thread,
+// except live_connections(), which any thread may read.
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "http/message.hpp"
+
+namespace baton::http {
+
+struct ListenerLimits {
+  std::uint64_t max_body_bytes = 1048576;
+  std::uint32_t max_header_bytes = 16384;
+  int idle_timeout_seconds = 60;
+  int max_connections = 10000;  // this shard's share
+};
+
+class Listener {
+ public:
+  Listener(boost::asio::io_context& context, Handler& handler, ListenerLimits limits);
+  ~Listener();
+  // Binds host:port with SO_REUSEPORT; throws std::system_error on failure. Any thread.
+  void open(const std::string& host, unsigned short port);
+  void start();  // begins accepting; on the shard's thread
+  // Stops accepting, closes idle connections, and lets busy ones close after their
+  // response. On the shard's thread.
+  void drain();
+  int live_connections() const;
+
+  struct State;  // defined in listener.cpp
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace baton::http

@@ -1,0 +1,52 @@
+#pragma once
+// HTTP requests and responses as plain data: what the router and the api handlers see.
+// Beast stays inside http/session.cpp; nothing above this layer includes it.
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace baton::http {
+
+struct Request {
+  std::string method;  // as sent: "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string content_type;
+  std::string authorization;
+  std::string idempotency_key;
+  bool has_idempotency_key = false;
+  std::string request_id;  // echoed from X-Request-Id when acceptable, else generated
+  std::string body;
+  std::string remote;      // peer address, for logs
+};
+
+struct Response {
+  int status = 200;
+  std::string body;  // JSON
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;  // close the connection after this response
+};
+
+// What a handler may ask of the connection it is serving.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Calls `on_gone` (on this connection's shard) if the client closes the connection
+  // while the handler is still working: long polls use it to give up their place.
+  virtual void watch_disconnect(std::function<void()> on_gone) = 0;
+  virtual bool disconnected() const = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual boost::asio::awaitable<Response> handle(Request& request, Connection& connection) = 0;
+  // Answers for requests the HTTP layer rejects before routing (bad framing, limits).
+  virtual Response reject(int status, const std::string& code, const std::string& message,
+                          const std::string& request_id) = 0;
+};
+
+}  // namespace baton::http

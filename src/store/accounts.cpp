@@ -1,0 +1,68 @@
+#include "store/accounts.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include "store/keys.hpp"
+
+namespace baton::store {
+
+namespace {
+rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
+}  // namespace
+
+std::string sha256_bytes(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key) {
+  rocksdb::WriteBatch batch;
+  if (account) batch.Put(db.cf(Cf::accounts), slice(account->id), slice(records::encode_account(*account)));
+  std::string record = records::encode_key(key);
+  batch.Put(db.cf(Cf::keys), slice(keys::key_by_hash(key.sha256)), slice(record));
+  batch.Put(db.cf(Cf::keys), slice(keys::key_by_account(key.account_id, key.id)), slice(record));
+  // Registration is rare; a synced write here keeps a returned key valid after a crash.
+  return db.write(batch, true);
+}
+
+std::optional<records::ApiKey> find_key_by_secret(Db& db, std::string_view secret) {
+  std::string hash = sha256_bytes(secret);
+  auto bytes = db.get(Cf::keys, keys::key_by_hash(hash));
+  if (!bytes) return std::nullopt;
+  auto key = records::decode_key(*bytes);
+  if (!key || key->sha256.size() != hash.size() ||
+      CRYPTO_memcmp(key->sha256.data(), hash.data(), hash.size()) != 0) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+std::vector<records::ApiKey> list_keys(Db& db, const std::string& account) {
+  std::vector<records::ApiKey> out;
+  std::string prefix = keys::key_by_account_prefix(account);
+  auto it = db.iterate(Cf::keys);
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    auto key = records::decode_key(std::string_view(it->value().data(), it->value().size()));
+    if (key) out.push_back(std::move(*key));
+  }
+  return out;
+}
+
+bool revoke_key(Db& db, const std::string& account, const std::string& key_id, std::string* error) {
+  auto bytes = db.get(Cf::keys, keys::key_by_account(account, key_id));
+  if (!bytes) return false;
+  auto key = records::decode_key(*bytes);
+  if (!key) return false;
+  rocksdb::WriteBatch batch;
+  batch.Delete(db.cf(Cf::keys), slice(keys::key_by_hash(key->sha256)));
+  batch.Delete(db.cf(Cf::keys), slice(keys::key_by_account(account, key_id)));
+  *error = db.write(batch, true);
+  return true;
+}
+
+}  // namespace baton::store

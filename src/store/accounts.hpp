@@ -1,0 +1,23 @@
+#pragma once
+// Accounts and API keys in RocksDB: only the SHA-256 of a key is stored, under 'h' for
+// authentication and under 'a' · account for listing and revocation.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/db.hpp"
+#include "store/records.hpp"
+
+namespace baton::store {
+
+std::string sha256_bytes(std::string_view text);
+
+// Writes the account (when given) and the key in one synced write. "" or the error.
+std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key);
+// The key record whose hash matches, compared in constant time.
+std::optional<records::ApiKey> find_key_by_secret(Db& db, std::string_view secret);
+std::vector<records::ApiKey> list_keys(Db& db, const std::string& account);
+// Deletes both entries; false when the account has no such key.
+bool revoke_key(Db& db, const std::string& account, const std::string& key_id, std::string* error);
+
+}  // namespace baton::store

@@ -1,0 +1,93 @@
+#include "store/db.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+#include <stdexcept>
+
+namespace baton {
+
+namespace {
+
+constexpr const char* kCfNames[kCfCount] = {"tasks",       "ready",    "timers", "listing",
+                                            "idempotency", "accounts", "keys",   "meta"};
+
+rocksdb::ColumnFamilyOptions family_options(int index) {
+  rocksdb::ColumnFamilyOptions options;
+  rocksdb::BlockBasedTableOptions table;
+  // Point reads of task records and key hashes dominate: a bloom filter skips SST files.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Index CFs churn (a key written at create, deleted at claim): smaller memtables flush
+  // the tombstones sooner and keep recovery scans short.
+  if (index == static_cast<int>(Cf::ready) || index == static_cast<int>(Cf::timers)) {
+    options.write_buffer_size = 16 << 20;
+  }
+  return options;
+}
+
+}  // namespace
+
+std::unique_ptr<Db> Db::open(const std::string& path, std::string* error) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  // Background flush and compaction share the machine with the shards; two is enough.
+  options.max_background_jobs = 2;
+  // Bound recovery time after a crash: force a flush once the WAL holds this much.
+  options.max_total_wal_size = 256 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kCfCount; ++i) families.emplace_back(kCfNames[i], family_options(i));
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status = rocksdb::DB::Open(options, path, families, &handles, &raw);
+  if (!status.ok()) {
+    if (error) *error = status.ToString();
+    return nullptr;
+  }
+  std::unique_ptr<Db> db(new Db());
+  db->db_ = raw;
+  // handles[0] is the default family, unused.
+  db->handles_.assign(handles.begin() + 1, handles.end());
+  db->default_handle_ = handles[0];
+  return db;
+}
+
+Db::~Db() {
+  if (!db_) return;
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  if (default_handle_) db_->DestroyColumnFamilyHandle(default_handle_);
+  db_->FlushWAL(true);
+  db_->Close();
+  delete db_;
+}
+
+std::optional<std::string> Db::get(Cf family, std::string_view key) {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), cf(family), rocksdb::Slice(key.data(), key.size()), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) throw StorageError(status.ToString());
+  return value;
+}
+
+std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  rocksdb::Status status = db_->Write(options, &batch);
+  if (!status.ok()) {
+    writable_ = false;
+    return status.ToString();
+  }
+  return {};
+}
+
+std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
+}
+
+}  // namespace baton

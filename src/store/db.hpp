@@ -1,0 +1,56 @@
+#pragma once
+// The RocksDB database and its column families. Thread-safe (RocksDB is); shared by all
+// shards. Options are set in one place (db.cpp), each non-default with its reason.
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+class Iterator;
+}  // namespace rocksdb
+
+namespace baton {
+
+enum class Cf { tasks, ready, timers, listing, idempotency, accounts, keys, meta };
+inline constexpr int kCfCount = 8;
+
+class Db {
+ public:
+  // Opens (creating if missing) the database at `path`; nullptr and `error` on failure.
+  static std::unique_ptr<Db> open(const std::string& path, std::string* error);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  rocksdb::DB& raw() { return *db_; }
+  rocksdb::ColumnFamilyHandle* cf(Cf family) { return handles_[static_cast<int>(family)]; }
+
+  // Point read: the value, or nullopt when absent. A storage fault throws StorageError.
+  std::optional<std::string> get(Cf family, std::string_view key);
+  // Writes a batch; `sync` fsyncs the WAL before returning. Returns "" or the error text.
+  std::string write(rocksdb::WriteBatch& batch, bool sync);
+  std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
+
+  // False once a write has failed: the process keeps serving reads, answers writes with
+  // 503, and /health says "degraded".
+  bool writable() const { return writable_; }
+
+ private:
+  Db() = default;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+  bool writable_ = true;
+};
+
+struct StorageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace baton

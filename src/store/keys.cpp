@@ -1,0 +1,182 @@
+#include "store/keys.hpp"
+
+#include <cstring>
+
+namespace baton::keys {
+
+void put_be16(std::string& out, std::uint16_t value) {
+  out.push_back(static_cast<char>(value >> 8));
+  out.push_back(static_cast<char>(value & 0xff));
+}
+
+void put_be64(std::string& out, std::uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+void put_string8(std::string& out, std::string_view text) {
+  std::size_t size = text.size() > 255 ? 255 : text.size();
+  out.push_back(static_cast<char>(size));
+  out.append(text.data(), size);
+}
+
+std::uint16_t get_be16(std::string_view in, std::size_t pos) {
+  return static_cast<std::uint16_t>((static_cast<std::uint8_t>(in[pos]) << 8) |
+                                    static_cast<std::uint8_t>(in[pos + 1]));
+}
+
+std::uint64_t get_be64(std::string_view in, std::size_t pos) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<std::uint8_t>(in[pos + i]);
+  return value;
+}
+
+std::uint64_t order_time(Millis ms) {
+  return static_cast<std::uint64_t>(ms) ^ (std::uint64_t{1} << 63);
+}
+
+Millis unorder_time(std::uint64_t bits) {
+  return static_cast<Millis>(bits ^ (std::uint64_t{1} << 63));
+}
+
+namespace {
+
+void put_ulid(std::string& out, const Ulid& id) {
+  out.append(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+Ulid get_ulid(std::string_view in, std::size_t pos) {
+  Ulid id;
+  std::memcpy(id.data(), in.data() + pos, id.size());
+  return id;
+}
+
+// Reads a length-prefixed string at `pos`, advancing it; false when it overruns.
+bool get_string8(std::string_view in, std::size_t& pos, std::string& out) {
+  if (pos >= in.size()) return false;
+  std::size_t size = static_cast<std::uint8_t>(in[pos]);
+  if (pos + 1 + size > in.size()) return false;
+  out.assign(in.data() + pos + 1, size);
+  pos += 1 + size;
+  return true;
+}
+
+}  // namespace
+
+std::string task_key(int vnode, const Ulid& id) {
+  std::string out;
+  out.reserve(18);
+  put_be16(out, static_cast<std::uint16_t>(vnode));
+  put_ulid(out, id);
+  return out;
+}
+
+std::string task_key(const Ulid& id) { return task_key(ulid_vnode(id), id); }
+
+std::optional<Ulid> task_key_id(std::string_view key) {
+  if (key.size() != 18) return std::nullopt;
+  return get_ulid(key, 2);
+}
+
+std::string encode(const ReadyKey& key) {
+  std::string out;
+  out.reserve(2 + 2 + key.account.size() + key.type.size() + 1 + 8 + 16);
+  put_be16(out, static_cast<std::uint16_t>(key.vnode));
+  put_string8(out, key.account);
+  put_string8(out, key.type);
+  out.push_back(static_cast<char>(255 - key.priority));
+  put_be64(out, order_time(key.due));
+  put_ulid(out, key.id);
+  return out;
+}
+
+std::optional<ReadyKey> decode_ready(std::string_view in) {
+  ReadyKey key;
+  if (in.size() < 2) return std::nullopt;
+  key.vnode = get_be16(in, 0);
+  std::size_t pos = 2;
+  if (!get_string8(in, pos, key.account) || !get_string8(in, pos, key.type)) return std::nullopt;
+  if (pos + 1 + 8 + 16 != in.size()) return std::nullopt;
+  key.priority = 255 - static_cast<std::uint8_t>(in[pos]);
+  key.due = unorder_time(get_be64(in, pos + 1));
+  key.id = get_ulid(in, pos + 9);
+  return key;
+}
+
+std::string ready_key_of(const Task& task, const Ulid& id) {
+  return encode(ReadyKey{ulid_vnode(id), task.account_id, task.type, task.priority,
+                         task.scheduled_at, id});
+}
+
+std::string encode(const TimerKey& key) {
+  std::string out;
+  out.reserve(27);
+  put_be16(out, static_cast<std::uint16_t>(key.vnode));
+  put_be64(out, order_time(key.due));
+  out.push_back(static_cast<char>(key.kind));
+  put_ulid(out, key.id);
+  return out;
+}
+
+std::optional<TimerKey> decode_timer(std::string_view in) {
+  if (in.size() != 27) return std::nullopt;
+  TimerKey key;
+  key.vnode = get_be16(in, 0);
+  key.due = unorder_time(get_be64(in, 2));
+  key.kind = static_cast<TimerKind>(static_cast<std::uint8_t>(in[10]));
+  key.id = get_ulid(in, 11);
+  return key;
+}
+
+std::string list_prefix(ListIndex index, std::string_view account, std::string_view type,
+                        TaskStatus status) {
+  std::string out;
+  out.push_back(static_cast<char>(index));
+  put_string8(out, account);
+  if (index == ListIndex::by_type || index == ListIndex::by_type_status) put_string8(out, type);
+  if (index == ListIndex::by_status || index == ListIndex::by_type_status) {
+    out.push_back(static_cast<char>(status));
+  }
+  return out;
+}
+
+std::string list_key(ListIndex index, std::string_view account, std::string_view type,
+                     TaskStatus status, const Ulid& id) {
+  std::string out = list_prefix(index, account, type, status);
+  put_ulid(out, id);
+  return out;
+}
+
+std::optional<Ulid> list_key_id(std::string_view key) {
+  if (key.size() < 17) return std::nullopt;
+  return get_ulid(key, key.size() - 16);
+}
+
+std::string idempotency_key(std::string_view account, std::string_view method,
+                            std::string_view path, std::string_view key) {
+  std::string out;
+  put_string8(out, account);
+  put_string8(out, method);
+  put_string8(out, path);
+  out.append(key);
+  return out;
+}
+
+std::string key_by_hash(std::string_view sha256) {
+  std::string out = "h";
+  out.append(sha256);
+  return out;
+}
+
+std::string key_by_account(std::string_view account, std::string_view key_id) {
+  std::string out = key_by_account_prefix(account);
+  out.append(key_id);
+  return out;
+}
+
+std::string key_by_account_prefix(std::string_view account) {
+  std::string out = "a";
+  put_string8(out, account);
+  return out;
+}
+
+}  // namespace baton::keys

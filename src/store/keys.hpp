@@ -1,0 +1,83 @@
+#pragma once
+// Every RocksDB key Baton writes is built and parsed here, nowhere else. Integers are
+// fixed-width big-endian so byte order is numeric order; strings inside keys carry a
+// one-byte length so a prefix never runs into the next field.
+//
+// Column families and their keys (docs/architecture.md has the full table):
+//   tasks        vnode(2) · task ulid(16)                         -> task record
+//   ready        vnode(2) · account · type · 255-priority(1) · due(8) · task ulid(16) -> ""
+//                (every pending task; due = scheduledAt or 0)
+//   timers       vnode(2) · due(8) · kind(1) · task ulid(16)      -> ""   (lease expiries)
+//   listing      'A' · account · task ulid                        -> ""   (all, newest last)
+//                'S' · account · status(1) · task ulid            -> ""
+//                'T' · account · type · task ulid                 -> ""
+//                'X' · account · type · status(1) · task ulid     -> ""
+//   idempotency  account · method · path · key                    -> stored response
+//   accounts     account id                                       -> account record
+//   keys         'h' · sha256(32)                                 -> key record
+//                'a' · account · key id                           -> key record
+//   meta         name                                             -> value
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/task.hpp"
+#include "core/ulid.hpp"
+
+namespace baton::keys {
+
+void put_be16(std::string& out, std::uint16_t value);
+void put_be64(std::string& out, std::uint64_t value);
+void put_string8(std::string& out, std::string_view text);  // length byte + bytes (<= 255)
+std::uint16_t get_be16(std::string_view in, std::size_t pos);
+std::uint64_t get_be64(std::string_view in, std::size_t pos);
+
+// Times may be negative in theory; flipping the sign bit keeps their byte order numeric.
+std::uint64_t order_time(Millis ms);
+Millis unorder_time(std::uint64_t bits);
+
+std::string task_key(int vnode, const Ulid& id);
+std::string task_key(const Ulid& id);  // vnode taken from the id
+std::optional<Ulid> task_key_id(std::string_view key);
+
+struct ReadyKey {
+  int vnode = 0;
+  std::string account;
+  std::string type;
+  int priority = 0;
+  Millis due = 0;
+  Ulid id{};
+};
+std::string encode(const ReadyKey& key);
+std::optional<ReadyKey> decode_ready(std::string_view key);
+std::string ready_key_of(const Task& task, const Ulid& id);
+
+enum class TimerKind : std::uint8_t { lease = 1 };
+struct TimerKey {
+  int vnode = 0;
+  Millis due = 0;
+  TimerKind kind = TimerKind::lease;
+  Ulid id{};
+};
+std::string encode(const TimerKey& key);
+std::optional<TimerKey> decode_timer(std::string_view key);
+
+enum class ListIndex : char { all = 'A', by_status = 'S', by_type = 'T', by_type_status = 'X' };
+// The prefix shared by one index's entries for one account (and type / status if the
+// index has them): scanning it newest-first lists the account's tasks.
+std::string list_prefix(ListIndex index, std::string_view account, std::string_view type,
+                        TaskStatus status);
+std::string list_key(ListIndex index, std::string_view account, std::string_view type,
+                     TaskStatus status, const Ulid& id);
+// The task ulid at the end of any listing key.
+std::optional<Ulid> list_key_id(std::string_view key);
+
+std::string idempotency_key(std::string_view account, std::string_view method,
+                            std::string_view path, std::string_view key);
+
+std::string key_by_hash(std::string_view sha256);
+std::string key_by_account(std::string_view account, std::string_view key_id);
+std::string key_by_account_prefix(std::string_view account);
+
+}  // namespace baton::keys

@@ -1,0 +1,193 @@
+#include "store/records.hpp"
+
+#include "store/keys.hpp"
+
+namespace baton::records {
+
+namespace {
+
+constexpr char kTaskVersion = 1;
+constexpr char kAccountVersion = 1;
+constexpr char kKeyVersion = 1;
+constexpr char kResponseVersion = 1;
+
+class Writer {
+ public:
+  explicit Writer(char version) { out_.push_back(version); }
+  void u64(std::uint64_t v) { keys::put_be64(out_, v); }
+  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s);
+  }
+  void opt(const std::optional<std::string>& s) {
+    u8(s ? 1 : 0);
+    if (s) str(*s);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Reads fields in order; any overrun marks it failed, and the caller then rejects the record.
+class Reader {
+ public:
+  Reader(std::string_view in, char version) : in_(in) {
+    ok_ = !in_.empty() && in_[0] == version;
+    pos_ = 1;
+  }
+  std::uint64_t u64() {
+    if (!need(8)) return 0;
+    std::uint64_t v = keys::get_be64(in_, pos_);
+    pos_ += 8;
+    return v;
+  }
+  std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
+  int i32() { return static_cast<int>(i64()); }
+  std::uint8_t u8() {
+    if (!need(1)) return 0;
+    return static_cast<std::uint8_t>(in_[pos_++]);
+  }
+  std::string str() {
+    std::uint64_t size = u64();
+    if (!need(size)) return {};
+    std::string s(in_.substr(pos_, size));
+    pos_ += size;
+    return s;
+  }
+  std::optional<std::string> opt() {
+    if (u8() == 0) return std::nullopt;
+    return str();
+  }
+  bool done() const { return ok_ && pos_ == in_.size(); }
+
+ private:
+  bool need(std::uint64_t n) {
+    if (!ok_ || n > in_.size() - pos_) ok_ = false;
+    return ok_;
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  bool ok_ = false;
+};
+
+}  // namespace
+
+std::string encode_task(const Task& t) {
+  Writer w(kTaskVersion);
+  w.str(t.id);
+  w.str(t.account_id);
+  w.str(t.type);
+  w.str(t.payload_json);
+  w.opt(t.result_json);
+  w.opt(t.output_id);
+  w.u8(static_cast<std::uint8_t>(t.status));
+  w.i64(t.priority);
+  w.i64(t.max_attempts);
+  w.i64(t.attempt_count);
+  w.i64(t.lease_duration_seconds);
+  w.i64(t.lease_expires_at);
+  w.str(t.claimed_by);
+  w.str(t.lease_token);
+  w.i64(t.scheduled_at);
+  w.opt(t.failure_reason);
+  w.i64(t.created_at);
+  w.i64(t.updated_at);
+  w.i64(t.completed_at);
+  w.u8(t.cancelled_live_claim ? 1 : 0);
+  return w.take();
+}
+
+std::optional<Task> decode_task(std::string_view bytes) {
+  Reader r(bytes, kTaskVersion);
+  Task t;
+  t.id = r.str();
+  t.account_id = r.str();
+  t.type = r.str();
+  t.payload_json = r.str();
+  t.result_json = r.opt();
+  t.output_id = r.opt();
+  std::uint8_t status = r.u8();
+  t.priority = r.i32();
+  t.max_attempts = r.i32();
+  t.attempt_count = r.i32();
+  t.lease_duration_seconds = r.i32();
+  t.lease_expires_at = r.i64();
+  t.claimed_by = r.str();
+  t.lease_token = r.str();
+  t.scheduled_at = r.i64();
+  t.failure_reason = r.opt();
+  t.created_at = r.i64();
+  t.updated_at = r.i64();
+  t.completed_at = r.i64();
+  t.cancelled_live_claim = r.u8() != 0;
+  if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
+  t.status = static_cast<TaskStatus>(status);
+  return t;
+}
+
+std::string encode_account(const Account& a) {
+  Writer w(kAccountVersion);
+  w.str(a.id);
+  w.str(a.label);
+  w.str(a.plan);
+  w.i64(a.created_at);
+  return w.take();
+}
+
+std::optional<Account> decode_account(std::string_view bytes) {
+  Reader r(bytes, kAccountVersion);
+  Account a;
+  a.id = r.str();
+  a.label = r.str();
+  a.plan = r.str();
+  a.created_at = r.i64();
+  if (!r.done()) return std::nullopt;
+  return a;
+}
+
+std::string encode_key(const ApiKey& k) {
+  Writer w(kKeyVersion);
+  w.str(k.id);
+  w.str(k.account_id);
+  w.str(k.label);
+  w.str(k.sha256);
+  w.i64(k.created_at);
+  return w.take();
+}
+
+std::optional<ApiKey> decode_key(std::string_view bytes) {
+  Reader r(bytes, kKeyVersion);
+  ApiKey k;
+  k.id = r.str();
+  k.account_id = r.str();
+  k.label = r.str();
+  k.sha256 = r.str();
+  k.created_at = r.i64();
+  if (!r.done()) return std::nullopt;
+  return k;
+}
+
+std::string encode_response(const StoredResponse& s) {
+  Writer w(kResponseVersion);
+  w.str(s.request_hash);
+  w.i64(s.status);
+  w.str(s.body);
+  w.i64(s.expires_at);
+  return w.take();
+}
+
+std::optional<StoredResponse> decode_response(std::string_view bytes) {
+  Reader r(bytes, kResponseVersion);
+  StoredResponse s;
+  s.request_hash = r.str();
+  s.status = r.i32();
+  s.body = r.str();
+  s.expires_at = r.i64();
+  if (!r.done()) return std::nullopt;
+  return s;
+}
+
+}  // namespace baton::records

@@ -1,0 +1,45 @@
+#pragma once
+// Binary encodings of the records stored as RocksDB values: tasks, accounts, API keys and
+// stored idempotent responses. Each record starts with a version byte so a later release
+// can read what an earlier one wrote (append fields, bump the version, never reorder).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/task.hpp"
+
+namespace baton::records {
+
+std::string encode_task(const Task& task);
+std::optional<Task> decode_task(std::string_view bytes);
+
+struct Account {
+  std::string id;
+  std::string label;
+  std::string plan = "free";
+  Millis created_at = 0;
+};
+std::string encode_account(const Account& account);
+std::optional<Account> decode_account(std::string_view bytes);
+
+struct ApiKey {
+  std::string id;          // key_<ULID>
+  std::string account_id;
+  std::string label;
+  std::string sha256;      // raw 32 bytes of the secret's hash
+  Millis created_at = 0;
+};
+std::string encode_key(const ApiKey& key);
+std::optional<ApiKey> decode_key(std::string_view bytes);
+
+struct StoredResponse {
+  std::string request_hash;  // SHA-256 of the canonical request body
+  int status = 0;            // 0: no response stored (never written as such)
+  std::string body;
+  Millis expires_at = 0;
+};
+std::string encode_response(const StoredResponse& response);
+std::optional<StoredResponse> decode_response(std::string_view bytes);
+
+}  // namespace baton::records

@@ -1,0 +1,44 @@
+#pragma once
+// What a task transition writes: the record and every index entry that changes with it,
+// added to one WriteBatch so a crash never leaves an index that disagrees with its record.
+// And the reads that go with those indexes: the recovery scans and the listing query.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/task.hpp"
+#include "core/ulid.hpp"
+#include "store/db.hpp"
+#include "store/keys.hpp"
+#include "store/records.hpp"
+
+namespace baton::store {
+
+// `before` is nullptr for a new task.
+void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, const Task& after,
+                      const Ulid& id);
+
+void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                    const records::StoredResponse& response);
+
+// Calls back with every pending task's ready key, then every live lease's timer key.
+void scan_ready(Db& db, const std::function<void(const keys::ReadyKey&)>& each);
+void scan_timers(Db& db, const std::function<void(const keys::TimerKey&)>& each);
+
+struct ListQuery {
+  std::string account;
+  std::optional<std::string> type;
+  std::optional<TaskStatus> status;
+  int limit = 20;
+  std::optional<Ulid> before;  // the cursor: list tasks older than this one
+};
+struct ListResult {
+  std::vector<Task> tasks;
+  std::optional<Ulid> next_before;  // set when more tasks may follow
+};
+// Newest first. Reads the index entries of one page (plus one to know if more follow)
+// and their records, whatever the number of other tasks in the account.
+ListResult list_tasks(Db& db, const ListQuery& query);
+
+}  // namespace baton::store
