@@ -240,7 +240,8 @@ asio::awaitable<http::Response> Api::task_command(Call& call, const std::string&
     command = std::move(complete);
     idempotent = true;
   } else if (action == "fail") {
-    FailCmd fail{caller};
+    FailCmd fail;
+    fail.caller = caller;
     fail.reason = fields.string("reason");
     auto retry_after = fields.integer("retryAfterSeconds", "retry_after_seconds");
     fail.retryable = fields.boolean("retryable").value_or(true);

@@ -11,6 +11,11 @@ Millis wall_now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t wall_now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string format_rfc3339(Millis ms) {
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   int millis = static_cast<int>(ms % 1000);
@@ -20,7 +25,7 @@ std::string format_rfc3339(Millis ms) {
   }
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buffer[40];
+  char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buffer;
@@ -63,7 +68,7 @@ bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 std::optional<Millis> parse_rfc3339(std::string_view text) {
   std::size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!read_digits(text, pos, 4, year) || !expect(text, pos, '-') ||
       !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
       !read_digits(text, pos, 2, day) || !expect(text, pos, 'T') ||

@@ -11,6 +11,7 @@ namespace baton {
 using Millis = std::int64_t;
 
 Millis wall_now_ms();
+std::int64_t wall_now_us();
 
 // "2026-11-22T10:00:00.000Z"
 std::string format_rfc3339(Millis ms);

@@ -75,30 +75,29 @@ Millis ulid_time(const Ulid& bytes) {
   return ms;
 }
 
-int ulid_vnode(const Ulid& bytes) { return (bytes[6] << 2) | (bytes[7] >> 6); }
+int ulid_vnode(const Ulid& bytes) { return ((bytes[14] & 3) << 8) | bytes[15]; }
 
 UlidGenerator::UlidGenerator(std::uint64_t seed) : state_(seed) {}
 
 std::uint64_t UlidGenerator::next_random() { return splitmix(state_); }
 
-Ulid UlidGenerator::next(Millis now, int vnode) {
-  if (now <= last_ms_) {
-    // Same (or a backwards-stepping) millisecond: stay monotonic by incrementing.
+Ulid UlidGenerator::next(Millis now, int vnode, int micros_in_ms) {
+  std::uint64_t micros = static_cast<std::uint64_t>(micros_in_ms < 0 ? 0 : micros_in_ms % 1000);
+  // Start each microsecond at a random point in its lower half, so increments never wrap.
+  std::uint64_t sequence = (micros << 54) | (next_random() >> 11);
+  if (now < last_ms_ || (now == last_ms_ && sequence <= last_sequence_)) {
+    // Same instant, or a clock that stepped back: stay monotonic by counting up.
     now = last_ms_;
-    ++last_low_;
-  } else {
-    last_ms_ = now;
-    // Clear the top bit so a millisecond's increments cannot wrap.
-    last_low_ = next_random() >> 1;
+    sequence = last_sequence_ + 1;
   }
+  last_ms_ = now;
+  last_sequence_ = sequence;
   Ulid bytes{};
   for (int i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(now >> (8 * (5 - i)));
+  for (int i = 0; i < 8; ++i) bytes[6 + i] = static_cast<std::uint8_t>(sequence >> (8 * (7 - i)));
   unsigned v = static_cast<unsigned>(vnode) & (kVnodeCount - 1);
-  std::uint64_t mid = next_random();
-  // Bits 48..57: vnode; 58..63: random; 64..127: the monotonic counter.
-  bytes[6] = static_cast<std::uint8_t>(v >> 2);
-  bytes[7] = static_cast<std::uint8_t>(((v & 3) << 6) | (mid & 0x3f));
-  for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<std::uint8_t>(last_low_ >> (8 * (7 - i)));
+  bytes[14] = static_cast<std::uint8_t>(v >> 8);  // the top 6 bits stay zero
+  bytes[15] = static_cast<std::uint8_t>(v & 0xff);
   return bytes;
 }
 

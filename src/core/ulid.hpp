@@ -1,7 +1,10 @@
 #pragma once
-// ULIDs (26 chars of Crockford base32: 48-bit ms time, 80 random bits), monotonic per
-// generator, and Baton's task ids, which carry their vnode in the top 10 random bits so a
-// request for a task id is routed to its shard with no lookup.
+// ULIDs (26 chars of Crockford base32: 48-bit ms time, 80 more bits), monotonic per
+// generator. Baton fills the 80 bits as: 10 bits of microseconds within the millisecond,
+// 54 bits that start random each microsecond and count up within it, 6 zero bits, and the
+// vnode (10 bits), so a request for a task id is routed to its shard with no lookup, ids
+// of one shard sort in creation order, and ids of different shards made more than a
+// microsecond apart sort in creation order too.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -25,14 +28,14 @@ int ulid_vnode(const Ulid& bytes);
 class UlidGenerator {
  public:
   explicit UlidGenerator(std::uint64_t seed);
-  // vnode in [0, kVnodeCount): stored in the 10 bits after the time.
-  Ulid next(Millis now, int vnode = 0);
+  // vnode in [0, kVnodeCount): stored in the last 10 bits.
+  Ulid next(Millis now_ms, int vnode = 0, int micros_in_ms = 0);
 
  private:
   std::uint64_t next_random();
   std::uint64_t state_;
   Millis last_ms_ = -1;
-  std::uint64_t last_low_ = 0;  // the low 64 random bits, incremented within one ms
+  std::uint64_t last_sequence_ = 0;  // microseconds (10 bits) · counter (54 bits)
 };
 
 // "tsk_" + ULID text; nullopt when malformed.

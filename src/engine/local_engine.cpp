@@ -31,7 +31,7 @@ class WaiterCancel final : public ClaimCancel {
  public:
   explicit WaiterCancel(std::shared_ptr<Waiter> waiter) : waiter_(std::move(waiter)) {}
   void cancel() override {
-    if (waiter_->try_take()) waiter_->result.set(WaitResult{WaitResult::Kind::cancelled});
+    if (waiter_->try_take()) waiter_->result.set(WaitResult::ended(WaitResult::Kind::cancelled));
   }
 
  private:

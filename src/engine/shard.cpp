@@ -94,7 +94,7 @@ void Shard::tick() {
 void Shard::on_timer(WheelTimer& timer) {
   if (timer.kind == kWaiterDeadlineKind) {
     auto* waiter = static_cast<Waiter*>(timer.owner);
-    if (waiter->try_take()) waiter->result.set(WaitResult{WaitResult::Kind::timed_out});
+    if (waiter->try_take()) waiter->result.set(WaitResult::ended(WaitResult::Kind::timed_out));
     return;
   }
   auto* task_timer = static_cast<TaskTimer*>(timer.owner);
@@ -208,7 +208,8 @@ asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation
 asio::awaitable<Outcome> Shard::create(CreateRequest request,
                                        const IdempotencyRequest* idempotency) {
   Outcome outcome;
-  outcome.now = wall_now_ms();
+  std::int64_t micros = wall_now_us();
+  outcome.now = micros / 1000;
   if (!db_.writable()) {
     outcome.error = ErrorCode::unavailable;
     co_return outcome;
@@ -217,7 +218,7 @@ asio::awaitable<Outcome> Shard::create(CreateRequest request,
   task.account_id = std::move(request.account);
   task.type = std::move(request.type);
   int vnode = vnode_of(task.account_id, task.type);
-  Ulid id = ulids_.next(outcome.now, vnode);
+  Ulid id = ulids_.next(outcome.now, vnode, static_cast<int>(micros % 1000));
   task.id = task_id_string(id);
   task.payload_json = std::move(request.payload_json);
   task.priority = request.priority;

@@ -52,7 +52,7 @@ void Shard::on_claimable(ReadyQueues::Queue& queue) {
 
 void Shard::register_waiter(const std::shared_ptr<Waiter>& waiter) {
   if (stopping_) {
-    if (waiter->try_take()) waiter->result.set(WaitResult{WaitResult::Kind::timed_out});
+    if (waiter->try_take()) waiter->result.set(WaitResult::ended(WaitResult::Kind::timed_out));
     return;
   }
   ReadyQueues::Queue* queue = nullptr;
@@ -90,7 +90,7 @@ void Shard::shut_down() {
   for (auto* lists : {&typed_waiters_, &any_waiters_}) {
     for (auto& [key, list] : *lists) {
       for (auto& waiter : list) {
-        if (waiter->try_take()) waiter->result.set(WaitResult{WaitResult::Kind::timed_out});
+        if (waiter->try_take()) waiter->result.set(WaitResult::ended(WaitResult::Kind::timed_out));
       }
     }
     lists->clear();

@@ -21,6 +21,12 @@ struct WaitResult {
   int shard = -1;                 // the shard whose commit the claim waits on
   std::uint64_t generation = 0;   // that commit
   Millis now = 0;
+
+  static WaitResult ended(Kind kind) {
+    WaitResult result;
+    result.kind = kind;
+    return result;
+  }
 };
 
 struct Waiter {

@@ -1,0 +1,450 @@
+// Hostile and malformed input (spec sections 1 and 8): bad JSON, limits on payload,
+// depth, body and headers, content types, routing errors, malformed HTTP, idle and
+// excess connections. Each error carries the full error envelope, and afterwards the
+// server still answers and works ("never crashes or stalls").
+#define BOOST_TEST_MODULE hostile_input
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json.hpp>
+
+#include "integration/harness.hpp"
+
+#include <future>
+
+using namespace baton::test;
+
+BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
+
+namespace {
+
+// Small limits so that the tests can cross them cheaply.
+constexpr int kMaxPayloadBytes = 1024;
+constexpr int kMaxDepth = 8;
+constexpr int kMaxBodyBytes = 8192;
+constexpr int kMaxHeaderBytes = 4096;
+
+TestServer& limited_server() {
+  return shared_server("limited", ServerOptions{}
+                                      .with("tasks.max_payload_bytes", std::to_string(kMaxPayloadBytes))
+                                      .with("tasks.max_depth", std::to_string(kMaxDepth))
+                                      .with("server.max_body_bytes", std::to_string(kMaxBodyBytes))
+                                      .with("server.max_header_bytes", std::to_string(kMaxHeaderBytes)));
+}
+
+struct Fresh {
+  TestServer& server = limited_server();
+  Client c = server.client();
+  std::string key = c.register_key();
+  std::string type = "hostile_" + unique_suffix();
+
+  // The server still answers /health and serves a full create/claim/complete.
+  void check_still_works() {
+    BOOST_REQUIRE_MESSAGE(server.alive(), "baton died: " << server.exit_description());
+    Client fresh = server.client();
+    Response health = fresh.get("/health", "");
+    BATON_REQUIRE_STATUS(health, 200);
+    BOOST_TEST(health.obj().at("status").as_string() == "ok");
+    std::string t = "after_" + unique_suffix();
+    std::string id = fresh.create_task_id(key, task_body(t));
+    Response claimed = fresh.claim(key, js({{"type", t}}));
+    BATON_REQUIRE_STATUS(claimed, 200);
+    BOOST_REQUIRE(!claimed.task_is_null());
+    BOOST_TEST(claimed.task_id() == id);
+    BATON_REQUIRE_STATUS(fresh.complete(key, id, js({{"lease_token", claimed.task_str("leaseToken")}})), 200);
+  }
+  std::size_t task_count() {
+    Response r = c.list_tasks(key, "limit=100");
+    BATON_REQUIRE_STATUS(r, 200);
+    return r.obj().at("tasks").as_array().size();
+  }
+};
+
+std::string nested_payload(int depth) {
+  // {"type":T,"payload":{"a":{"a":...{}}}} with `depth` objects in the payload
+  std::string p;
+  for (int i = 1; i < depth; ++i) p += "{\"a\":";
+  p += "{}";
+  for (int i = 1; i < depth; ++i) p += "}";
+  return p;
+}
+
+std::string http_request(const std::string& method, const std::string& target, const std::string& key,
+                         const std::string& body, const std::string& extra_headers = "") {
+  std::string r = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!key.empty()) r += "Authorization: Bearer " + key + "\r\n";
+  r += extra_headers;
+  r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  return r + body;
+}
+
+// A raw exchange that must end in a 4xx answer or a closed connection, never silence.
+void check_rejected_or_closed(const RawRead& read, const std::string& what, std::string_view code) {
+  const int status = read.status();
+  BOOST_TEST_MESSAGE(what << ": status " << status << (read.closed ? ", closed" : "")
+                          << (read.timed_out ? ", timed out" : "") << ", " << read.data.size() << " bytes");
+  BOOST_TEST_CONTEXT(what) {
+    if (status != 0) {
+      BOOST_CHECK_MESSAGE(status >= 400 && status < 500, "expected 4xx, got: " << read.data.substr(0, 500));
+      Response r = parse_raw_response(read.data);
+      if (!code.empty() && status == expected_status(code) && !r.body.empty()) BATON_CHECK_ERROR(r, code);
+    } else {
+      BOOST_CHECK_MESSAGE(read.closed && read.data.empty(),
+                          "expected a 4xx answer or a closed connection, got "
+                              << (read.timed_out ? "silence" : "garbage") << ": " << read.data.substr(0, 200));
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(malformed_bodies)
+
+BOOST_AUTO_TEST_CASE(invalid_json_is_400_invalid_request) {
+  Fresh f;
+  for (const std::string& body : {std::string(R"({"type":)"), std::string(R"({type: "x", payload: {}})"),
+                                 std::string(R"({"type":"x","payload":{},})"),
+                                 std::string(R"({"type":"x","payload":{}} trailing)"),
+                                 std::string(R"({"type":"x","payload":{"n":NaN}})"), std::string("\x01\x02"),
+                                 std::string(R"({"type":"x","payload":{"s":"unterminated}})")}) {
+    BOOST_TEST_CONTEXT("body " << body) { BATON_CHECK_ERROR(f.c.create_task(f.key, body), "invalid_request"); }
+  }
+  BOOST_TEST(f.task_count() == 0u);
+
+  // Invalid bodies on other endpoints change nothing either.
+  std::string id = f.c.create_task_id(f.key, task_body(f.type));
+  BATON_CHECK_ERROR(f.c.claim(f.key, R"({"type":)"), "invalid_request");
+  BATON_CHECK_ERROR(f.c.claim_id(f.key, id, "{oops"), "invalid_request");
+  BOOST_TEST(f.c.get_task(f.key, id).task_str("status") == "pending");
+  Response claimed = f.c.claim(f.key, js({{"type", f.type}}));
+  BATON_REQUIRE_STATUS(claimed, 200);
+  BATON_CHECK_ERROR(f.c.complete(f.key, id, R"({"result":)"), "invalid_request");
+  BATON_CHECK_ERROR(f.c.fail(f.key, id, "[]"), "invalid_request");
+  BATON_CHECK_ERROR(f.c.heartbeat(f.key, id, R"({"lease_token": 7})"), "invalid_request");
+  BOOST_TEST(f.c.get_task(f.key, id).task_str("status") == "claimed");
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(a_body_that_is_not_an_object_is_400) {
+  Fresh f;
+  for (const char* body : {"[1,2]", "[]", "\"text\"", "42", "null", "true"}) {
+    BOOST_TEST_CONTEXT("body " << body) { BATON_CHECK_ERROR(f.c.create_task(f.key, body), "invalid_request"); }
+  }
+  BOOST_TEST(f.task_count() == 0u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_is_400) {
+  Fresh f;
+  const std::string bad_value = "{\"type\":\"" + f.type + "\",\"payload\":{\"s\":\"\xff\xfe\"}}";
+  const std::string overlong = "{\"type\":\"" + f.type + "\",\"payload\":{\"s\":\"\xc0\xaf\"}}";
+  const std::string bad_key = "{\"type\":\"" + f.type + "\",\"payload\":{\"\xe2\x28\xa1\":1}}";
+  const std::string truncated = "{\"type\":\"" + f.type + "\",\"payload\":{\"s\":\"\xe2\x82\"}}";
+  for (const std::string& body : {bad_value, overlong, bad_key, truncated})
+    BATON_CHECK_ERROR(f.c.create_task(f.key, body), "invalid_request");
+  // Valid multi-byte UTF-8 is fine and round-trips.
+  const std::string good = "{\"type\":\"" + f.type + "\",\"payload\":{\"s\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"}}";
+  Response r = f.c.create_task(f.key, good);
+  BATON_REQUIRE_STATUS(r, 201);
+  BOOST_TEST(std::string(r.task().at("payload").as_object().at("s").as_string()) ==
+             "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80");
+  BOOST_TEST(f.task_count() == 1u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(nesting_deeper_than_max_depth_is_400) {
+  Fresh f;
+  const std::string shallow = "{\"type\":\"" + f.type + "\",\"payload\":" + nested_payload(kMaxDepth / 2) + "}";
+  BATON_REQUIRE_STATUS(f.c.create_task(f.key, shallow), 201);
+  const std::string deep = "{\"type\":\"" + f.type + "\",\"payload\":" + nested_payload(kMaxDepth * 3) + "}";
+  BATON_CHECK_ERROR(f.c.create_task(f.key, deep), "invalid_request");
+  // Deep arrays anywhere in the body, within the body size limit: rejected, no crash.
+  const std::string arrays = "{\"type\":\"" + f.type + "\",\"payload\":{\"a\":" + std::string(3000, '[') +
+                             std::string(3000, ']') + "}}";
+  BATON_CHECK_ERROR(f.c.create_task(f.key, arrays), "invalid_request");
+  const std::string unbalanced = std::string(4000, '[');
+  BATON_CHECK_ERROR(f.c.create_task(f.key, unbalanced), "invalid_request");
+  BOOST_TEST(f.task_count() == 1u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(a_payload_over_max_payload_bytes_is_413_payload_too_large) {
+  Fresh f;
+  Response small = f.c.create_task(f.key, task_body(f.type, {{"payload", json::object{{"s", std::string(kMaxPayloadBytes / 2, 'x')}}}}));
+  BATON_REQUIRE_STATUS(small, 201);
+  Response big = f.c.create_task(f.key, task_body(f.type, {{"payload", json::object{{"s", std::string(kMaxPayloadBytes * 2, 'x')}}}}));
+  BATON_CHECK_ERROR(big, "payload_too_large");
+  BOOST_TEST(f.task_count() == 1u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(a_body_over_max_body_bytes_is_413_or_closed) {
+  Fresh f;
+  const std::string body = task_body(f.type, {{"payload", json::object{{"s", std::string(kMaxBodyBytes * 3, 'x')}}}});
+  RawRead read = raw_exchange(f.server.port(), http_request("POST", "/v1/tasks", f.key, body), 5s);
+  check_rejected_or_closed(read, "content-length body over the limit", "payload_too_large");
+  BOOST_TEST((read.status() == 0 || read.status() == 413));
+
+  // The same as chunked transfer encoding.
+  std::string chunked = "POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + f.key +
+                        "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t at = 0; at < body.size(); at += 1000) {
+    std::string piece = body.substr(at, 1000);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", piece.size());
+    chunked += std::string(size) + "\r\n" + piece + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  read = raw_exchange(f.server.port(), chunked, 5s);
+  check_rejected_or_closed(read, "chunked body over the limit", "payload_too_large");
+  BOOST_TEST((read.status() == 0 || read.status() == 413));
+
+  // A declared length over the limit is refused without waiting for the body.
+  RawConnection declared(f.server.port());
+  declared.send("POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + f.key +
+                "\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{");
+  read = declared.read_until_close(3s);
+  check_rejected_or_closed(read, "declared length over the limit", "payload_too_large");
+
+  BOOST_TEST(f.task_count() == 0u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(headers_over_max_header_bytes_are_431_or_closed) {
+  Fresh f;
+  const std::string padding = "X-Padding: " + std::string(kMaxHeaderBytes * 2, 'p') + "\r\n";
+  RawRead read = raw_exchange(f.server.port(), http_request("GET", "/v1/tasks", f.key, "", padding), 5s);
+  check_rejected_or_closed(read, "one huge header", "request_header_too_large");
+  BOOST_TEST((read.status() == 0 || read.status() == 431));
+
+  std::string many;
+  for (int i = 0; i < kMaxHeaderBytes / 20 + 10; ++i) many += "X-H" + std::to_string(i) + ": vvvvvvvvvvvv\r\n";
+  read = raw_exchange(f.server.port(), http_request("GET", "/v1/tasks", f.key, "", many), 5s);
+  check_rejected_or_closed(read, "many headers", "request_header_too_large");
+  BOOST_TEST((read.status() == 0 || read.status() == 431));
+
+  const std::string long_target = "/v1/tasks?type=" + std::string(kMaxHeaderBytes * 2, 't');
+  read = raw_exchange(f.server.port(), http_request("GET", long_target, f.key, ""), 5s);
+  check_rejected_or_closed(read, "huge request target", "");
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(content_types)
+
+BOOST_AUTO_TEST_CASE(other_content_types_are_415) {
+  Fresh f;
+  for (const char* type : {"text/plain", "application/xml", "multipart/form-data; boundary=x"}) {
+    BOOST_TEST_CONTEXT(type) {
+      BATON_CHECK_ERROR(f.c.create_task(f.key, task_body(f.type), {{"Content-Type", type}}),
+                        "unsupported_media_type");
+    }
+  }
+  // A form body that is not JSON.
+  BATON_CHECK_ERROR(f.c.create_task(f.key, "type=x&payload=y",
+                                    {{"Content-Type", "application/x-www-form-urlencoded"}}),
+                    "unsupported_media_type");
+  BOOST_TEST(f.task_count() == 0u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(json_form_and_missing_content_types_are_accepted) {
+  Fresh f;
+  BATON_CHECK_STATUS(f.c.create_task(f.key, task_body(f.type), {{"Content-Type", "application/json"}}), 201);
+  BATON_CHECK_STATUS(f.c.create_task(f.key, task_body(f.type), {{"Content-Type", "application/json; charset=utf-8"}}), 201);
+  BATON_CHECK_STATUS(f.c.create_task(f.key, task_body(f.type), {{"Content-Type", "application/x-www-form-urlencoded"}}), 201);
+  BATON_CHECK_STATUS(f.c.create_task(f.key, task_body(f.type), {{"Content-Type", ""}}), 201);
+  BOOST_TEST(f.task_count() == 4u);
+  // Empty bodies on all-optional endpoints mean {} whatever the content type.
+  Response claim = f.c.claim(f.key, "", {{"Content-Type", "text/plain"}});
+  BOOST_TEST((claim.status == 200 || claim.status == 415));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(routing_errors)
+
+BOOST_AUTO_TEST_CASE(an_unknown_route_is_404_not_found) {
+  Fresh f;
+  BATON_CHECK_ERROR(f.c.get("/v1/nothing-here", f.key), "not_found");
+  BATON_CHECK_ERROR(f.c.post("/v1/tasks/tsk_01ARZ3NDEKTSV4RRFFQ69G5FAV/explode", f.key, "{}"), "not_found");
+  BATON_CHECK_ERROR(f.c.get("/v2/tasks", f.key), "not_found");
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_method_is_405_method_not_allowed) {
+  Fresh f;
+  BATON_CHECK_ERROR(f.c.request("PUT", "/v1/tasks", task_body(f.type), {{"Authorization", "Bearer " + f.key}}),
+                    "method_not_allowed");
+  BATON_CHECK_ERROR(f.c.get("/v1/keys/register", f.key), "method_not_allowed");
+  BATON_CHECK_ERROR(f.c.request("PATCH", "/v1/tasks/claim", "{}", {{"Authorization", "Bearer " + f.key}}),
+                    "method_not_allowed");
+  BOOST_TEST(f.task_count() == 0u);
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(malformed_http_gets_400_or_a_closed_connection) {
+  Fresh f;
+  const std::vector<std::string> inputs = {
+      "GARBAGE\r\n\r\n",
+      "GET\r\n\r\n",
+      std::string("\x00\x01\x02\x03\r\n\r\n", 8),
+      "GET /health HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n",
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 18446744073709551616\r\n\r\n",
+      "POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+      "POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n\r\n",
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nBad\x01Name: x\r\n\r\n",
+  };
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    RawRead read = raw_exchange(f.server.port(), inputs[i], 3s);
+    check_rejected_or_closed(read, "malformed input #" + std::to_string(i), "invalid_request");
+  }
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
+  Fresh f;
+  RawConnection raw(f.server.port());
+  std::string two = http_request("GET", "/health", "", "") + http_request("GET", "/v1/tasks?limit=1", f.key, "");
+  BOOST_REQUIRE(raw.send(two));
+  RawRead first = raw.read_response(3s);
+  RawRead second = raw.read_response(3s);
+  BOOST_TEST(first.status() == 200);
+  BOOST_TEST(second.status() == 200);
+  Response listed = parse_raw_response(second.data);
+  BOOST_TEST(listed.json.is_object());
+  BOOST_TEST((listed.json.is_object() && listed.json.as_object().contains("tasks")));
+}
+
+BOOST_AUTO_TEST_CASE(the_server_survives_a_burst_of_hostile_connections) {
+  Fresh f;
+  // Half-sent requests, abrupt closes, random bytes, all at once.
+  std::vector<std::unique_ptr<RawConnection>> conns;
+  for (int i = 0; i < 20; ++i) {
+    conns.push_back(std::make_unique<RawConnection>(f.server.port()));
+    switch (i % 5) {
+      case 0: conns.back()->send("POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"type\""); break;
+      case 1: conns.back()->send("GET /hea"); break;
+      case 2: conns.back()->send(std::string(3000, '\xff')); break;
+      case 3: conns.back()->send("GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n"); break;
+      case 4: break;
+    }
+  }
+  for (std::size_t i = 0; i < conns.size(); i += 2) conns[i]->close();
+  f.check_still_works();
+  conns.clear();
+  f.check_still_works();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(connection_limits)
+
+BOOST_AUTO_TEST_CASE(an_idle_connection_is_closed_after_idle_timeout_while_others_keep_working) {
+  TestServer server(ServerOptions{}.with("server.idle_timeout_seconds", "1"));
+  const int port = server.port();
+
+  // An active client: a request every 200 ms for 3 s on one connection.
+  auto active = std::async(std::launch::async, [port] {
+    std::vector<int> statuses;
+    Client c(port);
+    auto until = SteadyClock::now() + 3s;
+    while (SteadyClock::now() < until) {
+      statuses.push_back(c.get("/health", "").status);
+      std::this_thread::sleep_for(200ms);
+    }
+    return std::make_pair(statuses, c.connects());
+  });
+
+  auto began = SteadyClock::now();
+  RawConnection idle(port);
+  RawConnection partial(port);
+  BOOST_REQUIRE(partial.send("POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  RawRead idle_read = idle.read_until_close(4s);
+  double idle_closed_after = seconds(SteadyClock::now() - began);
+  BOOST_TEST(idle_read.closed);
+  BOOST_TEST(idle_read.data.empty());
+  BOOST_TEST(idle_closed_after >= 0.8);
+  BOOST_TEST(idle_closed_after <= 3.0);
+
+  RawRead partial_read = partial.read_until_close(4s);
+  BOOST_TEST(partial_read.closed);
+  BOOST_TEST((partial_read.data.empty() || partial_read.status() == 408 || partial_read.status() == 400));
+
+  auto [statuses, connects] = active.get();
+  BOOST_TEST(statuses.size() >= 5u);
+  for (int s : statuses) BOOST_TEST(s == 200);
+  BOOST_TEST(connects == 1);
+
+  // A keep-alive connection idle after a request is closed too; the client reconnects.
+  Client c(port);
+  BATON_REQUIRE_STATUS(c.get("/health", ""), 200);
+  std::this_thread::sleep_for(2000ms);
+  BATON_REQUIRE_STATUS(c.get("/health", ""), 200);
+  BOOST_TEST(c.connects() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(connections_past_max_connections_are_refused_or_closed) {
+  TestServer server(ServerOptions{}.with("server.max_connections", "4").with("server.shards", "1"));
+  const int port = server.port();
+
+  // Four connections in use (retrying briefly while the harness's own health-check
+  // connection is being torn down by the server).
+  std::vector<Client> held;
+  for (int i = 0; i < 4; ++i) {
+    held.emplace_back(port, 2s);
+    bool ok = poll_until(
+        [&] {
+          try {
+            return held.back().get("/health", "").status == 200;
+          } catch (const std::exception&) {
+            return false;
+          }
+        },
+        3000ms, 100ms);
+    BOOST_REQUIRE_MESSAGE(ok, "connection " << i << " of 4 was not served");
+  }
+
+  // A fifth is refused or closed without being served.
+  bool refused = false;
+  RawRead fifth;
+  try {
+    RawConnection extra(port);
+    extra.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    fifth = extra.read_until_close(3s);
+  } catch (const std::exception&) {
+    refused = true;
+  }
+  BOOST_TEST_MESSAGE("fifth connection: " << (refused ? "refused" : fifth.closed ? "closed" : "open")
+                                          << ", answer: " << fifth.data.substr(0, 60));
+  if (!refused) {
+    BOOST_CHECK_MESSAGE(fifth.status() != 200, "the fifth connection was served: " << fifth.data.substr(0, 200));
+    BOOST_CHECK_MESSAGE(fifth.closed, "the fifth connection was neither refused nor closed");
+    if (fifth.status() != 0) BOOST_TEST(fifth.status() == 503);
+  }
+
+  // The four still work.
+  for (auto& c : held) BATON_CHECK_STATUS(c.get("/health", ""), 200);
+
+  // Freeing one makes room again.
+  held.front().close();
+  bool room = poll_until(
+      [&] {
+        try {
+          Client again(port, 2s);
+          return again.get("/health", "").status == 200;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      3000ms, 100ms);
+  BOOST_TEST(room);
+  BOOST_TEST(server.alive());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
