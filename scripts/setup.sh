@@ -16,7 +16,7 @@ packages=(
   meson ninja-build pkg-config g++ ccache curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-test1.81-dev libboost-program-options1.81-dev
-  librocksdb-dev libyaml-cpp-dev libssl-dev
+  librocksdb-dev libyaml-cpp-dev libssl-dev libjemalloc-dev
 )
 
 install_missing() {

@@ -61,11 +61,8 @@ Shard& LocalEngine::queue_owner(const std::string& account, const std::string& t
 
 void LocalEngine::recover() {
   int count = shard_count();
-  store::scan_ready(db_, [&](const keys::ReadyKey& key) {
-    shards_[shard_of_vnode(key.vnode, count)]->restore_ready(key);
-  });
-  store::scan_timers(db_, [&](const keys::TimerKey& key) {
-    shards_[shard_of_vnode(key.vnode, count)]->restore_lease(key);
+  store::scan_active(db_, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
+    shards_[shard_of_vnode(ulid_vnode(key.id), count)]->restore(key, entry);
   });
 }
 

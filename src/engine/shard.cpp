@@ -63,20 +63,14 @@ TransitionContext Shard::context_at(Millis now) {
   return ctx;
 }
 
-void Shard::restore_ready(const keys::ReadyKey& key) {
+void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entry) {
   Task shape;
   shape.account_id = key.account;
-  shape.type = key.type;
-  shape.priority = key.priority;
-  shape.scheduled_at = key.due;
-  shape.status = TaskStatus::pending;
-  reindex(nullptr, shape, key.id);
-}
-
-void Shard::restore_lease(const keys::TimerKey& key) {
-  Task shape;
-  shape.status = TaskStatus::claimed;
-  shape.lease_expires_at = key.due;
+  shape.type = entry.type;
+  shape.status = entry.status;
+  shape.priority = entry.priority;
+  shape.scheduled_at = entry.scheduled_at;
+  shape.lease_expires_at = entry.lease_expires_at;
   reindex(nullptr, shape, key.id);
 }
 

@@ -24,6 +24,7 @@
 #include "engine/timer_wheel.hpp"
 #include "engine/waiter.hpp"
 #include "store/keys.hpp"
+#include "store/records.hpp"
 
 namespace baton {
 
@@ -42,8 +43,7 @@ class Shard {
   boost::asio::io_context& context() { return context_; }
 
   // Start-up, before the shard's thread runs: rebuild in-memory state from storage.
-  void restore_ready(const keys::ReadyKey& key);
-  void restore_lease(const keys::TimerKey& key);
+  void restore(const keys::ActiveKey& key, const records::ActiveEntry& entry);
   void start();          // arms the wheel's tick; call on the shard's thread
   void shut_down();      // answers parked long polls with "nothing"; on the shard's thread
 

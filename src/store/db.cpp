@@ -12,8 +12,8 @@ namespace baton {
 
 namespace {
 
-constexpr const char* kCfNames[kCfCount] = {"tasks",       "ready",    "timers", "listing",
-                                            "idempotency", "accounts", "keys",   "meta"};
+constexpr const char* kCfNames[kCfCount] = {"tasks",    "active", "listing", "idempotency",
+                                            "accounts", "keys",   "meta"};
 
 rocksdb::ColumnFamilyOptions family_options(int index) {
   rocksdb::ColumnFamilyOptions options;
@@ -21,11 +21,9 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
   // Point reads of task records and key hashes dominate: a bloom filter skips SST files.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  // Index CFs churn (a key written at create, deleted at claim): smaller memtables flush
-  // the tombstones sooner and keep recovery scans short.
-  if (index == static_cast<int>(Cf::ready) || index == static_cast<int>(Cf::timers)) {
-    options.write_buffer_size = 16 << 20;
-  }
+  // Active entries churn (written at create and claim, deleted when the task ends): a
+  // smaller memtable flushes the tombstones sooner and keeps the recovery scan short.
+  if (index == static_cast<int>(Cf::active)) options.write_buffer_size = 16 << 20;
   return options;
 }
 

@@ -17,8 +17,8 @@ class Iterator;
 
 namespace baton {
 
-enum class Cf { tasks, ready, timers, listing, idempotency, accounts, keys, meta };
-inline constexpr int kCfCount = 8;
+enum class Cf { tasks, active, listing, idempotency, accounts, keys, meta };
+inline constexpr int kCfCount = 7;
 
 class Db {
  public:

@@ -77,53 +77,23 @@ std::optional<Ulid> task_key_id(std::string_view key) {
   return get_ulid(key, 2);
 }
 
-std::string encode(const ReadyKey& key) {
+std::string active_prefix(std::string_view account) {
   std::string out;
-  out.reserve(2 + 2 + key.account.size() + key.type.size() + 1 + 8 + 16);
-  put_be16(out, static_cast<std::uint16_t>(key.vnode));
-  put_string8(out, key.account);
-  put_string8(out, key.type);
-  out.push_back(static_cast<char>(255 - key.priority));
-  put_be64(out, order_time(key.due));
-  put_ulid(out, key.id);
+  put_string8(out, account);
   return out;
 }
 
-std::optional<ReadyKey> decode_ready(std::string_view in) {
-  ReadyKey key;
-  if (in.size() < 2) return std::nullopt;
-  key.vnode = get_be16(in, 0);
-  std::size_t pos = 2;
-  if (!get_string8(in, pos, key.account) || !get_string8(in, pos, key.type)) return std::nullopt;
-  if (pos + 1 + 8 + 16 != in.size()) return std::nullopt;
-  key.priority = 255 - static_cast<std::uint8_t>(in[pos]);
-  key.due = unorder_time(get_be64(in, pos + 1));
-  key.id = get_ulid(in, pos + 9);
-  return key;
-}
-
-std::string ready_key_of(const Task& task, const Ulid& id) {
-  return encode(ReadyKey{ulid_vnode(id), task.account_id, task.type, task.priority,
-                         task.scheduled_at, id});
-}
-
-std::string encode(const TimerKey& key) {
-  std::string out;
-  out.reserve(27);
-  put_be16(out, static_cast<std::uint16_t>(key.vnode));
-  put_be64(out, order_time(key.due));
-  out.push_back(static_cast<char>(key.kind));
-  put_ulid(out, key.id);
+std::string active_key(std::string_view account, const Ulid& id) {
+  std::string out = active_prefix(account);
+  put_ulid(out, id);
   return out;
 }
 
-std::optional<TimerKey> decode_timer(std::string_view in) {
-  if (in.size() != 27) return std::nullopt;
-  TimerKey key;
-  key.vnode = get_be16(in, 0);
-  key.due = unorder_time(get_be64(in, 2));
-  key.kind = static_cast<TimerKind>(static_cast<std::uint8_t>(in[10]));
-  key.id = get_ulid(in, 11);
+std::optional<ActiveKey> decode_active_key(std::string_view in) {
+  ActiveKey key;
+  std::size_t pos = 0;
+  if (!get_string8(in, pos, key.account) || pos + 16 != in.size()) return std::nullopt;
+  key.id = get_ulid(in, pos);
   return key;
 }
 

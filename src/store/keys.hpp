@@ -4,19 +4,21 @@
 // one-byte length so a prefix never runs into the next field.
 //
 // Column families and their keys (docs/architecture.md has the full table):
-//   tasks        vnode(2) · task ulid(16)                         -> task record
-//   ready        vnode(2) · account · type · 255-priority(1) · due(8) · task ulid(16) -> ""
-//                (every pending task; due = scheduledAt or 0)
-//   timers       vnode(2) · due(8) · kind(1) · task ulid(16)      -> ""   (lease expiries)
-//   listing      'A' · account · task ulid                        -> ""   (all, newest last)
-//                'S' · account · status(1) · task ulid            -> ""
-//                'T' · account · type · task ulid                 -> ""
-//                'X' · account · type · status(1) · task ulid     -> ""
-//   idempotency  account · method · path · key                    -> stored response
-//   accounts     account id                                       -> account record
-//   keys         'h' · sha256(32)                                 -> key record
-//                'a' · account · key id                           -> key record
-//   meta         name                                             -> value
+//   tasks        vnode(2) · task ulid(16)                      -> task record
+//   active       account · task ulid(16)                       -> ActiveEntry (records.hpp)
+//                (every pending or claimed task: what the claim queues, the timer wheel
+//                and the pending / claimed listings need, without reading the record)
+//   listing      'A' · account · task ulid                     -> ""   (every task)
+//                'T' · account · type · task ulid              -> ""   (every task)
+//                'S' · account · status(1) · task ulid         -> ""   (terminal tasks)
+//                'X' · account · type · status(1) · task ulid  -> ""   (terminal tasks)
+//   idempotency  account · method · path · key                 -> stored response
+//   accounts     account id                                    -> account record
+//   keys         'h' · sha256(32)                              -> key record
+//                'a' · account · key id                        -> key record
+//   meta         name                                          -> value
+// A claim rewrites only the record and its active entry; the listing indexes change only
+// when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,31 +43,18 @@ std::string task_key(int vnode, const Ulid& id);
 std::string task_key(const Ulid& id);  // vnode taken from the id
 std::optional<Ulid> task_key_id(std::string_view key);
 
-struct ReadyKey {
-  int vnode = 0;
+std::string active_key(std::string_view account, const Ulid& id);
+std::string active_prefix(std::string_view account);
+struct ActiveKey {
   std::string account;
-  std::string type;
-  int priority = 0;
-  Millis due = 0;
   Ulid id{};
 };
-std::string encode(const ReadyKey& key);
-std::optional<ReadyKey> decode_ready(std::string_view key);
-std::string ready_key_of(const Task& task, const Ulid& id);
-
-enum class TimerKind : std::uint8_t { lease = 1 };
-struct TimerKey {
-  int vnode = 0;
-  Millis due = 0;
-  TimerKind kind = TimerKind::lease;
-  Ulid id{};
-};
-std::string encode(const TimerKey& key);
-std::optional<TimerKey> decode_timer(std::string_view key);
+std::optional<ActiveKey> decode_active_key(std::string_view key);
 
 enum class ListIndex : char { all = 'A', by_status = 'S', by_type = 'T', by_type_status = 'X' };
 // The prefix shared by one index's entries for one account (and type / status if the
-// index has them): scanning it newest-first lists the account's tasks.
+// index has them): scanning it newest-first lists the account's tasks. by_status and
+// by_type_status hold terminal tasks only.
 std::string list_prefix(ListIndex index, std::string_view account, std::string_view type,
                         TaskStatus status);
 std::string list_key(ListIndex index, std::string_view account, std::string_view type,

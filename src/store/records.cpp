@@ -10,6 +10,7 @@ constexpr char kTaskVersion = 1;
 constexpr char kAccountVersion = 1;
 constexpr char kKeyVersion = 1;
 constexpr char kResponseVersion = 1;
+constexpr char kActiveVersion = 1;
 
 class Writer {
  public:
@@ -126,6 +127,34 @@ std::optional<Task> decode_task(std::string_view bytes) {
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
   return t;
+}
+
+ActiveEntry active_entry_of(const Task& task) {
+  return ActiveEntry{task.status, task.type, task.priority, task.scheduled_at,
+                     task.lease_expires_at};
+}
+
+std::string encode_active(const ActiveEntry& e) {
+  Writer w(kActiveVersion);
+  w.u8(static_cast<std::uint8_t>(e.status));
+  w.str(e.type);
+  w.i64(e.priority);
+  w.i64(e.scheduled_at);
+  w.i64(e.lease_expires_at);
+  return w.take();
+}
+
+std::optional<ActiveEntry> decode_active(std::string_view bytes) {
+  Reader r(bytes, kActiveVersion);
+  ActiveEntry e;
+  std::uint8_t status = r.u8();
+  e.type = r.str();
+  e.priority = r.i32();
+  e.scheduled_at = r.i64();
+  e.lease_expires_at = r.i64();
+  if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
+  e.status = static_cast<TaskStatus>(status);
+  return e;
 }
 
 std::string encode_account(const Account& a) {

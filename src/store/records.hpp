@@ -14,6 +14,19 @@ namespace baton::records {
 std::string encode_task(const Task& task);
 std::optional<Task> decode_task(std::string_view bytes);
 
+// What the engine keeps in memory of a pending or claimed task, stored beside the record
+// so a restart rebuilds queues and timers without reading records.
+struct ActiveEntry {
+  TaskStatus status = TaskStatus::pending;
+  std::string type;
+  int priority = 0;
+  Millis scheduled_at = 0;
+  Millis lease_expires_at = 0;
+};
+ActiveEntry active_entry_of(const Task& task);
+std::string encode_active(const ActiveEntry& entry);
+std::optional<ActiveEntry> decode_active(std::string_view bytes);
+
 struct Account {
   std::string id;
   std::string label;

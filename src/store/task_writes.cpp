@@ -10,13 +10,8 @@ namespace {
 
 rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
 
-std::string timer_key_of(const Task& task, const Ulid& id) {
-  return keys::encode(keys::TimerKey{ulid_vnode(id), task.lease_expires_at,
-                                     keys::TimerKind::lease, id});
-}
-
-void put_status_entries(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id,
-                        bool remove) {
+void put_terminal_entries(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id,
+                          bool remove) {
   using keys::ListIndex;
   for (ListIndex index : {ListIndex::by_status, ListIndex::by_type_status}) {
     std::string key = keys::list_key(index, task.account_id, task.type, task.status, id);
@@ -32,26 +27,22 @@ void put_status_entries(Db& db, rocksdb::WriteBatch& batch, const Task& task, co
 
 void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, const Task& after,
                       const Ulid& id) {
+  using keys::ListIndex;
   batch.Put(db.cf(Cf::tasks), slice(keys::task_key(id)), slice(records::encode_task(after)));
 
-  if (before && before->status == TaskStatus::pending) {
-    batch.Delete(db.cf(Cf::ready), slice(keys::ready_key_of(*before, id)));
-  }
-  if (after.status == TaskStatus::pending) {
-    batch.Put(db.cf(Cf::ready), slice(keys::ready_key_of(after, id)), rocksdb::Slice());
-  }
-
-  bool lease_before = before && before->status == TaskStatus::claimed;
-  bool lease_after = after.status == TaskStatus::claimed;
-  if (lease_before && (!lease_after || before->lease_expires_at != after.lease_expires_at)) {
-    batch.Delete(db.cf(Cf::timers), slice(timer_key_of(*before, id)));
-  }
-  if (lease_after && (!lease_before || before->lease_expires_at != after.lease_expires_at)) {
-    batch.Put(db.cf(Cf::timers), slice(timer_key_of(after, id)), rocksdb::Slice());
+  bool live_before = before && !is_terminal(before->status);
+  bool live_after = !is_terminal(after.status);
+  std::string active = keys::active_key(after.account_id, id);
+  if (live_after) {
+    std::string entry = records::encode_active(records::active_entry_of(after));
+    if (!live_before || entry != records::encode_active(records::active_entry_of(*before))) {
+      batch.Put(db.cf(Cf::active), slice(active), slice(entry));
+    }
+  } else if (live_before) {
+    batch.Delete(db.cf(Cf::active), slice(active));
   }
 
   if (!before) {
-    using keys::ListIndex;
     batch.Put(db.cf(Cf::listing),
               slice(keys::list_key(ListIndex::all, after.account_id, after.type, after.status, id)),
               rocksdb::Slice());
@@ -60,10 +51,11 @@ void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, co
                                    id)),
               rocksdb::Slice());
   }
-  if (!before || before->status != after.status) {
-    if (before) put_status_entries(db, batch, *before, id, true);
-    put_status_entries(db, batch, after, id, false);
+  bool status_changed = !before || before->status != after.status;
+  if (status_changed && before && is_terminal(before->status)) {
+    put_terminal_entries(db, batch, *before, id, true);
   }
+  if (status_changed && is_terminal(after.status)) put_terminal_entries(db, batch, after, id, false);
 }
 
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
@@ -71,32 +63,26 @@ void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
   batch.Put(db.cf(Cf::idempotency), slice(key), slice(records::encode_response(response)));
 }
 
-void scan_ready(Db& db, const std::function<void(const keys::ReadyKey&)>& each) {
-  auto it = db.iterate(Cf::ready);
+void scan_active(Db& db,
+                 const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each) {
+  auto it = db.iterate(Cf::active);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto key = keys::decode_ready(std::string_view(it->key().data(), it->key().size()));
-    if (key) each(*key);
+    auto key = keys::decode_active_key(std::string_view(it->key().data(), it->key().size()));
+    auto entry = records::decode_active(std::string_view(it->value().data(), it->value().size()));
+    if (key && entry) each(*key, *entry);
   }
   if (!it->status().ok()) throw StorageError(it->status().ToString());
 }
 
-void scan_timers(Db& db, const std::function<void(const keys::TimerKey&)>& each) {
-  auto it = db.iterate(Cf::timers);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto key = keys::decode_timer(std::string_view(it->key().data(), it->key().size()));
-    if (key) each(*key);
-  }
-  if (!it->status().ok()) throw StorageError(it->status().ToString());
-}
+namespace {
 
-ListResult list_tasks(Db& db, const ListQuery& query) {
-  using keys::ListIndex;
-  ListIndex index = query.type ? (query.status ? ListIndex::by_type_status : ListIndex::by_type)
-                               : (query.status ? ListIndex::by_status : ListIndex::all);
-  std::string prefix = keys::list_prefix(index, query.account, query.type.value_or(""),
-                                         query.status.value_or(TaskStatus::pending));
+// Walks one prefix of `family` newest first (keys end with the task ulid), from just
+// below `before` when given. `accept` sees each entry's value and decides if it counts.
+template <typename Accept>
+ListResult walk(Db& db, Cf family, const std::string& prefix, const ListQuery& query,
+                Accept accept) {
   ListResult result;
-  auto it = db.iterate(Cf::listing);
+  auto it = db.iterate(family);
   if (query.before) {
     std::string start = prefix;
     start.append(reinterpret_cast<const char*>(query.before->data()), query.before->size());
@@ -109,20 +95,40 @@ ListResult list_tasks(Db& db, const ListQuery& query) {
     it->SeekForPrev(slice(end));
   }
   for (; it->Valid() && it->key().starts_with(slice(prefix)); it->Prev()) {
+    if (it->key().size() != prefix.size() + 16) continue;
     auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
-    if (!id || it->key().size() != prefix.size() + 16) continue;
+    if (!id || !accept(std::string_view(it->value().data(), it->value().size()))) continue;
     if (static_cast<int>(result.tasks.size()) == query.limit) {
-      result.next_before = result.tasks.empty() ? std::nullopt
-                                                : parse_task_id(result.tasks.back().id);
+      result.next_before = parse_task_id(result.tasks.back().id);
       break;
     }
     auto bytes = db.get(Cf::tasks, keys::task_key(*id));
-    if (!bytes) continue;  // an index entry written ahead of a purge; skip it
+    if (!bytes) continue;
     auto task = records::decode_task(*bytes);
     if (task) result.tasks.push_back(std::move(*task));
   }
   if (!it->status().ok()) throw StorageError(it->status().ToString());
   return result;
+}
+
+}  // namespace
+
+ListResult list_tasks(Db& db, const ListQuery& query) {
+  using keys::ListIndex;
+  if (query.status && !is_terminal(*query.status)) {
+    // Pending and claimed tasks: the account's active entries carry status and type.
+    return walk(db, Cf::active, keys::active_prefix(query.account), query,
+                [&](std::string_view value) {
+                  auto entry = records::decode_active(value);
+                  return entry && entry->status == *query.status &&
+                         (!query.type || entry->type == *query.type);
+                });
+  }
+  ListIndex index = query.type ? (query.status ? ListIndex::by_type_status : ListIndex::by_type)
+                               : (query.status ? ListIndex::by_status : ListIndex::all);
+  std::string prefix = keys::list_prefix(index, query.account, query.type.value_or(""),
+                                         query.status.value_or(TaskStatus::pending));
+  return walk(db, Cf::listing, prefix, query, [](std::string_view) { return true; });
 }
 
 }  // namespace baton::store

@@ -22,9 +22,9 @@ void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, co
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
                     const records::StoredResponse& response);
 
-// Calls back with every pending task's ready key, then every live lease's timer key.
-void scan_ready(Db& db, const std::function<void(const keys::ReadyKey&)>& each);
-void scan_timers(Db& db, const std::function<void(const keys::TimerKey&)>& each);
+// Calls back with every pending or claimed task (recovery at start).
+void scan_active(Db& db,
+                 const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each);
 
 struct ListQuery {
   std::string account;
@@ -38,7 +38,8 @@ struct ListResult {
   std::optional<Ulid> next_before;  // set when more tasks may follow
 };
 // Newest first. Reads the index entries of one page (plus one to know if more follow)
-// and their records, whatever the number of other tasks in the account.
+// and their records: the cost grows with the page, not with the account's finished
+// tasks (pending and claimed listings scan the account's live tasks only).
 ListResult list_tasks(Db& db, const ListQuery& query);
 
 }  // namespace baton::store

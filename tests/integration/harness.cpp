@@ -450,12 +450,15 @@ namespace {
 // Reads what is available within the time left. 1: got data, 0: closed, -1: timed out.
 int read_some(int fd, std::string& into, SteadyClock::time_point deadline) {
   while (true) {
+    // Polls at least once, so a zero timeout still reads what has already arrived.
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (left.count() <= 0) return -1;
     pollfd p{fd, POLLIN, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+    int rc = ::poll(&p, 1, static_cast<int>(std::clamp<long long>(left.count(), 0, 100)));
     if (rc < 0 && errno != EINTR) return 0;
-    if (rc <= 0) continue;
+    if (rc <= 0) {
+      if (left.count() <= 0) return -1;
+      continue;
+    }
     char buf[16384];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n > 0) {
