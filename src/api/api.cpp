@@ -3,9 +3,9 @@
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include "api/auth.hpp"
 #include "api/body.hpp"
 #include "api/render.hpp"
-#include "store/accounts.hpp"
 #include "store/db.hpp"
 #include "store/keys.hpp"
 
@@ -163,10 +163,12 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
       co_return error(request, ErrorCode::invalid_api_key,
                       "The Authorization header must be 'Bearer <api key>'.");
     }
-    auto key = store::find_key_by_secret(db_, auth.substr(kBearer.size()));
-    if (!key) co_return error(request, ErrorCode::invalid_api_key, "The API key is not valid.");
+    auto principal = authenticate(db_, auth.substr(kBearer.size()));
+    if (!principal) {
+      co_return error(request, ErrorCode::invalid_api_key, "The API key is not valid.");
+    }
 
-    Call call{request, connection, key->account_id, key->id, {}, path, query};
+    Call call{request, connection, principal->account, principal->key_id, {}, path, query};
     if (route == Route::task || route == Route::task_action) call.task_id = std::string(parts[1]);
     switch (route) {
       case Route::keys:

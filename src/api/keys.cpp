@@ -4,6 +4,7 @@
 #include <random>
 
 #include "api/api.hpp"
+#include "api/auth.hpp"
 #include "core/ulid.hpp"
 #include "api/body.hpp"
 #include "api/render.hpp"
@@ -141,6 +142,7 @@ http::Response Api::revoke_key(Call& call, const std::string& key_id) {
   if (!store::revoke_key(db_, call.account, key_id, &failed)) {
     return error(call.request, ErrorCode::not_found, "No key with this id in your account.");
   }
+  invalidate_key_caches();
   if (!failed.empty()) {
     return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }

@@ -1,0 +1,23 @@
+#pragma once
+// Bearer-key authentication with a per-thread (so per-shard) cache of key hash -> account.
+// Revoking any key bumps one process-wide epoch; every shard drops its cache at its next
+// request, so a revocation takes effect on every core before the revoke is answered.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace baton {
+class Db;
+}
+
+namespace baton::api {
+
+struct Principal {
+  std::string account;
+  std::string key_id;
+};
+
+std::optional<Principal> authenticate(Db& db, std::string_view secret);
+void invalidate_key_caches();
+
+}  // namespace baton::api
