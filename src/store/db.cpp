@@ -1,5 +1,6 @@
 #include "store/db.hpp"
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -8,12 +9,29 @@
 
 #include <stdexcept>
 
+#include "core/time.hpp"
+#include "store/records.hpp"
+
 namespace baton {
 
 namespace {
 
 constexpr const char* kCfNames[kCfCount] = {"tasks",    "active", "listing", "idempotency",
                                             "accounts", "keys",   "meta"};
+
+// Idempotency keys are kept ttl_seconds: compaction drops the expired ones, so they cost
+// nothing to purge (lookups already ignore an expired record).
+class ExpiredResponseFilter final : public rocksdb::CompactionFilter {
+ public:
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    auto stored = records::decode_response(std::string_view(value.data(), value.size()));
+    return stored && stored->expires_at <= wall_now_ms();
+  }
+  const char* Name() const override { return "baton.ExpiredResponseFilter"; }
+};
+
+const ExpiredResponseFilter kExpiredResponseFilter;
 
 rocksdb::ColumnFamilyOptions family_options(int index) {
   rocksdb::ColumnFamilyOptions options;
@@ -24,6 +42,11 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
   // Active entries churn (written at create and claim, deleted when the task ends): a
   // smaller memtable flushes the tombstones sooner and keeps the recovery scan short.
   if (index == static_cast<int>(Cf::active)) options.write_buffer_size = 16 << 20;
+  if (index == static_cast<int>(Cf::idempotency)) {
+    options.compaction_filter = &kExpiredResponseFilter;
+    // Files are compacted at least daily even without new writes, so expired keys leave.
+    options.periodic_compaction_seconds = 24 * 3600;
+  }
   return options;
 }
 

@@ -1,0 +1,189 @@
+#define BOOST_TEST_MODULE store_db
+#include <boost/test/unit_test.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+
+#include "core/ulid.hpp"
+#include "store/db.hpp"
+#include "store/task_writes.hpp"
+
+using namespace baton;
+
+namespace baton {
+std::ostream& operator<<(std::ostream& out, TaskStatus status) { return out << to_string(status); }
+}  // namespace baton
+
+namespace {
+
+struct TempDb {
+  std::filesystem::path path;
+  std::unique_ptr<Db> db;
+  TempDb() {
+    char pattern[] = "/tmp/baton-store-XXXXXX";
+    path = mkdtemp(pattern);
+    reopen();
+  }
+  ~TempDb() {
+    db.reset();
+    std::filesystem::remove_all(path);
+  }
+  void reopen() {
+    db.reset();
+    std::string error;
+    db = Db::open(path.string(), &error);
+    BOOST_REQUIRE_MESSAGE(db, error);
+  }
+};
+
+UlidGenerator ids(42);
+
+Task make_task(const std::string& account, const std::string& type, Ulid& id, Millis now) {
+  id = ids.next(now, 7);
+  Task task;
+  task.id = task_id_string(id);
+  task.account_id = account;
+  task.type = type;
+  task.payload_json = "{}";
+  task.created_at = task.updated_at = now;
+  return task;
+}
+
+void commit(Db& db, const Task* before, const Task& after, const Ulid& id) {
+  rocksdb::WriteBatch batch;
+  store::write_transition(db, batch, before, after, id);
+  BOOST_REQUIRE(db.write(batch, false).empty());
+}
+
+std::vector<std::string> listed(Db& db, store::ListQuery query) {
+  std::vector<std::string> out;
+  for (;;) {
+    auto page = store::list_tasks(db, query);
+    for (auto& task : page.tasks) out.push_back(task.id);
+    if (!page.next_before) return out;
+    query.before = page.next_before;
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(transitions_keep_the_active_index_to_live_tasks) {
+  TempDb t;
+  Ulid a, b;
+  Task first = make_task("acct_1", "x", a, 1000);
+  Task second = make_task("acct_1", "y", b, 1001);
+  commit(*t.db, nullptr, first, a);
+  commit(*t.db, nullptr, second, b);
+  Task claimed = first;
+  claimed.status = TaskStatus::claimed;
+  claimed.lease_expires_at = 5000;
+  commit(*t.db, &first, claimed, a);
+  Task done = second;
+  done.status = TaskStatus::completed;
+  commit(*t.db, &second, done, b);
+
+  std::vector<std::pair<Ulid, records::ActiveEntry>> seen;
+  store::scan_active(*t.db, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
+    BOOST_TEST(key.account == "acct_1");
+    seen.emplace_back(key.id, entry);
+  });
+  BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+  BOOST_TEST(seen[0].first == a);
+  BOOST_TEST(seen[0].second.status == TaskStatus::claimed);
+  BOOST_TEST(seen[0].second.lease_expires_at == 5000);
+}
+
+BOOST_AUTO_TEST_CASE(listing_filters_and_pages_newest_first) {
+  TempDb t;
+  std::vector<Ulid> made(6);
+  std::vector<Task> tasks;
+  for (int i = 0; i < 6; ++i) {
+    tasks.push_back(make_task("acct_1", i % 2 ? "odd" : "even", made[i], 2000 + i));
+    commit(*t.db, nullptr, tasks[i], made[i]);
+  }
+  // Another account's task never shows.
+  Ulid foreign;
+  commit(*t.db, nullptr, make_task("acct_2", "even", foreign, 2100), foreign);
+  // Complete tasks 1 and 4; claim task 2.
+  for (int i : {1, 4}) {
+    Task done = tasks[i];
+    done.status = TaskStatus::completed;
+    commit(*t.db, &tasks[i], done, made[i]);
+    tasks[i] = done;
+  }
+  Task claimed = tasks[2];
+  claimed.status = TaskStatus::claimed;
+  commit(*t.db, &tasks[2], claimed, made[2]);
+
+  auto id = [&](int i) { return tasks[i].id; };
+  store::ListQuery all{"acct_1", std::nullopt, std::nullopt, 2, std::nullopt};
+  BOOST_TEST(listed(*t.db, all) == (std::vector<std::string>{id(5), id(4), id(3), id(2), id(1), id(0)}),
+             boost::test_tools::per_element());
+  store::ListQuery even{"acct_1", std::string("even"), std::nullopt, 1, std::nullopt};
+  BOOST_TEST(listed(*t.db, even) == (std::vector<std::string>{id(4), id(2), id(0)}),
+             boost::test_tools::per_element());
+  store::ListQuery pending{"acct_1", std::nullopt, TaskStatus::pending, 2, std::nullopt};
+  BOOST_TEST(listed(*t.db, pending) == (std::vector<std::string>{id(5), id(3), id(0)}),
+             boost::test_tools::per_element());
+  store::ListQuery claimed_even{"acct_1", std::string("even"), TaskStatus::claimed, 5, std::nullopt};
+  BOOST_TEST(listed(*t.db, claimed_even) == (std::vector<std::string>{id(2)}),
+             boost::test_tools::per_element());
+  store::ListQuery completed_odd{"acct_1", std::string("odd"), TaskStatus::completed, 5, std::nullopt};
+  BOOST_TEST(listed(*t.db, completed_odd) == (std::vector<std::string>{id(1)}),
+             boost::test_tools::per_element());
+  store::ListQuery completed{"acct_1", std::nullopt, TaskStatus::completed, 1, std::nullopt};
+  BOOST_TEST(listed(*t.db, completed) == (std::vector<std::string>{id(4), id(1)}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(requeue_moves_a_dead_letter_back_out_of_the_terminal_index) {
+  TempDb t;
+  Ulid a;
+  Task task = make_task("acct_1", "x", a, 3000);
+  commit(*t.db, nullptr, task, a);
+  Task dead = task;
+  dead.status = TaskStatus::dead_letter;
+  commit(*t.db, &task, dead, a);
+  store::ListQuery dead_query{"acct_1", std::nullopt, TaskStatus::dead_letter, 10, std::nullopt};
+  BOOST_TEST(listed(*t.db, dead_query).size() == 1u);
+  Task again = dead;
+  again.status = TaskStatus::pending;
+  commit(*t.db, &dead, again, a);
+  BOOST_TEST(listed(*t.db, dead_query).empty());
+  store::ListQuery pending{"acct_1", std::nullopt, TaskStatus::pending, 10, std::nullopt};
+  BOOST_TEST(listed(*t.db, pending).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(records_survive_reopen) {
+  TempDb t;
+  Ulid a;
+  Task task = make_task("acct_1", "x", a, 4000);
+  task.payload_json = "{\"k\":[1,2,3]}";
+  commit(*t.db, nullptr, task, a);
+  t.reopen();
+  auto bytes = t.db->get(Cf::tasks, keys::task_key(a));
+  BOOST_REQUIRE(bytes);
+  auto back = records::decode_task(*bytes);
+  BOOST_REQUIRE(back);
+  BOOST_TEST(back->payload_json == task.payload_json);
+  BOOST_TEST(back->id == task.id);
+}
+
+BOOST_AUTO_TEST_CASE(compaction_drops_expired_idempotency_records_only) {
+  TempDb t;
+  rocksdb::WriteBatch batch;
+  store::write_response(*t.db, batch, "expired", records::StoredResponse{"h", 201, "{}", 1});
+  store::write_response(*t.db, batch, "live",
+                        records::StoredResponse{"h", 201, "{}", wall_now_ms() + 3600000});
+  BOOST_REQUIRE(t.db->write(batch, false).empty());
+  BOOST_TEST(t.db->get(Cf::idempotency, "expired").has_value());
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  BOOST_REQUIRE(t.db->raw().CompactRange(options, t.db->cf(Cf::idempotency), nullptr, nullptr).ok());
+  BOOST_TEST(!t.db->get(Cf::idempotency, "expired").has_value());
+  BOOST_TEST(t.db->get(Cf::idempotency, "live").has_value());
+}
