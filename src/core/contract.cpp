@@ -172,8 +172,12 @@ Contract contract_for_error(ErrorCode code, const std::string& task_id, int retr
       break;
     case ActionCode::retry_after_wait: {
       int seconds = retry_after_seconds > 0 ? retry_after_seconds : info.retry_after_seconds;
-      std::string method = has_task ? "POST" : "";
-      std::string endpoint = has_task ? task_path(task_id, "/claim") : "";
+      // Waiting for a lease to end or a schedule to come: claim the task then. Any other
+      // wait (overload, storage, in-flight duplicate): resend the same request.
+      bool claim_later = has_task && (code == ErrorCode::task_currently_claimed ||
+                                      code == ErrorCode::not_yet_claimable);
+      std::string method = claim_later ? "POST" : "";
+      std::string endpoint = claim_later ? task_path(task_id, "/claim") : "";
       c.next_actions.push_back(wait_action(seconds, "Wait, then send the same request again.",
                                            method, endpoint));
       if (has_task) c.next_actions.push_back(status_action(task_id, false));

@@ -23,10 +23,11 @@ Transition success(Task task, Millis now) {
 }
 
 // Whether the caller is the claim identified by `token` / `worker`. A request with
-// neither is accepted against the current claim, as Orchestrion clients send neither.
+// neither is accepted against the current claim, as Orchestrion clients send neither;
+// a worker_id alone must equal the claim's (a claim made without one matches none).
 bool is_same_claim(const Caller& caller, const std::string& token, const std::string& worker) {
   if (!caller.lease_token.empty()) return caller.lease_token == token;
-  if (!caller.worker_id.empty()) return worker.empty() || caller.worker_id == worker;
+  if (!caller.worker_id.empty()) return caller.worker_id == worker;
   return true;
 }
 

@@ -1,0 +1,1128 @@
+#define BOOST_TEST_MODULE lifecycle
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/lifecycle.hpp"
+#include "core/task.hpp"
+
+// The lifecycle rules of spec section 4, checked state by state and command by command.
+// Every expectation below is written out by hand from the spec; none is computed by the
+// logic under test.
+
+using namespace baton;
+
+namespace baton {
+std::ostream& operator<<(std::ostream& out, TaskStatus status) { return out << to_string(status); }
+}  // namespace baton
+
+namespace {
+
+constexpr Millis kNow = 1'767'225'600'000;  // 2026-01-01T00:00:00.000Z
+constexpr Millis kCreated = kNow - 60'000;
+constexpr Millis kLastUpdate = kNow - 30'000;
+const std::string kLiveToken = "lse_live";    // the token of the task's latest claim
+const std::string kStaleToken = "lse_stale";  // a token of some earlier, superseded claim
+const std::string kNewToken = "lse_new";      // the token a fresh claim hands out
+
+// Field-by-field comparison; returns the names of the fields that differ ("" = equal).
+std::string task_diff(const Task& a, const Task& b) {
+  std::ostringstream out;
+  auto field = [&](const char* name, bool same) {
+    if (!same) out << name << ' ';
+  };
+  field("id", a.id == b.id);
+  field("account_id", a.account_id == b.account_id);
+  field("type", a.type == b.type);
+  field("payload_json", a.payload_json == b.payload_json);
+  field("result_json", a.result_json == b.result_json);
+  field("output_id", a.output_id == b.output_id);
+  field("status", a.status == b.status);
+  field("priority", a.priority == b.priority);
+  field("max_attempts", a.max_attempts == b.max_attempts);
+  field("attempt_count", a.attempt_count == b.attempt_count);
+  field("lease_duration_seconds", a.lease_duration_seconds == b.lease_duration_seconds);
+  field("lease_expires_at", a.lease_expires_at == b.lease_expires_at);
+  field("claimed_by", a.claimed_by == b.claimed_by);
+  field("lease_token", a.lease_token == b.lease_token);
+  field("scheduled_at", a.scheduled_at == b.scheduled_at);
+  field("failure_reason", a.failure_reason == b.failure_reason);
+  field("created_at", a.created_at == b.created_at);
+  field("updated_at", a.updated_at == b.updated_at);
+  field("completed_at", a.completed_at == b.completed_at);
+  field("cancelled_live_claim", a.cancelled_live_claim == b.cancelled_live_claim);
+  return out.str();
+}
+
+TransitionContext ctx_at(Millis now, double jitter = 1.0) {
+  TransitionContext ctx;
+  ctx.now = now;
+  ctx.backoff = BackoffPolicy{2, 300};
+  ctx.jitter = jitter;
+  return ctx;
+}
+
+Task base_task() {
+  Task t;
+  t.id = "tsk_01KDXK4M000000000000000000";
+  t.account_id = "acct_01KDXK4M000000000000000000";
+  t.type = "process_document";
+  t.payload_json = R"({"doc":"a.pdf"})";
+  t.priority = 7;
+  t.max_attempts = 3;
+  t.attempt_count = 0;
+  t.lease_duration_seconds = 300;
+  t.created_at = kCreated;
+  t.updated_at = kLastUpdate;
+  return t;
+}
+
+// ---- The states of the matrix -------------------------------------------------------
+
+Task pending_due() { return base_task(); }
+
+Task pending_scheduled_later() {
+  Task t = base_task();
+  t.scheduled_at = kNow + 10'500;  // 10.5 s ahead
+  return t;
+}
+
+// Claimed once, the claim ended (lease expiry or a retryable fail), waiting for the next.
+Task pending_previously_claimed() {
+  Task t = base_task();
+  t.attempt_count = 1;
+  t.claimed_by = "w1";
+  t.lease_token = kLiveToken;
+  t.failure_reason = "lease_expired";
+  return t;
+}
+
+Task claimed_live() {
+  Task t = base_task();
+  t.status = TaskStatus::claimed;
+  t.attempt_count = 1;
+  t.lease_expires_at = kNow + 120'000;
+  t.claimed_by = "w1";
+  t.lease_token = kLiveToken;
+  return t;
+}
+
+// leaseExpiresAt has passed but the expiry has not been processed yet.
+Task claimed_lease_passed() {
+  Task t = claimed_live();
+  t.lease_expires_at = kNow - 1'000;
+  return t;
+}
+
+Task completed() {
+  Task t = base_task();
+  t.status = TaskStatus::completed;
+  t.attempt_count = 1;
+  t.claimed_by = "w1";
+  t.lease_token = kLiveToken;
+  t.result_json = R"({"pages":3})";
+  t.output_id = "out-1";
+  t.completed_at = kNow - 5'000;
+  return t;
+}
+
+Task dead_letter() {
+  Task t = base_task();
+  t.status = TaskStatus::dead_letter;
+  t.attempt_count = 3;
+  t.claimed_by = "w1";
+  t.lease_token = kLiveToken;
+  t.failure_reason = "boom";
+  return t;
+}
+
+// Cancelled while pending and never claimed.
+Task cancelled_from_pending() {
+  Task t = base_task();
+  t.status = TaskStatus::cancelled;
+  return t;
+}
+
+// Cancelled while pending, after an earlier claim had ended (its token is not "live").
+Task cancelled_from_pending_after_claim() {
+  Task t = pending_previously_claimed();
+  t.status = TaskStatus::cancelled;
+  return t;
+}
+
+Task cancelled_from_claimed() {
+  Task t = claimed_live();
+  t.status = TaskStatus::cancelled;
+  t.lease_expires_at = 0;
+  t.cancelled_live_claim = true;
+  return t;
+}
+
+// ---- The commands of the matrix ----------------------------------------------------
+
+Caller by_token(const std::string& token) { return Caller{token, ""}; }
+Caller by_worker(const std::string& worker) { return Caller{"", worker}; }
+Caller anonymous() { return Caller{}; }
+
+FailCmd fail_cmd(Caller caller) {
+  FailCmd cmd;
+  cmd.caller = std::move(caller);
+  cmd.reason = "tool crashed";
+  cmd.retry_after_seconds = 10;
+  return cmd;
+}
+
+CompleteCmd complete_cmd(Caller caller) {
+  CompleteCmd cmd;
+  cmd.caller = std::move(caller);
+  cmd.result_json = R"({"ok":true})";
+  cmd.output_id = "out-2";
+  return cmd;
+}
+
+struct NamedCommand {
+  const char* name;
+  Command command;
+};
+
+std::vector<NamedCommand> matrix_commands() {
+  return {
+      {"claim", ClaimCmd{"w2", kNewToken}},
+      {"heartbeat/live token", HeartbeatCmd{by_token(kLiveToken)}},
+      {"heartbeat/stale token", HeartbeatCmd{by_token(kStaleToken)}},
+      {"heartbeat/same worker", HeartbeatCmd{by_worker("w1")}},
+      {"heartbeat/other worker", HeartbeatCmd{by_worker("w2")}},
+      {"heartbeat/neither", HeartbeatCmd{anonymous()}},
+      {"complete/live token", complete_cmd(by_token(kLiveToken))},
+      {"complete/stale token", complete_cmd(by_token(kStaleToken))},
+      {"complete/neither", complete_cmd(anonymous())},
+      {"complete/other worker", complete_cmd(by_worker("w2"))},
+      {"fail/live token", fail_cmd(by_token(kLiveToken))},
+      {"fail/stale token", fail_cmd(by_token(kStaleToken))},
+      {"fail/neither", fail_cmd(anonymous())},
+      {"cancel", CancelCmd{}},
+      {"requeue", RequeueCmd{}},
+      {"expire_lease", ExpireLeaseCmd{}},
+      {"release/live token", ReleaseCmd{kLiveToken}},
+      {"release/other token", ReleaseCmd{kStaleToken}},
+  };
+}
+constexpr int kCommands = 18;
+
+constexpr ErrorCode OK = ErrorCode::none;
+constexpr ErrorCode IT = ErrorCode::invalid_transition;
+constexpr ErrorCode LE = ErrorCode::lease_expired;
+constexpr ErrorCode TC = ErrorCode::task_cancelled;
+constexpr ErrorCode CC = ErrorCode::task_currently_claimed;
+constexpr ErrorCode NY = ErrorCode::not_yet_claimable;
+
+struct MatrixRow {
+  const char* state;
+  Task (*make)();
+  ErrorCode expected[kCommands];
+};
+
+// clang-format off
+// Columns, in matrix_commands() order:
+//  claim | hb: live, stale, same worker, other worker, neither | complete: live, stale, neither,
+//  other worker | fail: live, stale, neither | cancel | requeue | expire | release: live, other
+const MatrixRow kMatrix[] = {
+    // Rule (5): pending never claimed -> invalid_transition.
+    {"pending due", pending_due,
+     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE}},
+    {"pending scheduled later", pending_scheduled_later,
+     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE}},
+    // Rule (5): pending claimed before -> lease_expired.
+    {"pending previously claimed", pending_previously_claimed,
+     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE}},
+    // Rule (4) and fencing: stale token / other worker -> lease_expired, neither -> accepted.
+    {"claimed live", claimed_live,
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE}},
+    // Rule (4): lease passed, even before expiry is processed -> lease_expired.
+    {"claimed lease passed", claimed_lease_passed,
+     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE}},
+    // Rule (1) for complete with the completing token or neither; rule (3) otherwise.
+    {"completed", completed,
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE}},
+    // Rule (3); only requeue acts on a dead letter.
+    {"dead_letter", dead_letter,
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE}},
+    // Rule (2): no token -> task_cancelled; a token that was not live at cancel -> rule (3).
+    {"cancelled from pending", cancelled_from_pending,
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE}},
+    {"cancelled from pending after an ended claim", cancelled_from_pending_after_claim,
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE}},
+    // Rule (2): the claim live at cancel, or no token -> task_cancelled; another token -> (3).
+    {"cancelled from claimed", cancelled_from_claimed,
+     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE}},
+};
+// clang-format on
+
+std::string name_of(ErrorCode code) { return std::string(error_info(code).name); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(state_command_matrix)
+
+BOOST_AUTO_TEST_CASE(every_state_and_command_gets_the_error_the_spec_says_wins) {
+  auto commands = matrix_commands();
+  BOOST_REQUIRE_EQUAL(commands.size(), static_cast<std::size_t>(kCommands));
+  for (const MatrixRow& row : kMatrix) {
+    for (int c = 0; c < kCommands; ++c) {
+      Task input = row.make();
+      Transition t = apply(input, commands[c].command, ctx_at(kNow));
+      BOOST_TEST_CONTEXT(row.state << " x " << commands[c].name) {
+        BOOST_TEST(name_of(t.error) == name_of(row.expected[c]));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_rejected_command_leaves_the_task_exactly_as_it_was) {
+  auto commands = matrix_commands();
+  for (const MatrixRow& row : kMatrix) {
+    for (int c = 0; c < kCommands; ++c) {
+      Task input = row.make();
+      Transition t = apply(input, commands[c].command, ctx_at(kNow));
+      if (t.ok()) continue;
+      BOOST_TEST_CONTEXT(row.state << " x " << commands[c].name) {
+        BOOST_TEST(task_diff(t.task, input) == "");
+        BOOST_TEST(!t.unchanged);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_accepted_command_other_than_a_safe_recomplete_stamps_updated_at) {
+  auto commands = matrix_commands();
+  for (const MatrixRow& row : kMatrix) {
+    for (int c = 0; c < kCommands; ++c) {
+      Task input = row.make();
+      Transition t = apply(input, commands[c].command, ctx_at(kNow));
+      if (!t.ok() || t.unchanged) continue;
+      BOOST_TEST_CONTEXT(row.state << " x " << commands[c].name) {
+        BOOST_TEST(t.task.updated_at == kNow);
+        BOOST_TEST(t.task.id == input.id);
+        BOOST_TEST(t.task.created_at == input.created_at);
+        BOOST_TEST(t.task.payload_json == input.payload_json);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Claim ---------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(claim)
+
+BOOST_AUTO_TEST_CASE(claim_of_due_pending_task_takes_a_lease) {
+  Task input = pending_due();
+  Transition t = apply(input, ClaimCmd{"agent-7", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(!t.unchanged);
+  BOOST_TEST(t.task.status == TaskStatus::claimed);
+  BOOST_TEST(t.task.attempt_count == 1);
+  BOOST_TEST(t.task.lease_expires_at == kNow + 300'000);
+  BOOST_TEST(t.task.claimed_by == "agent-7");
+  BOOST_TEST(t.task.lease_token == kNewToken);
+  BOOST_TEST(t.task.updated_at == kNow);
+  BOOST_TEST(t.task.scheduled_at == 0);
+  BOOST_TEST(t.task.completed_at == 0);
+  BOOST_TEST(!t.task.cancelled_live_claim);
+  BOOST_TEST(!t.task.failure_reason.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(claim_uses_the_task_lease_duration) {
+  Task input = pending_due();
+  input.lease_duration_seconds = 30;
+  Transition t = apply(input, ClaimCmd{"w", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.lease_expires_at == kNow + 30'000);
+}
+
+BOOST_AUTO_TEST_CASE(claim_without_worker_id_leaves_claimed_by_empty) {
+  Transition t = apply(pending_due(), ClaimCmd{"", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.claimed_by == "");
+  BOOST_TEST(t.task.lease_token == kNewToken);
+}
+
+BOOST_AUTO_TEST_CASE(reclaim_increments_attempt_count_and_replaces_token_and_worker) {
+  Task input = pending_previously_claimed();
+  Transition t = apply(input, ClaimCmd{"w2", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::claimed);
+  BOOST_TEST(t.task.attempt_count == 2);
+  BOOST_TEST(t.task.lease_token == kNewToken);
+  BOOST_TEST(t.task.claimed_by == "w2");
+  BOOST_TEST(t.task.lease_expires_at == kNow + 300'000);
+}
+
+BOOST_AUTO_TEST_CASE(claim_of_task_scheduled_exactly_now_is_accepted) {
+  Task input = pending_due();
+  input.scheduled_at = kNow;
+  BOOST_TEST(is_claimable(input, kNow));
+  Transition t = apply(input, ClaimCmd{"w", kNewToken}, ctx_at(kNow));
+  BOOST_TEST(t.ok());
+  BOOST_TEST(t.task.scheduled_at == kNow);
+}
+
+BOOST_AUTO_TEST_CASE(claim_of_task_scheduled_in_the_past_is_accepted) {
+  Task input = pending_due();
+  input.scheduled_at = kNow - 1;
+  Transition t = apply(input, ClaimCmd{"w", kNewToken}, ctx_at(kNow));
+  BOOST_TEST(t.ok());
+}
+
+BOOST_AUTO_TEST_CASE(claim_of_future_task_is_not_yet_claimable_with_seconds_until_due) {
+  Task input = pending_scheduled_later();  // due in 10.5 s
+  Transition t = apply(input, ClaimCmd{"w", kNewToken}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "not_yet_claimable");
+  BOOST_TEST(t.retry_after_seconds == 11);  // rounded up, never 0
+  BOOST_TEST(task_diff(t.task, input) == "");
+
+  input.scheduled_at = kNow + 1;
+  t = apply(input, ClaimCmd{"w", kNewToken}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "not_yet_claimable");
+  BOOST_TEST(t.retry_after_seconds == 1);
+}
+
+BOOST_AUTO_TEST_CASE(claim_of_held_task_is_currently_claimed_until_the_lease_ends) {
+  Task input = claimed_live();  // lease ends in 120 s
+  Transition t = apply(input, ClaimCmd{"w2", kNewToken}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "task_currently_claimed");
+  BOOST_TEST(t.retry_after_seconds == 120);
+  BOOST_TEST(task_diff(t.task, input) == "");
+}
+
+BOOST_AUTO_TEST_CASE(claim_of_task_whose_lease_passed_unprocessed_asks_to_retry_shortly) {
+  Transition t = apply(claimed_lease_passed(), ClaimCmd{"w2", kNewToken}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "task_currently_claimed");
+  BOOST_TEST(t.retry_after_seconds >= 1);
+  BOOST_TEST(t.retry_after_seconds <= 1);
+}
+
+BOOST_AUTO_TEST_CASE(claim_of_terminal_task_is_invalid_transition) {
+  for (Task input : {completed(), dead_letter(), cancelled_from_pending(), cancelled_from_claimed()}) {
+    Transition t = apply(input, ClaimCmd{"w2", kNewToken}, ctx_at(kNow));
+    BOOST_TEST_CONTEXT(to_string(input.status)) {
+      BOOST_TEST(name_of(t.error) == "invalid_transition");
+      BOOST_TEST(task_diff(t.task, input) == "");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(is_claimable_only_for_pending_and_due) {
+  BOOST_TEST(is_claimable(pending_due(), kNow));
+  BOOST_TEST(is_claimable(pending_previously_claimed(), kNow));
+  BOOST_TEST(!is_claimable(pending_scheduled_later(), kNow));
+  BOOST_TEST(is_claimable(pending_scheduled_later(), kNow + 10'500));
+  BOOST_TEST(!is_claimable(claimed_live(), kNow));
+  BOOST_TEST(!is_claimable(claimed_lease_passed(), kNow));
+  BOOST_TEST(!is_claimable(completed(), kNow));
+  BOOST_TEST(!is_claimable(dead_letter(), kNow));
+  BOOST_TEST(!is_claimable(cancelled_from_pending(), kNow));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Heartbeat -----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(heartbeat)
+
+BOOST_AUTO_TEST_CASE(heartbeat_extends_the_lease_from_now) {
+  Task input = claimed_live();
+  Millis later = kNow + 100'000;
+  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(later));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.lease_expires_at == later + 300'000);
+  BOOST_TEST(t.task.updated_at == later);
+  BOOST_TEST(t.task.status == TaskStatus::claimed);
+  BOOST_TEST(t.task.attempt_count == 1);
+  BOOST_TEST(t.task.lease_token == kLiveToken);
+  BOOST_TEST(t.task.claimed_by == "w1");
+  // Nothing but the lease and updatedAt changes.
+  Task expected = input;
+  expected.lease_expires_at = later + 300'000;
+  expected.updated_at = later;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_one_millisecond_before_expiry_is_accepted) {
+  Task input = claimed_live();
+  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken)},
+                       ctx_at(input.lease_expires_at - 1));
+  BOOST_TEST(t.ok());
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_after_lease_passed_is_lease_expired_even_before_expiry_runs) {
+  Task input = claimed_live();
+  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken)},
+                       ctx_at(input.lease_expires_at + 1));
+  BOOST_TEST(name_of(t.error) == "lease_expired");
+  BOOST_TEST(task_diff(t.task, input) == "");
+}
+
+BOOST_AUTO_TEST_CASE(at_the_expiry_instant_heartbeat_and_expiry_timer_agree_the_lease_is_over) {
+  Task input = claimed_live();
+  Millis at = input.lease_expires_at;
+  Transition hb = apply(input, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(at));
+  Transition expire = apply(input, ExpireLeaseCmd{}, ctx_at(at));
+  BOOST_TEST(name_of(hb.error) == "lease_expired");
+  BOOST_TEST(expire.ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Fencing -------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(fencing)
+
+BOOST_AUTO_TEST_CASE(stale_token_is_lease_expired_for_heartbeat_complete_and_fail) {
+  Task input = claimed_live();
+  Command commands[] = {HeartbeatCmd{by_token(kStaleToken)}, complete_cmd(by_token(kStaleToken)),
+                        fail_cmd(by_token(kStaleToken))};
+  for (const Command& command : commands) {
+    Transition t = apply(input, command, ctx_at(kNow));
+    BOOST_TEST(name_of(t.error) == "lease_expired");
+    BOOST_TEST(task_diff(t.task, input) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(other_worker_id_without_token_is_lease_expired) {
+  Task input = claimed_live();  // claimed by w1
+  Command commands[] = {HeartbeatCmd{by_worker("w2")}, complete_cmd(by_worker("w2")),
+                        fail_cmd(by_worker("w2"))};
+  for (const Command& command : commands) {
+    Transition t = apply(input, command, ctx_at(kNow));
+    BOOST_TEST(name_of(t.error) == "lease_expired");
+    BOOST_TEST(task_diff(t.task, input) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(request_with_neither_token_nor_worker_is_accepted_against_the_live_lease) {
+  Task input = claimed_live();
+  BOOST_TEST(apply(input, HeartbeatCmd{anonymous()}, ctx_at(kNow)).ok());
+  BOOST_TEST(apply(input, complete_cmd(anonymous()), ctx_at(kNow)).ok());
+  BOOST_TEST(apply(input, fail_cmd(anonymous()), ctx_at(kNow)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(the_claiming_worker_id_without_token_is_accepted) {
+  Task input = claimed_live();
+  BOOST_TEST(apply(input, HeartbeatCmd{by_worker("w1")}, ctx_at(kNow)).ok());
+  BOOST_TEST(apply(input, complete_cmd(by_worker("w1")), ctx_at(kNow)).ok());
+  BOOST_TEST(apply(input, fail_cmd(by_worker("w1")), ctx_at(kNow)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_token_is_rejected_even_with_the_current_worker_id) {
+  Task input = claimed_live();
+  Transition t = apply(input, HeartbeatCmd{Caller{kStaleToken, "w1"}}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "lease_expired");
+}
+
+BOOST_AUTO_TEST_CASE(the_live_token_is_accepted_whatever_worker_id_comes_with_it) {
+  Task input = claimed_live();
+  Transition t = apply(input, HeartbeatCmd{Caller{kLiveToken, "w1"}}, ctx_at(kNow));
+  BOOST_TEST(t.ok());
+}
+
+BOOST_AUTO_TEST_CASE(stale_worker_can_never_touch_a_task_reclaimed_by_someone_else) {
+  // A claims, its lease expires, B claims; A comes back.
+  Task t0 = pending_due();
+  Transition a = apply(t0, ClaimCmd{"A", "lse_a"}, ctx_at(kNow));
+  BOOST_REQUIRE(a.ok());
+  Millis after = a.task.lease_expires_at;
+  Transition expired = apply(a.task, ExpireLeaseCmd{}, ctx_at(after));
+  BOOST_REQUIRE(expired.ok());
+  BOOST_TEST(expired.task.status == TaskStatus::pending);
+  Transition b = apply(expired.task, ClaimCmd{"B", "lse_b"}, ctx_at(after + 10));
+  BOOST_REQUIRE(b.ok());
+  Task held = b.task;
+
+  for (Caller stale : {by_token("lse_a"), by_worker("A"), Caller{"lse_a", "A"}}) {
+    Command commands[] = {HeartbeatCmd{stale}, complete_cmd(stale), fail_cmd(stale)};
+    for (const Command& command : commands) {
+      Transition t = apply(held, command, ctx_at(after + 20));
+      BOOST_TEST(name_of(t.error) == "lease_expired");
+      BOOST_TEST(task_diff(t.task, held) == "");
+    }
+  }
+  BOOST_TEST(apply(held, complete_cmd(by_token("lse_b")), ctx_at(after + 20)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(stale_worker_id_is_fenced_off_a_task_reclaimed_without_worker_id) {
+  // A claims with worker_id "A"; its lease expires; an Orchestrion client claims with no
+  // worker_id. A comes back sending only its worker_id: "A" differs from claimedBy (null),
+  // and A's claim is no longer current -> lease_expired (spec 4, rule (4) and Fencing).
+  Transition a = apply(pending_due(), ClaimCmd{"A", "lse_a"}, ctx_at(kNow));
+  BOOST_REQUIRE(a.ok());
+  Millis after = a.task.lease_expires_at;
+  Transition expired = apply(a.task, ExpireLeaseCmd{}, ctx_at(after));
+  BOOST_REQUIRE(expired.ok());
+  Transition anonymous_claim = apply(expired.task, ClaimCmd{"", "lse_b"}, ctx_at(after + 10));
+  BOOST_REQUIRE(anonymous_claim.ok());
+  Task held = anonymous_claim.task;
+  Command commands[] = {HeartbeatCmd{by_worker("A")}, complete_cmd(by_worker("A")),
+                        fail_cmd(by_worker("A"))};
+  for (const Command& command : commands) {
+    Transition t = apply(held, command, ctx_at(after + 20));
+    BOOST_TEST(name_of(t.error) == "lease_expired");
+    BOOST_TEST(task_diff(t.task, held) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(recomplete_by_a_worker_that_did_not_complete_is_invalid_transition) {
+  // Completed by a claim that sent no worker_id: another worker's complete is not the
+  // completing one (rule (1) needs the completing token or worker, or neither) -> rule (3).
+  Task done = completed();
+  done.claimed_by = "";
+  Transition t = apply(done, complete_cmd(by_worker("w9")), ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "invalid_transition");
+  BOOST_TEST(task_diff(t.task, done) == "");
+}
+
+BOOST_AUTO_TEST_CASE(the_worker_of_an_ended_claim_gets_lease_expired_on_the_pending_task) {
+  Task t0 = claimed_live();
+  Transition failed = apply(t0, fail_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(failed.ok());
+  BOOST_REQUIRE(failed.task.status == TaskStatus::pending);
+  Transition hb = apply(failed.task, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(kNow + 1));
+  BOOST_TEST(name_of(hb.error) == "lease_expired");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Complete ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(complete)
+
+BOOST_AUTO_TEST_CASE(complete_of_live_claim_sets_result_output_and_completed_at) {
+  Task input = claimed_live();
+  Millis at = kNow + 5'000;
+  Transition t = apply(input, complete_cmd(by_token(kLiveToken)), ctx_at(at));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(!t.unchanged);
+  BOOST_TEST(t.task.status == TaskStatus::completed);
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.result_json.value_or("<none>") == R"({"ok":true})");
+  BOOST_TEST(t.task.output_id.value_or("<none>") == "out-2");
+  BOOST_TEST(t.task.completed_at == at);
+  BOOST_TEST(t.task.updated_at == at);
+  BOOST_TEST(t.task.attempt_count == 1);
+  BOOST_TEST(t.task.claimed_by == "w1");
+  BOOST_TEST(t.task.scheduled_at == 0);
+  BOOST_TEST(!t.task.failure_reason.has_value());
+  BOOST_TEST(!t.task.cancelled_live_claim);
+}
+
+BOOST_AUTO_TEST_CASE(complete_without_result_leaves_result_and_output_null) {
+  CompleteCmd cmd;
+  cmd.caller = by_token(kLiveToken);
+  Transition t = apply(claimed_live(), cmd, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::completed);
+  BOOST_TEST(!t.task.result_json.has_value());
+  BOOST_TEST(!t.task.output_id.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(complete_twice_with_the_same_token_returns_ok_and_changes_nothing) {
+  Transition first = apply(claimed_live(), complete_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(first.ok());
+  Task done = first.task;
+  CompleteCmd again = complete_cmd(by_token(kLiveToken));
+  again.result_json = R"({"different":1})";  // a retry cannot rewrite the result
+  again.output_id = "other";
+  Transition second = apply(done, again, ctx_at(kNow + 60'000));
+  BOOST_TEST(second.ok());
+  BOOST_TEST(second.unchanged);
+  BOOST_TEST(task_diff(second.task, done) == "");
+  BOOST_TEST(second.task.updated_at == kNow);
+  BOOST_TEST(second.task.result_json.value_or("") == R"({"ok":true})");
+}
+
+BOOST_AUTO_TEST_CASE(complete_of_completed_task_with_neither_token_nor_worker_is_the_same_200) {
+  Task done = completed();
+  Transition t = apply(done, complete_cmd(anonymous()), ctx_at(kNow));
+  BOOST_TEST(t.ok());
+  BOOST_TEST(t.unchanged);
+  BOOST_TEST(task_diff(t.task, done) == "");
+}
+
+BOOST_AUTO_TEST_CASE(complete_of_completed_task_by_the_completing_worker_is_the_same_200) {
+  Task done = completed();  // claimed_by w1
+  Transition t = apply(done, complete_cmd(by_worker("w1")), ctx_at(kNow));
+  BOOST_TEST(t.ok());
+  BOOST_TEST(t.unchanged);
+  BOOST_TEST(task_diff(t.task, done) == "");
+}
+
+BOOST_AUTO_TEST_CASE(complete_of_completed_task_with_a_different_token_is_invalid_transition) {
+  Task done = completed();
+  Transition t = apply(done, complete_cmd(by_token(kStaleToken)), ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "invalid_transition");
+  BOOST_TEST(!t.unchanged);
+  BOOST_TEST(task_diff(t.task, done) == "");
+}
+
+BOOST_AUTO_TEST_CASE(complete_of_completed_task_by_another_worker_is_invalid_transition) {
+  Task done = completed();
+  Transition t = apply(done, complete_cmd(by_worker("w2")), ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "invalid_transition");
+  BOOST_TEST(task_diff(t.task, done) == "");
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_or_fail_of_completed_task_with_its_token_is_invalid_transition) {
+  Task done = completed();
+  BOOST_TEST(name_of(apply(done, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(kNow)).error) ==
+             "invalid_transition");
+  BOOST_TEST(name_of(apply(done, fail_cmd(by_token(kLiveToken)), ctx_at(kNow)).error) ==
+             "invalid_transition");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Fail ----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(fail)
+
+BOOST_AUTO_TEST_CASE(fail_with_attempts_left_returns_to_pending_after_retry_after_seconds) {
+  Task input = claimed_live();  // attempt 1 of 3
+  FailCmd cmd = fail_cmd(by_token(kLiveToken));
+  cmd.retry_after_seconds = 10;
+  Transition t = apply(input, cmd, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::pending);
+  BOOST_TEST(t.task.scheduled_at == kNow + 10'000);
+  BOOST_TEST(t.task.failure_reason.value_or("<none>") == "tool crashed");
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.attempt_count == 1);
+  BOOST_TEST(t.task.updated_at == kNow);
+  BOOST_TEST(t.task.completed_at == 0);
+  BOOST_TEST(!t.task.result_json.has_value());
+  BOOST_TEST(!is_claimable(t.task, kNow + 9'999));
+  BOOST_TEST(is_claimable(t.task, kNow + 10'000));
+}
+
+BOOST_AUTO_TEST_CASE(fail_with_retry_after_zero_is_claimable_at_once) {
+  FailCmd cmd = fail_cmd(by_token(kLiveToken));
+  cmd.retry_after_seconds = 0;
+  Transition t = apply(claimed_live(), cmd, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::pending);
+  BOOST_TEST(t.task.scheduled_at <= kNow);
+  BOOST_TEST(is_claimable(t.task, kNow));
+}
+
+BOOST_AUTO_TEST_CASE(fail_of_the_last_attempt_dead_letters) {
+  Task input = claimed_live();
+  input.attempt_count = 3;  // of 3
+  Transition t = apply(input, fail_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::dead_letter);
+  BOOST_TEST(t.task.failure_reason.value_or("<none>") == "tool crashed");
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.attempt_count == 3);
+  BOOST_TEST(t.task.updated_at == kNow);
+  BOOST_TEST(t.task.completed_at == 0);
+}
+
+BOOST_AUTO_TEST_CASE(fail_with_max_attempts_one_dead_letters_on_first_failure) {
+  Task input = claimed_live();
+  input.max_attempts = 1;
+  Transition t = apply(input, fail_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::dead_letter);
+}
+
+BOOST_AUTO_TEST_CASE(fail_with_retryable_false_dead_letters_even_with_attempts_left) {
+  FailCmd cmd = fail_cmd(by_token(kLiveToken));
+  cmd.retryable = false;
+  Transition t = apply(claimed_live(), cmd, ctx_at(kNow));  // attempt 1 of 3
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::dead_letter);
+  BOOST_TEST(t.task.failure_reason.value_or("<none>") == "tool crashed");
+  BOOST_TEST(t.task.lease_expires_at == 0);
+}
+
+BOOST_AUTO_TEST_CASE(fail_without_retry_after_uses_the_default_backoff) {
+  // Policy base 2 s, cap 300 s, no jitter: attempt n waits 2 * 2^(n-1) s.
+  struct Case {
+    int attempt;
+    int seconds;
+  } cases[] = {{1, 2}, {2, 4}, {3, 8}};
+  for (Case c : cases) {
+    Task input = claimed_live();
+    input.attempt_count = c.attempt;
+    input.max_attempts = 10;
+    FailCmd cmd = fail_cmd(by_token(kLiveToken));
+    cmd.retry_after_seconds = std::nullopt;
+    Transition t = apply(input, cmd, ctx_at(kNow, 1.0));
+    BOOST_REQUIRE(t.ok());
+    BOOST_TEST(t.task.status == TaskStatus::pending);
+    BOOST_TEST(t.task.scheduled_at == kNow + c.seconds * 1000LL);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(fail_default_backoff_applies_the_context_jitter) {
+  Task input = claimed_live();
+  input.attempt_count = 3;
+  input.max_attempts = 10;
+  FailCmd cmd = fail_cmd(by_token(kLiveToken));
+  cmd.retry_after_seconds = std::nullopt;
+  Transition t = apply(input, cmd, ctx_at(kNow, 0.5));  // 8 s * 0.5
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.scheduled_at == kNow + 4'000);
+}
+
+BOOST_AUTO_TEST_CASE(fail_without_reason_clears_the_previous_failure_reason) {
+  Task input = claimed_live();
+  input.failure_reason = "lease_expired";
+  FailCmd cmd;
+  cmd.caller = by_token(kLiveToken);
+  cmd.retry_after_seconds = 5;
+  Transition t = apply(input, cmd, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(!t.task.failure_reason.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(fail_after_the_lease_passed_is_lease_expired_and_changes_nothing) {
+  Task input = claimed_lease_passed();
+  Transition t = apply(input, fail_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "lease_expired");
+  BOOST_TEST(task_diff(t.task, input) == "");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Cancel, requeue -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(cancel_and_requeue)
+
+BOOST_AUTO_TEST_CASE(cancel_of_pending_task_is_cancelled_without_live_claim) {
+  for (Task input : {pending_due(), pending_scheduled_later(), pending_previously_claimed()}) {
+    Transition t = apply(input, CancelCmd{}, ctx_at(kNow));
+    BOOST_REQUIRE(t.ok());
+    BOOST_TEST(t.task.status == TaskStatus::cancelled);
+    BOOST_TEST(!t.task.cancelled_live_claim);
+    BOOST_TEST(t.task.lease_expires_at == 0);
+    BOOST_TEST(t.task.attempt_count == input.attempt_count);
+    BOOST_TEST(t.task.updated_at == kNow);
+    BOOST_TEST(t.task.completed_at == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancel_of_claimed_task_ends_the_lease_and_marks_the_live_claim) {
+  Task input = claimed_live();
+  Transition t = apply(input, CancelCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::cancelled);
+  BOOST_TEST(t.task.cancelled_live_claim);
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.lease_token == kLiveToken);
+  BOOST_TEST(t.task.claimed_by == "w1");
+  BOOST_TEST(t.task.attempt_count == 1);
+  BOOST_TEST(t.task.updated_at == kNow);
+}
+
+BOOST_AUTO_TEST_CASE(worker_of_a_cancelled_claim_is_told_task_cancelled_on_every_mutation) {
+  Transition cancelled = apply(claimed_live(), CancelCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(cancelled.ok());
+  Task c = cancelled.task;
+  Command commands[] = {HeartbeatCmd{by_token(kLiveToken)}, complete_cmd(by_token(kLiveToken)),
+                        fail_cmd(by_token(kLiveToken))};
+  for (const Command& command : commands) {
+    Transition t = apply(c, command, ctx_at(kNow + 1));
+    BOOST_TEST(name_of(t.error) == "task_cancelled");
+    BOOST_TEST(task_diff(t.task, c) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_task_with_another_token_is_invalid_transition) {
+  Task c = cancelled_from_claimed();
+  Transition t = apply(c, complete_cmd(by_token(kStaleToken)), ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "invalid_transition");
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_task_with_no_token_is_task_cancelled) {
+  for (Task c : {cancelled_from_claimed(), cancelled_from_pending()}) {
+    Transition t = apply(c, complete_cmd(anonymous()), ctx_at(kNow));
+    BOOST_TEST(name_of(t.error) == "task_cancelled");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancel_of_terminal_task_is_invalid_transition) {
+  for (Task input : {completed(), dead_letter(), cancelled_from_pending(), cancelled_from_claimed()}) {
+    Transition t = apply(input, CancelCmd{}, ctx_at(kNow));
+    BOOST_TEST(name_of(t.error) == "invalid_transition");
+    BOOST_TEST(task_diff(t.task, input) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(requeue_of_dead_letter_returns_to_pending_with_zero_attempts) {
+  Task input = dead_letter();
+  input.scheduled_at = kNow - 100'000;
+  Transition t = apply(input, RequeueCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::pending);
+  BOOST_TEST(t.task.attempt_count == 0);
+  BOOST_TEST(t.task.scheduled_at == 0);
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.updated_at == kNow);
+  BOOST_TEST(is_claimable(t.task, kNow));
+  // A requeued task can be claimed and failed again through all its attempts.
+  Transition claim = apply(t.task, ClaimCmd{"w3", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(claim.ok());
+  BOOST_TEST(claim.task.attempt_count == 1);
+}
+
+BOOST_AUTO_TEST_CASE(requeue_of_anything_but_dead_letter_is_invalid_transition) {
+  for (Task input : {pending_due(), pending_previously_claimed(), claimed_live(),
+                     claimed_lease_passed(), completed(), cancelled_from_pending(),
+                     cancelled_from_claimed()}) {
+    Transition t = apply(input, RequeueCmd{}, ctx_at(kNow));
+    BOOST_TEST(name_of(t.error) == "invalid_transition");
+    BOOST_TEST(task_diff(t.task, input) == "");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Terminal immutability -----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(terminal_tasks_reject_every_mutation_but_requeue_of_dead_letter_and_safe_recomplete) {
+  struct Allowed {
+    const char* state;
+    Task (*make)();
+    std::vector<std::string> accepted;  // command names that succeed
+  } terminals[] = {
+      {"completed", completed, {"complete/live token", "complete/neither"}},
+      {"dead_letter", dead_letter, {"requeue"}},
+      {"cancelled from pending", cancelled_from_pending, {}},
+      {"cancelled from pending after an ended claim", cancelled_from_pending_after_claim, {}},
+      {"cancelled from claimed", cancelled_from_claimed, {}},
+  };
+  for (const Allowed& terminal : terminals) {
+    for (const NamedCommand& command : matrix_commands()) {
+      Task input = terminal.make();
+      Transition t = apply(input, command.command, ctx_at(kNow));
+      bool allowed = false;
+      for (const std::string& name : terminal.accepted) allowed |= name == command.name;
+      BOOST_TEST_CONTEXT(terminal.state << " x " << command.name) {
+        BOOST_TEST(t.ok() == allowed);
+        if (!t.ok()) BOOST_TEST(task_diff(t.task, input) == "");
+        if (t.ok() && input.status == TaskStatus::completed) {
+          BOOST_TEST(t.unchanged);
+          BOOST_TEST(task_diff(t.task, input) == "");
+        }
+      }
+    }
+  }
+}
+
+// ---- Lease expiry and release --------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(expiry_and_release)
+
+BOOST_AUTO_TEST_CASE(expired_lease_with_attempts_left_returns_to_pending_now) {
+  Task input = claimed_lease_passed();  // attempt 1 of 3
+  input.scheduled_at = kNow - 500'000;   // it was delayed once, long ago
+  Transition t = apply(input, ExpireLeaseCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::pending);
+  BOOST_TEST(t.task.failure_reason.value_or("<none>") == "lease_expired");
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.attempt_count == 1);
+  BOOST_TEST(t.task.updated_at == kNow);
+  BOOST_TEST(is_claimable(t.task, kNow));
+  BOOST_TEST(t.task.lease_token == kLiveToken);  // kept for fencing
+}
+
+BOOST_AUTO_TEST_CASE(expired_lease_of_the_last_attempt_dead_letters) {
+  Task input = claimed_lease_passed();
+  input.attempt_count = 3;
+  Transition t = apply(input, ExpireLeaseCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::dead_letter);
+  BOOST_TEST(t.task.failure_reason.value_or("<none>") == "lease_expired");
+  BOOST_TEST(t.task.lease_expires_at == 0);
+  BOOST_TEST(t.task.updated_at == kNow);
+}
+
+BOOST_AUTO_TEST_CASE(expire_before_the_lease_ends_is_refused_and_changes_nothing) {
+  Task input = claimed_live();
+  Transition t = apply(input, ExpireLeaseCmd{}, ctx_at(input.lease_expires_at - 1));
+  BOOST_TEST(!t.ok());
+  BOOST_TEST(name_of(t.error) == "task_currently_claimed");
+  BOOST_TEST(task_diff(t.task, input) == "");
+}
+
+BOOST_AUTO_TEST_CASE(expire_of_a_task_that_is_not_claimed_is_refused) {
+  for (Task input : {pending_due(), pending_previously_claimed(), completed(), dead_letter(),
+                     cancelled_from_claimed()}) {
+    Transition t = apply(input, ExpireLeaseCmd{}, ctx_at(kNow));
+    BOOST_TEST(!t.ok());
+    BOOST_TEST(task_diff(t.task, input) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(release_of_the_current_claim_undoes_it) {
+  Task before = pending_due();
+  Transition claim = apply(before, ClaimCmd{"w1", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(claim.ok());
+  Transition released = apply(claim.task, ReleaseCmd{kNewToken}, ctx_at(kNow + 5));
+  BOOST_REQUIRE(released.ok());
+  BOOST_TEST(released.task.status == TaskStatus::pending);
+  BOOST_TEST(released.task.attempt_count == 0);
+  BOOST_TEST(released.task.lease_expires_at == 0);
+  BOOST_TEST(released.task.updated_at == kNow + 5);
+  BOOST_TEST(is_claimable(released.task, kNow + 5));
+}
+
+BOOST_AUTO_TEST_CASE(release_with_another_token_or_of_an_unclaimed_task_is_refused) {
+  Task input = claimed_live();
+  Transition t = apply(input, ReleaseCmd{kStaleToken}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "lease_expired");
+  BOOST_TEST(task_diff(t.task, input) == "");
+  Task pending = pending_previously_claimed();
+  t = apply(pending, ReleaseCmd{kLiveToken}, ctx_at(kNow));
+  BOOST_TEST(name_of(t.error) == "lease_expired");
+  BOOST_TEST(task_diff(t.task, pending) == "");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- A whole life --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(task_retries_until_dead_letter_then_requeue_gives_fresh_attempts) {
+  Task t = pending_due();  // maxAttempts 3
+  Millis now = kNow;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    std::string token = "lse_" + std::to_string(attempt);
+    Transition claim = apply(t, ClaimCmd{"w", token}, ctx_at(now));
+    BOOST_REQUIRE(claim.ok());
+    BOOST_TEST(claim.task.attempt_count == attempt);
+    FailCmd cmd = fail_cmd(by_token(token));
+    cmd.retry_after_seconds = 0;
+    Transition failed = apply(claim.task, cmd, ctx_at(now + 1));
+    BOOST_REQUIRE(failed.ok());
+    BOOST_TEST((failed.task.status == (attempt < 3 ? TaskStatus::pending : TaskStatus::dead_letter)));
+    t = failed.task;
+    now += 10;
+  }
+  Transition requeued = apply(t, RequeueCmd{}, ctx_at(now));
+  BOOST_REQUIRE(requeued.ok());
+  BOOST_TEST(requeued.task.attempt_count == 0);
+  BOOST_TEST(requeued.task.status == TaskStatus::pending);
+}
+
+// ---- default_backoff_seconds ---------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(backoff)
+
+BOOST_AUTO_TEST_CASE(default_backoff_doubles_per_attempt_up_to_the_cap) {
+  BackoffPolicy policy{2, 300};
+  int expected[] = {2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300};
+  for (int attempt = 1; attempt <= 11; ++attempt) {
+    BOOST_TEST_CONTEXT("attempt " << attempt) {
+      BOOST_TEST(default_backoff_seconds(attempt, policy, 1.0) == expected[attempt - 1]);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_stays_at_the_cap_for_huge_attempt_numbers) {
+  BackoffPolicy policy{2, 300};
+  BOOST_TEST(default_backoff_seconds(64, policy, 1.0) == 300);
+  BOOST_TEST(default_backoff_seconds(1000, policy, 1.0) == 300);
+  BOOST_TEST(default_backoff_seconds(2'000'000'000, policy, 1.0) == 300);
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_of_attempt_zero_or_less_is_the_base) {
+  BackoffPolicy policy{5, 300};
+  BOOST_TEST(default_backoff_seconds(0, policy, 1.0) == 5);
+  BOOST_TEST(default_backoff_seconds(-3, policy, 1.0) == 5);
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_jitter_halves_at_most) {
+  BackoffPolicy policy{10, 1000};
+  BOOST_TEST(default_backoff_seconds(1, policy, 0.5) == 5);
+  BOOST_TEST(default_backoff_seconds(3, policy, 0.5) == 20);
+  BOOST_TEST(default_backoff_seconds(3, policy, 0.75) == 30);
+  BOOST_TEST(default_backoff_seconds(3, policy, 1.0) == 40);
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_jitter_outside_half_to_one_is_clamped) {
+  BackoffPolicy policy{10, 1000};
+  BOOST_TEST(default_backoff_seconds(3, policy, 0.0) == 20);
+  BOOST_TEST(default_backoff_seconds(3, policy, 0.1) == 20);
+  BOOST_TEST(default_backoff_seconds(3, policy, -4.0) == 20);
+  BOOST_TEST(default_backoff_seconds(3, policy, 1.5) == 40);
+  BOOST_TEST(default_backoff_seconds(3, policy, 99.0) == 40);
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_with_random_jitter_stays_within_bounds) {
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  BackoffPolicy policy{2, 300};
+  int full[] = {2, 4, 8, 16, 32, 64, 128, 256, 300};
+  for (int i = 0; i < 2000; ++i) {
+    int attempt = 1 + i % 9;
+    int seconds = default_backoff_seconds(attempt, policy, jitter(rng));
+    int cap = full[attempt - 1];
+    BOOST_TEST_CONTEXT("attempt " << attempt) {
+      BOOST_TEST(seconds >= cap / 2);
+      BOOST_TEST(seconds <= cap);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_is_never_zero_while_a_base_is_set) {
+  BackoffPolicy policy{1, 300};
+  BOOST_TEST(default_backoff_seconds(1, policy, 0.5) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(default_backoff_with_base_zero_is_zero) {
+  BackoffPolicy policy{0, 300};
+  BOOST_TEST(default_backoff_seconds(1, policy, 1.0) == 0);
+  BOOST_TEST(default_backoff_seconds(5, policy, 0.5) == 0);
+  BOOST_TEST(default_backoff_seconds(100, policy, 1.0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(fail_with_base_zero_backoff_is_claimable_at_once) {
+  TransitionContext ctx = ctx_at(kNow);
+  ctx.backoff = BackoffPolicy{0, 300};
+  FailCmd cmd = fail_cmd(by_token(kLiveToken));
+  cmd.retry_after_seconds = std::nullopt;
+  Transition t = apply(claimed_live(), cmd, ctx);
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::pending);
+  BOOST_TEST(is_claimable(t.task, kNow));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Status names --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(status_names_round_trip_and_terminal_states_are_the_three_final_ones) {
+  const char* names[] = {"pending", "claimed", "completed", "dead_letter", "cancelled"};
+  for (int i = 0; i < kTaskStatusCount; ++i) {
+    auto status = static_cast<TaskStatus>(i);
+    BOOST_TEST(to_string(status) == names[i]);
+    BOOST_TEST((parse_task_status(names[i]) == status));
+  }
+  BOOST_TEST(!parse_task_status("Pending").has_value());
+  BOOST_TEST(!parse_task_status("").has_value());
+  BOOST_TEST(!parse_task_status("dead-letter").has_value());
+  BOOST_TEST(!is_terminal(TaskStatus::pending));
+  BOOST_TEST(!is_terminal(TaskStatus::claimed));
+  BOOST_TEST(is_terminal(TaskStatus::completed));
+  BOOST_TEST(is_terminal(TaskStatus::dead_letter));
+  BOOST_TEST(is_terminal(TaskStatus::cancelled));
+}

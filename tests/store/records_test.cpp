@@ -1,0 +1,469 @@
+#define BOOST_TEST_MODULE records
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "core/task.hpp"
+#include "store/records.hpp"
+
+// The binary record codec: every record round-trips, and a decoder given anything but a
+// record it wrote (truncated, extended, another version, random bytes) says no, and never
+// crashes.
+
+using namespace baton;
+using namespace baton::records;
+
+namespace {
+
+std::mt19937_64& rng() {
+  static std::mt19937_64 r(424242);
+  return r;
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(rng()());
+  return out;
+}
+
+std::string task_diff(const Task& a, const Task& b) {
+  std::ostringstream out;
+  auto field = [&](const char* name, bool same) {
+    if (!same) out << name << ' ';
+  };
+  field("id", a.id == b.id);
+  field("account_id", a.account_id == b.account_id);
+  field("type", a.type == b.type);
+  field("payload_json", a.payload_json == b.payload_json);
+  field("result_json", a.result_json == b.result_json);
+  field("output_id", a.output_id == b.output_id);
+  field("status", a.status == b.status);
+  field("priority", a.priority == b.priority);
+  field("max_attempts", a.max_attempts == b.max_attempts);
+  field("attempt_count", a.attempt_count == b.attempt_count);
+  field("lease_duration_seconds", a.lease_duration_seconds == b.lease_duration_seconds);
+  field("lease_expires_at", a.lease_expires_at == b.lease_expires_at);
+  field("claimed_by", a.claimed_by == b.claimed_by);
+  field("lease_token", a.lease_token == b.lease_token);
+  field("scheduled_at", a.scheduled_at == b.scheduled_at);
+  field("failure_reason", a.failure_reason == b.failure_reason);
+  field("created_at", a.created_at == b.created_at);
+  field("updated_at", a.updated_at == b.updated_at);
+  field("completed_at", a.completed_at == b.completed_at);
+  field("cancelled_live_claim", a.cancelled_live_claim == b.cancelled_live_claim);
+  return out.str();
+}
+
+Task full_task() {
+  Task t;
+  t.id = "tsk_01KDXK4M0000000000000000AB";
+  t.account_id = "acct_01KDXK4M0000000000000000CD";
+  t.type = "process_document";
+  t.payload_json = R"({"doc":"a.pdf","nested":{"k":[1,2,3]},"text":"caf\u00e9 \ud83d\ude00"})";
+  t.result_json = R"({"pages":3})";
+  t.output_id = "s3://bucket/out-1";
+  t.status = TaskStatus::cancelled;
+  t.priority = 100;
+  t.max_attempts = 100;
+  t.attempt_count = 99;
+  t.lease_duration_seconds = 3600;
+  t.lease_expires_at = 1'767'225'900'000;
+  t.claimed_by = "agent-7 \xe2\x82\xac";
+  t.lease_token = "lse_0123456789abcdef0123456789abcdef";
+  t.scheduled_at = 1'767'225'660'000;
+  t.failure_reason = std::string(500, 'r');
+  t.created_at = 1'767'225'600'000;
+  t.updated_at = 1'767'225'601'000;
+  t.completed_at = 1'767'225'602'000;
+  t.cancelled_live_claim = true;
+  return t;
+}
+
+Task minimal_task() {
+  Task t;  // every optional null, every string but id empty, every time 0
+  t.id = "tsk_01KDXK4M0000000000000000AB";
+  t.payload_json = "{}";
+  return t;
+}
+
+Account full_account() {
+  return Account{"acct_01KDXK4M0000000000000000CD", "my \"label\" \xc3\xa9", "agency",
+                 1'767'225'600'000};
+}
+
+ApiKey full_key() {
+  std::string digest(32, '\0');
+  for (int i = 0; i < 32; ++i) digest[i] = static_cast<char>(i * 8);  // includes 0x00 and 0xf8
+  return ApiKey{"key_01KDXK4M0000000000000000EF", "acct_01KDXK4M0000000000000000CD", "ci",
+                digest, 1'767'225'600'000};
+}
+
+StoredResponse full_response() {
+  return StoredResponse{std::string(32, '\x01'), 201,
+                        R"({"task":{"id":"tsk_1"},"agent_contract":{}})", 1'767'312'000'000};
+}
+
+// Every strict prefix, the record plus trailing bytes, and the record under every other
+// version byte must all be rejected.
+template <typename Decode>
+void expect_rejects_corruptions(const std::string& bytes, Decode decode) {
+  BOOST_REQUIRE(decode(bytes).has_value());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    BOOST_TEST_CONTEXT("truncated to " << n << " of " << bytes.size()) {
+      BOOST_TEST(!decode(std::string_view(bytes).substr(0, n)).has_value());
+    }
+  }
+  BOOST_TEST(!decode(bytes + '\0').has_value());
+  BOOST_TEST(!decode(bytes + "trailing").has_value());
+  BOOST_TEST(!decode(bytes + bytes).has_value());
+  for (int version = 0; version < 256; ++version) {
+    if (version == static_cast<unsigned char>(bytes[0])) continue;
+    std::string other = bytes;
+    other[0] = static_cast<char>(version);
+    BOOST_TEST_CONTEXT("version " << version) { BOOST_TEST(!decode(other).has_value()); }
+  }
+}
+
+// Random garbage, and records with random bits flipped: never a crash. Whatever is accepted
+// must account for every byte given (re-encoding it gives as many bytes), and garbage that
+// merely starts with the right version byte is accepted at most rarely.
+template <typename Decode, typename Encode>
+void expect_survives_garbage(const std::string& bytes, Decode decode, Encode encode) {
+  int accepted = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    std::string garbage = random_bytes(rng()() % 200);
+    if (!garbage.empty() && i % 2) garbage[0] = bytes[0];  // right version, then noise
+    auto decoded = decode(garbage);
+    if (decoded) {
+      ++accepted;
+      BOOST_TEST(encode(*decoded).size() == garbage.size());
+    }
+  }
+  BOOST_TEST(accepted <= 20);
+  for (int i = 0; i < 20'000; ++i) {
+    std::string flipped = bytes;
+    int flips = 1 + static_cast<int>(rng()() % 3);
+    for (int f = 0; f < flips; ++f) {
+      flipped[rng()() % flipped.size()] ^= static_cast<char>(1 << (rng()() % 8));
+    }
+    auto decoded = decode(flipped);
+    if (decoded) BOOST_TEST(encode(*decoded).size() == flipped.size());
+  }
+}
+
+// Huge length fields must not make the decoder allocate or read past the end.
+template <typename Decode>
+void expect_rejects_huge_lengths(const std::string& bytes, Decode decode) {
+  // The first field after the version byte is a string with an 8-byte length.
+  for (std::uint64_t length : {std::uint64_t{1} << 62, ~std::uint64_t{0}, std::uint64_t{1} << 32,
+                               static_cast<std::uint64_t>(bytes.size())}) {
+    std::string evil = bytes;
+    for (int i = 0; i < 8; ++i) evil[1 + i] = static_cast<char>(length >> (56 - 8 * i));
+    BOOST_TEST(!decode(evil).has_value());
+  }
+}
+
+}  // namespace
+
+// ---- Task ----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(task_records)
+
+BOOST_AUTO_TEST_CASE(task_with_every_field_set_round_trips) {
+  Task t = full_task();
+  auto back = decode_task(encode_task(t));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+}
+
+BOOST_AUTO_TEST_CASE(minimal_task_with_null_optionals_round_trips) {
+  Task t = minimal_task();
+  auto back = decode_task(encode_task(t));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+  BOOST_TEST(!back->result_json.has_value());
+  BOOST_TEST(!back->output_id.has_value());
+  BOOST_TEST(!back->failure_reason.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(empty_string_optionals_stay_distinct_from_null) {
+  Task t = minimal_task();
+  t.result_json = "";
+  t.output_id = "";
+  t.failure_reason = "";
+  auto back = decode_task(encode_task(t));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->result_json.has_value());
+  BOOST_TEST(back->output_id.has_value());
+  BOOST_TEST(back->failure_reason.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+}
+
+BOOST_AUTO_TEST_CASE(task_in_every_status_round_trips) {
+  for (int s = 0; s < kTaskStatusCount; ++s) {
+    Task t = full_task();
+    t.status = static_cast<TaskStatus>(s);
+    t.cancelled_live_claim = s % 2 == 0;
+    auto back = decode_task(encode_task(t));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(task_diff(*back, t) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(task_with_binary_strings_and_extreme_numbers_round_trips) {
+  Task t = full_task();
+  t.payload_json = std::string("\0\xff\x01{}", 5);
+  t.claimed_by = std::string(1, '\0');
+  t.priority = 0;
+  t.max_attempts = std::numeric_limits<int>::max();
+  t.attempt_count = std::numeric_limits<int>::min();
+  t.lease_expires_at = std::numeric_limits<Millis>::max();
+  t.scheduled_at = std::numeric_limits<Millis>::min();
+  t.created_at = -1;
+  auto back = decode_task(encode_task(t));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+}
+
+BOOST_AUTO_TEST_CASE(large_payload_round_trips) {
+  Task t = full_task();
+  t.payload_json = "{\"blob\":\"" + std::string(64 * 1024, 'x') + "\"}";
+  t.result_json = t.payload_json;
+  auto back = decode_task(encode_task(t));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+}
+
+BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
+  for (int i = 0; i < 2'000; ++i) {
+    Task t;
+    t.id = random_bytes(rng()() % 40);
+    t.account_id = random_bytes(rng()() % 40);
+    t.type = random_bytes(rng()() % 100);
+    t.payload_json = random_bytes(rng()() % 300);
+    if (rng()() % 2) t.result_json = random_bytes(rng()() % 100);
+    if (rng()() % 2) t.output_id = random_bytes(rng()() % 30);
+    t.status = static_cast<TaskStatus>(rng()() % kTaskStatusCount);
+    t.priority = static_cast<int>(rng()() % 101);
+    t.max_attempts = static_cast<int>(rng()());
+    t.attempt_count = static_cast<int>(rng()());
+    t.lease_duration_seconds = static_cast<int>(rng()());
+    t.lease_expires_at = static_cast<Millis>(rng()());
+    t.claimed_by = random_bytes(rng()() % 30);
+    t.lease_token = random_bytes(rng()() % 40);
+    t.scheduled_at = static_cast<Millis>(rng()());
+    if (rng()() % 2) t.failure_reason = random_bytes(rng()() % 500);
+    t.created_at = static_cast<Millis>(rng()());
+    t.updated_at = static_cast<Millis>(rng()());
+    t.completed_at = static_cast<Millis>(rng()());
+    t.cancelled_live_claim = rng()() % 2;
+    auto back = decode_task(encode_task(t));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(task_diff(*back, t) == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(task_encoding_starts_with_the_version_byte) {
+  BOOST_TEST(encode_task(minimal_task())[0] == '\x01');
+}
+
+BOOST_AUTO_TEST_CASE(decode_task_rejects_truncation_trailing_bytes_and_other_versions) {
+  expect_rejects_corruptions(encode_task(full_task()),
+                             [](std::string_view b) { return decode_task(b); });
+  expect_rejects_corruptions(encode_task(minimal_task()),
+                             [](std::string_view b) { return decode_task(b); });
+}
+
+BOOST_AUTO_TEST_CASE(decode_task_rejects_an_unknown_status) {
+  // Locate the status byte: it follows the two optionals after the four strings. Rather
+  // than hard-coding offsets, encode two tasks that differ only in status.
+  Task a = minimal_task();
+  Task b = minimal_task();
+  b.status = TaskStatus::cancelled;
+  std::string ea = encode_task(a);
+  std::string eb = encode_task(b);
+  BOOST_REQUIRE_EQUAL(ea.size(), eb.size());
+  std::size_t pos = 0;
+  while (pos < ea.size() && ea[pos] == eb[pos]) ++pos;
+  BOOST_REQUIRE(pos < ea.size());
+  for (int status = kTaskStatusCount; status < 256; ++status) {
+    std::string bad = ea;
+    bad[pos] = static_cast<char>(status);
+    BOOST_TEST_CONTEXT("status " << status) { BOOST_TEST(!decode_task(bad).has_value()); }
+  }
+  for (int status = 0; status < kTaskStatusCount; ++status) {
+    std::string good = ea;
+    good[pos] = static_cast<char>(status);
+    auto t = decode_task(good);
+    BOOST_REQUIRE(t.has_value());
+    BOOST_TEST(static_cast<int>(t->status) == status);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decode_task_rejects_huge_string_lengths) {
+  expect_rejects_huge_lengths(encode_task(full_task()),
+                              [](std::string_view b) { return decode_task(b); });
+}
+
+BOOST_AUTO_TEST_CASE(decode_task_survives_garbage) {
+  expect_survives_garbage(
+      encode_task(full_task()), [](std::string_view b) { return decode_task(b); },
+      [](const Task& t) { return encode_task(t); });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- ActiveEntry ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(active_entries)
+
+BOOST_AUTO_TEST_CASE(active_entry_of_a_task_copies_its_queue_and_timer_fields) {
+  Task t = full_task();
+  t.status = TaskStatus::claimed;
+  ActiveEntry e = active_entry_of(t);
+  BOOST_TEST(static_cast<int>(e.status) == static_cast<int>(TaskStatus::claimed));
+  BOOST_TEST(e.type == t.type);
+  BOOST_TEST(e.priority == t.priority);
+  BOOST_TEST(e.scheduled_at == t.scheduled_at);
+  BOOST_TEST(e.lease_expires_at == t.lease_expires_at);
+}
+
+BOOST_AUTO_TEST_CASE(active_entry_round_trips) {
+  for (int i = 0; i < 2'000; ++i) {
+    ActiveEntry e;
+    e.status = static_cast<TaskStatus>(rng()() % kTaskStatusCount);
+    e.type = random_bytes(rng()() % 101);
+    e.priority = static_cast<int>(rng()() % 101);
+    e.scheduled_at = static_cast<Millis>(rng()());
+    e.lease_expires_at = static_cast<Millis>(rng()());
+    auto back = decode_active(encode_active(e));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(static_cast<int>(back->status) == static_cast<int>(e.status));
+    BOOST_TEST(back->type == e.type);
+    BOOST_TEST(back->priority == e.priority);
+    BOOST_TEST(back->scheduled_at == e.scheduled_at);
+    BOOST_TEST(back->lease_expires_at == e.lease_expires_at);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decode_active_rejects_corruption_and_survives_garbage) {
+  ActiveEntry e{TaskStatus::pending, "render", 42, 1'767'225'660'000, 0};
+  std::string bytes = encode_active(e);
+  expect_rejects_corruptions(bytes, [](std::string_view b) { return decode_active(b); });
+  // The status is the byte after the version.
+  for (int status = kTaskStatusCount; status < 256; ++status) {
+    std::string bad = bytes;
+    bad[1] = static_cast<char>(status);
+    BOOST_TEST(!decode_active(bad).has_value());
+  }
+  expect_survives_garbage(
+      bytes, [](std::string_view b) { return decode_active(b); },
+      [](const ActiveEntry& a) { return encode_active(a); });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Account, ApiKey, StoredResponse -------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(other_records)
+
+BOOST_AUTO_TEST_CASE(account_round_trips) {
+  Account a = full_account();
+  auto back = decode_account(encode_account(a));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->id == a.id);
+  BOOST_TEST(back->label == a.label);
+  BOOST_TEST(back->plan == "agency");
+  BOOST_TEST(back->created_at == a.created_at);
+
+  Account empty{"", "", "", 0};
+  auto back_empty = decode_account(encode_account(empty));
+  BOOST_REQUIRE(back_empty.has_value());
+  BOOST_TEST(back_empty->id == "");
+  BOOST_TEST(back_empty->plan == "");
+}
+
+BOOST_AUTO_TEST_CASE(account_decode_rejects_corruption_and_survives_garbage) {
+  std::string bytes = encode_account(full_account());
+  auto decode = [](std::string_view b) { return decode_account(b); };
+  expect_rejects_corruptions(bytes, decode);
+  expect_rejects_huge_lengths(bytes, decode);
+  expect_survives_garbage(bytes, decode, [](const Account& a) { return encode_account(a); });
+}
+
+BOOST_AUTO_TEST_CASE(api_key_round_trips_with_a_raw_binary_digest) {
+  ApiKey k = full_key();
+  auto back = decode_key(encode_key(k));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->id == k.id);
+  BOOST_TEST(back->account_id == k.account_id);
+  BOOST_TEST(back->label == "ci");
+  BOOST_TEST(back->sha256.size() == 32U);
+  BOOST_TEST(back->sha256 == k.sha256);
+  BOOST_TEST(back->created_at == k.created_at);
+}
+
+BOOST_AUTO_TEST_CASE(api_key_decode_rejects_corruption_and_survives_garbage) {
+  std::string bytes = encode_key(full_key());
+  auto decode = [](std::string_view b) { return decode_key(b); };
+  expect_rejects_corruptions(bytes, decode);
+  expect_rejects_huge_lengths(bytes, decode);
+  expect_survives_garbage(bytes, decode, [](const ApiKey& k) { return encode_key(k); });
+}
+
+BOOST_AUTO_TEST_CASE(stored_response_round_trips_byte_for_byte) {
+  StoredResponse r = full_response();
+  auto back = decode_response(encode_response(r));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->request_hash == r.request_hash);
+  BOOST_TEST(back->status == 201);
+  BOOST_TEST(back->body == r.body);
+  BOOST_TEST(back->expires_at == r.expires_at);
+
+  StoredResponse big{std::string(32, '\0'), 200, std::string(100'000, '\xff'), -1};
+  auto back_big = decode_response(encode_response(big));
+  BOOST_REQUIRE(back_big.has_value());
+  BOOST_TEST(back_big->body == big.body);
+  BOOST_TEST(back_big->expires_at == -1);
+}
+
+BOOST_AUTO_TEST_CASE(stored_response_decode_rejects_corruption_and_survives_garbage) {
+  std::string bytes = encode_response(full_response());
+  auto decode = [](std::string_view b) { return decode_response(b); };
+  expect_rejects_corruptions(bytes, decode);
+  expect_rejects_huge_lengths(bytes, decode);
+  expect_survives_garbage(bytes, decode,
+                          [](const StoredResponse& r) { return encode_response(r); });
+}
+
+BOOST_AUTO_TEST_CASE(records_of_one_kind_are_not_read_as_another) {
+  // A task record is never a valid account / key / response, and vice versa.
+  std::string task = encode_task(full_task());
+  std::string account = encode_account(full_account());
+  std::string key = encode_key(full_key());
+  std::string response = encode_response(full_response());
+  BOOST_TEST(!decode_account(task).has_value());
+  BOOST_TEST(!decode_key(task).has_value());
+  BOOST_TEST(!decode_response(task).has_value());
+  BOOST_TEST(!decode_task(account).has_value());
+  BOOST_TEST(!decode_task(key).has_value());
+  BOOST_TEST(!decode_task(response).has_value());
+  BOOST_TEST(!decode_key(account).has_value());
+  BOOST_TEST(!decode_account(key).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(empty_input_is_rejected_by_every_decoder) {
+  BOOST_TEST(!decode_task("").has_value());
+  BOOST_TEST(!decode_active("").has_value());
+  BOOST_TEST(!decode_account("").has_value());
+  BOOST_TEST(!decode_key("").has_value());
+  BOOST_TEST(!decode_response("").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
