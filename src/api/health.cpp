@@ -21,6 +21,10 @@ http::Response Api::health(http::Request&) {
   out.append(stats.storage_writable ? "true" : "false");
   out.append(",\"sync\":");
   append_json_string(out, to_string(config_.storage.sync));
+  if (!stats.storage_writable) {
+    out.append(",\"error\":");
+    append_json_string(out, stats.storage_error);
+  }
   out.append("}}");
   if (!stats.storage_writable) response.headers.emplace_back("Retry-After", "5");
   response.body = std::move(out);

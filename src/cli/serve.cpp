@@ -4,7 +4,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <chrono>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "api/api.hpp"
@@ -24,15 +28,36 @@ struct Endpoint {
   unsigned short port = 0;
 };
 
-Endpoint split_listen(const std::string& listen) {
-  Endpoint endpoint;
+// "HOST:PORT" or "[V6]:PORT", HOST a name or an address; nullopt when malformed.
+std::optional<Endpoint> split_listen(const std::string& listen) {
   std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= listen.size()) return std::nullopt;
+  Endpoint endpoint;
   endpoint.host = listen.substr(0, colon);
-  if (endpoint.host.size() >= 2 && endpoint.host.front() == '[') {
+  if (endpoint.host.size() >= 2 && endpoint.host.front() == '[' && endpoint.host.back() == ']') {
     endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
   }
-  endpoint.port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
+  std::string port = listen.substr(colon + 1);
+  if (endpoint.host.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  int value = std::stoi(port);
+  if (value > 65535) return std::nullopt;
+  endpoint.port = static_cast<unsigned short>(value);
   return endpoint;
+}
+
+// The address to bind: a literal as is, a name through the resolver (first answer).
+std::string resolve_host(const std::string& host) {
+  boost::system::error_code error;
+  asio::ip::make_address(host, error);
+  if (!error) return host;
+  asio::io_context context;
+  asio::ip::tcp::resolver resolver(context);
+  auto results = resolver.resolve(host, "", error);
+  if (error || results.empty()) throw std::runtime_error("cannot resolve " + host);
+  return results.begin()->endpoint().address().to_string();
 }
 
 }  // namespace
@@ -41,6 +66,11 @@ int serve(const Config& config) {
   configure_log(config.log.level, config.log.format);
   int shards = config.server.shards > 0 ? config.server.shards
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto endpoint = split_listen(config.server.listen);
+  if (!endpoint) {
+    log(LogLevel::error, "server.listen must be HOST:PORT", config.server.listen);
+    return 2;
+  }
   std::string error;
   auto db = Db::open(config.storage.path, &error);
   if (!db) {
@@ -63,12 +93,14 @@ int serve(const Config& config) {
   limits.idle_timeout_seconds = config.server.idle_timeout_seconds;
   // Each shard takes its share of the connection bound: no counter is shared.
   limits.max_connections = std::max(1, (config.server.max_connections + shards - 1) / shards);
-  Endpoint endpoint = split_listen(config.server.listen);
   std::vector<std::unique_ptr<http::Listener>> listeners;
   try {
+    std::string address = resolve_host(endpoint->host);
+    unsigned short port = endpoint->port;
     for (int i = 0; i < shards; ++i) {
       listeners.push_back(std::make_unique<http::Listener>(engine.context(i), api, limits));
-      listeners.back()->open(endpoint.host, endpoint.port);
+      // Port 0: the first shard gets a free port and the others join it.
+      port = listeners.back()->open(address, port);
     }
   } catch (const std::exception& failure) {
     log(LogLevel::error, "cannot listen on " + config.server.listen, failure.what());
@@ -88,6 +120,8 @@ int serve(const Config& config) {
   int received = 0;
   signals.async_wait([&](const boost::system::error_code&, int signal) { received = signal; });
   signals_context.run();
+  // From here a second SIGTERM / SIGINT gets the default action: immediate exit.
+  signals.clear();
   log(LogLevel::info, "shutting down", "signal " + std::to_string(received));
 
   // Stop accepting, answer parked long polls, let in-flight requests finish.

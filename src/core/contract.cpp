@@ -70,13 +70,16 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
   if (site == ContractSite::claim) c.task_claimable = true;
   switch (task.status) {
     case TaskStatus::pending:
+      // The spec's pending contract is claim_task, scheduled or not. A task scheduled
+      // later also says when (a claim before then gets not_yet_claimable).
+      c.next_actions.push_back(action(ActionCode::claim_task, true,
+                                      task.scheduled_at > now
+                                          ? "Claim this task once its scheduledAt has come."
+                                          : "Claim this task to work on it.",
+                                      "POST", task_path(task.id, "/claim")));
       if (task.scheduled_at > now) {
-        c.next_actions.push_back(wait_action(static_cast<int>((task.scheduled_at - now + 999) / 1000),
-                                             "The task is scheduled later; claim it then.",
-                                             "POST", task_path(task.id, "/claim")));
-      } else {
-        c.next_actions.push_back(action(ActionCode::claim_task, true, "Claim this task to work on it.",
-                                        "POST", task_path(task.id, "/claim")));
+        c.next_actions.back().retry_after_seconds =
+            static_cast<int>((task.scheduled_at - now + 999) / 1000);
       }
       c.next_actions.push_back(status_action(task.id, false));
       break;

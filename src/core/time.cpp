@@ -1,8 +1,6 @@
 #include "core/time.hpp"
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace baton {
 
@@ -16,19 +14,55 @@ std::int64_t wall_now_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm): no locale, no
+// lock, no printf on the path of every response.
+void civil_from_days(std::int64_t days, int& year, int& month, int& day) {
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  year = static_cast<int>(yoe + era * 400 + (month <= 2));
+}
+
+void put_digits(char* out, int value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+}  // namespace
+
 std::string format_rfc3339(Millis ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::int64_t seconds = ms / 1000;
   int millis = static_cast<int>(ms % 1000);
   if (millis < 0) {
     millis += 1000;
     seconds -= 1;
   }
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buffer;
+  std::int64_t days = seconds / 86400;
+  std::int64_t rest = seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    days -= 1;
+  }
+  int year, month, day;
+  civil_from_days(days, year, month, day);
+  std::string out = "0000-00-00T00:00:00.000Z";
+  put_digits(&out[0], year < 0 ? 0 : year % 10000, 4);
+  put_digits(&out[5], month, 2);
+  put_digits(&out[8], day, 2);
+  put_digits(&out[11], static_cast<int>(rest / 3600), 2);
+  put_digits(&out[14], static_cast<int>(rest / 60 % 60), 2);
+  put_digits(&out[17], static_cast<int>(rest % 60), 2);
+  put_digits(&out[20], millis, 3);
+  return out;
 }
 
 namespace {

@@ -8,6 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <rocksdb/write_batch.h>
 
+#include <pthread.h>
+
 #include "store/db.hpp"
 
 namespace baton {
@@ -35,6 +37,7 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
       filling_(std::make_unique<rocksdb::WriteBatch>()) {
   if (mode_ != SyncMode::none) {
     commit_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "baton-commit");
       auto guard = asio::make_work_guard(commit_context_);
       commit_context_.run();
     });

@@ -3,6 +3,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include "engine/cross_shard.hpp"
@@ -71,6 +73,8 @@ void LocalEngine::start() {
     Shard* raw = shard.get();
     threads_.emplace_back([raw] {
       tls_shard = raw->index();
+      std::string name = "baton-shard-" + std::to_string(raw->index());
+      pthread_setname_np(pthread_self(), name.c_str());
       auto guard = asio::make_work_guard(raw->context());
       asio::post(raw->context(), [raw] { raw->start(); });
       raw->context().run();
@@ -252,6 +256,7 @@ EngineStats LocalEngine::stats() {
   EngineStats stats;
   stats.shards = shard_count();
   stats.storage_writable = db_.writable();
+  if (!stats.storage_writable) stats.storage_error = db_.last_error();
   return stats;
 }
 

@@ -84,6 +84,7 @@ struct ListPage {
 struct EngineStats {
   int shards = 0;
   bool storage_writable = true;
+  std::string storage_error;  // the first write failure, when not writable
   std::uint64_t ready_tasks = 0;
   std::uint64_t timers = 0;
 };

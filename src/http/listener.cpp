@@ -234,8 +234,8 @@ Listener::~Listener() = default;
 
 int Listener::live_connections() const { return state_->live.load(); }
 
-void Listener::open(const std::string& host, unsigned short port) {
-  tcp::endpoint endpoint(asio::ip::make_address(host), port);
+unsigned short Listener::open(const std::string& address, unsigned short port) {
+  tcp::endpoint endpoint(asio::ip::make_address(address), port);
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol());
   acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -245,6 +245,7 @@ void Listener::open(const std::string& host, unsigned short port) {
   }
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
+  return acceptor.local_endpoint().port();
 }
 
 void Listener::start() { asio::co_spawn(state_->context, accept_loop(state_), asio::detached); }

@@ -24,8 +24,9 @@ class Listener {
  public:
   Listener(boost::asio::io_context& context, Handler& handler, ListenerLimits limits);
   ~Listener();
-  // Binds host:port with SO_REUSEPORT; throws std::system_error on failure. Any thread.
-  void open(const std::string& host, unsigned short port);
+  // Binds address:port with SO_REUSEPORT and returns the port bound (port 0 picks one);
+  // throws std::system_error on failure. Any thread.
+  unsigned short open(const std::string& address, unsigned short port);
   void start();  // begins accepting; on the shard's thread
   // Stops accepting, closes idle connections, and lets busy ones close after their
   // response. On the shard's thread.

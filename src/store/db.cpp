@@ -101,10 +101,17 @@ std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
   options.sync = sync;
   rocksdb::Status status = db_->Write(options, &batch);
   if (!status.ok()) {
-    writable_ = false;
+    std::lock_guard lock(error_mutex_);
+    if (last_error_.empty()) last_error_ = status.ToString();
+    writable_.store(false);
     return status.ToString();
   }
   return {};
+}
+
+std::string Db::last_error() const {
+  std::lock_guard lock(error_mutex_);
+  return last_error_;
 }
 
 std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {

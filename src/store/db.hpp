@@ -1,7 +1,9 @@
 #pragma once
 // The RocksDB database and its column families. Thread-safe (RocksDB is); shared by all
 // shards. Options are set in one place (db.cpp), each non-default with its reason.
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -39,14 +41,17 @@ class Db {
 
   // False once a write has failed: the process keeps serving reads, answers writes with
   // 503, and /health says "degraded".
-  bool writable() const { return writable_; }
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
+  std::string last_error() const;
 
  private:
   Db() = default;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
-  bool writable_ = true;
+  std::atomic<bool> writable_{true};  // written by commit threads, read by every shard
+  mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
+  std::string last_error_;
 };
 
 struct StorageError : std::runtime_error {

@@ -66,7 +66,8 @@ const NextAction* find_action(const Contract& c, ActionCode code) {
 bool offers(const Contract& c, ActionCode code) { return find_action(c, code) != nullptr; }
 
 // Invariants every contract keeps: at least one action, exactly one recommended, every
-// retry_after_wait carries whole seconds >= 1, only download_artifact carries output_id.
+// retry_after_wait carries whole seconds >= 1 (and only it and the claim_task of a task
+// scheduled later carry any), only download_artifact carries output_id.
 void check_invariants(const Contract& c) {
   BOOST_TEST(!c.next_actions.empty());
   BOOST_TEST(recommended_count(c) == 1);
@@ -75,6 +76,8 @@ void check_invariants(const Contract& c) {
       if (a.action == ActionCode::retry_after_wait) {
         BOOST_TEST(a.retry_after_seconds.has_value());
         BOOST_TEST(a.retry_after_seconds.value_or(0) >= 1);
+      } else if (a.action == ActionCode::claim_task && a.retry_after_seconds) {
+        BOOST_TEST(*a.retry_after_seconds >= 1);
       } else {
         BOOST_TEST(!a.retry_after_seconds.has_value());
       }
@@ -105,19 +108,22 @@ BOOST_AUTO_TEST_CASE(pending_due_task_recommends_claim_task) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(pending_scheduled_later_recommends_retry_after_wait_until_due) {
+// Spec section 7: pending -> claim_task, scheduled or not; the claim action of a task
+// scheduled later also says how long until it is claimable.
+BOOST_AUTO_TEST_CASE(pending_scheduled_later_recommends_claim_task_with_the_wait) {
   Task t = task_in(TaskStatus::pending);
   t.scheduled_at = kNow + 42'300;  // 42.3 s
   Contract c = contract_for_task(t, kNow, ContractSite::other);
-  BOOST_TEST(recommended(c) == "retry_after_wait");
-  const NextAction* wait = find_action(c, ActionCode::retry_after_wait);
-  BOOST_REQUIRE(wait);
-  BOOST_TEST(wait->retry_after_seconds.value_or(-1) == 43);  // rounded up: never early
+  BOOST_TEST(recommended(c) == "claim_task");
+  const NextAction* claim = find_action(c, ActionCode::claim_task);
+  BOOST_REQUIRE(claim);
+  BOOST_TEST(claim->retry_after_seconds.value_or(-1) == 43);  // rounded up: never early
+  BOOST_TEST(claim->endpoint == "/v1/tasks/" + kId + "/claim");
   check_invariants(c);
 
   t.scheduled_at = kNow + 1;
   c = contract_for_task(t, kNow, ContractSite::other);
-  BOOST_TEST(find_action(c, ActionCode::retry_after_wait)->retry_after_seconds.value_or(-1) == 1);
+  BOOST_TEST(find_action(c, ActionCode::claim_task)->retry_after_seconds.value_or(-1) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(pending_task_scheduled_in_the_past_recommends_claim_task) {
