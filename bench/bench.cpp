@@ -36,7 +36,7 @@ namespace {
 struct Config {
   asio::ip::tcp::endpoint ep;
   std::string url, host_header, prefix, auth, type = "preload";
-  int workers = 64, threads = 1, pid = 0;
+  int workers = 64, threads = 1, pid = 0, types = 1;
   double seconds = 10, warmup = 2;
   Clock::duration timeout = 5s;
   long preload = 0;
@@ -288,6 +288,8 @@ int main(int argc, char** argv) {
       "seconds,s", po::value(&cfg.seconds)->default_value(10), "measured duration of each phase, seconds")(
       "warmup", po::value(&cfg.warmup)->default_value(2), "unmeasured warm-up before each phase, seconds")(
       "threads,t", po::value(&cfg.threads)->default_value(1), "load-generator threads, one io_context each (1-64)")(
+      "types", po::value(&cfg.types)->default_value(1),
+      "task types in the lifecycle phase (1-1000); worker k uses type k mod N, so N > 1 spreads the queues over shards")(
       "timeout", po::value(&timeout_s)->default_value(5), "per connect/write/read timeout, seconds")(
       "pid", po::value(&cfg.pid), "server pid for RSS; default: the process listening on the URL's port")(
       "preload", po::value(&cfg.preload), "create N pending tasks of --type instead of the two phases")(
@@ -321,6 +323,7 @@ int main(int argc, char** argv) {
   cfg.prefix = url->prefix;
   if (cfg.workers < 1 || cfg.workers > 10000) return bad("--workers must be 1-10000");
   if (cfg.threads < 1 || cfg.threads > 64) return bad("--threads must be 1-64");
+  if (cfg.types < 1 || cfg.types > 1000) return bad("--types must be 1-1000");
   if (!(cfg.seconds > 0 && cfg.seconds <= 86400)) return bad("--seconds must be > 0");
   if (!(cfg.warmup >= 0 && cfg.warmup <= 86400)) return bad("--warmup must be >= 0");
   if (!(timeout_s > 0 && timeout_s <= 3600)) return bad("--timeout must be > 0");
@@ -408,7 +411,12 @@ int main(int argc, char** argv) {
       rep.text("lifecycle type", type);
       start = Clock::now() + secs(cfg.warmup);
       w = Window{start, start + secs(cfg.seconds)};
-      Stats l = run_workers(cfg, [&](Stats& s, int k) { return lifecycle_worker(cfg, s, w, k, type); });
+      rep.num("lifecycle types", cfg.types, 0);
+      Stats l = run_workers(cfg, [&](Stats& s, int k) {
+        std::string worker_type = type;
+        if (cfg.types > 1) worker_type += "_" + std::to_string(k % cfg.types);
+        return lifecycle_worker(cfg, s, w, k, worker_type);
+      });
       double life_rps = static_cast<double>(l.requests) / cfg.seconds;
       rep.num("lifecycle tasks/s", static_cast<double>(l.cycles) / cfg.seconds, 0);
       rep.num("lifecycle requests/s", life_rps, 0);

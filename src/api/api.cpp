@@ -28,6 +28,14 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
+// A path echoed in an error message: printable ASCII only, so the message stays valid
+// JSON text whatever bytes the client sent.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
+  return out;
+}
+
 bool is_task_action(std::string_view action) {
   return action == "claim" || action == "heartbeat" || action == "complete" || action == "fail" ||
          action == "cancel" || action == "requeue";
@@ -106,7 +114,7 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
       co_return health(request);
     }
     if (!path.starts_with("/v1/")) {
-      co_return error(request, ErrorCode::not_found, "No such endpoint: " + path);
+      co_return error(request, ErrorCode::not_found, "No such endpoint: " + printable(path));
     }
     if (query_carries_key(query)) {
       co_return error(request, ErrorCode::invalid_request,
@@ -141,11 +149,11 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
       route = Route::task_action, method_ok = allow({"POST"});
     }
     if (route == Route::none) {
-      co_return error(request, ErrorCode::not_found, "No such endpoint: " + method + " " + path);
+      co_return error(request, ErrorCode::not_found, "No such endpoint: " + method + " " + printable(path));
     }
     if (!method_ok) {
       co_return error(request, ErrorCode::method_not_allowed,
-                      "Method " + method + " is not allowed on " + path + ".");
+                      "Method " + method + " is not allowed on " + printable(path) + ".");
     }
     if (route == Route::register_key) co_return register_account(request);
 

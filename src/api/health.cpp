@@ -21,6 +21,10 @@ http::Response Api::health(http::Request&) {
   out.append(stats.storage_writable ? "true" : "false");
   out.append(",\"sync\":");
   append_json_string(out, to_string(config_.storage.sync));
+  out.append(",\"commit_writes\":");
+  out.append(std::to_string(stats.commit_writes));
+  out.append(",\"commit_ops\":");
+  out.append(std::to_string(stats.commit_ops));
   if (!stats.storage_writable) {
     out.append(",\"error\":");
     append_json_string(out, stats.storage_error);

@@ -1,12 +1,37 @@
 #include "api/render.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/string_view.hpp>
 
 namespace baton::api {
 
+// Every string of every answer goes through here, so it writes in place rather than
+// through boost::json::serialize (a temporary string per call). Input is valid UTF-8
+// (it came through Boost.JSON's parser or from Baton itself); only '"', '\\' and
+// control characters need escaping.
 void append_json_string(std::string& out, std::string_view text) {
-  out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t clean_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + clean_from, i - clean_from);
+    clean_from = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  out.append(text.data() + clean_from, text.size() - clean_from);
+  out.push_back('"');
 }
 
 namespace {

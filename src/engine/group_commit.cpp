@@ -62,8 +62,8 @@ std::uint64_t GroupCommitter::add_op() {
     filling_->Clear();
     filling_ops_ = 0;
     ++filling_generation_;
-    ++writes_;
-    ++ops_;
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    ops_.fetch_add(1, std::memory_order_relaxed);
     on_committed(generation, std::move(error));
     return generation;
   }
@@ -113,8 +113,8 @@ void GroupCommitter::flush() {
   in_flight_ = true;
   std::shared_ptr<Sealed> next(sealed_.front().release());
   sealed_.pop_front();
-  ++writes_;
-  ops_ += next->ops;
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  ops_.fetch_add(static_cast<std::uint64_t>(next->ops), std::memory_order_relaxed);
   asio::post(commit_context_, [this, next] {
     std::string error = db_.write(next->batch, true);
     asio::post(shard_, [this, generation = next->generation, error = std::move(error)]() mutable {
@@ -128,7 +128,7 @@ void GroupCommitter::flush() {
 void GroupCommitter::on_committed(std::uint64_t generation, std::string error) {
   committed_generation_ = generation;
   if (!error.empty()) last_error_ = error;
-  if (on_durable_) on_durable_(generation);
+  if (on_durable_) on_durable_(generation, error.empty());
   while (!waiters_.empty() && waiters_.front()->generation <= generation) {
     auto waiter = std::move(waiters_.front());
     waiters_.pop_front();

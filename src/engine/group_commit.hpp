@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -41,13 +42,14 @@ class GroupCommitter {
 
   // The generation the next add_op() will return.
   std::uint64_t filling_generation() const { return filling_generation_; }
-  // Called on the shard's thread each time a generation becomes durable (or failed).
-  void set_on_durable(std::function<void(std::uint64_t)> callback) {
+  // Called on the shard's thread each time a generation is written: durable when `ok`.
+  void set_on_durable(std::function<void(std::uint64_t generation, bool ok)> callback) {
     on_durable_ = std::move(callback);
   }
 
-  std::uint64_t writes() const { return writes_; }    // RocksDB writes issued
-  std::uint64_t ops() const { return ops_; }          // operations committed
+  // Counters for /health; any thread may read them.
+  std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+  std::uint64_t ops() const { return ops_.load(std::memory_order_relaxed); }
 
  private:
   struct Sealed;
@@ -70,9 +72,9 @@ class GroupCommitter {
   bool in_flight_ = false;
   bool flush_posted_ = false;
   std::deque<std::unique_ptr<Waiter>> waiters_;  // in generation order
-  std::function<void(std::uint64_t)> on_durable_;
-  std::uint64_t writes_ = 0;
-  std::uint64_t ops_ = 0;
+  std::function<void(std::uint64_t, bool)> on_durable_;
+  std::atomic<std::uint64_t> writes_{0};  // RocksDB writes issued
+  std::atomic<std::uint64_t> ops_{0};     // operations they carried
   boost::asio::io_context commit_context_;
   std::thread commit_thread_;
 };

@@ -257,6 +257,10 @@ EngineStats LocalEngine::stats() {
   stats.shards = shard_count();
   stats.storage_writable = db_.writable();
   if (!stats.storage_writable) stats.storage_error = db_.last_error();
+  for (auto& shard : shards_) {
+    stats.commit_writes += shard->committer().writes();
+    stats.commit_ops += shard->committer().ops();
+  }
   return stats;
 }
 

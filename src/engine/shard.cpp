@@ -20,6 +20,11 @@ namespace {
 constexpr std::uint32_t kTaskTimerKind = 1;
 constexpr std::uint32_t kWaiterDeadlineKind = 2;
 constexpr auto kTickInterval = std::chrono::milliseconds(10);
+constexpr std::size_t kRecentBytes = 16 << 20;
+
+std::size_t footprint(const Task& task) {
+  return 256 + task.payload_json.size() + (task.result_json ? task.result_json->size() : 0);
+}
 }  // namespace
 
 // A delayed task waiting to become claimable, or a live lease waiting to expire.
@@ -47,7 +52,8 @@ Shard::Shard(int index, Db& db, const Config& config)
       ticker_(context_),
       ulids_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)),
       random_(std::random_device{}()) {
-  committer_.set_on_durable([this](std::uint64_t generation) { on_durable(generation); });
+  committer_.set_on_durable(
+      [this](std::uint64_t generation, bool ok) { on_durable(generation, ok); });
 }
 
 Shard::~Shard() {
@@ -149,6 +155,7 @@ void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
 
 std::optional<Task> Shard::load(const Ulid& id) {
   if (auto it = dirty_.find(id); it != dirty_.end()) return it->second.task;
+  if (auto it = recent_.find(id); it != recent_.end()) return it->second;
   auto bytes = db_.get(Cf::tasks, keys::task_key(id));
   if (!bytes) return std::nullopt;
   return records::decode_task(*bytes);
@@ -175,12 +182,30 @@ std::uint64_t Shard::commit_transition(const Task* before, const Task& after, co
   return generation;
 }
 
-void Shard::on_durable(std::uint64_t generation) {
+void Shard::on_durable(std::uint64_t generation, bool ok) {
   while (!dirty_order_.empty() && dirty_order_.front().first <= generation) {
     auto [written, id] = dirty_order_.front();
     dirty_order_.pop_front();
     auto it = dirty_.find(id);
-    if (it != dirty_.end() && it->second.generation == written) dirty_.erase(it);
+    if (it == dirty_.end() || it->second.generation != written) continue;
+    if (ok) remember(id, std::move(it->second.task));
+    dirty_.erase(it);
+  }
+}
+
+void Shard::remember(const Ulid& id, Task task) {
+  std::size_t size = footprint(task);
+  auto [it, inserted] = recent_.try_emplace(id);
+  if (!inserted) recent_bytes_ -= footprint(it->second);
+  it->second = std::move(task);
+  recent_bytes_ += size;
+  if (inserted) recent_order_.push_back(id);
+  while (recent_bytes_ > kRecentBytes && !recent_order_.empty()) {
+    auto old = recent_.find(recent_order_.front());
+    recent_order_.pop_front();
+    if (old == recent_.end()) continue;
+    recent_bytes_ -= footprint(old->second);
+    recent_.erase(old);
   }
 }
 

@@ -76,8 +76,7 @@ class Shard {
   IdempotencyCheck begin_idempotent(const IdempotencyRequest& request);
   void end_idempotent(const IdempotencyRequest& request);
 
-  std::uint64_t ready_count() const { return ready_.size(); }
-  std::uint64_t timer_count() const { return wheel_.size(); }
+  const GroupCommitter& committer() const { return committer_; }
 
  private:
   struct TaskTimer;
@@ -98,7 +97,8 @@ class Shard {
   std::optional<Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
                                  Millis now, std::uint64_t& generation);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
-  void on_durable(std::uint64_t generation);
+  void on_durable(std::uint64_t generation, bool ok);
+  void remember(const Ulid& id, Task task);
   void tick();
   void on_timer(WheelTimer& timer);
   TransitionContext context_at(Millis now);
@@ -114,6 +114,12 @@ class Shard {
   std::unordered_map<Ulid, TaskTimer, UlidHash> task_timers_;
   std::unordered_map<Ulid, Dirty, UlidHash> dirty_;
   std::deque<std::pair<std::uint64_t, Ulid>> dirty_order_;
+  // Records written recently and durable: a claim usually follows its create, and a
+  // complete its claim, within milliseconds, so these spare a RocksDB read. Bounded by
+  // bytes (kRecentBytes); evicted oldest first.
+  std::unordered_map<Ulid, Task, UlidHash> recent_;
+  std::deque<Ulid> recent_order_;
+  std::size_t recent_bytes_ = 0;
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> typed_waiters_;
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> any_waiters_;
   std::unordered_set<std::string> idempotency_in_flight_;

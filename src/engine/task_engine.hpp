@@ -85,8 +85,8 @@ struct EngineStats {
   int shards = 0;
   bool storage_writable = true;
   std::string storage_error;  // the first write failure, when not writable
-  std::uint64_t ready_tasks = 0;
-  std::uint64_t timers = 0;
+  std::uint64_t commit_writes = 0;  // RocksDB writes issued by group commit, all shards
+  std::uint64_t commit_ops = 0;     // transitions they carried
 };
 
 class TaskEngine {

@@ -1,0 +1,69 @@
+#define BOOST_TEST_MODULE render
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include "api/render.hpp"
+
+using namespace baton;
+using namespace baton::api;
+
+namespace {
+
+std::string quoted(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(plain_text_is_only_quoted) {
+  BOOST_TEST(quoted("abc") == "\"abc\"");
+  BOOST_TEST(quoted("") == "\"\"");
+}
+
+BOOST_AUTO_TEST_CASE(quotes_backslashes_and_controls_are_escaped) {
+  BOOST_TEST(quoted("a\"b") == "\"a\\\"b\"");
+  BOOST_TEST(quoted("a\\b") == "\"a\\\\b\"");
+  BOOST_TEST(quoted("\n\r\t\b\f") == "\"\\n\\r\\t\\b\\f\"");
+  BOOST_TEST(quoted(std::string_view("\x01\x1f\0", 3)) == "\"\\u0001\\u001f\\u0000\"");
+}
+
+BOOST_AUTO_TEST_CASE(every_string_round_trips_through_a_json_parser) {
+  std::string all;
+  for (int c = 1; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  all += "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80";  // UTF-8 passes through untouched
+  auto value = boost::json::parse(quoted(all));
+  BOOST_TEST(std::string(value.as_string()) == all);
+}
+
+BOOST_AUTO_TEST_CASE(task_body_is_json_and_hides_the_lease_token_unless_asked) {
+  Task task;
+  task.id = "tsk_01KDXK4M000000000000000000";
+  task.account_id = "acct_x";
+  task.type = "t";
+  task.payload_json = "{\"k\":[1,\"two\"]}";
+  task.status = TaskStatus::claimed;
+  task.lease_token = "lse_abc";
+  task.claimed_by = "w\"1";
+  task.lease_expires_at = 10'000;
+  task.created_at = task.updated_at = 1'000;
+  auto hidden = boost::json::parse(task_body(task, 1'000, ContractSite::other, TaskView{}));
+  BOOST_TEST(!hidden.at("task").as_object().contains("leaseToken"));
+  BOOST_TEST(hidden.at("task").at("payload").at("k").at(1).as_string() == "two");
+  BOOST_TEST(hidden.at("task").at("claimedBy").as_string() == "w\"1");
+  BOOST_TEST(hidden.at("agent_contract").at("lease_expires_in_seconds").as_int64() == 9);
+  auto shown = boost::json::parse(task_body(task, 1'000, ContractSite::claim, TaskView{true}));
+  BOOST_TEST(shown.at("task").at("leaseToken").as_string() == "lse_abc");
+  BOOST_TEST(shown.at("task").at("leaseExpiresAt").as_string() == "1970-01-01T00:00:10.000Z");
+}
+
+BOOST_AUTO_TEST_CASE(error_body_carries_code_message_request_id_and_contract) {
+  auto body = boost::json::parse(
+      error_body(ErrorCode::lease_expired, "gone \"now\"", "req_1", "tsk_1"));
+  BOOST_TEST(body.at("error").as_string() == "lease_expired");
+  BOOST_TEST(body.at("message").as_string() == "gone \"now\"");
+  BOOST_TEST(body.at("request_id").as_string() == "req_1");
+  BOOST_TEST(body.at("agent_contract").at("next_actions").as_array().size() >= 1u);
+}
