@@ -94,9 +94,11 @@ int serve(const Config& config) {
   // Each shard takes its share of the connection bound: no counter is shared.
   limits.max_connections = std::max(1, (config.server.max_connections + shards - 1) / shards);
   std::vector<std::unique_ptr<http::Listener>> listeners;
+  unsigned short port = 0;
+  std::string address;
   try {
-    std::string address = resolve_host(endpoint->host);
-    unsigned short port = endpoint->port;
+    address = resolve_host(endpoint->host);
+    port = endpoint->port;
     for (int i = 0; i < shards; ++i) {
       listeners.push_back(std::make_unique<http::Listener>(engine.context(i), api, limits));
       // Port 0: the first shard gets a free port and the others join it.
@@ -112,7 +114,8 @@ int serve(const Config& config) {
     asio::post(engine.context(i), [listener] { listener->start(); });
   }
   log(LogLevel::info, "listening",
-      config.server.listen + " shards=" + std::to_string(shards) +
+      (address.find(':') == std::string::npos ? address : "[" + address + "]") + ":" +
+          std::to_string(port) + " shards=" + std::to_string(shards) +
           " sync=" + std::string(to_string(config.storage.sync)));
 
   asio::io_context signals_context;

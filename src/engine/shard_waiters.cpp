@@ -26,6 +26,8 @@ WaiterList* find_list(std::unordered_map<std::string, WaiterList>& lists, const 
 }  // namespace
 
 void Shard::on_claimable(ReadyQueues::Queue& queue) {
+  // A claim decided now could not be written: parked claims keep waiting (and time out).
+  if (!db_.writable()) return;
   WaiterList* typed = find_list(typed_waiters_, queue_key(queue.account, queue.type));
   WaiterList* any = find_list(any_waiters_, queue.account);
   while (!queue.entries.empty()) {

@@ -207,7 +207,6 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
       Response response = state->handler.reject(503, "unavailable",
                                                 "Too many connections (server.max_connections).",
                                                 request_id);
-      response.headers.emplace_back("Retry-After", "1");
       response.close = true;
       asio::co_spawn(
           state->context,
