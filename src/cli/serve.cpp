@@ -71,19 +71,19 @@ int serve(const Config& config) {
     log(LogLevel::error, "server.listen must be HOST:PORT", config.server.listen);
     return 2;
   }
+  auto started = std::chrono::steady_clock::now();
   std::string error;
   auto db = Db::open(config.storage.path, &error);
   if (!db) {
     log(LogLevel::error, "cannot open storage", error);
     return 1;
   }
-  auto started = std::chrono::steady_clock::now();
   LocalEngine engine(*db, config, shards);
   engine.recover();
   auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-  log(LogLevel::info, "storage recovered",
+  log(LogLevel::info, "storage opened and recovered",
       config.storage.path + " in " + std::to_string(recovered_ms) + " ms");
 
   api::Api api(engine, *db, config);
