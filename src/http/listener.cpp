@@ -44,38 +44,44 @@ std::string pick_request_id(beast::string_view sent) {
 // One connection. Owned by its coroutine; the listener keeps a plain pointer while it
 // lives so drain() can close it.
 struct Session final : Connection {
+  // What the disconnect watch shares with the session: the watch's completion may run
+  // after the session is gone, so it checks `alive` before touching anything else.
+  struct Watch {
+    bool alive = true;
+    bool watching = false;
+    bool gone = false;
+  };
+
   beast::tcp_stream stream;
   bool busy = false;
   bool closing = false;
-  bool gone = false;
-  bool watching = false;
+  std::shared_ptr<Watch> watch = std::make_shared<Watch>();
 
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  ~Session() override { watch->alive = false; }
 
   void watch_disconnect(std::function<void()> on_gone) override {
-    if (watching) return;
-    watching = true;
-    asio::co_spawn(
-        stream.get_executor(),
-        [this, on_gone = std::move(on_gone)]() -> asio::awaitable<void> {
-          auto [error] = co_await stream.socket().async_wait(tcp::socket::wait_read,
-                                                             asio::as_tuple(asio::use_awaitable));
-          watching = false;
-          if (error) co_return;  // cancelled: the handler finished first
+    if (watch->watching) return;
+    watch->watching = true;
+    stream.socket().async_wait(
+        tcp::socket::wait_read,
+        [watch = watch, this, on_gone = std::move(on_gone)](boost::system::error_code error) {
+          if (!watch->alive) return;
+          watch->watching = false;
+          if (error) return;  // cancelled: the handler finished first
           char byte;
           ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
           // Readable with data means a pipelined request: the client is still there.
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-            gone = true;
+            watch->gone = true;
             on_gone();
           }
-        },
-        asio::detached);
+        });
   }
-  bool disconnected() const override { return gone; }
+  bool disconnected() const override { return watch->gone; }
 
   void stop_watching() {
-    if (!watching) return;
+    if (!watch->watching) return;
     boost::system::error_code ignored;
     stream.socket().cancel(ignored);
   }
@@ -181,7 +187,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     Response response = co_await state->handler.handle(request, session);
     session.stop_watching();
     session.busy = false;
-    if (session.gone) break;
+    if (session.watch->gone) break;
     bool close = response.close || !keep_alive || state->draining || session.closing;
     co_await write(session, std::move(response), version, !close, request.request_id, limits);
     if (close) break;
