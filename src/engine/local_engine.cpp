@@ -220,10 +220,13 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   if (result.kind == WaitResult::Kind::served) {
     if (!result.task) co_return co_await claim_once(request);
     Shard& server = *shards_[result.shard];
-    std::string error = co_await on_shard(server.context(), [&]() -> asio::awaitable<std::string> {
-      return server.wait_commit(result.generation);
-    });
-    if (!error.empty()) co_return error_outcome(ErrorCode::unavailable);
+    if (!server.acks_claims_before_sync()) {
+      std::string error =
+          co_await on_shard(server.context(), [&]() -> asio::awaitable<std::string> {
+            return server.wait_commit(result.generation);
+          });
+      if (!error.empty()) co_return error_outcome(ErrorCode::unavailable);
+    }
     Outcome outcome;
     outcome.task = std::move(result.task);
     outcome.now = result.now;

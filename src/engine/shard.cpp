@@ -280,6 +280,7 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
   std::uint64_t generation =
       commit_transition(&*task, transition.task, id, idempotency, outcome.now, outcome);
   outcome.task = std::move(transition.task);
+  if (std::holds_alternative<ClaimCmd>(command) && acks_claims_before_sync()) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
 }
 
@@ -323,7 +324,7 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   if (!queue) co_return outcome;
   std::uint64_t generation = 0;
   outcome.task = claim_from(*queue, worker_id, outcome.now, generation);
-  if (!outcome.task) co_return outcome;
+  if (!outcome.task || acks_claims_before_sync()) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
 }
 
