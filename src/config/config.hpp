@@ -23,6 +23,7 @@ struct Config {
     int idle_timeout_seconds = 60;
     int max_connections = 10000;
     int shutdown_grace_seconds = 8;  // in-flight requests get this long on SIGTERM
+    bool pin_shards = true;          // shard i runs on core i mod cores
   } server;
   struct Storage {
     std::string path = "./data";

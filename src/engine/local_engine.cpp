@@ -71,10 +71,19 @@ void LocalEngine::recover() {
 void LocalEngine::start() {
   for (auto& shard : shards_) {
     Shard* raw = shard.get();
-    threads_.emplace_back([raw] {
+    bool pin = config_.server.pin_shards;
+    threads_.emplace_back([raw, pin] {
       tls_shard = raw->index();
       std::string name = "baton-shard-" + std::to_string(raw->index());
       pthread_setname_np(pthread_self(), name.c_str());
+      if (pin) {
+        // One shard per core: each stays on its core, with its caches warm.
+        unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(static_cast<unsigned>(raw->index()) % cores, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      }
       auto guard = asio::make_work_guard(raw->context());
       asio::post(raw->context(), [raw] { raw->start(); });
       raw->context().run();

@@ -106,6 +106,7 @@ server:
   idle_timeout_seconds: 120
   max_connections: 500
   shutdown_grace_seconds: 15
+  pin_shards: false
 storage:
   path: /var/lib/baton
   sync: always
@@ -143,6 +144,7 @@ log:
   BOOST_TEST(c.server.idle_timeout_seconds == 120);
   BOOST_TEST(c.server.max_connections == 500);
   BOOST_TEST(c.server.shutdown_grace_seconds == 15);
+  BOOST_TEST(c.server.pin_shards == false);
   BOOST_TEST(c.storage.path == "/var/lib/baton");
   BOOST_TEST((c.storage.sync == SyncMode::always));
   BOOST_TEST(c.storage.group_commit_max_batch == 64);
@@ -494,7 +496,7 @@ BOOST_AUTO_TEST_CASE(render_lists_every_key_in_documented_order) {
   const std::string text = render_config(Config{});
   std::size_t at = 0;
   for (const char* key : {"server:", "listen:", "shards:", "max_body_bytes:", "max_header_bytes:",
-                          "idle_timeout_seconds:", "max_connections:", "shutdown_grace_seconds:", "storage:",
+                          "idle_timeout_seconds:", "max_connections:", "shutdown_grace_seconds:", "pin_shards:", "storage:",
                           "path:", "sync:", "group_commit_max_batch:", "leases:", "min_seconds:", "max_seconds:",
                           "default_seconds:", "require_token:", "claims:", "max_wait_seconds:", "tasks:",
                           "max_payload_bytes:", "max_depth:", "default_max_attempts:",
