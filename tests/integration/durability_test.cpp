@@ -250,6 +250,65 @@ BOOST_AUTO_TEST_CASE(kill_9_loses_no_acknowledged_create_or_complete_with_sync_b
   BOOST_TEST(wrong == 0);
 }
 
+// In batch mode a claim is answered before its fsync (docs/operations.md#durability):
+// after kill -9 an acknowledged claim may be forgotten, never its task, and the worker's
+// lease token is then fenced off.
+BOOST_AUTO_TEST_CASE(kill_9_after_claims_loses_no_task_and_fences_forgotten_claims) {
+  TestServer server(ServerOptions{}.with("storage.sync", "batch"));
+  Client c = server.client();
+  const std::string key = c.register_key();
+  const std::string type = "claimcrash_" + unique_suffix();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(c.create_task_id(key, task_body(type)));
+  std::map<std::string, std::string> tokens;  // claimed id -> lease token
+  for (int i = 0; i < 40; ++i) {
+    Response claim = c.claim(key, js({{"type", type}, {"worker_id", "w"}}));
+    BATON_REQUIRE_STATUS(claim, 200);
+    BOOST_REQUIRE(!claim.task_is_null());
+    tokens[claim.task_id()] = claim.task_str("leaseToken");
+  }
+  server.kill9();
+  server.restart();
+  Client c2 = server.client();
+  int claimed = 0, pending = 0;
+  for (const auto& id : ids) {
+    Response r = c2.get_task(key, id);
+    BATON_REQUIRE_STATUS(r, 200);  // never lost
+    const std::string status = r.task_str("status");
+    BOOST_TEST((status == "claimed" || status == "pending"), id << " is " << status);
+    if (status == "claimed") {
+      ++claimed;
+      continue;
+    }
+    ++pending;
+    // A forgotten claim's token must not complete the task.
+    Response stale = c2.complete(key, id, with_token(tokens[id]));
+    BOOST_TEST(stale.status == 409, stale.describe());
+  }
+  BOOST_TEST(claimed + pending == 40);
+  BOOST_TEST_MESSAGE("after kill -9: " << claimed << " claims kept, " << pending << " forgotten");
+}
+
+// SIGTERM while a long poll waits: the poll gets the empty answer and the server exits 0.
+BOOST_AUTO_TEST_CASE(sigterm_answers_a_waiting_long_poll_with_no_task_and_exits_0) {
+  TestServer server(ServerOptions{}.with("claims.max_wait_seconds", "30"));
+  Client c = server.client();
+  const std::string key = c.register_key();
+  const std::string type = "drain_" + unique_suffix();
+  Response answer;
+  std::thread poller([&] {
+    Client own(server.port(), 20s);
+    answer = own.claim(key, js({{"type", type}, {"wait_seconds", 25}}));
+  });
+  std::this_thread::sleep_for(300ms);
+  auto before = SteadyClock::now();
+  server.stop();  // throws unless exit code 0 within 10 s
+  poller.join();
+  BOOST_TEST((SteadyClock::now() - before < 10s));
+  BATON_REQUIRE_STATUS(answer, 200);
+  BOOST_TEST(answer.task_is_null());
+}
+
 BOOST_AUTO_TEST_CASE(kill_9_loses_no_acknowledged_write_with_sync_always) {
   TestServer server(ServerOptions{}.with("storage.sync", "always"));
   Client c = server.client();
