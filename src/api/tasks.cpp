@@ -175,13 +175,10 @@ asio::awaitable<http::Response> Api::claim_next(Call& call) {
   claim.type = type;
   claim.worker_id = worker.value_or("");
   claim.wait_ms = static_cast<int>(wait.value_or(0) * 1000);
-  // Shared with the disconnect watch, which may outlive this frame by a moment.
-  auto cancel = std::make_shared<std::shared_ptr<ClaimCancel>>();
-  claim.cancel_handle = cancel.get();
   if (claim.wait_ms > 0) {
-    call.connection.watch_disconnect([cancel] {
-      if (*cancel) (*cancel)->cancel();
-    });
+    // Shared with the disconnect watch, which may outlive this frame by a moment.
+    claim.watch = std::make_shared<ClaimWatch>();
+    call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
   }
   Outcome outcome = co_await engine_.claim_next(std::move(claim));
   if (outcome.ok() && outcome.task && call.connection.disconnected()) {

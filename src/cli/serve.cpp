@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -138,9 +139,15 @@ int serve(const Config& config) {
   for (;;) {
     int live = 0;
     for (auto& listener : listeners) live += listener->live_connections();
-    if (live == 0 || std::chrono::steady_clock::now() >= deadline) {
-      if (live) log(LogLevel::warn, "closing connections still busy", std::to_string(live));
-      break;
+    if (live == 0) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      // Requests still running hold coroutine frames that span shards; tearing the
+      // shards down under them is unsafe. Write what is queued, then leave at once.
+      log(LogLevel::warn, "closing connections still busy", std::to_string(live));
+      engine.stop();
+      db->flush_wal();
+      log(LogLevel::info, "stopped");
+      std::_Exit(0);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -36,18 +36,25 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
       max_ops_per_write_(mode == SyncMode::always ? 1 : std::max(1, max_ops_per_write)),
       filling_(std::make_unique<rocksdb::WriteBatch>()) {
   if (mode_ != SyncMode::none) {
+    commit_work_.emplace(asio::make_work_guard(commit_context_));
     commit_thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "baton-commit");
-      auto guard = asio::make_work_guard(commit_context_);
       commit_context_.run();
     });
   }
 }
 
-GroupCommitter::~GroupCommitter() {
+GroupCommitter::~GroupCommitter() { finish_pending(); }
+
+void GroupCommitter::finish_pending() {
   if (commit_thread_.joinable()) {
-    commit_context_.stop();
+    commit_work_.reset();  // the queued write runs, then the thread ends
     commit_thread_.join();
+  }
+  seal();
+  while (!sealed_.empty()) {
+    if (db_.writable()) db_.write(sealed_.front()->batch, mode_ != SyncMode::none);
+    sealed_.pop_front();
   }
 }
 
@@ -73,7 +80,11 @@ std::uint64_t GroupCommitter::add_op() {
 }
 
 asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation) {
-  if (generation <= committed_generation_) co_return last_error_;
+  if (generation <= committed_generation_) {
+    // Generations before the first failure were written; the failed one and later not.
+    bool failed = first_failed_generation_ != 0 && generation >= first_failed_generation_;
+    co_return failed ? first_error_ : std::string();
+  }
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
       [this, generation](auto handler) {
         auto executor = asio::get_associated_executor(handler);
@@ -116,7 +127,9 @@ void GroupCommitter::flush() {
   writes_.fetch_add(1, std::memory_order_relaxed);
   ops_.fetch_add(static_cast<std::uint64_t>(next->ops), std::memory_order_relaxed);
   asio::post(commit_context_, [this, next] {
-    std::string error = db_.write(next->batch, true);
+    // After a failed write nothing later is written: it was decided on top of the failure.
+    std::string error = db_.writable() ? db_.write(next->batch, true) : db_.last_error();
+    if (error.empty() && !db_.writable()) error = "storage is not writable";
     asio::post(shard_, [this, generation = next->generation, error = std::move(error)]() mutable {
       in_flight_ = false;
       on_committed(generation, std::move(error));
@@ -127,11 +140,20 @@ void GroupCommitter::flush() {
 
 void GroupCommitter::on_committed(std::uint64_t generation, std::string error) {
   committed_generation_ = generation;
-  if (!error.empty()) last_error_ = error;
+  if (!error.empty() && first_failed_generation_ == 0) {
+    first_failed_generation_ = generation;
+    first_error_ = error;
+  }
   if (on_durable_) on_durable_(generation, error.empty());
-  while (!waiters_.empty() && waiters_.front()->generation <= generation) {
-    auto waiter = std::move(waiters_.front());
-    waiters_.pop_front();
+  // Waiters may have queued out of generation order (a long poll waits for a claim made
+  // earlier), so look at all of them; there are a few per batch.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if ((*it)->generation > generation) {
+      ++it;
+      continue;
+    }
+    auto waiter = std::move(*it);
+    it = waiters_.erase(it);
     asio::post(waiter->executor, [handler = std::move(waiter->handler), error]() mutable {
       std::move(handler)(error);
     });

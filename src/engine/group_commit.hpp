@@ -10,6 +10,7 @@
 //           crash, not a power loss)
 // Owned by its shard and used only on the shard's thread.
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,7 +33,12 @@ class Db;
 class GroupCommitter {
  public:
   GroupCommitter(boost::asio::io_context& shard, Db& db, SyncMode mode, int max_ops_per_write);
-  ~GroupCommitter();  // waits for the commit in flight
+  ~GroupCommitter();  // finish_pending(), if not done yet
+
+  // Shutdown, once the shard's thread has stopped: lets the commit in flight finish, then
+  // writes (synced) every batch still sealed or filling, so nothing an answer was based
+  // on is left unwritten. Waiters are not resumed. Idempotent.
+  void finish_pending();
 
   rocksdb::WriteBatch& batch();
   // Declares that one operation's writes are complete in batch(); returns the generation
@@ -67,7 +74,8 @@ class GroupCommitter {
   int filling_ops_ = 0;
   std::uint64_t filling_generation_ = 1;
   std::uint64_t committed_generation_ = 0;
-  std::string last_error_;
+  std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
+  std::string first_error_;
   std::deque<std::unique_ptr<Sealed>> sealed_;  // waiting for the commit thread, in order
   bool in_flight_ = false;
   bool flush_posted_ = false;
@@ -76,6 +84,8 @@ class GroupCommitter {
   std::atomic<std::uint64_t> writes_{0};  // RocksDB writes issued
   std::atomic<std::uint64_t> ops_{0};     // operations they carried
   boost::asio::io_context commit_context_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      commit_work_;
   std::thread commit_thread_;
 };
 

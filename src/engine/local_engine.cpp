@@ -104,6 +104,9 @@ void LocalEngine::stop() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
+  // Claims are answered before their fsync in batch mode, and a stopped loop never
+  // flushes again: write whatever is still queued.
+  for (auto& shard : shards_) shard->finish_commits();
 }
 
 template <typename Operation>
@@ -211,8 +214,11 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   waiter->type = request.type;
   waiter->worker_id = request.worker_id;
   waiter->arrival = arrival_now();
+  if (request.watch) {
+    if (request.watch->client_gone) co_return error_outcome(ErrorCode::none);
+    request.watch->cancel = std::make_shared<WaiterCancel>(waiter);
+  }
   home.arm_deadline(*waiter, wall_now_ms() + request.wait_ms);
-  if (request.cancel_handle) *request.cancel_handle = std::make_shared<WaiterCancel>(waiter);
 
   std::vector<Shard*> hosts;
   if (request.type) {

@@ -110,7 +110,25 @@ void Shard::on_timer(WheelTimer& timer) {
   asio::co_spawn(
       context_,
       [this, id]() -> asio::awaitable<void> {
-        co_await apply(std::string(), id, ExpireLeaseCmd{}, nullptr);
+        // An expiry that could not be written (storage fault) or was decided early (the
+        // wall clock stepped back) must be tried again, or the task stays claimed.
+        Millis retry_at = 0;
+        try {
+          Outcome outcome = co_await apply(std::string(), id, ExpireLeaseCmd{}, nullptr);
+          if (outcome.error == ErrorCode::task_currently_claimed && outcome.task) {
+            retry_at = outcome.task->lease_expires_at;
+          } else if (outcome.error == ErrorCode::unavailable) {
+            retry_at = wall_now_ms() + 1000;
+          }
+        } catch (const std::exception&) {
+          retry_at = wall_now_ms() + 1000;
+        }
+        if (retry_at != 0 && !task_timers_.contains(id)) {
+          Task shape;
+          shape.status = TaskStatus::claimed;
+          shape.lease_expires_at = retry_at;
+          reindex(nullptr, shape, id);
+        }
       },
       asio::detached);
 }
@@ -300,7 +318,13 @@ std::optional<Task> Shard::claim_from(ReadyQueues::Queue& queue, const std::stri
                                       Millis now, std::uint64_t& generation) {
   while (auto entry = ready_.pop_best(queue)) {
     std::optional<Task> task = load(entry->id);
-    if (!task || !is_claimable(*task, now)) continue;  // stale entry: skip it
+    if (!task) continue;  // stale entry: skip it
+    if (!is_claimable(*task, now)) {
+      // Pending but not due: it became ready by a clock that has since stepped back.
+      // Put it back on the wheel rather than dropping it.
+      if (task->status == TaskStatus::pending) reindex(nullptr, *task, entry->id);
+      continue;
+    }
     ClaimCmd claim{worker_id, random_hex_token("lse_", 16)};
     Transition transition = baton::apply(*task, claim, context_at(now));
     if (!transition.ok()) continue;

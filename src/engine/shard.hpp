@@ -82,6 +82,8 @@ class Shard {
   void end_idempotent(const IdempotencyRequest& request);
 
   const GroupCommitter& committer() const { return committer_; }
+  // After the shard's thread has stopped: see GroupCommitter::finish_pending.
+  void finish_commits() { committer_.finish_pending(); }
 
  private:
   struct TaskTimer;

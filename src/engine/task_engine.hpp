@@ -58,13 +58,25 @@ class ClaimCancel {
   virtual void cancel() = 0;
 };
 
+// Shared by a long-polling claim and its connection's disconnect watch, both on the
+// connection's shard. Whichever comes second acts: a client gone before the claim parks
+// is never parked; a client that goes while parked cancels the wait.
+struct ClaimWatch {
+  bool client_gone = false;
+  std::shared_ptr<ClaimCancel> cancel;  // set by the engine when the claim parks
+
+  void on_client_gone() {
+    client_gone = true;
+    if (cancel) cancel->cancel();
+  }
+};
+
 struct ClaimRequest {
   std::string account;
   std::optional<std::string> type;  // nullopt: any type of the account
   std::string worker_id;
   int wait_ms = 0;
-  // Filled by the engine when it parks the claim, for the caller's disconnect watch.
-  std::shared_ptr<ClaimCancel>* cancel_handle = nullptr;
+  std::shared_ptr<ClaimWatch> watch;  // long polls only
 };
 
 struct ListRequest {

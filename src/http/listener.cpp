@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -142,9 +143,22 @@ asio::awaitable<void> write(Session& session, Response response, unsigned versio
   co_await bhttp::async_write(session.stream, message, asio::as_tuple(asio::use_awaitable));
 }
 
+// Keeps the listener's view of one session (its list entry and the live count) right
+// however the session coroutine ends.
+struct SessionRegistration {
+  Listener::State& state;
+  std::list<Session*>::iterator entry;
+  SessionRegistration(Listener::State& s, Session* session)
+      : state(s), entry(s.sessions.insert(s.sessions.end(), session)) {}
+  ~SessionRegistration() {
+    state.sessions.erase(entry);
+    state.live.fetch_sub(1);
+  }
+};
+
 asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket) {
   Session session(std::move(socket));
-  auto registration = state->sessions.insert(state->sessions.end(), &session);
+  SessionRegistration registration(*state, &session);
   beast::flat_buffer buffer;
   const ListenerLimits& limits = state->limits;
   for (;;) {
@@ -186,17 +200,16 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     session.stream.expires_never();  // a long poll may take a while; the handler bounds it
     Response response = co_await state->handler.handle(request, session);
     session.stop_watching();
-    session.busy = false;
     if (session.watch->gone) break;
     bool close = response.close || !keep_alive || state->draining || session.closing;
+    // Still busy while writing: drain() must not cut a committed answer short.
     co_await write(session, std::move(response), version, !close, request.request_id, limits);
-    if (close) break;
+    session.busy = false;
+    if (close || state->draining) break;
   }
   beast::error_code ignored;
   session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   session.stream.close();
-  state->sessions.erase(registration);
-  state->live.fetch_sub(1);
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
@@ -204,8 +217,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
     auto [error, socket] = co_await state->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (error) {
       if (error == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      // e.g. EMFILE: keep serving the connections we have, and retry in a moment rather
+      // than spinning on a listen queue the kernel keeps signalling.
+      asio::steady_timer pause(state->context, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
     }
+    if (state->draining) continue;  // accepted just before drain(): close it unread
     if (state->live.load() >= state->limits.max_connections) {
       // Over the bound: answer once, then close, so the client sees why.
       auto session = std::make_shared<Session>(std::move(socket));

@@ -114,6 +114,8 @@ std::string Db::last_error() const {
   return last_error_;
 }
 
+void Db::flush_wal() { db_->FlushWAL(true); }
+
 std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
 }

@@ -38,6 +38,7 @@ class Db {
   // Writes a batch; `sync` fsyncs the WAL before returning. Returns "" or the error text.
   std::string write(rocksdb::WriteBatch& batch, bool sync);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
+  void flush_wal();  // fsyncs the WAL (shutdown)
 
   // False once a write has failed: the process keeps serving reads, answers writes with
   // 503, and /health says "degraded".

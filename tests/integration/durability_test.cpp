@@ -289,6 +289,33 @@ BOOST_AUTO_TEST_CASE(kill_9_after_claims_loses_no_task_and_fences_forgotten_clai
   BOOST_TEST_MESSAGE("after kill -9: " << claimed << " claims kept, " << pending << " forgotten");
 }
 
+// A clean shutdown writes everything queued: every claim answered before SIGTERM is still
+// held after the restart, and its token completes the task.
+BOOST_AUTO_TEST_CASE(sigterm_right_after_claims_keeps_every_answered_claim) {
+  TestServer server(ServerOptions{}.with("storage.sync", "batch"));
+  Client c = server.client();
+  const std::string key = c.register_key();
+  const std::string type = "claimstop_" + unique_suffix();
+  for (int i = 0; i < 40; ++i) c.create_task_id(key, task_body(type));
+  std::map<std::string, std::string> tokens;
+  for (int i = 0; i < 40; ++i) {
+    Response claim = c.claim(key, js({{"type", type}}));
+    BATON_REQUIRE_STATUS(claim, 200);
+    BOOST_REQUIRE(!claim.task_is_null());
+    tokens[claim.task_id()] = claim.task_str("leaseToken");
+  }
+  c.close();
+  server.restart();  // SIGTERM (exit 0 checked), then start on the same data
+  Client c2 = server.client();
+  for (const auto& [id, token] : tokens) {
+    Response r = c2.get_task(key, id);
+    BATON_REQUIRE_STATUS(r, 200);
+    BOOST_TEST(r.task_str("status") == "claimed", id);
+    Response done = c2.complete(key, id, with_token(token));
+    BOOST_TEST(done.status == 200, done.describe());
+  }
+}
+
 // SIGTERM while a long poll waits: the poll gets the empty answer and the server exits 0.
 BOOST_AUTO_TEST_CASE(sigterm_answers_a_waiting_long_poll_with_no_task_and_exits_0) {
   TestServer server(ServerOptions{}.with("claims.max_wait_seconds", "30"));
