@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli/serve.hpp"
-#include "cli/version.hpp"
+#include "core/version.hpp"
 #include "config/config.hpp"
 
 namespace {

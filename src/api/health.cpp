@@ -1,7 +1,7 @@
 // GET /health (spec section 10): liveness and whether storage can write.
 #include "api/api.hpp"
 #include "api/render.hpp"
-#include "cli/version.hpp"
+#include "core/version.hpp"
 
 namespace baton::api {
 

@@ -141,6 +141,11 @@ void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
   }
   auto timer_it = task_timers_.find(id);
   if (timer_it != task_timers_.end()) {
+    if (after.status == TaskStatus::claimed && timer_it->second.kind == TaskTimer::Kind::lease) {
+      // A heartbeat: move the lease's node on the wheel; nothing is freed or allocated.
+      wheel_.schedule(timer_it->second.timer, after.lease_expires_at);
+      return;
+    }
     wheel_.cancel(timer_it->second.timer);
     task_timers_.erase(timer_it);
   }

@@ -1,6 +1,6 @@
 #pragma once
 // HTTP requests and responses as plain data: what the router and the api handlers see.
-// Beast stays inside http/session.cpp; nothing above this layer includes it.
+// Beast stays inside http/listener.cpp; nothing above this layer includes it.
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>
