@@ -2,13 +2,14 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "api/render.hpp"
+#include "core/ulid.hpp"
+#include "store/accounts.hpp"
 
 namespace baton::api {
 
@@ -157,15 +158,7 @@ std::string canonical_body_hash(const json::object& body) {
   copy.erase("idempotencyKey");
   copy.erase("idempotency_key");
   canonical(text, copy);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : digest) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 15]);
-  }
-  return hex;
+  return hex_encode(store::sha256_bytes(text));
 }
 
 }  // namespace baton::api

@@ -34,11 +34,6 @@ void append_key(std::string& out, const records::ApiKey& key) {
   out.append("\"}");
 }
 
-Contract keys_contract() {
-  Contract contract = contract_after_registration();
-  return contract;
-}
-
 bool admin_key_matches(const std::string& authorization, const std::string& admin_key) {
   std::string expected = "Bearer " + admin_key;
   return !admin_key.empty() && authorization.size() == expected.size() &&
@@ -98,7 +93,7 @@ http::Response Api::list_keys(Call& call) {
     append_key(out, key);
   }
   out.append("],\"agent_contract\":");
-  append_contract(out, keys_contract());
+  append_contract(out, contract_after_registration());
   out.push_back('}');
   http::Response response;
   response.body = std::move(out);
@@ -129,7 +124,7 @@ http::Response Api::create_key(Call& call) {
   out.append(",\"keyId\":");
   append_json_string(out, key.id);
   out.append(",\"agent_contract\":");
-  append_contract(out, keys_contract());
+  append_contract(out, contract_after_registration());
   out.push_back('}');
   http::Response response;
   response.status = 201;
@@ -149,7 +144,7 @@ http::Response Api::revoke_key(Call& call, const std::string& key_id) {
   std::string out = "{\"revoked\":true,\"keyId\":";
   append_json_string(out, key_id);
   out.append(",\"agent_contract\":");
-  append_contract(out, keys_contract());
+  append_contract(out, contract_after_registration());
   out.push_back('}');
   http::Response response;
   response.body = std::move(out);

@@ -115,10 +115,14 @@ std::string random_hex_token(std::string_view prefix, int bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes) != 1) {
     throw std::runtime_error("RAND_bytes failed");
   }
+  return std::string(prefix) + hex_encode(raw);
+}
+
+std::string hex_encode(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(prefix);
-  out.reserve(prefix.size() + 2 * raw.size());
-  for (unsigned char c : raw) {
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char c : bytes) {
     out.push_back(kHex[c >> 4]);
     out.push_back(kHex[c & 15]);
   }

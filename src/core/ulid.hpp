@@ -44,5 +44,7 @@ std::string task_id_string(const Ulid& bytes);
 
 // Opaque secrets and tokens: `prefix` + 2*bytes lowercase hex from a CSPRNG.
 std::string random_hex_token(std::string_view prefix, int bytes);
+// Lowercase hex of raw bytes.
+std::string hex_encode(std::string_view bytes);
 
 }  // namespace baton
