@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE contract
 #include <boost/test/unit_test.hpp>
 
+#include "support/spec_errors.hpp"
+
 #include <optional>
 #include <set>
 #include <string>
@@ -411,38 +413,8 @@ BOOST_AUTO_TEST_SUITE(error_catalog_table)
 
 namespace {
 
-struct SpecRow {
-  std::string_view name;
-  int http;
-  bool retryable;
-  std::string_view action;
-};
-
-// Spec section 8, in the enum's order (which is also the table's order).
-const SpecRow kSpecTable[] = {
-    {"missing_api_key", 401, true, "authenticate"},
-    {"invalid_api_key", 401, false, "authenticate"},
-    {"invalid_request", 400, false, "fix_request"},
-    {"unsupported_media_type", 415, false, "fix_request"},
-    {"payload_too_large", 413, false, "fix_request"},
-    {"request_header_too_large", 431, false, "fix_request"},
-    {"not_found", 404, false, "fix_request"},
-    {"method_not_allowed", 405, false, "fix_request"},
-    {"task_not_found", 404, false, "list_tasks"},
-    {"invalid_transition", 409, false, "check_task_status"},
-    {"lease_expired", 409, false, "check_task_status"},
-    {"task_cancelled", 409, false, "stop_work"},
-    {"task_currently_claimed", 409, true, "retry_after_wait"},
-    {"not_yet_claimable", 409, true, "retry_after_wait"},
-    {"idempotency_conflict", 409, false, "create_task"},
-    {"idempotency_in_flight", 503, true, "retry_after_wait"},
-    {"registration_closed", 403, false, "authenticate"},
-    {"quota_exceeded", 402, false, "upgrade_plan"},
-    {"max_workers_reached", 429, true, "retry_after_wait"},
-    {"rate_limited", 429, true, "retry_after_wait"},
-    {"unavailable", 503, true, "retry_after_wait"},
-    {"server_error", 500, true, "retry_after_wait"},
-};
+using SpecRow = baton::test::SpecErrorRow;
+const auto& kSpecTable = baton::test::kSpecErrors;
 
 }  // namespace
 
@@ -464,9 +436,9 @@ BOOST_AUTO_TEST_CASE(catalog_matches_the_spec_table) {
   for (std::size_t i = 0; i < catalog.size(); ++i) {
     const SpecRow& spec = kSpecTable[i];
     const ErrorInfo& info = catalog[i];
-    BOOST_TEST_CONTEXT(spec.name) {
-      BOOST_TEST(info.name == spec.name);
-      BOOST_TEST(info.http_status == spec.http);
+    BOOST_TEST_CONTEXT(spec.code) {
+      BOOST_TEST(info.name == spec.code);
+      BOOST_TEST(info.http_status == spec.status);
       BOOST_TEST(info.retryable == spec.retryable);
       BOOST_TEST(to_string(info.action) == spec.action);
     }

@@ -1,6 +1,7 @@
 // The integration-test harness (see harness.hpp). The only test file that includes
 // Beast/Asio. Process control is plain POSIX: fork/exec, waitpid, kill.
 #include "integration/harness.hpp"
+#include "support/spec_errors.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -1038,37 +1039,8 @@ const std::vector<std::string_view> kActions = {
     "check_task_status", "requeue_task",  "retry_after_wait", "authenticate",  "fix_request",
     "download_artifact", "list_tasks",    "upgrade_plan",  "stop_work"};
 
-struct ErrorRow {
-  std::string_view code;
-  int status;
-  bool retryable;
-  std::string_view action;
-};
-
-const std::vector<ErrorRow> kErrors = {
-    {"missing_api_key", 401, true, "authenticate"},
-    {"invalid_api_key", 401, false, "authenticate"},
-    {"invalid_request", 400, false, "fix_request"},
-    {"unsupported_media_type", 415, false, "fix_request"},
-    {"payload_too_large", 413, false, "fix_request"},
-    {"request_header_too_large", 431, false, "fix_request"},
-    {"not_found", 404, false, "fix_request"},
-    {"method_not_allowed", 405, false, "fix_request"},
-    {"task_not_found", 404, false, "list_tasks"},
-    {"invalid_transition", 409, false, "check_task_status"},
-    {"lease_expired", 409, false, "check_task_status"},
-    {"task_cancelled", 409, false, "stop_work"},
-    {"task_currently_claimed", 409, true, "retry_after_wait"},
-    {"not_yet_claimable", 409, true, "retry_after_wait"},
-    {"idempotency_conflict", 409, false, "create_task"},
-    {"idempotency_in_flight", 503, true, "retry_after_wait"},
-    {"registration_closed", 403, false, "authenticate"},
-    {"quota_exceeded", 402, false, "upgrade_plan"},
-    {"max_workers_reached", 429, true, "retry_after_wait"},
-    {"rate_limited", 429, true, "retry_after_wait"},
-    {"unavailable", 503, true, "retry_after_wait"},
-    {"server_error", 500, true, "retry_after_wait"},
-};
+using ErrorRow = SpecErrorRow;
+const auto& kErrors = kSpecErrors;
 
 const ErrorRow* find_error(std::string_view code) {
   for (const auto& row : kErrors)
