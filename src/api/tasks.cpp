@@ -183,7 +183,9 @@ asio::awaitable<http::Response> Api::claim_next(Call& call) {
   Outcome outcome = co_await engine_.claim_next(std::move(claim));
   if (outcome.ok() && outcome.task && call.connection.disconnected()) {
     // The client left while its claim was being served: give the task back untouched.
-    co_await engine_.apply(call.account, outcome.task->id, ReleaseCmd{outcome.task->lease_token},
+    co_await engine_.apply(call.account, outcome.task->id,
+                           ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
+                                      outcome.previous_lease_token},
                            nullptr);
     co_return http::Response{};
   }

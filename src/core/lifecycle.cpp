@@ -176,6 +176,8 @@ struct Apply {
     next.status = TaskStatus::pending;
     next.attempt_count -= 1;
     next.lease_expires_at = 0;
+    next.claimed_by = cmd.previous_claimed_by;
+    next.lease_token = cmd.previous_lease_token;
     return success(std::move(next), ctx.now);
   }
 };

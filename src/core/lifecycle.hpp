@@ -39,9 +39,13 @@ struct FailCmd {
 struct CancelCmd {};
 struct RequeueCmd {};
 struct ExpireLeaseCmd {};  // issued by the shard's timer when a lease passes
-// Undoes a claim whose answer never reached its client (a long-poll waiter that left).
+// Undoes a claim whose answer never reached its client (a long-poll waiter that left):
+// the task gets back the worker and token it had before that claim, so the undone claim
+// leaves no trace but updatedAt.
 struct ReleaseCmd {
-  std::string lease_token;
+  std::string lease_token;           // the undone claim's
+  std::string previous_claimed_by;   // as before that claim
+  std::string previous_lease_token;  // as before that claim ("" = never claimed)
 };
 
 using Command = std::variant<ClaimCmd, HeartbeatCmd, CompleteCmd, FailCmd, CancelCmd,

@@ -245,6 +245,8 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
     Outcome outcome;
     outcome.task = std::move(result.task);
     outcome.now = result.now;
+    outcome.previous_claimed_by = std::move(result.previous_claimed_by);
+    outcome.previous_lease_token = std::move(result.previous_lease_token);
     co_return outcome;
   }
   co_return error_outcome(ErrorCode::none);

@@ -320,7 +320,7 @@ asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
 }
 
 std::optional<Task> Shard::claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
-                                      Millis now, std::uint64_t& generation) {
+                                      Millis now, std::uint64_t& generation, Task* previous) {
   while (auto entry = ready_.pop_best(queue)) {
     std::optional<Task> task = load(entry->id);
     if (!task) continue;  // stale entry: skip it
@@ -335,6 +335,7 @@ std::optional<Task> Shard::claim_from(ReadyQueues::Queue& queue, const std::stri
     if (!transition.ok()) continue;
     Outcome unused;
     generation = commit_transition(&*task, transition.task, entry->id, nullptr, now, unused);
+    if (previous) *previous = std::move(*task);
     return std::move(transition.task);
   }
   return std::nullopt;
@@ -352,7 +353,10 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
       type ? ready_.find(account, *type) : ready_.best_queue_of_account(account);
   if (!queue) co_return outcome;
   std::uint64_t generation = 0;
-  outcome.task = claim_from(*queue, worker_id, outcome.now, generation);
+  Task previous;
+  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous);
+  outcome.previous_claimed_by = std::move(previous.claimed_by);
+  outcome.previous_lease_token = std::move(previous.lease_token);
   if (!outcome.task || acks_claims_before_sync()) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
 }

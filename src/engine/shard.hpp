@@ -100,9 +100,10 @@ class Shard {
                                   Outcome& outcome);
   void reindex(const Task* before, const Task& after, const Ulid& id);
   void on_claimable(ReadyQueues::Queue& queue);
-  // Synchronous claim of the queue's best task; nullopt when it has none.
+  // Synchronous claim of the queue's best task; nullopt when it has none. `previous`
+  // receives the claimed task as it was before (for undoing the claim).
   std::optional<Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
-                                 Millis now, std::uint64_t& generation);
+                                 Millis now, std::uint64_t& generation, Task* previous = nullptr);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
   void on_durable(std::uint64_t generation, bool ok);
   void remember(const Ulid& id, Task task);

@@ -34,6 +34,9 @@ struct Outcome {
   int retry_after_seconds = 0;
   std::optional<Task> task;  // claim: empty when nothing was claimable
   Millis now = 0;            // the time the transition was decided at
+  // Claims only: the worker and token the task had before this claim, for undoing it.
+  std::string previous_claimed_by;
+  std::string previous_lease_token;
   // Set when the answer was rendered by the engine (idempotent requests): send as is.
   int status = 0;
   std::string body;

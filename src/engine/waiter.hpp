@@ -18,6 +18,8 @@ namespace baton {
 struct WaitResult {
   enum class Kind { served, timed_out, cancelled, failed } kind = Kind::timed_out;
   std::optional<Task> task;
+  std::string previous_claimed_by;   // the task's worker and token before this claim
+  std::string previous_lease_token;
   int shard = -1;                 // the shard whose commit the claim waits on
   std::uint64_t generation = 0;   // that commit
   Millis now = 0;

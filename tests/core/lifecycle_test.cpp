@@ -185,8 +185,8 @@ std::vector<NamedCommand> matrix_commands() {
       {"cancel", CancelCmd{}},
       {"requeue", RequeueCmd{}},
       {"expire_lease", ExpireLeaseCmd{}},
-      {"release/live token", ReleaseCmd{kLiveToken}},
-      {"release/other token", ReleaseCmd{kStaleToken}},
+      {"release/live token", ReleaseCmd{kLiveToken, "", ""}},
+      {"release/other token", ReleaseCmd{kStaleToken, "", ""}},
   };
 }
 constexpr int kCommands = 18;
@@ -952,22 +952,41 @@ BOOST_AUTO_TEST_CASE(release_of_the_current_claim_undoes_it) {
   Task before = pending_due();
   Transition claim = apply(before, ClaimCmd{"w1", kNewToken}, ctx_at(kNow));
   BOOST_REQUIRE(claim.ok());
-  Transition released = apply(claim.task, ReleaseCmd{kNewToken}, ctx_at(kNow + 5));
+  Transition released = apply(claim.task, ReleaseCmd{kNewToken, before.claimed_by, before.lease_token},
+                              ctx_at(kNow + 5));
   BOOST_REQUIRE(released.ok());
   BOOST_TEST(released.task.status == TaskStatus::pending);
   BOOST_TEST(released.task.attempt_count == 0);
   BOOST_TEST(released.task.lease_expires_at == 0);
   BOOST_TEST(released.task.updated_at == kNow + 5);
   BOOST_TEST(is_claimable(released.task, kNow + 5));
+  // No trace of the undone claim: never claimed before, so never claimed now.
+  BOOST_TEST(released.task.claimed_by == before.claimed_by);
+  BOOST_TEST(released.task.lease_token == before.lease_token);
+  BOOST_TEST(!released.task.ever_claimed());
+  Transition late = apply(released.task, CompleteCmd{Caller{kNewToken, ""}, {}, {}}, ctx_at(kNow + 6));
+  BOOST_TEST(name_of(late.error) == "invalid_transition");
+}
+
+BOOST_AUTO_TEST_CASE(release_of_a_reclaimed_task_restores_the_earlier_claims_identity) {
+  Task before = pending_previously_claimed();
+  Transition claim = apply(before, ClaimCmd{"w2", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(claim.ok());
+  Transition released = apply(claim.task, ReleaseCmd{kNewToken, before.claimed_by, before.lease_token},
+                              ctx_at(kNow + 5));
+  BOOST_REQUIRE(released.ok());
+  BOOST_TEST(released.task.claimed_by == before.claimed_by);
+  BOOST_TEST(released.task.lease_token == before.lease_token);
+  BOOST_TEST(released.task.attempt_count == before.attempt_count);
 }
 
 BOOST_AUTO_TEST_CASE(release_with_another_token_or_of_an_unclaimed_task_is_refused) {
   Task input = claimed_live();
-  Transition t = apply(input, ReleaseCmd{kStaleToken}, ctx_at(kNow));
+  Transition t = apply(input, ReleaseCmd{kStaleToken, "", ""}, ctx_at(kNow));
   BOOST_TEST(name_of(t.error) == "lease_expired");
   BOOST_TEST(task_diff(t.task, input) == "");
   Task pending = pending_previously_claimed();
-  t = apply(pending, ReleaseCmd{kLiveToken}, ctx_at(kNow));
+  t = apply(pending, ReleaseCmd{kLiveToken, "", ""}, ctx_at(kNow));
   BOOST_TEST(name_of(t.error) == "lease_expired");
   BOOST_TEST(task_diff(t.task, pending) == "");
 }
