@@ -277,6 +277,18 @@ bool poll_until(const std::function<bool()>& condition, std::chrono::millisecond
                 std::chrono::milliseconds interval = 50ms);
 
 std::string unique_suffix();
+
+// A new account on a running server, with a client and a task type of its own, so tests
+// sharing one server never see each other's tasks. Test files derive their fixtures from it.
+struct FreshAccount {
+  TestServer& server;
+  Client c;
+  std::string key;
+  std::string type;
+  explicit FreshAccount(std::string_view type_prefix, TestServer& on = shared_server())
+      : server(on), c(on.client()), key(c.register_key()),
+        type(std::string(type_prefix) + unique_suffix()) {}
+};
 std::string url_encode(std::string_view text);  // percent-encodes all but unreserved  // distinct per call and per process, for type names etc.
 
 // agent_contract checks (spec section 7): "" when fine, else what is wrong.

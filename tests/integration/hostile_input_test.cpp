@@ -31,11 +31,8 @@ TestServer& limited_server() {
                                       .with("server.max_header_bytes", std::to_string(kMaxHeaderBytes)));
 }
 
-struct Fresh {
-  TestServer& server = limited_server();
-  Client c = server.client();
-  std::string key = c.register_key();
-  std::string type = "hostile_" + unique_suffix();
+struct Fresh : FreshAccount {
+  Fresh() : FreshAccount("hostile_", limited_server()) {}
 
   // The server still answers /health and serves a full create/claim/complete.
   void check_still_works() {

@@ -17,11 +17,8 @@ BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
 
 namespace {
 
-struct Fresh {
-  TestServer& server = shared_server();
-  Client c = server.client();
-  std::string key = c.register_key();
-  std::string type = "idem_" + unique_suffix();
+struct Fresh : FreshAccount {
+  Fresh() : FreshAccount("idem_") {}
 
   Headers idem(const std::string& k) { return Headers{{"Idempotency-Key", k}}; }
   std::size_t count(const std::string& of_type) {

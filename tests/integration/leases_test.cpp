@@ -14,11 +14,8 @@ BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
 
 namespace {
 
-struct Fresh {
-  TestServer& server = shared_server();
-  Client c = server.client();
-  std::string key = c.register_key();
-  std::string type = "lease_" + unique_suffix();
+struct Fresh : FreshAccount {
+  Fresh() : FreshAccount("lease_") {}
 
   std::string create(const json::object& extra = {}) {
     return c.create_task_id(key, task_body(type, extra));

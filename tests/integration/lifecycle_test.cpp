@@ -18,11 +18,8 @@ BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
 
 namespace {
 
-struct Fresh {
-  TestServer& server = shared_server();
-  Client c = server.client();
-  std::string key = c.register_key();
-  std::string type = "t_" + unique_suffix();
+struct Fresh : FreshAccount {
+  Fresh() : FreshAccount("t_") {}
 
   // Sleeps 2 ms afterwards so that consecutive tasks get distinct createdAt values: the
   // ordering rules are tested on their own terms here, and order within one millisecond

@@ -16,11 +16,8 @@ BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
 
 namespace {
 
-struct Fresh {
-  TestServer& server = shared_server();
-  Client c = server.client();
-  std::string key = c.register_key();
-  std::string type = "poll_" + unique_suffix();
+struct Fresh : FreshAccount {
+  Fresh() : FreshAccount("poll_") {}
 };
 
 struct Waited {
