@@ -272,6 +272,36 @@ void report_rss(Report& rep, const Config& cfg, const std::string& when) {
   rep.num("rss " + when + " kB", static_cast<double>(*rss), 0);
 }
 
+// Server and load-generator CPU seconds used inside a phase's measured window, read from
+// /proc by a thread that wakes at the window's edges: tells what one request costs each
+// side (both share this machine's cores).
+class CpuWindow {
+ public:
+  CpuWindow(std::vector<int> pids, Window w)
+      : thread_([this, pids = std::move(pids), w] {
+          std::this_thread::sleep_until(w.start);
+          auto s0 = bench::cpu_seconds(pids), b0 = bench::cpu_seconds(0);
+          std::this_thread::sleep_until(w.end);
+          auto s1 = bench::cpu_seconds(pids), b1 = bench::cpu_seconds(0);
+          if (s0 && s1) server_ = *s1 - *s0;
+          if (b0 && b1) bench_ = *b1 - *b0;
+        }) {}
+  // Prints "<phase> server/bench CPU us/request"; call after the phase's workers ended.
+  void report(Report& rep, const std::string& phase, std::uint64_t requests) {
+    thread_.join();
+    auto per_request = [&](std::optional<double> seconds) -> std::optional<double> {
+      if (!seconds || requests == 0) return std::nullopt;
+      return *seconds * 1e6 / static_cast<double>(requests);
+    };
+    rep.num(phase + " server CPU us/request", per_request(server_), 1);
+    rep.num(phase + " bench CPU us/request", per_request(bench_), 1);
+  }
+
+ private:
+  std::optional<double> server_, bench_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -398,11 +428,13 @@ int main(int argc, char** argv) {
     } else {
       auto start = Clock::now() + secs(cfg.warmup);
       Window w{start, start + secs(cfg.seconds)};
+      CpuWindow health_cpu(server_pids(cfg), w);
       Stats h = run_workers(cfg, [&](Stats& s, int) { return health_worker(cfg, s, w); });
       double health_rps = static_cast<double>(h.requests) / cfg.seconds;
       rep.num("health requests/s", health_rps, 0);
       rep.ops(h, {HEALTH});
       rep.num("health errors", static_cast<double>(h.errors), 0);
+      health_cpu.report(rep, "health", h.requests);
 
       std::random_device rd;
       char rnd[17];
@@ -412,6 +444,7 @@ int main(int argc, char** argv) {
       start = Clock::now() + secs(cfg.warmup);
       w = Window{start, start + secs(cfg.seconds)};
       rep.num("lifecycle types", cfg.types, 0);
+      CpuWindow lifecycle_cpu(server_pids(cfg), w);
       Stats l = run_workers(cfg, [&](Stats& s, int k) {
         std::string worker_type = type;
         if (cfg.types > 1) worker_type += "_" + std::to_string(k % cfg.types);
@@ -423,6 +456,7 @@ int main(int argc, char** argv) {
       rep.ops(l, {CREATE, CLAIM, COMPLETE});
       rep.num("lifecycle empty claims", static_cast<double>(l.empty_claims), 0);
       rep.num("lifecycle errors", static_cast<double>(l.errors), 0);
+      lifecycle_cpu.report(rep, "lifecycle", l.requests);
       report_rss(rep, cfg, "after");
       rep.num("lifecycle/health ratio",
               health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);

@@ -13,12 +13,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace bench {
 
@@ -154,6 +157,37 @@ inline std::optional<long> rss_kb(int pid) {
     }
   }
   return std::nullopt;
+}
+
+// CPU time (user + system) a process has used so far, in seconds, or nullopt. pid 0 is
+// this process.
+inline std::optional<double> cpu_seconds(int pid) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/stat") : "/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');  // the command name may contain spaces
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int index = 3; fields >> field; ++index) {  // field 3 is the state
+    if (index == 14) utime = std::stoull(field);
+    if (index == 15) {
+      stime = std::stoull(field);
+      return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+  }
+  return std::nullopt;
+}
+
+inline std::optional<double> cpu_seconds(const std::vector<int>& pids) {
+  if (pids.empty()) return std::nullopt;
+  double sum = 0;
+  for (int p : pids) {
+    auto s = cpu_seconds(p);
+    if (!s) return std::nullopt;
+    sum += *s;
+  }
+  return sum;
 }
 
 // Sum of VmRSS over pids (a server may be several processes sharing a port), or nullopt.

@@ -1,7 +1,10 @@
 #include "core/ulid.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace baton {
@@ -111,9 +114,22 @@ std::optional<Ulid> parse_task_id(std::string_view id) {
 std::string task_id_string(const Ulid& bytes) { return "tsk_" + encode_ulid(bytes); }
 
 std::string random_hex_token(std::string_view prefix, int bytes) {
+  // Every claim draws a lease token: take the CSPRNG's bytes a page at a time per thread
+  // rather than one locked RAND_bytes call per token. Bytes are used once, never reused.
+  static constexpr std::size_t kPool = 4096;
+  thread_local unsigned char pool[kPool];
+  thread_local std::size_t used = kPool;
   std::string raw(static_cast<std::size_t>(bytes), '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
+  for (std::size_t filled = 0; filled < raw.size();) {
+    if (used == kPool) {
+      if (RAND_bytes(pool, static_cast<int>(kPool)) != 1) throw std::runtime_error("RAND_bytes failed");
+      used = 0;
+    }
+    std::size_t take = std::min(raw.size() - filled, kPool - used);
+    std::memcpy(raw.data() + filled, pool + used, take);
+    OPENSSL_cleanse(pool + used, take);
+    used += take;
+    filled += take;
   }
   return std::string(prefix) + hex_encode(raw);
 }

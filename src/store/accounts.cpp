@@ -1,10 +1,13 @@
 #include "store/accounts.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
+
+#include <stdexcept>
 
 #include "store/keys.hpp"
 
@@ -15,9 +18,15 @@ rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.s
 }  // namespace
 
 std::string sha256_bytes(std::string_view text) {
+  // Every authenticated request hashes its key: fetch the implementation once (SHA256()
+  // looks it up again on each call in OpenSSL 3, which costs more than the hash itself).
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+  unsigned int length = 0;
+  if (!kSha256 || EVP_Digest(text.data(), text.size(), digest, &length, kSha256, nullptr) != 1) {
+    throw std::runtime_error("SHA-256 unavailable");
+  }
+  return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
 std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key) {
