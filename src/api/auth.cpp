@@ -1,6 +1,8 @@
 #include "api/auth.hpp"
 
 #include <atomic>
+#include <functional>
+#include <string_view>
 #include <unordered_map>
 
 #include "store/accounts.hpp"
@@ -14,9 +16,17 @@ std::atomic<std::uint64_t> g_revocation_epoch{0};
 
 constexpr std::size_t kMaxCachedKeys = 65536;
 
+// Keyed by the presented secret itself, so a hit costs one string hash instead of a
+// SHA-256: the secret already sits in this process's request buffers, and the cache is
+// dropped whenever any key is revoked.
+struct SecretHash {
+  using is_transparent = void;  // find() by string_view without building a string
+  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
 struct KeyCache {
   std::uint64_t epoch = 0;
-  std::unordered_map<std::string, Principal> by_hash;
+  std::unordered_map<std::string, Principal, SecretHash, std::equal_to<>> by_secret;
 };
 
 thread_local KeyCache tls_cache;
@@ -26,16 +36,17 @@ thread_local KeyCache tls_cache;
 std::optional<Principal> authenticate(Db& db, std::string_view secret) {
   std::uint64_t epoch = g_revocation_epoch.load(std::memory_order_acquire);
   if (tls_cache.epoch != epoch) {
-    tls_cache.by_hash.clear();
+    tls_cache.by_secret.clear();
     tls_cache.epoch = epoch;
   }
-  std::string hash = store::sha256_bytes(secret);
-  if (auto it = tls_cache.by_hash.find(hash); it != tls_cache.by_hash.end()) return it->second;
+  if (auto it = tls_cache.by_secret.find(secret); it != tls_cache.by_secret.end()) {
+    return it->second;
+  }
   auto key = store::find_key_by_secret(db, secret);
   if (!key) return std::nullopt;
-  if (tls_cache.by_hash.size() >= kMaxCachedKeys) tls_cache.by_hash.clear();
+  if (tls_cache.by_secret.size() >= kMaxCachedKeys) tls_cache.by_secret.clear();
   Principal principal{key->account_id, key->id};
-  tls_cache.by_hash.emplace(std::move(hash), principal);
+  tls_cache.by_secret.emplace(std::string(secret), principal);
   return principal;
 }
 

@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -13,18 +15,23 @@ namespace {
 
 constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-int decode_char(char c) {
-  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  switch (c) {
-    case 'O': return 0;
-    case 'I': case 'L': return 1;
-    default: break;
-  }
+__extension__ typedef unsigned __int128 Bits128;  // GCC and Clang; not ISO C++
+
+// Crockford base32, case-insensitive, O -> 0 and I, L -> 1; -1 for anything else.
+constexpr std::array<std::int8_t, 256> kDigitOf = [] {
+  std::array<std::int8_t, 256> table{};
+  table.fill(-1);
   for (int i = 0; i < 32; ++i) {
-    if (kAlphabet[i] == c) return i;
+    auto c = static_cast<unsigned char>(kAlphabet[i]);
+    table[c] = static_cast<std::int8_t>(i);
+    if (c >= 'A' && c <= 'Z') table[c - 'A' + 'a'] = static_cast<std::int8_t>(i);
   }
-  return -1;
-}
+  table['O'] = table['o'] = 0;
+  table['I'] = table['i'] = table['L'] = table['l'] = 1;
+  return table;
+}();
+
+int decode_char(char c) { return kDigitOf[static_cast<unsigned char>(c)]; }
 
 // splitmix64: a fast, well-mixed generator for the non-secret random part of ids.
 std::uint64_t splitmix(std::uint64_t& state) {
@@ -37,37 +44,31 @@ std::uint64_t splitmix(std::uint64_t& state) {
 }  // namespace
 
 // A ULID is 128 bits; its text is 26 base32 digits, the first holding only 3 bits.
+// Every answer carries one (its request id), so both directions work on a 128-bit
+// integer, five bits per digit, instead of bit by bit.
 std::string encode_ulid(const Ulid& bytes) {
+  Bits128 value = 0;
+  for (std::uint8_t byte : bytes) value = (value << 8) | byte;
   std::string out(26, '0');
-  // Process as a 130-bit number with two leading zero bits.
-  int bit = -2;
-  for (int i = 0; i < 26; ++i, bit += 5) {
-    int value = 0;
-    for (int b = 0; b < 5; ++b) {
-      int index = bit + b;
-      int v = 0;
-      if (index >= 0) v = (bytes[index / 8] >> (7 - index % 8)) & 1;
-      value = (value << 1) | v;
-    }
-    out[i] = kAlphabet[value];
+  for (int i = 25; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = kAlphabet[static_cast<unsigned>(value & 31)];
+    value >>= 5;
   }
   return out;
 }
 
 std::optional<Ulid> decode_ulid(std::string_view text) {
   if (text.size() != 26) return std::nullopt;
+  Bits128 value = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    int digit = decode_char(text[i]);
+    if (digit < 0 || (i == 0 && digit > 7)) return std::nullopt;  // 130 bits would overflow
+    value = (value << 5) | static_cast<unsigned>(digit);
+  }
   Ulid bytes{};
-  int first = decode_char(text[0]);
-  if (first < 0 || first > 7) return std::nullopt;
-  int bit = -2;
-  for (int i = 0; i < 26; ++i, bit += 5) {
-    int value = decode_char(text[i]);
-    if (value < 0) return std::nullopt;
-    for (int b = 0; b < 5; ++b) {
-      int index = bit + b;
-      if (index < 0) continue;
-      if ((value >> (4 - b)) & 1) bytes[index / 8] |= static_cast<std::uint8_t>(1 << (7 - index % 8));
-    }
+  for (int i = 15; i >= 0; --i) {
+    bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(value & 0xff);
+    value >>= 8;
   }
   return bytes;
 }

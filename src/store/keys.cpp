@@ -10,7 +10,10 @@ void put_be16(std::string& out, std::uint16_t value) {
 }
 
 void put_be64(std::string& out, std::uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+  // Records are built from many of these: one append, not eight push_backs.
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (56 - 8 * i));
+  out.append(bytes, sizeof bytes);
 }
 
 void put_string8(std::string& out, std::string_view text) {

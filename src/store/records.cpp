@@ -14,7 +14,10 @@ constexpr char kActiveVersion = 1;
 
 class Writer {
  public:
-  explicit Writer(char version) { out_.push_back(version); }
+  explicit Writer(char version) {
+    out_.reserve(256);  // a typical task record, so appends rarely reallocate
+    out_.push_back(version);
+  }
   void u64(std::uint64_t v) { keys::put_be64(out_, v); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }

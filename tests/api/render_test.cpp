@@ -3,6 +3,10 @@
 
 #include <boost/json/parse.hpp>
 
+#include <iterator>
+#include <string>
+#include <string_view>
+
 #include "api/render.hpp"
 
 using namespace baton;
@@ -36,6 +40,30 @@ BOOST_AUTO_TEST_CASE(every_string_round_trips_through_a_json_parser) {
   all += "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80";  // UTF-8 passes through untouched
   auto value = boost::json::parse(quoted(all));
   BOOST_TEST(std::string(value.as_string()) == all);
+}
+
+BOOST_AUTO_TEST_CASE(escapes_are_found_at_every_position_of_long_strings) {
+  // Clean 8-byte runs are skipped at once: put each special byte at every position of
+  // strings around that width, among UTF-8 sequences and bytes just above the specials.
+  const std::string_view units[] = {"a", "\xC3\xA9", "#", "\x7f", "\xE2\x82\xAC", "]", " ", "z"};
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'}) {
+    for (std::size_t count = 1; count <= 40; ++count) {
+      for (std::size_t at = 0; at < count; ++at) {
+        std::string text;
+        for (std::size_t u = 0; u < count; ++u) {
+          if (u == at) {
+            text.push_back(special);
+          } else {
+            text += units[u % std::size(units)];
+          }
+        }
+        BOOST_TEST_CONTEXT("byte " << int(special) << " at unit " << at << " of " << count) {
+          auto value = boost::json::parse(quoted(text));
+          BOOST_TEST(std::string(value.as_string()) == text);
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(task_body_is_json_and_hides_the_lease_token_unless_asked) {
