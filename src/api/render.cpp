@@ -1,7 +1,9 @@
 #include "api/render.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 namespace baton::api {
 
@@ -61,10 +63,18 @@ void append_json_string(std::string& out, std::string_view text) {
 
 namespace {
 
-void key(std::string& out, const char* name) {
+// Names are literals: their length is known at compile time, so no strlen per key.
+void key(std::string& out, std::string_view name) {
   out.push_back('"');
   out.append(name);
   out.append("\":");
+}
+
+// Integers without std::to_string's temporary string.
+void append_int(std::string& out, long long value) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
 }
 
 void time_or_null(std::string& out, Millis ms) {
@@ -95,10 +105,10 @@ void append_task(std::string& out, const Task& t, TaskView view) {
   key(out, "payload"); out.append(t.payload_json); out.push_back(',');
   key(out, "result"); out.append(t.result_json ? *t.result_json : "null"); out.push_back(',');
   key(out, "outputId"); string_or_null(out, t.output_id); out.push_back(',');
-  key(out, "priority"); out.append(std::to_string(t.priority)); out.push_back(',');
-  key(out, "maxAttempts"); out.append(std::to_string(t.max_attempts)); out.push_back(',');
-  key(out, "attemptCount"); out.append(std::to_string(t.attempt_count)); out.push_back(',');
-  key(out, "leaseDurationSeconds"); out.append(std::to_string(t.lease_duration_seconds));
+  key(out, "priority"); append_int(out, t.priority); out.push_back(',');
+  key(out, "maxAttempts"); append_int(out, t.max_attempts); out.push_back(',');
+  key(out, "attemptCount"); append_int(out, t.attempt_count); out.push_back(',');
+  key(out, "leaseDurationSeconds"); append_int(out, t.lease_duration_seconds);
   out.push_back(',');
   bool claimed = t.status == TaskStatus::claimed;
   key(out, "leaseExpiresAt"); time_or_null(out, claimed ? t.lease_expires_at : 0); out.push_back(',');
@@ -140,7 +150,7 @@ void append_contract(std::string& out, const Contract& c) {
     }
     if (a.retry_after_seconds) {
       out.push_back(',');
-      key(out, "retry_after_seconds"); out.append(std::to_string(*a.retry_after_seconds));
+      key(out, "retry_after_seconds"); append_int(out, *a.retry_after_seconds);
     }
     if (a.output_id) {
       out.push_back(',');
@@ -159,12 +169,12 @@ void append_contract(std::string& out, const Contract& c) {
   }
   if (c.lease_expires_in_seconds) {
     out.push_back(',');
-    key(out, "lease_expires_in_seconds"); out.append(std::to_string(*c.lease_expires_in_seconds));
+    key(out, "lease_expires_in_seconds"); append_int(out, *c.lease_expires_in_seconds);
   }
   if (c.recommended_heartbeat_interval_seconds) {
     out.push_back(',');
     key(out, "recommended_heartbeat_interval_seconds");
-    out.append(std::to_string(*c.recommended_heartbeat_interval_seconds));
+    append_int(out, *c.recommended_heartbeat_interval_seconds);
   }
   out.push_back('}');
 }
