@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +20,7 @@
 
 #include "core/limits.hpp"
 #include "core/ulid.hpp"
+#include "http/wire.hpp"
 
 namespace baton::http {
 
@@ -103,18 +105,6 @@ struct Listener::State {
 
 namespace {
 
-bhttp::response<bhttp::string_body> to_beast(Response& response, unsigned version,
-                                             bool keep_alive) {
-  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
-  out.set(bhttp::field::server, "baton");
-  out.set(bhttp::field::content_type, "application/json");
-  for (auto& [name, value] : response.headers) out.set(name, value);
-  out.body() = std::move(response.body);
-  out.keep_alive(keep_alive && !response.close);
-  out.prepare_payload();
-  return out;
-}
-
 // Maps a parse failure to the answer the spec asks for; broken framing closes the
 // connection after it.
 Response reject_parse_error(Handler& handler, const beast::error_code& error,
@@ -136,11 +126,11 @@ Response reject_parse_error(Handler& handler, const beast::error_code& error,
 
 asio::awaitable<void> write(Session& session, Response response, unsigned version,
                             bool keep_alive, const std::string& request_id,
-                            const ListenerLimits& limits) {
+                            const ListenerLimits& limits, bool head_request = false) {
   response.headers.emplace_back("X-Request-Id", request_id);
-  auto message = to_beast(response, version, keep_alive);
+  std::string wire = serialize_response(response, version, keep_alive, head_request);
   session.stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
-  co_await bhttp::async_write(session.stream, message, asio::as_tuple(asio::use_awaitable));
+  co_await asio::async_write(session.stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
 }
 
 // Keeps the listener's view of one session (its list entry and the live count) right
@@ -195,6 +185,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     request.body = std::move(message.body());
     bool keep_alive = message.keep_alive();
     unsigned version = message.version();
+    bool head_request = message.method() == bhttp::verb::head;
 
     session.busy = true;
     session.stream.expires_never();  // a long poll may take a while; the handler bounds it
@@ -203,7 +194,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     if (session.watch->gone) break;
     bool close = response.close || !keep_alive || state->draining || session.closing;
     // Still busy while writing: drain() must not cut a committed answer short.
-    co_await write(session, std::move(response), version, !close, request.request_id, limits);
+    co_await write(session, std::move(response), version, !close, request.request_id, limits,
+                   head_request);
     session.busy = false;
     if (close || state->draining) break;
   }

@@ -317,6 +317,23 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
   BOOST_TEST((listed.json.is_object() && listed.json.as_object().contains("tasks")));
 }
 
+BOOST_AUTO_TEST_CASE(a_head_answer_carries_no_body_so_the_next_answer_frames_right) {
+  Fresh f;
+  std::string both = http_request("HEAD", "/health", "", "") +
+                     http_request("GET", "/health", "", "", "Connection: close\r\n");
+  RawRead read = raw_exchange(f.server.port(), both, 3s);
+  const std::string& data = read.data;
+  std::size_t first_end = data.find("\r\n\r\n");
+  BOOST_REQUIRE(first_end != std::string::npos);
+  BOOST_TEST(data.starts_with("HTTP/1.1 200 OK\r\n"));
+  BOOST_TEST(data.substr(0, first_end).find("Content-Length: ") != std::string::npos);
+  // The second answer starts right after the first one's headers: no body in between.
+  BOOST_TEST(data.compare(first_end + 4, 17, "HTTP/1.1 200 OK\r\n") == 0);
+  Response second = parse_raw_response(std::string_view(data).substr(first_end + 4));
+  BOOST_TEST(second.status == 200);
+  BOOST_TEST((second.json.is_object() && second.json.as_object().contains("status")));
+}
+
 BOOST_AUTO_TEST_CASE(the_server_survives_a_burst_of_hostile_connections) {
   Fresh f;
   // Half-sent requests, abrupt closes, random bytes, all at once.
