@@ -269,7 +269,7 @@ asio::awaitable<Outcome> Shard::create(CreateRequest request,
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = outcome.now;
   std::uint64_t generation = commit_transition(nullptr, task, id, idempotency, outcome.now, outcome);
-  outcome.task = std::move(task);
+  outcome.task = share(std::move(task));
   co_return co_await finish(std::move(outcome), generation);
 }
 
@@ -289,11 +289,11 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
   if (!transition.ok()) {
     outcome.error = transition.error;
     outcome.retry_after_seconds = transition.retry_after_seconds;
-    outcome.task = std::move(transition.task);
+    outcome.task = share(std::move(transition.task));
     co_return outcome;
   }
   if (transition.unchanged) {
-    outcome.task = std::move(transition.task);
+    outcome.task = share(std::move(transition.task));
     co_return outcome;
   }
   if (!db_.writable()) {
@@ -302,7 +302,7 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
   }
   std::uint64_t generation =
       commit_transition(&*task, transition.task, id, idempotency, outcome.now, outcome);
-  outcome.task = std::move(transition.task);
+  outcome.task = share(std::move(transition.task));
   if (std::holds_alternative<ClaimCmd>(command) && acks_claims_before_sync()) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
 }
@@ -314,7 +314,7 @@ asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
   if (!task || task->account_id != account) {
     outcome.error = ErrorCode::task_not_found;
   } else {
-    outcome.task = std::move(task);
+    outcome.task = share(std::move(task));
   }
   co_return outcome;
 }
@@ -354,7 +354,7 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   if (!queue) co_return outcome;
   std::uint64_t generation = 0;
   Task previous;
-  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous);
+  outcome.task = share(claim_from(*queue, worker_id, outcome.now, generation, &previous));
   outcome.previous_claimed_by = std::move(previous.claimed_by);
   outcome.previous_lease_token = std::move(previous.lease_token);
   if (!outcome.task || acks_claims_before_sync()) co_return outcome;

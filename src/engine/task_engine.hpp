@@ -32,7 +32,10 @@ struct IdempotencyRequest {
 struct Outcome {
   ErrorCode error = ErrorCode::none;
   int retry_after_seconds = 0;
-  std::optional<Task> task;  // claim: empty when nothing was claimable
+  // Shared, not copied: an outcome is moved through several coroutine frames (and across
+  // shards) on its way to the answer, and a task is a dozen strings. Never modified once
+  // in an outcome. Claim: null when nothing was claimable.
+  std::shared_ptr<const Task> task;
   Millis now = 0;            // the time the transition was decided at
   // Claims only: the worker and token the task had before this claim, for undoing it.
   std::string previous_claimed_by;
@@ -42,6 +45,13 @@ struct Outcome {
   std::string body;
   bool ok() const { return error == ErrorCode::none; }
 };
+
+inline std::shared_ptr<const Task> share(Task task) {
+  return std::make_shared<const Task>(std::move(task));
+}
+inline std::shared_ptr<const Task> share(std::optional<Task> task) {
+  return task ? share(std::move(*task)) : nullptr;
+}
 
 struct CreateRequest {
   std::string account;
