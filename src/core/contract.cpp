@@ -10,21 +10,21 @@ std::string task_path(const std::string& id, const char* suffix = "") {
   return "/v1/tasks/" + id + suffix;
 }
 
-NextAction action(ActionCode code, bool recommended, std::string description, std::string method,
-                  std::string endpoint) {
+NextAction action(ActionCode code, bool recommended, std::string_view description,
+                  std::string_view method, std::string endpoint) {
   NextAction a;
   a.action = code;
   a.recommended = recommended;
-  a.description = std::move(description);
-  a.method = std::move(method);
+  a.description = description;
+  a.method = method;
   a.endpoint = std::move(endpoint);
   return a;
 }
 
-NextAction wait_action(int seconds, std::string description, std::string method,
+NextAction wait_action(int seconds, std::string_view description, std::string_view method,
                        std::string endpoint) {
-  NextAction a = action(ActionCode::retry_after_wait, true, std::move(description),
-                        std::move(method), std::move(endpoint));
+  NextAction a = action(ActionCode::retry_after_wait, true, description, method,
+                        std::move(endpoint));
   a.retry_after_seconds = std::max(1, seconds);
   return a;
 }

@@ -3,6 +3,7 @@
 // state or from an error. Pure data; api/ turns it into JSON.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -13,9 +14,11 @@ namespace baton {
 struct NextAction {
   ActionCode action;
   bool recommended = false;
-  std::string description;
-  std::string method;    // "" when the action is not an HTTP call (fix_request, stop_work)
-  std::string endpoint;  // "" likewise
+  // Description and method are string literals (static storage): every answer carries a
+  // contract, so they are not copied into each one.
+  std::string_view description;
+  std::string_view method;  // "" when the action is not an HTTP call (fix_request, stop_work)
+  std::string endpoint;     // "" likewise
   std::optional<int> retry_after_seconds;  // retry_after_wait only
   std::optional<std::string> output_id;    // download_artifact only
 };
