@@ -10,8 +10,10 @@ std::string task_path(const std::string& id, const char* suffix = "") {
   return "/v1/tasks/" + id + suffix;
 }
 
-NextAction action(ActionCode code, bool recommended, std::string_view description,
-                  std::string_view method, std::string endpoint) {
+// `description` and `method` must be literals: they are kept as views (contract.hpp).
+// const char* parameters make passing a std::string (which would dangle) a compile error.
+NextAction action(ActionCode code, bool recommended, const char* description,
+                  const char* method, std::string endpoint) {
   NextAction a;
   a.action = code;
   a.recommended = recommended;
@@ -21,7 +23,7 @@ NextAction action(ActionCode code, bool recommended, std::string_view descriptio
   return a;
 }
 
-NextAction wait_action(int seconds, std::string_view description, std::string_view method,
+NextAction wait_action(int seconds, const char* description, const char* method,
                        std::string endpoint) {
   NextAction a = action(ActionCode::retry_after_wait, true, description, method,
                         std::move(endpoint));
@@ -179,7 +181,7 @@ Contract contract_for_error(ErrorCode code, const std::string& task_id, int retr
       // wait (overload, storage, in-flight duplicate): resend the same request.
       bool claim_later = has_task && (code == ErrorCode::task_currently_claimed ||
                                       code == ErrorCode::not_yet_claimable);
-      std::string method = claim_later ? "POST" : "";
+      const char* method = claim_later ? "POST" : "";
       std::string endpoint = claim_later ? task_path(task_id, "/claim") : "";
       c.next_actions.push_back(wait_action(seconds, "Wait, then send the same request again.",
                                            method, endpoint));

@@ -375,6 +375,21 @@ BOOST_AUTO_TEST_CASE(retry_after_seconds_of_the_request_overrides_the_catalog_de
   BOOST_TEST(find_action(c, ActionCode::retry_after_wait)->retry_after_seconds.value_or(-1) == 33);
 }
 
+BOOST_AUTO_TEST_CASE(waiting_for_a_lease_or_a_schedule_means_claiming_the_task_then) {
+  for (ErrorCode code : {ErrorCode::task_currently_claimed, ErrorCode::not_yet_claimable}) {
+    Contract c = contract_for_error(code, kId, 5);
+    const NextAction* wait = find_action(c, ActionCode::retry_after_wait);
+    BOOST_REQUIRE(wait);
+    BOOST_TEST(std::string(wait->method) == "POST");
+    BOOST_TEST(wait->endpoint == "/v1/tasks/" + kId + "/claim");
+  }
+  Contract overloaded = contract_for_error(ErrorCode::rate_limited, "", 3);
+  const NextAction* resend = find_action(overloaded, ActionCode::retry_after_wait);
+  BOOST_REQUIRE(resend);
+  BOOST_TEST(resend->method.empty());
+  BOOST_TEST(resend->endpoint.empty());
+}
+
 BOOST_AUTO_TEST_CASE(idempotency_in_flight_waits_two_seconds) {
   Contract c = contract_for_error(ErrorCode::idempotency_in_flight);
   BOOST_TEST(recommended(c) == "retry_after_wait");
