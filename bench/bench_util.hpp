@@ -179,27 +179,26 @@ inline std::optional<double> cpu_seconds(int pid) {
   return std::nullopt;
 }
 
-inline std::optional<double> cpu_seconds(const std::vector<int>& pids) {
+// Sum of `read(pid)` over pids (a server may be several processes sharing a port), or
+// nullopt when any is unknown.
+template <class T, class Read>
+std::optional<T> sum_over(const std::vector<int>& pids, Read read) {
   if (pids.empty()) return std::nullopt;
-  double sum = 0;
+  T sum = 0;
   for (int p : pids) {
-    auto s = cpu_seconds(p);
-    if (!s) return std::nullopt;
-    sum += *s;
+    auto value = read(p);
+    if (!value) return std::nullopt;
+    sum += *value;
   }
   return sum;
 }
 
-// Sum of VmRSS over pids (a server may be several processes sharing a port), or nullopt.
 inline std::optional<long> rss_kb(const std::vector<int>& pids) {
-  if (pids.empty()) return std::nullopt;
-  long sum = 0;
-  for (int p : pids) {
-    auto r = rss_kb(p);
-    if (!r) return std::nullopt;
-    sum += *r;
-  }
-  return sum;
+  return sum_over<long>(pids, [](int p) { return rss_kb(p); });
+}
+
+inline std::optional<double> cpu_seconds(const std::vector<int>& pids) {
+  return sum_over<double>(pids, [](int p) { return cpu_seconds(p); });
 }
 
 // Lower-case snake_case JSON key for a human label: "claim p99 ms" -> "claim_p99_ms",
