@@ -28,14 +28,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-// A path echoed in an error message: printable ASCII only, so the message stays valid
-// JSON text whatever bytes the client sent.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
-  return out;
-}
-
 bool is_task_action(std::string_view action) {
   return action == "claim" || action == "heartbeat" || action == "complete" || action == "fail" ||
          action == "cancel" || action == "requeue";

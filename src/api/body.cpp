@@ -63,7 +63,7 @@ BodyError parse_body(const http::Request& request, const TaskLimits& limits, jso
   bool form = media == "application/x-www-form-urlencoded";
   if (!media.empty() && media != "application/json" && !form) {
     return {ErrorCode::unsupported_media_type,
-            "Content-Type must be application/json (got " + media + ")."};
+            "Content-Type must be application/json (got " + printable(media) + ")."};
   }
   std::string_view body = request.body;
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {

@@ -61,6 +61,12 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
+  return out;
+}
+
 namespace {
 
 // Names are literals: their length is known at compile time, so no strlen per key.

@@ -14,6 +14,10 @@ struct TaskView {
   bool with_lease_token = false;  // only claim and heartbeat answers show it
 };
 
+// Client bytes quoted in an error message (a path, a header): printable ASCII only, at
+// most 200 characters, anything else as '?', so the answer stays valid UTF-8 JSON.
+std::string printable(std::string_view text);
+
 void append_task(std::string& out, const Task& task, TaskView view);
 void append_contract(std::string& out, const Contract& contract);
 void append_json_string(std::string& out, std::string_view text);

@@ -9,7 +9,11 @@
 
 #include "integration/harness.hpp"
 
+#include <cstdlib>
 #include <future>
+#include <random>
+
+#include <sys/socket.h>
 
 using namespace baton::test;
 
@@ -239,6 +243,15 @@ BOOST_AUTO_TEST_CASE(other_content_types_are_415) {
                         "unsupported_media_type");
     }
   }
+  // A content type that is not UTF-8 is quoted back as '?': the answer stays JSON.
+  std::string raw = http_request("POST", "/v1/tasks", f.key, task_body(f.type));
+  std::size_t at = raw.find("application/json");
+  BOOST_REQUIRE(at != std::string::npos);
+  raw.replace(at, 16, "text/\xff\xfe");
+  Response odd = parse_raw_response(raw_exchange(f.server.port(), raw, 1s).data);
+  BOOST_TEST(odd.status == 415);
+  BOOST_TEST(odd.json_ok);
+  BOOST_TEST(odd.body.find("text/??") != std::string::npos);
   // A form body that is not JSON.
   BATON_CHECK_ERROR(f.c.create_task(f.key, "type=x&payload=y",
                                     {{"Content-Type", "application/x-www-form-urlencoded"}}),
@@ -332,6 +345,67 @@ BOOST_AUTO_TEST_CASE(a_head_answer_carries_no_body_so_the_next_answer_frames_rig
   Response second = parse_raw_response(std::string_view(data).substr(first_end + 4));
   BOOST_TEST(second.status == 200);
   BOOST_TEST((second.json.is_object() && second.json.as_object().contains("status")));
+}
+
+BOOST_AUTO_TEST_CASE(seeded_mutations_of_valid_requests_get_an_answer_or_a_close_never_a_5xx) {
+  // A small built-in fuzzer: valid requests with bytes flipped, inserted, dropped,
+  // repeated or cut. The client half-closes after sending, so every exchange must end
+  // (answer, then close) well within the deadline; no answer may be a 5xx, and every
+  // 4xx carries a contract. The seed is fixed, so a failure reproduces; BATON_FUZZ_SEED
+  // and BATON_FUZZ_ROUNDS explore further (fuzz/README.md).
+  Fresh f;
+  std::string id = f.c.create_task_id(f.key, task_body("fz"));
+  const std::vector<std::string> seeds = {
+      http_request("POST", "/v1/tasks", f.key,
+                   R"({"type":"fz","payload":{"a":[1,2.5,{"b":"c\u00e9"}],"n":null},"priority":5,"maxAttempts":2,"delaySeconds":0})"),
+      http_request("POST", "/v1/tasks/claim", f.key, R"({"type":"fz","worker_id":"w1"})"),
+      http_request("POST", "/v1/tasks/" + id + "/complete", f.key,
+                   R"({"result":{"ok":true},"worker_id":"w1","lease_token":"lse_00"})"),
+      http_request("POST", "/v1/tasks/" + id + "/fail", f.key, R"({"error":"x","retry_after_seconds":3})"),
+      http_request("GET", "/v1/tasks?type=fz&status=pending&limit=5", f.key, ""),
+      http_request("POST", "/v1/keys", f.key, R"({"label":"fz"})"),
+  };
+  static constexpr char kInteresting[] = "\0\r\n\"{}[]\\:, 9-.eE\xff\xc3\x80%";
+  const std::string interesting(kInteresting, sizeof kInteresting - 1);  // keeps the '\0'
+  const char* seed_text = std::getenv("BATON_FUZZ_SEED");
+  const char* rounds_text = std::getenv("BATON_FUZZ_ROUNDS");
+  std::mt19937 rng(seed_text ? static_cast<unsigned>(std::stoul(seed_text)) : 20261123u);
+  const int rounds = rounds_text ? std::stoi(rounds_text) : 1500;
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  int answered = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::string bytes = seeds[pick(seeds.size())];
+    int edits = 1 + static_cast<int>(pick(4));
+    for (int e = 0; e < edits && !bytes.empty(); ++e) {
+      std::size_t at = pick(bytes.size());
+      switch (pick(5)) {
+        case 0: bytes[at] = static_cast<char>(pick(256)); break;
+        case 1: bytes.insert(at, 1, interesting[pick(interesting.size())]); break;
+        case 2: bytes.erase(at, 1 + pick(8)); break;
+        case 3: bytes.insert(at, bytes.substr(at, 1 + pick(16))); break;
+        default: bytes.resize(at); break;
+      }
+    }
+    RawConnection raw(f.server.port());
+    raw.send(bytes);
+    ::shutdown(raw.fd(), SHUT_WR);
+    RawRead read = raw.read_until_close(3s);
+    BOOST_TEST_CONTEXT("round " << round) {
+      BOOST_TEST(!read.timed_out);
+      if (read.data.empty()) continue;  // closed without a word: allowed for broken framing
+      int status = read.status();
+      BOOST_TEST(status >= 200);
+      BOOST_TEST(status < 500);
+      if (status >= 400 && status < 500) {
+        Response answer = parse_raw_response(read.data);
+        BOOST_TEST((answer.json.is_object() && answer.json.as_object().contains("agent_contract")),
+                   "answer: " << read.data.substr(0, 600) << "\nrequest: " << bytes.substr(0, 400));
+      }
+      ++answered;
+    }
+  }
+  BOOST_TEST(answered > rounds / 3);  // most mutations still parse as HTTP and get an answer
+  f.check_still_works();
 }
 
 BOOST_AUTO_TEST_CASE(the_server_survives_a_burst_of_hostile_connections) {
