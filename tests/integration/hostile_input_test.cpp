@@ -364,6 +364,16 @@ BOOST_AUTO_TEST_CASE(seeded_mutations_of_valid_requests_get_an_answer_or_a_close
       http_request("POST", "/v1/tasks/" + id + "/fail", f.key, R"({"error":"x","retry_after_seconds":3})"),
       http_request("GET", "/v1/tasks?type=fz&status=pending&limit=5", f.key, ""),
       http_request("POST", "/v1/keys", f.key, R"({"label":"fz"})"),
+      http_request("POST", "/v1/tasks", f.key, R"({"task_type":"fz","payload":{},"max_attempts":1})",
+                   "Idempotency-Key: fz-1\r\nX-Request-Id: fz-req\r\n"),
+      http_request("POST", "/v1/tasks/" + id + "/claim", f.key, R"({"worker_id":"w2","lease_seconds":30})"),
+      http_request("POST", "/v1/tasks/" + id + "/heartbeat", f.key, R"({"lease_token":"lse_1"})"),
+      http_request("POST", "/v1/tasks/" + id + "/cancel", f.key, ""),
+      http_request("POST", "/v1/tasks/" + id + "/requeue", f.key, "{}"),
+      http_request("GET", "/v1/tasks/" + id, f.key, ""),
+      http_request("GET", "/v1/tasks?before=" + id + "&limit=2", f.key, ""),
+      http_request("DELETE", "/v1/keys/key_00000000000000000000000000", f.key, ""),
+      http_request("POST", "/v1/keys/register", "", "{}"),
   };
   static constexpr char kInteresting[] = "\0\r\n\"{}[]\\:, 9-.eE\xff\xc3\x80%";
   const std::string interesting(kInteresting, sizeof kInteresting - 1);  // keeps the '\0'
