@@ -90,7 +90,7 @@ awaitable<Reply> exchange(Conn& c, const Config& cfg, http::verb verb, std::stri
   wire.append(" HTTP/1.1\r\nHost: ").append(cfg.host_header);
   wire.append("\r\nUser-Agent: baton-bench\r\n");
   if (!cfg.auth.empty()) wire.append("Authorization: ").append(cfg.auth).append("\r\n");
-  if (verb == http::verb::post) {
+  if (verb == http::verb::post || !body.empty()) {
     wire.append("Content-Type: application/json\r\nContent-Length: ");
     wire.append(std::to_string(body.size())).append("\r\n");
   }
@@ -293,6 +293,9 @@ class CpuWindow {
           if (s0 && s1) server_ = *s1 - *s0;
           if (b0 && b1) bench_ = *b1 - *b0;
         }) {}
+  ~CpuWindow() {
+    if (thread_.joinable()) thread_.join();
+  }
   // Prints "<phase> server/bench CPU us/request"; call after the phase's workers ended.
   void report(Report& rep, const std::string& phase, std::uint64_t requests) {
     thread_.join();

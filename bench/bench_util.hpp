@@ -165,7 +165,7 @@ inline std::optional<double> cpu_seconds(int pid) {
   std::ifstream in(pid == 0 ? std::string("/proc/self/stat") : "/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto close = text.rfind(')');  // the command name may contain spaces
-  if (close == std::string::npos) return std::nullopt;
+  if (close == std::string::npos || close + 2 > text.size()) return std::nullopt;
   std::istringstream fields(text.substr(close + 2));
   std::string field;
   unsigned long long utime = 0, stime = 0;

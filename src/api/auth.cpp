@@ -1,5 +1,7 @@
 #include "api/auth.hpp"
 
+#include <openssl/crypto.h>
+
 #include <atomic>
 #include <functional>
 #include <string_view>
@@ -31,12 +33,21 @@ struct KeyCache {
 
 thread_local KeyCache tls_cache;
 
+// Drops every cached secret, wiping its bytes first so dropped keys do not linger in
+// freed memory.
+void forget_all(KeyCache& cache) {
+  while (!cache.by_secret.empty()) {
+    auto node = cache.by_secret.extract(cache.by_secret.begin());  // a node's key is mutable
+    OPENSSL_cleanse(node.key().data(), node.key().size());
+  }
+}
+
 }  // namespace
 
 std::optional<Principal> authenticate(Db& db, std::string_view secret) {
   std::uint64_t epoch = g_revocation_epoch.load(std::memory_order_acquire);
   if (tls_cache.epoch != epoch) {
-    tls_cache.by_secret.clear();
+    forget_all(tls_cache);
     tls_cache.epoch = epoch;
   }
   if (auto it = tls_cache.by_secret.find(secret); it != tls_cache.by_secret.end()) {
@@ -44,7 +55,7 @@ std::optional<Principal> authenticate(Db& db, std::string_view secret) {
   }
   auto key = store::find_key_by_secret(db, secret);
   if (!key) return std::nullopt;
-  if (tls_cache.by_secret.size() >= kMaxCachedKeys) tls_cache.by_secret.clear();
+  if (tls_cache.by_secret.size() >= kMaxCachedKeys) forget_all(tls_cache);
   Principal principal{key->account_id, key->id};
   tls_cache.by_secret.emplace(std::string(secret), principal);
   return principal;

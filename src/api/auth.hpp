@@ -1,5 +1,5 @@
 #pragma once
-// Bearer-key authentication with a per-thread (so per-shard) cache of key hash -> account.
+// Bearer-key authentication with a per-thread (so per-shard) cache of secret -> account.
 // Revoking any key bumps one process-wide epoch; every shard drops its cache at its next
 // request, so a revocation takes effect on every core before the revoke is answered.
 #include <optional>

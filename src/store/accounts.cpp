@@ -23,7 +23,8 @@ std::string sha256_bytes(std::string_view text) {
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   unsigned int length = 0;
-  if (!kSha256 || EVP_Digest(text.data(), text.size(), digest, &length, kSha256, nullptr) != 1) {
+  const EVP_MD* md = kSha256 ? kSha256 : EVP_sha256();  // fetch failed: the slower lookup
+  if (EVP_Digest(text.data(), text.size(), digest, &length, md, nullptr) != 1) {
     throw std::runtime_error("SHA-256 unavailable");
   }
   return std::string(reinterpret_cast<const char*>(digest), length);
