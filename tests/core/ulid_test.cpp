@@ -28,13 +28,7 @@ Ulid random_ulid(std::mt19937_64& rng) {
 }
 
 std::string hex(const Ulid& u) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : u) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(u.data()), u.size()));
 }
 
 bool all_crockford(std::string_view text) {

@@ -28,13 +28,7 @@ struct Ids {
 };
 
 std::string hex(const Ulid& u) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : u) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(u.data()), u.size()));
 }
 
 std::vector<std::string> drain(ReadyQueues& queues, ReadyQueues::Queue& queue) {
