@@ -1,8 +1,10 @@
 #include "api/render.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 namespace baton::api {
@@ -19,46 +21,237 @@ bool needs_escape(std::uint64_t chunk) {
   return (below_space | has_zero(chunk ^ ('"' * kOnes)) | has_zero(chunk ^ ('\\' * kOnes))) != 0;
 }
 
-}  // namespace
+// The most bytes a quoted JSON string of `size` input bytes can take: "\u00XX" per byte.
+constexpr std::size_t quoted_bound(std::size_t size) { return 2 + 6 * size; }
 
-// Every string of every answer goes through here, so it writes in place rather than
-// through boost::json::serialize (a temporary string per call), and skips clean 8-byte
-// runs at once. Input is valid UTF-8 (it came through Boost.JSON's parser or from Baton
-// itself); only '"', '\\' and control characters need escaping.
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t clean_from = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (i + 8 <= text.size()) {
-      std::uint64_t chunk;
-      std::memcpy(&chunk, text.data() + i, 8);
-      if (!needs_escape(chunk)) {
-        i += 8;
-        continue;
-      }
+// Every answer is written through a raw cursor into room reserved up front from an upper
+// bound of its size (the *_bound functions below), so no single write checks capacity:
+// a literal is a fixed-size copy, an integer one to_chars. Each answer carries ~30 keys
+// and a contract; writing them through std::string::append cost twice as much. The room
+// is a per-thread scratch buffer (a heap block for bodies larger than it), copied out once
+// at the end, so nothing is zero-filled first. One cursor per thread at a time.
+class Cursor {
+ public:
+  explicit Cursor(std::size_t max_bytes) {
+    thread_local std::array<char, 32768> scratch;
+    if (max_bytes <= scratch.size()) {
+      base_ = scratch.data();
+    } else {
+      heap_ = std::make_unique_for_overwrite<char[]>(max_bytes);
+      base_ = heap_.get();
     }
-    unsigned char c = static_cast<unsigned char>(text[i++]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + clean_from, i - 1 - clean_from);
-    clean_from = i;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+    p_ = base_;
+  }
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  void append_to(std::string& out) const { out.append(base_, static_cast<std::size_t>(p_ - base_)); }
+
+  template <std::size_t N>
+  void lit(const char (&text)[N]) {
+    std::memcpy(p_, text, N - 1);
+    p_ += N - 1;
+  }
+  void raw(std::string_view text) {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+  }
+  void boolean(bool value) {
+    if (value) {
+      lit("true");
+    } else {
+      lit("false");
     }
   }
-  out.append(text.data() + clean_from, text.size() - clean_from);
-  out.push_back('"');
+  void integer(long long value) { p_ = std::to_chars(p_, p_ + 24, value).ptr; }
+  void time_or_null(Millis ms) {
+    if (ms == 0) return lit("null");
+    *p_++ = '"';
+    p_ = write_rfc3339(p_, ms);
+    *p_++ = '"';
+  }
+  void string_or_null(const std::string* text) {
+    if (text) {
+      string(*text);
+    } else {
+      lit("null");
+    }
+  }
+  // Input is valid UTF-8 (it came through Boost.JSON's parser or from Baton itself); only
+  // '"', '\\' and control characters need escaping. Clean 8-byte runs are skipped at once.
+  void string(std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    *p_++ = '"';
+    std::size_t clean_from = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+      if (i + 8 <= text.size()) {
+        std::uint64_t chunk;
+        std::memcpy(&chunk, text.data() + i, 8);
+        if (!needs_escape(chunk)) {
+          i += 8;
+          continue;
+        }
+      }
+      unsigned char c = static_cast<unsigned char>(text[i++]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      raw(text.substr(clean_from, i - 1 - clean_from));
+      clean_from = i;
+      switch (c) {
+        case '"': lit("\\\""); break;
+        case '\\': lit("\\\\"); break;
+        case '\n': lit("\\n"); break;
+        case '\r': lit("\\r"); break;
+        case '\t': lit("\\t"); break;
+        case '\b': lit("\\b"); break;
+        case '\f': lit("\\f"); break;
+        default:
+          lit("\\u00");
+          *p_++ = kHex[c >> 4];
+          *p_++ = kHex[c & 15];
+      }
+    }
+    raw(text.substr(clean_from));
+    *p_++ = '"';
+  }
+
+ private:
+  std::unique_ptr<char[]> heap_;
+  char* base_;
+  char* p_;
+};
+
+std::size_t optional_size(const std::optional<std::string>& text) {
+  return text ? text->size() : 0;
+}
+
+// Upper bounds of what write_task / write_contract emit: every fixed part (keys,
+// punctuation, literals, integers, times) is covered by the constant, every string by
+// its worst-case escaped size, stored JSON by its length.
+std::size_t task_bound(const Task& t) {
+  std::size_t strings = t.id.size() + t.type.size() + optional_size(t.output_id) +
+                        t.claimed_by.size() + t.lease_token.size() +
+                        optional_size(t.failure_reason) + 16 /* status */;
+  return 1024 + 6 * strings + t.payload_json.size() + optional_size(t.result_json);
+}
+
+std::size_t contract_bound(const Contract& c) {
+  std::size_t bound = 512;
+  for (const NextAction& a : c.next_actions) {
+    bound += 256 + 6 * (a.description.size() + a.method.size() + a.endpoint.size() +
+                        optional_size(a.output_id) + to_string(a.action).size());
+  }
+  return bound;
+}
+
+void write_task(Cursor& w, const Task& t, TaskView view) {
+  w.lit("{\"id\":");
+  w.string(t.id);
+  w.lit(",\"type\":");
+  w.string(t.type);
+  w.lit(",\"status\":");
+  w.string(to_string(t.status));
+  w.lit(",\"payload\":");
+  w.raw(t.payload_json);
+  w.lit(",\"result\":");
+  if (t.result_json) {
+    w.raw(*t.result_json);
+  } else {
+    w.lit("null");
+  }
+  w.lit(",\"outputId\":");
+  w.string_or_null(t.output_id ? &*t.output_id : nullptr);
+  w.lit(",\"priority\":");
+  w.integer(t.priority);
+  w.lit(",\"maxAttempts\":");
+  w.integer(t.max_attempts);
+  w.lit(",\"attemptCount\":");
+  w.integer(t.attempt_count);
+  w.lit(",\"leaseDurationSeconds\":");
+  w.integer(t.lease_duration_seconds);
+  bool claimed = t.status == TaskStatus::claimed;
+  w.lit(",\"leaseExpiresAt\":");
+  w.time_or_null(claimed ? t.lease_expires_at : 0);
+  w.lit(",\"claimedBy\":");
+  w.string_or_null(t.claimed_by.empty() ? nullptr : &t.claimed_by);
+  if (view.with_lease_token) {
+    w.lit(",\"leaseToken\":");
+    w.string(t.lease_token);
+  }
+  w.lit(",\"scheduledAt\":");
+  w.time_or_null(t.scheduled_at);
+  w.lit(",\"failureReason\":");
+  w.string_or_null(t.failure_reason ? &*t.failure_reason : nullptr);
+  w.lit(",\"createdAt\":");
+  w.time_or_null(t.created_at);
+  w.lit(",\"updatedAt\":");
+  w.time_or_null(t.updated_at);
+  w.lit(",\"completedAt\":");
+  w.time_or_null(t.completed_at);
+  w.lit("}");
+}
+
+void write_contract(Cursor& w, const Contract& c) {
+  w.lit("{\"version\":\"1\",\"retryable\":");
+  w.boolean(c.retryable);
+  w.lit(",\"next_actions\":[");
+  bool first = true;
+  for (const NextAction& a : c.next_actions) {
+    if (first) {
+      w.lit("{\"action\":");
+    } else {
+      w.lit(",{\"action\":");
+    }
+    first = false;
+    w.string(to_string(a.action));
+    w.lit(",\"available\":true,\"recommended\":");
+    w.boolean(a.recommended);
+    if (!a.description.empty()) {
+      w.lit(",\"description\":");
+      w.string(a.description);
+    }
+    if (!a.method.empty()) {
+      w.lit(",\"method\":");
+      w.string(a.method);
+      w.lit(",\"endpoint\":");
+      w.string(a.endpoint);
+    }
+    if (a.retry_after_seconds) {
+      w.lit(",\"retry_after_seconds\":");
+      w.integer(*a.retry_after_seconds);
+    }
+    if (a.output_id) {
+      w.lit(",\"output_id\":");
+      w.string(*a.output_id);
+    }
+    w.lit("}");
+  }
+  w.lit("]");
+  if (c.task_claimable) {
+    w.lit(",\"task_claimable\":");
+    w.boolean(*c.task_claimable);
+  }
+  if (c.lease_valid) {
+    w.lit(",\"lease_valid\":");
+    w.boolean(*c.lease_valid);
+  }
+  if (c.lease_expires_in_seconds) {
+    w.lit(",\"lease_expires_in_seconds\":");
+    w.integer(*c.lease_expires_in_seconds);
+  }
+  if (c.recommended_heartbeat_interval_seconds) {
+    w.lit(",\"recommended_heartbeat_interval_seconds\":");
+    w.integer(*c.recommended_heartbeat_interval_seconds);
+  }
+  w.lit("}");
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  Cursor w(quoted_bound(text.size()));
+  w.string(text);
+  w.append_to(out);
 }
 
 std::string printable(std::string_view text) {
@@ -67,132 +260,28 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-namespace {
-
-// Names are literals: their length is known at compile time, so no strlen per key.
-void key(std::string& out, std::string_view name) {
-  out.push_back('"');
-  out.append(name);
-  out.append("\":");
-}
-
-// Integers without std::to_string's temporary string.
-void append_int(std::string& out, long long value) {
-  char digits[24];
-  auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, end);
-}
-
-void time_or_null(std::string& out, Millis ms) {
-  if (ms == 0) {
-    out.append("null");
-  } else {
-    out.push_back('"');
-    out.append(format_rfc3339(ms));
-    out.push_back('"');
-  }
-}
-
-void string_or_null(std::string& out, const std::optional<std::string>& text) {
-  if (text) {
-    append_json_string(out, *text);
-  } else {
-    out.append("null");
-  }
-}
-
-}  // namespace
-
 void append_task(std::string& out, const Task& t, TaskView view) {
-  out.push_back('{');
-  key(out, "id"); append_json_string(out, t.id); out.push_back(',');
-  key(out, "type"); append_json_string(out, t.type); out.push_back(',');
-  key(out, "status"); append_json_string(out, to_string(t.status)); out.push_back(',');
-  key(out, "payload"); out.append(t.payload_json); out.push_back(',');
-  key(out, "result"); out.append(t.result_json ? *t.result_json : "null"); out.push_back(',');
-  key(out, "outputId"); string_or_null(out, t.output_id); out.push_back(',');
-  key(out, "priority"); append_int(out, t.priority); out.push_back(',');
-  key(out, "maxAttempts"); append_int(out, t.max_attempts); out.push_back(',');
-  key(out, "attemptCount"); append_int(out, t.attempt_count); out.push_back(',');
-  key(out, "leaseDurationSeconds"); append_int(out, t.lease_duration_seconds);
-  out.push_back(',');
-  bool claimed = t.status == TaskStatus::claimed;
-  key(out, "leaseExpiresAt"); time_or_null(out, claimed ? t.lease_expires_at : 0); out.push_back(',');
-  key(out, "claimedBy");
-  string_or_null(out, t.claimed_by.empty() ? std::nullopt : std::optional<std::string>(t.claimed_by));
-  out.push_back(',');
-  if (view.with_lease_token) {
-    key(out, "leaseToken"); append_json_string(out, t.lease_token); out.push_back(',');
-  }
-  key(out, "scheduledAt"); time_or_null(out, t.scheduled_at); out.push_back(',');
-  key(out, "failureReason"); string_or_null(out, t.failure_reason); out.push_back(',');
-  key(out, "createdAt"); time_or_null(out, t.created_at); out.push_back(',');
-  key(out, "updatedAt"); time_or_null(out, t.updated_at); out.push_back(',');
-  key(out, "completedAt"); time_or_null(out, t.completed_at);
-  out.push_back('}');
+  Cursor w(task_bound(t));
+  write_task(w, t, view);
+  w.append_to(out);
 }
 
 void append_contract(std::string& out, const Contract& c) {
-  out.append("{\"version\":\"1\",\"retryable\":");
-  out.append(c.retryable ? "true" : "false");
-  out.append(",\"next_actions\":[");
-  bool first = true;
-  for (const NextAction& a : c.next_actions) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.push_back('{');
-    key(out, "action"); append_json_string(out, to_string(a.action));
-    out.append(",\"available\":true,\"recommended\":");
-    out.append(a.recommended ? "true" : "false");
-    if (!a.description.empty()) {
-      out.push_back(',');
-      key(out, "description"); append_json_string(out, a.description);
-    }
-    if (!a.method.empty()) {
-      out.push_back(',');
-      key(out, "method"); append_json_string(out, a.method);
-      out.push_back(',');
-      key(out, "endpoint"); append_json_string(out, a.endpoint);
-    }
-    if (a.retry_after_seconds) {
-      out.push_back(',');
-      key(out, "retry_after_seconds"); append_int(out, *a.retry_after_seconds);
-    }
-    if (a.output_id) {
-      out.push_back(',');
-      key(out, "output_id"); append_json_string(out, *a.output_id);
-    }
-    out.push_back('}');
-  }
-  out.push_back(']');
-  if (c.task_claimable) {
-    out.push_back(',');
-    key(out, "task_claimable"); out.append(*c.task_claimable ? "true" : "false");
-  }
-  if (c.lease_valid) {
-    out.push_back(',');
-    key(out, "lease_valid"); out.append(*c.lease_valid ? "true" : "false");
-  }
-  if (c.lease_expires_in_seconds) {
-    out.push_back(',');
-    key(out, "lease_expires_in_seconds"); append_int(out, *c.lease_expires_in_seconds);
-  }
-  if (c.recommended_heartbeat_interval_seconds) {
-    out.push_back(',');
-    key(out, "recommended_heartbeat_interval_seconds");
-    append_int(out, *c.recommended_heartbeat_interval_seconds);
-  }
-  out.push_back('}');
+  Cursor w(contract_bound(c));
+  write_contract(w, c);
+  w.append_to(out);
 }
 
 std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view) {
+  Contract contract = contract_for_task(task, now, site);
+  Cursor w(64 + task_bound(task) + contract_bound(contract));
+  w.lit("{\"task\":");
+  write_task(w, task, view);
+  w.lit(",\"agent_contract\":");
+  write_contract(w, contract);
+  w.lit("}");
   std::string out;
-  out.reserve(512 + task.payload_json.size() + (task.result_json ? task.result_json->size() : 0));
-  out.append("{\"task\":");
-  append_task(out, task, view);
-  out.append(",\"agent_contract\":");
-  append_contract(out, contract_for_task(task, now, site));
-  out.push_back('}');
+  w.append_to(out);
   return out;
 }
 

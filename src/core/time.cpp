@@ -1,6 +1,7 @@
 #include "core/time.hpp"
 
 #include <chrono>
+#include <cstring>
 
 namespace baton {
 
@@ -39,7 +40,7 @@ void put_digits(char* out, int value, int width) {
 
 }  // namespace
 
-std::string format_rfc3339(Millis ms) {
+char* write_rfc3339(char* out, Millis ms) {
   std::int64_t seconds = ms / 1000;
   int millis = static_cast<int>(ms % 1000);
   if (millis < 0) {
@@ -54,7 +55,9 @@ std::string format_rfc3339(Millis ms) {
   }
   int year, month, day;
   civil_from_days(days, year, month, day);
-  std::string out = "0000-00-00T00:00:00.000Z";
+  static constexpr char kShape[] = "0000-00-00T00:00:00.000Z";
+  static_assert(sizeof kShape - 1 == kRfc3339Size);
+  std::memcpy(out, kShape, kRfc3339Size);
   put_digits(&out[0], year < 0 ? 0 : year % 10000, 4);
   put_digits(&out[5], month, 2);
   put_digits(&out[8], day, 2);
@@ -62,6 +65,12 @@ std::string format_rfc3339(Millis ms) {
   put_digits(&out[14], static_cast<int>(rest / 60 % 60), 2);
   put_digits(&out[17], static_cast<int>(rest % 60), 2);
   put_digits(&out[20], millis, 3);
+  return out + kRfc3339Size;
+}
+
+std::string format_rfc3339(Millis ms) {
+  std::string out(kRfc3339Size, '0');
+  write_rfc3339(out.data(), ms);
   return out;
 }
 

@@ -95,3 +95,41 @@ BOOST_AUTO_TEST_CASE(error_body_carries_code_message_request_id_and_contract) {
   BOOST_TEST(body.at("request_id").as_string() == "req_1");
   BOOST_TEST(body.at("agent_contract").at("next_actions").as_array().size() >= 1u);
 }
+
+// Answers are written into room sized from an upper bound: the worst case (every byte of
+// every string escaped as \u00XX) and bodies larger than the per-thread scratch buffer
+// must come out whole and parse back to what went in.
+BOOST_AUTO_TEST_CASE(worst_case_escaping_and_large_bodies_fit_their_bound) {
+  const std::string controls(300, '\x01');
+  std::string big_payload = "[";
+  for (int i = 0; i < 9000; ++i) big_payload += (i ? ",\"abcdef\"" : "\"abcdef\"");
+  big_payload += "]";  // ~90 KB: past the 32 KB scratch buffer
+  for (const std::string& payload : {std::string("{}"), big_payload}) {
+    Task task;
+    task.id = "tsk_" + controls;
+    task.type = controls;
+    task.payload_json = payload;
+    task.result_json = payload;
+    task.output_id = controls;
+    task.status = TaskStatus::completed;
+    task.claimed_by = controls;
+    task.lease_token = controls;
+    task.failure_reason = controls + "\"\\";
+    task.created_at = task.updated_at = task.completed_at = 1'000;
+    for (auto site : {ContractSite::claim, ContractSite::other}) {
+      auto body = boost::json::parse(task_body(task, 2'000, site, TaskView{true}));
+      const auto& t = body.at("task");
+      BOOST_TEST(std::string(t.at("type").as_string()) == controls);
+      BOOST_TEST(std::string(t.at("claimedBy").as_string()) == controls);
+      BOOST_TEST(std::string(t.at("leaseToken").as_string()) == controls);
+      BOOST_TEST(std::string(t.at("failureReason").as_string()) == controls + "\"\\");
+      BOOST_TEST(t.at("payload").is_array() == (payload != "{}"));
+      if (payload != "{}") BOOST_TEST(t.at("result").as_array().size() == 9000u);
+      BOOST_TEST(t.at("completedAt").as_string() == "1970-01-01T00:00:01.000Z");
+    }
+  }
+  std::string out = "prefix:";
+  append_json_string(out, std::string(40000, '\n'));  // also past the scratch buffer
+  BOOST_TEST(out.size() == 7 + 2 + 80000u);
+  BOOST_TEST(out.compare(0, 10, "prefix:\"\\n") == 0);
+}
