@@ -37,6 +37,10 @@ class Api final : public http::Handler {
                                                 http::Connection& connection) override;
   http::Response reject(int status, const std::string& code, const std::string& message,
                         const std::string& request_id) override;
+  // Where /health reads the connection counters (the listeners are made after the Api).
+  void set_connection_stats(std::function<http::ConnectionStats()> source) {
+    connection_stats_ = std::move(source);
+  }
 
  private:
   // tasks.cpp
@@ -70,6 +74,7 @@ class Api final : public http::Handler {
   const Config& config_;
   TaskLimits limits_;
   Millis started_at_;
+  std::function<http::ConnectionStats()> connection_stats_;
 };
 
 }  // namespace baton::api

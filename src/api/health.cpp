@@ -29,7 +29,16 @@ http::Response Api::health(http::Request&) {
     out.append(",\"error\":");
     append_json_string(out, stats.storage_error);
   }
-  out.append("}}");
+  out.append("}");
+  if (connection_stats_) {
+    http::ConnectionStats connections = connection_stats_();
+    out.append(",\"connections\":{\"open\":");
+    out.append(std::to_string(connections.open));
+    out.append(",\"moved\":");
+    out.append(std::to_string(connections.moved));
+    out.append("}");
+  }
+  out.append("}");
   if (!stats.storage_writable) response.headers.emplace_back("Retry-After", "5");
   response.body = std::move(out);
   return response;

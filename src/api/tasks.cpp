@@ -55,19 +55,18 @@ std::string render_list(const std::vector<Task>& tasks, const std::optional<std:
 
 http::Response Api::from_outcome(Call& call, const Outcome& outcome, int success_status,
                                  ContractSite site, bool with_lease_token) {
+  http::Response response;
   if (outcome.status != 0) {  // rendered by the engine: a stored or replayed answer
-    http::Response response;
     response.status = outcome.status;
     response.body = outcome.body;
-    return response;
+  } else if (!outcome.ok()) {
+    response = error(call.request, outcome.error, message_for(outcome.error), call.task_id,
+                     outcome.retry_after_seconds);
+  } else {
+    response.status = success_status;
+    response.body = task_body(*outcome.task, outcome.now, site, TaskView{with_lease_token});
   }
-  if (!outcome.ok()) {
-    return error(call.request, outcome.error, message_for(outcome.error), call.task_id,
-                 outcome.retry_after_seconds);
-  }
-  http::Response response;
-  response.status = success_status;
-  response.body = task_body(*outcome.task, outcome.now, site, TaskView{with_lease_token});
+  response.affinity = outcome.affinity;
   return response;
 }
 
@@ -192,6 +191,7 @@ asio::awaitable<http::Response> Api::claim_next(Call& call) {
   if (outcome.ok() && !outcome.task) {
     http::Response response;
     response.body = empty_claim_body(5);
+    response.affinity = outcome.affinity;
     co_return response;
   }
   if (outcome.task) call.task_id = outcome.task->id;

@@ -94,6 +94,7 @@ int serve(const Config& config) {
   limits.idle_timeout_seconds = config.server.idle_timeout_seconds;
   // Each shard takes its share of the connection bound: no counter is shared.
   limits.max_connections = std::max(1, (config.server.max_connections + shards - 1) / shards);
+  limits.move_after = config.server.move_connections_after;
   std::vector<std::unique_ptr<http::Listener>> listeners;
   unsigned short port = 0;
   std::string address;
@@ -101,7 +102,7 @@ int serve(const Config& config) {
     address = resolve_host(endpoint->host);
     port = endpoint->port;
     for (int i = 0; i < shards; ++i) {
-      listeners.push_back(std::make_unique<http::Listener>(engine.context(i), api, limits));
+      listeners.push_back(std::make_unique<http::Listener>(engine.context(i), api, limits, i));
       // Port 0: the first shard gets a free port and the others join it.
       port = listeners.back()->open(address, port);
     }
@@ -109,6 +110,17 @@ int serve(const Config& config) {
     log(LogLevel::error, "cannot listen on " + config.server.listen, failure.what());
     return 1;
   }
+  std::vector<http::Listener*> peers;
+  for (auto& listener : listeners) peers.push_back(listener.get());
+  for (auto& listener : listeners) listener->set_peers(peers);
+  api.set_connection_stats([&listeners] {
+    http::ConnectionStats stats;
+    for (auto& listener : listeners) {
+      stats.open += listener->live_connections();
+      stats.moved += listener->moved_connections();
+    }
+    return stats;
+  });
   engine.start();
   for (int i = 0; i < shards; ++i) {
     http::Listener* listener = listeners[i].get();

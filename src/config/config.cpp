@@ -58,6 +58,7 @@ const std::vector<Field>& fields() {
       {"server", "max_connections", REF(server.max_connections), 1, 1000000},
       {"server", "shutdown_grace_seconds", REF(server.shutdown_grace_seconds), 1, 60},
       {"server", "pin_shards", REF(server.pin_shards)},
+      {"server", "move_connections_after", REF(server.move_connections_after), 0, 1000},
       {"storage", "path", REF(storage.path), 0, 0, {}, check_non_empty},
       {"storage", "sync", REF(storage.sync), 0, 0, {"always", "batch", "none"}},
       {"storage", "group_commit_max_batch", REF(storage.group_commit_max_batch), 1, 100000},

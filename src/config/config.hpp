@@ -24,6 +24,9 @@ struct Config {
     int max_connections = 10000;
     int shutdown_grace_seconds = 8;  // in-flight requests get this long on SIGTERM
     bool pin_shards = true;          // shard i runs on core i mod cores
+    // A keep-alive connection whose requests this many times in a row went to queues of
+    // one other shard moves to that shard's thread (0: never).
+    int move_connections_after = 2;
   } server;
   struct Storage {
     std::string path = "./data";

@@ -145,11 +145,13 @@ asio::awaitable<Outcome> LocalEngine::single_flight(const IdempotencyRequest* id
 asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
                                              const IdempotencyRequest* idempotency) {
   Shard& owner = queue_owner(request.account, request.type);
-  co_return co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+  Outcome outcome = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
     return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
       return owner.create(std::move(request), idempotency);
     });
   });
+  outcome.affinity = owner.index();
+  co_return outcome;
 }
 
 asio::awaitable<Outcome> LocalEngine::apply(std::string account, std::string task_id,
@@ -158,20 +160,24 @@ asio::awaitable<Outcome> LocalEngine::apply(std::string account, std::string tas
   auto id = parse_task_id(task_id);
   if (!id) co_return error_outcome(ErrorCode::task_not_found);
   Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
-  co_return co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+  Outcome outcome = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
     return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
       return owner.apply(account, *id, std::move(command), idempotency);
     });
   });
+  outcome.affinity = owner.index();
+  co_return outcome;
 }
 
 asio::awaitable<Outcome> LocalEngine::get(std::string account, std::string task_id) {
   auto id = parse_task_id(task_id);
   if (!id) co_return error_outcome(ErrorCode::task_not_found);
   Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
-  co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
+  Outcome outcome = co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
     return owner.get(account, *id);
   });
+  outcome.affinity = owner.index();
+  co_return outcome;
 }
 
 asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
@@ -202,9 +208,13 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
 }
 
 asio::awaitable<Outcome> LocalEngine::claim_next(ClaimRequest request) {
-  Outcome first = co_await claim_once(request);
-  if (!first.ok() || first.task || request.wait_ms <= 0 || current_shard() < 0) co_return first;
-  co_return co_await park(request);
+  Outcome outcome = co_await claim_once(request);
+  if (outcome.ok() && !outcome.task && request.wait_ms > 0 && current_shard() >= 0) {
+    outcome = co_await park(request);
+  }
+  // A typed claim's queue has one home; a typeless one is served wherever the best is.
+  if (request.type) outcome.affinity = queue_owner(request.account, *request.type).index();
+  co_return outcome;
 }
 
 asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {

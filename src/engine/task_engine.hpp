@@ -43,6 +43,9 @@ struct Outcome {
   // Set when the answer was rendered by the engine (idempotent requests): send as is.
   int status = 0;
   std::string body;
+  // The front-end thread that could serve this queue's next request without a hand-off
+  // to another thread (LocalEngine: the owning shard's index); -1 when any is as good.
+  int affinity = -1;
   bool ok() const { return error == ErrorCode::none; }
 };
 

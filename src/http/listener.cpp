@@ -12,9 +12,11 @@
 #include <boost/beast/http.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <list>
 #include <random>
 
@@ -94,13 +96,18 @@ struct Listener::State {
   asio::io_context& context;
   Handler& handler;
   ListenerLimits limits;
+  int index;
   tcp::acceptor acceptor;
   std::list<Session*> sessions;
+  // live, draining and moved are read by other listeners' threads (a connection moving
+  // here, /health); everything else only on this listener's thread.
   std::atomic<int> live{0};
-  bool draining = false;
+  std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> moved{0};
+  std::vector<std::weak_ptr<State>> peers;  // by index; set before start, then fixed
 
-  State(asio::io_context& c, Handler& h, ListenerLimits l)
-      : context(c), handler(h), limits(l), acceptor(c) {}
+  State(asio::io_context& c, Handler& h, ListenerLimits l, int i)
+      : context(c), handler(h), limits(l), index(i), acceptor(c) {}
 };
 
 namespace {
@@ -146,11 +153,88 @@ struct SessionRegistration {
   }
 };
 
-asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket) {
+// A socket between two listeners: closed if the hand-over never completes (the target's
+// loop stopped first).
+struct OwnedFd {
+  int fd;
+  explicit OwnedFd(int f) : fd(f) {}
+  ~OwnedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+};
+
+asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
+                                  std::string carried, int moves);
+
+// Where this connection should go after an answer with `affinity`, if anywhere: the same
+// other listener named by enough answers in a row. Each move of a connection raises the
+// bar for the next, so one that alternates between queues settles instead of bouncing.
+std::shared_ptr<Listener::State> move_target(const Listener::State& state, int affinity,
+                                             int moves, int& leaning, int& streak) {
+  int needed = state.limits.move_after * (1 + moves);
+  if (needed <= 0 || affinity < 0 || affinity == state.index ||
+      affinity >= static_cast<int>(state.peers.size())) {
+    leaning = -1;
+    streak = 0;
+    return nullptr;
+  }
+  if (affinity != leaning) {
+    leaning = affinity;
+    streak = 0;
+  }
+  if (++streak < needed) return nullptr;
+  streak = 0;
+  return state.peers[static_cast<std::size_t>(affinity)].lock();
+}
+
+// Hands an idle keep-alive connection (its answer written, nothing pending on it) to
+// `to`, with the bytes already read past the last request. False when it stays here.
+bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer& buffer,
+               int moves, const std::shared_ptr<Listener::State>& to) {
+  if (to->draining || to->live.load() >= to->limits.max_connections) return false;
+  boost::system::error_code error;
+  tcp::socket& socket = session.stream.socket();
+  auto protocol = socket.local_endpoint(error).protocol();
+  if (error) return false;
+  int fd = socket.release(error);  // leaves this io_context's epoll set
+  if (error) return false;
+  auto owned = std::make_shared<OwnedFd>(fd);
+  std::string carried(static_cast<const char*>(buffer.data().data()), buffer.size());
+  to->live.fetch_add(1);
+  from.moved.fetch_add(1, std::memory_order_relaxed);
+  asio::post(to->context, [to, owned, protocol, moves, carried = std::move(carried)]() mutable {
+    if (to->draining) {
+      to->live.fetch_sub(1);
+      return;  // `owned` closes it, as drain() closes idle connections
+    }
+    tcp::socket socket(to->context);
+    boost::system::error_code error;
+    socket.assign(protocol, owned->fd, error);
+    if (error) {
+      to->live.fetch_sub(1);
+      return;
+    }
+    owned->fd = -1;  // the socket owns it now
+    asio::co_spawn(to->context, run_session(to, std::move(socket), std::move(carried), moves + 1),
+                   asio::detached);
+  });
+  return true;
+}
+
+asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
+                                  std::string carried, int moves) {
   Session session(std::move(socket));
   SessionRegistration registration(*state, &session);
   beast::flat_buffer buffer;
+  if (!carried.empty()) {
+    auto room = buffer.prepare(carried.size());
+    std::memcpy(room.data(), carried.data(), carried.size());
+    buffer.commit(carried.size());
+  }
   const ListenerLimits& limits = state->limits;
+  int leaning = -1, streak = 0;  // see move_target
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(limits.max_header_bytes);
@@ -193,11 +277,15 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     session.stop_watching();
     if (session.watch->gone) break;
     bool close = response.close || !keep_alive || state->draining || session.closing;
+    int affinity = response.affinity;
     // Still busy while writing: drain() must not cut a committed answer short.
     co_await write(session, std::move(response), version, !close, request.request_id, limits,
                    head_request);
     session.busy = false;
     if (close || state->draining) break;
+    if (auto target = move_target(*state, affinity, moves, leaning, streak)) {
+      if (hand_over(*state, session, buffer, moves, target)) co_return;
+    }
   }
   beast::error_code ignored;
   session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -236,18 +324,27 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
     }
     socket.set_option(tcp::no_delay(true));
     state->live.fetch_add(1);
-    asio::co_spawn(state->context, run_session(state, std::move(socket)), asio::detached);
+    asio::co_spawn(state->context, run_session(state, std::move(socket), {}, 0), asio::detached);
   }
 }
 
 }  // namespace
 
-Listener::Listener(asio::io_context& context, Handler& handler, ListenerLimits limits)
-    : state_(std::make_shared<State>(context, handler, limits)) {}
+Listener::Listener(asio::io_context& context, Handler& handler, ListenerLimits limits, int index)
+    : state_(std::make_shared<State>(context, handler, limits, index)) {}
 
 Listener::~Listener() = default;
 
+void Listener::set_peers(const std::vector<Listener*>& peers) {
+  state_->peers.clear();
+  for (Listener* peer : peers) state_->peers.push_back(peer->state_);
+}
+
 int Listener::live_connections() const { return state_->live.load(); }
+
+std::uint64_t Listener::moved_connections() const {
+  return state_->moved.load(std::memory_order_relaxed);
+}
 
 unsigned short Listener::open(const std::string& address, unsigned short port) {
   tcp::endpoint endpoint(asio::ip::make_address(address), port);

@@ -5,8 +5,10 @@
 // except live_connections(), which any thread may read.
 #include <boost/asio/io_context.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "http/message.hpp"
@@ -18,12 +20,21 @@ struct ListenerLimits {
   std::uint32_t max_header_bytes = 16384;
   int idle_timeout_seconds = 60;
   int max_connections = 10000;  // this shard's share
+  // Answers in a row whose affinity names the same other listener before the connection
+  // moves to it (0: connections stay where the kernel put them).
+  int move_after = 2;
 };
 
+// Listeners are numbered like the shards they run on. A keep-alive connection can move
+// from one to another between requests (Response::affinity): its socket is handed to the
+// other listener's io_context with any bytes already read, and it carries on there.
 class Listener {
  public:
-  Listener(boost::asio::io_context& context, Handler& handler, ListenerLimits limits);
+  Listener(boost::asio::io_context& context, Handler& handler, ListenerLimits limits,
+           int index = 0);
   ~Listener();
+  // The listeners connections may move to, by index (this one included). Before start().
+  void set_peers(const std::vector<Listener*>& peers);
   // Binds address:port with SO_REUSEPORT and returns the port bound (port 0 picks one);
   // throws std::system_error on failure. Any thread.
   unsigned short open(const std::string& address, unsigned short port);
@@ -32,6 +43,8 @@ class Listener {
   // response. On the shard's thread.
   void drain();
   int live_connections() const;
+  // Connections this listener handed to another one, since start.
+  std::uint64_t moved_connections() const;
 
   struct State;  // defined in listener.cpp
 

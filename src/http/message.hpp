@@ -3,6 +3,7 @@
 // Beast stays inside http/listener.cpp; nothing above this layer includes it.
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +29,16 @@ struct Response {
   std::string body;  // JSON
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after this response
+  // The listener (by index) best placed to serve this connection's next request, or -1.
+  // Listener::State::move_after answers in a row naming the same other listener move the
+  // connection there.
+  int affinity = -1;
+};
+
+// Connection counters across all listeners, for /health.
+struct ConnectionStats {
+  int open = 0;
+  std::uint64_t moved = 0;  // handed from one listener (shard thread) to another
 };
 
 // What a handler may ask of the connection it is serving.

@@ -1013,3 +1013,63 @@ BOOST_AUTO_TEST_CASE(every_claim_gets_a_new_token) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A keep-alive connection whose requests keep going to queues of the other shard moves to
+// that shard's thread between requests (server.move_connections_after, default 2),
+// carrying the bytes it had already read: pipelined requests are all answered, in order,
+// and the connection keeps working where it landed. /health counts the moves. Which
+// shard accepts a connection is the kernel's choice, so connections are opened until one
+// started on the other shard (each does with probability 1/2).
+BOOST_AUTO_TEST_CASE(a_keep_alive_connection_moves_to_its_queues_shard_with_pipelined_bytes) {
+  Fresh f;
+  auto moved = [&] {
+    Response health = f.server.client().get("/health", "");
+    BATON_REQUIRE_STATUS(health, 200);
+    return health.obj().at("connections").at("moved").as_int64();
+  };
+  auto raw_request = [&](std::string_view target, const std::string& body) {
+    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+           f.key + "\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  const std::int64_t before = moved();
+  int created = 0;
+  bool saw_move = false;
+  for (int attempt = 0; attempt < 40 && !saw_move; ++attempt) {
+    RawConnection raw(f.server.port());
+    // Four creates in one write: the server has read past the second when it answers
+    // it, so a move after that answer must take the other two along.
+    std::string four;
+    for (int i = 0; i < 4; ++i) four += raw_request("/v1/tasks", task_body(f.type));
+    BOOST_REQUIRE(raw.send(four));
+    for (int i = 0; i < 4; ++i) {
+      RawRead read = raw.read_response(5s);
+      BOOST_REQUIRE_MESSAGE(read.status() == 201, "answer " << i << ": " << read.data);
+      ++created;
+    }
+    // The same connection claims and completes a task afterwards, wherever it is now.
+    BOOST_REQUIRE(raw.send(raw_request("/v1/tasks/claim", js(json::object{{"type", f.type}}))));
+    RawRead claimed = raw.read_response(5s);
+    BOOST_REQUIRE_MESSAGE(claimed.status() == 200, claimed.data);
+    Response claim = parse_raw_response(claimed.data);
+    std::string id = claim.task_id();
+    BOOST_REQUIRE(raw.send(raw_request("/v1/tasks/" + id + "/complete",
+                                       js(json::object{{"result", json::object{}}}))));
+    RawRead done = raw.read_response(5s);
+    BOOST_REQUIRE_MESSAGE(done.status() == 200, done.data);
+    BOOST_TEST(parse_raw_response(done.data).task_str("status") == "completed");
+    --created;
+    saw_move = moved() > before;
+  }
+  BOOST_TEST(saw_move, "no connection moved in 40 tries");
+  // Nothing was lost or doubled on the way: every task created and not completed is
+  // still there to claim, once.
+  int pending = 0;
+  for (;;) {
+    Response r = f.c.claim(f.key, js(json::object{{"type", f.type}}));
+    BATON_REQUIRE_STATUS(r, 200);
+    if (r.task_is_null()) break;
+    ++pending;
+  }
+  BOOST_TEST(pending == created);
+}
