@@ -3,7 +3,6 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <rocksdb/write_batch.h>
@@ -36,10 +35,9 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
       max_ops_per_write_(mode == SyncMode::always ? 1 : std::max(1, max_ops_per_write)),
       filling_(std::make_unique<rocksdb::WriteBatch>()) {
   if (mode_ != SyncMode::none) {
-    commit_work_.emplace(asio::make_work_guard(commit_context_));
     commit_thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "baton-commit");
-      commit_context_.run();
+      commit_loop();
     });
   }
 }
@@ -48,13 +46,22 @@ GroupCommitter::~GroupCommitter() { finish_pending(); }
 
 void GroupCommitter::finish_pending() {
   if (commit_thread_.joinable()) {
-    commit_work_.reset();  // the queued write runs, then the thread ends
-    commit_thread_.join();
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    commit_thread_.join();  // it writes what was queued before it ends
   }
+  // What the commit thread did not get: queued after it stopped, or still filling.
   seal();
-  while (!sealed_.empty()) {
-    if (db_.writable()) db_.write(sealed_.front()->batch, mode_ != SyncMode::none);
-    sealed_.pop_front();
+  std::vector<std::unique_ptr<Sealed>> rest;
+  {
+    std::lock_guard lock(mutex_);
+    rest.swap(sealed_);
+  }
+  for (auto& sealed : rest) {
+    if (db_.writable()) db_.write(sealed->batch, mode_ != SyncMode::none);
   }
 }
 
@@ -75,7 +82,7 @@ std::uint64_t GroupCommitter::add_op() {
     return generation;
   }
   if (filling_ops_ >= max_ops_per_write_) seal();
-  schedule_flush();
+  schedule_seal();
   return generation;
 }
 
@@ -94,14 +101,14 @@ asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation) {
       asio::use_awaitable);
 }
 
-void GroupCommitter::schedule_flush() {
-  if (flush_posted_ || in_flight_) return;
-  flush_posted_ = true;
-  // Posting runs the flush after the handlers already queued in this turn, so their
-  // writes join the same batch.
+void GroupCommitter::schedule_seal() {
+  if (seal_posted_) return;
+  seal_posted_ = true;
+  // Posting seals after the handlers already queued in this turn, so their writes join
+  // the same batch.
   asio::post(shard_, [this] {
-    flush_posted_ = false;
-    flush();
+    seal_posted_ = false;
+    seal();
   });
 }
 
@@ -112,30 +119,58 @@ void GroupCommitter::seal() {
   filling_->Clear();
   sealed->generation = filling_generation_;
   sealed->ops = filling_ops_;
-  sealed_.push_back(std::move(sealed));
   filling_ops_ = 0;
   ++filling_generation_;
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    sealed_.push_back(std::move(sealed));
+    wake = commit_idle_;
+  }
+  if (wake) wake_.notify_one();  // a busy commit thread finds it when its write returns
 }
 
-void GroupCommitter::flush() {
-  if (in_flight_) return;
-  seal();
-  if (sealed_.empty()) return;
-  in_flight_ = true;
-  std::shared_ptr<Sealed> next(sealed_.front().release());
-  sealed_.pop_front();
-  writes_.fetch_add(1, std::memory_order_relaxed);
-  ops_.fetch_add(static_cast<std::uint64_t>(next->ops), std::memory_order_relaxed);
-  asio::post(commit_context_, [this, next] {
-    // After a failed write nothing later is written: it was decided on top of the failure.
-    std::string error = db_.writable() ? db_.write(next->batch, true) : db_.last_error();
-    if (error.empty() && !db_.writable()) error = "storage is not writable";
-    asio::post(shard_, [this, generation = next->generation, error = std::move(error)]() mutable {
-      in_flight_ = false;
-      on_committed(generation, std::move(error));
-      flush();
-    });
-  });
+void GroupCommitter::commit_loop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Sealed>> taken;
+    {
+      std::unique_lock lock(mutex_);
+      commit_idle_ = true;
+      wake_.wait(lock, [this] { return !sealed_.empty() || stopping_; });
+      commit_idle_ = false;
+      if (sealed_.empty()) return;  // stopping, nothing left
+      taken.swap(sealed_);
+    }
+    // One write and one fsync for everything queued (`always`: one per operation, each
+    // answered after its own). After a failed write nothing later is written: it was
+    // decided on top of the failure.
+    std::vector<rocksdb::WriteBatch*> batches;
+    int ops = 0;
+    for (auto& sealed : taken) {
+      batches.push_back(&sealed->batch);
+      ops += sealed->ops;
+    }
+    std::size_t rounds = mode_ == SyncMode::always ? taken.size() : 1;
+    for (std::size_t round = 0; round < rounds; ++round) {
+      std::string error;
+      if (!db_.writable()) {
+        error = db_.last_error();
+        if (error.empty()) error = "storage is not writable";
+      } else if (rounds == 1) {
+        error = db_.write_all(batches, true);
+      } else {
+        error = db_.write(*batches[round], true);
+      }
+      writes_.fetch_add(1, std::memory_order_relaxed);
+      ops_.fetch_add(static_cast<std::uint64_t>(rounds == 1 ? ops : taken[round]->ops),
+                     std::memory_order_relaxed);
+      std::uint64_t generation =
+          rounds == 1 ? taken.back()->generation : taken[round]->generation;
+      asio::post(shard_, [this, generation, error = std::move(error)]() mutable {
+        on_committed(generation, std::move(error));
+      });
+    }
+  }
 }
 
 void GroupCommitter::on_committed(std::uint64_t generation, std::string error) {

@@ -1,26 +1,30 @@
 #pragma once
 // Group commit for one shard. Handlers add a transition's writes to batch() and call
-// add_op(); the shard keeps running while a commit thread writes (and, in `batch` mode,
-// fsyncs) everything added during one event-loop turn as one RocksDB write, then resumes
-// every handler waiting on it. While one commit is in flight the next batch fills, so a
-// slow fsync turns into bigger batches, not a stalled shard.
+// add_op(); at the end of each event-loop turn the shard seals what was added and queues
+// it for the shard's commit thread, which takes everything queued at once, writes it as
+// one RocksDB write (and, in `batch` mode, one fsync), then resumes the handlers waiting
+// on it. The commit thread starts its next write as soon as one returns, with whatever
+// the shard queued meanwhile: a slow fsync turns into bigger writes, never a stalled
+// shard, and no write waits for the shard to notice the previous one finished.
 //   always: one write + fsync per operation (a response only after its own fsync)
-//   batch:  one write + fsync per group (durable; the default)
+//   batch:  one write + fsync per commit-thread round (durable; the default)
 //   none:   one write per operation on the shard thread, no fsync (survives a process
 //           crash, not a power loss)
-// Owned by its shard and used only on the shard's thread.
+// Owned by its shard and used only on the shard's thread, except the queue between the
+// shard and its commit thread (a mutex and a condition variable).
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/config.hpp"
 
@@ -61,31 +65,33 @@ class GroupCommitter {
  private:
   struct Sealed;
   struct Waiter;
-  void schedule_flush();
-  void flush();
+  void schedule_seal();
   void seal();
+  void commit_loop();  // the commit thread
   void on_committed(std::uint64_t generation, std::string error);
 
   boost::asio::io_context& shard_;
   Db& db_;
   SyncMode mode_;
   int max_ops_per_write_;
+  // Shard thread only.
   std::unique_ptr<rocksdb::WriteBatch> filling_;
   int filling_ops_ = 0;
   std::uint64_t filling_generation_ = 1;
   std::uint64_t committed_generation_ = 0;
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
   std::string first_error_;
-  std::deque<std::unique_ptr<Sealed>> sealed_;  // waiting for the commit thread, in order
-  bool in_flight_ = false;
-  bool flush_posted_ = false;
+  bool seal_posted_ = false;
   std::deque<std::unique_ptr<Waiter>> waiters_;  // in generation order
   std::function<void(std::uint64_t, bool)> on_durable_;
+  // Shared with the commit thread, under mutex_.
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::unique_ptr<Sealed>> sealed_;  // in generation order
+  bool commit_idle_ = false;  // the commit thread waits on wake_
+  bool stopping_ = false;
   std::atomic<std::uint64_t> writes_{0};  // RocksDB writes issued
   std::atomic<std::uint64_t> ops_{0};     // operations they carried
-  boost::asio::io_context commit_context_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
-      commit_work_;
   std::thread commit_thread_;
 };
 

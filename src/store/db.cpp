@@ -8,6 +8,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 #include "core/time.hpp"
@@ -135,6 +136,29 @@ std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
     return status.ToString();
   }
   return {};
+}
+
+std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync) {
+  if (batches.size() == 1) return write(*batches.front(), sync);
+  // A batch's bytes are a 12-byte header (sequence: fixed64, then count: fixed32, both
+  // little-endian; the sequence is assigned by the write) and its records, which is also
+  // its WAL record format: records of several batches under one header are one batch.
+  constexpr std::size_t kHeader = 12;
+  std::size_t size = kHeader;
+  std::uint32_t count = 0;
+  for (const rocksdb::WriteBatch* batch : batches) {
+    size += batch->GetDataSize() - kHeader;
+    count += batch->Count();
+  }
+  std::string rep;
+  rep.reserve(size);
+  rep.append(kHeader, '\0');
+  for (int i = 0; i < 4; ++i) rep[8 + i] = static_cast<char>(count >> (8 * i));
+  for (const rocksdb::WriteBatch* batch : batches) {
+    rep.append(batch->Data().data() + kHeader, batch->GetDataSize() - kHeader);
+  }
+  rocksdb::WriteBatch merged(std::move(rep));
+  return write(merged, sync);
 }
 
 std::string Db::last_error() const {

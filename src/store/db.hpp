@@ -37,6 +37,8 @@ class Db {
   std::optional<std::string> get(Cf family, std::string_view key);
   // Writes a batch; `sync` fsyncs the WAL before returning. Returns "" or the error text.
   std::string write(rocksdb::WriteBatch& batch, bool sync);
+  // Writes several batches, in order, as one (one WAL record, one fsync when `sync`).
+  std::string write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
   void flush_wal();  // fsyncs the WAL (shutdown)
 

@@ -187,3 +187,25 @@ BOOST_AUTO_TEST_CASE(compaction_drops_expired_idempotency_records_only) {
   BOOST_TEST(!t.db->get(Cf::idempotency, "expired").has_value());
   BOOST_TEST(t.db->get(Cf::idempotency, "live").has_value());
 }
+
+// Group commit writes everything a shard queued during one fsync as one batch: the
+// records of several batches under one header, applied in order, across families, and
+// durable across a reopen.
+BOOST_AUTO_TEST_CASE(several_batches_are_written_as_one_in_order) {
+  TempDb t;
+  rocksdb::WriteBatch first, second, third, empty;
+  first.Put(t.db->cf(Cf::meta), "a", "1");
+  first.Put(t.db->cf(Cf::meta), "b", "1");
+  second.Put(t.db->cf(Cf::meta), "a", "2");  // a later batch wins
+  second.Delete(t.db->cf(Cf::meta), "b");
+  third.Put(t.db->cf(Cf::accounts), "c", "3");
+  auto before = t.db->raw().GetLatestSequenceNumber();
+  BOOST_TEST(t.db->write_all({&first, &second, &empty, &third}, true) == "");
+  // One write: five operations took five sequence numbers in one group.
+  BOOST_TEST(t.db->raw().GetLatestSequenceNumber() == before + 5);
+  BOOST_TEST(t.db->write_all({&empty}, true) == "");
+  t.reopen();
+  BOOST_TEST(t.db->get(Cf::meta, "a").value_or("") == "2");
+  BOOST_TEST(!t.db->get(Cf::meta, "b"));
+  BOOST_TEST(t.db->get(Cf::accounts, "c").value_or("") == "3");
+}
