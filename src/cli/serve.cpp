@@ -149,9 +149,11 @@ int serve(const Config& config) {
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::seconds(config.server.shutdown_grace_seconds);
   for (;;) {
+    bool drained = true;
     int live = 0;
+    for (auto& listener : listeners) drained = drained && listener->drained();
     for (auto& listener : listeners) live += listener->live_connections();
-    if (live == 0) break;
+    if (drained && live == 0) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       // Requests still running hold coroutine frames that span shards; tearing the
       // shards down under them is unsafe. Write what is queued, then leave at once.

@@ -78,7 +78,7 @@ std::uint64_t GroupCommitter::add_op() {
     ++filling_generation_;
     writes_.fetch_add(1, std::memory_order_relaxed);
     ops_.fetch_add(1, std::memory_order_relaxed);
-    on_committed(generation, std::move(error));
+    on_committed(generation, generation, std::move(error));
     return generation;
   }
   if (filling_ops_ >= max_ops_per_write_) seal();
@@ -139,7 +139,17 @@ void GroupCommitter::commit_loop() {
       wake_.wait(lock, [this] { return !sealed_.empty() || stopping_; });
       commit_idle_ = false;
       if (sealed_.empty()) return;  // stopping, nothing left
-      taken.swap(sealed_);
+      // The oldest batches, up to group_commit_max_batch operations (at least one batch):
+      // a slow disk makes writes bigger, but never unbounded.
+      std::size_t count = 0;
+      int ops = 0;
+      while (count < sealed_.size() && (count == 0 || ops + sealed_[count]->ops <= max_ops_per_write_)) {
+        ops += sealed_[count]->ops;
+        ++count;
+      }
+      taken.assign(std::make_move_iterator(sealed_.begin()),
+                   std::make_move_iterator(sealed_.begin() + static_cast<std::ptrdiff_t>(count)));
+      sealed_.erase(sealed_.begin(), sealed_.begin() + static_cast<std::ptrdiff_t>(count));
     }
     // One write and one fsync for everything queued (`always`: one per operation, each
     // answered after its own). After a failed write nothing later is written: it was
@@ -164,19 +174,22 @@ void GroupCommitter::commit_loop() {
       writes_.fetch_add(1, std::memory_order_relaxed);
       ops_.fetch_add(static_cast<std::uint64_t>(rounds == 1 ? ops : taken[round]->ops),
                      std::memory_order_relaxed);
-      std::uint64_t generation =
-          rounds == 1 ? taken.back()->generation : taken[round]->generation;
-      asio::post(shard_, [this, generation, error = std::move(error)]() mutable {
-        on_committed(generation, std::move(error));
+      // Generations are sealed one after another, so a write covers a contiguous range.
+      std::uint64_t first = rounds == 1 ? taken.front()->generation : taken[round]->generation;
+      std::uint64_t last = rounds == 1 ? taken.back()->generation : taken[round]->generation;
+      asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
+        on_committed(first, last, std::move(error));
       });
     }
   }
 }
 
-void GroupCommitter::on_committed(std::uint64_t generation, std::string error) {
+void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
+                                  std::string error) {
   committed_generation_ = generation;
   if (!error.empty() && first_failed_generation_ == 0) {
-    first_failed_generation_ = generation;
+    // Every generation of the failed write failed, not only its last.
+    first_failed_generation_ = first;
     first_error_ = error;
   }
   if (on_durable_) on_durable_(generation, error.empty());

@@ -68,7 +68,8 @@ class GroupCommitter {
   void schedule_seal();
   void seal();
   void commit_loop();  // the commit thread
-  void on_committed(std::uint64_t generation, std::string error);
+  // Generations first..generation were written (durable when `error` is empty).
+  void on_committed(std::uint64_t first, std::uint64_t generation, std::string error);
 
   boost::asio::io_context& shard_;
   Db& db_;

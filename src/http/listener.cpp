@@ -103,6 +103,7 @@ struct Listener::State {
   // here, /health); everything else only on this listener's thread.
   std::atomic<int> live{0};
   std::atomic<bool> draining{false};
+  std::atomic<bool> drained{false};  // drain() has run: no connection leaves from here now
   std::atomic<std::uint64_t> moved{0};
   std::vector<std::weak_ptr<State>> peers;  // by index; set before start, then fixed
 
@@ -205,10 +206,12 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
   to->live.fetch_add(1);
   from.moved.fetch_add(1, std::memory_order_relaxed);
   asio::post(to->context, [to, owned, protocol, moves, carried = std::move(carried)]() mutable {
-    if (to->draining) {
+    if (to->draining && carried.empty()) {
       to->live.fetch_sub(1);
       return;  // `owned` closes it, as drain() closes idle connections
     }
+    // Draining with a pipelined request already read: it is answered (with
+    // Connection: close), as it would have been where it was.
     tcp::socket socket(to->context);
     boost::system::error_code error;
     socket.assign(protocol, owned->fd, error);
@@ -373,6 +376,9 @@ void Listener::drain() {
       session->stream.socket().cancel(ignored);
     }
   }
+  state_->drained = true;
 }
+
+bool Listener::drained() const { return state_->drained.load(); }
 
 }  // namespace baton::http

@@ -42,6 +42,9 @@ class Listener {
   // Stops accepting, closes idle connections, and lets busy ones close after their
   // response. On the shard's thread.
   void drain();
+  // drain() has run. Once every listener has drained, no connection is between two of
+  // them: each one that moved is counted by the listener it went to.
+  bool drained() const;
   int live_connections() const;
   // Connections this listener handed to another one, since start.
   std::uint64_t moved_connections() const;

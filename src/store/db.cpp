@@ -142,7 +142,9 @@ std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool
   if (batches.size() == 1) return write(*batches.front(), sync);
   // A batch's bytes are a 12-byte header (sequence: fixed64, then count: fixed32, both
   // little-endian; the sequence is assigned by the write) and its records, which is also
-  // its WAL record format: records of several batches under one header are one batch.
+  // its WAL record format: records of several batches under one header are one batch
+  // (what RocksDB's internal WriteBatchInternal::Append does). This holds while Baton
+  // uses none of per-key protection bytes, user-defined timestamps or two-phase commit.
   constexpr std::size_t kHeader = 12;
   std::size_t size = kHeader;
   std::uint32_t count = 0;
