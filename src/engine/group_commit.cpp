@@ -34,12 +34,10 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
       mode_(mode),
       max_ops_per_write_(mode == SyncMode::always ? 1 : std::max(1, max_ops_per_write)),
       filling_(std::make_unique<rocksdb::WriteBatch>()) {
-  if (mode_ != SyncMode::none) {
-    commit_thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "baton-commit");
-      commit_loop();
-    });
-  }
+  commit_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "baton-commit");
+    commit_loop();
+  });
 }
 
 GroupCommitter::~GroupCommitter() { finish_pending(); }
@@ -70,17 +68,6 @@ rocksdb::WriteBatch& GroupCommitter::batch() { return *filling_; }
 std::uint64_t GroupCommitter::add_op() {
   std::uint64_t generation = filling_generation_;
   ++filling_ops_;
-  if (mode_ == SyncMode::none) {
-    // No fsync to amortize: write at once, on this thread, and skip the hand-off.
-    std::string error = db_.write(*filling_, false);
-    filling_->Clear();
-    filling_ops_ = 0;
-    ++filling_generation_;
-    writes_.fetch_add(1, std::memory_order_relaxed);
-    ops_.fetch_add(1, std::memory_order_relaxed);
-    on_committed(generation, generation, std::move(error));
-    return generation;
-  }
   if (filling_ops_ >= max_ops_per_write_) seal();
   schedule_seal();
   return generation;
@@ -167,7 +154,7 @@ void GroupCommitter::commit_loop() {
         error = db_.last_error();
         if (error.empty()) error = "storage is not writable";
       } else if (rounds == 1) {
-        error = db_.write_all(batches, true);
+        error = db_.write_all(batches, mode_ != SyncMode::none);
       } else {
         error = db_.write(*batches[round], true);
       }

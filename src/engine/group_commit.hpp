@@ -8,8 +8,10 @@
 // shard, and no write waits for the shard to notice the previous one finished.
 //   always: one write + fsync per operation (a response only after its own fsync)
 //   batch:  one write + fsync per commit-thread round (durable; the default)
-//   none:   one write per operation on the shard thread, no fsync (survives a process
-//           crash, not a power loss)
+//   none:   one write per commit-thread round, no fsync (survives a process crash, not
+//           a power loss). Written on the commit thread too: the shard thread is the
+//           busiest one, and a write there (WAL append and memtable inserts) would delay
+//           every request queued behind it.
 // Owned by its shard and used only on the shard's thread, except the queue between the
 // shard and its commit thread (a mutex and a condition variable).
 #include <boost/asio/awaitable.hpp>

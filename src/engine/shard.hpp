@@ -66,11 +66,11 @@ class Shard {
   void arm_deadline(Waiter& waiter, Millis due);
   void disarm_deadline(Waiter& waiter);
   boost::asio::awaitable<std::string> wait_commit(std::uint64_t generation);
-  // In `batch` mode a claim is answered once its write is queued, before the fsync: a
-  // crash can only forget the claim (the task is pending again, as after a lease
-  // expiry), and the worker's next complete or fail commits after it. Creates,
-  // completes and every other answer wait for their fsync.
-  bool acks_claims_before_sync() const { return config_.storage.sync == SyncMode::batch; }
+  // In `batch` and `none` modes a claim is answered once its write is queued, before
+  // the commit thread writes it: a crash can only forget the claim (the task is pending
+  // again, as after a lease expiry), and the worker's next complete or fail commits
+  // after it. Creates, completes and every other answer wait for their write.
+  bool acks_claims_before_sync() const { return config_.storage.sync != SyncMode::always; }
 
   // Idempotency keys homed on this shard.
   struct IdempotencyCheck {
