@@ -38,6 +38,12 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
     pthread_setname_np(pthread_self(), "baton-commit");
     commit_loop();
   });
+  if (mode_ == SyncMode::batch) {
+    sync_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "baton-sync");
+      sync_loop();
+    });
+  }
 }
 
 GroupCommitter::~GroupCommitter() { finish_pending(); }
@@ -50,6 +56,14 @@ void GroupCommitter::finish_pending() {
     }
     wake_.notify_one();
     commit_thread_.join();  // it writes what was queued before it ends
+  }
+  if (sync_thread_.joinable()) {
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_stopping_ = true;
+    }
+    sync_wake_.notify_one();
+    sync_thread_.join();  // it fsyncs what was written before it ends
   }
   // What the commit thread did not get: queued after it stopped, or still filling.
   seal();
@@ -154,7 +168,8 @@ void GroupCommitter::commit_loop() {
         error = db_.last_error();
         if (error.empty()) error = "storage is not writable";
       } else if (rounds == 1) {
-        error = db_.write_all(batches, mode_ != SyncMode::none);
+        // `batch`: the fsync is the sync thread's (below); `always` syncs here.
+        error = db_.write_all(batches, mode_ == SyncMode::always);
       } else {
         error = db_.write(*batches[round], true);
       }
@@ -164,7 +179,53 @@ void GroupCommitter::commit_loop() {
       // Generations are sealed one after another, so a write covers a contiguous range.
       std::uint64_t first = rounds == 1 ? taken.front()->generation : taken[round]->generation;
       std::uint64_t last = rounds == 1 ? taken.back()->generation : taken[round]->generation;
+      if (mode_ == SyncMode::batch) {
+        written(first, last, std::move(error));
+      } else {
+        asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
+          on_committed(first, last, std::move(error));
+        });
+      }
+    }
+  }
+}
+
+void GroupCommitter::written(std::uint64_t first, std::uint64_t last, std::string error) {
+  bool wake = false;
+  {
+    std::lock_guard lock(sync_mutex_);
+    written_.push_back(Written{first, last, std::move(error)});
+    wake = sync_idle_;
+  }
+  if (wake) sync_wake_.notify_one();
+}
+
+void GroupCommitter::sync_loop() {
+  for (;;) {
+    std::vector<Written> taken;
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_idle_ = true;
+      sync_wake_.wait(lock, [this] { return !written_.empty() || sync_stopping_; });
+      sync_idle_ = false;
+      if (written_.empty()) return;  // stopping, nothing left
+      taken.swap(written_);
+    }
+    // One fsync covers every range written before it starts. Ranges are reported in
+    // generation order, and a range whose write failed is reported failed (with every
+    // later one: the commit thread writes nothing after a failure).
+    std::size_t ok = 0;
+    while (ok < taken.size() && taken[ok].error.empty()) ++ok;
+    if (ok > 0) {
+      std::string error = db_.sync_wal();
+      std::uint64_t first = taken.front().first, last = taken[ok - 1].last;
       asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
+        on_committed(first, last, std::move(error));
+      });
+    }
+    for (std::size_t i = ok; i < taken.size(); ++i) {
+      asio::post(shard_, [this, first = taken[i].first, last = taken[i].last,
+                          error = std::move(taken[i].error)]() mutable {
         on_committed(first, last, std::move(error));
       });
     }

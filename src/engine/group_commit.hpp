@@ -7,7 +7,10 @@
 // the shard queued meanwhile: a slow fsync turns into bigger writes, never a stalled
 // shard, and no write waits for the shard to notice the previous one finished.
 //   always: one write + fsync per operation (a response only after its own fsync)
-//   batch:  one write + fsync per commit-thread round (durable; the default)
+//   batch:  one write per commit-thread round; a second thread fsyncs the WAL behind it
+//           (durable; the default). The commit thread appends round N+1 while round N
+//           is being fsynced, and one fsync covers every round written before it began:
+//           the disk's latency overlaps the next round's work instead of adding to it.
 //   none:   one write per commit-thread round, no fsync (survives a process crash, not
 //           a power loss). Written on the commit thread too: the shard thread is the
 //           busiest one, and a write there (WAL append and memtable inserts) would delay
@@ -70,6 +73,9 @@ class GroupCommitter {
   void schedule_seal();
   void seal();
   void commit_loop();  // the commit thread
+  void sync_loop();    // the sync thread (`batch` only)
+  // Hands a written (or failed) range of generations to the sync thread.
+  void written(std::uint64_t first, std::uint64_t last, std::string error);
   // Generations first..generation were written (durable when `error` is empty).
   void on_committed(std::uint64_t first, std::uint64_t generation, std::string error);
 
@@ -96,6 +102,18 @@ class GroupCommitter {
   std::atomic<std::uint64_t> writes_{0};  // RocksDB writes issued
   std::atomic<std::uint64_t> ops_{0};     // operations they carried
   std::thread commit_thread_;
+  // Between the commit thread and the sync thread, under sync_mutex_: ranges written
+  // (not yet fsynced), in order.
+  struct Written {
+    std::uint64_t first, last;
+    std::string error;  // the write failed: nothing to fsync, report this
+  };
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  std::vector<Written> written_;
+  bool sync_idle_ = false;
+  bool sync_stopping_ = false;
+  std::thread sync_thread_;
 };
 
 }  // namespace baton

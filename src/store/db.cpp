@@ -170,6 +170,17 @@ std::string Db::last_error() const {
 
 void Db::flush_wal() { db_->FlushWAL(true); }
 
+std::string Db::sync_wal() {
+  rocksdb::Status status = db_->SyncWAL();
+  if (!status.ok()) {
+    std::lock_guard lock(error_mutex_);
+    if (last_error_.empty()) last_error_ = status.ToString();
+    writable_.store(false);
+    return status.ToString();
+  }
+  return {};
+}
+
 std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
 }

@@ -41,6 +41,9 @@ class Db {
   std::string write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
   void flush_wal();  // fsyncs the WAL (shutdown)
+  // Fsyncs what was written to the WAL so far (writes made with sync = false); a
+  // failure makes the database unwritable, as a failed write does. "" or the error.
+  std::string sync_wal();
 
   // False once a write has failed: the process keeps serving reads, answers writes with
   // 503, and /health says "degraded".
