@@ -128,14 +128,15 @@ std::optional<std::string> Db::get(Cf family, std::string_view key) {
 std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
-  rocksdb::Status status = db_->Write(options, &batch);
-  if (!status.ok()) {
-    std::lock_guard lock(error_mutex_);
-    if (last_error_.empty()) last_error_ = status.ToString();
-    writable_.store(false);
-    return status.ToString();
-  }
-  return {};
+  return checked(db_->Write(options, &batch));
+}
+
+std::string Db::checked(const rocksdb::Status& status) {
+  if (status.ok()) return {};
+  std::lock_guard lock(error_mutex_);
+  if (last_error_.empty()) last_error_ = status.ToString();
+  writable_.store(false);
+  return status.ToString();
 }
 
 std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync) {
@@ -170,16 +171,7 @@ std::string Db::last_error() const {
 
 void Db::flush_wal() { db_->FlushWAL(true); }
 
-std::string Db::sync_wal() {
-  rocksdb::Status status = db_->SyncWAL();
-  if (!status.ok()) {
-    std::lock_guard lock(error_mutex_);
-    if (last_error_.empty()) last_error_ = status.ToString();
-    writable_.store(false);
-    return status.ToString();
-  }
-  return {};
-}
+std::string Db::sync_wal() { return checked(db_->SyncWAL()); }
 
 std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));

@@ -15,6 +15,7 @@ class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
+class Status;
 }  // namespace rocksdb
 
 namespace baton {
@@ -52,6 +53,8 @@ class Db {
 
  private:
   Db() = default;
+  // "" for success; otherwise records the first failure, stops writes, returns its text.
+  std::string checked(const rocksdb::Status& status);
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
