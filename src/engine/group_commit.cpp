@@ -3,6 +3,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <rocksdb/write_batch.h>
@@ -243,14 +244,21 @@ void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
   if (on_durable_) on_durable_(generation, error.empty());
   // Waiters may have queued out of generation order (a long poll waits for a claim made
   // earlier), so look at all of them; there are a few per batch.
+  std::vector<std::unique_ptr<Waiter>> ready;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     if ((*it)->generation > generation) {
       ++it;
       continue;
     }
-    auto waiter = std::move(*it);
+    ready.push_back(std::move(*it));
     it = waiters_.erase(it);
-    asio::post(waiter->executor, [handler = std::move(waiter->handler), error]() mutable {
+  }
+  // Resumed right here (this runs in its own handler on the shard's thread, and each
+  // waiter's executor is the shard's): a post would queue every reply behind all the
+  // shard received meanwhile, a second trip through its event loop. A resumed handler
+  // may wait again; `ready` is ours, so that cannot disturb this loop.
+  for (auto& waiter : ready) {
+    asio::dispatch(waiter->executor, [handler = std::move(waiter->handler), error]() mutable {
       std::move(handler)(error);
     });
   }
