@@ -10,6 +10,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "store/db.hpp"
 
 namespace baton {
@@ -24,6 +26,7 @@ struct GroupCommitter::Sealed {
 
 struct GroupCommitter::Waiter {
   std::uint64_t generation;
+  bool written_is_enough;
   asio::any_io_executor executor;  // the waiting coroutine's
   asio::any_completion_handler<void(std::string)> handler;
 };
@@ -88,17 +91,18 @@ std::uint64_t GroupCommitter::add_op() {
   return generation;
 }
 
-asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation) {
-  if (generation <= committed_generation_) {
+asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation,
+                                                  bool written_is_enough) {
+  if (generation <= (written_is_enough ? written_generation_ : committed_generation_)) {
     // Generations before the first failure were written; the failed one and later not.
     bool failed = first_failed_generation_ != 0 && generation >= first_failed_generation_;
     co_return failed ? first_error_ : std::string();
   }
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
-      [this, generation](auto handler) {
+      [this, generation, written_is_enough](auto handler) {
         auto executor = asio::get_associated_executor(handler);
-        waiters_.push_back(
-            std::make_unique<Waiter>(Waiter{generation, executor, std::move(handler)}));
+        waiters_.push_back(std::make_unique<Waiter>(
+            Waiter{generation, written_is_enough, executor, std::move(handler)}));
       },
       asio::use_awaitable);
 }
@@ -181,6 +185,11 @@ void GroupCommitter::commit_loop() {
       std::uint64_t first = rounds == 1 ? taken.front()->generation : taken[round]->generation;
       std::uint64_t last = rounds == 1 ? taken.back()->generation : taken[round]->generation;
       if (mode_ == SyncMode::batch) {
+        // Posted before the sync thread can hear of this range, so the shard learns that
+        // it is written before it learns that it is durable.
+        asio::post(shard_, [this, first, last, error]() mutable {
+          on_written(first, last, std::move(error));
+        });
         written(first, last, std::move(error));
       } else {
         asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
@@ -233,20 +242,39 @@ void GroupCommitter::sync_loop() {
   }
 }
 
-void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
-                                  std::string error) {
-  committed_generation_ = generation;
+void GroupCommitter::record_failure(std::uint64_t first, const std::string& error) {
   if (!error.empty() && first_failed_generation_ == 0) {
     // Every generation of the failed write failed, not only its last.
     first_failed_generation_ = first;
     first_error_ = error;
   }
+}
+
+void GroupCommitter::on_written(std::uint64_t first, std::uint64_t generation,
+                                std::string error) {
+  written_generation_ = std::max(written_generation_, generation);
+  record_failure(first, error);
+  resume(generation, true, error);
+}
+
+void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
+                                  std::string error) {
+  committed_generation_ = generation;
+  written_generation_ = std::max(written_generation_, generation);
+  record_failure(first, error);
   if (on_durable_) on_durable_(generation, error.empty());
+  resume(generation, false, error);
+}
+
+// Resumes the waiters that `generation` satisfies (only those content with a write when
+// `written_only`).
+void GroupCommitter::resume(std::uint64_t generation, bool written_only,
+                            const std::string& error) {
   // Waiters may have queued out of generation order (a long poll waits for a claim made
   // earlier), so look at all of them; there are a few per batch.
   std::vector<std::unique_ptr<Waiter>> ready;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if ((*it)->generation > generation) {
+    if ((*it)->generation > generation || (written_only && !(*it)->written_is_enough)) {
       ++it;
       continue;
     }

@@ -54,7 +54,10 @@ class GroupCommitter {
   // to wait for.
   std::uint64_t add_op();
   // Resumes once that generation is durable: "" on success, the storage error otherwise.
-  boost::asio::awaitable<std::string> wait(std::uint64_t generation);
+  // With `written_is_enough`, once it is written (visible to every reader of RocksDB),
+  // which in `batch` mode comes before its fsync.
+  boost::asio::awaitable<std::string> wait(std::uint64_t generation,
+                                           bool written_is_enough = false);
 
   // The generation the next add_op() will return.
   std::uint64_t filling_generation() const { return filling_generation_; }
@@ -78,6 +81,10 @@ class GroupCommitter {
   void written(std::uint64_t first, std::uint64_t last, std::string error);
   // Generations first..generation were written (durable when `error` is empty).
   void on_committed(std::uint64_t first, std::uint64_t generation, std::string error);
+  // `batch` only: generations first..generation were written, their fsync is pending.
+  void on_written(std::uint64_t first, std::uint64_t generation, std::string error);
+  void record_failure(std::uint64_t first, const std::string& error);
+  void resume(std::uint64_t generation, bool written_only, const std::string& error);
 
   boost::asio::io_context& shard_;
   Db& db_;
@@ -88,6 +95,7 @@ class GroupCommitter {
   int filling_ops_ = 0;
   std::uint64_t filling_generation_ = 1;
   std::uint64_t committed_generation_ = 0;
+  std::uint64_t written_generation_ = 0;  // >= committed_generation_
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
   std::string first_error_;
   bool seal_posted_ = false;

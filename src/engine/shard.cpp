@@ -236,8 +236,9 @@ asio::awaitable<std::string> Shard::wait_commit(std::uint64_t generation) {
   co_return co_await committer_.wait(generation);
 }
 
-asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation) {
-  std::string error = co_await committer_.wait(generation);
+asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation,
+                                       bool written_is_enough) {
+  std::string error = co_await committer_.wait(generation, written_is_enough);
   if (!error.empty()) {
     Outcome failed;
     failed.error = ErrorCode::unavailable;
@@ -303,8 +304,8 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
   std::uint64_t generation =
       commit_transition(&*task, transition.task, id, idempotency, outcome.now, outcome);
   outcome.task = share(std::move(transition.task));
-  if (std::holds_alternative<ClaimCmd>(command) && acks_claims_before_sync()) co_return outcome;
-  co_return co_await finish(std::move(outcome), generation);
+  co_return co_await finish(std::move(outcome), generation,
+                            std::holds_alternative<ClaimCmd>(command) && acks_claims_before_sync());
 }
 
 asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
@@ -357,8 +358,8 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   outcome.task = share(claim_from(*queue, worker_id, outcome.now, generation, &previous));
   outcome.previous_claimed_by = std::move(previous.claimed_by);
   outcome.previous_lease_token = std::move(previous.lease_token);
-  if (!outcome.task || acks_claims_before_sync()) co_return outcome;
-  co_return co_await finish(std::move(outcome), generation);
+  if (!outcome.task) co_return outcome;
+  co_return co_await finish(std::move(outcome), generation, acks_claims_before_sync());
 }
 
 std::optional<ReadyEntry> Shard::peek_best(const std::string& account) {

@@ -66,11 +66,12 @@ class Shard {
   void arm_deadline(Waiter& waiter, Millis due);
   void disarm_deadline(Waiter& waiter);
   boost::asio::awaitable<std::string> wait_commit(std::uint64_t generation);
-  // In `batch` and `none` modes a claim is answered once its write is queued, before
-  // the commit thread writes it: a crash can only forget the claim (the task is pending
-  // again, as after a lease expiry), and the worker's next complete or fail commits
-  // after it. Creates, completes and every other answer wait for their write.
-  bool acks_claims_before_sync() const { return config_.storage.sync != SyncMode::always; }
+  // In `batch` mode a claim is answered once its write is done (so every reader of
+  // RocksDB, e.g. a listing, sees it), before its fsync: a power loss can only forget the
+  // claim (the task is pending again, as after a lease expiry), and the worker's next
+  // complete or fail is fsynced after it. Creates, completes and every other answer wait
+  // for their fsync.
+  bool acks_claims_before_sync() const { return config_.storage.sync == SyncMode::batch; }
 
   // Idempotency keys homed on this shard.
   struct IdempotencyCheck {
@@ -104,7 +105,8 @@ class Shard {
   // receives the claimed task as it was before (for undoing the claim).
   std::optional<Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
                                  Millis now, std::uint64_t& generation, Task* previous = nullptr);
-  boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
+  boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation,
+                                         bool written_is_enough = false);
   void on_durable(std::uint64_t generation, bool ok);
   void remember(const Ulid& id, Task task);
   void tick();

@@ -485,3 +485,34 @@ BOOST_AUTO_TEST_CASE(thirty_two_workers_complete_each_of_400_tasks_exactly_once)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// In batch mode a claim is answered before its fsync but after its write: a listing (which
+// reads storage directly) sent right behind the claim on the same connection, pipelined
+// in the same packet, already shows the task claimed and no longer pending.
+BOOST_AUTO_TEST_CASE(a_claim_answered_with_sync_batch_is_visible_to_the_next_listing) {
+  TestServer server(ServerOptions{}.with("storage.sync", "batch"));
+  Client c = server.client();
+  const std::string key = c.register_key();
+  const std::string type = "visible_" + unique_suffix();
+  for (int i = 0; i < 30; ++i) c.create_task_id(key, task_body(type));
+  auto request = [&](std::string_view method, const std::string& target, const std::string& body) {
+    return std::string(method) + " " + target + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+           key + "\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  RawConnection raw(server.port());
+  for (int i = 0; i < 30; ++i) {
+    std::string claim_body = js({{"type", type}, {"worker_id", "w"}});
+    BOOST_REQUIRE(raw.send(request("POST", "/v1/tasks/claim", claim_body) +
+                           request("GET", "/v1/tasks?status=pending&limit=100&type=" + type, "")));
+    RawRead claimed = raw.read_response(5s);
+    BOOST_REQUIRE_MESSAGE(claimed.status() == 200, claimed.data);
+    std::string id = parse_raw_response(claimed.data).task_id();
+    RawRead listed = raw.read_response(5s);
+    BOOST_REQUIRE_MESSAGE(listed.status() == 200, listed.data);
+    Response pending = parse_raw_response(listed.data);
+    const auto& tasks = pending.obj().at("tasks").as_array();
+    BOOST_TEST(static_cast<int>(tasks.size()) == 29 - i);
+    for (const auto& t : tasks) BOOST_TEST(std::string(t.at("id").as_string()) != id);
+  }
+}
