@@ -495,16 +495,11 @@ BOOST_AUTO_TEST_CASE(a_claim_answered_with_sync_batch_is_visible_to_the_next_lis
   const std::string key = c.register_key();
   const std::string type = "visible_" + unique_suffix();
   for (int i = 0; i < 30; ++i) c.create_task_id(key, task_body(type));
-  auto request = [&](std::string_view method, const std::string& target, const std::string& body) {
-    return std::string(method) + " " + target + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
-           key + "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  };
   RawConnection raw(server.port());
   for (int i = 0; i < 30; ++i) {
     std::string claim_body = js({{"type", type}, {"worker_id", "w"}});
-    BOOST_REQUIRE(raw.send(request("POST", "/v1/tasks/claim", claim_body) +
-                           request("GET", "/v1/tasks?status=pending&limit=100&type=" + type, "")));
+    BOOST_REQUIRE(raw.send(raw_request("POST", "/v1/tasks/claim", key, claim_body) +
+                           raw_request("GET", "/v1/tasks?status=pending&limit=100&type=" + type, key)));
     RawRead claimed = raw.read_response(5s);
     BOOST_REQUIRE_MESSAGE(claimed.status() == 200, claimed.data);
     std::string id = parse_raw_response(claimed.data).task_id();

@@ -536,6 +536,15 @@ RawRead RawConnection::read_response(std::chrono::milliseconds timeout) {
   }
 }
 
+std::string raw_request(std::string_view method, std::string_view target, std::string_view key,
+                        std::string_view body) {
+  std::string out(method);
+  out.append(" ").append(target).append(" HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ");
+  out.append(key).append("\r\nContent-Type: application/json\r\nContent-Length: ");
+  out.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+  return out;
+}
+
 Response parse_raw_response(std::string_view data) {
   Response out;
   RawRead probe;

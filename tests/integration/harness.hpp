@@ -167,6 +167,10 @@ class RawConnection {
 
 // The first HTTP response in raw bytes as a Response (status 0 when there is none).
 Response parse_raw_response(std::string_view data);
+// One HTTP/1.1 request as raw bytes (Bearer `key`, JSON body with Content-Length), for
+// pipelining several into one RawConnection::send.
+std::string raw_request(std::string_view method, std::string_view target, std::string_view key,
+                        std::string_view body = {});
 
 // Connects, sends `bytes`, reads until close or timeout.
 RawRead raw_exchange(int port, std::string_view bytes,

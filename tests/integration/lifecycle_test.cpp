@@ -1027,11 +1027,6 @@ BOOST_AUTO_TEST_CASE(a_keep_alive_connection_moves_to_its_queues_shard_with_pipe
     BATON_REQUIRE_STATUS(health, 200);
     return health.obj().at("connections").at("moved").as_int64();
   };
-  auto raw_request = [&](std::string_view target, const std::string& body) {
-    return "POST " + std::string(target) + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
-           f.key + "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  };
   const std::int64_t before = moved();
   int created = 0;
   bool saw_move = false;
@@ -1040,7 +1035,7 @@ BOOST_AUTO_TEST_CASE(a_keep_alive_connection_moves_to_its_queues_shard_with_pipe
     // Four creates in one write: the server has read past the second when it answers
     // it, so a move after that answer must take the other two along.
     std::string four;
-    for (int i = 0; i < 4; ++i) four += raw_request("/v1/tasks", task_body(f.type));
+    for (int i = 0; i < 4; ++i) four += raw_request("POST", "/v1/tasks", f.key, task_body(f.type));
     BOOST_REQUIRE(raw.send(four));
     for (int i = 0; i < 4; ++i) {
       RawRead read = raw.read_response(5s);
@@ -1048,12 +1043,12 @@ BOOST_AUTO_TEST_CASE(a_keep_alive_connection_moves_to_its_queues_shard_with_pipe
       ++created;
     }
     // The same connection claims and completes a task afterwards, wherever it is now.
-    BOOST_REQUIRE(raw.send(raw_request("/v1/tasks/claim", js(json::object{{"type", f.type}}))));
+    BOOST_REQUIRE(raw.send(raw_request("POST", "/v1/tasks/claim", f.key, js(json::object{{"type", f.type}}))));
     RawRead claimed = raw.read_response(5s);
     BOOST_REQUIRE_MESSAGE(claimed.status() == 200, claimed.data);
     Response claim = parse_raw_response(claimed.data);
     std::string id = claim.task_id();
-    BOOST_REQUIRE(raw.send(raw_request("/v1/tasks/" + id + "/complete",
+    BOOST_REQUIRE(raw.send(raw_request("POST", "/v1/tasks/" + id + "/complete", f.key,
                                        js(json::object{{"result", json::object{}}}))));
     RawRead done = raw.read_response(5s);
     BOOST_REQUIRE_MESSAGE(done.status() == 200, done.data);
