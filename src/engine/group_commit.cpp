@@ -139,6 +139,7 @@ void GroupCommitter::seal() {
 void GroupCommitter::commit_loop() {
   for (;;) {
     std::vector<std::unique_ptr<Sealed>> taken;
+    int ops = 0;
     {
       std::unique_lock lock(mutex_);
       commit_idle_ = true;
@@ -146,56 +147,45 @@ void GroupCommitter::commit_loop() {
       commit_idle_ = false;
       if (sealed_.empty()) return;  // stopping, nothing left
       // The oldest batches, up to group_commit_max_batch operations (at least one batch):
-      // a slow disk makes writes bigger, but never unbounded.
+      // a slow disk makes writes bigger, but never unbounded. `always` has one operation
+      // per batch and a bound of 1, so each of its writes carries exactly one.
       std::size_t count = 0;
-      int ops = 0;
-      while (count < sealed_.size() && (count == 0 || ops + sealed_[count]->ops <= max_ops_per_write_)) {
+      while (count < sealed_.size() &&
+             (count == 0 || ops + sealed_[count]->ops <= max_ops_per_write_)) {
         ops += sealed_[count]->ops;
         ++count;
       }
-      taken.assign(std::make_move_iterator(sealed_.begin()),
-                   std::make_move_iterator(sealed_.begin() + static_cast<std::ptrdiff_t>(count)));
-      sealed_.erase(sealed_.begin(), sealed_.begin() + static_cast<std::ptrdiff_t>(count));
+      auto end = sealed_.begin() + static_cast<std::ptrdiff_t>(count);
+      taken.assign(std::make_move_iterator(sealed_.begin()), std::make_move_iterator(end));
+      sealed_.erase(sealed_.begin(), end);
     }
-    // One write and one fsync for everything queued (`always`: one per operation, each
-    // answered after its own). After a failed write nothing later is written: it was
-    // decided on top of the failure.
+    // One write for everything taken. After a failed write nothing later is written: it
+    // was decided on top of the failure.
     std::vector<rocksdb::WriteBatch*> batches;
-    int ops = 0;
-    for (auto& sealed : taken) {
-      batches.push_back(&sealed->batch);
-      ops += sealed->ops;
+    for (auto& sealed : taken) batches.push_back(&sealed->batch);
+    std::string error;
+    if (!db_.writable()) {
+      error = db_.last_error();
+      if (error.empty()) error = "storage is not writable";
+    } else {
+      // `batch`: the fsync is the sync thread's (below); `always` syncs here.
+      error = db_.write_all(batches, mode_ == SyncMode::always);
     }
-    std::size_t rounds = mode_ == SyncMode::always ? taken.size() : 1;
-    for (std::size_t round = 0; round < rounds; ++round) {
-      std::string error;
-      if (!db_.writable()) {
-        error = db_.last_error();
-        if (error.empty()) error = "storage is not writable";
-      } else if (rounds == 1) {
-        // `batch`: the fsync is the sync thread's (below); `always` syncs here.
-        error = db_.write_all(batches, mode_ == SyncMode::always);
-      } else {
-        error = db_.write(*batches[round], true);
-      }
-      writes_.fetch_add(1, std::memory_order_relaxed);
-      ops_.fetch_add(static_cast<std::uint64_t>(rounds == 1 ? ops : taken[round]->ops),
-                     std::memory_order_relaxed);
-      // Generations are sealed one after another, so a write covers a contiguous range.
-      std::uint64_t first = rounds == 1 ? taken.front()->generation : taken[round]->generation;
-      std::uint64_t last = rounds == 1 ? taken.back()->generation : taken[round]->generation;
-      if (mode_ == SyncMode::batch) {
-        // Posted before the sync thread can hear of this range, so the shard learns that
-        // it is written before it learns that it is durable.
-        asio::post(shard_, [this, first, last, error]() mutable {
-          on_written(first, last, std::move(error));
-        });
-        written(first, last, std::move(error));
-      } else {
-        asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
-          on_committed(first, last, std::move(error));
-        });
-      }
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    ops_.fetch_add(static_cast<std::uint64_t>(ops), std::memory_order_relaxed);
+    // Generations are sealed one after another, so a write covers a contiguous range.
+    std::uint64_t first = taken.front()->generation, last = taken.back()->generation;
+    if (mode_ == SyncMode::batch) {
+      // Posted before the sync thread can hear of this range, so the shard learns that
+      // it is written before it learns that it is durable.
+      asio::post(shard_, [this, first, last, error]() mutable {
+        on_written(first, last, std::move(error));
+      });
+      written(first, last, std::move(error));
+    } else {
+      asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
+        on_committed(first, last, std::move(error));
+      });
     }
   }
 }
