@@ -183,9 +183,11 @@ asio::awaitable<Outcome> LocalEngine::get(std::string account, std::string task_
 asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
   if (request.type) {
     Shard& owner = queue_owner(request.account, *request.type);
-    co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
+    Outcome outcome = co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
       return owner.claim_best(request.account, request.type, request.worker_id);
     });
+    outcome.affinity = owner.index();  // a typed claim's queue has one home
+    co_return outcome;
   }
   // Any type: the account's queues live on several shards; find the best head, claim there.
   Shard* best_shard = nullptr;
@@ -210,10 +212,10 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
 asio::awaitable<Outcome> LocalEngine::claim_next(ClaimRequest request) {
   Outcome outcome = co_await claim_once(request);
   if (outcome.ok() && !outcome.task && request.wait_ms > 0 && current_shard() >= 0) {
+    int affinity = outcome.affinity;  // a typeless claim has none: served wherever the best is
     outcome = co_await park(request);
+    outcome.affinity = affinity;
   }
-  // A typed claim's queue has one home; a typeless one is served wherever the best is.
-  if (request.type) outcome.affinity = queue_owner(request.account, *request.type).index();
   co_return outcome;
 }
 
