@@ -8,12 +8,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
 
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -22,6 +24,7 @@
 
 #include "core/limits.hpp"
 #include "core/ulid.hpp"
+#include "http/request_parser.hpp"
 #include "http/wire.hpp"
 
 namespace baton::http {
@@ -30,6 +33,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -37,7 +41,7 @@ thread_local UlidGenerator tls_request_ids(std::random_device{}());
 
 std::string new_request_id() { return "req_" + encode_ulid(tls_request_ids.next(wall_now_ms())); }
 
-std::string pick_request_id(beast::string_view sent) {
+std::string pick_request_id(std::string_view sent) {
   if (!sent.empty() && sent.size() <= 128 && is_printable_ascii({sent.data(), sent.size()})) {
     return std::string(sent);
   }
@@ -47,7 +51,7 @@ std::string pick_request_id(beast::string_view sent) {
 }  // namespace
 
 // One connection. Owned by its coroutine; the listener keeps a plain pointer while it
-// lives so drain() can close it.
+// lives so drain() can close it and its sweep can time it out.
 struct Session final : Connection {
   // What the disconnect watch shares with the session: the watch's completion may run
   // after the session is gone, so it checks `alive` before touching anything else.
@@ -57,25 +61,29 @@ struct Session final : Connection {
     bool gone = false;
   };
 
-  beast::tcp_stream stream;
+  tcp::socket socket;
+  // When the read or write under way must be over, else the listener's sweep cancels it
+  // (max while a handler works: a long poll bounds itself). One clock read per operation
+  // instead of a timer armed and cancelled around each one, as a timed stream would.
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
   bool busy = false;
   bool closing = false;
   std::shared_ptr<Watch> watch = std::make_shared<Watch>();
 
-  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit Session(tcp::socket s) : socket(std::move(s)) {}
   ~Session() override { watch->alive = false; }
 
   void watch_disconnect(std::function<void()> on_gone) override {
     if (watch->watching) return;
     watch->watching = true;
-    stream.socket().async_wait(
+    socket.async_wait(
         tcp::socket::wait_read,
         [watch = watch, this, on_gone = std::move(on_gone)](boost::system::error_code error) {
           if (!watch->alive) return;
           watch->watching = false;
           if (error) return;  // cancelled: the handler finished first
           char byte;
-          ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
           // Readable with data means a pipelined request: the client is still there.
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
             watch->gone = true;
@@ -88,7 +96,11 @@ struct Session final : Connection {
   void stop_watching() {
     if (!watch->watching) return;
     boost::system::error_code ignored;
-    stream.socket().cancel(ignored);
+    socket.cancel(ignored);
+  }
+
+  void expires_after(int seconds) {
+    deadline = SteadyClock::now() + std::chrono::seconds(seconds);
   }
 };
 
@@ -98,6 +110,7 @@ struct Listener::State {
   ListenerLimits limits;
   int index;
   tcp::acceptor acceptor;
+  asio::steady_timer sweep;  // times out sessions past their deadline
   std::list<Session*> sessions;
   // live, draining and moved are read by other listeners' threads (a connection moving
   // here, /health); everything else only on this listener's thread.
@@ -108,7 +121,7 @@ struct Listener::State {
   std::vector<std::weak_ptr<State>> peers;  // by index; set before start, then fixed
 
   State(asio::io_context& c, Handler& h, ListenerLimits l, int i)
-      : context(c), handler(h), limits(l), index(i), acceptor(c) {}
+      : context(c), handler(h), limits(l), index(i), acceptor(c), sweep(c) {}
 };
 
 namespace {
@@ -136,9 +149,11 @@ asio::awaitable<void> write(Session& session, Response response, unsigned versio
                             bool keep_alive, const std::string& request_id,
                             const ListenerLimits& limits, bool head_request = false) {
   response.headers.emplace_back("X-Request-Id", request_id);
-  std::string wire = serialize_response(response, version, keep_alive, head_request);
-  session.stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
-  co_await asio::async_write(session.stream, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
+  std::string head = serialize_head(response, version, keep_alive);
+  std::array<asio::const_buffer, 2> wire{
+      asio::buffer(head), head_request ? asio::const_buffer() : asio::buffer(response.body)};
+  session.expires_after(limits.idle_timeout_seconds);
+  co_await asio::async_write(session.socket, wire, asio::as_tuple(asio::use_awaitable));
 }
 
 // Keeps the listener's view of one session (its list entry and the live count) right
@@ -196,7 +211,7 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
                int moves, const std::shared_ptr<Listener::State>& to) {
   if (to->draining || to->live.load() >= to->limits.max_connections) return false;
   boost::system::error_code error;
-  tcp::socket& socket = session.stream.socket();
+  tcp::socket& socket = session.socket;
   auto protocol = socket.local_endpoint(error).protocol();
   if (error) return false;
   int fd = socket.release(error);  // leaves this io_context's epoll set
@@ -239,15 +254,17 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
   const ListenerLimits& limits = state->limits;
   int leaning = -1, streak = 0;  // see move_target
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
+    Request request;
+    RequestParser parser(request);
     parser.header_limit(limits.max_header_bytes);
     parser.body_limit(limits.max_body_bytes);
-    session.stream.expires_after(std::chrono::seconds(limits.idle_timeout_seconds));
-    auto [error, bytes] = co_await bhttp::async_read(session.stream, buffer, parser,
+    session.expires_after(limits.idle_timeout_seconds);
+    auto [error, bytes] = co_await bhttp::async_read(session.socket, buffer, parser,
                                                      asio::as_tuple(asio::use_awaitable));
     (void)bytes;
     if (error) {
-      bool silent = error == bhttp::error::end_of_stream || error == beast::error::timeout ||
+      // operation_aborted: the sweep timed the read out, or drain() closed an idle one.
+      bool silent = error == bhttp::error::end_of_stream ||
                     error == asio::error::operation_aborted ||
                     error == asio::error::connection_reset || error == asio::error::eof ||
                     state->draining;
@@ -258,24 +275,13 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
       }
       break;
     }
-    auto& message = parser.get();
-    Request request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    request.content_type = std::string(message[bhttp::field::content_type]);
-    request.authorization = std::string(message[bhttp::field::authorization]);
-    if (auto it = message.find("Idempotency-Key"); it != message.end()) {
-      request.has_idempotency_key = true;
-      request.idempotency_key = std::string(it->value());
-    }
-    request.request_id = pick_request_id(message["X-Request-Id"]);
-    request.body = std::move(message.body());
-    bool keep_alive = message.keep_alive();
-    unsigned version = message.version();
-    bool head_request = message.method() == bhttp::verb::head;
+    request.request_id = pick_request_id(request.request_id);
+    bool keep_alive = parser.keep_alive();
+    unsigned version = parser.version();
+    bool head_request = parser.verb() == bhttp::verb::head;
 
     session.busy = true;
-    session.stream.expires_never();  // a long poll may take a while; the handler bounds it
+    session.deadline = SteadyClock::time_point::max();  // a long poll bounds itself
     Response response = co_await state->handler.handle(request, session);
     session.stop_watching();
     if (session.watch->gone) break;
@@ -291,8 +297,32 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     }
   }
   beast::error_code ignored;
-  session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  session.stream.close();
+  session.socket.shutdown(tcp::socket::shutdown_send, ignored);
+  session.socket.close(ignored);
+}
+
+// Sweeps often enough that a timeout fires within a quarter of itself (at most a second
+// late).
+SteadyClock::duration sweep_period(int idle_timeout_seconds) {
+  auto quarter = std::chrono::milliseconds(idle_timeout_seconds * 250);
+  return std::clamp<SteadyClock::duration>(quarter, std::chrono::milliseconds(100),
+                                           std::chrono::seconds(1));
+}
+
+asio::awaitable<void> sweep_loop(std::shared_ptr<Listener::State> state) {
+  const auto period = sweep_period(state->limits.idle_timeout_seconds);
+  for (;;) {
+    state->sweep.expires_after(period);
+    auto [error] = co_await state->sweep.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error || state->draining) co_return;
+    auto now = SteadyClock::now();
+    for (Session* session : state->sessions) {
+      if (session->deadline > now) continue;
+      session->deadline = SteadyClock::time_point::max();
+      beast::error_code ignored;
+      session->socket.cancel(ignored);  // its read or write ends with operation_aborted
+    }
+  }
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
@@ -320,7 +350,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
           [session, response = std::move(response), request_id, state]() -> asio::awaitable<void> {
             co_await write(*session, response, 11, false, request_id, state->limits);
             beast::error_code ignored;
-            session->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            session->socket.shutdown(tcp::socket::shutdown_both, ignored);
           },
           asio::detached);
       continue;
@@ -363,17 +393,21 @@ unsigned short Listener::open(const std::string& address, unsigned short port) {
   return acceptor.local_endpoint().port();
 }
 
-void Listener::start() { asio::co_spawn(state_->context, accept_loop(state_), asio::detached); }
+void Listener::start() {
+  asio::co_spawn(state_->context, accept_loop(state_), asio::detached);
+  asio::co_spawn(state_->context, sweep_loop(state_), asio::detached);
+}
 
 void Listener::drain() {
   state_->draining = true;
   beast::error_code ignored;
   state_->acceptor.close(ignored);
+  state_->sweep.cancel();
   for (Session* session : state_->sessions) {
     if (session->busy) {
       session->closing = true;
     } else {
-      session->stream.socket().cancel(ignored);
+      session->socket.cancel(ignored);
     }
   }
   state_->drained = true;

@@ -20,12 +20,11 @@ void append_number(std::string& out, std::size_t value) {
 
 }  // namespace
 
-std::string serialize_response(const Response& response, unsigned version, bool keep_alive,
-                               bool head_request) {
+std::string serialize_head(const Response& response, unsigned version, bool keep_alive) {
   namespace bhttp = boost::beast::http;
   bool close = !keep_alive || response.close;
   std::string out;
-  out.reserve(160 + response.body.size());
+  out.reserve(224);
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   append_number(out, static_cast<std::size_t>(response.status));
   out.push_back(' ');
@@ -41,6 +40,12 @@ std::string serialize_response(const Response& response, unsigned version, bool 
   out.append("Content-Length: ");
   append_number(out, response.body.size());
   out.append("\r\n\r\n");
+  return out;
+}
+
+std::string serialize_response(const Response& response, unsigned version, bool keep_alive,
+                               bool head_request) {
+  std::string out = serialize_head(response, version, keep_alive);
   if (!head_request) out.append(response.body);
   return out;
 }

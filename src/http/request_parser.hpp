@@ -1,0 +1,48 @@
+#pragma once
+// Parses one HTTP request straight into http::Request. Beast's basic_parser does all of
+// the parsing and enforces the header and body limits; this class only keeps what the api
+// reads (method, target, four headers, body). Beast's request_parser would also build a
+// field container per request (an allocation per header) that we then searched four
+// times: about a tenth of a lifecycle request's instructions on the shard thread
+// (docs/benchmarks.md). Only listener.cpp and its tests include this.
+#include <boost/beast/http/basic_parser.hpp>
+
+#include "http/message.hpp"
+
+namespace baton::http {
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+ public:
+  // `out` must outlive the parser; its fields are overwritten as they are parsed.
+  explicit RequestParser(Request& out) : out_(out) {}
+
+  boost::beast::http::verb verb() const { return verb_; }
+  unsigned version() const { return version_; }
+
+ private:
+  using string_view = boost::beast::string_view;
+  using error_code = boost::beast::error_code;
+
+  void on_request_impl(boost::beast::http::verb method, string_view method_text,
+                       string_view target, int version, error_code& ec) override;
+  void on_response_impl(int status, string_view reason, int version, error_code& ec) override;
+  void on_field_impl(boost::beast::http::field name, string_view name_text, string_view value,
+                     error_code& ec) override;
+  void on_header_impl(error_code& ec) override;
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         error_code& ec) override;
+  std::size_t on_body_impl(string_view body, error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t size, string_view extensions, error_code& ec) override;
+  std::size_t on_chunk_body_impl(std::uint64_t remain, string_view body, error_code& ec) override;
+  void on_finish_impl(error_code& ec) override;
+
+  Request& out_;
+  boost::beast::http::verb verb_ = boost::beast::http::verb::unknown;
+  unsigned version_ = 11;
+  // A repeated header keeps its first value, as a field container's lookup would give.
+  bool seen_content_type_ = false;
+  bool seen_authorization_ = false;
+  bool seen_request_id_ = false;
+};
+
+}  // namespace baton::http

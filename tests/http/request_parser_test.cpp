@@ -1,0 +1,138 @@
+#define BOOST_TEST_MODULE request_parser
+#include <boost/test/unit_test.hpp>
+
+#include <boost/beast/http/error.hpp>
+
+#include <string>
+
+#include "http/request_parser.hpp"
+
+using namespace baton::http;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+struct Parsed {
+  Request request;
+  boost::beast::error_code error;
+  bool done = false;
+  bool keep_alive = false;
+  unsigned version = 0;
+  bhttp::verb verb = bhttp::verb::unknown;
+  std::size_t used = 0;
+};
+
+// Feeds `wire` to a parser `step` bytes at a time (as reads split it), with the limits.
+Parsed parse(const std::string& wire, std::size_t step = 1 << 20, std::uint32_t header_limit = 16384,
+             std::uint64_t body_limit = 1 << 20) {
+  Parsed out;
+  RequestParser parser(out.request);
+  parser.header_limit(header_limit);
+  parser.body_limit(body_limit);
+  std::size_t fed = 0;  // bytes offered so far (the parser may keep some for later)
+  while (!parser.is_done() && out.used < wire.size()) {
+    fed = std::min(wire.size(), std::max(fed, out.used) + step);
+    out.used += parser.put(boost::asio::buffer(wire.data() + out.used, fed - out.used), out.error);
+    if (out.error == bhttp::error::need_more) {
+      out.error = {};
+      if (fed == wire.size()) break;
+      continue;
+    }
+    if (out.error) return out;
+  }
+  out.done = parser.is_done();
+  if (out.done) {
+    out.keep_alive = parser.keep_alive();
+    out.version = parser.version();
+    out.verb = parser.verb();
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(method_target_headers_and_body_land_in_the_request) {
+  std::string wire =
+      "POST /v1/tasks?x=1 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer k1\r\nIdempotency-Key: abc\r\nX-Request-Id: req_7\r\n"
+      "Content-Length: 13\r\n\r\n{\"type\":\"t\"}\n";
+  for (std::size_t step : {std::size_t{1}, std::size_t{7}, wire.size()}) {
+    Parsed p = parse(wire, step);
+    BOOST_TEST_REQUIRE(!p.error, p.error.message());
+    BOOST_TEST_REQUIRE(p.done);
+    BOOST_TEST(p.used == wire.size());
+    BOOST_TEST(p.request.method == "POST");
+    BOOST_TEST(p.request.target == "/v1/tasks?x=1");
+    BOOST_TEST(p.request.content_type == "application/json");
+    BOOST_TEST(p.request.authorization == "Bearer k1");
+    BOOST_TEST(p.request.has_idempotency_key);
+    BOOST_TEST(p.request.idempotency_key == "abc");
+    BOOST_TEST(p.request.request_id == "req_7");
+    BOOST_TEST(p.request.body == "{\"type\":\"t\"}\n");
+    BOOST_TEST(p.keep_alive);
+    BOOST_TEST(p.version == 11u);
+    BOOST_TEST((p.verb == bhttp::verb::post));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(header_names_match_in_any_case_and_the_first_of_a_repeat_wins) {
+  Parsed p = parse(
+      "GET /health HTTP/1.1\r\ncontent-type: text/plain\r\nCONTENT-TYPE: application/json\r\n"
+      "authorization: Bearer first\r\nAuthorization: Bearer second\r\n"
+      "idempotency-key: one\r\nIDEMPOTENCY-KEY: two\r\nx-request-id: r1\r\nX-Request-ID: r2\r\n\r\n");
+  BOOST_TEST_REQUIRE(p.done);
+  BOOST_TEST(p.request.content_type == "text/plain");
+  BOOST_TEST(p.request.authorization == "Bearer first");
+  BOOST_TEST(p.request.idempotency_key == "one");
+  BOOST_TEST(p.request.request_id == "r1");
+  BOOST_TEST(p.request.body.empty());
+}
+
+BOOST_AUTO_TEST_CASE(absent_headers_stay_empty_and_an_empty_idempotency_key_is_still_sent) {
+  Parsed p = parse("GET /v1/tasks HTTP/1.1\r\nIdempotency-Key: \r\n\r\n");
+  BOOST_TEST_REQUIRE(p.done);
+  BOOST_TEST(p.request.content_type.empty());
+  BOOST_TEST(p.request.authorization.empty());
+  BOOST_TEST(p.request.request_id.empty());
+  BOOST_TEST(p.request.has_idempotency_key);  // present but empty: the api rejects it
+  BOOST_TEST(p.request.idempotency_key.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_chunked_body_is_joined) {
+  Parsed p = parse(
+      "POST /v1/tasks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n",
+      5);
+  BOOST_TEST_REQUIRE(!p.error, p.error.message());
+  BOOST_TEST_REQUIRE(p.done);
+  BOOST_TEST(p.request.body == "{\"a\":1}");
+}
+
+BOOST_AUTO_TEST_CASE(http_1_0_and_connection_close_are_not_keep_alive) {
+  Parsed old = parse("GET /health HTTP/1.0\r\n\r\n");
+  BOOST_TEST_REQUIRE(old.done);
+  BOOST_TEST(old.version == 10u);
+  BOOST_TEST(!old.keep_alive);
+  Parsed closing = parse("GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  BOOST_TEST_REQUIRE(closing.done);
+  BOOST_TEST(!closing.keep_alive);
+  Parsed head = parse("HEAD /health HTTP/1.1\r\n\r\n");
+  BOOST_TEST((head.verb == bhttp::verb::head));
+  BOOST_TEST(head.request.method == "HEAD");
+}
+
+BOOST_AUTO_TEST_CASE(the_limits_are_beasts_own) {
+  Parsed big_body = parse("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", 1 << 20, 16384, 10);
+  BOOST_TEST((big_body.error == bhttp::error::body_limit));
+  BOOST_TEST(big_body.request.body.empty());  // refused before any byte was kept
+  Parsed big_chunks = parse(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
+      1 << 20, 16384, 10);
+  BOOST_TEST((big_chunks.error == bhttp::error::body_limit));
+  std::string long_header = "GET / HTTP/1.1\r\nX-Pad: " + std::string(200, 'a') + "\r\n\r\n";
+  Parsed big_header = parse(long_header, 1 << 20, 64);
+  BOOST_TEST((big_header.error == bhttp::error::header_limit));
+  Parsed broken = parse("GET / HTTP/1.1\r\nBad Header\r\n\r\n");
+  BOOST_TEST(static_cast<bool>(broken.error));
+  BOOST_TEST(!broken.done);
+}
