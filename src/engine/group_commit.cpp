@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "store/db.hpp"
+#include "store/task_writes.hpp"
 
 namespace baton {
 
@@ -20,6 +21,7 @@ namespace asio = boost::asio;
 
 struct GroupCommitter::Sealed {
   rocksdb::WriteBatch batch;
+  std::vector<store::TransitionWrite> transitions;  // still to add to batch
   std::uint64_t generation;
   int ops;
 };
@@ -77,11 +79,21 @@ void GroupCommitter::finish_pending() {
     rest.swap(sealed_);
   }
   for (auto& sealed : rest) {
+    encode_transitions(*sealed);
     if (db_.writable()) db_.write(sealed->batch, mode_ != SyncMode::none);
   }
 }
 
 rocksdb::WriteBatch& GroupCommitter::batch() { return *filling_; }
+
+void GroupCommitter::add_transition(store::TransitionWrite write) {
+  filling_transitions_.push_back(std::move(write));
+}
+
+void GroupCommitter::encode_transitions(Sealed& sealed) {
+  for (const auto& write : sealed.transitions) store::write_transition(db_, sealed.batch, write);
+  sealed.transitions.clear();
+}
 
 std::uint64_t GroupCommitter::add_op() {
   std::uint64_t generation = filling_generation_;
@@ -123,6 +135,7 @@ void GroupCommitter::seal() {
   auto sealed = std::make_unique<Sealed>();
   sealed->batch = std::move(*filling_);
   filling_->Clear();
+  sealed->transitions.swap(filling_transitions_);
   sealed->generation = filling_generation_;
   sealed->ops = filling_ops_;
   filling_ops_ = 0;
@@ -162,7 +175,10 @@ void GroupCommitter::commit_loop() {
     // One write for everything taken. After a failed write nothing later is written: it
     // was decided on top of the failure.
     std::vector<rocksdb::WriteBatch*> batches;
-    for (auto& sealed : taken) batches.push_back(&sealed->batch);
+    for (auto& sealed : taken) {
+      encode_transitions(*sealed);
+      batches.push_back(&sealed->batch);
+    }
     std::string error;
     if (!db_.writable()) {
       error = db_.last_error();

@@ -1,6 +1,7 @@
 #pragma once
-// Group commit for one shard. Handlers add a transition's writes to batch() and call
-// add_op(); at the end of each event-loop turn the shard seals what was added and queues
+// Group commit for one shard. Handlers add a transition's writes to batch() (or hand it
+// over with add_transition(), to be encoded on the commit thread) and call add_op(); at
+// the end of each event-loop turn the shard seals what was added and queues
 // it for the shard's commit thread, which takes everything queued at once, writes it as
 // one RocksDB write (and, in `batch` mode, one fsync), then resumes the handlers waiting
 // on it. The commit thread starts its next write as soon as one returns, with whatever
@@ -38,6 +39,7 @@ namespace rocksdb { class WriteBatch; }
 namespace baton {
 
 class Db;
+namespace store { struct TransitionWrite; }
 
 class GroupCommitter {
  public:
@@ -50,6 +52,9 @@ class GroupCommitter {
   void finish_pending();
 
   rocksdb::WriteBatch& batch();
+  // A task transition for the operation being built, written (store::write_transition)
+  // on the commit thread just before its batch, after the writes already in batch().
+  void add_transition(store::TransitionWrite write);
   // Declares that one operation's writes are complete in batch(); returns the generation
   // to wait for.
   std::uint64_t add_op();
@@ -75,6 +80,7 @@ class GroupCommitter {
   struct Waiter;
   void schedule_seal();
   void seal();
+  void encode_transitions(Sealed& sealed);  // on the thread about to write it
   void commit_loop();  // the commit thread
   void sync_loop();    // the sync thread (`batch` only)
   // Hands a written (or failed) range of generations to the sync thread.
@@ -92,6 +98,7 @@ class GroupCommitter {
   int max_ops_per_write_;
   // Shard thread only.
   std::unique_ptr<rocksdb::WriteBatch> filling_;
+  std::vector<store::TransitionWrite> filling_transitions_;
   int filling_ops_ = 0;
   std::uint64_t filling_generation_ = 1;
   std::uint64_t committed_generation_ = 0;

@@ -255,7 +255,7 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
       if (!error.empty()) co_return error_outcome(ErrorCode::unavailable);
     }
     Outcome outcome;
-    outcome.task = share(std::move(result.task));
+    outcome.task = std::move(result.task);
     outcome.now = result.now;
     outcome.previous_claimed_by = std::move(result.previous_claimed_by);
     outcome.previous_lease_token = std::move(result.previous_lease_token);

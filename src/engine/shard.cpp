@@ -176,18 +176,20 @@ void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
   }
 }
 
-std::optional<Task> Shard::load(const Ulid& id) {
+std::shared_ptr<const Task> Shard::load(const Ulid& id) {
   if (auto it = dirty_.find(id); it != dirty_.end()) return it->second.task;
   if (auto it = recent_.find(id); it != recent_.end()) return it->second;
   auto bytes = db_.get(Cf::tasks, keys::task_key(id));
-  if (!bytes) return std::nullopt;
-  return records::decode_task(*bytes);
+  if (!bytes) return nullptr;
+  return share(records::decode_task(*bytes));
 }
 
-std::uint64_t Shard::commit_transition(const Task* before, const Task& after, const Ulid& id,
-                                       const IdempotencyRequest* idempotency, Millis now,
-                                       Outcome& outcome) {
-  store::write_transition(db_, committer_.batch(), before, after, id);
+std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const Task> shared,
+                                       const Ulid& id, const IdempotencyRequest* idempotency,
+                                       Millis now, Outcome& outcome) {
+  const Task& after = *shared;
+  // Encoded and added to the batch on the commit thread (GroupCommitter::add_transition).
+  committer_.add_transition(store::plan_transition(before, shared, id));
   if (idempotency) {
     outcome.status = idempotency->success_status;
     outcome.body = idempotency->render(after, now);
@@ -198,7 +200,7 @@ std::uint64_t Shard::commit_transition(const Task* before, const Task& after, co
   }
   // Until its write is durable, the newest state of the task lives here, not in RocksDB.
   std::uint64_t generation = committer_.filling_generation();
-  dirty_[id] = Dirty{after, generation};
+  dirty_[id] = Dirty{std::move(shared), generation};
   dirty_order_.emplace_back(generation, id);
   committer_.add_op();
   reindex(before, after, id);
@@ -216,10 +218,10 @@ void Shard::on_durable(std::uint64_t generation, bool ok) {
   }
 }
 
-void Shard::remember(const Ulid& id, Task task) {
-  std::size_t size = footprint(task);
+void Shard::remember(const Ulid& id, std::shared_ptr<const Task> task) {
+  std::size_t size = footprint(*task);
   auto [it, inserted] = recent_.try_emplace(id);
-  if (!inserted) recent_bytes_ -= footprint(it->second);
+  if (!inserted) recent_bytes_ -= footprint(*it->second);
   it->second = std::move(task);
   recent_bytes_ += size;
   if (inserted) recent_order_.push_back(id);
@@ -227,7 +229,7 @@ void Shard::remember(const Ulid& id, Task task) {
     auto old = recent_.find(recent_order_.front());
     recent_order_.pop_front();
     if (old == recent_.end()) continue;
-    recent_bytes_ -= footprint(old->second);
+    recent_bytes_ -= footprint(*old->second);
     recent_.erase(old);
   }
 }
@@ -269,8 +271,9 @@ asio::awaitable<Outcome> Shard::create(CreateRequest request,
   task.lease_duration_seconds = request.lease_duration_seconds;
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = outcome.now;
-  std::uint64_t generation = commit_transition(nullptr, task, id, idempotency, outcome.now, outcome);
   outcome.task = share(std::move(task));
+  std::uint64_t generation =
+      commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);
   co_return co_await finish(std::move(outcome), generation);
 }
 
@@ -278,7 +281,7 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
                                       const IdempotencyRequest* idempotency) {
   Outcome outcome;
   outcome.now = wall_now_ms();
-  std::optional<Task> task = load(id);
+  std::shared_ptr<const Task> task = load(id);
   if (!task || (!account.empty() && task->account_id != account)) {
     outcome.error = ErrorCode::task_not_found;
     co_return outcome;
@@ -301,9 +304,9 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
     outcome.error = ErrorCode::unavailable;
     co_return outcome;
   }
-  std::uint64_t generation =
-      commit_transition(&*task, transition.task, id, idempotency, outcome.now, outcome);
   outcome.task = share(std::move(transition.task));
+  std::uint64_t generation =
+      commit_transition(task.get(), outcome.task, id, idempotency, outcome.now, outcome);
   co_return co_await finish(std::move(outcome), generation,
                             std::holds_alternative<ClaimCmd>(command) && acks_claims_before_sync());
 }
@@ -311,19 +314,21 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
 asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
   Outcome outcome;
   outcome.now = wall_now_ms();
-  std::optional<Task> task = load(id);
+  std::shared_ptr<const Task> task = load(id);
   if (!task || task->account_id != account) {
     outcome.error = ErrorCode::task_not_found;
   } else {
-    outcome.task = share(std::move(task));
+    outcome.task = std::move(task);
   }
   co_return outcome;
 }
 
-std::optional<Task> Shard::claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
-                                      Millis now, std::uint64_t& generation, Task* previous) {
+std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
+                                              const std::string& worker_id, Millis now,
+                                              std::uint64_t& generation,
+                                              std::shared_ptr<const Task>* previous) {
   while (auto entry = ready_.pop_best(queue)) {
-    std::optional<Task> task = load(entry->id);
+    std::shared_ptr<const Task> task = load(entry->id);
     if (!task) continue;  // stale entry: skip it
     if (!is_claimable(*task, now)) {
       // Pending but not due: it became ready by a clock that has since stepped back.
@@ -335,11 +340,12 @@ std::optional<Task> Shard::claim_from(ReadyQueues::Queue& queue, const std::stri
     Transition transition = baton::apply(*task, claim, context_at(now));
     if (!transition.ok()) continue;
     Outcome unused;
-    generation = commit_transition(&*task, transition.task, entry->id, nullptr, now, unused);
-    if (previous) *previous = std::move(*task);
-    return std::move(transition.task);
+    auto claimed = share(std::move(transition.task));
+    generation = commit_transition(task.get(), claimed, entry->id, nullptr, now, unused);
+    if (previous) *previous = std::move(task);
+    return claimed;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
@@ -354,10 +360,12 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
       type ? ready_.find(account, *type) : ready_.best_queue_of_account(account);
   if (!queue) co_return outcome;
   std::uint64_t generation = 0;
-  Task previous;
-  outcome.task = share(claim_from(*queue, worker_id, outcome.now, generation, &previous));
-  outcome.previous_claimed_by = std::move(previous.claimed_by);
-  outcome.previous_lease_token = std::move(previous.lease_token);
+  std::shared_ptr<const Task> previous;
+  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous);
+  if (previous) {
+    outcome.previous_claimed_by = previous->claimed_by;
+    outcome.previous_lease_token = previous->lease_token;
+  }
   if (!outcome.task) co_return outcome;
   co_return co_await finish(std::move(outcome), generation, acks_claims_before_sync());
 }

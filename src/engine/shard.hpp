@@ -89,26 +89,29 @@ class Shard {
  private:
   struct TaskTimer;
   struct Dirty {
-    Task task;
+    std::shared_ptr<const Task> task;
     std::uint64_t generation = 0;
   };
 
-  std::optional<Task> load(const Ulid& id);
+  // The task's newest state, shared (records are never modified in place); null if none.
+  std::shared_ptr<const Task> load(const Ulid& id);
   // Persists before -> after (and a stored response), updates in-memory indexes and
   // timers, wakes long polls. Returns the commit generation to wait for.
-  std::uint64_t commit_transition(const Task* before, const Task& after, const Ulid& id,
+  std::uint64_t commit_transition(const Task* before, std::shared_ptr<const Task> after,
+                                  const Ulid& id,
                                   const IdempotencyRequest* idempotency, Millis now,
                                   Outcome& outcome);
   void reindex(const Task* before, const Task& after, const Ulid& id);
   void on_claimable(ReadyQueues::Queue& queue);
-  // Synchronous claim of the queue's best task; nullopt when it has none. `previous`
+  // Synchronous claim of the queue's best task; null when it has none. `previous`
   // receives the claimed task as it was before (for undoing the claim).
-  std::optional<Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
-                                 Millis now, std::uint64_t& generation, Task* previous = nullptr);
+  std::shared_ptr<const Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
+                                         Millis now, std::uint64_t& generation,
+                                         std::shared_ptr<const Task>* previous = nullptr);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation,
                                          bool written_is_enough = false);
   void on_durable(std::uint64_t generation, bool ok);
-  void remember(const Ulid& id, Task task);
+  void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void tick();
   void on_timer(WheelTimer& timer);
   TransitionContext context_at(Millis now);
@@ -127,7 +130,7 @@ class Shard {
   // Records written recently and durable: a claim usually follows its create, and a
   // complete its claim, within milliseconds, so these spare a RocksDB read. Bounded by
   // bytes (kRecentBytes); evicted oldest first.
-  std::unordered_map<Ulid, Task, UlidHash> recent_;
+  std::unordered_map<Ulid, std::shared_ptr<const Task>, UlidHash> recent_;
   std::deque<Ulid> recent_order_;
   std::size_t recent_bytes_ = 0;
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> typed_waiters_;

@@ -45,10 +45,12 @@ void Shard::on_claimable(ReadyQueues::Queue& queue) {
     if (!waiter->try_take()) continue;
     WaitResult result;
     result.now = wall_now_ms();
-    Task previous;
+    std::shared_ptr<const Task> previous;
     result.task = claim_from(queue, waiter->worker_id, result.now, result.generation, &previous);
-    result.previous_claimed_by = std::move(previous.claimed_by);
-    result.previous_lease_token = std::move(previous.lease_token);
+    if (previous) {
+      result.previous_claimed_by = previous->claimed_by;
+      result.previous_lease_token = previous->lease_token;
+    }
     result.kind = WaitResult::Kind::served;
     result.shard = index_;
     waiter->result.set(std::move(result));

@@ -6,6 +6,7 @@
 // The atomic state and the OneShot are the only state shared across shard threads.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -17,7 +18,7 @@ namespace baton {
 
 struct WaitResult {
   enum class Kind { served, timed_out, cancelled, failed } kind = Kind::timed_out;
-  std::optional<Task> task;
+  std::shared_ptr<const Task> task;  // null: nothing was claimed
   std::string previous_claimed_by;   // the task's worker and token before this claim
   std::string previous_lease_token;
   int shard = -1;                 // the shard whose commit the claim waits on

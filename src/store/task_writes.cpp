@@ -10,11 +10,12 @@ namespace {
 
 rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
 
-void put_terminal_entries(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id,
+void put_terminal_entries(Db& db, rocksdb::WriteBatch& batch, const std::string& account,
+                          const std::string& type, TaskStatus status, const Ulid& id,
                           bool remove) {
   using keys::ListIndex;
   for (ListIndex index : {ListIndex::by_status, ListIndex::by_type_status}) {
-    std::string key = keys::list_key(index, task.account_id, task.type, task.status, id);
+    std::string key = keys::list_key(index, account, type, status, id);
     if (remove) {
       batch.Delete(db.cf(Cf::listing), slice(key));
     } else {
@@ -25,24 +26,43 @@ void put_terminal_entries(Db& db, rocksdb::WriteBatch& batch, const Task& task, 
 
 }  // namespace
 
-void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, const Task& after,
-                      const Ulid& id) {
+TransitionWrite plan_transition(const Task* before, std::shared_ptr<const Task> after,
+                                const Ulid& id) {
+  TransitionWrite write;
+  write.id = id;
+  if (before) {
+    write.existed = true;
+    write.before_status = before->status;
+    const Task& a = *after;
+    // The fields of records::ActiveEntry (the type never changes).
+    write.active_changed = is_terminal(before->status) || before->status != a.status ||
+                           before->priority != a.priority ||
+                           before->scheduled_at != a.scheduled_at ||
+                           before->lease_expires_at != a.lease_expires_at;
+  }
+  write.after = std::move(after);
+  return write;
+}
+
+void write_transition(Db& db, rocksdb::WriteBatch& batch, const TransitionWrite& write) {
   using keys::ListIndex;
+  const Task& after = *write.after;
+  const Ulid& id = write.id;
   batch.Put(db.cf(Cf::tasks), slice(keys::task_key(id)), slice(records::encode_task(after)));
 
-  bool live_before = before && !is_terminal(before->status);
+  bool live_before = write.existed && !is_terminal(write.before_status);
   bool live_after = !is_terminal(after.status);
   std::string active = keys::active_key(after.account_id, id);
   if (live_after) {
-    std::string entry = records::encode_active(records::active_entry_of(after));
-    if (!live_before || entry != records::encode_active(records::active_entry_of(*before))) {
+    if (!live_before || write.active_changed) {
+      std::string entry = records::encode_active(records::active_entry_of(after));
       batch.Put(db.cf(Cf::active), slice(active), slice(entry));
     }
   } else if (live_before) {
     batch.Delete(db.cf(Cf::active), slice(active));
   }
 
-  if (!before) {
+  if (!write.existed) {
     batch.Put(db.cf(Cf::listing),
               slice(keys::list_key(ListIndex::all, after.account_id, after.type, after.status, id)),
               rocksdb::Slice());
@@ -51,11 +71,13 @@ void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, co
                                    id)),
               rocksdb::Slice());
   }
-  bool status_changed = !before || before->status != after.status;
-  if (status_changed && before && is_terminal(before->status)) {
-    put_terminal_entries(db, batch, *before, id, true);
+  bool status_changed = !write.existed || write.before_status != after.status;
+  if (status_changed && write.existed && is_terminal(write.before_status)) {
+    put_terminal_entries(db, batch, after.account_id, after.type, write.before_status, id, true);
   }
-  if (status_changed && is_terminal(after.status)) put_terminal_entries(db, batch, after, id, false);
+  if (status_changed && is_terminal(after.status)) {
+    put_terminal_entries(db, batch, after.account_id, after.type, after.status, id, false);
+  }
 }
 
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,

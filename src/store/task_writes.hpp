@@ -3,6 +3,7 @@
 // added to one WriteBatch so a crash never leaves an index that disagrees with its record.
 // And the reads that go with those indexes: the recovery scans and the listing query.
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,9 +16,22 @@
 
 namespace baton::store {
 
+// A transition as its writes need it: the new record, and what they depend on from the
+// old one (account and type never change). Planned on the shard's thread, written on the
+// commit thread: encoding the record and its index keys is a tenth of a lifecycle
+// request's work, and the shard thread is the one a busy queue waits on.
+struct TransitionWrite {
+  std::shared_ptr<const Task> after;
+  Ulid id{};
+  bool existed = false;      // false: a new task
+  TaskStatus before_status = TaskStatus::pending;
+  bool active_changed = true;  // the active entry must be (re)written
+};
+
 // `before` is nullptr for a new task.
-void write_transition(Db& db, rocksdb::WriteBatch& batch, const Task* before, const Task& after,
-                      const Ulid& id);
+TransitionWrite plan_transition(const Task* before, std::shared_ptr<const Task> after,
+                                const Ulid& id);
+void write_transition(Db& db, rocksdb::WriteBatch& batch, const TransitionWrite& write);
 
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
                     const records::StoredResponse& response);

@@ -55,7 +55,8 @@ Task make_task(const std::string& account, const std::string& type, Ulid& id, Mi
 
 void commit(Db& db, const Task* before, const Task& after, const Ulid& id) {
   rocksdb::WriteBatch batch;
-  store::write_transition(db, batch, before, after, id);
+  store::write_transition(db, batch,
+                          store::plan_transition(before, std::make_shared<const Task>(after), id));
   BOOST_REQUIRE(db.write(batch, false).empty());
 }
 
@@ -95,6 +96,51 @@ BOOST_AUTO_TEST_CASE(transitions_keep_the_active_index_to_live_tasks) {
   BOOST_TEST(seen[0].first == a);
   BOOST_TEST(seen[0].second.status == TaskStatus::claimed);
   BOOST_TEST(seen[0].second.lease_expires_at == 5000);
+}
+
+// The plan compares the active entry's fields (status, priority, schedule, lease) without
+// encoding them: each kind of change must still reach the index, and nothing else may.
+BOOST_AUTO_TEST_CASE(each_active_field_change_rewrites_the_active_entry) {
+  TempDb t;
+  Ulid a;
+  Task task = make_task("acct_1", "x", a, 1000);
+  commit(*t.db, nullptr, task, a);
+  auto active_of = [&] {
+    std::vector<records::ActiveEntry> seen;
+    store::scan_active(*t.db, [&](const keys::ActiveKey&, const records::ActiveEntry& entry) {
+      seen.push_back(entry);
+    });
+    BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+    return seen[0];
+  };
+  auto step = [&](auto change) {
+    Task next = task;
+    change(next);
+    commit(*t.db, &task, next, a);
+    task = next;
+    return active_of();
+  };
+  BOOST_TEST(step([](Task& x) { x.priority = 7; }).priority == 7);
+  BOOST_TEST(step([](Task& x) { x.scheduled_at = 9000; }).scheduled_at == 9000);
+  auto claimed = step([](Task& x) {
+    x.status = TaskStatus::claimed;
+    x.lease_expires_at = 5000;
+  });
+  BOOST_TEST(claimed.status == TaskStatus::claimed);
+  BOOST_TEST(claimed.lease_expires_at == 5000);
+  BOOST_TEST(step([](Task& x) { x.lease_expires_at = 8000; }).lease_expires_at == 8000);
+  BOOST_TEST(step([](Task& x) { x.updated_at = 8001; }).lease_expires_at == 8000);
+  auto plan = store::plan_transition(&task, std::make_shared<const Task>(task), a);
+  BOOST_TEST(!plan.active_changed);  // same active fields: the entry is not rewritten
+  // Out of a terminal state (requeue from the dead letter) the entry comes back.
+  Task dead = task;
+  dead.status = TaskStatus::dead_letter;
+  commit(*t.db, &task, dead, a);
+  task = dead;
+  int live = 0;
+  store::scan_active(*t.db, [&](const keys::ActiveKey&, const records::ActiveEntry&) { ++live; });
+  BOOST_TEST(live == 0);
+  BOOST_TEST(step([](Task& x) { x.status = TaskStatus::pending; }).status == TaskStatus::pending);
 }
 
 BOOST_AUTO_TEST_CASE(listing_filters_and_pages_newest_first) {
