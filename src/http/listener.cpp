@@ -66,6 +66,7 @@ struct Session final : Connection {
   // (max while a handler works: a long poll bounds itself). One clock read per operation
   // instead of a timer armed and cancelled around each one, as a timed stream would.
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  bool timed_out = false;  // the sweep shut it down: every later read or write fails
   bool busy = false;
   bool closing = false;
   std::shared_ptr<Watch> watch = std::make_shared<Watch>();
@@ -145,15 +146,21 @@ Response reject_parse_error(Handler& handler, const beast::error_code& error,
   return response;
 }
 
-asio::awaitable<void> write(Session& session, Response response, unsigned version,
-                            bool keep_alive, const std::string& request_id,
-                            const ListenerLimits& limits, bool head_request = false) {
+// An error (a timeout included) leaves the answer cut short: the connection must close.
+asio::awaitable<boost::system::error_code> write(Session& session, Response response,
+                                                 unsigned version, bool keep_alive,
+                                                 const std::string& request_id,
+                                                 const ListenerLimits& limits,
+                                                 bool head_request = false) {
   response.headers.emplace_back("X-Request-Id", request_id);
   std::string head = serialize_head(response, version, keep_alive);
   std::array<asio::const_buffer, 2> wire{
       asio::buffer(head), head_request ? asio::const_buffer() : asio::buffer(response.body)};
   session.expires_after(limits.idle_timeout_seconds);
-  co_await asio::async_write(session.socket, wire, asio::as_tuple(asio::use_awaitable));
+  auto [error, written] =
+      co_await asio::async_write(session.socket, wire, asio::as_tuple(asio::use_awaitable));
+  (void)written;
+  co_return error;
 }
 
 // Keeps the listener's view of one session (its list entry and the live count) right
@@ -264,7 +271,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     (void)bytes;
     if (error) {
       // operation_aborted: the sweep timed the read out, or drain() closed an idle one.
-      bool silent = error == bhttp::error::end_of_stream ||
+      bool silent = session.timed_out || error == bhttp::error::end_of_stream ||
                     error == asio::error::operation_aborted ||
                     error == asio::error::connection_reset || error == asio::error::eof ||
                     state->draining;
@@ -288,10 +295,10 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     bool close = response.close || !keep_alive || state->draining || session.closing;
     int affinity = response.affinity;
     // Still busy while writing: drain() must not cut a committed answer short.
-    co_await write(session, std::move(response), version, !close, request.request_id, limits,
-                   head_request);
+    auto write_error = co_await write(session, std::move(response), version, !close,
+                                      request.request_id, limits, head_request);
     session.busy = false;
-    if (close || state->draining) break;
+    if (write_error || close || state->draining) break;
     if (auto target = move_target(*state, affinity, moves, leaning, streak)) {
       if (hand_over(*state, session, buffer, moves, target)) co_return;
     }
@@ -313,14 +320,19 @@ asio::awaitable<void> sweep_loop(std::shared_ptr<Listener::State> state) {
   const auto period = sweep_period(state->limits.idle_timeout_seconds);
   for (;;) {
     state->sweep.expires_after(period);
+    // Runs while draining too: answers still being written stay bounded. The shard's
+    // io_context is stopped explicitly at shutdown, so this loop does not hold it open.
     auto [error] = co_await state->sweep.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (error || state->draining) co_return;
+    if (error) co_return;
     auto now = SteadyClock::now();
     for (Session* session : state->sessions) {
-      if (session->deadline > now) continue;
-      session->deadline = SteadyClock::time_point::max();
+      if (session->deadline > now || session->timed_out) continue;
+      session->timed_out = true;
+      // Shut down, not only cancelled: a read or write that already finished but whose
+      // handler is still queued would otherwise start the next one with no deadline.
       beast::error_code ignored;
-      session->socket.cancel(ignored);  // its read or write ends with operation_aborted
+      session->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      session->socket.cancel(ignored);
     }
   }
 }
@@ -348,7 +360,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
       asio::co_spawn(
           state->context,
           [session, response = std::move(response), request_id, state]() -> asio::awaitable<void> {
+            // Listed (not counted as live) so the sweep bounds the write, as for any other.
+            auto entry = state->sessions.insert(state->sessions.end(), session.get());
             co_await write(*session, response, 11, false, request_id, state->limits);
+            state->sessions.erase(entry);
             beast::error_code ignored;
             session->socket.shutdown(tcp::socket::shutdown_both, ignored);
           },
@@ -402,7 +417,6 @@ void Listener::drain() {
   state_->draining = true;
   beast::error_code ignored;
   state_->acceptor.close(ignored);
-  state_->sweep.cancel();
   for (Session* session : state_->sessions) {
     if (session->busy) {
       session->closing = true;

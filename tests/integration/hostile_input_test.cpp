@@ -487,6 +487,46 @@ BOOST_AUTO_TEST_CASE(an_idle_connection_is_closed_after_idle_timeout_while_other
   BOOST_TEST(c.connects() == 2);
 }
 
+// Slowloris: a request trickling in a byte at a time never completes within the idle
+// timeout, so it is cut off however often bytes arrive.
+BOOST_AUTO_TEST_CASE(a_request_trickling_in_is_cut_off_at_the_idle_timeout) {
+  TestServer server(ServerOptions{}.with("server.idle_timeout_seconds", "1"));
+  RawConnection slow(server.port());
+  const std::string request = "POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " +
+                              std::string(200, 'a') + "\r\n\r\n";
+  auto began = SteadyClock::now();
+  bool closed = false;
+  for (std::size_t i = 0; i < request.size() && !closed; ++i) {
+    if (!slow.send(request.substr(i, 1))) break;
+    closed = slow.read_until_close(37ms).closed;
+    if (SteadyClock::now() - began > 6s) break;
+  }
+  if (!closed) closed = slow.read_until_close(1s).closed;
+  double after = seconds(SteadyClock::now() - began);
+  BOOST_TEST(closed);
+  BOOST_TEST(after >= 0.8);
+  BOOST_TEST(after <= 3.0);
+
+  // A body streamed in small writes back to back: reads keep completing, so a timeout
+  // can land while one's completion is still queued; it must stick all the same.
+  RawConnection steady(server.port());
+  BOOST_REQUIRE(steady.send("POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n"));
+  began = SteadyClock::now();
+  bool cut = false;
+  const std::string piece(8, ' ');
+  while (SteadyClock::now() - began < 5s) {
+    if (!steady.send(piece)) {
+      cut = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  after = seconds(SteadyClock::now() - began);
+  BOOST_TEST(cut);
+  BOOST_TEST(after <= 3.0);
+}
+
 BOOST_AUTO_TEST_CASE(connections_past_max_connections_are_refused_or_closed) {
   TestServer server(ServerOptions{}.with("server.max_connections", "4").with("server.shards", "1"));
   const int port = server.port();
