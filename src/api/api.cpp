@@ -147,7 +147,7 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
       co_return error(request, ErrorCode::method_not_allowed,
                       "Method " + method + " is not allowed on " + printable(path) + ".");
     }
-    if (route == Route::register_key) co_return register_account(request);
+    if (route == Route::register_key) co_return co_await register_account(request);
 
     // Authentication: Bearer key -> account.
     std::string_view auth = request.authorization;
@@ -172,9 +172,10 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
     if (route == Route::task || route == Route::task_action) call.task_id = std::string(parts[1]);
     switch (route) {
       case Route::keys:
-        co_return method == "GET" ? list_keys(call) : create_key(call);
+        if (method == "GET") co_return list_keys(call);
+        co_return co_await create_key(call);
       case Route::key:
-        co_return revoke_key(call, std::string(parts[1]));
+        co_return co_await revoke_key(call, std::string(parts[1]));
       case Route::tasks:
         if (method == "GET") co_return co_await list_tasks(call);
         co_return co_await create_task(call);

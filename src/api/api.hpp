@@ -10,6 +10,7 @@
 #include "core/contract.hpp"
 #include "core/errors.hpp"
 #include "engine/task_engine.hpp"
+#include "api/storage_worker.hpp"
 #include "http/message.hpp"
 
 namespace baton {
@@ -50,10 +51,10 @@ class Api final : public http::Handler {
   boost::asio::awaitable<http::Response> get_task(Call& call);
   boost::asio::awaitable<http::Response> list_tasks(Call& call);
   // keys.cpp
-  http::Response register_account(http::Request& request);
+  boost::asio::awaitable<http::Response> register_account(http::Request& request);
   http::Response list_keys(Call& call);
-  http::Response create_key(Call& call);
-  http::Response revoke_key(Call& call, const std::string& key_id);
+  boost::asio::awaitable<http::Response> create_key(Call& call);
+  boost::asio::awaitable<http::Response> revoke_key(Call& call, const std::string& key_id);
   // health.cpp
   http::Response health(http::Request& request);
 
@@ -75,6 +76,7 @@ class Api final : public http::Handler {
   TaskLimits limits_;
   Millis started_at_;
   std::function<http::ConnectionStats()> connection_stats_;
+  StorageWorker storage_;  // synced account and key writes, off the shard threads
 };
 
 }  // namespace baton::api

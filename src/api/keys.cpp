@@ -13,6 +13,7 @@
 
 namespace baton::api {
 
+namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
@@ -42,32 +43,34 @@ bool admin_key_matches(const std::string& authorization, const std::string& admi
 
 }  // namespace
 
-http::Response Api::register_account(http::Request& request) {
+asio::awaitable<http::Response> Api::register_account(http::Request& request) {
   if (config_.registration == Registration::closed ||
       (config_.registration == Registration::admin &&
        !admin_key_matches(request.authorization, config_.admin_key))) {
-    return error(request, ErrorCode::registration_closed,
-                 config_.registration == Registration::closed
-                     ? "Registration is closed on this server; ask its operator for a key."
-                     : "Registration needs the admin key: 'Authorization: Bearer <admin_key>'.");
+    co_return error(request, ErrorCode::registration_closed,
+                    config_.registration == Registration::closed
+                        ? "Registration is closed on this server; ask its operator for a key."
+                        : "Registration needs the admin key: 'Authorization: Bearer <admin_key>'.");
   }
   json::object body;
   if (BodyError problem = parse_body(request, limits_, body); problem.code != ErrorCode::none) {
-    return error(request, problem.code, problem.message);
+    co_return error(request, problem.code, problem.message);
   }
   Fields fields(body);
   auto label = fields.string("label");
   if (fields.ok() && label && utf8_length(*label) > kMaxLabelChars) {
     fields.fail("label must be at most 200 characters.");
   }
-  if (!fields.ok()) return error(request, ErrorCode::invalid_request, fields.error());
+  if (!fields.ok()) co_return error(request, ErrorCode::invalid_request, fields.error());
 
   Millis now = wall_now_ms();
   records::Account account{new_id("acct_"), label.value_or(""), "free", now};
   std::string secret = random_hex_token("orch_live_", 32);
   records::ApiKey key{new_id("key_"), account.id, label.value_or(""), store::sha256_bytes(secret), now};
-  if (std::string failed = store::put_key(db_, &account, key); !failed.empty()) {
-    return error(request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+  std::string failed =
+      co_await storage_.run([this, &account, &key] { return store::put_key(db_, &account, key); });
+  if (!failed.empty()) {
+    co_return error(request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"apiKey\":";
   append_json_string(out, secret);
@@ -81,7 +84,7 @@ http::Response Api::register_account(http::Request& request) {
   http::Response response;
   response.status = 201;
   response.body = std::move(out);
-  return response;
+  co_return response;
 }
 
 http::Response Api::list_keys(Call& call) {
@@ -100,20 +103,22 @@ http::Response Api::list_keys(Call& call) {
   return response;
 }
 
-http::Response Api::create_key(Call& call) {
+asio::awaitable<http::Response> Api::create_key(Call& call) {
   json::object body;
-  if (auto problem = read_body(call, body)) return *problem;
+  if (auto problem = read_body(call, body)) co_return *problem;
   Fields fields(body);
   auto label = fields.string("label");
   if (fields.ok() && label && utf8_length(*label) > kMaxLabelChars) {
     fields.fail("label must be at most 200 characters.");
   }
-  if (!fields.ok()) return error(call.request, ErrorCode::invalid_request, fields.error());
+  if (!fields.ok()) co_return error(call.request, ErrorCode::invalid_request, fields.error());
   std::string secret = random_hex_token("orch_live_", 32);
   records::ApiKey key{new_id("key_"), call.account, label.value_or(""),
                       store::sha256_bytes(secret), wall_now_ms()};
-  if (std::string failed = store::put_key(db_, nullptr, key); !failed.empty()) {
-    return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+  std::string failed =
+      co_await storage_.run([this, &key] { return store::put_key(db_, nullptr, key); });
+  if (!failed.empty()) {
+    co_return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"apiKey\":";
   append_json_string(out, secret);
@@ -129,17 +134,22 @@ http::Response Api::create_key(Call& call) {
   http::Response response;
   response.status = 201;
   response.body = std::move(out);
-  return response;
+  co_return response;
 }
 
-http::Response Api::revoke_key(Call& call, const std::string& key_id) {
+asio::awaitable<http::Response> Api::revoke_key(Call& call, const std::string& key_id) {
   std::string failed;
-  if (!store::revoke_key(db_, call.account, key_id, &failed)) {
-    return error(call.request, ErrorCode::not_found, "No key with this id in your account.");
+  bool found = false;
+  co_await storage_.run([this, &call, &key_id, &failed, &found] {
+    found = store::revoke_key(db_, call.account, key_id, &failed);
+    return std::string();
+  });
+  if (!found) {
+    co_return error(call.request, ErrorCode::not_found, "No key with this id in your account.");
   }
   invalidate_key_caches();
   if (!failed.empty()) {
-    return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+    co_return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"revoked\":true,\"keyId\":";
   append_json_string(out, key_id);
@@ -148,7 +158,7 @@ http::Response Api::revoke_key(Call& call, const std::string& key_id) {
   out.push_back('}');
   http::Response response;
   response.body = std::move(out);
-  return response;
+  co_return response;
 }
 
 }  // namespace baton::api

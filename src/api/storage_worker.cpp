@@ -1,0 +1,31 @@
+#include "api/storage_worker.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace baton::api {
+
+namespace asio = boost::asio;
+
+StorageWorker::StorageWorker() : pool_(std::make_unique<asio::thread_pool>(1)) {}
+
+StorageWorker::~StorageWorker() { pool_->join(); }
+
+asio::awaitable<std::string> StorageWorker::run(std::function<std::string()> work) {
+  auto home = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
+      [this, &work, home](auto handler) {
+        asio::post(*pool_, [work = std::move(work), home, handler = std::move(handler)]() mutable {
+          std::string result = work();
+          asio::post(home, [handler = std::move(handler), result = std::move(result)]() mutable {
+            std::move(handler)(std::move(result));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace baton::api

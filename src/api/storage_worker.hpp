@@ -1,0 +1,31 @@
+#pragma once
+// The api's own storage writes (accounts and keys) are synced, and an fsync on a shard
+// thread would stall every connection of that shard for the disk's latency: tenths of a
+// millisecond here, tens on an SD card, and registration is open to anyone by default.
+// They run on this one thread instead (one thread: a revocation's read-modify-write never
+// races another), and the calling coroutine resumes on its own executor.
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio { class thread_pool; }
+
+namespace baton::api {
+
+class StorageWorker {
+ public:
+  StorageWorker();
+  ~StorageWorker();  // runs what is queued, then joins
+  StorageWorker(const StorageWorker&) = delete;
+  StorageWorker& operator=(const StorageWorker&) = delete;
+
+  // Runs `work` on the worker thread; returns its result (by convention "" or an error).
+  boost::asio::awaitable<std::string> run(std::function<std::string()> work);
+
+ private:
+  std::unique_ptr<boost::asio::thread_pool> pool_;
+};
+
+}  // namespace baton::api
