@@ -6,11 +6,15 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <pthread.h>
+
 namespace baton::api {
 
 namespace asio = boost::asio;
 
-StorageWorker::StorageWorker() : pool_(std::make_unique<asio::thread_pool>(1)) {}
+StorageWorker::StorageWorker() : pool_(std::make_unique<asio::thread_pool>(1)) {
+  asio::post(*pool_, [] { pthread_setname_np(pthread_self(), "baton-keys"); });
+}
 
 StorageWorker::~StorageWorker() { pool_->join(); }
 
