@@ -29,18 +29,48 @@ void ReadyQueues::push(Queue& queue, const ReadyEntry& entry) {
   if (queue.entries.insert(entry).second) ++size_;
 }
 
+namespace {
+
+void note_if_empty(ReadyQueues::Queue& queue, std::vector<ReadyQueues::Queue*>& emptied) {
+  if (!queue.entries.empty() || queue.listed_empty) return;
+  queue.listed_empty = true;
+  emptied.push_back(&queue);
+}
+
+}  // namespace
+
 bool ReadyQueues::erase(Queue& queue, const ReadyEntry& entry) {
   if (queue.entries.erase(entry) == 0) return false;
   --size_;
+  note_if_empty(queue, emptied_);
   return true;
 }
 
 std::optional<ReadyEntry> ReadyQueues::pop_best(Queue& queue) {
-  if (queue.entries.empty()) return std::nullopt;
+  if (queue.entries.empty()) {
+    note_if_empty(queue, emptied_);  // made for a claim or a long poll, never filled
+    return std::nullopt;
+  }
   ReadyEntry best = *queue.entries.begin();
   queue.entries.erase(queue.entries.begin());
   --size_;
+  note_if_empty(queue, emptied_);
   return best;
+}
+
+void ReadyQueues::release_empty() {
+  std::vector<Queue*> emptied;
+  emptied.swap(emptied_);
+  for (Queue* queue : emptied) {
+    queue->listed_empty = false;
+    if (!queue->entries.empty()) continue;  // refilled since
+    auto account = by_account_.find(queue->account);
+    if (account != by_account_.end()) {
+      std::erase(account->second, queue);
+      if (account->second.empty()) by_account_.erase(account);
+    }
+    queues_.erase(queue_key(queue->account, queue->type));  // frees *queue
+  }
 }
 
 ReadyQueues::Queue* ReadyQueues::best_queue_of_account(const std::string& account) {

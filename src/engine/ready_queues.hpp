@@ -34,6 +34,7 @@ class ReadyQueues {
     std::string account;
     std::string type;
     std::set<ReadyEntry> entries;
+    bool listed_empty = false;  // in emptied_, to be released unless refilled first
   };
 
   Queue& queue(const std::string& account, const std::string& type);
@@ -44,10 +45,18 @@ class ReadyQueues {
   // The queue of the account (on this shard) whose best entry comes first, or nullptr.
   Queue* best_queue_of_account(const std::string& account);
   std::uint64_t size() const { return size_; }
+  // Queues that exist, empty ones included until released.
+  std::size_t queue_count() const { return queues_.size(); }
+  // Drops every queue that emptied since the last call and is still empty, so a queue
+  // per (account, type) ever seen does not stay in memory forever (a client making up a
+  // new type per task would otherwise grow the shard without bound). Invalidates the
+  // released queues: call it only where no Queue reference is held (the shard's tick).
+  void release_empty();
 
  private:
   std::unordered_map<std::string, Queue> queues_;
   std::unordered_map<std::string, std::vector<Queue*>> by_account_;
+  std::vector<Queue*> emptied_;
   std::uint64_t size_ = 0;
 };
 

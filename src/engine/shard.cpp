@@ -85,6 +85,7 @@ void Shard::start() { tick(); }
 void Shard::tick() {
   if (stopping_) return;
   wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });
+  ready_.release_empty();  // no queue reference is held between handlers
   ticker_.expires_after(kTickInterval);
   ticker_.async_wait([this](boost::system::error_code error) {
     if (!error) tick();

@@ -305,3 +305,49 @@ BOOST_AUTO_TEST_CASE(random_pushes_and_erases_pop_in_claim_order) {
   }
   BOOST_TEST(queues.size() == 0U);
 }
+
+BOOST_AUTO_TEST_CASE(emptied_queues_are_released_unless_refilled_first) {
+  // An entry whose id is `n`, big-endian in the last bytes: unique and ordered by n.
+  auto entry = [](int priority, Millis scheduled_at, int n) {
+    Ulid id{};
+    for (int i = 0; i < 4; ++i) id[15 - i] = static_cast<std::uint8_t>(n >> (8 * i));
+    return make_ready_entry(priority, scheduled_at, id);
+  };
+  ReadyQueues rq;
+  // A type per task, as a careless (or hostile) client might make them.
+  for (int i = 0; i < 1000; ++i) {
+    auto& q = rq.queue("acct_a", "type-" + std::to_string(i));
+    rq.push(q, entry(0, 0, i));
+  }
+  auto& kept = rq.queue("acct_a", "kept");
+  rq.push(kept, entry(0, 0, 5000));
+  BOOST_TEST(rq.queue_count() == 1001u);
+  for (int i = 0; i < 1000; ++i) {
+    auto* q = rq.find("acct_a", "type-" + std::to_string(i));
+    BOOST_REQUIRE(q);
+    BOOST_TEST(rq.pop_best(*q).has_value());
+  }
+  // Emptied, then refilled before the release: it stays, with its entry.
+  auto* refilled = rq.find("acct_a", "type-7");
+  rq.push(*refilled, entry(3, 0, 7000));
+  rq.release_empty();
+  BOOST_TEST(rq.queue_count() == 2u);
+  BOOST_TEST(rq.find("acct_a", "type-6") == nullptr);
+  BOOST_REQUIRE(rq.find("acct_a", "type-7") != nullptr);
+  BOOST_TEST(rq.size() == 2u);
+  // The account's best queue is found among the survivors only.
+  BOOST_TEST(rq.best_queue_of_account("acct_a") == rq.find("acct_a", "type-7"));
+  // A released queue comes back empty-handed and works as new.
+  auto& again = rq.queue("acct_a", "type-6");
+  BOOST_TEST(again.entries.empty());
+  rq.push(again, entry(9, 0, 9000));
+  BOOST_TEST(rq.best_queue_of_account("acct_a") == &again);
+  // Erasing the last entry empties a queue too; releasing twice is harmless.
+  auto* k = rq.find("acct_a", "kept");
+  BOOST_TEST(rq.erase(*k, entry(0, 0, 5000)));
+  rq.release_empty();
+  rq.release_empty();
+  BOOST_TEST(rq.find("acct_a", "kept") == nullptr);
+  BOOST_TEST(rq.queue_count() == 2u);
+  BOOST_TEST(rq.size() == 2u);
+}
