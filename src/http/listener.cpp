@@ -360,10 +360,14 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
       asio::co_spawn(
           state->context,
           [session, response = std::move(response), request_id, state]() -> asio::awaitable<void> {
-            // Listed (not counted as live) so the sweep bounds the write, as for any other.
-            auto entry = state->sessions.insert(state->sessions.end(), session.get());
+            // Listed (not counted as live) so the sweep bounds the write, as for any other;
+            // unlisted however the coroutine ends.
+            struct Listed {
+              std::list<Session*>& list;
+              std::list<Session*>::iterator entry;
+              ~Listed() { list.erase(entry); }
+            } listed{state->sessions, state->sessions.insert(state->sessions.end(), session.get())};
             co_await write(*session, response, 11, false, request_id, state->limits);
-            state->sessions.erase(entry);
             beast::error_code ignored;
             session->socket.shutdown(tcp::socket::shutdown_both, ignored);
           },
