@@ -15,6 +15,9 @@
 
 #include "engine/group_commit.hpp"
 #include "store/db.hpp"
+#include "store/keys.hpp"
+#include "store/records.hpp"
+#include "store/task_writes.hpp"
 
 // Group commit against a real RocksDB in a temp directory: every operation added is
 // written exactly once, its generation is reported durable only after its write (and,
@@ -139,5 +142,77 @@ BOOST_AUTO_TEST_CASE(shutdown_writes_what_is_still_queued_or_filling) {
       committer.finish_pending();  // idempotent
     }
     expect_all_written(dir, 50);
+  }
+}
+
+// Task transitions handed over with add_transition are encoded on the commit thread and
+// written in the same write as their operation's direct writes; at shutdown too.
+BOOST_AUTO_TEST_CASE(handed_over_transitions_are_written_with_their_operation) {
+  auto id_of = [](int i) {
+    Ulid id{};
+    id[0] = 1;
+    id[15] = static_cast<std::uint8_t>(i);
+    return id;
+  };
+  auto add = [&](Db& db, GroupCommitter& committer, int i) {
+    Task task;
+    task.id = task_id_string(id_of(i));
+    task.account_id = "acct_1";
+    task.type = "t";
+    task.payload_json = std::to_string(i);
+    committer.add_transition(
+        store::plan_transition(nullptr, std::make_shared<const Task>(std::move(task)), id_of(i)));
+    committer.batch().Put(db.cf(Cf::meta), key_of(i), std::to_string(i));
+    return committer.add_op();
+  };
+  auto expect_tasks = [&](const TempDir& dir, int count) {
+    auto db = dir.open();
+    for (int i = 0; i < count; ++i) {
+      BOOST_TEST_CONTEXT("task " << i) {
+        auto bytes = db->get(Cf::tasks, keys::task_key(id_of(i)));
+        BOOST_REQUIRE(bytes);
+        auto task = records::decode_task(*bytes);
+        BOOST_REQUIRE(task);
+        BOOST_TEST(task->payload_json == std::to_string(i));
+        BOOST_TEST(db->get(Cf::active, keys::active_key("acct_1", id_of(i))).has_value());
+        BOOST_TEST(db->get(Cf::meta, key_of(i)).value_or("") == std::to_string(i));
+      }
+    }
+  };
+  for (SyncMode mode : {SyncMode::batch, SyncMode::none, SyncMode::always}) {
+    BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
+      TempDir dir;
+      {
+        auto db = dir.open();
+        asio::io_context context;
+        GroupCommitter committer(context, *db, mode, 1024);
+        std::string last_result = "not run";
+        asio::co_spawn(
+            context,
+            [&]() -> asio::awaitable<void> {
+              std::uint64_t last = 0;
+              for (int i = 0; i < 40; ++i) {
+                last = add(*db, committer, i);
+                if ((i + 1) % 6 == 0) co_await asio::post(context, asio::use_awaitable);
+              }
+              last_result = co_await committer.wait(last);
+              context.stop();
+            },
+            asio::detached);
+        context.run();
+        BOOST_TEST(last_result.empty());
+        committer.finish_pending();
+      }
+      expect_tasks(dir, 40);
+      TempDir at_shutdown;
+      {
+        auto db = at_shutdown.open();
+        asio::io_context context;  // never run: finish_pending writes them all
+        GroupCommitter committer(context, *db, mode, 1024);
+        for (int i = 0; i < 10; ++i) add(*db, committer, i);
+        committer.finish_pending();
+      }
+      expect_tasks(at_shutdown, 10);
+    }
   }
 }
