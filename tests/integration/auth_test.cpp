@@ -8,7 +8,10 @@
 #include "integration/harness.hpp"
 
 #include <fstream>
+#include <future>
+#include <set>
 #include <sstream>
+#include <vector>
 
 using namespace baton::test;
 
@@ -189,6 +192,31 @@ BOOST_AUTO_TEST_CASE(open_registration_accepts_a_label) {
   BOOST_TEST(a.account_id != b.account_id);
   BOOST_TEST(a.api_key != b.api_key);
   BATON_REQUIRE_STATUS(c.list_tasks(a.api_key), 200);
+}
+
+// Key writes run on their own thread (api::StorageWorker): registrations from many
+// connections at once each answer with a key that works at once.
+BOOST_AUTO_TEST_CASE(concurrent_registrations_each_get_a_working_key) {
+  TestServer& server = shared_server();
+  std::vector<std::future<std::vector<std::string>>> workers;
+  for (int w = 0; w < 8; ++w) {
+    workers.push_back(std::async(std::launch::async, [&server, w] {
+      std::vector<std::string> accounts;
+      Client c = server.client();
+      for (int i = 0; i < 6; ++i) {
+        Account a = c.register_account();
+        auto created = c.create_task(a.api_key, task_body("reg_" + std::to_string(w)));
+        BOOST_TEST(created.status == 201);
+        accounts.push_back(a.account_id);
+      }
+      return accounts;
+    }));
+  }
+  std::set<std::string> distinct;
+  for (auto& w : workers) {
+    for (auto& account : w.get()) distinct.insert(account);
+  }
+  BOOST_TEST(distinct.size() == 48u);
 }
 
 BOOST_AUTO_TEST_CASE(closed_registration_is_403_registration_closed) {
