@@ -2,8 +2,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "http/request_parser.hpp"
 
@@ -135,4 +139,79 @@ BOOST_AUTO_TEST_CASE(the_limits_are_beasts_own) {
   Parsed broken = parse("GET / HTTP/1.1\r\nBad Header\r\n\r\n");
   BOOST_TEST(static_cast<bool>(broken.error));
   BOOST_TEST(!broken.done);
+}
+
+// Differential: on valid and on randomly broken requests, fed in random pieces, the
+// parser must agree with Beast's own request_parser<string_body> (what the listener used
+// before) on the outcome and on everything the api reads.
+BOOST_AUTO_TEST_CASE(agrees_with_beasts_request_parser_on_mutated_requests) {
+  const std::vector<std::string> seeds = {
+      "POST /v1/tasks HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer k\r\nIdempotency-Key: i1\r\nX-Request-Id: r1\r\n"
+      "Content-Length: 15\r\n\r\n{\"type\":\"x\",1}",
+      "GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+      "POST /v1/tasks/claim HTTP/1.1\r\nTransfer-Encoding: chunked\r\ncontent-type: a/b\r\n\r\n"
+      "3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer: t\r\n\r\n",
+      "DELETE /v1/keys/key_1 HTTP/1.1\r\nauthorization: Bearer a\r\nAuthorization: Bearer b\r\n"
+      "Connection: close\r\nContent-Length: 0\r\n\r\n",
+      "HEAD /health HTTP/1.1\r\nX-Request-Id: \x01" "bad\r\nIdempotency-Key:\r\n\r\n",
+  };
+  std::mt19937 rng(20261123);
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  const std::string alphabet = "\r\n :;,\"{}09azAZ\x00\x7f\xff-_/";
+  int compared = 0, both_ok = 0;
+  for (int round = 0; round < 6000; ++round) {
+    std::string wire = seeds[pick(seeds.size())];
+    int mutations = static_cast<int>(pick(4));
+    for (int m = 0; m < mutations && !wire.empty(); ++m) {
+      std::size_t at = pick(wire.size());
+      switch (pick(4)) {
+        case 0: wire[at] = alphabet[pick(alphabet.size())]; break;
+        case 1: wire.insert(at, 1, alphabet[pick(alphabet.size())]); break;
+        case 2: wire.erase(at, 1); break;
+        default: wire.resize(at); break;
+      }
+    }
+    std::size_t step = 1 + pick(40);
+
+    Parsed ours = parse(wire, step, 512, 64);
+
+    bhttp::request_parser<bhttp::string_body> theirs;
+    theirs.header_limit(512);
+    theirs.body_limit(64);
+    boost::beast::error_code their_error;
+    std::size_t used = 0, fed = 0;
+    while (!theirs.is_done() && used < wire.size()) {
+      fed = std::min(wire.size(), std::max(fed, used) + step);
+      used += theirs.put(boost::asio::buffer(wire.data() + used, fed - used), their_error);
+      if (their_error == bhttp::error::need_more) {
+        their_error = {};
+        if (fed == wire.size()) break;
+        continue;
+      }
+      if (their_error) break;
+    }
+    ++compared;
+    BOOST_TEST_CONTEXT("round " << round << " wire " << boost::beast::string_view(wire)) {
+      BOOST_TEST(ours.error == their_error);
+      BOOST_TEST(ours.done == theirs.is_done());
+      if (!ours.done || !theirs.is_done()) continue;
+      ++both_ok;
+      const auto& m = theirs.get();
+      BOOST_TEST(ours.used == used);
+      BOOST_TEST(ours.request.method == std::string(m.method_string()));
+      BOOST_TEST(ours.request.target == std::string(m.target()));
+      BOOST_TEST(ours.version == m.version());
+      BOOST_TEST(ours.keep_alive == m.keep_alive());
+      BOOST_TEST(ours.request.content_type == std::string(m[bhttp::field::content_type]));
+      BOOST_TEST(ours.request.authorization == std::string(m[bhttp::field::authorization]));
+      auto key = m.find("Idempotency-Key");
+      BOOST_TEST(ours.request.has_idempotency_key == (key != m.end()));
+      if (key != m.end()) BOOST_TEST(ours.request.idempotency_key == std::string(key->value()));
+      BOOST_TEST(ours.request.request_id == std::string(m["X-Request-Id"]));
+      BOOST_TEST(ours.request.body == m.body());
+    }
+  }
+  BOOST_TEST(compared == 6000);
+  BOOST_TEST(both_ok > 500);  // the comparison covered many complete requests
 }
