@@ -22,6 +22,7 @@ struct ActiveEntry {
   int priority = 0;
   Millis scheduled_at = 0;
   Millis lease_expires_at = 0;
+  bool operator==(const ActiveEntry&) const = default;
 };
 ActiveEntry active_entry_of(const Task& task);
 std::string encode_active(const ActiveEntry& entry);

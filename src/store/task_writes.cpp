@@ -33,12 +33,8 @@ TransitionWrite plan_transition(const Task* before, std::shared_ptr<const Task> 
   if (before) {
     write.existed = true;
     write.before_status = before->status;
-    const Task& a = *after;
-    // The fields of records::ActiveEntry (the type never changes).
-    write.active_changed = is_terminal(before->status) || before->status != a.status ||
-                           before->priority != a.priority ||
-                           before->scheduled_at != a.scheduled_at ||
-                           before->lease_expires_at != a.lease_expires_at;
+    // Compared, not encoded: the entry is encoded (once) on the commit thread.
+    write.active_changed = records::active_entry_of(*before) != records::active_entry_of(*after);
   }
   write.after = std::move(after);
   return write;
