@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "store/db.hpp"
 #include "store/task_writes.hpp"
@@ -40,6 +41,7 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
       mode_(mode),
       max_ops_per_write_(mode == SyncMode::always ? 1 : std::max(1, max_ops_per_write)),
       filling_(std::make_unique<rocksdb::WriteBatch>()) {
+  write_here_ = mode != SyncMode::always;
   commit_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "baton-commit");
     commit_loop();
@@ -126,12 +128,13 @@ void GroupCommitter::schedule_seal() {
   // the same batch.
   asio::post(shard_, [this] {
     seal_posted_ = false;
-    seal();
+    seal(true);
   });
 }
 
-void GroupCommitter::seal() {
+void GroupCommitter::seal(bool turn_end) {
   if (filling_ops_ == 0) return;
+  if (turn_end && write_here_ && write_here()) return;
   auto sealed = std::make_unique<Sealed>();
   sealed->batch = std::move(*filling_);
   filling_->Clear();
@@ -147,6 +150,38 @@ void GroupCommitter::seal() {
     wake = commit_idle_;
   }
   if (wake) wake_.notify_one();  // a busy commit thread finds it when its write returns
+}
+
+bool GroupCommitter::write_here() {
+  {
+    std::lock_guard lock(mutex_);
+    // Only behind nothing: generations are written in order.
+    if (!commit_idle_ || !sealed_.empty()) return false;
+  }
+  for (const auto& write : filling_transitions_) store::write_transition(db_, *filling_, write);
+  filling_transitions_.clear();
+  std::optional<std::string> error;
+  if (db_.writable()) {
+    error = db_.write_unless_stalled(*filling_);
+    if (!error) return false;  // left for the commit thread, transitions now encoded
+  } else {
+    error = db_.last_error();
+    if (error->empty()) error = "storage is not writable";
+  }
+  std::uint64_t generation = filling_generation_;
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  writes_here_.fetch_add(1, std::memory_order_relaxed);
+  ops_.fetch_add(static_cast<std::uint64_t>(filling_ops_), std::memory_order_relaxed);
+  filling_->Clear();
+  filling_ops_ = 0;
+  ++filling_generation_;
+  if (mode_ == SyncMode::batch) {
+    on_written(generation, generation, *error);
+    written(generation, generation, std::move(*error));
+  } else {
+    on_committed(generation, generation, std::move(*error));
+  }
+  return true;
 }
 
 void GroupCommitter::commit_loop() {
@@ -265,7 +300,9 @@ void GroupCommitter::on_written(std::uint64_t first, std::uint64_t generation,
 
 void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
                                   std::string error) {
-  committed_generation_ = generation;
+  // max: a write made on the shard's thread can be reported before the commit thread's
+  // report of an earlier one has run.
+  committed_generation_ = std::max(committed_generation_, generation);
   written_generation_ = std::max(written_generation_, generation);
   record_failure(first, error);
   if (on_durable_) on_durable_(generation, error.empty());

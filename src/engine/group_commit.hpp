@@ -1,21 +1,23 @@
 #pragma once
 // Group commit for one shard. Handlers add a transition's writes to batch() (or hand it
-// over with add_transition(), to be encoded on the commit thread) and call add_op(); at
-// the end of each event-loop turn the shard seals what was added and queues
-// it for the shard's commit thread, which takes everything queued at once, writes it as
-// one RocksDB write (and, in `batch` mode, one fsync), then resumes the handlers waiting
-// on it. The commit thread starts its next write as soon as one returns, with whatever
-// the shard queued meanwhile: a slow fsync turns into bigger writes, never a stalled
-// shard, and no write waits for the shard to notice the previous one finished.
-//   always: one write + fsync per operation (a response only after its own fsync)
-//   batch:  one write per commit-thread round; a second thread fsyncs the WAL behind it
-//           (durable; the default). The commit thread appends round N+1 while round N
-//           is being fsynced, and one fsync covers every round written before it began:
-//           the disk's latency overlaps the next round's work instead of adding to it.
-//   none:   one write per commit-thread round, no fsync (survives a process crash, not
-//           a power loss). Written on the commit thread too: the shard thread is the
-//           busiest one, and a write there (WAL append and memtable inserts) would delay
-//           every request queued behind it.
+// over with add_transition(), to be encoded by whoever writes it) and call add_op(); at
+// the end of each event-loop turn the shard writes what was added as one RocksDB write,
+// then resumes the handlers waiting on it once it is written or durable.
+//   always: one write + fsync per operation (a response only after its own fsync), on
+//           the shard's commit thread: the shard never waits for a disk.
+//   batch:  one unsynced write per turn, made on the shard's thread; a sync thread
+//           fsyncs the WAL behind it (durable; the default). While round N is being
+//           fsynced the shard answers claims and appends round N+1, and one fsync
+//           covers every round written before it began: the disk's latency overlaps
+//           the next round's work instead of adding to it.
+//   none:   one unsynced write per turn, on the shard's thread, no fsync (survives a
+//           process crash, not a power loss).
+// Writing on the shard's thread (WAL append to the page cache and memtable inserts, a
+// few µs per operation) saves a hand-off to another thread and back per round, which on
+// few cores costs more than the write. It is only done when RocksDB can take the write
+// at once (`no_slowdown`) and nothing is queued for the commit thread; otherwise (a
+// memtable switch, write throttling, a batch that filled up mid-turn) the round goes to
+// the commit thread, which writes queued rounds in order and never stalls the shard.
 // Owned by its shard and used only on the shard's thread, except the queue between the
 // shard and its commit thread (a mutex and a condition variable).
 #include <boost/asio/awaitable.hpp>
@@ -53,7 +55,8 @@ class GroupCommitter {
 
   rocksdb::WriteBatch& batch();
   // A task transition for the operation being built, written (store::write_transition)
-  // on the commit thread just before its batch, after the writes already in batch().
+  // by whoever writes its batch (the shard or the commit thread), just before writing it,
+  // after the writes already in batch().
   void add_transition(store::TransitionWrite write);
   // Declares that one operation's writes are complete in batch(); returns the generation
   // to wait for.
@@ -74,12 +77,19 @@ class GroupCommitter {
   // Counters for /health; any thread may read them.
   std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   std::uint64_t ops() const { return ops_.load(std::memory_order_relaxed); }
+  // Of writes(), those made on the shard's own thread.
+  std::uint64_t writes_here() const { return writes_here_.load(std::memory_order_relaxed); }
 
  private:
   struct Sealed;
   struct Waiter;
   void schedule_seal();
-  void seal();
+  // Seals what was added. At the end of a turn (`turn_end`) it may write it right here;
+  // otherwise, or when it cannot, it queues it for the commit thread.
+  void seal(bool turn_end = false);
+  // Writes the filling batch on the shard's thread and reports it; false (nothing
+  // written) when the commit thread has work queued or RocksDB would have to wait.
+  bool write_here();
   void encode_transitions(Sealed& sealed);  // on the thread about to write it
   void commit_loop();  // the commit thread
   void sync_loop();    // the sync thread (`batch` only)
@@ -106,6 +116,7 @@ class GroupCommitter {
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
   std::string first_error_;
   bool seal_posted_ = false;
+  bool write_here_ = false;  // every mode but `always`
   std::deque<std::unique_ptr<Waiter>> waiters_;  // in generation order
   std::function<void(std::uint64_t, bool)> on_durable_;
   // Shared with the commit thread, under mutex_.
@@ -116,6 +127,7 @@ class GroupCommitter {
   bool stopping_ = false;
   std::atomic<std::uint64_t> writes_{0};  // RocksDB writes issued
   std::atomic<std::uint64_t> ops_{0};     // operations they carried
+  std::atomic<std::uint64_t> writes_here_{0};
   std::thread commit_thread_;
   // Between the commit thread and the sync thread, under sync_mutex_: ranges written
   // (not yet fsynced), in order.

@@ -131,6 +131,14 @@ std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
   return checked(db_->Write(options, &batch));
 }
 
+std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) {
+  rocksdb::WriteOptions options;
+  options.no_slowdown = true;
+  rocksdb::Status status = db_->Write(options, &batch);
+  if (status.IsIncomplete()) return std::nullopt;
+  return checked(status);
+}
+
 std::string Db::checked(const rocksdb::Status& status) {
   if (status.ok()) return {};
   std::lock_guard lock(error_mutex_);
