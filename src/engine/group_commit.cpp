@@ -160,14 +160,10 @@ bool GroupCommitter::write_here() {
   }
   for (const auto& write : filling_transitions_) store::write_transition(db_, *filling_, write);
   filling_transitions_.clear();
-  std::optional<std::string> error;
-  if (db_.writable()) {
-    error = db_.write_unless_stalled(*filling_);
-    if (!error) return false;  // left for the commit thread, transitions now encoded
-  } else {
-    error = db_.last_error();
-    if (error->empty()) error = "storage is not writable";
-  }
+  // After a failure the commit thread reports the refusals, in order with the failure.
+  if (!db_.writable()) return false;
+  std::optional<std::string> error = db_.write_unless_stalled(*filling_);
+  if (!error) return false;  // left for the commit thread, transitions now encoded
   std::uint64_t generation = filling_generation_;
   writes_.fetch_add(1, std::memory_order_relaxed);
   writes_here_.fetch_add(1, std::memory_order_relaxed);
@@ -176,8 +172,10 @@ bool GroupCommitter::write_here() {
   filling_ops_ = 0;
   ++filling_generation_;
   if (mode_ == SyncMode::batch) {
-    on_written(generation, generation, *error);
-    written(generation, generation, std::move(*error));
+    // The sync thread hears of this range before on_written can resume a handler that
+    // seals the next generation mid-turn for the commit thread: ranges reach it in order.
+    written(generation, generation, *error);
+    on_written(generation, generation, std::move(*error));
   } else {
     on_committed(generation, generation, std::move(*error));
   }
@@ -284,8 +282,9 @@ void GroupCommitter::sync_loop() {
 }
 
 void GroupCommitter::record_failure(std::uint64_t first, const std::string& error) {
-  if (!error.empty() && first_failed_generation_ == 0) {
-    // Every generation of the failed write failed, not only its last.
+  // The earliest failure wins, whatever order the reports arrive in: every generation of
+  // the failed write failed, not only its last, and every later one with it.
+  if (!error.empty() && (first_failed_generation_ == 0 || first < first_failed_generation_)) {
     first_failed_generation_ = first;
     first_error_ = error;
   }
@@ -300,12 +299,13 @@ void GroupCommitter::on_written(std::uint64_t first, std::uint64_t generation,
 
 void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
                                   std::string error) {
-  // max: a write made on the shard's thread can be reported before the commit thread's
-  // report of an earlier one has run.
+  // A write made on the shard's thread can be reported before the commit thread's report
+  // of an earlier one has run: the later report then adds nothing but a failure.
+  bool advances = generation > committed_generation_;
   committed_generation_ = std::max(committed_generation_, generation);
   written_generation_ = std::max(written_generation_, generation);
   record_failure(first, error);
-  if (on_durable_) on_durable_(generation, error.empty());
+  if (on_durable_ && advances) on_durable_(generation, error.empty());
   resume(generation, false, error);
 }
 

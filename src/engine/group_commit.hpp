@@ -14,10 +14,13 @@
 //           process crash, not a power loss).
 // Writing on the shard's thread (WAL append to the page cache and memtable inserts, a
 // few µs per operation) saves a hand-off to another thread and back per round, which on
-// few cores costs more than the write. It is only done when RocksDB can take the write
-// at once (`no_slowdown`) and nothing is queued for the commit thread; otherwise (a
-// memtable switch, write throttling, a batch that filled up mid-turn) the round goes to
-// the commit thread, which writes queued rounds in order and never stalls the shard.
+// few cores costs more than the write. It is only done when nothing is queued for the
+// commit thread, the database is writable, and RocksDB would not delay the write
+// (`no_slowdown`: write throttling or a stop); otherwise (and for a batch that filled
+// up mid-turn) the round goes to the commit thread, which writes queued rounds in order.
+// What `no_slowdown` does not avoid stays on the shard: a memtable switch (a new WAL
+// file, every few seconds under heavy writes) and waiting behind another shard's write
+// in RocksDB's write group, both bounded and short.
 // Owned by its shard and used only on the shard's thread, except the queue between the
 // shard and its commit thread (a mutex and a condition variable).
 #include <boost/asio/awaitable.hpp>
