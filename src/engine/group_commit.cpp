@@ -41,7 +41,6 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
       mode_(mode),
       max_ops_per_write_(mode == SyncMode::always ? 1 : std::max(1, max_ops_per_write)),
       filling_(std::make_unique<rocksdb::WriteBatch>()) {
-  write_here_ = mode != SyncMode::always;
   commit_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "baton-commit");
     commit_loop();
@@ -134,7 +133,8 @@ void GroupCommitter::schedule_seal() {
 
 void GroupCommitter::seal(bool turn_end) {
   if (filling_ops_ == 0) return;
-  if (turn_end && write_here_ && write_here()) return;
+  // `always` never writes here: its writes are synced, and the shard must not wait on a disk.
+  if (turn_end && mode_ != SyncMode::always && write_here()) return;
   auto sealed = std::make_unique<Sealed>();
   sealed->batch = std::move(*filling_);
   filling_->Clear();

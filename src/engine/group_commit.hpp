@@ -91,7 +91,8 @@ class GroupCommitter {
   // otherwise, or when it cannot, it queues it for the commit thread.
   void seal(bool turn_end = false);
   // Writes the filling batch on the shard's thread and reports it; false (nothing
-  // written) when the commit thread has work queued or RocksDB would have to wait.
+  // written) when the commit thread has work queued, the database is not writable, or
+  // RocksDB would delay the write.
   bool write_here();
   void encode_transitions(Sealed& sealed);  // on the thread about to write it
   void commit_loop();  // the commit thread
@@ -119,7 +120,6 @@ class GroupCommitter {
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
   std::string first_error_;
   bool seal_posted_ = false;
-  bool write_here_ = false;  // every mode but `always`
   std::deque<std::unique_ptr<Waiter>> waiters_;  // in generation order
   std::function<void(std::uint64_t, bool)> on_durable_;
   // Shared with the commit thread, under mutex_.

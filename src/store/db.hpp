@@ -40,8 +40,8 @@ class Db {
   std::string write(rocksdb::WriteBatch& batch, bool sync);
   // Writes several batches, in order, as one (one WAL record, one fsync when `sync`).
   std::string write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync);
-  // Writes a batch unsynced unless RocksDB would have to stall or wait for it (a memtable
-  // switch, write throttling): then writes nothing and returns nullopt. Otherwise as write().
+  // Writes a batch unsynced unless RocksDB would delay it (write throttling or a write
+  // stop, `no_slowdown`): then writes nothing and returns nullopt. Otherwise as write().
   std::optional<std::string> write_unless_stalled(rocksdb::WriteBatch& batch);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
   void flush_wal();  // fsyncs the WAL (shutdown)
