@@ -153,6 +153,8 @@ void GroupCommitter::seal(bool turn_end) {
 }
 
 bool GroupCommitter::write_here() {
+  // After a failure the commit thread reports the refusals, in order with the failure.
+  if (!db_.writable()) return false;
   {
     std::lock_guard lock(mutex_);
     // Only behind nothing: generations are written in order.
@@ -160,8 +162,6 @@ bool GroupCommitter::write_here() {
   }
   for (const auto& write : filling_transitions_) store::write_transition(db_, *filling_, write);
   filling_transitions_.clear();
-  // After a failure the commit thread reports the refusals, in order with the failure.
-  if (!db_.writable()) return false;
   std::optional<std::string> error = db_.write_unless_stalled(*filling_);
   if (!error) return false;  // left for the commit thread, transitions now encoded
   std::uint64_t generation = filling_generation_;
