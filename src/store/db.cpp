@@ -76,8 +76,10 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
 
 }  // namespace
 
-std::unique_ptr<Db> Db::open(const std::string& path, std::string* error) {
+std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
+                             std::shared_ptr<rocksdb::Env> env) {
   rocksdb::DBOptions options;
+  if (env) options.env = env.get();
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   // Background flush and compaction share the machine with the shards; two is enough.
@@ -100,6 +102,7 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error) {
     return nullptr;
   }
   std::unique_ptr<Db> db(new Db());
+  db->env_ = std::move(env);
   db->db_ = raw;
   // handles[0] is the default family, unused.
   db->handles_.assign(handles.begin() + 1, handles.end());
@@ -111,7 +114,7 @@ Db::~Db() {
   if (!db_) return;
   for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
   if (default_handle_) db_->DestroyColumnFamilyHandle(default_handle_);
-  db_->FlushWAL(true);
+  flush_wal();
   db_->Close();
   delete db_;
 }
@@ -177,7 +180,12 @@ std::string Db::last_error() const {
   return last_error_;
 }
 
-void Db::flush_wal() { db_->FlushWAL(true); }
+void Db::flush_wal() {
+  // After a failed write the WAL's writer holds the error, and RocksDB (Debian's build
+  // keeps its assertions) aborts the process when a writer that never synced before is
+  // synced again. Nothing more can be made durable then anyway.
+  if (writable()) db_->FlushWAL(true);
+}
 
 std::string Db::sync_wal() { return checked(db_->SyncWAL()); }
 

@@ -12,6 +12,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
@@ -26,7 +27,9 @@ inline constexpr int kCfCount = 7;
 class Db {
  public:
   // Opens (creating if missing) the database at `path`; nullptr and `error` on failure.
-  static std::unique_ptr<Db> open(const std::string& path, std::string* error);
+  // `env` replaces RocksDB's default environment: tests use it to inject I/O faults.
+  static std::unique_ptr<Db> open(const std::string& path, std::string* error,
+                                  std::shared_ptr<rocksdb::Env> env = nullptr);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -44,7 +47,7 @@ class Db {
   // stop, `no_slowdown`): then writes nothing and returns nullopt. Otherwise as write().
   std::optional<std::string> write_unless_stalled(rocksdb::WriteBatch& batch);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
-  void flush_wal();  // fsyncs the WAL (shutdown)
+  void flush_wal();  // fsyncs the WAL (shutdown); nothing once a write has failed
   // Fsyncs what was written to the WAL so far (writes made with sync = false); a
   // failure makes the database unwritable, as a failed write does. "" or the error.
   std::string sync_wal();
@@ -58,6 +61,7 @@ class Db {
   Db() = default;
   // "" for success; otherwise records the first failure, stops writes, returns its text.
   std::string checked(const rocksdb::Status& status);
+  std::shared_ptr<rocksdb::Env> env_;  // when not RocksDB's default; outlives db_
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;

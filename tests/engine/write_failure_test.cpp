@@ -1,0 +1,218 @@
+#define BOOST_TEST_MODULE write_failure
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/group_commit.hpp"
+#include "store/db.hpp"
+
+// What a failing disk does to group commit, against a real RocksDB whose file system
+// fails on demand: the operations of the failed write and every later one are answered
+// with the storage error (never success), the database stops taking writes, what was
+// answered before the failure is still there after a restart, and nothing hangs.
+// Both places a write can fail are covered: the shard's own write of its turn (batch,
+// none) and the commit thread's (always, and every write after the first failure).
+
+using namespace baton;
+namespace asio = boost::asio;
+
+namespace {
+
+struct Faults {
+  std::atomic<bool> appends{false};  // every append to a file (WAL, SST, MANIFEST) fails
+  std::atomic<bool> syncs{false};    // every fsync fails
+};
+
+class FailingFile final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FailingFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<Faults> faults)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->appends) return rocksdb::IOStatus::IOError("injected append failure");
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->appends) return rocksdb::IOStatus::IOError("injected append failure");
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs) return rocksdb::IOStatus::IOError("injected sync failure");
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs) return rocksdb::IOStatus::IOError("injected sync failure");
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  std::shared_ptr<Faults> faults_;
+};
+
+class FailingFs final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FailingFs(std::shared_ptr<Faults> faults)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), faults_(std::move(faults)) {}
+  const char* Name() const override { return "BatonFailingFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus status = target()->NewWritableFile(name, options, &file, dbg);
+    if (status.ok()) *result = std::make_unique<FailingFile>(std::move(file), faults_);
+    return status;
+  }
+
+ private:
+  std::shared_ptr<Faults> faults_;
+};
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char pattern[] = "/tmp/baton-failure-XXXXXX";
+    path = mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::unique_ptr<Db> open(const std::shared_ptr<Faults>& faults = nullptr) const {
+    std::shared_ptr<rocksdb::Env> env;
+    if (faults) env = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(faults));
+    std::string error;
+    auto db = Db::open(path.string(), &error, std::move(env));
+    BOOST_REQUIRE_MESSAGE(db, error);
+    return db;
+  }
+};
+
+std::string key_of(int i) { return "op-" + std::to_string(1000 + i); }
+
+struct Waited {
+  std::uint64_t generation;
+  std::string error;
+};
+
+// Runs `body` as a coroutine on `context` until it returns.
+void run(asio::io_context& context, std::function<asio::awaitable<void>()> body) {
+  asio::co_spawn(
+      context,
+      [&]() -> asio::awaitable<void> {
+        co_await body();
+        context.stop();
+      },
+      asio::detached);
+  context.run();
+}
+
+// Adds ops first..first+count-1, `per_turn` per event-loop turn, then waits for each.
+asio::awaitable<std::vector<Waited>> add_and_wait(Db& db, GroupCommitter& committer,
+                                                  asio::io_context& context, int first,
+                                                  int count, int per_turn) {
+  std::vector<std::uint64_t> generations;
+  for (int i = first; i < first + count; ++i) {
+    committer.batch().Put(db.cf(Cf::meta), key_of(i), "v");
+    generations.push_back(committer.add_op());
+    if ((i - first + 1) % per_turn == 0) co_await asio::post(context, asio::use_awaitable);
+  }
+  std::vector<Waited> out;
+  for (auto generation : generations) {
+    // Not co_await inside a braced initializer: g++ 12 destroys the result too early.
+    std::string error = co_await committer.wait(generation);
+    out.push_back(Waited{generation, std::move(error)});
+  }
+  co_return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_failed_write_fails_its_operations_and_every_later_one) {
+  for (SyncMode mode : {SyncMode::batch, SyncMode::none, SyncMode::always}) {
+    BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
+      TempDir dir;
+      auto faults = std::make_shared<Faults>();
+      std::vector<std::pair<std::uint64_t, bool>> reported;  // on_durable, in call order
+      {
+        auto db = dir.open(faults);
+        asio::io_context context;
+        GroupCommitter committer(context, *db, mode, 1024);
+        committer.set_on_durable([&](std::uint64_t g, bool ok) { reported.emplace_back(g, ok); });
+        std::vector<Waited> before, after, refused;
+        run(context, [&]() -> asio::awaitable<void> {
+          before = co_await add_and_wait(*db, committer, context, 0, 10, 3);
+          faults->appends = true;
+          after = co_await add_and_wait(*db, committer, context, 10, 10, 3);
+          faults->appends = false;  // the disk is back, but the database stays stopped
+          refused = co_await add_and_wait(*db, committer, context, 20, 4, 2);
+        });
+        for (const auto& w : before) BOOST_TEST(w.error.empty());
+        BOOST_REQUIRE_EQUAL(after.size(), 10u);
+        for (const auto& w : after) BOOST_TEST(!w.error.empty(), "op of generation " << w.generation);
+        BOOST_TEST(after.front().error.find("injected append failure") != std::string::npos,
+                   after.front().error);
+        for (const auto& w : refused) BOOST_TEST(!w.error.empty());
+        BOOST_TEST(!db->writable());
+        BOOST_TEST(db->last_error().find("injected append failure") != std::string::npos);
+        // Durable reports: successes only for generations before the failure, and a
+        // failure reported for it.
+        std::uint64_t first_failed = after.front().generation;
+        bool failure_reported = false;
+        for (auto [g, ok] : reported) {
+          if (ok) BOOST_TEST(g < first_failed);
+          if (!ok) failure_reported = true;
+        }
+        BOOST_TEST(failure_reported);
+        committer.finish_pending();  // must not hang on a stopped database
+      }
+      // After a restart on a healthy disk: every op answered as written is there, and no
+      // op answered as failed.
+      auto db = dir.open();
+      for (int i = 0; i < 24; ++i) {
+        BOOST_TEST_CONTEXT("op " << i) { BOOST_TEST(db->get(Cf::meta, key_of(i)).has_value() == (i < 10)); }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_fsync_fails_the_durable_waits_not_the_written_ones) {
+  TempDir dir;
+  auto faults = std::make_shared<Faults>();
+  auto db = dir.open(faults);
+  asio::io_context context;
+  GroupCommitter committer(context, *db, SyncMode::batch, 1024);
+  std::string first, written, durable, later;
+  run(context, [&]() -> asio::awaitable<void> {
+    committer.batch().Put(db->cf(Cf::meta), key_of(0), "v");
+    first = co_await committer.wait(committer.add_op());
+    faults->syncs = true;
+    committer.batch().Put(db->cf(Cf::meta), key_of(1), "v");
+    std::uint64_t generation = committer.add_op();
+    // A claim is answered once written (before its fsync); a create waits for the fsync.
+    written = co_await committer.wait(generation, true);
+    durable = co_await committer.wait(generation);
+    committer.batch().Put(db->cf(Cf::meta), key_of(2), "v");
+    later = co_await committer.wait(committer.add_op());
+  });
+  BOOST_TEST(first.empty());
+  BOOST_TEST(written.empty());
+  BOOST_TEST(durable.find("injected sync failure") != std::string::npos, durable);
+  BOOST_TEST(!later.empty());
+  BOOST_TEST(!db->writable());
+  committer.finish_pending();
+}
