@@ -5,16 +5,19 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,7 +29,9 @@
 // with the storage error (never success), the database stops taking writes, what was
 // answered before the failure is still there after a restart, and nothing hangs.
 // Both places a write can fail are covered: the shard's own write of its turn (batch,
-// none) and the commit thread's (always, and every write after the first failure).
+// none) and the commit thread's (always, and every write after the first failure). And a
+// write RocksDB would stall (flushes held back until the memtables are full) goes to the
+// commit thread instead of the shard's, and lands in order once the stall clears.
 
 using namespace baton;
 namespace asio = boost::asio;
@@ -36,22 +41,24 @@ namespace {
 struct Faults {
   std::atomic<bool> appends{false};  // every append to a file (WAL, SST, MANIFEST) fails
   std::atomic<bool> syncs{false};    // every fsync fails
+  std::atomic<bool> hold_tables{false};  // appends to table files (flushes) wait
 };
 
 class FailingFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  FailingFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<Faults> faults)
-      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)) {}
+  FailingFile(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<Faults> faults,
+              bool table)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(std::move(faults)), table_(table) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    if (faults_->appends) return rocksdb::IOStatus::IOError("injected append failure");
+    if (!may_append()) return rocksdb::IOStatus::IOError("injected append failure");
     return FSWritableFileOwnerWrapper::Append(data, options, dbg);
   }
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
-    if (faults_->appends) return rocksdb::IOStatus::IOError("injected append failure");
+    if (!may_append()) return rocksdb::IOStatus::IOError("injected append failure");
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
@@ -64,7 +71,12 @@ class FailingFile final : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
+  bool may_append() const {
+    while (table_ && faults_->hold_tables) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return !faults_->appends;
+  }
   std::shared_ptr<Faults> faults_;
+  bool table_;  // an SST file: written by flushes and compactions
 };
 
 class FailingFs final : public rocksdb::FileSystemWrapper {
@@ -77,7 +89,8 @@ class FailingFs final : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override {
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus status = target()->NewWritableFile(name, options, &file, dbg);
-    if (status.ok()) *result = std::make_unique<FailingFile>(std::move(file), faults_);
+    bool table = name.ends_with(".sst");
+    if (status.ok()) *result = std::make_unique<FailingFile>(std::move(file), faults_, table);
     return status;
   }
 
@@ -215,4 +228,57 @@ BOOST_AUTO_TEST_CASE(a_failed_fsync_fails_the_durable_waits_not_the_written_ones
   BOOST_TEST(!later.empty());
   BOOST_TEST(!db->writable());
   committer.finish_pending();
+}
+
+BOOST_AUTO_TEST_CASE(a_write_rocksdb_would_stall_goes_to_the_commit_thread_and_lands_in_order) {
+  for (SyncMode mode : {SyncMode::batch, SyncMode::none}) {
+    BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
+      TempDir dir;
+      auto faults = std::make_shared<Faults>();
+      constexpr int kOps = 48;
+      // The active family's memtable holds 16 MB and RocksDB keeps two: with flushes held
+      // back, 1 MB values stop writes after about 32 of them.
+      const std::string value(1 << 20, 'x');
+      auto value_of = [&](int i) { return std::to_string(i) + value; };
+      {
+        auto db = dir.open(faults);
+        asio::io_context context;
+        GroupCommitter committer(context, *db, mode, 1024);
+        std::vector<std::uint64_t> durable;
+        committer.set_on_durable([&](std::uint64_t g, bool ok) {
+          BOOST_TEST(ok);
+          durable.push_back(g);
+        });
+        faults->hold_tables = true;
+        std::vector<std::string> errors;
+        run(context, [&]() -> asio::awaitable<void> {
+          std::vector<std::uint64_t> generations;
+          for (int i = 0; i < kOps; ++i) {  // one op per turn: each turn's write is one op
+            committer.batch().Put(db->cf(Cf::active), key_of(i), value_of(i));
+            generations.push_back(committer.add_op());
+            co_await asio::post(context, asio::use_awaitable);
+          }
+          // Only now let flushes run, so the writes above met the stall.
+          asio::steady_timer pause(context, std::chrono::milliseconds(200));
+          co_await pause.async_wait(asio::use_awaitable);
+          faults->hold_tables = false;
+          for (auto generation : generations) errors.push_back(co_await committer.wait(generation));
+        });
+        BOOST_REQUIRE_EQUAL(errors.size(), static_cast<std::size_t>(kOps));
+        for (const auto& error : errors) BOOST_TEST(error.empty(), error);
+        BOOST_TEST_MESSAGE("writes " << committer.writes() << ", on the shard " << committer.writes_here());
+        // The first writes went on the shard; the stalled ones to the commit thread.
+        BOOST_TEST(committer.writes_here() >= 1u);
+        BOOST_TEST(committer.writes() > committer.writes_here());
+        BOOST_TEST(committer.ops() == static_cast<std::uint64_t>(kOps));
+        for (std::size_t i = 1; i < durable.size(); ++i) BOOST_TEST(durable[i] > durable[i - 1]);
+        BOOST_TEST(db->writable());
+        committer.finish_pending();
+      }
+      auto db = dir.open();
+      for (int i = 0; i < kOps; ++i) {
+        BOOST_TEST_CONTEXT("op " << i) { BOOST_TEST((db->get(Cf::active, key_of(i)) == value_of(i))); }
+      }
+    }
+  }
 }
