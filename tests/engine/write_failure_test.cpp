@@ -253,10 +253,14 @@ BOOST_AUTO_TEST_CASE(a_write_rocksdb_would_stall_goes_to_the_commit_thread_and_l
         std::vector<std::string> errors;
         run(context, [&]() -> asio::awaitable<void> {
           std::vector<std::uint64_t> generations;
+          asio::steady_timer gap(context);
           for (int i = 0; i < kOps; ++i) {  // one op per turn: each turn's write is one op
             committer.batch().Put(db->cf(Cf::active), key_of(i), value_of(i));
             generations.push_back(committer.add_op());
-            co_await asio::post(context, asio::use_awaitable);
+            // A moment between turns lets the commit thread go idle after a write it
+            // took, so that the shard writes the next turn itself unless RocksDB stalls.
+            gap.expires_after(std::chrono::milliseconds(2));
+            co_await gap.async_wait(asio::use_awaitable);
           }
           // Only now let flushes run, so the writes above met the stall.
           asio::steady_timer pause(context, std::chrono::milliseconds(200));
