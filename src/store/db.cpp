@@ -187,7 +187,16 @@ void Db::flush_wal() {
   if (writable()) db_->FlushWAL(true);
 }
 
-std::string Db::sync_wal() { return checked(db_->SyncWAL()); }
+std::string Db::sync_wal() {
+  // As in flush_wal: once a write has failed, syncing the WAL's writer again can abort
+  // the process. What was written before the failure is then not made durable, and its
+  // waiters are told so.
+  if (!writable()) {
+    std::string error = last_error();
+    return error.empty() ? "storage is not writable" : error;
+  }
+  return checked(db_->SyncWAL());
+}
 
 std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));

@@ -50,6 +50,7 @@ class Db {
   void flush_wal();  // fsyncs the WAL (shutdown); nothing once a write has failed
   // Fsyncs what was written to the WAL so far (writes made with sync = false); a
   // failure makes the database unwritable, as a failed write does. "" or the error.
+  // Once a write has failed it syncs nothing and returns that failure.
   std::string sync_wal();
 
   // False once a write has failed: the process keeps serving reads, answers writes with
