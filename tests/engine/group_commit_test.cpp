@@ -18,6 +18,7 @@
 #include "store/keys.hpp"
 #include "store/records.hpp"
 #include "store/task_writes.hpp"
+#include "support/temp_dir.hpp"
 
 // Group commit against a real RocksDB in a temp directory: every operation added is
 // written exactly once, its generation is reported durable only after its write (and,
@@ -30,13 +31,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char pattern[] = "/tmp/baton-commit-XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("baton-commit") {}
   std::unique_ptr<Db> open() const {
     std::string error;
     auto db = Db::open(path.string(), &error);

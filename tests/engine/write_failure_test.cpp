@@ -23,6 +23,7 @@
 
 #include "engine/group_commit.hpp"
 #include "store/db.hpp"
+#include "support/temp_dir.hpp"
 
 // What a failing disk does to group commit, against a real RocksDB whose file system
 // fails on demand: the operations of the failed write and every later one are answered
@@ -98,13 +99,8 @@ class FailingFs final : public rocksdb::FileSystemWrapper {
   std::shared_ptr<Faults> faults_;
 };
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char pattern[] = "/tmp/baton-failure-XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("baton-failure") {}
   std::unique_ptr<Db> open(const std::shared_ptr<Faults>& faults = nullptr) const {
     std::shared_ptr<rocksdb::Env> env;
     if (faults) env = rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(faults));

@@ -11,6 +11,7 @@
 #include "core/ulid.hpp"
 #include "store/db.hpp"
 #include "store/task_writes.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace baton;
 
@@ -21,21 +22,13 @@ std::ostream& operator<<(std::ostream& out, TaskStatus status) { return out << t
 namespace {
 
 struct TempDb {
-  std::filesystem::path path;
-  std::unique_ptr<Db> db;
-  TempDb() {
-    char pattern[] = "/tmp/baton-store-XXXXXX";
-    path = mkdtemp(pattern);
-    reopen();
-  }
-  ~TempDb() {
-    db.reset();
-    std::filesystem::remove_all(path);
-  }
+  test::TempDir dir{"baton-store"};
+  std::unique_ptr<Db> db;  // closed before dir is removed (declared after it)
+  TempDb() { reopen(); }
   void reopen() {
     db.reset();
     std::string error;
-    db = Db::open(path.string(), &error);
+    db = Db::open(dir.path.string(), &error);
     BOOST_REQUIRE_MESSAGE(db, error);
   }
 };
