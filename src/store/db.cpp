@@ -8,8 +8,10 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
+#include <thread>
 
 #include "core/time.hpp"
 #include "store/records.hpp"
@@ -128,15 +130,32 @@ std::optional<std::string> Db::get(Cf family, std::string_view key) {
   return value;
 }
 
+// Counts a write from before RocksDB is called until its failure, if any, is recorded
+// (see sync_wal).
+class Db::WriteInFlight {
+ public:
+  explicit WriteInFlight(std::atomic<int>& count) : count_(count) {
+    count_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  ~WriteInFlight() { count_.fetch_sub(1, std::memory_order_acq_rel); }
+  WriteInFlight(const WriteInFlight&) = delete;
+  WriteInFlight& operator=(const WriteInFlight&) = delete;
+
+ private:
+  std::atomic<int>& count_;
+};
+
 std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
+  WriteInFlight in_flight(writes_in_flight_);
   return checked(db_->Write(options, &batch));
 }
 
 std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions options;
   options.no_slowdown = true;
+  WriteInFlight in_flight(writes_in_flight_);
   rocksdb::Status status = db_->Write(options, &batch);
   if (status.IsIncomplete()) return std::nullopt;
   return checked(status);
@@ -181,16 +200,25 @@ std::string Db::last_error() const {
 }
 
 void Db::flush_wal() {
-  // After a failed write the WAL's writer holds the error, and RocksDB (Debian's build
-  // keeps its assertions) aborts the process when a writer that never synced before is
-  // synced again. Nothing more can be made durable then anyway.
+  // After a failed write the WAL's writer holds the error, and syncing that writer again
+  // fails an assertion in RocksDB (`sync_without_flush_called_`), which Debian's build
+  // keeps: the process aborts. Nothing more can be made durable then anyway.
   if (writable()) db_->FlushWAL(true);
 }
 
 std::string Db::sync_wal() {
-  // As in flush_wal: once a write has failed, syncing the WAL's writer again can abort
-  // the process. What was written before the failure is then not made durable, and its
-  // waiters are told so.
+  // As in flush_wal, a sync must not start once a write has failed. A failure is only
+  // known here once its write has returned, so let writes in flight finish first (they
+  // are unsynced: microseconds, unless RocksDB stalls one, hence the bound). A write that
+  // starts after this look and fails before the sync below reaches its own check of the
+  // writer is not covered: a window of about a microsecond, which only serializing every
+  // write with the sync would close. What was written before a failure is then not made
+  // durable, and its waiters are told so.
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+  while (writes_in_flight_.load(std::memory_order_acquire) != 0 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
   if (!writable()) {
     std::string error = last_error();
     return error.empty() ? "storage is not writable" : error;

@@ -66,7 +66,9 @@ class Db {
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
-  std::atomic<bool> writable_{true};  // written by commit threads, read by every shard
+  std::atomic<bool> writable_{true};  // cleared by the first failed write or sync
+  class WriteInFlight;
+  std::atomic<int> writes_in_flight_{0};  // writes not yet returned (sync_wal waits)
   mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
   std::string last_error_;
 };

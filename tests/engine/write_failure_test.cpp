@@ -29,10 +29,12 @@
 // fails on demand: the operations of the failed write and every later one are answered
 // with the storage error (never success), the database stops taking writes, what was
 // answered before the failure is still there after a restart, and nothing hangs.
-// Both places a write can fail are covered: the shard's own write of its turn (batch,
-// none) and the commit thread's (always, and every write after the first failure). And a
-// write RocksDB would stall (flushes held back until the memtables are full) goes to the
-// commit thread instead of the shard's, and lands in order once the stall clears.
+// The failing writes are made where group commit makes them: on the shard's thread in
+// batch and none (unless its commit thread is busy), on the commit thread in always and
+// for every write after the first failure. A range written just before a failure whose
+// fsync had not started is reported not durable. And a write RocksDB would stall (flushes
+// held back until the memtables are full) goes to the commit thread instead of blocking
+// the shard, and lands in order once the stall clears.
 
 using namespace baton;
 namespace asio = boost::asio;
@@ -43,6 +45,8 @@ struct Faults {
   std::atomic<bool> appends{false};  // every append to a file (WAL, SST, MANIFEST) fails
   std::atomic<bool> syncs{false};    // every fsync fails
   std::atomic<bool> hold_tables{false};  // appends to table files (flushes) wait
+  std::atomic<bool> hold_syncs{false};   // fsyncs wait (counted in syncs_held)
+  std::atomic<int> syncs_held{0};
 };
 
 class FailingFile final : public rocksdb::FSWritableFileOwnerWrapper {
@@ -63,15 +67,23 @@ class FailingFile final : public rocksdb::FSWritableFileOwnerWrapper {
     return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (faults_->syncs) return rocksdb::IOStatus::IOError("injected sync failure");
+    if (!may_sync()) return rocksdb::IOStatus::IOError("injected sync failure");
     return FSWritableFileOwnerWrapper::Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (faults_->syncs) return rocksdb::IOStatus::IOError("injected sync failure");
+    if (!may_sync()) return rocksdb::IOStatus::IOError("injected sync failure");
     return FSWritableFileOwnerWrapper::Fsync(options, dbg);
   }
 
  private:
+  bool may_sync() const {
+    if (faults_->hold_syncs) {
+      ++faults_->syncs_held;
+      while (faults_->hold_syncs) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      --faults_->syncs_held;
+    }
+    return !faults_->syncs;
+  }
   bool may_append() const {
     while (table_ && faults_->hold_tables) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return !faults_->appends;
@@ -224,6 +236,52 @@ BOOST_AUTO_TEST_CASE(a_failed_fsync_fails_the_durable_waits_not_the_written_ones
   BOOST_TEST(!later.empty());
   BOOST_TEST(!db->writable());
   committer.finish_pending();
+}
+
+BOOST_AUTO_TEST_CASE(a_range_waiting_for_its_fsync_when_a_write_fails_is_not_reported_durable) {
+  TempDir dir;
+  auto faults = std::make_shared<Faults>();
+  {
+    auto db = dir.open(faults);
+    asio::io_context context;
+    GroupCommitter committer(context, *db, SyncMode::batch, 1024);
+    std::string first_written, first_durable, second_written, second_durable, third;
+    run(context, [&]() -> asio::awaitable<void> {
+      // The sync thread takes the first range and is held inside its fsync.
+      faults->hold_syncs = true;
+      committer.batch().Put(db->cf(Cf::meta), key_of(0), "v");
+      std::uint64_t first = committer.add_op();
+      first_written = co_await committer.wait(first, true);
+      asio::steady_timer poll(context);
+      for (int i = 0; i < 5000 && faults->syncs_held == 0; ++i) {
+        poll.expires_after(std::chrono::milliseconds(1));
+        co_await poll.async_wait(asio::use_awaitable);
+      }
+      BOOST_REQUIRE_EQUAL(faults->syncs_held.load(), 1);
+      // Meanwhile a second range is written, then a third fails.
+      committer.batch().Put(db->cf(Cf::meta), key_of(1), "v");
+      std::uint64_t second = committer.add_op();
+      second_written = co_await committer.wait(second, true);
+      faults->appends = true;
+      committer.batch().Put(db->cf(Cf::meta), key_of(2), "v");
+      std::uint64_t failed = committer.add_op();
+      third = co_await committer.wait(failed, true);
+      // The first fsync completes; the second range's never runs.
+      faults->hold_syncs = false;
+      first_durable = co_await committer.wait(first);
+      second_durable = co_await committer.wait(second);
+    });
+    BOOST_TEST(first_written.empty());
+    BOOST_TEST(first_durable.empty(), first_durable);
+    BOOST_TEST(second_written.empty());
+    BOOST_TEST(second_durable.find("injected append failure") != std::string::npos, second_durable);
+    BOOST_TEST(third.find("injected append failure") != std::string::npos, third);
+    BOOST_TEST(!db->writable());
+    committer.finish_pending();
+  }
+  auto db = dir.open();
+  BOOST_TEST(db->get(Cf::meta, key_of(0)).has_value());
+  BOOST_TEST(!db->get(Cf::meta, key_of(2)).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_write_rocksdb_would_stall_goes_to_the_commit_thread_and_lands_in_order) {
