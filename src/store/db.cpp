@@ -211,7 +211,7 @@ std::string Db::sync_wal() {
   // known here once its write has returned, so let writes in flight finish first (they
   // are unsynced: microseconds, unless RocksDB stalls one, hence the bound). A write that
   // starts after this look and fails before the sync below reaches its own check of the
-  // writer is not covered: a window of about a microsecond, which only serializing every
+  // writer is not covered: a window of a few microseconds, which only serializing every
   // write with the sync would close. What was written before a failure is then not made
   // durable, and its waiters are told so.
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
