@@ -190,23 +190,30 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
     co_return outcome;
   }
   // Any type: the account's queues live on several shards; find the best head, claim there.
-  Shard* best_shard = nullptr;
-  std::optional<ReadyEntry> best;
-  for (auto& shard : shards_) {
-    Shard& candidate = *shard;
-    auto head = co_await on_shard(candidate.context(),
-                                  [&]() -> asio::awaitable<std::optional<ReadyEntry>> {
-                                    co_return candidate.peek_best(request.account);
-                                  });
-    if (head && (!best || *head < *best)) {
-      best = head;
-      best_shard = &candidate;
+  // Another claim may empty that shard between the look and the claim: then look again
+  // (each such miss means some claim got a task, so this ends; the bound is a safeguard).
+  constexpr int kLooks = 16;
+  for (int look = 0; look < kLooks; ++look) {
+    Shard* best_shard = nullptr;
+    std::optional<ReadyEntry> best;
+    for (auto& shard : shards_) {
+      Shard& candidate = *shard;
+      auto head = co_await on_shard(candidate.context(),
+                                    [&]() -> asio::awaitable<std::optional<ReadyEntry>> {
+                                      co_return candidate.peek_best(request.account);
+                                    });
+      if (head && (!best || *head < *best)) {
+        best = head;
+        best_shard = &candidate;
+      }
     }
+    if (!best_shard) break;
+    Outcome outcome = co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
+      return best_shard->claim_best(request.account, std::nullopt, request.worker_id);
+    });
+    if (!outcome.ok() || outcome.task) co_return outcome;
   }
-  if (!best_shard) co_return error_outcome(ErrorCode::none);
-  co_return co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
-    return best_shard->claim_best(request.account, std::nullopt, request.worker_id);
-  });
+  co_return error_outcome(ErrorCode::none);
 }
 
 asio::awaitable<Outcome> LocalEngine::claim_next(ClaimRequest request) {

@@ -447,6 +447,38 @@ BOOST_AUTO_TEST_CASE(typeless_claim_takes_any_type_by_priority_then_age) {
   BOOST_TEST(r.task_is_null());
 }
 
+// A typeless claim looks at every shard's best task, then claims on the best one. When
+// concurrent claims pick the same task, the loser must look again rather than answer
+// "nothing" while tasks wait on another shard: four claimable tasks of four types (on
+// both shards, in most rounds) and four typeless claims at once take all four.
+BOOST_AUTO_TEST_CASE(concurrent_typeless_claims_take_every_claimable_task) {
+  Fresh f;
+  constexpr int kTypes = 4;
+  std::vector<Client> clients;
+  for (int i = 0; i < kTypes; ++i) clients.push_back(f.server.client());
+  for (int round = 0; round < 40; ++round) {
+    BOOST_TEST_CONTEXT("round " << round) {
+      std::set<std::string> created;
+      for (int t = 0; t < kTypes; ++t) {
+        created.insert(f.c.create_task_id(f.key, task_body(f.type + "_" + std::to_string(t))));
+      }
+      std::vector<Response> answers(kTypes);
+      std::vector<std::thread> threads;
+      for (int i = 0; i < kTypes; ++i) {
+        threads.emplace_back([&, i] { answers[static_cast<std::size_t>(i)] = clients[static_cast<std::size_t>(i)].claim(f.key, "{}"); });
+      }
+      for (auto& thread : threads) thread.join();
+      std::set<std::string> claimed;
+      for (const Response& r : answers) {
+        BATON_REQUIRE_STATUS(r, 200);
+        BOOST_REQUIRE_MESSAGE(!r.task_is_null(), "a typeless claim found nothing while tasks waited");
+        claimed.insert(r.task_id());
+      }
+      BOOST_TEST((claimed == created));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------
