@@ -123,6 +123,17 @@ struct TempDir : test::TempDir {
   }
 };
 
+// A database in `dir` on a file system failing as `faults` says, and a group committer on
+// it. Closed when it goes out of scope; the directory stays, to reopen on a healthy disk.
+struct Rig {
+  std::shared_ptr<Faults> faults = std::make_shared<Faults>();
+  std::unique_ptr<Db> db;
+  asio::io_context context;
+  GroupCommitter committer;
+  Rig(const TempDir& dir, SyncMode mode)
+      : db(dir.open(faults)), committer(context, *db, mode, 1024) {}
+};
+
 std::string key_of(int i) { return "op-" + std::to_string(1000 + i); }
 
 struct Waited {
@@ -167,12 +178,10 @@ BOOST_AUTO_TEST_CASE(a_failed_write_fails_its_operations_and_every_later_one) {
   for (SyncMode mode : {SyncMode::batch, SyncMode::none, SyncMode::always}) {
     BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
       TempDir dir;
-      auto faults = std::make_shared<Faults>();
       std::vector<std::pair<std::uint64_t, bool>> reported;  // on_durable, in call order
       {
-        auto db = dir.open(faults);
-        asio::io_context context;
-        GroupCommitter committer(context, *db, mode, 1024);
+        Rig rig(dir, mode);
+        auto& [faults, db, context, committer] = rig;
         committer.set_on_durable([&](std::uint64_t g, bool ok) { reported.emplace_back(g, ok); });
         std::vector<Waited> before, after, refused;
         run(context, [&]() -> asio::awaitable<void> {
@@ -213,10 +222,8 @@ BOOST_AUTO_TEST_CASE(a_failed_write_fails_its_operations_and_every_later_one) {
 
 BOOST_AUTO_TEST_CASE(a_failed_fsync_fails_the_durable_waits_not_the_written_ones) {
   TempDir dir;
-  auto faults = std::make_shared<Faults>();
-  auto db = dir.open(faults);
-  asio::io_context context;
-  GroupCommitter committer(context, *db, SyncMode::batch, 1024);
+  Rig rig(dir, SyncMode::batch);
+  auto& [faults, db, context, committer] = rig;
   std::string first, written, durable, later;
   run(context, [&]() -> asio::awaitable<void> {
     committer.batch().Put(db->cf(Cf::meta), key_of(0), "v");
@@ -240,11 +247,9 @@ BOOST_AUTO_TEST_CASE(a_failed_fsync_fails_the_durable_waits_not_the_written_ones
 
 BOOST_AUTO_TEST_CASE(a_range_waiting_for_its_fsync_when_a_write_fails_is_not_reported_durable) {
   TempDir dir;
-  auto faults = std::make_shared<Faults>();
   {
-    auto db = dir.open(faults);
-    asio::io_context context;
-    GroupCommitter committer(context, *db, SyncMode::batch, 1024);
+    Rig rig(dir, SyncMode::batch);
+    auto& [faults, db, context, committer] = rig;
     std::string first_written, first_durable, second_written, second_durable, third;
     run(context, [&]() -> asio::awaitable<void> {
       // The sync thread takes the first range and is held inside its fsync.
@@ -288,16 +293,14 @@ BOOST_AUTO_TEST_CASE(a_write_rocksdb_would_stall_goes_to_the_commit_thread_and_l
   for (SyncMode mode : {SyncMode::batch, SyncMode::none}) {
     BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
       TempDir dir;
-      auto faults = std::make_shared<Faults>();
       constexpr int kOps = 48;
       // The active family's memtable holds 16 MB and RocksDB keeps two: with flushes held
       // back, 1 MB values stop writes after about 32 of them.
       const std::string value(1 << 20, 'x');
       auto value_of = [&](int i) { return std::to_string(i) + value; };
       {
-        auto db = dir.open(faults);
-        asio::io_context context;
-        GroupCommitter committer(context, *db, mode, 1024);
+        Rig rig(dir, mode);
+        auto& [faults, db, context, committer] = rig;
         committer.set_on_durable([&](std::uint64_t, bool ok) { BOOST_TEST(ok); });
         faults->hold_tables = true;
         std::vector<std::string> errors;
@@ -318,7 +321,10 @@ BOOST_AUTO_TEST_CASE(a_write_rocksdb_would_stall_goes_to_the_commit_thread_and_l
           asio::steady_timer pause(context, std::chrono::milliseconds(200));
           co_await pause.async_wait(asio::use_awaitable);
           faults->hold_tables = false;
-          for (auto generation : generations) errors.push_back(co_await committer.wait(generation));
+          for (auto generation : generations) {
+            std::string error = co_await committer.wait(generation);
+            errors.push_back(std::move(error));
+          }
         });
         BOOST_REQUIRE_EQUAL(errors.size(), static_cast<std::size_t>(kOps));
         for (const auto& error : errors) BOOST_TEST(error.empty(), error);

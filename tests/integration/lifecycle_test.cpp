@@ -464,8 +464,8 @@ BOOST_AUTO_TEST_CASE(concurrent_typeless_claims_take_every_claimable_task) {
       }
       std::vector<Response> answers(kTypes);
       std::vector<std::thread> threads;
-      for (int i = 0; i < kTypes; ++i) {
-        threads.emplace_back([&, i] { answers[static_cast<std::size_t>(i)] = clients[static_cast<std::size_t>(i)].claim(f.key, "{}"); });
+      for (std::size_t i = 0; i < answers.size(); ++i) {
+        threads.emplace_back([&, i] { answers[i] = clients[i].claim(f.key, "{}"); });
       }
       for (auto& thread : threads) thread.join();
       std::set<std::string> claimed;
