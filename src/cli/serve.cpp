@@ -74,7 +74,10 @@ int serve(const Config& config) {
   }
   auto started = std::chrono::steady_clock::now();
   std::string error;
-  auto db = Db::open(config.storage.path, &error);
+  // Spare WAL files only pay off where the WAL is fsynced.
+  std::uint64_t wal_spare_bytes =
+      config.storage.sync == SyncMode::none ? 0 : static_cast<std::uint64_t>(config.storage.wal_spare_bytes);
+  auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes);
   if (!db) {
     log(LogLevel::error, "cannot open storage", error);
     return 1;

@@ -32,6 +32,9 @@ struct Config {
     std::string path = "./data";
     SyncMode sync = SyncMode::batch;
     int group_commit_max_batch = 1024;  // transitions per synced write, at most
+    // A WAL file this size is kept written ahead of use, so fsyncs write only data
+    // (store/spare_wal.hpp); 0: none. Unused when sync is none.
+    std::int64_t wal_spare_bytes = 64LL << 20;
   } storage;
   struct Leases {
     int min_seconds = 30;

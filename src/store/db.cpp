@@ -2,6 +2,8 @@
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -15,6 +17,7 @@
 
 #include "core/time.hpp"
 #include "store/records.hpp"
+#include "store/spare_wal.hpp"
 
 namespace baton {
 
@@ -79,7 +82,13 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
 }  // namespace
 
 std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
-                             std::shared_ptr<rocksdb::Env> env) {
+                             std::shared_ptr<rocksdb::Env> env, std::uint64_t wal_spare_bytes) {
+  std::shared_ptr<rocksdb::FileSystem> spare_wal_fs;
+  if (!env && wal_spare_bytes > 0) {
+    spare_wal_fs = make_spare_wal_file_system(rocksdb::FileSystem::Default(),
+                                              path + "/wal-spares", wal_spare_bytes);
+    env = rocksdb::NewCompositeEnv(spare_wal_fs);
+  }
   rocksdb::DBOptions options;
   if (env) options.env = env.get();
   options.create_if_missing = true;
@@ -105,6 +114,7 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
   }
   std::unique_ptr<Db> db(new Db());
   db->env_ = std::move(env);
+  db->spare_wal_fs_ = std::move(spare_wal_fs);
   db->db_ = raw;
   // handles[0] is the default family, unused.
   db->handles_.assign(handles.begin() + 1, handles.end());
@@ -192,6 +202,14 @@ std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool
   }
   rocksdb::WriteBatch merged(std::move(rep));
   return write(merged, sync);
+}
+
+std::uint64_t Db::wal_spares_used() const {
+  return spare_wal_fs_ ? spare_wal_stats(*spare_wal_fs_).spares_used : 0;
+}
+
+std::uint64_t Db::wal_spares_missed() const {
+  return spare_wal_fs_ ? spare_wal_stats(*spare_wal_fs_).spares_missed : 0;
 }
 
 std::string Db::last_error() const {

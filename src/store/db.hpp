@@ -2,6 +2,7 @@
 // The RocksDB database and its column families. Thread-safe (RocksDB is); shared by all
 // shards. Options are set in one place (db.cpp), each non-default with its reason.
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,7 @@
 namespace rocksdb {
 class DB;
 class Env;
+class FileSystem;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
@@ -28,8 +30,11 @@ class Db {
  public:
   // Opens (creating if missing) the database at `path`; nullptr and `error` on failure.
   // `env` replaces RocksDB's default environment: tests use it to inject I/O faults.
+  // `wal_spare_bytes` > 0 (and no `env`) keeps a WAL file of that size written ahead of
+  // use under `path`/wal-spares (store/spare_wal.hpp).
   static std::unique_ptr<Db> open(const std::string& path, std::string* error,
-                                  std::shared_ptr<rocksdb::Env> env = nullptr);
+                                  std::shared_ptr<rocksdb::Env> env = nullptr,
+                                  std::uint64_t wal_spare_bytes = 0);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -57,12 +62,16 @@ class Db {
   // 503, and /health says "degraded".
   bool writable() const { return writable_.load(std::memory_order_relaxed); }
   std::string last_error() const;
+  // WAL files that started as a spare, and those created while none was ready.
+  std::uint64_t wal_spares_used() const;
+  std::uint64_t wal_spares_missed() const;
 
  private:
   Db() = default;
   // "" for success; otherwise records the first failure, stops writes, returns its text.
   std::string checked(const rocksdb::Status& status);
   std::shared_ptr<rocksdb::Env> env_;  // when not RocksDB's default; outlives db_
+  std::shared_ptr<rocksdb::FileSystem> spare_wal_fs_;  // inside env_, when spares are on
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;

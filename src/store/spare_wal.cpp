@@ -1,0 +1,208 @@
+#include "store/spare_wal.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rocksdb/file_system.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace baton {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kChunkBytes = 1 << 20;
+// The spare's zeros reach the disk in steps, so that they never queue a long write in
+// front of the WAL's own fsyncs.
+constexpr std::uint64_t kSyncEveryBytes = 8 << 20;
+constexpr const char* kReadySuffix = ".ready";
+constexpr const char* kPartialSuffix = ".partial";
+
+bool is_wal(const std::string& name) {
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
+}
+
+bool write_all_at(int fd, const char* data, std::size_t size, std::uint64_t offset) {
+  while (size > 0) {
+    ssize_t written = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return false;
+    data += written;
+    size -= static_cast<std::size_t>(written);
+    offset += static_cast<std::uint64_t>(written);
+  }
+  return true;
+}
+
+class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  SpareWalFileSystem(std::shared_ptr<rocksdb::FileSystem> target, std::string dir,
+                     std::uint64_t bytes)
+      : FileSystemWrapper(std::move(target)), dir_(std::move(dir)), bytes_(bytes) {
+    adopt_or_remove_leftovers();
+    // RocksDB opens its first WAL file right away: let that one be a spare too (a first
+    // start, or a crash that came between taking a spare and writing the next one).
+    if (ready_.empty()) {
+      ready_ = write_spare();
+      if (!ready_.empty()) stats_written_.fetch_add(1, std::memory_order_relaxed);
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~SpareWalFileSystem() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  const char* Name() const override { return "baton.SpareWalFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name,
+                                    const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* debug) override {
+    if (!is_wal(name)) return target()->NewWritableFile(name, options, result, debug);
+    std::string spare;
+    {
+      std::lock_guard lock(mutex_);
+      spare.swap(ready_);
+    }
+    if (spare.empty()) {
+      stats_missed_.fetch_add(1, std::memory_order_relaxed);
+      return target()->NewWritableFile(name, options, result, debug);
+    }
+    wake_.notify_all();  // make the next spare
+    rocksdb::IOStatus status = target()->ReuseWritableFile(name, spare, options, result, debug);
+    if (status.ok()) {
+      stats_used_.fetch_add(1, std::memory_order_relaxed);
+      return status;
+    }
+    ::unlink(spare.c_str());
+    stats_missed_.fetch_add(1, std::memory_order_relaxed);
+    return target()->NewWritableFile(name, options, result, debug);
+  }
+
+  SpareWalStats stats() const {
+    return {stats_used_.load(std::memory_order_relaxed),
+            stats_missed_.load(std::memory_order_relaxed),
+            stats_written_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  // A whole spare left by an earlier run is used as it is; anything else there is an
+  // interrupted one.
+  void adopt_or_remove_leftovers() {
+    std::error_code error;
+    fs::create_directories(dir_, error);
+    std::vector<fs::path> leftovers;
+    for (const auto& entry : fs::directory_iterator(dir_, error)) leftovers.push_back(entry.path());
+    for (const fs::path& path : leftovers) {
+      bool whole = path.string().ends_with(kReadySuffix) && fs::is_regular_file(path, error) &&
+                   fs::file_size(path, error) == bytes_;
+      if (whole && ready_.empty()) {
+        ready_ = path.string();
+      } else {
+        fs::remove(path, error);
+      }
+    }
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "baton-wal-spare");
+    // Background work: it yields the cores to the shards (Linux nice is per thread).
+    setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      if (!ready_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      lock.unlock();
+      std::string spare = write_spare();
+      lock.lock();
+      if (!spare.empty()) {
+        ready_ = std::move(spare);
+        stats_written_.fetch_add(1, std::memory_order_relaxed);
+      } else if (!stopping_) {
+        wake_.wait_for(lock, std::chrono::seconds(1));  // a full disk, say: try later
+      }
+    }
+  }
+
+  bool stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
+  // The path of a new spare of bytes_ zeros, fsynced; "" if it could not be made.
+  std::string write_spare() {
+    std::string base = dir_ + "/spare-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(serial_++);
+    std::string partial = base + kPartialSuffix;
+    std::string ready = base + kReadySuffix;
+    int fd = ::open(partial.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return {};
+    static const std::vector<char> zeros(kChunkBytes, '\0');
+    bool ok = true;
+    std::uint64_t unsynced = 0;
+    for (std::uint64_t offset = 0; ok && offset < bytes_; offset += kChunkBytes) {
+      std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkBytes, bytes_ - offset));
+      ok = !stopping() && write_all_at(fd, zeros.data(), size, offset);
+      unsynced += size;
+      if (ok && unsynced >= kSyncEveryBytes) {
+        ok = ::fdatasync(fd) == 0;
+        unsynced = 0;
+      }
+    }
+    ok = ok && ::fdatasync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (ok) ok = ::rename(partial.c_str(), ready.c_str()) == 0;
+    if (!ok) {
+      ::unlink(partial.c_str());
+      return {};
+    }
+    return ready;
+  }
+
+  const std::string dir_;
+  const std::uint64_t bytes_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::string ready_;  // path of the spare ready for the next WAL file, or ""
+  unsigned serial_ = 0;
+  std::atomic<std::uint64_t> stats_used_{0};
+  std::atomic<std::uint64_t> stats_missed_{0};
+  std::atomic<std::uint64_t> stats_written_{0};
+  std::thread thread_;  // last: starts after every member above is built
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::FileSystem> make_spare_wal_file_system(
+    std::shared_ptr<rocksdb::FileSystem> target, std::string spare_dir,
+    std::uint64_t spare_bytes) {
+  return std::make_shared<SpareWalFileSystem>(std::move(target), std::move(spare_dir),
+                                              spare_bytes);
+}
+
+SpareWalStats spare_wal_stats(const rocksdb::FileSystem& fs) {
+  if (const auto* spare = dynamic_cast<const SpareWalFileSystem*>(&fs)) return spare->stats();
+  return {};
+}
+
+}  // namespace baton

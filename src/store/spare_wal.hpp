@@ -1,0 +1,39 @@
+#pragma once
+// WAL files written ahead of use, so that the WAL's fsync writes data and nothing else.
+//
+// RocksDB appends to each WAL file, so every fdatasync of a growing file also commits the
+// file system's journal (the new size, the newly written extents): two device writes
+// and a journal thread's wake-up per fsync. Overwriting blocks that are already written
+// needs none of that. This file system keeps one spare file, filled with zeros and
+// fsynced by a background thread, and hands it to RocksDB in place of each new WAL file
+// (RocksDB's own ReuseWritableFile: rename into place, write from offset 0, no truncate).
+// RocksDB's log reader skips all-zero blocks as preallocated space, so a crash leaves a
+// WAL that replays exactly up to its last record; a clean close truncates it to its
+// data. When no spare is ready, a WAL file is created as usual.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace rocksdb {
+class FileSystem;
+}
+
+namespace baton {
+
+struct SpareWalStats {
+  std::uint64_t spares_used = 0;     // WAL files that started as a spare
+  std::uint64_t spares_missed = 0;   // WAL files created while no spare was ready
+  std::uint64_t spares_written = 0;  // spares the background thread has prepared
+};
+
+// A file system over `target` that keeps spares of `spare_bytes` in `spare_dir` (created
+// if missing; files left there by an earlier run are reused when whole, else removed).
+// The background thread stops when the returned file system is destroyed.
+std::shared_ptr<rocksdb::FileSystem> make_spare_wal_file_system(
+    std::shared_ptr<rocksdb::FileSystem> target, std::string spare_dir,
+    std::uint64_t spare_bytes);
+
+// The counters of a file system made by make_spare_wal_file_system; zeros for any other.
+SpareWalStats spare_wal_stats(const rocksdb::FileSystem& fs);
+
+}  // namespace baton

@@ -1,0 +1,182 @@
+// WAL files written ahead of use (store/spare_wal.hpp): RocksDB writes into a spare of
+// zeros, a crash image of such a WAL replays every synced write and nothing else, writes
+// that run past the spare's end are kept, and spares left by an earlier run are adopted
+// when whole and removed otherwise.
+#define BOOST_TEST_MODULE store_spare_wal
+#include <boost/test/unit_test.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "store/db.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace baton;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::unique_ptr<Db> open_db(const fs::path& path, std::uint64_t spare_bytes) {
+  std::string error;
+  auto db = Db::open(path.string(), &error, nullptr, spare_bytes);
+  BOOST_REQUIRE_MESSAGE(db, error);
+  return db;
+}
+
+std::string key_of(int i) { return "key-" + std::to_string(100000 + i); }
+std::string value_of(int i) { return std::string(static_cast<std::size_t>(50 + i % 400), 'a' + i % 26); }
+
+// Writes keys [from, to) in batches of 10, each batch synced as the group commit does:
+// an unsynced write, then sync_wal().
+void write_keys(Db& db, int from, int to) {
+  for (int i = from; i < to;) {
+    rocksdb::WriteBatch batch;
+    for (int end = std::min(to, i + 10); i < end; ++i) {
+      BOOST_REQUIRE(batch.Put(db.cf(Cf::meta), key_of(i), value_of(i)).ok());
+    }
+    BOOST_REQUIRE(db.write(batch, false).empty());
+    BOOST_REQUIRE(db.sync_wal().empty());
+  }
+}
+
+int count_keys(Db& db) {
+  int count = 0;
+  auto it = db.iterate(Cf::meta);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
+  return count;
+}
+
+void require_keys(Db& db, int count) {
+  BOOST_TEST(count_keys(db) == count);
+  for (int i = 0; i < count; ++i) {
+    auto value = db.get(Cf::meta, key_of(i));
+    BOOST_REQUIRE_MESSAGE(value, key_of(i) << " is missing");
+    BOOST_TEST(*value == value_of(i));
+  }
+}
+
+std::vector<fs::path> wal_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".log") out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What a kill -9 leaves: the files as they are while the database is open.
+void copy_crash_image(const fs::path& from, const fs::path& to) {
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+// Bytes of `path` up to its last non-zero byte.
+std::uintmax_t data_end(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t end = bytes.find_last_not_of('\0');
+  return end == std::string::npos ? 0 : end + 1;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_first_wal_file_is_a_spare_and_a_clean_close_trims_it) {
+  constexpr std::uint64_t kSpare = 256 << 10;
+  test::TempDir dir("baton-spare");
+  {
+    auto db = open_db(dir.path, kSpare);
+    BOOST_TEST(db->wal_spares_used() == 1u);
+    BOOST_TEST(db->wal_spares_missed() == 0u);
+    write_keys(*db, 0, 20);
+    auto wals = wal_files(dir.path);
+    BOOST_REQUIRE(wals.size() == 1u);
+    BOOST_TEST(fs::file_size(wals.front()) == kSpare);  // written into, not appended to
+  }
+  auto wals = wal_files(dir.path);
+  BOOST_REQUIRE(wals.size() == 1u);
+  BOOST_TEST(fs::file_size(wals.front()) < kSpare);
+  BOOST_TEST(fs::file_size(wals.front()) == data_end(wals.front()));
+  // The next spare was made while the database was open, and is still there.
+  std::vector<fs::path> spares;
+  for (const auto& entry : fs::directory_iterator(dir.path / "wal-spares")) spares.push_back(entry.path());
+  BOOST_REQUIRE(spares.size() == 1u);
+  BOOST_TEST(spares.front().extension() == ".ready");
+  BOOST_TEST(fs::file_size(spares.front()) == kSpare);
+  auto db = open_db(dir.path, kSpare);
+  require_keys(*db, 20);
+}
+
+BOOST_AUTO_TEST_CASE(a_crash_image_replays_every_synced_write_and_stops_at_the_zeros) {
+  constexpr std::uint64_t kSpare = 1 << 20;
+  test::TempDir dir("baton-spare");
+  test::TempDir image("baton-spare-image");
+  {
+    auto db = open_db(dir.path, kSpare);
+    write_keys(*db, 0, 300);
+    copy_crash_image(dir.path, image.path);
+  }
+  auto wals = wal_files(image.path);
+  BOOST_REQUIRE(wals.size() == 1u);
+  BOOST_TEST(fs::file_size(wals.front()) == kSpare);
+  BOOST_TEST(data_end(wals.front()) > 300u * 50);
+  BOOST_TEST(data_end(wals.front()) < kSpare);  // the image ends in the spare's zeros
+  auto db = open_db(image.path, kSpare);
+  require_keys(*db, 300);
+  // And the recovered database takes new writes and keeps them.
+  write_keys(*db, 300, 320);
+  db.reset();
+  db = open_db(image.path, kSpare);
+  require_keys(*db, 320);
+}
+
+BOOST_AUTO_TEST_CASE(writes_past_the_end_of_a_spare_are_kept) {
+  constexpr std::uint64_t kSpare = 64 << 10;
+  test::TempDir dir("baton-spare");
+  test::TempDir image("baton-spare-image");
+  {
+    auto db = open_db(dir.path, kSpare);
+    write_keys(*db, 0, 1000);  // ~250 KB of values: the WAL outgrows its spare
+    auto wals = wal_files(dir.path);
+    BOOST_REQUIRE(wals.size() == 1u);
+    BOOST_TEST(fs::file_size(wals.front()) > kSpare);
+    copy_crash_image(dir.path, image.path);
+  }
+  auto db = open_db(image.path, kSpare);
+  require_keys(*db, 1000);
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_spare_left_by_an_earlier_run_is_used_and_anything_else_removed) {
+  constexpr std::uint64_t kSpare = 128 << 10;
+  test::TempDir dir("baton-spare");
+  fs::create_directories(dir.path / "wal-spares");
+  auto make = [&](const std::string& name, std::uint64_t size) {
+    std::ofstream out(dir.path / "wal-spares" / name, std::ios::binary);
+    out << std::string(static_cast<std::size_t>(size), '\0');
+  };
+  make("left-whole.ready", kSpare);
+  make("left-short.ready", kSpare / 2);
+  make("left-cut.partial", kSpare);
+  auto db = open_db(dir.path, kSpare);
+  BOOST_TEST(db->wal_spares_used() == 1u);
+  BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-whole.ready"));  // now the WAL
+  BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-short.ready"));
+  BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-cut.partial"));
+  write_keys(*db, 0, 10);
+  db.reset();
+  db = open_db(dir.path, kSpare);
+  require_keys(*db, 10);
+}
+
+BOOST_AUTO_TEST_CASE(no_spares_when_the_size_is_zero) {
+  test::TempDir dir("baton-spare");
+  auto db = open_db(dir.path, 0);
+  write_keys(*db, 0, 10);
+  BOOST_TEST(db->wal_spares_used() == 0u);
+  BOOST_TEST(!fs::exists(dir.path / "wal-spares"));
+  BOOST_REQUIRE(wal_files(dir.path).size() == 1u);
+  BOOST_TEST(fs::file_size(wal_files(dir.path).front()) == data_end(wal_files(dir.path).front()));
+}
