@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rocksdb/file_system.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -26,7 +29,7 @@ constexpr std::size_t kChunkBytes = 1 << 20;
 // The spare's zeros reach the disk in steps, so that they never queue a long write in
 // front of the WAL's own fsyncs.
 constexpr std::uint64_t kSyncEveryBytes = 8 << 20;
-constexpr const char* kReadySuffix = ".ready";
+constexpr const char* kReadySuffix = ".ready";  // whole and fsynced
 constexpr const char* kPartialSuffix = ".partial";
 
 bool is_wal(const std::string& name) {
@@ -50,13 +53,13 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
   SpareWalFileSystem(std::shared_ptr<rocksdb::FileSystem> target, std::string dir,
                      std::uint64_t bytes)
       : FileSystemWrapper(std::move(target)), dir_(std::move(dir)), bytes_(bytes) {
-    adopt_or_remove_leftovers();
-    // RocksDB opens its first WAL file right away: let that one be a spare too (a first
-    // start, or a crash that came between taking a spare and writing the next one).
-    if (ready_.empty()) {
-      ready_ = write_spare();
-      if (!ready_.empty()) stats_written_.fetch_add(1, std::memory_order_relaxed);
-    }
+    // Another process holding the directory (a second server started on the same data by
+    // mistake, which RocksDB's own lock then refuses) keeps its spares: this one makes none.
+    if (!lock_directory()) return;
+    remove_leftovers();
+    // RocksDB opens its first WAL file right away: let that one be a spare too.
+    ready_ = write_spare();
+    if (!ready_.empty()) stats_written_.fetch_add(1, std::memory_order_relaxed);
     thread_ = std::thread([this] { run(); });
   }
 
@@ -66,7 +69,8 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
       stopping_ = true;
     }
     wake_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
+    if (lock_fd_ >= 0) ::close(lock_fd_);
   }
 
   const char* Name() const override { return "baton.SpareWalFileSystem"; }
@@ -103,22 +107,32 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
   }
 
  private:
-  // A whole spare left by an earlier run is used as it is; anything else there is an
-  // interrupted one.
-  void adopt_or_remove_leftovers() {
+  bool lock_directory() {
     std::error_code error;
     fs::create_directories(dir_, error);
+    lock_fd_ = ::open((dir_ + "/LOCK").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    return lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+
+  // Spares left by an earlier run are not trusted: a power loss between RocksDB's first
+  // fsync of a spare it took and the fsync of its directory can put a spare holding WAL
+  // records back under its old name. Fresh ones cost a moment at start.
+  void remove_leftovers() {
+    std::error_code error;
     std::vector<fs::path> leftovers;
-    for (const auto& entry : fs::directory_iterator(dir_, error)) leftovers.push_back(entry.path());
-    for (const fs::path& path : leftovers) {
-      bool whole = path.string().ends_with(kReadySuffix) && fs::is_regular_file(path, error) &&
-                   fs::file_size(path, error) == bytes_;
-      if (whole && ready_.empty()) {
-        ready_ = path.string();
-      } else {
-        fs::remove(path, error);
-      }
+    for (const auto& entry : fs::directory_iterator(dir_, error)) {
+      if (entry.path().filename() != "LOCK") leftovers.push_back(entry.path());
     }
+    for (const fs::path& path : leftovers) fs::remove(path, error);
+  }
+
+  // A spare is made only while four times its size stays free after it: it must never be
+  // what fills the disk under RocksDB.
+  bool room_for_spare() const {
+    struct statvfs stats {};
+    if (::statvfs(dir_.c_str(), &stats) != 0) return false;
+    std::uint64_t available = static_cast<std::uint64_t>(stats.f_bavail) * stats.f_frsize;
+    return available >= 5 * bytes_;
   }
 
   void run() {
@@ -138,7 +152,7 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
         ready_ = std::move(spare);
         stats_written_.fetch_add(1, std::memory_order_relaxed);
       } else if (!stopping_) {
-        wake_.wait_for(lock, std::chrono::seconds(1));  // a full disk, say: try later
+        wake_.wait_for(lock, std::chrono::seconds(10));  // a nearly full disk: try later
       }
     }
   }
@@ -154,7 +168,8 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
                        std::to_string(serial_++);
     std::string partial = base + kPartialSuffix;
     std::string ready = base + kReadySuffix;
-    int fd = ::open(partial.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (!room_for_spare()) return {};
+    int fd = ::open(partial.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) return {};
     static const std::vector<char> zeros(kChunkBytes, '\0');
     bool ok = true;
@@ -188,6 +203,7 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
   std::atomic<std::uint64_t> stats_used_{0};
   std::atomic<std::uint64_t> stats_missed_{0};
   std::atomic<std::uint64_t> stats_written_{0};
+  int lock_fd_ = -1;    // flock'ed while this file system makes spares in dir_
   std::thread thread_;  // last: starts after every member above is built
 };
 

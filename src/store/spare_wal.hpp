@@ -10,6 +10,13 @@
 // RocksDB's log reader skips all-zero blocks as preallocated space, so a crash leaves a
 // WAL that replays exactly up to its last record; a clean close truncates it to its
 // data. When no spare is ready, a WAL file is created as usual.
+//
+// What this leans on, and what it rules out: the zeros after the data are what RocksDB
+// already meets in the fallocated, unwritten blocks of a stock WAL after a power loss
+// (a lost page among unsynced ones reads as zeros either way). Each live WAL file is at
+// least the spare's size until RocksDB deletes it. Baton tails no live WAL
+// (GetUpdatesSince, secondary instances), which would stop at zeros that are filled
+// later, and copies no live database through this file system.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,8 +34,10 @@ struct SpareWalStats {
 };
 
 // A file system over `target` that keeps spares of `spare_bytes` in `spare_dir` (created
-// if missing; files left there by an earlier run are reused when whole, else removed).
-// The background thread stops when the returned file system is destroyed.
+// if missing; files left there by an earlier run are removed, and the first spare is
+// written before this returns). It makes no spare while the disk has less than five
+// times `spare_bytes` free, nor while another process holds `spare_dir`. The background
+// thread stops when the returned file system is destroyed.
 std::shared_ptr<rocksdb::FileSystem> make_spare_wal_file_system(
     std::shared_ptr<rocksdb::FileSystem> target, std::string spare_dir,
     std::uint64_t spare_bytes);

@@ -734,8 +734,8 @@ void TestServer::write_config() {
   // Sections in a fixed order; each value a raw YAML scalar.
   std::vector<std::pair<std::string, std::map<std::string, std::string>>> sections = {
       {"server", {{"listen", "\"127.0.0.1:" + std::to_string(port_) + "\""}, {"shards", "2"}}},
-      // Spare WAL files of 1 MiB, not 64: servers start often here, and a test's writes
-      // then both end inside a spare and run past one.
+      // Spare WAL files (made under sync batch and always) of 1 MiB, not 64: servers start
+      // often here, and a test's writes then both end inside a spare and run past one.
       {"storage", {{"path", "\"" + data_dir_ + "\""}, {"sync", "none"}, {"wal_spare_bytes", "1048576"}}},
       {"leases", {{"min_seconds", "1"}}},
       {"claims", {}},

@@ -1,19 +1,24 @@
 // WAL files written ahead of use (store/spare_wal.hpp): RocksDB writes into a spare of
 // zeros, a crash image of such a WAL replays every synced write and nothing else, writes
-// that run past the spare's end are kept, and spares left by an earlier run are adopted
-// when whole and removed otherwise.
+// that run past the spare's end are kept, the next spare is ready for the next WAL file,
+// files left by an earlier run are removed, and a second process leaves the spares alone.
 #define BOOST_TEST_MODULE store_spare_wal
 #include <boost/test/unit_test.hpp>
 
 #include <rocksdb/db.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/db.hpp"
+#include "store/spare_wal.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace baton;
@@ -82,6 +87,17 @@ std::uintmax_t data_end(const fs::path& path) {
   return end == std::string::npos ? 0 : end + 1;
 }
 
+// True once the background thread has a whole spare ready (up to 5 s).
+bool wait_for_ready_spare(const fs::path& dir) {
+  for (int i = 0; i < 500; ++i) {
+    for (const auto& entry : fs::directory_iterator(dir / "wal-spares")) {
+      if (entry.path().extension() == ".ready") return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_first_wal_file_is_a_spare_and_a_clean_close_trims_it) {
@@ -100,14 +116,52 @@ BOOST_AUTO_TEST_CASE(the_first_wal_file_is_a_spare_and_a_clean_close_trims_it) {
   BOOST_REQUIRE(wals.size() == 1u);
   BOOST_TEST(fs::file_size(wals.front()) < kSpare);
   BOOST_TEST(fs::file_size(wals.front()) == data_end(wals.front()));
-  // The next spare was made while the database was open, and is still there.
-  std::vector<fs::path> spares;
-  for (const auto& entry : fs::directory_iterator(dir.path / "wal-spares")) spares.push_back(entry.path());
-  BOOST_REQUIRE(spares.size() == 1u);
-  BOOST_TEST(spares.front().extension() == ".ready");
-  BOOST_TEST(fs::file_size(spares.front()) == kSpare);
   auto db = open_db(dir.path, kSpare);
+  BOOST_TEST(db->wal_spares_used() == 1u);  // a fresh spare for the new run's first WAL
   require_keys(*db, 20);
+}
+
+BOOST_AUTO_TEST_CASE(the_background_thread_makes_the_spare_of_the_next_wal_file) {
+  constexpr std::uint64_t kSpare = 256 << 10;
+  test::TempDir dir("baton-spare");
+  auto db = open_db(dir.path, kSpare);
+  write_keys(*db, 0, 20);
+  // Wait for the next spare, then make RocksDB switch WAL files.
+  BOOST_REQUIRE(wait_for_ready_spare(dir.path));
+  BOOST_REQUIRE(db->raw().Flush(rocksdb::FlushOptions(), db->cf(Cf::meta)).ok());
+  write_keys(*db, 20, 40);
+  BOOST_TEST(db->wal_spares_used() == 2u);
+  BOOST_TEST(db->wal_spares_missed() == 0u);
+  db.reset();
+  db = open_db(dir.path, kSpare);
+  require_keys(*db, 40);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_process_on_the_same_directory_makes_no_spares) {
+  constexpr std::uint64_t kSpare = 128 << 10;
+  test::TempDir dir("baton-spare");
+  auto db = open_db(dir.path, kSpare);
+  auto spares = [&] {
+    std::vector<fs::path> out;
+    for (const auto& entry : fs::directory_iterator(dir.path / "wal-spares")) out.push_back(entry.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  BOOST_REQUIRE(wait_for_ready_spare(dir.path));
+  auto before = spares();
+  // flock is per open file description, so a second file system here stands for another
+  // process: it must neither remove the first one's spares nor make its own.
+  auto second = make_spare_wal_file_system(rocksdb::FileSystem::Default(),
+                                           (dir.path / "wal-spares").string(), kSpare);
+  BOOST_TEST(spare_wal_stats(*second).spares_written == 0u);
+  second.reset();
+  auto after = spares();
+  for (const fs::path& path : before) {
+    bool kept = std::find(after.begin(), after.end(), path) != after.end();
+    if (path.extension() == ".ready") BOOST_TEST(kept, path << " was removed");
+  }
+  write_keys(*db, 0, 10);
+  require_keys(*db, 10);
 }
 
 BOOST_AUTO_TEST_CASE(a_crash_image_replays_every_synced_write_and_stops_at_the_zeros) {
@@ -149,7 +203,7 @@ BOOST_AUTO_TEST_CASE(writes_past_the_end_of_a_spare_are_kept) {
   require_keys(*db, 1000);
 }
 
-BOOST_AUTO_TEST_CASE(a_whole_spare_left_by_an_earlier_run_is_used_and_anything_else_removed) {
+BOOST_AUTO_TEST_CASE(files_left_by_an_earlier_run_are_removed_not_reused) {
   constexpr std::uint64_t kSpare = 128 << 10;
   test::TempDir dir("baton-spare");
   fs::create_directories(dir.path / "wal-spares");
@@ -161,8 +215,8 @@ BOOST_AUTO_TEST_CASE(a_whole_spare_left_by_an_earlier_run_is_used_and_anything_e
   make("left-short.ready", kSpare / 2);
   make("left-cut.partial", kSpare);
   auto db = open_db(dir.path, kSpare);
-  BOOST_TEST(db->wal_spares_used() == 1u);
-  BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-whole.ready"));  // now the WAL
+  BOOST_TEST(db->wal_spares_used() == 1u);  // a spare written by this run
+  BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-whole.ready"));
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-short.ready"));
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-cut.partial"));
   write_keys(*db, 0, 10);
