@@ -20,7 +20,9 @@ namespace {
 constexpr std::uint32_t kTaskTimerKind = 1;
 constexpr std::uint32_t kWaiterDeadlineKind = 2;
 constexpr auto kTickInterval = std::chrono::milliseconds(10);
-constexpr std::size_t kRecentBytes = 16 << 20;
+// Enough for the milliseconds between a task's create, claim and complete; a larger cache
+// made every eviction walk cold memory (docs/architecture.md, recent_).
+constexpr std::size_t kRecentBytes = 2 << 20;
 
 std::size_t footprint(const Task& task) {
   return 256 + task.payload_json.size() + (task.result_json ? task.result_json->size() : 0);
