@@ -311,10 +311,17 @@ BOOST_AUTO_TEST_CASE(a_write_rocksdb_would_stall_goes_to_the_commit_thread_and_l
             committer.batch().Put(db->cf(Cf::active), key_of(i), value_of(i));
             // Every op also rewrites one key: only writes made in order leave the last.
             committer.batch().Put(db->cf(Cf::meta), "last", std::to_string(i));
+            std::uint64_t writes_before = committer.writes();
             generations.push_back(committer.add_op());
             // A moment between turns lets the commit thread go idle after a write it
-            // took, so that the shard writes the next turn itself unless RocksDB stalls.
-            gap.expires_after(std::chrono::milliseconds(2));
+            // took, so that the shard writes the next turn itself unless RocksDB stalls:
+            // until this turn is written (up to 40 ms on a busy machine; a stalled write
+            // is not, and the loop goes on after that long).
+            for (int wait = 0; wait < 20 && committer.writes() == writes_before; ++wait) {
+              gap.expires_after(std::chrono::milliseconds(2));
+              co_await gap.async_wait(asio::use_awaitable);
+            }
+            gap.expires_after(std::chrono::milliseconds(1));
             co_await gap.async_wait(asio::use_awaitable);
           }
           // Only now let flushes run, so the writes above met the stall.
