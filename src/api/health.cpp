@@ -25,6 +25,10 @@ http::Response Api::health(http::Request&) {
   out.append(std::to_string(stats.commit_writes));
   out.append(",\"commit_ops\":");
   out.append(std::to_string(stats.commit_ops));
+  out.append(",\"wal_spares_used\":");
+  out.append(std::to_string(stats.wal_spares_used));
+  out.append(",\"wal_spares_missed\":");
+  out.append(std::to_string(stats.wal_spares_missed));
   if (!stats.storage_writable) {
     out.append(",\"error\":");
     append_json_string(out, stats.storage_error);

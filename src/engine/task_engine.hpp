@@ -115,6 +115,8 @@ struct EngineStats {
   std::string storage_error;  // the first write failure, when not writable
   std::uint64_t commit_writes = 0;  // RocksDB writes issued by group commit, all shards
   std::uint64_t commit_ops = 0;     // transitions they carried
+  std::uint64_t wal_spares_used = 0;    // WAL files that started as a spare (store/spare_wal)
+  std::uint64_t wal_spares_missed = 0;  // WAL files created while no spare was ready
 };
 
 class TaskEngine {

@@ -234,3 +234,21 @@ BOOST_AUTO_TEST_CASE(no_spares_when_the_size_is_zero) {
   BOOST_REQUIRE(wal_files(dir.path).size() == 1u);
   BOOST_TEST(fs::file_size(wal_files(dir.path).front()) == data_end(wal_files(dir.path).front()));
 }
+
+BOOST_AUTO_TEST_CASE(no_spare_when_the_disk_could_not_keep_four_more_free) {
+  // No disk here has five pebibytes free: the spare must not even be started.
+  constexpr std::uint64_t kHuge = std::uint64_t{1} << 52;
+  test::TempDir dir("baton-spare");
+  auto db = open_db(dir.path, kHuge);
+  BOOST_TEST(db->wal_spares_used() == 0u);
+  BOOST_TEST(db->wal_spares_missed() == 1u);  // the first WAL file was created as usual
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path / "wal-spares")) {
+    files += entry.path().filename() != "LOCK";
+  }
+  BOOST_TEST(files == 0u);
+  write_keys(*db, 0, 10);
+  db.reset();
+  db = open_db(dir.path, kHuge);
+  require_keys(*db, 10);
+}
