@@ -79,6 +79,18 @@ void copy_crash_image(const fs::path& from, const fs::path& to) {
   fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
 }
 
+// A database with spares of `spare` bytes that wrote keys [0, count), and the image a
+// kill -9 would have left of it.
+struct CrashImage {
+  test::TempDir dir{"baton-spare"};
+  test::TempDir image{"baton-spare-image"};
+  CrashImage(std::uint64_t spare, int count) {
+    auto db = open_db(dir.path, spare);
+    write_keys(*db, 0, count);
+    copy_crash_image(dir.path, image.path);
+  }
+};
+
 // Bytes of `path` up to its last non-zero byte.
 std::uintmax_t data_end(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -166,40 +178,29 @@ BOOST_AUTO_TEST_CASE(a_second_process_on_the_same_directory_makes_no_spares) {
 
 BOOST_AUTO_TEST_CASE(a_crash_image_replays_every_synced_write_and_stops_at_the_zeros) {
   constexpr std::uint64_t kSpare = 1 << 20;
-  test::TempDir dir("baton-spare");
-  test::TempDir image("baton-spare-image");
-  {
-    auto db = open_db(dir.path, kSpare);
-    write_keys(*db, 0, 300);
-    copy_crash_image(dir.path, image.path);
-  }
-  auto wals = wal_files(image.path);
+  CrashImage crash(kSpare, 300);
+  const fs::path& image = crash.image.path;
+  auto wals = wal_files(image);
   BOOST_REQUIRE(wals.size() == 1u);
   BOOST_TEST(fs::file_size(wals.front()) == kSpare);
   BOOST_TEST(data_end(wals.front()) > 300u * 50);
   BOOST_TEST(data_end(wals.front()) < kSpare);  // the image ends in the spare's zeros
-  auto db = open_db(image.path, kSpare);
+  auto db = open_db(image, kSpare);
   require_keys(*db, 300);
   // And the recovered database takes new writes and keeps them.
   write_keys(*db, 300, 320);
   db.reset();
-  db = open_db(image.path, kSpare);
+  db = open_db(image, kSpare);
   require_keys(*db, 320);
 }
 
 BOOST_AUTO_TEST_CASE(writes_past_the_end_of_a_spare_are_kept) {
   constexpr std::uint64_t kSpare = 64 << 10;
-  test::TempDir dir("baton-spare");
-  test::TempDir image("baton-spare-image");
-  {
-    auto db = open_db(dir.path, kSpare);
-    write_keys(*db, 0, 1000);  // ~250 KB of values: the WAL outgrows its spare
-    auto wals = wal_files(dir.path);
-    BOOST_REQUIRE(wals.size() == 1u);
-    BOOST_TEST(fs::file_size(wals.front()) > kSpare);
-    copy_crash_image(dir.path, image.path);
-  }
-  auto db = open_db(image.path, kSpare);
+  CrashImage crash(kSpare, 1000);  // ~250 KB of values: the WAL outgrows its spare
+  auto wals = wal_files(crash.image.path);
+  BOOST_REQUIRE(wals.size() == 1u);
+  BOOST_TEST(fs::file_size(wals.front()) > kSpare);
+  auto db = open_db(crash.image.path, kSpare);
   require_keys(*db, 1000);
 }
 
