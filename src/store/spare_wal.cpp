@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kChunkBytes = 1 << 20;
 constexpr const char* kReadySuffix = ".ready";  // whole and fsynced
+constexpr std::uint64_t kFreeSparesAfter = 4;
 constexpr const char* kPartialSuffix = ".partial";
 
 bool is_wal(const std::string& name) {
@@ -105,8 +106,10 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
 
  private:
   bool lock_directory() {
+    // Only the spare directory itself: a data directory whose parent is missing must
+    // still fail in RocksDB's open, as it does without spares.
     std::error_code error;
-    fs::create_directories(dir_, error);
+    fs::create_directory(dir_, error);
     lock_fd_ = ::open((dir_ + "/LOCK").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     return lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
   }
@@ -123,13 +126,13 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
     for (const fs::path& path : leftovers) fs::remove(path, error);
   }
 
-  // A spare is made only while four times its size stays free after it: it must never be
-  // what fills the disk under RocksDB.
+  // A spare is made only while kFreeSparesAfter times its size stays free after it: it
+  // must never be what fills the disk under RocksDB.
   bool room_for_spare() const {
     struct statvfs stats {};
     if (::statvfs(dir_.c_str(), &stats) != 0) return false;
     std::uint64_t available = static_cast<std::uint64_t>(stats.f_bavail) * stats.f_frsize;
-    return available >= 5 * bytes_;
+    return bytes_ <= available / (kFreeSparesAfter + 1);
   }
 
   void run() {
@@ -200,8 +203,8 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
   std::atomic<std::uint64_t> stats_used_{0};
   std::atomic<std::uint64_t> stats_missed_{0};
   std::atomic<std::uint64_t> stats_written_{0};
-  int lock_fd_ = -1;    // flock'ed while this file system makes spares in dir_
-  std::thread thread_;  // last: starts after every member above is built
+  int lock_fd_ = -1;  // flock'ed while this file system makes spares in dir_
+  std::thread thread_;
 };
 
 }  // namespace
