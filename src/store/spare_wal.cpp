@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -106,9 +107,10 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
 
  private:
   bool lock_directory() {
-    // Only the spare directory itself: a data directory whose parent is missing must
-    // still fail in RocksDB's open, as it does without spares.
+    // The data directory and this one inside it, as RocksDB creates its directory: not
+    // the parents, so a data directory whose parent is missing still fails to open.
     std::error_code error;
+    fs::create_directory(fs::path(dir_).parent_path(), error);
     fs::create_directory(dir_, error);
     lock_fd_ = ::open((dir_ + "/LOCK").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     return lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0;
@@ -137,8 +139,11 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
 
   void run() {
     pthread_setname_np(pthread_self(), "baton-wal-spare");
-    // Background work: it yields the cores to the shards (Linux nice is per thread).
-    setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    // Background work: it runs only on time no other thread wants (SCHED_IDLE), so it
+    // never takes a core from a shard. Under a load that leaves no idle time, spares run
+    // late and WAL files are created as usual meanwhile (wal_spares_missed).
+    sched_param idle{};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       if (!ready_.empty()) {

@@ -232,6 +232,18 @@ BOOST_AUTO_TEST_CASE(files_left_by_an_earlier_run_are_removed_not_reused) {
   require_keys(*db, 10);
 }
 
+BOOST_AUTO_TEST_CASE(a_new_data_directory_gets_spares_and_a_missing_parent_still_fails) {
+  constexpr std::uint64_t kSpare = 128 << 10;
+  test::TempDir dir("baton-spare");
+  {
+    auto db = open_db(dir.path / "data", kSpare);  // created by the open, as RocksDB does
+    BOOST_TEST(db->wal_spares_used() == 1u);
+  }
+  std::string error;
+  BOOST_TEST(!Db::open((dir.path / "missing" / "data").string(), &error, nullptr, kSpare));
+  BOOST_TEST(!fs::exists(dir.path / "missing"));
+}
+
 BOOST_AUTO_TEST_CASE(no_spares_when_the_size_is_zero) {
   test::TempDir dir("baton-spare");
   auto db = open_db(dir.path, 0);
