@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -27,9 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kChunkBytes = 1 << 20;
+constexpr const char* kPartialSuffix = ".partial";
 constexpr const char* kReadySuffix = ".ready";  // whole and fsynced
 constexpr std::uint64_t kFreeSparesAfter = 4;
-constexpr const char* kPartialSuffix = ".partial";
 
 bool is_wal(const std::string& name) {
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
