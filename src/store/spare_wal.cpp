@@ -67,7 +67,13 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
       stopping_ = true;
     }
     wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      // At SCHED_IDLE on cores that other processes keep busy, the thread could wait long
+      // for the CPU it needs to see the stop: shutdown must not.
+      sched_param normal{};
+      pthread_setschedparam(thread_.native_handle(), SCHED_OTHER, &normal);
+      thread_.join();
+    }
     if (lock_fd_ >= 0) ::close(lock_fd_);
   }
 
