@@ -189,9 +189,13 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
       // Each piece goes to the disk before the next is written, without a cache flush:
       // the spare never queues more than a piece in front of the WAL's own writes, and
       // never makes the disk flush its cache, which every WAL fsync would then wait for.
-      ok = ok && ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(size),
-                                   SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                       SYNC_FILE_RANGE_WAIT_AFTER) == 0;
+      // Only a courtesy to the disk (a file system may not support it): the fdatasync
+      // below is what makes the spare whole.
+      if (ok) {
+        (void)::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(size),
+                                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                    SYNC_FILE_RANGE_WAIT_AFTER);
+      }
     }
     ok = ok && ::fdatasync(fd) == 0;  // the blocks' allocation and the size, once
     ok = ::close(fd) == 0 && ok;
