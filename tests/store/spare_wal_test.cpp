@@ -65,6 +65,14 @@ void require_keys(Db& db, int count) {
   }
 }
 
+// Closes the database, opens it again and checks it holds keys [0, count).
+void require_keys_after_reopen(std::unique_ptr<Db>& db, const fs::path& path,
+                               std::uint64_t spare, int count) {
+  db.reset();
+  db = open_db(path, spare);
+  require_keys(*db, count);
+}
+
 std::vector<fs::path> wal_files(const fs::path& dir) {
   std::vector<fs::path> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -150,9 +158,7 @@ BOOST_AUTO_TEST_CASE(the_background_thread_makes_the_spare_of_the_next_wal_file)
   write_keys(*db, 20, 40);
   BOOST_TEST(db->wal_spares_used() == 2u);
   BOOST_TEST(db->wal_spares_missed() == 0u);
-  db.reset();
-  db = open_db(dir.path, kSpare);
-  require_keys(*db, 40);
+  require_keys_after_reopen(db, dir.path, kSpare, 40);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_process_on_the_same_directory_makes_no_spares) {
@@ -195,9 +201,7 @@ BOOST_AUTO_TEST_CASE(a_crash_image_replays_every_synced_write_and_stops_at_the_z
   require_keys(*db, 300);
   // And the recovered database takes new writes and keeps them.
   write_keys(*db, 300, 320);
-  db.reset();
-  db = open_db(image, kSpare);
-  require_keys(*db, 320);
+  require_keys_after_reopen(db, image, kSpare, 320);
 }
 
 BOOST_AUTO_TEST_CASE(writes_past_the_end_of_a_spare_are_kept) {
@@ -227,9 +231,7 @@ BOOST_AUTO_TEST_CASE(files_left_by_an_earlier_run_are_removed_not_reused) {
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-short.ready"));
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-cut.partial"));
   write_keys(*db, 0, 10);
-  db.reset();
-  db = open_db(dir.path, kSpare);
-  require_keys(*db, 10);
+  require_keys_after_reopen(db, dir.path, kSpare, 10);
 }
 
 BOOST_AUTO_TEST_CASE(a_new_data_directory_gets_spares_and_a_missing_parent_still_fails) {
@@ -267,7 +269,5 @@ BOOST_AUTO_TEST_CASE(no_spare_when_the_disk_could_not_keep_four_more_free) {
   }
   BOOST_TEST(files == 0u);
   write_keys(*db, 0, 10);
-  db.reset();
-  db = open_db(dir.path, kHuge);
-  require_keys(*db, 10);
+  require_keys_after_reopen(db, dir.path, kHuge, 10);
 }
