@@ -82,7 +82,7 @@ int serve(const Config& config) {
     log(LogLevel::error, "cannot open storage", error);
     return 1;
   }
-  if (wal_spare_bytes > 0 && db->wal_spares_used() == 0) {
+  if (wal_spare_bytes > 0 && db->wal_spare_stats().spares_used == 0) {
     log(LogLevel::warn, "no spare WAL file could be made: WAL fsyncs stay slower",
         "less than five spares' size free on the disk, or " + config.storage.path +
             "/wal-spares not writable; /health counts storage.wal_spares_missed");

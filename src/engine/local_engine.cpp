@@ -296,8 +296,9 @@ EngineStats LocalEngine::stats() {
   stats.shards = shard_count();
   stats.storage_writable = db_.writable();
   if (!stats.storage_writable) stats.storage_error = db_.last_error();
-  stats.wal_spares_used = db_.wal_spares_used();
-  stats.wal_spares_missed = db_.wal_spares_missed();
+  SpareWalStats spares = db_.wal_spare_stats();
+  stats.wal_spares_used = spares.spares_used;
+  stats.wal_spares_missed = spares.spares_missed;
   for (auto& shard : shards_) {
     stats.commit_writes += shard->committer().writes();
     stats.commit_ops += shard->committer().ops();

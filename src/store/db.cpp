@@ -17,7 +17,6 @@
 
 #include "core/time.hpp"
 #include "store/records.hpp"
-#include "store/spare_wal.hpp"
 
 namespace baton {
 
@@ -204,12 +203,8 @@ std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool
   return write(merged, sync);
 }
 
-std::uint64_t Db::wal_spares_used() const {
-  return spare_wal_fs_ ? spare_wal_stats(*spare_wal_fs_).spares_used : 0;
-}
-
-std::uint64_t Db::wal_spares_missed() const {
-  return spare_wal_fs_ ? spare_wal_stats(*spare_wal_fs_).spares_missed : 0;
+SpareWalStats Db::wal_spare_stats() const {
+  return spare_wal_fs_ ? spare_wal_stats(*spare_wal_fs_) : SpareWalStats{};
 }
 
 std::string Db::last_error() const {

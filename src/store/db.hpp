@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/spare_wal.hpp"
+
 namespace rocksdb {
 class DB;
 class Env;
@@ -62,9 +64,8 @@ class Db {
   // 503, and /health says "degraded".
   bool writable() const { return writable_.load(std::memory_order_relaxed); }
   std::string last_error() const;
-  // WAL files that started as a spare, and those created while none was ready.
-  std::uint64_t wal_spares_used() const;
-  std::uint64_t wal_spares_missed() const;
+  // Spare WAL files used, missed and written (store/spare_wal.hpp); zeros when off.
+  SpareWalStats wal_spare_stats() const;
 
  private:
   Db() = default;

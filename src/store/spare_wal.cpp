@@ -93,7 +93,7 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
       stats_missed_.fetch_add(1, std::memory_order_relaxed);
       return target()->NewWritableFile(name, options, result, debug);
     }
-    wake_.notify_all();  // make the next spare
+    wake_.notify_one();  // the spare thread: make the next one
     rocksdb::IOStatus status = target()->ReuseWritableFile(name, spare, options, result, debug);
     if (status.ok()) {
       stats_used_.fetch_add(1, std::memory_order_relaxed);

@@ -13,8 +13,8 @@
 //
 // What this leans on, and what it rules out: the zeros after the data are what RocksDB
 // already meets in the fallocated, unwritten blocks of a stock WAL after a power loss
-// (a lost page among unsynced ones reads as zeros either way). Each live WAL file is at
-// least the spare's size until RocksDB deletes it. Baton tails no live WAL
+// (a lost page among unsynced ones reads as zeros either way). The WAL file being written
+// is the spare's size until RocksDB closes (and so trims) it. Baton tails no live WAL
 // (GetUpdatesSince, secondary instances), which would stop at zeros that are filled
 // later, and copies no live database through this file system.
 #include <cstdint>

@@ -131,8 +131,8 @@ BOOST_AUTO_TEST_CASE(the_first_wal_file_is_a_spare_and_a_clean_close_trims_it) {
   test::TempDir dir("baton-spare");
   {
     auto db = open_db(dir.path, kSpare);
-    BOOST_TEST(db->wal_spares_used() == 1u);
-    BOOST_TEST(db->wal_spares_missed() == 0u);
+    BOOST_TEST(db->wal_spare_stats().spares_used == 1u);
+    BOOST_TEST(db->wal_spare_stats().spares_missed == 0u);
     write_keys(*db, 0, 20);
     auto wals = wal_files(dir.path);
     BOOST_REQUIRE(wals.size() == 1u);
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(the_first_wal_file_is_a_spare_and_a_clean_close_trims_it) {
   BOOST_TEST(fs::file_size(wals.front()) < kSpare);
   BOOST_TEST(fs::file_size(wals.front()) == data_end(wals.front()));
   auto db = open_db(dir.path, kSpare);
-  BOOST_TEST(db->wal_spares_used() == 1u);  // a fresh spare for the new run's first WAL
+  BOOST_TEST(db->wal_spare_stats().spares_used == 1u);  // a fresh spare for the new run's first WAL
   require_keys(*db, 20);
 }
 
@@ -156,8 +156,8 @@ BOOST_AUTO_TEST_CASE(the_background_thread_makes_the_spare_of_the_next_wal_file)
   BOOST_REQUIRE(wait_for_ready_spare(dir.path));
   BOOST_REQUIRE(db->raw().Flush(rocksdb::FlushOptions(), db->cf(Cf::meta)).ok());
   write_keys(*db, 20, 40);
-  BOOST_TEST(db->wal_spares_used() == 2u);
-  BOOST_TEST(db->wal_spares_missed() == 0u);
+  BOOST_TEST(db->wal_spare_stats().spares_used == 2u);
+  BOOST_TEST(db->wal_spare_stats().spares_missed == 0u);
   require_keys_after_reopen(db, dir.path, kSpare, 40);
 }
 
@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(files_left_by_an_earlier_run_are_removed_not_reused) {
   make("left-short.ready", kSpare / 2);
   make("left-cut.partial", kSpare);
   auto db = open_db(dir.path, kSpare);
-  BOOST_TEST(db->wal_spares_used() == 1u);  // a spare written by this run
+  BOOST_TEST(db->wal_spare_stats().spares_used == 1u);  // a spare written by this run
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-whole.ready"));
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-short.ready"));
   BOOST_TEST(!fs::exists(dir.path / "wal-spares" / "left-cut.partial"));
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(a_new_data_directory_gets_spares_and_a_missing_parent_still
   test::TempDir dir("baton-spare");
   {
     auto db = open_db(dir.path / "data", kSpare);  // created by the open, as RocksDB does
-    BOOST_TEST(db->wal_spares_used() == 1u);
+    BOOST_TEST(db->wal_spare_stats().spares_used == 1u);
   }
   std::string error;
   BOOST_TEST(!Db::open((dir.path / "missing" / "data").string(), &error, nullptr, kSpare));
@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(no_spares_when_the_size_is_zero) {
   test::TempDir dir("baton-spare");
   auto db = open_db(dir.path, 0);
   write_keys(*db, 0, 10);
-  BOOST_TEST(db->wal_spares_used() == 0u);
+  BOOST_TEST(db->wal_spare_stats().spares_used == 0u);
   BOOST_TEST(!fs::exists(dir.path / "wal-spares"));
   BOOST_REQUIRE(wal_files(dir.path).size() == 1u);
   BOOST_TEST(fs::file_size(wal_files(dir.path).front()) == data_end(wal_files(dir.path).front()));
@@ -261,8 +261,8 @@ BOOST_AUTO_TEST_CASE(no_spare_when_the_disk_could_not_keep_four_more_free) {
   constexpr std::uint64_t kHuge = std::uint64_t{1} << 52;
   test::TempDir dir("baton-spare");
   auto db = open_db(dir.path, kHuge);
-  BOOST_TEST(db->wal_spares_used() == 0u);
-  BOOST_TEST(db->wal_spares_missed() == 1u);  // the first WAL file was created as usual
+  BOOST_TEST(db->wal_spare_stats().spares_used == 0u);
+  BOOST_TEST(db->wal_spare_stats().spares_missed == 1u);  // the first WAL file was created as usual
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator(dir.path / "wal-spares")) {
     files += entry.path().filename() != "LOCK";
