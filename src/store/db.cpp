@@ -130,13 +130,37 @@ Db::~Db() {
   delete db_;
 }
 
-std::optional<std::string> Db::get(Cf family, std::string_view key) {
+namespace {
+
+std::optional<std::string> read_value(rocksdb::DB& db, const rocksdb::ReadOptions& options,
+                                      rocksdb::ColumnFamilyHandle* family, std::string_view key) {
   std::string value;
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), cf(family), rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status status = db.Get(options, family, rocksdb::Slice(key.data(), key.size()), &value);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) throw StorageError(status.ToString());
   return value;
+}
+
+}  // namespace
+
+std::optional<std::string> Db::get(Cf family, std::string_view key) {
+  return read_value(*db_, rocksdb::ReadOptions(), cf(family), key);
+}
+
+Db::View::View(Db& db) : db_(db), snapshot_(db.db_->GetSnapshot()) {}
+
+Db::View::~View() { db_.db_->ReleaseSnapshot(snapshot_); }
+
+std::optional<std::string> Db::View::get(Cf family, std::string_view key) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  return read_value(*db_.db_, options, db_.cf(family), key);
+}
+
+std::unique_ptr<rocksdb::Iterator> Db::View::iterate(Cf family) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  return std::unique_ptr<rocksdb::Iterator>(db_.db_->NewIterator(options, db_.cf(family)));
 }
 
 // Counts a write from before RocksDB is called until its failure, if any, is recorded

@@ -20,6 +20,7 @@ class FileSystem;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
+class Snapshot;
 class Status;
 }  // namespace rocksdb
 
@@ -54,6 +55,23 @@ class Db {
   // stop, `no_slowdown`): then writes nothing and returns nullopt. Otherwise as write().
   std::optional<std::string> write_unless_stalled(rocksdb::WriteBatch& batch);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
+  // A consistent view at this moment (a RocksDB snapshot): a listing's index scan and
+  // the record reads it makes see the same writes, however many commit meanwhile.
+  class View {
+   public:
+    ~View();
+    View(const View&) = delete;
+    View& operator=(const View&) = delete;
+    std::optional<std::string> get(Cf family, std::string_view key);  // as Db::get
+    std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
+
+   private:
+    friend class Db;
+    View(Db& db);
+    Db& db_;
+    const rocksdb::Snapshot* snapshot_;
+  };
+  View view() { return View(*this); }
   void flush_wal();  // fsyncs the WAL (shutdown); nothing once a write has failed
   // Fsyncs what was written to the WAL so far (writes made with sync = false); a
   // failure makes the database unwritable, as a failed write does. "" or the error.

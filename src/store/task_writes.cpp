@@ -96,11 +96,16 @@ namespace {
 
 // Walks one prefix of `family` newest first (keys end with the task ulid), from just
 // below `before` when given. `accept` sees each entry's value and decides if it counts.
+// Index and records are read from one snapshot, so an entry and its record agree. A page
+// gets a cursor only when one more task past it can be read: the next page is then never
+// empty (an entry whose record is missing or unreadable is skipped, not counted).
 template <typename Accept>
 ListResult walk(Db& db, Cf family, const std::string& prefix, const ListQuery& query,
                 Accept accept) {
   ListResult result;
-  auto it = db.iterate(family);
+  if (query.limit < 1) return result;  // nothing fits on the page
+  Db::View view = db.view();
+  auto it = view.iterate(family);
   if (query.before) {
     std::string start = prefix;
     start.append(reinterpret_cast<const char*>(query.before->data()), query.before->size());
@@ -116,14 +121,15 @@ ListResult walk(Db& db, Cf family, const std::string& prefix, const ListQuery& q
     if (it->key().size() != prefix.size() + 16) continue;
     auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
     if (!id || !accept(std::string_view(it->value().data(), it->value().size()))) continue;
+    auto bytes = view.get(Cf::tasks, keys::task_key(*id));
+    if (!bytes) continue;
+    auto task = records::decode_task(*bytes);
+    if (!task) continue;
     if (static_cast<int>(result.tasks.size()) == query.limit) {
       result.next_before = parse_task_id(result.tasks.back().id);
       break;
     }
-    auto bytes = db.get(Cf::tasks, keys::task_key(*id));
-    if (!bytes) continue;
-    auto task = records::decode_task(*bytes);
-    if (task) result.tasks.push_back(std::move(*task));
+    result.tasks.push_back(std::move(*task));
   }
   if (!it->status().ok()) throw StorageError(it->status().ToString());
   return result;

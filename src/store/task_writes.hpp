@@ -49,7 +49,7 @@ struct ListQuery {
 };
 struct ListResult {
   std::vector<Task> tasks;
-  std::optional<Ulid> next_before;  // set when more tasks may follow
+  std::optional<Ulid> next_before;  // set when at least one more readable task follows
 };
 // Newest first. Reads the index entries of one page (plus one to know if more follow)
 // and their records: the cost grows with the page, not with the account's finished

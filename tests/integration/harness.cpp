@@ -1155,6 +1155,19 @@ std::string error_problem(const Response& r, std::string_view code) {
     std::string ra = r.header("Retry-After");
     if (ra.empty() || !std::all_of(ra.begin(), ra.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }))
       return where + " (429/503 without an integer Retry-After header)";
+    // The header and the contract tell the same wait: an HTTP client and an agent that
+    // reads only the contract retry at the same moment.
+    std::optional<std::int64_t> wait;
+    for (const auto& a : contract->at("next_actions").as_array()) {
+      const auto* n = a.is_object() ? a.get_object().if_contains("action") : nullptr;
+      const auto* s = a.is_object() ? a.get_object().if_contains("retry_after_seconds") : nullptr;
+      if (n && n->is_string() && n->get_string() == "retry_after_wait" && s && s->is_int64())
+        wait = s->get_int64();
+    }
+    if (!wait) return where + " (429/503 without a retry_after_wait action giving retry_after_seconds)";
+    if (ra != std::to_string(*wait))
+      return where + " (Retry-After " + ra + " but the contract says retry_after_seconds " +
+             std::to_string(*wait) + ")";
   }
   return {};
 }

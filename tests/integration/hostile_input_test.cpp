@@ -563,7 +563,11 @@ BOOST_AUTO_TEST_CASE(connections_past_max_connections_are_refused_or_closed) {
   if (!refused) {
     BOOST_CHECK_MESSAGE(fifth.status() != 200, "the fifth connection was served: " << fifth.data.substr(0, 200));
     BOOST_CHECK_MESSAGE(fifth.closed, "the fifth connection was neither refused nor closed");
-    if (fifth.status() != 0) BOOST_TEST(fifth.status() == 503);
+    if (fifth.status() != 0) {
+      BOOST_TEST(fifth.status() == 503);
+      // A full error answer: body, contract, and a Retry-After equal to its wait.
+      BATON_CHECK_ERROR(parse_raw_response(fifth.data), "unavailable");
+    }
   }
 
   // The four still work.

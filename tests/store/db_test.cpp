@@ -10,6 +10,8 @@
 
 #include "core/ulid.hpp"
 #include "store/db.hpp"
+#include "store/keys.hpp"
+#include "store/records.hpp"
 #include "store/task_writes.hpp"
 #include "support/temp_dir.hpp"
 
@@ -177,6 +179,73 @@ BOOST_AUTO_TEST_CASE(listing_filters_and_pages_newest_first) {
   store::ListQuery completed{"acct_1", std::nullopt, TaskStatus::completed, 1, std::nullopt};
   BOOST_TEST(listed(*t.db, completed) == (std::vector<std::string>{id(4), id(1)}),
              boost::test_tools::per_element());
+}
+
+namespace {
+
+// Removes a task's record and keeps its index entries: what a damaged data directory
+// could hold. The listing skips such an entry rather than answer with a hole.
+void drop_record(Db& db, const Ulid& id) {
+  rocksdb::WriteBatch batch;
+  batch.Delete(db.cf(Cf::tasks), keys::task_key(id));
+  BOOST_REQUIRE(db.write(batch, false).empty());
+}
+
+std::vector<std::vector<std::string>> pages(Db& db, store::ListQuery query) {
+  std::vector<std::vector<std::string>> out;
+  for (;;) {
+    auto page = store::list_tasks(db, query);
+    out.emplace_back();
+    for (auto& task : page.tasks) out.back().push_back(task.id);
+    if (!page.next_before) return out;
+    query.before = page.next_before;
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_cursor_is_given_only_when_a_readable_task_follows) {
+  TempDb t;
+  std::vector<Ulid> made(4);
+  std::vector<Task> tasks;
+  for (int i = 0; i < 4; ++i) {
+    tasks.push_back(make_task("acct_1", "x", made[i], 4000 + i));
+    commit(*t.db, nullptr, tasks[i], made[i]);
+  }
+  drop_record(*t.db, made[0]);  // the oldest: nothing readable after task 1
+  drop_record(*t.db, made[2]);  // one in the middle: skipped, task 1 still follows task 3
+  using Pages = std::vector<std::vector<std::string>>;
+  for (auto status : {std::optional<TaskStatus>{}, std::optional<TaskStatus>{TaskStatus::pending}}) {
+    store::ListQuery query{"acct_1", std::nullopt, status, 1, std::nullopt};
+    // Before, task 1's page got a cursor (task 0's index entry) that led to an empty page.
+    BOOST_TEST((pages(*t.db, query) == Pages{{tasks[3].id}, {tasks[1].id}}));
+    query.limit = 2;
+    BOOST_TEST((pages(*t.db, query) == Pages{{tasks[3].id, tasks[1].id}}));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_view_reads_the_database_as_it_was_when_taken) {
+  TempDb t;
+  Ulid a, b;
+  Task first = make_task("acct_1", "x", a, 5000);
+  commit(*t.db, nullptr, first, a);
+  Db::View view = t.db->view();
+  Task done = first;
+  done.status = TaskStatus::completed;
+  commit(*t.db, &first, done, a);
+  commit(*t.db, nullptr, make_task("acct_1", "x", b, 5001), b);
+
+  auto then = records::decode_task(*view.get(Cf::tasks, keys::task_key(a)));
+  BOOST_REQUIRE(then);
+  BOOST_TEST(then->status == TaskStatus::pending);
+  BOOST_TEST(!view.get(Cf::tasks, keys::task_key(b)));
+  int active = 0;
+  auto it = view.iterate(Cf::active);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++active;
+  BOOST_TEST(active == 1);  // task a still live, task b not yet made
+  auto now = records::decode_task(*t.db->get(Cf::tasks, keys::task_key(a)));
+  BOOST_REQUIRE(now);
+  BOOST_TEST(now->status == TaskStatus::completed);
 }
 
 BOOST_AUTO_TEST_CASE(requeue_moves_a_dead_letter_back_out_of_the_terminal_index) {
