@@ -5,6 +5,7 @@
 
 #include "cli/serve.hpp"
 #include "core/version.hpp"
+#include "store/format.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "version" || command == "--version") {
-    std::printf("baton %s\n", baton::kBatonVersion);
+    std::printf("baton %s (data format %d)\n", baton::kBatonVersion, baton::kDataFormat);
     return 0;
   }
   if (command == "check-config") {

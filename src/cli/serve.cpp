@@ -17,6 +17,7 @@
 #include "engine/local_engine.hpp"
 #include "http/listener.hpp"
 #include "store/db.hpp"
+#include "store/format.hpp"
 
 namespace baton {
 
@@ -80,6 +81,10 @@ int serve(const Config& config) {
   auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes);
   if (!db) {
     log(LogLevel::error, "cannot open storage", error);
+    return 1;
+  }
+  if (std::string problem = check_format(*db); !problem.empty()) {
+    log(LogLevel::error, "cannot serve this data directory", problem);
     return 1;
   }
   if (wal_spare_bytes > 0 && db->wal_spare_stats().spares_used == 0) {
