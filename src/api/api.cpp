@@ -6,8 +6,6 @@
 #include "api/auth.hpp"
 #include "api/body.hpp"
 #include "api/render.hpp"
-#include "store/db.hpp"
-#include "store/keys.hpp"
 
 namespace baton::api {
 
@@ -50,8 +48,8 @@ bool query_carries_key(std::string_view query) {
 
 }  // namespace
 
-Api::Api(TaskEngine& engine, Db& db, const Config& config)
-    : engine_(engine), db_(db), config_(config), limits_(config.task_limits()),
+Api::Api(TaskEngine& engine, AccountStore& accounts, const Config& config)
+    : engine_(engine), accounts_(accounts), config_(config), limits_(config.task_limits()),
       started_at_(wall_now_ms()) {}
 
 http::Response Api::reject(int status, const std::string& code, const std::string& message,
@@ -163,7 +161,7 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
       co_return error(request, ErrorCode::invalid_api_key,
                       "The Authorization header must be 'Bearer <api key>'.");
     }
-    auto principal = authenticate(db_, auth.substr(kBearer.size()));
+    auto principal = authenticate(accounts_, auth.substr(kBearer.size()));
     if (!principal) {
       co_return error(request, ErrorCode::invalid_api_key, "The API key is not valid.");
     }

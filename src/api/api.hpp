@@ -9,13 +9,10 @@
 #include "config/config.hpp"
 #include "core/contract.hpp"
 #include "core/errors.hpp"
+#include "engine/account_store.hpp"
 #include "engine/task_engine.hpp"
 #include "api/storage_worker.hpp"
 #include "http/message.hpp"
-
-namespace baton {
-class Db;
-}
 
 namespace baton::api {
 
@@ -32,7 +29,7 @@ struct Call {
 
 class Api final : public http::Handler {
  public:
-  Api(TaskEngine& engine, Db& db, const Config& config);
+  Api(TaskEngine& engine, AccountStore& accounts, const Config& config);
 
   boost::asio::awaitable<http::Response> handle(http::Request& request,
                                                 http::Connection& connection) override;
@@ -71,7 +68,7 @@ class Api final : public http::Handler {
                                                     std::optional<http::Response>& problem);
 
   TaskEngine& engine_;
-  Db& db_;
+  AccountStore& accounts_;
   const Config& config_;
   TaskLimits limits_;
   Millis started_at_;

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "store/accounts.hpp"
+#include "engine/account_store.hpp"
 
 namespace baton::api {
 
@@ -44,7 +44,7 @@ void forget_all(KeyCache& cache) {
 
 }  // namespace
 
-std::optional<Principal> authenticate(Db& db, std::string_view secret) {
+std::optional<Principal> authenticate(AccountStore& accounts, std::string_view secret) {
   std::uint64_t epoch = g_revocation_epoch.load(std::memory_order_acquire);
   if (tls_cache.epoch != epoch) {
     forget_all(tls_cache);
@@ -53,7 +53,7 @@ std::optional<Principal> authenticate(Db& db, std::string_view secret) {
   if (auto it = tls_cache.by_secret.find(secret); it != tls_cache.by_secret.end()) {
     return it->second;
   }
-  auto key = store::find_key_by_secret(db, secret);
+  auto key = accounts.find_key_by_secret(secret);
   if (!key) return std::nullopt;
   if (tls_cache.by_secret.size() >= kMaxCachedKeys) forget_all(tls_cache);
   Principal principal{key->account_id, key->id};

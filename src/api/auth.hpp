@@ -7,7 +7,7 @@
 #include <string_view>
 
 namespace baton {
-class Db;
+class AccountStore;
 }
 
 namespace baton::api {
@@ -17,7 +17,7 @@ struct Principal {
   std::string key_id;
 };
 
-std::optional<Principal> authenticate(Db& db, std::string_view secret);
+std::optional<Principal> authenticate(AccountStore& accounts, std::string_view secret);
 void invalidate_key_caches();
 
 }  // namespace baton::api

@@ -9,7 +9,7 @@
 
 #include "api/render.hpp"
 #include "core/ulid.hpp"
-#include "store/accounts.hpp"
+#include "core/sha256.hpp"
 
 namespace baton::api {
 
@@ -158,7 +158,7 @@ std::string canonical_body_hash(const json::object& body) {
   copy.erase("idempotencyKey");
   copy.erase("idempotency_key");
   canonical(text, copy);
-  return hex_encode(store::sha256_bytes(text));
+  return hex_encode(sha256_bytes(text));
 }
 
 }  // namespace baton::api

@@ -8,8 +8,7 @@
 #include "core/ulid.hpp"
 #include "api/body.hpp"
 #include "api/render.hpp"
-#include "store/accounts.hpp"
-#include "store/db.hpp"
+#include "core/sha256.hpp"
 
 namespace baton::api {
 
@@ -25,7 +24,7 @@ std::string new_id(std::string_view prefix) {
   return std::string(prefix) + encode_ulid(ids.next(wall_now_ms()));
 }
 
-void append_key(std::string& out, const records::ApiKey& key) {
+void append_key(std::string& out, const ApiKey& key) {
   out.append("{\"keyId\":");
   append_json_string(out, key.id);
   out.append(",\"label\":");
@@ -64,11 +63,11 @@ asio::awaitable<http::Response> Api::register_account(http::Request& request) {
   if (!fields.ok()) co_return error(request, ErrorCode::invalid_request, fields.error());
 
   Millis now = wall_now_ms();
-  records::Account account{new_id("acct_"), label.value_or(""), "free", now};
+  Account account{new_id("acct_"), label.value_or(""), "free", now};
   std::string secret = random_hex_token("orch_live_", 32);
-  records::ApiKey key{new_id("key_"), account.id, label.value_or(""), store::sha256_bytes(secret), now};
+  ApiKey key{new_id("key_"), account.id, label.value_or(""), sha256_bytes(secret), now};
   std::string failed =
-      co_await storage_.run([this, &account, &key] { return store::put_key(db_, &account, key); });
+      co_await storage_.run([this, &account, &key] { return accounts_.put_key(&account, key); });
   if (!failed.empty()) {
     co_return error(request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
@@ -90,7 +89,7 @@ asio::awaitable<http::Response> Api::register_account(http::Request& request) {
 http::Response Api::list_keys(Call& call) {
   std::string out = "{\"keys\":[";
   bool first = true;
-  for (const auto& key : store::list_keys(db_, call.account)) {
+  for (const auto& key : accounts_.list_keys(call.account)) {
     if (!first) out.push_back(',');
     first = false;
     append_key(out, key);
@@ -113,10 +112,10 @@ asio::awaitable<http::Response> Api::create_key(Call& call) {
   }
   if (!fields.ok()) co_return error(call.request, ErrorCode::invalid_request, fields.error());
   std::string secret = random_hex_token("orch_live_", 32);
-  records::ApiKey key{new_id("key_"), call.account, label.value_or(""),
-                      store::sha256_bytes(secret), wall_now_ms()};
+  ApiKey key{new_id("key_"), call.account, label.value_or(""),
+                      sha256_bytes(secret), wall_now_ms()};
   std::string failed =
-      co_await storage_.run([this, &key] { return store::put_key(db_, nullptr, key); });
+      co_await storage_.run([this, &key] { return accounts_.put_key(nullptr, key); });
   if (!failed.empty()) {
     co_return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
@@ -141,7 +140,7 @@ asio::awaitable<http::Response> Api::revoke_key(Call& call, const std::string& k
   std::string failed;
   bool found = false;
   co_await storage_.run([this, &call, &key_id, &failed, &found] {
-    found = store::revoke_key(db_, call.account, key_id, &failed);
+    found = accounts_.revoke_key(call.account, key_id, &failed);
     return std::string();
   });
   if (!found) {

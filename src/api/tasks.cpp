@@ -6,7 +6,6 @@
 #include "api/api.hpp"
 #include "api/body.hpp"
 #include "api/render.hpp"
-#include "store/keys.hpp"
 
 namespace baton::api {
 
@@ -92,7 +91,9 @@ std::optional<IdempotencyRequest> Api::idempotency_for(Call& call, const json::o
     return std::nullopt;
   }
   IdempotencyRequest idempotency;
-  idempotency.scope_key = keys::idempotency_key(call.account, call.request.method, call.path, key);
+  idempotency.method = call.request.method;
+  idempotency.path = call.path;
+  idempotency.key = std::move(key);
   idempotency.request_hash = canonical_body_hash(body);
   idempotency.success_status = success_status;
   idempotency.ttl_seconds = config_.idempotency.ttl_seconds;

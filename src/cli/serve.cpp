@@ -14,6 +14,7 @@
 
 #include "api/api.hpp"
 #include "cli/log.hpp"
+#include "engine/local_account_store.hpp"
 #include "engine/local_engine.hpp"
 #include "http/listener.hpp"
 #include "store/db.hpp"
@@ -100,7 +101,8 @@ int serve(const Config& config) {
   log(LogLevel::info, "storage opened and recovered",
       config.storage.path + " in " + std::to_string(recovered_ms) + " ms");
 
-  api::Api api(engine, *db, config);
+  LocalAccountStore accounts(*db);
+  api::Api api(engine, accounts, config);
   http::ListenerLimits limits;
   limits.max_body_bytes = static_cast<std::uint64_t>(config.server.max_body_bytes);
   limits.max_header_bytes = static_cast<std::uint32_t>(config.server.max_header_bytes);

@@ -3,9 +3,16 @@
 // recommended action of every error come from here, and so will the discovery documents.
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 namespace baton {
+
+// A storage fault (an I/O error, corruption): thrown by a store or engine read, answered
+// 503 `unavailable` by the API whatever the backend is.
+struct StorageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 enum class ErrorCode : std::uint8_t {
   none = 0,

@@ -10,6 +10,7 @@
 #include "engine/cross_shard.hpp"
 #include "engine/shard.hpp"
 #include "store/db.hpp"
+#include "store/keys.hpp"
 #include "store/task_writes.hpp"
 
 namespace baton {
@@ -39,6 +40,15 @@ class WaiterCancel final : public ClaimCancel {
  private:
   std::shared_ptr<Waiter> waiter_;
 };
+
+// The request with its scope encoded as the idempotency family's key (store/keys).
+std::optional<IdempotencyRequest> scoped(const std::string& account,
+                                         const IdempotencyRequest* request) {
+  if (!request) return std::nullopt;
+  IdempotencyRequest copy = *request;
+  copy.scope_key = keys::idempotency_key(account, copy.method, copy.path, copy.key);
+  return copy;
+}
 
 std::uint64_t arrival_now() {
   return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
@@ -143,8 +153,10 @@ asio::awaitable<Outcome> LocalEngine::single_flight(const IdempotencyRequest* id
 }
 
 asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
-                                             const IdempotencyRequest* idempotency) {
+                                             const IdempotencyRequest* asked) {
   Shard& owner = queue_owner(request.account, request.type);
+  std::optional<IdempotencyRequest> scope = scoped(request.account, asked);
+  const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
   Outcome outcome = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
     return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
       return owner.create(std::move(request), idempotency);
@@ -156,10 +168,12 @@ asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
 
 asio::awaitable<Outcome> LocalEngine::apply(std::string account, std::string task_id,
                                             Command command,
-                                            const IdempotencyRequest* idempotency) {
+                                            const IdempotencyRequest* asked) {
   auto id = parse_task_id(task_id);
   if (!id) co_return error_outcome(ErrorCode::task_not_found);
   Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
+  std::optional<IdempotencyRequest> scope = scoped(account, asked);
+  const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
   Outcome outcome = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
     return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
       return owner.apply(account, *id, std::move(command), idempotency);

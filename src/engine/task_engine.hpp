@@ -22,7 +22,14 @@ namespace baton {
 using Renderer = std::function<std::string(const Task&, Millis now)>;
 
 struct IdempotencyRequest {
-  std::string scope_key;     // account, method, path and key, encoded by store/keys
+  // The key's scope: the same key sent by another account, or to another method or
+  // path, is another request. The account is the operation's own.
+  std::string method;
+  std::string path;
+  std::string key;
+  // Set by the engine: the scope as its storage encodes it (LocalEngine: the idempotency
+  // family's RocksDB key, store/keys). Handlers leave it empty.
+  std::string scope_key;
   std::string request_hash;  // hash of the canonical body
   int success_status = 200;
   int ttl_seconds = 86400;

@@ -1,14 +1,13 @@
 #include "store/accounts.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
 #include <stdexcept>
 
+#include "core/sha256.hpp"
 #include "store/keys.hpp"
 
 namespace baton::store {
@@ -16,19 +15,6 @@ namespace baton::store {
 namespace {
 rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
 }  // namespace
-
-std::string sha256_bytes(std::string_view text) {
-  // Every authenticated request hashes its key: fetch the implementation once (SHA256()
-  // looks it up again on each call in OpenSSL 3, which costs more than the hash itself).
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  unsigned int length = 0;
-  const EVP_MD* md = kSha256 ? kSha256 : EVP_sha256();  // fetch failed: the slower lookup
-  if (EVP_Digest(text.data(), text.size(), digest, &length, md, nullptr) != 1) {
-    throw std::runtime_error("SHA-256 unavailable");
-  }
-  return std::string(reinterpret_cast<const char*>(digest), length);
-}
 
 std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key) {
   rocksdb::WriteBatch batch;

@@ -10,8 +10,6 @@
 
 namespace baton::store {
 
-std::string sha256_bytes(std::string_view text);
-
 // Writes the account (when given) and the key in one synced write. "" or the error.
 std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key);
 // The key record whose hash matches, compared in constant time.

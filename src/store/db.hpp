@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/errors.hpp"  // StorageError
 #include "store/spare_wal.hpp"
 
 namespace rocksdb {
@@ -104,10 +105,6 @@ class Db {
   std::atomic<int> writes_in_flight_{0};  // writes not yet returned (sync_wal waits)
   mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
   std::string last_error_;
-};
-
-struct StorageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
 };
 
 }  // namespace baton

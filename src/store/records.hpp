@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/account.hpp"
 #include "core/task.hpp"
 
 namespace baton::records {
@@ -28,22 +29,12 @@ ActiveEntry active_entry_of(const Task& task);
 std::string encode_active(const ActiveEntry& entry);
 std::optional<ActiveEntry> decode_active(std::string_view bytes);
 
-struct Account {
-  std::string id;
-  std::string label;
-  std::string plan = "free";
-  Millis created_at = 0;
-};
+// The types are core's (core/account.hpp); these are their stored forms.
+using Account = baton::Account;
 std::string encode_account(const Account& account);
 std::optional<Account> decode_account(std::string_view bytes);
 
-struct ApiKey {
-  std::string id;          // key_<ULID>
-  std::string account_id;
-  std::string label;
-  std::string sha256;      // raw 32 bytes of the secret's hash
-  Millis created_at = 0;
-};
+using ApiKey = baton::ApiKey;
 std::string encode_key(const ApiKey& key);
 std::optional<ApiKey> decode_key(std::string_view bytes);
 

@@ -1,0 +1,29 @@
+#pragma once
+// The seam for accounts and API keys, beside TaskEngine: api/ registers, authenticates
+// and manages keys only through this, so a SQL-backed store can take RocksDB's place here
+// as well (docs/architecture.md). Calls block on storage and may come from any thread:
+// the api makes its synced writes on its storage worker, never on a shard's thread.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/account.hpp"
+
+namespace baton {
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+  // Writes the account (when given) and the key, durably, in one write. "" or the error.
+  virtual std::string put_key(const Account* account, const ApiKey& key) = 0;
+  // The key whose secret this is, compared in constant time; nullopt when none.
+  virtual std::optional<ApiKey> find_key_by_secret(std::string_view secret) = 0;
+  virtual std::vector<ApiKey> list_keys(const std::string& account) = 0;
+  // Removes the key; false when the account has no such key. `error` gets a storage
+  // failure (the key may then still work).
+  virtual bool revoke_key(const std::string& account, const std::string& key_id,
+                          std::string* error) = 0;
+};
+
+}  // namespace baton

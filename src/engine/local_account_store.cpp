@@ -1,0 +1,24 @@
+#include "engine/local_account_store.hpp"
+
+#include "store/accounts.hpp"
+
+namespace baton {
+
+std::string LocalAccountStore::put_key(const Account* account, const ApiKey& key) {
+  return store::put_key(db_, account, key);
+}
+
+std::optional<ApiKey> LocalAccountStore::find_key_by_secret(std::string_view secret) {
+  return store::find_key_by_secret(db_, secret);
+}
+
+std::vector<ApiKey> LocalAccountStore::list_keys(const std::string& account) {
+  return store::list_keys(db_, account);
+}
+
+bool LocalAccountStore::revoke_key(const std::string& account, const std::string& key_id,
+                                   std::string* error) {
+  return store::revoke_key(db_, account, key_id, error);
+}
+
+}  // namespace baton

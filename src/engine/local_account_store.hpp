@@ -1,0 +1,22 @@
+#pragma once
+// AccountStore on the embedded RocksDB (store/accounts.hpp).
+#include "engine/account_store.hpp"
+
+namespace baton {
+
+class Db;
+
+class LocalAccountStore final : public AccountStore {
+ public:
+  explicit LocalAccountStore(Db& db) : db_(db) {}
+  std::string put_key(const Account* account, const ApiKey& key) override;
+  std::optional<ApiKey> find_key_by_secret(std::string_view secret) override;
+  std::vector<ApiKey> list_keys(const std::string& account) override;
+  bool revoke_key(const std::string& account, const std::string& key_id,
+                  std::string* error) override;
+
+ private:
+  Db& db_;
+};
+
+}  // namespace baton
