@@ -79,13 +79,18 @@ int serve(const Config& config) {
   // Spare WAL files only pay off where the WAL is fsynced.
   std::uint64_t wal_spare_bytes =
       config.storage.sync == SyncMode::none ? 0 : static_cast<std::uint64_t>(config.storage.wal_spare_bytes);
+  // Before anything is written there: a refused directory stays as it was.
+  if (std::string problem = check_data_directory(config.storage.path); !problem.empty()) {
+    log(LogLevel::error, "cannot serve this data directory", problem);
+    return 1;
+  }
   auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes);
   if (!db) {
     log(LogLevel::error, "cannot open storage", error);
     return 1;
   }
-  if (std::string problem = check_format(*db); !problem.empty()) {
-    log(LogLevel::error, "cannot serve this data directory", problem);
+  if (std::string problem = record_data_format(config.storage.path); !problem.empty()) {
+    log(LogLevel::error, "cannot open storage", problem);
     return 1;
   }
   if (wal_spare_bytes > 0 && db->wal_spare_stats().spares_used == 0) {

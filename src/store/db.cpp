@@ -10,7 +10,6 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -81,6 +80,8 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
 
 }  // namespace
 
+const char* cf_name(Cf family) { return kCfNames[static_cast<int>(family)]; }
+
 std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
                              std::shared_ptr<rocksdb::Env> env, std::uint64_t wal_spare_bytes) {
   std::shared_ptr<rocksdb::FileSystem> spare_wal_fs;
@@ -105,20 +106,6 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kCfCount; ++i) families.emplace_back(kCfNames[i], family_options(i));
-  // RocksDB opens a database only with every family it holds. Families this binary does
-  // not know (another build's layout) are opened with default options and left alone,
-  // so that check_format (store/format.hpp) can say what the directory is instead of
-  // RocksDB's "column families not opened". A new directory has none: listing fails.
-  std::vector<std::string> existing, unknown;
-  if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
-    for (const std::string& name : existing) {
-      bool known = name == rocksdb::kDefaultColumnFamilyName ||
-                   std::find(std::begin(kCfNames), std::end(kCfNames), name) != std::end(kCfNames);
-      if (known) continue;
-      unknown.push_back(name);
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(options, path, families, &handles, &raw);
@@ -130,18 +117,15 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
   db->env_ = std::move(env);
   db->spare_wal_fs_ = std::move(spare_wal_fs);
   db->db_ = raw;
-  // handles[0] is the default family, unused; then ours, then the unknown ones.
+  // handles[0] is the default family, unused.
+  db->handles_.assign(handles.begin() + 1, handles.end());
   db->default_handle_ = handles[0];
-  db->handles_.assign(handles.begin() + 1, handles.begin() + 1 + kCfCount);
-  db->unknown_handles_.assign(handles.begin() + 1 + kCfCount, handles.end());
-  db->unknown_families_ = std::move(unknown);
   return db;
 }
 
 Db::~Db() {
   if (!db_) return;
   for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
-  for (auto* handle : unknown_handles_) db_->DestroyColumnFamilyHandle(handle);
   if (default_handle_) db_->DestroyColumnFamilyHandle(default_handle_);
   flush_wal();
   db_->Close();

@@ -29,6 +29,7 @@ namespace baton {
 
 enum class Cf { tasks, active, listing, idempotency, accounts, keys, meta };
 inline constexpr int kCfCount = 7;
+const char* cf_name(Cf family);  // the column family's name in RocksDB
 
 class Db {
  public:
@@ -64,6 +65,7 @@ class Db {
     View(const View&) = delete;
     View& operator=(const View&) = delete;
     std::optional<std::string> get(Cf family, std::string_view key);  // as Db::get
+    // The iterator reads the view's snapshot: destroy it before the view.
     std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
 
    private:
@@ -83,9 +85,6 @@ class Db {
   // 503, and /health says "degraded".
   bool writable() const { return writable_.load(std::memory_order_relaxed); }
   std::string last_error() const;
-  // Column families the directory holds that this binary does not know (another
-  // build's layout); opened, never read or written.
-  const std::vector<std::string>& unknown_families() const { return unknown_families_; }
   // Spare WAL files used, missed and written (store/spare_wal.hpp); zeros when off.
   SpareWalStats wal_spare_stats() const;
 
@@ -98,8 +97,6 @@ class Db {
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> unknown_handles_;
-  std::vector<std::string> unknown_families_;
   std::atomic<bool> writable_{true};  // cleared by the first failed write or sync
   class WriteInFlight;
   std::atomic<int> writes_in_flight_{0};  // writes not yet returned (sync_wal waits)

@@ -17,7 +17,6 @@
 //   keys         'h' · sha256(32)                              -> key record
 //                'a' · account · key id                        -> key record
 //   meta         name                                          -> value
-//                ("format_version" -> the data format, store/format.hpp)
 // A claim rewrites only the record and its active entry; the listing indexes change only
 // when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>
@@ -65,9 +64,6 @@ std::optional<Ulid> list_key_id(std::string_view key);
 
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key);
-
-// meta: the data format of the directory (decimal), store/format.hpp.
-inline constexpr std::string_view kMetaFormatVersion = "format_version";
 
 std::string key_by_hash(std::string_view sha256);
 std::string key_by_account(std::string_view account, std::string_view key_id);

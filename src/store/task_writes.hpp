@@ -51,8 +51,8 @@ struct ListResult {
   std::vector<Task> tasks;
   std::optional<Ulid> next_before;  // set when at least one more readable task follows
 };
-// Newest first. Reads the index entries of one page (plus one to know if more follow)
-// and their records: the cost grows with the page, not with the account's finished
+// Newest first, from one snapshot. Reads the index entries of one page and their
+// records, plus the next readable one to know that more follow: the cost grows with the page, not with the account's finished
 // tasks (pending and claimed listings scan the account's live tasks only).
 ListResult list_tasks(Db& db, const ListQuery& query);
 

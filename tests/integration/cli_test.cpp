@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -23,14 +24,14 @@
 
 #include "store/db.hpp"
 #include "store/format.hpp"
-#include "store/keys.hpp"
+#include "integration/harness.hpp"
 #include "support/temp_dir.hpp"
 
 extern char** environ;
 
-namespace {
+using namespace baton::test;
 
-using namespace std::chrono_literals;
+namespace {
 
 struct Run {
   int exit_code = -1;  // -1: killed after the timeout or by a signal
@@ -59,8 +60,14 @@ Run run_baton(const std::vector<std::string>& args, std::chrono::milliseconds ti
   std::vector<char*> argv;
   for (auto& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // Without the caller's BATON_* variables (BATON_BIN among them): they would override
+  // or warn about the configuration under test.
+  std::vector<char*> env;
+  for (char** var = environ; *var; ++var)
+    if (std::string_view(*var).rfind("BATON_", 0) != 0) env.push_back(*var);
+  env.push_back(nullptr);
   pid_t pid = -1;
-  int spawned = posix_spawn(&pid, bin, &actions, nullptr, argv.data(), environ);
+  int spawned = posix_spawn(&pid, bin, &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   BOOST_REQUIRE_MESSAGE(spawned == 0, "cannot start " << bin);
   Run run;
@@ -89,41 +96,60 @@ std::string write_file(const baton::test::TempDir& dir, const std::string& name,
   return path;
 }
 
-// Adds a column family this binary does not know, as another build's layout would.
-void add_family(baton::Db& db, const std::string& name) {
-  rocksdb::ColumnFamilyHandle* handle = nullptr;
-  BOOST_REQUIRE(db.raw().CreateColumnFamily(rocksdb::ColumnFamilyOptions(), name, &handle).ok());
-  db.raw().DestroyColumnFamilyHandle(handle);
-}
-
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_CASE(serve_refuses_a_directory_of_another_layout) {
-  // As an early build left it: families this binary does not know, no format recorded.
-  baton::test::TempDir dir("baton-cli");
-  std::string data = (dir.path / "data").string();
-  {
-    std::string error;
-    auto db = baton::Db::open(data, &error);
-    BOOST_REQUIRE_MESSAGE(db, error);
-    add_family(*db, "ready");
-    add_family(*db, "timers");
-  }
-  std::string config = write_file(dir, "baton.yaml",
-                                  "server:\n  listen: \"127.0.0.1:0\"\n  shards: 1\n"
-                                  "storage:\n  sync: none\n");
-  Run refused = run_baton({"serve", "--config", config, "--data", data}, 20s);
-  BOOST_TEST(refused.exit_code == 1, "exit " << refused.exit_code << ": " << refused.err);
-  BOOST_TEST(has(refused.err, "ready, timers"), refused.err);
-  std::string error;
-  auto db = baton::Db::open(data, &error);
-  BOOST_REQUIRE_MESSAGE(db, error);
-  BOOST_TEST(!db->get(baton::Cf::meta, baton::keys::kMetaFormatVersion), "nothing recorded for it");
+// A RocksDB database at `path` holding exactly these column families (besides
+// "default"), as another build or another program would leave it.
+void make_database(const std::string& path, const std::vector<std::string>& families) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()}};
+  for (const auto& name : families) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  BOOST_REQUIRE(rocksdb::DB::Open(options, path, descriptors, &handles, &db).ok());
+  BOOST_REQUIRE(db->Put(rocksdb::WriteOptions(), handles.back(), "k", "v").ok());
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  delete db;
 }
+
+// Every file under `path` with its size and modification time: equal before and after
+// means nothing was created, removed or written there.
+std::map<std::string, std::string> directory_state(const std::string& path) {
+  std::map<std::string, std::string> state;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(path)) {
+    std::ostringstream what;
+    if (entry.is_directory()) what << "dir"; else what << entry.file_size();
+    what << '@' << entry.last_write_time().time_since_epoch().count();
+    state[std::filesystem::relative(entry.path(), path).string()] = what.str();
+  }
+  return state;
+}
+
+std::string serve_config(const baton::test::TempDir& dir) {
+  // batch with spares: an open would write a spare WAL file and a new WAL at once.
+  return write_file(dir, "baton.yaml",
+                    "server:\n  listen: \"127.0.0.1:0\"\n  shards: 1\n"
+                    "storage:\n  sync: batch\n  wal_spare_bytes: 1048576\n");
+}
+
+// Runs `baton serve` on `data`, which it must refuse (exit 1) without touching it;
+// returns what it said.
+std::string refused_untouched(const baton::test::TempDir& dir, const std::string& data) {
+  auto before = directory_state(data);
+  Run run = run_baton({"serve", "--config", serve_config(dir), "--data", data}, 20s);
+  BOOST_TEST(run.exit_code == 1, "exit " << run.exit_code << ": " << run.err);
+  BOOST_TEST(has(run.err, "cannot serve this data directory"), run.err);
+  BOOST_TEST((directory_state(data) == before), "serve changed the refused directory");
+  BOOST_TEST(!std::filesystem::exists(data + "/wal-spares"));
+  return run.err;
+}
+
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(version_and_help_exit_0) {
   Run version = run_baton({"version"});
@@ -166,64 +192,52 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_effective_config_and_names_bad_keys
   BOOST_TEST(missing.exit_code == 2);
 }
 
-BOOST_AUTO_TEST_CASE(serve_records_the_data_format_and_refuses_a_newer_one) {
+BOOST_AUTO_TEST_CASE(serve_refuses_a_newer_format_and_writes_nothing) {
   baton::test::TempDir dir("baton-cli");
   std::string data = (dir.path / "data").string();
-  std::string config = write_file(dir, "baton.yaml",
-                                  "server:\n  listen: \"127.0.0.1:0\"\n  shards: 1\n"
-                                  "storage:\n  sync: none\nlog:\n  level: warn\n");
-  // A directory written in a format from the future, holding one record of ours and a
-  // column family this binary does not know.
   {
     std::string error;
     auto db = baton::Db::open(data, &error);
     BOOST_REQUIRE_MESSAGE(db, error);
-    add_family(*db, "tomorrow");
-    rocksdb::WriteBatch batch;
-    batch.Put(db->cf(baton::Cf::meta), baton::keys::kMetaFormatVersion, std::to_string(baton::kDataFormat + 1));
-    batch.Put(db->cf(baton::Cf::accounts), "acct_kept", "x");
-    BOOST_REQUIRE(db->write(batch, true).empty());
   }
-  Run refused = run_baton({"serve", "--config", config, "--data", data}, 20s);
-  BOOST_TEST(refused.exit_code == 1, "exit " << refused.exit_code << ": " << refused.err);
-  std::string said = refused.out + refused.err;
+  write_file(dir, "data/" + std::string(baton::kDataFormatFile),
+             std::to_string(baton::kDataFormat + 1) + "\n");
+  std::string said = refused_untouched(dir, data);
   BOOST_TEST(has(said, "format " + std::to_string(baton::kDataFormat + 1)), said);
   BOOST_TEST(has(said, "newer"), said);
-  BOOST_TEST(!has(said, "not opened"), "RocksDB's own refusal, not ours: " << said);
-  {
-    std::string error;
-    auto db = baton::Db::open(data, &error);
-    BOOST_REQUIRE_MESSAGE(db, error);
-    BOOST_TEST(*db->get(baton::Cf::meta, baton::keys::kMetaFormatVersion) == std::to_string(baton::kDataFormat + 1));
-    BOOST_TEST(db->get(baton::Cf::accounts, "acct_kept").has_value());
-    BOOST_TEST(db->unknown_families() == std::vector<std::string>{"tomorrow"});
-  }
 
-  // A directory without a recorded format (as every one before it was recorded) is
-  // format 1: served, and the format is written down.
-  data = (dir.path / "unrecorded").string();
-  {
-    std::string error;
-    auto db = baton::Db::open(data, &error);
-    BOOST_REQUIRE_MESSAGE(db, error);
-  }
-  BOOST_REQUIRE(baton::kDataFormat == 1);  // else this part needs a migration to test
-  {
-    std::string error;
-    auto db = baton::Db::open(data, &error);
-    BOOST_REQUIRE_MESSAGE(db, error);
-    BOOST_TEST(baton::check_format(*db) == "");
-    BOOST_TEST(*db->get(baton::Cf::meta, baton::keys::kMetaFormatVersion) == "1");
-    BOOST_TEST(baton::check_format(*db) == "");  // and again, once recorded
-  }
-  // A corrupt value is refused, not taken for a format.
-  {
-    std::string error;
-    auto db = baton::Db::open(data, &error);
-    BOOST_REQUIRE_MESSAGE(db, error);
-    rocksdb::WriteBatch batch;
-    batch.Put(db->cf(baton::Cf::meta), baton::keys::kMetaFormatVersion, "1x");
-    BOOST_REQUIRE(db->write(batch, true).empty());
-    BOOST_TEST(has(baton::check_format(*db), "not a format number"));
-  }
+  // Not a number: refused as well, not read as some format.
+  write_file(dir, "data/" + std::string(baton::kDataFormatFile), "1x\n");
+  BOOST_TEST(has(refused_untouched(dir, data), "does not hold a format number"));
+}
+
+BOOST_AUTO_TEST_CASE(serve_refuses_another_layout_or_a_foreign_database_and_writes_nothing) {
+  baton::test::TempDir dir("baton-cli");
+  // As an early build left it: `ready` and `timers` where `active` is now.
+  std::string old_layout = (dir.path / "old").string();
+  make_database(old_layout, {"tasks", "ready", "timers", "listing", "idempotency", "accounts",
+                             "keys", "meta"});
+  std::string said = refused_untouched(dir, old_layout);
+  BOOST_TEST(has(said, "ready, timers"), said);
+  // Another program's RocksDB database: none of Baton's families.
+  std::string foreign = (dir.path / "foreign").string();
+  make_database(foreign, {});
+  said = refused_untouched(dir, foreign);
+  BOOST_TEST(has(said, "not a Baton data directory"), said);
+  BOOST_TEST(has(said, "tasks, active"), said);
+}
+
+BOOST_AUTO_TEST_CASE(serve_records_the_format_of_a_directory_without_one) {
+  TestServer server;
+  std::string file = server.data_dir() + "/" + baton::kDataFormatFile;
+  BOOST_TEST(slurp(file) == std::to_string(baton::kDataFormat) + "\n");
+  // A directory from before the file existed: served as format 1, and recorded.
+  server.stop();
+  std::filesystem::remove(file);
+  BOOST_REQUIRE(baton::kDataFormat == 1);  // a later format needs a migration test here
+  BOOST_TEST(baton::check_data_directory(server.data_dir()) == "");
+  server.restart();
+  BATON_CHECK_STATUS(server.client().get("/health", ""), 200);
+  BOOST_TEST(slurp(file) == "1\n");
+  BOOST_TEST(!std::filesystem::exists(file + ".partial"));
 }
