@@ -70,7 +70,7 @@ class Db {
 
    private:
     friend class Db;
-    View(Db& db);
+    explicit View(Db& db);
     Db& db_;
     const rocksdb::Snapshot* snapshot_;
   };
