@@ -203,27 +203,35 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
     outcome.affinity = owner.index();  // a typed claim's queue has one home
     co_return outcome;
   }
-  // Any type: the account's queues live on several shards; find the best head, claim there.
-  // Another claim may empty that shard between the look and the claim: then look again
-  // (each such miss means some claim got a task, so this ends; the bound is a safeguard).
+  // Any type: the account's queues live on several shards; find the best head, claim there,
+  // but only a task ranked at or above the best head seen on any other shard (the
+  // runner-up). Another claim may take the chosen shard's better tasks between the look
+  // and the claim: then nothing is claimed and it looks again (each such miss means some
+  // claim got a task, so this ends). The last look claims without the runner-up's floor,
+  // so a claim never answers "nothing" while tasks wait.
   constexpr int kLooks = 16;
   for (int look = 0; look < kLooks; ++look) {
     Shard* best_shard = nullptr;
-    std::optional<ReadyEntry> best;
+    std::optional<ReadyEntry> best, runner_up;
     for (auto& shard : shards_) {
       Shard& candidate = *shard;
       auto head = co_await on_shard(candidate.context(),
                                     [&]() -> asio::awaitable<std::optional<ReadyEntry>> {
                                       co_return candidate.peek_best(request.account);
                                     });
-      if (head && (!best || *head < *best)) {
+      if (!head) continue;
+      if (!best || *head < *best) {
+        runner_up = best;
         best = head;
         best_shard = &candidate;
+      } else if (!runner_up || *head < *runner_up) {
+        runner_up = head;
       }
     }
     if (!best_shard) break;
+    std::optional<ReadyEntry> floor = look + 1 < kLooks ? runner_up : std::nullopt;
     Outcome outcome = co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
-      return best_shard->claim_best(request.account, std::nullopt, request.worker_id);
+      return best_shard->claim_best(request.account, std::nullopt, request.worker_id, floor);
     });
     if (!outcome.ok() || outcome.task) co_return outcome;
   }

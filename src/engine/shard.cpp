@@ -329,8 +329,13 @@ asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
 std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
                                               const std::string& worker_id, Millis now,
                                               std::uint64_t& generation,
-                                              std::shared_ptr<const Task>* previous) {
-  while (auto entry = ready_.pop_best(queue)) {
+                                              std::shared_ptr<const Task>* previous,
+                                              const std::optional<ReadyEntry>& floor) {
+  for (;;) {
+    // Entries rank best first: once the head ranks below the floor, so does the rest.
+    if (floor && !queue.entries.empty() && *floor < *queue.entries.begin()) return nullptr;
+    auto entry = ready_.pop_best(queue);
+    if (!entry) break;
     std::shared_ptr<const Task> task = load(entry->id);
     if (!task) continue;  // stale entry: skip it
     if (!is_claimable(*task, now)) {
@@ -352,7 +357,8 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
 }
 
 asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
-                                           std::string worker_id) {
+                                           std::string worker_id,
+                                           std::optional<ReadyEntry> floor) {
   Outcome outcome;
   outcome.now = wall_now_ms();
   if (!db_.writable()) {
@@ -364,7 +370,7 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   if (!queue) co_return outcome;
   std::uint64_t generation = 0;
   std::shared_ptr<const Task> previous;
-  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous);
+  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous, floor);
   if (previous) {
     outcome.previous_claimed_by = previous->claimed_by;
     outcome.previous_lease_token = previous->lease_token;

@@ -54,9 +54,12 @@ class Shard {
                                         const IdempotencyRequest* idempotency);
   boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
   // Claims the best claimable task of the queue (or of the account when type is empty)
-  // on this shard; Outcome::task empty when there is none.
+  // on this shard; Outcome::task empty when there is none. With `floor`, only a task
+  // ranked at or above it (an entry seen on another shard): else nothing, so that a claim
+  // across shards looks again rather than take a lower-ranked task.
   boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
-                                             std::string worker_id);
+                                             std::string worker_id,
+                                             std::optional<ReadyEntry> floor = std::nullopt);
   // The best claimable entry of the account on this shard, for a claim across shards.
   std::optional<ReadyEntry> peek_best(const std::string& account);
   // Parks `waiter` here, serving it at once if a task is already claimable.
@@ -103,11 +106,13 @@ class Shard {
                                   Outcome& outcome);
   void reindex(const Task* before, const Task& after, const Ulid& id);
   void on_claimable(ReadyQueues::Queue& queue);
-  // Synchronous claim of the queue's best task; null when it has none. `previous`
-  // receives the claimed task as it was before (for undoing the claim).
+  // Synchronous claim of the queue's best task; null when it has none, or none ranked at
+  // or above `floor`. `previous` receives the claimed task as it was before (for undoing
+  // the claim).
   std::shared_ptr<const Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
                                          Millis now, std::uint64_t& generation,
-                                         std::shared_ptr<const Task>* previous = nullptr);
+                                         std::shared_ptr<const Task>* previous = nullptr,
+                                         const std::optional<ReadyEntry>& floor = std::nullopt);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation,
                                          bool written_is_enough = false);
   void on_durable(std::uint64_t generation, bool ok);

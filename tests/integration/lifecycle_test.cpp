@@ -479,6 +479,51 @@ BOOST_AUTO_TEST_CASE(concurrent_typeless_claims_take_every_claimable_task) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_typeless_claims_each_get_the_best_task_left) {
+  // Every task exists before the claims start, so the best claimable priority only falls
+  // while they run: each claimer, claiming one task after another, must see its
+  // priorities fall too. A claim that took a lower-ranked task while a better one waited
+  // on another shard shows as a rise in the next claim of the same claimer.
+  Fresh f;
+  constexpr int kTypes = 8, kTasks = 96, kClaimers = 4;
+  for (int i = 0; i < kTasks; ++i) {
+    Response r = f.c.create_task(f.key, task_body(f.type + "_" + std::to_string(i % kTypes),
+                                                  {{"priority", i}}));
+    BATON_REQUIRE_STATUS(r, 201);
+  }
+  std::vector<std::vector<std::int64_t>> seen(kClaimers);
+  std::vector<std::string> failures(kClaimers);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kClaimers; ++k) {
+    threads.emplace_back([&, k] {
+      Client client = f.server.client();
+      for (;;) {
+        Response r = client.claim(f.key, "{}");
+        if (r.status != 200) {
+          failures[k] = r.describe();
+          return;
+        }
+        if (r.task_is_null()) return;
+        seen[k].push_back(r.task_int("priority"));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::size_t total = 0;
+  for (int k = 0; k < kClaimers; ++k) {
+    BOOST_TEST_CONTEXT("claimer " << k) {
+      BOOST_TEST(failures[k].empty(), failures[k]);
+      total += seen[k].size();
+      for (std::size_t i = 1; i < seen[k].size(); ++i) {
+        BOOST_TEST(seen[k][i] < seen[k][i - 1],
+                   "claim " << i << " got priority " << seen[k][i] << " after "
+                            << seen[k][i - 1]);
+      }
+    }
+  }
+  BOOST_TEST(total == static_cast<std::size_t>(kTasks));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------
