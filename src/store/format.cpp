@@ -76,7 +76,10 @@ std::string check_data_directory(const std::string& path) {
            std::to_string(kDataFormat) + ". Run the newer binary, or restore a backup taken "
            "before the upgrade (docs/operations.md, Upgrade)";
   }
-  if (!fs::exists(path + "/CURRENT", error)) return "";  // no database in it yet
+  if (!fs::exists(path + "/CURRENT", error)) {
+    if (error) return "cannot read " + path + "/CURRENT: " + error.message();
+    return "";  // no database in it yet
+  }
 
   std::vector<std::string> families;
   rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families);

@@ -9,7 +9,9 @@
 namespace baton {
 
 // The format this binary writes. Raise it with any change to keys.hpp's layout, the
-// column families, or a record encoding that an older binary would misread.
+// column families, or a record encoding that an older binary would misread. A directory
+// without the file is taken for format 1, so a later format must also be recognizable
+// without it (by its column families, say) before it migrates anything.
 inline constexpr int kDataFormat = 1;
 
 inline constexpr const char* kDataFormatFile = "BATON_FORMAT";
