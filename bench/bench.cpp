@@ -41,7 +41,7 @@ struct Config {
   double seconds = 10, warmup = 2;
   Clock::duration timeout = 5s;
   long preload = 0;
-  bool claim_check = false, json = false;
+  bool claim_check = false, json = false, typeless = false;
 };
 
 struct Conn {
@@ -147,7 +147,9 @@ awaitable<void> health_worker(const Config& cfg, Stats& st, Window w) {
 
 awaitable<void> lifecycle_worker(const Config& cfg, Stats& st, Window w, int k, std::string type) {
   Conn c(co_await asio::this_coro::executor);
-  const std::string claim_body = json::serialize(json::object{{"type", type}, {"worker_id", "w" + std::to_string(k)}});
+  json::object claim{{"worker_id", "w" + std::to_string(k)}};
+  if (!cfg.typeless) claim["type"] = type;
+  const std::string claim_body = json::serialize(claim);
   for (uint64_t i = 0; Clock::now() < w.end; ++i) {
     auto t0 = Clock::now();
     Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks", create_body(type, i), cfg.timeout);
@@ -333,6 +335,8 @@ int main(int argc, char** argv) {
       "threads,t", po::value(&cfg.threads)->default_value(1), "load-generator threads, one io_context each (1-64)")(
       "types", po::value(&cfg.types)->default_value(1),
       "task types in the lifecycle phase (1-1000); worker k uses type k mod N, so N > 1 spreads the queues over shards")(
+      "typeless", po::bool_switch(&cfg.typeless),
+      "lifecycle claims name no type: each takes the account's best task of any type, across shards")(
       "timeout", po::value(&timeout_s)->default_value(5), "per connect/write/read timeout, seconds")(
       "pid", po::value(&cfg.pid), "server pid for RSS; default: the process listening on the URL's port")(
       "preload", po::value(&cfg.preload), "create N pending tasks of --type instead of the two phases")(
@@ -457,6 +461,7 @@ int main(int argc, char** argv) {
       start = Clock::now() + secs(cfg.warmup);
       w = Window{start, start + secs(cfg.seconds)};
       rep.num("lifecycle types", cfg.types, 0);
+      if (cfg.typeless) rep.text("lifecycle claims", "typeless");
       CpuWindow lifecycle_cpu(server_pids(cfg), w);
       Stats l = run_workers(cfg, [&](Stats& s, int k) {
         std::string worker_type = type;

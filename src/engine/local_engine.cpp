@@ -204,7 +204,7 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
     co_return outcome;
   }
   // Any type: the account's queues live on several shards; find the best head, claim there,
-  // but only a task ranked at or above the best head seen on any other shard (the
+  // but only a task of at least the priority of the best head seen on any other shard (the
   // runner-up). Another claim may take the chosen shard's better tasks between the look
   // and the claim: then nothing is claimed and it looks again (each such miss means some
   // claim got a task, so this ends). The last look claims without the runner-up's floor,

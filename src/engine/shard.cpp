@@ -332,8 +332,12 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
                                               std::shared_ptr<const Task>* previous,
                                               const std::optional<ReadyEntry>& floor) {
   for (;;) {
-    // Entries rank best first: once the head ranks below the floor, so does the rest.
-    if (floor && !queue.entries.empty() && *floor < *queue.entries.begin()) return nullptr;
+    // Entries rank best first: once the head's priority is below the floor's, so is the
+    // rest's. Only the priority: see claim_best.
+    if (floor && !queue.entries.empty() &&
+        floor->inverse_priority < queue.entries.begin()->inverse_priority) {
+      return nullptr;
+    }
     auto entry = ready_.pop_best(queue);
     if (!entry) break;
     std::shared_ptr<const Task> task = load(entry->id);

@@ -54,9 +54,12 @@ class Shard {
                                         const IdempotencyRequest* idempotency);
   boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
   // Claims the best claimable task of the queue (or of the account when type is empty)
-  // on this shard; Outcome::task empty when there is none. With `floor`, only a task
-  // ranked at or above it (an entry seen on another shard): else nothing, so that a claim
-  // across shards looks again rather than take a lower-ranked task.
+  // on this shard; Outcome::task empty when there is none. With `floor` (the best entry
+  // seen on another shard), only a task of at least its priority: else nothing, so that a
+  // claim across shards looks again rather than take a lower-priority task. Only the
+  // priority counts: comparing the whole order (scheduledAt, id) made concurrent typeless
+  // claims of equal-priority tasks miss and look again so often that they ran 15-18 %
+  // slower with twice the claim p99 (docs/benchmarks.md, tenth session).
   boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
                                              std::string worker_id,
                                              std::optional<ReadyEntry> floor = std::nullopt);
@@ -106,8 +109,8 @@ class Shard {
                                   Outcome& outcome);
   void reindex(const Task* before, const Task& after, const Ulid& id);
   void on_claimable(ReadyQueues::Queue& queue);
-  // Synchronous claim of the queue's best task; null when it has none, or none ranked at
-  // or above `floor`. `previous` receives the claimed task as it was before (for undoing
+  // Synchronous claim of the queue's best task; null when it has none, or none of at
+  // least `floor`'s priority. `previous` receives the claimed task as it was before (for undoing
   // the claim).
   std::shared_ptr<const Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
                                          Millis now, std::uint64_t& generation,
