@@ -98,7 +98,13 @@ int serve(const Config& config) {
         "less than five spares' size free on the disk, or " + config.storage.path +
             "/wal-spares not writable; /health counts storage.wal_spares_missed");
   }
-  LocalEngine engine(*db, config, shards);
+  EngineOptions options;
+  options.sync = config.storage.sync;
+  options.group_commit_max_batch = config.storage.group_commit_max_batch;
+  options.retry_backoff_base_seconds = config.tasks.retry_backoff_base_seconds;
+  options.retry_backoff_max_seconds = config.tasks.retry_backoff_max_seconds;
+  options.pin_shards = config.server.pin_shards;
+  LocalEngine engine(*db, options, shards);
   engine.recover();
   auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)

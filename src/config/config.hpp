@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "core/limits.hpp"
+#include "core/sync_mode.hpp"
 
 namespace baton {
 
-enum class SyncMode { always, batch, none };
 enum class Registration { open, closed, admin };
 
 struct Config {

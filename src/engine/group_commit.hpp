@@ -37,7 +37,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/config.hpp"
+#include "core/sync_mode.hpp"
 
 namespace rocksdb { class WriteBatch; }
 

@@ -56,9 +56,9 @@ std::uint64_t arrival_now() {
 
 }  // namespace
 
-LocalEngine::LocalEngine(Db& db, const Config& config, int shard_count)
-    : db_(db), config_(config) {
-  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, config));
+LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
+    : db_(db), options_(options) {
+  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options));
 }
 
 LocalEngine::~LocalEngine() { stop(); }
@@ -81,7 +81,7 @@ void LocalEngine::recover() {
 void LocalEngine::start() {
   for (auto& shard : shards_) {
     Shard* raw = shard.get();
-    bool pin = config_.server.pin_shards;
+    bool pin = options_.pin_shards;
     threads_.emplace_back([raw, pin] {
       tls_shard = raw->index();
       std::string name = "baton-shard-" + std::to_string(raw->index());

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/config.hpp"
+#include "engine/engine_options.hpp"
 #include "engine/task_engine.hpp"
 
 namespace baton {
@@ -19,7 +19,7 @@ class Shard;
 
 class LocalEngine final : public TaskEngine {
  public:
-  LocalEngine(Db& db, const Config& config, int shard_count);
+  LocalEngine(Db& db, const EngineOptions& options, int shard_count);
   ~LocalEngine() override;
 
   // Rebuilds queues, delayed tasks and leases from storage. Before start().
@@ -54,7 +54,7 @@ class LocalEngine final : public TaskEngine {
                                                 Operation operation);
 
   Db& db_;
-  const Config& config_;
+  EngineOptions options_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
 };

@@ -45,11 +45,11 @@ std::size_t UlidHash::operator()(const Ulid& id) const {
   return static_cast<std::size_t>(low ^ (low >> 29));
 }
 
-Shard::Shard(int index, Db& db, const Config& config)
+Shard::Shard(int index, Db& db, const EngineOptions& options)
     : index_(index),
       db_(db),
-      config_(config),
-      committer_(context_, db, config.storage.sync, config.storage.group_commit_max_batch),
+      options_(options),
+      committer_(context_, db, options.sync, options.group_commit_max_batch),
       wheel_(wall_now_ms()),
       ticker_(context_),
       ulids_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)),
@@ -66,7 +66,7 @@ Shard::~Shard() {
 TransitionContext Shard::context_at(Millis now) {
   TransitionContext ctx;
   ctx.now = now;
-  ctx.backoff = {config_.tasks.retry_backoff_base_seconds, config_.tasks.retry_backoff_max_seconds};
+  ctx.backoff = {options_.retry_backoff_base_seconds, options_.retry_backoff_max_seconds};
   ctx.jitter = std::uniform_real_distribution<double>(0.5, 1.0)(random_);
   return ctx;
 }

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "config/config.hpp"
+#include "engine/engine_options.hpp"
 #include "core/lifecycle.hpp"
 #include "core/ulid.hpp"
 #include "engine/group_commit.hpp"
@@ -36,7 +36,7 @@ struct UlidHash {
 
 class Shard {
  public:
-  Shard(int index, Db& db, const Config& config);
+  Shard(int index, Db& db, const EngineOptions& options);
   ~Shard();
 
   int index() const { return index_; }
@@ -77,7 +77,7 @@ class Shard {
   // claim (the task is pending again, as after a lease expiry), and the worker's next
   // complete or fail is fsynced after it. Creates, completes and every other answer wait
   // for their fsync.
-  bool acks_claims_before_sync() const { return config_.storage.sync == SyncMode::batch; }
+  bool acks_claims_before_sync() const { return options_.sync == SyncMode::batch; }
 
   // Idempotency keys homed on this shard.
   struct IdempotencyCheck {
@@ -126,7 +126,7 @@ class Shard {
 
   int index_;
   Db& db_;
-  const Config& config_;
+  EngineOptions options_;
   boost::asio::io_context context_{1};
   GroupCommitter committer_;
   TimerWheel wheel_;

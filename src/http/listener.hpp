@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
 #include "http/message.hpp"
 
 namespace baton::http {

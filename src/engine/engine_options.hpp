@@ -1,0 +1,16 @@
+#pragma once
+// What the local engine takes from the configuration, so engine/ does not depend on
+// config/ (cli/serve.cpp fills it from config.storage, config.tasks and config.server).
+#include "core/sync_mode.hpp"
+
+namespace baton {
+
+struct EngineOptions {
+  SyncMode sync = SyncMode::batch;
+  int group_commit_max_batch = 1024;  // transitions per RocksDB write, at most
+  int retry_backoff_base_seconds = 2;  // first retry delay after a failure, doubling
+  int retry_backoff_max_seconds = 300;
+  bool pin_shards = true;  // shard i runs on core i mod cores
+};
+
+}  // namespace baton
