@@ -7,10 +7,8 @@
 
 #include "integration/harness.hpp"
 
-#include <fstream>
 #include <future>
 #include <set>
-#include <sstream>
 #include <vector>
 
 using namespace baton::test;
@@ -26,13 +24,6 @@ struct Fresh {
   std::string key = account.api_key;
   std::string type = "auth_" + unique_suffix();
 };
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 const std::string kGhostKey = "orch_live_" + std::string(64, '0');
 

@@ -27,8 +27,6 @@
 #include "integration/harness.hpp"
 #include "support/temp_dir.hpp"
 
-extern char** environ;
-
 using namespace baton::test;
 
 namespace {
@@ -37,13 +35,6 @@ struct Run {
   int exit_code = -1;  // -1: killed after the timeout or by a signal
   std::string out, err;
 };
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Runs BATON_BIN with `args`, stdout and stderr captured; killed after `timeout`.
 Run run_baton(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 15s) {
@@ -60,11 +51,9 @@ Run run_baton(const std::vector<std::string>& args, std::chrono::milliseconds ti
   std::vector<char*> argv;
   for (auto& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  // Without the caller's BATON_* variables (BATON_BIN among them): they would override
-  // or warn about the configuration under test.
+  std::vector<std::string> env_strings = environment_without_baton();
   std::vector<char*> env;
-  for (char** var = environ; *var; ++var)
-    if (std::string_view(*var).rfind("BATON_", 0) != 0) env.push_back(*var);
+  for (auto& var : env_strings) env.push_back(var.data());
   env.push_back(nullptr);
   pid_t pid = -1;
   int spawned = posix_spawn(&pid, bin, &actions, nullptr, argv.data(), env.data());
@@ -84,8 +73,8 @@ Run run_baton(const std::vector<std::string>& args, std::chrono::milliseconds ti
     std::this_thread::sleep_for(10ms);
   }
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.out = slurp(out_path);
-  run.err = slurp(err_path);
+  run.out = read_file(out_path);
+  run.err = read_file(err_path);
   return run;
 }
 
@@ -230,7 +219,7 @@ BOOST_AUTO_TEST_CASE(serve_refuses_another_layout_or_a_foreign_database_and_writ
 BOOST_AUTO_TEST_CASE(serve_records_the_format_of_a_directory_without_one) {
   TestServer server;
   std::string file = server.data_dir() + "/" + baton::kDataFormatFile;
-  BOOST_TEST(slurp(file) == std::to_string(baton::kDataFormat) + "\n");
+  BOOST_TEST(read_file(file) == std::to_string(baton::kDataFormat) + "\n");
   // A directory from before the file existed: served as format 1, and recorded.
   server.stop();
   std::filesystem::remove(file);
@@ -238,6 +227,6 @@ BOOST_AUTO_TEST_CASE(serve_records_the_format_of_a_directory_without_one) {
   BOOST_TEST(baton::check_data_directory(server.data_dir()) == "");
   server.restart();
   BATON_CHECK_STATUS(server.client().get("/health", ""), 200);
-  BOOST_TEST(slurp(file) == "1\n");
+  BOOST_TEST(read_file(file) == "1\n");
   BOOST_TEST(!std::filesystem::exists(file + ".partial"));
 }

@@ -710,12 +710,21 @@ TestServer::~TestServer() {
   }
 }
 
-std::string TestServer::config_text() const {
-  std::ifstream in(config_path_);
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
+
+std::vector<std::string> environment_without_baton() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e)
+    if (!starts_with(*e, "BATON_")) env.emplace_back(*e);
+  return env;
+}
+
+std::string TestServer::config_text() const { return read_file(config_path_); }
 
 std::string TestServer::log_tail(std::size_t lines) const {
   std::ifstream in(log_path_);
@@ -778,9 +787,7 @@ void TestServer::start() {
   const std::string listen = "127.0.0.1:" + std::to_string(port_);
   std::vector<std::string> args = {bin,      "serve",  "--config", config_path_,
                                    "--listen", listen, "--data",   data_dir_};
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e)
-    if (!starts_with(*e, "BATON_")) env.emplace_back(*e);
+  std::vector<std::string> env = environment_without_baton();
   for (const auto& [k, v] : options_.env) env.push_back(k + "=" + v);
 
   std::vector<char*> argv, envp;
@@ -1113,15 +1120,19 @@ std::string recommended_action(const json::value& contract) {
   return {};
 }
 
-bool offers_action(const json::value& contract, std::string_view action) {
-  if (!contract.is_object()) return false;
+const json::object* find_action(const json::value& contract, std::string_view action) {
+  if (!contract.is_object()) return nullptr;
   const auto* actions = contract.get_object().if_contains("next_actions");
-  if (!actions || !actions->is_array()) return false;
+  if (!actions || !actions->is_array()) return nullptr;
   for (const auto& a : actions->get_array()) {
     const auto* n = a.is_object() ? a.get_object().if_contains("action") : nullptr;
-    if (n && n->is_string() && n->get_string() == action) return true;
+    if (n && n->is_string() && n->get_string() == action) return &a.get_object();
   }
-  return false;
+  return nullptr;
+}
+
+bool offers_action(const json::value& contract, std::string_view action) {
+  return find_action(contract, action) != nullptr;
 }
 
 std::string error_problem(const Response& r, std::string_view code) {
@@ -1157,17 +1168,13 @@ std::string error_problem(const Response& r, std::string_view code) {
       return where + " (429/503 without an integer Retry-After header)";
     // The header and the contract tell the same wait: an HTTP client and an agent that
     // reads only the contract retry at the same moment.
-    std::optional<std::int64_t> wait;
-    for (const auto& a : contract->at("next_actions").as_array()) {
-      const auto* n = a.is_object() ? a.get_object().if_contains("action") : nullptr;
-      const auto* s = a.is_object() ? a.get_object().if_contains("retry_after_seconds") : nullptr;
-      if (n && n->is_string() && n->get_string() == "retry_after_wait" && s && s->is_int64())
-        wait = s->get_int64();
-    }
-    if (!wait) return where + " (429/503 without a retry_after_wait action giving retry_after_seconds)";
-    if (ra != std::to_string(*wait))
+    const json::object* wait = find_action(*contract, "retry_after_wait");
+    const json::value* seconds = wait ? wait->if_contains("retry_after_seconds") : nullptr;
+    if (!seconds || !seconds->is_int64())
+      return where + " (429/503 without a retry_after_wait action giving retry_after_seconds)";
+    if (ra != std::to_string(seconds->get_int64()))
       return where + " (Retry-After " + ra + " but the contract says retry_after_seconds " +
-             std::to_string(*wait) + ")";
+             std::to_string(seconds->get_int64()) + ")";
   }
   return {};
 }

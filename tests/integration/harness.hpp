@@ -176,6 +176,12 @@ std::string raw_request(std::string_view method, std::string_view target, std::s
 RawRead raw_exchange(int port, std::string_view bytes,
                      std::chrono::milliseconds timeout = 3s);
 
+// A whole file's text ("" when it cannot be read).
+std::string read_file(const std::string& path);
+// This process's environment without BATON_* variables, for a child baton: the caller's
+// own settings must not leak into the configuration under test.
+std::vector<std::string> environment_without_baton();
+
 // ---------------------------------------------------------------------------------------
 // The server under test.
 
@@ -299,6 +305,8 @@ std::string url_encode(std::string_view text);  // percent-encodes all but unres
 std::string contract_problem(const json::value& contract);
 std::string recommended_action(const json::value& contract);
 bool offers_action(const json::value& contract, std::string_view action);
+// The contract's next action named `action`, or null.
+const json::object* find_action(const json::value& contract, std::string_view action);
 // Error body checks (spec section 8): status and retryable/action from the catalog,
 // "error", "message", "request_id" == X-Request-Id, a valid agent_contract, Retry-After on
 // 429/503. "" when fine.
