@@ -229,7 +229,8 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
       }
     }
     if (!best_shard) break;
-    std::optional<ReadyEntry> floor = look + 1 < kLooks ? runner_up : std::nullopt;
+    std::optional<int> floor;
+    if (runner_up && look + 1 < kLooks) floor = runner_up->priority();
     Outcome outcome = co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
       return best_shard->claim_best(request.account, std::nullopt, request.worker_id, floor);
     });

@@ -20,6 +20,7 @@ struct ReadyEntry {
   Millis scheduled_at = 0;
   Ulid id{};
   auto operator<=>(const ReadyEntry&) const = default;
+  int priority() const { return 255 - inverse_priority; }
 };
 
 inline ReadyEntry make_ready_entry(int priority, Millis scheduled_at, const Ulid& id) {

@@ -330,12 +330,11 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
                                               const std::string& worker_id, Millis now,
                                               std::uint64_t& generation,
                                               std::shared_ptr<const Task>* previous,
-                                              const std::optional<ReadyEntry>& floor) {
+                                              std::optional<int> min_priority) {
   for (;;) {
-    // Entries rank best first: once the head's priority is below the floor's, so is the
-    // rest's. Only the priority: see claim_best.
-    if (floor && !queue.entries.empty() &&
-        floor->inverse_priority < queue.entries.begin()->inverse_priority) {
+    // Entries rank best first: once the head's priority is too low, so is the rest's.
+    if (min_priority && !queue.entries.empty() &&
+        queue.entries.begin()->priority() < *min_priority) {
       return nullptr;
     }
     auto entry = ready_.pop_best(queue);
@@ -362,7 +361,7 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
 
 asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
                                            std::string worker_id,
-                                           std::optional<ReadyEntry> floor) {
+                                           std::optional<int> min_priority) {
   Outcome outcome;
   outcome.now = wall_now_ms();
   if (!db_.writable()) {
@@ -374,7 +373,7 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   if (!queue) co_return outcome;
   std::uint64_t generation = 0;
   std::shared_ptr<const Task> previous;
-  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous, floor);
+  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous, min_priority);
   if (previous) {
     outcome.previous_claimed_by = previous->claimed_by;
     outcome.previous_lease_token = previous->lease_token;

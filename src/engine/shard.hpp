@@ -54,15 +54,15 @@ class Shard {
                                         const IdempotencyRequest* idempotency);
   boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
   // Claims the best claimable task of the queue (or of the account when type is empty)
-  // on this shard; Outcome::task empty when there is none. With `floor` (the best entry
-  // seen on another shard), only a task of at least its priority: else nothing, so that a
-  // claim across shards looks again rather than take a lower-priority task. Only the
-  // priority counts: comparing the whole order (scheduledAt, id) made concurrent typeless
-  // claims of equal-priority tasks miss and look again so often that they ran 15-18 %
-  // slower with twice the claim p99 (docs/benchmarks.md, tenth session).
+  // on this shard; Outcome::task empty when there is none. With `min_priority` (that of
+  // the best task seen on another shard), only a task of at least that priority: else
+  // nothing, so that a claim across shards looks again rather than take a lower-priority
+  // task. Only the priority: comparing the whole order (scheduledAt, id) made concurrent
+  // typeless claims of equal-priority tasks miss and look again so often that they ran
+  // 15-18 % slower with twice the claim p99 (docs/benchmarks.md, tenth session).
   boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
                                              std::string worker_id,
-                                             std::optional<ReadyEntry> floor = std::nullopt);
+                                             std::optional<int> min_priority = std::nullopt);
   // The best claimable entry of the account on this shard, for a claim across shards.
   std::optional<ReadyEntry> peek_best(const std::string& account);
   // Parks `waiter` here, serving it at once if a task is already claimable.
@@ -110,12 +110,12 @@ class Shard {
   void reindex(const Task* before, const Task& after, const Ulid& id);
   void on_claimable(ReadyQueues::Queue& queue);
   // Synchronous claim of the queue's best task; null when it has none, or none of at
-  // least `floor`'s priority. `previous` receives the claimed task as it was before (for undoing
-  // the claim).
+  // least `min_priority`. `previous` receives the claimed task as it was before (for
+  // undoing the claim).
   std::shared_ptr<const Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
                                          Millis now, std::uint64_t& generation,
                                          std::shared_ptr<const Task>* previous = nullptr,
-                                         const std::optional<ReadyEntry>& floor = std::nullopt);
+                                         std::optional<int> min_priority = std::nullopt);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation,
                                          bool written_is_enough = false);
   void on_durable(std::uint64_t generation, bool ok);
