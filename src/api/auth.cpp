@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <atomic>
+#include <cctype>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -43,6 +44,15 @@ void forget_all(KeyCache& cache) {
 }
 
 }  // namespace
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return std::nullopt;
+  }
+  return authorization.substr(kScheme.size());
+}
 
 std::optional<Principal> authenticate(AccountStore& accounts, std::string_view secret) {
   std::uint64_t epoch = g_revocation_epoch.load(std::memory_order_acquire);

@@ -17,6 +17,10 @@ struct Principal {
   std::string key_id;
 };
 
+// The credential of an `Authorization: Bearer <token>` header (the scheme name is
+// case-insensitive, RFC 9110); nullopt for any other shape.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 std::optional<Principal> authenticate(AccountStore& accounts, std::string_view secret);
 void invalidate_key_caches();
 

@@ -4,7 +4,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "api/render.hpp"
@@ -89,67 +88,6 @@ BodyError parse_body(const http::Request& request, const TaskLimits& limits, jso
   }
   out = std::move(value.get_object());
   return {};
-}
-
-const json::value* Fields::raw(const char* camel, const char* snake) {
-  const json::value* a = object_.if_contains(camel);
-  const json::value* b = snake ? object_.if_contains(snake) : nullptr;
-  if (a && b && *a != *b) {
-    fail(std::string(camel) + " and " + snake + " are both sent, with different values.");
-    return nullptr;
-  }
-  const json::value* value = a ? a : b;
-  if (value && value->is_null()) return nullptr;
-  return value;
-}
-
-std::optional<std::int64_t> Fields::integer(const char* camel, const char* snake) {
-  const json::value* value = raw(camel, snake);
-  if (!value) return std::nullopt;
-  if (value->is_int64()) return value->get_int64();
-  if (value->is_uint64()) {
-    if (value->get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) {
-      fail(std::string(camel) + " is out of range.");
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(value->get_uint64());
-  }
-  if (value->is_double()) {
-    double d = value->get_double();
-    if (std::trunc(d) == d && std::fabs(d) < 9.0e15) return static_cast<std::int64_t>(d);
-  }
-  fail(std::string(camel) + " must be an integer.");
-  return std::nullopt;
-}
-
-std::optional<std::string> Fields::string(const char* camel, const char* snake) {
-  const json::value* value = raw(camel, snake);
-  if (!value) return std::nullopt;
-  if (!value->is_string()) {
-    fail(std::string(camel) + " must be a string.");
-    return std::nullopt;
-  }
-  return std::string(value->get_string());
-}
-
-std::optional<bool> Fields::boolean(const char* camel, const char* snake) {
-  const json::value* value = raw(camel, snake);
-  if (!value) return std::nullopt;
-  if (!value->is_bool()) {
-    fail(std::string(camel) + " must be true or false.");
-    return std::nullopt;
-  }
-  return value->get_bool();
-}
-
-std::optional<std::string> Fields::object(const char* camel, const char* snake) {
-  const json::value* value = raw(camel, snake);
-  if (!value) return std::nullopt;
-  if (!value->is_object()) {
-    fail(std::string(camel) + " must be a JSON object.");
-    return std::nullopt;
-  }
-  return json::serialize(*value);
 }
 
 std::string canonical_body_hash(const json::object& body) {

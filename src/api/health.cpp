@@ -1,26 +1,25 @@
 // GET /health (spec section 10): liveness and whether storage can write.
-#include "api/api.hpp"
+#include "api/handlers.hpp"
 #include "api/render.hpp"
+#include "api/services.hpp"
 #include "core/version.hpp"
 
 namespace baton::api {
 
-http::Response Api::health(http::Request&) {
-  EngineStats stats = engine_.stats();
-  http::Response response;
-  response.status = stats.storage_writable ? 200 : 503;
+boost::asio::awaitable<Result> get_health(Services& services, Call&) {
+  EngineStats stats = services.engine.stats();
   std::string out = "{\"status\":";
   out.append(stats.storage_writable ? "\"ok\"" : "\"degraded\"");
   out.append(",\"version\":");
   append_json_string(out, kBatonVersion);
   out.append(",\"uptime_seconds\":");
-  out.append(std::to_string((wall_now_ms() - started_at_) / 1000));
+  out.append(std::to_string((wall_now_ms() - services.started_at) / 1000));
   out.append(",\"shards\":");
   out.append(std::to_string(stats.shards));
   out.append(",\"storage\":{\"engine\":\"rocksdb\",\"writable\":");
   out.append(stats.storage_writable ? "true" : "false");
   out.append(",\"sync\":");
-  append_json_string(out, to_string(config_.storage.sync));
+  append_json_string(out, to_string(services.config.storage.sync));
   out.append(",\"commit_writes\":");
   out.append(std::to_string(stats.commit_writes));
   out.append(",\"commit_ops\":");
@@ -34,8 +33,8 @@ http::Response Api::health(http::Request&) {
     append_json_string(out, stats.storage_error);
   }
   out.append("}");
-  if (connection_stats_) {
-    http::ConnectionStats connections = connection_stats_();
+  if (services.connection_stats) {
+    http::ConnectionStats connections = services.connection_stats();
     out.append(",\"connections\":{\"open\":");
     out.append(std::to_string(connections.open));
     out.append(",\"moved\":");
@@ -43,9 +42,10 @@ http::Response Api::health(http::Request&) {
     out.append("}");
   }
   out.append("}");
-  if (!stats.storage_writable) response.headers.emplace_back("Retry-After", "5");
-  response.body = std::move(out);
-  return response;
+  Result result = json_result(stats.storage_writable ? 200 : 503, std::move(out));
+  // Not an error body, but a 503 all the same: it says when to look again.
+  if (!stats.storage_writable) result.retry_after_seconds = error_info(ErrorCode::unavailable).retry_after_seconds;
+  co_return result;
 }
 
 }  // namespace baton::api

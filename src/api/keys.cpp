@@ -3,12 +3,12 @@
 
 #include <random>
 
-#include "api/api.hpp"
 #include "api/auth.hpp"
-#include "core/ulid.hpp"
-#include "api/body.hpp"
+#include "api/handlers.hpp"
 #include "api/render.hpp"
+#include "api/services.hpp"
 #include "core/sha256.hpp"
+#include "core/ulid.hpp"
 
 namespace baton::api {
 
@@ -16,8 +16,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-constexpr std::size_t kMaxLabelChars = 200;
 
 std::string new_id(std::string_view prefix) {
   static thread_local UlidGenerator ids(std::random_device{}());
@@ -34,42 +32,35 @@ void append_key(std::string& out, const ApiKey& key) {
   out.append("\"}");
 }
 
-bool admin_key_matches(const std::string& authorization, const std::string& admin_key) {
-  std::string expected = "Bearer " + admin_key;
-  return !admin_key.empty() && authorization.size() == expected.size() &&
-         CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) == 0;
+bool admin_key_matches(std::string_view authorization, const std::string& admin_key) {
+  auto sent = bearer_token(authorization);
+  return !admin_key.empty() && sent && sent->size() == admin_key.size() &&
+         CRYPTO_memcmp(sent->data(), admin_key.data(), admin_key.size()) == 0;
 }
+
+Result key_answer(int status, std::string body) { return json_result(status, std::move(body)); }
 
 }  // namespace
 
-asio::awaitable<http::Response> Api::register_account(http::Request& request) {
-  if (config_.registration == Registration::closed ||
-      (config_.registration == Registration::admin &&
-       !admin_key_matches(request.authorization, config_.admin_key))) {
-    co_return error(request, ErrorCode::registration_closed,
-                    config_.registration == Registration::closed
-                        ? "Registration is closed on this server; ask its operator for a key."
-                        : "Registration needs the admin key: 'Authorization: Bearer <admin_key>'.");
+asio::awaitable<Result> register_account(Services& services, Call& call) {
+  const Config& config = services.config;
+  if (config.registration == Registration::closed ||
+      (config.registration == Registration::admin &&
+       !admin_key_matches(call.authorization, config.admin_key))) {
+    co_return error_result(call, ErrorCode::registration_closed,
+                           config.registration == Registration::closed
+                               ? "Registration is closed on this server; ask its operator for a key."
+                               : "Registration needs the admin key: 'Authorization: Bearer <admin_key>'.");
   }
-  json::object body;
-  if (BodyError problem = parse_body(request, limits_, body); problem.code != ErrorCode::none) {
-    co_return error(request, problem.code, problem.message);
-  }
-  Fields fields(body);
-  auto label = fields.string("label");
-  if (fields.ok() && label && utf8_length(*label) > kMaxLabelChars) {
-    fields.fail("label must be at most 200 characters.");
-  }
-  if (!fields.ok()) co_return error(request, ErrorCode::invalid_request, fields.error());
-
+  std::string label = call.input.string("label").value_or("");
   Millis now = wall_now_ms();
-  Account account{new_id("acct_"), label.value_or(""), "free", now};
+  Account account{new_id("acct_"), label, "free", now};
   std::string secret = random_hex_token("orch_live_", 32);
-  ApiKey key{new_id("key_"), account.id, label.value_or(""), sha256_bytes(secret), now};
-  std::string failed =
-      co_await storage_.run([this, &account, &key] { return accounts_.put_key(&account, key); });
+  ApiKey key{new_id("key_"), account.id, label, sha256_bytes(secret), now};
+  std::string failed = co_await services.storage.run(
+      [&services, &account, &key] { return services.accounts.put_key(&account, key); });
   if (!failed.empty()) {
-    co_return error(request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+    co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"apiKey\":";
   append_json_string(out, secret);
@@ -80,16 +71,13 @@ asio::awaitable<http::Response> Api::register_account(http::Request& request) {
   out.append(",\"agent_contract\":");
   append_contract(out, contract_after_registration());
   out.push_back('}');
-  http::Response response;
-  response.status = 201;
-  response.body = std::move(out);
-  co_return response;
+  co_return key_answer(201, std::move(out));
 }
 
-http::Response Api::list_keys(Call& call) {
+asio::awaitable<Result> list_keys(Services& services, Call& call) {
   std::string out = "{\"keys\":[";
   bool first = true;
-  for (const auto& key : accounts_.list_keys(call.account)) {
+  for (const auto& key : services.accounts.list_keys(call.account)) {
     if (!first) out.push_back(',');
     first = false;
     append_key(out, key);
@@ -97,27 +85,17 @@ http::Response Api::list_keys(Call& call) {
   out.append("],\"agent_contract\":");
   append_contract(out, contract_after_registration());
   out.push_back('}');
-  http::Response response;
-  response.body = std::move(out);
-  return response;
+  co_return key_answer(200, std::move(out));
 }
 
-asio::awaitable<http::Response> Api::create_key(Call& call) {
-  json::object body;
-  if (auto problem = read_body(call, body)) co_return *problem;
-  Fields fields(body);
-  auto label = fields.string("label");
-  if (fields.ok() && label && utf8_length(*label) > kMaxLabelChars) {
-    fields.fail("label must be at most 200 characters.");
-  }
-  if (!fields.ok()) co_return error(call.request, ErrorCode::invalid_request, fields.error());
+asio::awaitable<Result> create_key(Services& services, Call& call) {
   std::string secret = random_hex_token("orch_live_", 32);
-  ApiKey key{new_id("key_"), call.account, label.value_or(""),
-                      sha256_bytes(secret), wall_now_ms()};
-  std::string failed =
-      co_await storage_.run([this, &key] { return accounts_.put_key(nullptr, key); });
+  ApiKey key{new_id("key_"), call.account, call.input.string("label").value_or(""),
+             sha256_bytes(secret), wall_now_ms()};
+  std::string failed = co_await services.storage.run(
+      [&services, &key] { return services.accounts.put_key(nullptr, key); });
   if (!failed.empty()) {
-    co_return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+    co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"apiKey\":";
   append_json_string(out, secret);
@@ -130,34 +108,30 @@ asio::awaitable<http::Response> Api::create_key(Call& call) {
   out.append(",\"agent_contract\":");
   append_contract(out, contract_after_registration());
   out.push_back('}');
-  http::Response response;
-  response.status = 201;
-  response.body = std::move(out);
-  co_return response;
+  co_return key_answer(201, std::move(out));
 }
 
-asio::awaitable<http::Response> Api::revoke_key(Call& call, const std::string& key_id) {
+asio::awaitable<Result> revoke_key(Services& services, Call& call) {
+  std::string key_id = call.input.string("key_id", "keyId").value_or("");
   std::string failed;
   bool found = false;
-  co_await storage_.run([this, &call, &key_id, &failed, &found] {
-    found = accounts_.revoke_key(call.account, key_id, &failed);
+  co_await services.storage.run([&services, &call, &key_id, &failed, &found] {
+    found = services.accounts.revoke_key(call.account, key_id, &failed);
     return std::string();
   });
   if (!found) {
-    co_return error(call.request, ErrorCode::not_found, "No key with this id in your account.");
+    co_return error_result(call, ErrorCode::not_found, "No key with this id in your account.");
   }
   invalidate_key_caches();
   if (!failed.empty()) {
-    co_return error(call.request, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+    co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"revoked\":true,\"keyId\":";
   append_json_string(out, key_id);
   out.append(",\"agent_contract\":");
   append_contract(out, contract_after_registration());
   out.push_back('}');
-  http::Response response;
-  response.body = std::move(out);
-  co_return response;
+  co_return key_answer(200, std::move(out));
 }
 
 }  // namespace baton::api

@@ -1,11 +1,11 @@
-// Task endpoints (spec sections 4-6): body -> typed command -> TaskEngine -> JSON.
+// Task operations (spec sections 4-6): validated input -> engine command -> answer.
 #include <boost/json/serialize.hpp>
-#include <boost/url/params_view.hpp>
-#include <boost/url/parse_query.hpp>
 
-#include "api/api.hpp"
 #include "api/body.hpp"
+#include "api/handlers.hpp"
 #include "api/render.hpp"
+#include "api/services.hpp"
+#include "http/message.hpp"
 
 namespace baton::api {
 
@@ -13,6 +13,9 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+// An empty claim asks the agent to come back after this long (spec section 4).
+constexpr int kEmptyClaimRetrySeconds = 5;
 
 std::string message_for(ErrorCode code) {
   switch (code) {
@@ -50,269 +53,261 @@ std::string render_list(const std::vector<Task>& tasks, const std::optional<std:
   return out;
 }
 
-}  // namespace
+// How a task operation's successful answer is rendered.
+struct AnswerShape {
+  int status = 200;
+  ContractSite site = ContractSite::other;
+  bool with_lease_token = false;
+};
 
-http::Response Api::from_outcome(Call& call, const Outcome& outcome, int success_status,
-                                 ContractSite site, bool with_lease_token) {
-  http::Response response;
+Result from_outcome(const Call& call, const Outcome& outcome, AnswerShape shape,
+                    const std::string& task_id) {
+  Result result;
   if (outcome.status != 0) {  // rendered by the engine: a stored or replayed answer
-    response.status = outcome.status;
-    response.body = outcome.body;
+    result.status = outcome.status;
+    result.body = outcome.body;
   } else if (!outcome.ok()) {
-    response = error(call.request, outcome.error, message_for(outcome.error), call.task_id,
-                     outcome.retry_after_seconds);
+    result = error_result(call, outcome.error, message_for(outcome.error), task_id,
+                          outcome.retry_after_seconds);
   } else {
-    response.status = success_status;
-    response.body = task_body(*outcome.task, outcome.now, site, TaskView{with_lease_token});
+    result.status = shape.status;
+    result.body = task_body(*outcome.task, outcome.now, shape.site,
+                            TaskView{shape.with_lease_token});
   }
-  response.affinity = outcome.affinity;
-  return response;
+  result.affinity = outcome.affinity;
+  return result;
 }
 
-std::optional<IdempotencyRequest> Api::idempotency_for(Call& call, const json::object& body,
-                                                       int success_status, ContractSite site,
-                                                       bool with_lease_token,
-                                                       std::optional<http::Response>& problem) {
-  std::string key;
-  if (call.request.has_idempotency_key) {
-    key = call.request.idempotency_key;
-  } else {
-    Fields fields(body);
-    auto from_body = fields.string("idempotencyKey", "idempotency_key");
-    if (!fields.ok()) {
-      problem = error(call.request, ErrorCode::invalid_request, fields.error());
-      return std::nullopt;
-    }
-    if (!from_body) return std::nullopt;
-    key = *from_body;
-  }
-  if (std::string bad = check_idempotency_key(key, limits_); !bad.empty()) {
-    problem = error(call.request, ErrorCode::invalid_request, bad);
+// The Idempotency-Key of this call (header first, then the body's field), checked.
+// nullopt with `problem` empty: the call carries none.
+std::optional<IdempotencyRequest> idempotency_for(Services& services, const Call& call,
+                                                  AnswerShape shape, std::optional<Result>& problem) {
+  std::optional<std::string> key = call.idempotency_header;
+  if (!key) key = call.input.string("idempotencyKey", "idempotency_key");
+  if (!key) return std::nullopt;
+  if (std::string bad = check_idempotency_key(*key, services.limits); !bad.empty()) {
+    problem = error_result(call, ErrorCode::invalid_request, bad);
     return std::nullopt;
   }
   IdempotencyRequest idempotency;
-  idempotency.method = call.request.method;
+  idempotency.method = call.method;
   idempotency.path = call.path;
-  idempotency.key = std::move(key);
+  idempotency.key = std::move(*key);
+  json::object body = call.input.values();
+  // Path fields are part of the scope (the path), not of the body: an MCP call carries
+  // them as arguments, an HTTP call in the path, and the two must hash alike.
+  for (const FieldSpec& field : call.operation.fields) {
+    if (field.in == FieldIn::path) {
+      body.erase(field.name);
+      if (!field.alias.empty()) body.erase(field.alias);
+    }
+  }
   idempotency.request_hash = canonical_body_hash(body);
-  idempotency.success_status = success_status;
-  idempotency.ttl_seconds = config_.idempotency.ttl_seconds;
-  idempotency.render = [site, with_lease_token](const Task& task, Millis now) {
-    return task_body(task, now, site, TaskView{with_lease_token});
+  idempotency.success_status = shape.status;
+  idempotency.ttl_seconds = services.config.idempotency.ttl_seconds;
+  idempotency.render = [shape](const Task& task, Millis now) {
+    return task_body(task, now, shape.site, TaskView{shape.with_lease_token});
   };
   return idempotency;
 }
 
-asio::awaitable<http::Response> Api::create_task(Call& call) {
-  json::object body;
-  if (auto problem = read_body(call, body)) co_return *problem;
-  Fields fields(body);
-  CreateRequest create;
-  create.account = call.account;
-  auto type = fields.string("type");
-  const json::value* payload = fields.raw("payload");
-  auto priority = fields.integer("priority");
-  auto max_attempts = fields.integer("maxAttempts", "max_attempts");
-  auto lease = fields.integer("leaseDurationSeconds", "lease_duration_seconds");
-  auto scheduled = fields.string("scheduledAt", "scheduled_at");
-  auto delay = fields.integer("delaySeconds", "delay_seconds");
-  if (fields.ok() && !type) fields.fail("type is required.");
-  if (fields.ok()) fields.fail(check_type(*type));
-  if (fields.ok() && !payload) fields.fail("payload is required (a JSON object).");
-  if (fields.ok() && !payload->is_object()) fields.fail("payload must be a JSON object.");
-  if (fields.ok() && priority) fields.fail(check_priority(*priority));
-  if (fields.ok() && max_attempts) fields.fail(check_max_attempts(*max_attempts, limits_));
-  if (fields.ok() && lease) fields.fail(check_lease_seconds(*lease, limits_));
-  if (fields.ok() && delay) fields.fail(check_delay_seconds(*delay, limits_));
-  if (fields.ok() && scheduled && delay) fields.fail("Send scheduledAt or delaySeconds, not both.");
-  Millis now = wall_now_ms();
-  if (fields.ok() && scheduled) {
-    auto at = parse_rfc3339(*scheduled);
-    if (!at) {
-      fields.fail("scheduledAt must be an RFC 3339 time such as 2026-11-22T10:00:00.000Z.");
-    } else if (*at > now + limits_.max_schedule_ahead_seconds * 1000) {
-      fields.fail("scheduledAt may be at most " +
-                  std::to_string(limits_.max_schedule_ahead_seconds) + " seconds ahead.");
-    } else {
-      create.scheduled_at = *at;
-    }
-  }
-  if (!fields.ok()) co_return error(call.request, ErrorCode::invalid_request, fields.error());
-  create.payload_json = json::serialize(*payload);
-  if (static_cast<std::int64_t>(create.payload_json.size()) > limits_.max_payload_bytes) {
-    co_return error(call.request, ErrorCode::payload_too_large,
-                    "payload exceeds tasks.max_payload_bytes (" +
-                        std::to_string(limits_.max_payload_bytes) + " bytes).");
-  }
-  create.type = std::move(*type);
-  create.priority = static_cast<int>(priority.value_or(0));
-  create.max_attempts = static_cast<int>(max_attempts.value_or(limits_.default_max_attempts));
-  create.lease_duration_seconds = static_cast<int>(lease.value_or(limits_.lease_default_seconds));
-  if (delay && *delay > 0) create.scheduled_at = now + *delay * 1000;
+std::string task_id_of(const Call& call) { return call.input.string("task_id", "taskId").value_or(""); }
 
-  std::optional<http::Response> problem;
-  auto idempotency = idempotency_for(call, body, 201, ContractSite::other, false, problem);
-  if (problem) co_return *problem;
-  Outcome outcome = co_await engine_.create(std::move(create), idempotency ? &*idempotency : nullptr);
-  if (outcome.ok() && outcome.task) call.task_id = outcome.task->id;
-  co_return from_outcome(call, outcome, 201, ContractSite::other, false);
+Caller caller_of(const Call& call) {
+  Caller caller;
+  caller.lease_token = call.input.string("lease_token", "leaseToken").value_or("");
+  caller.worker_id = call.input.string("worker_id", "workerId").value_or("");
+  return caller;
 }
 
-asio::awaitable<http::Response> Api::claim_next(Call& call) {
-  json::object body;
-  if (auto problem = read_body(call, body)) co_return *problem;
-  Fields fields(body);
-  auto type = fields.string("type");
-  auto worker = fields.string("workerId", "worker_id");
-  auto wait = fields.integer("waitSeconds", "wait_seconds");
-  if (fields.ok() && type) fields.fail(check_type(*type));
-  if (fields.ok() && worker) fields.fail(check_worker_id(*worker, limits_));
-  if (fields.ok() && wait) fields.fail(check_wait_seconds(*wait, limits_));
-  if (!fields.ok()) co_return error(call.request, ErrorCode::invalid_request, fields.error());
+// Runs one command on one task: the shared tail of claim by id, heartbeat, complete, fail,
+// cancel and requeue. Callers pass a Command they made, never a temporary of one of its
+// alternatives: g++ 12 destroys such a converted temporary twice when it is a coroutine's
+// by-value argument.
+asio::awaitable<Result> apply_command(Services& services, Call& call, Command command,
+                                      AnswerShape shape, bool idempotent) {
+  std::string task_id = task_id_of(call);
+  std::optional<IdempotencyRequest> idempotency;
+  if (idempotent) {
+    std::optional<Result> problem;
+    idempotency = idempotency_for(services, call, shape, problem);
+    if (problem) co_return *problem;
+  }
+  Outcome outcome = co_await services.engine.apply(call.account, task_id, std::move(command),
+                                                   idempotency ? &*idempotency : nullptr);
+  co_return from_outcome(call, outcome, shape, task_id);
+}
 
+// Heartbeat, complete and fail carry the worker's fencing identity; with
+// leases.require_token the token is mandatory.
+std::optional<Result> missing_token(const Services& services, const Call& call, const Caller& caller) {
+  if (services.config.leases.require_token && caller.lease_token.empty()) {
+    return error_result(call, ErrorCode::invalid_request,
+                        "lease_token is required (leases.require_token is on).");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<Result> create_task(Services& services, Call& call) {
+  const TaskLimits& limits = services.limits;
+  const Input& input = call.input;
+  auto scheduled = input.string("scheduledAt", "scheduled_at");
+  auto delay = input.integer("delaySeconds", "delay_seconds");
+  if (scheduled && delay) {
+    co_return error_result(call, ErrorCode::invalid_request,
+                           "Send scheduledAt or delaySeconds, not both.");
+  }
+  CreateRequest create;
+  Millis now = wall_now_ms();
+  if (scheduled) {
+    auto at = parse_rfc3339(*scheduled);
+    if (!at) {
+      co_return error_result(call, ErrorCode::invalid_request,
+                             "scheduledAt must be an RFC 3339 time such as 2026-11-22T10:00:00.000Z.");
+    }
+    if (*at > now + limits.max_schedule_ahead_seconds * 1000) {
+      co_return error_result(call, ErrorCode::invalid_request,
+                             "scheduledAt may be at most " +
+                                 std::to_string(limits.max_schedule_ahead_seconds) +
+                                 " seconds ahead.");
+    }
+    create.scheduled_at = *at;
+  }
+  create.payload_json = json::serialize(*input.find("payload"));
+  if (static_cast<std::int64_t>(create.payload_json.size()) > limits.max_payload_bytes) {
+    co_return error_result(call, ErrorCode::payload_too_large,
+                           "payload exceeds tasks.max_payload_bytes (" +
+                               std::to_string(limits.max_payload_bytes) + " bytes).");
+  }
+  create.account = call.account;
+  create.type = *input.string("type");
+  create.priority = static_cast<int>(input.integer("priority").value_or(0));
+  create.max_attempts = static_cast<int>(
+      input.integer("maxAttempts", "max_attempts").value_or(limits.default_max_attempts));
+  create.lease_duration_seconds = static_cast<int>(
+      input.integer("leaseDurationSeconds", "lease_duration_seconds")
+          .value_or(limits.lease_default_seconds));
+  if (delay && *delay > 0) create.scheduled_at = now + *delay * 1000;
+
+  const AnswerShape shape{201, ContractSite::other, false};
+  std::optional<Result> problem;
+  auto idempotency = idempotency_for(services, call, shape, problem);
+  if (problem) co_return *problem;
+  Outcome outcome =
+      co_await services.engine.create(std::move(create), idempotency ? &*idempotency : nullptr);
+  std::string task_id = outcome.ok() && outcome.task ? outcome.task->id : std::string();
+  co_return from_outcome(call, outcome, shape, task_id);
+}
+
+asio::awaitable<Result> claim_task(Services& services, Call& call) {
   ClaimRequest claim;
   claim.account = call.account;
-  claim.type = type;
-  claim.worker_id = worker.value_or("");
-  claim.wait_ms = static_cast<int>(wait.value_or(0) * 1000);
+  claim.type = call.input.string("type");
+  claim.worker_id = call.input.string("worker_id", "workerId").value_or("");
+  claim.wait_ms = static_cast<int>(call.input.integer("wait_seconds", "waitSeconds").value_or(0) * 1000);
   if (claim.wait_ms > 0) {
     // Shared with the disconnect watch, which may outlive this frame by a moment.
     claim.watch = std::make_shared<ClaimWatch>();
     call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
   }
-  Outcome outcome = co_await engine_.claim_next(std::move(claim));
+  Outcome outcome = co_await services.engine.claim_next(std::move(claim));
   if (outcome.ok() && outcome.task && call.connection.disconnected()) {
     // The client left while its claim was being served: give the task back untouched.
-    co_await engine_.apply(call.account, outcome.task->id,
-                           ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
-                                      outcome.previous_lease_token},
-                           nullptr);
-    co_return http::Response{};
+    Command release = ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
+                                 outcome.previous_lease_token};
+    co_await services.engine.apply(call.account, outcome.task->id, std::move(release), nullptr);
+    Result gone;
+    gone.client_gone = true;
+    co_return gone;
   }
   if (outcome.ok() && !outcome.task) {
-    http::Response response;
-    response.body = empty_claim_body(5);
-    response.affinity = outcome.affinity;
-    co_return response;
+    Result empty = json_result(200, empty_claim_body(kEmptyClaimRetrySeconds));
+    empty.affinity = outcome.affinity;
+    co_return empty;
   }
-  if (outcome.task) call.task_id = outcome.task->id;
-  co_return from_outcome(call, outcome, 200, ContractSite::claim, true);
+  std::string task_id = outcome.task ? outcome.task->id : std::string();
+  co_return from_outcome(call, outcome, AnswerShape{200, ContractSite::claim, true}, task_id);
 }
 
-asio::awaitable<http::Response> Api::task_command(Call& call, const std::string& action) {
-  json::object body;
-  if (auto problem = read_body(call, body)) co_return *problem;
-  Fields fields(body);
-  Caller caller;
-  caller.lease_token = fields.string("leaseToken", "lease_token").value_or("");
-  caller.worker_id = fields.string("workerId", "worker_id").value_or("");
-  if (fields.ok()) fields.fail(check_worker_id(caller.worker_id, limits_));
-  bool fenced = action == "heartbeat" || action == "complete" || action == "fail";
-  if (fields.ok() && fenced && config_.leases.require_token && caller.lease_token.empty()) {
-    fields.fail("lease_token is required (leases.require_token is on).");
-  }
+asio::awaitable<Result> claim_task_by_id(Services& services, Call& call) {
+  Caller caller = caller_of(call);
+  Command claim = ClaimCmd{caller.worker_id, {}};
+  co_return co_await apply_command(services, call, std::move(claim),
+                                   AnswerShape{200, ContractSite::claim, true}, false);
+}
 
-  Command command;
-  ContractSite site = ContractSite::other;
-  bool with_token = false;
-  bool idempotent = false;
-  if (action == "claim") {
-    command = ClaimCmd{caller.worker_id, {}};
-    site = ContractSite::claim;
-    with_token = true;
-  } else if (action == "heartbeat") {
-    command = HeartbeatCmd{caller};
-    with_token = true;
-  } else if (action == "complete") {
-    CompleteCmd complete{caller, fields.object("result"), fields.string("outputId", "output_id")};
-    if (fields.ok() && complete.result_json &&
-        static_cast<std::int64_t>(complete.result_json->size()) > limits_.max_payload_bytes) {
-      co_return error(call.request, ErrorCode::payload_too_large,
-                      "result exceeds tasks.max_payload_bytes (" +
-                          std::to_string(limits_.max_payload_bytes) + " bytes).");
+asio::awaitable<Result> heartbeat_task(Services& services, Call& call) {
+  Caller caller = caller_of(call);
+  if (auto problem = missing_token(services, call, caller)) co_return *problem;
+  Command heartbeat = HeartbeatCmd{caller};
+  co_return co_await apply_command(services, call, std::move(heartbeat),
+                                   AnswerShape{200, ContractSite::other, true}, false);
+}
+
+asio::awaitable<Result> complete_task(Services& services, Call& call) {
+  Caller caller = caller_of(call);
+  if (auto problem = missing_token(services, call, caller)) co_return *problem;
+  CompleteCmd complete{caller, std::nullopt, call.input.string("output_id", "outputId")};
+  if (const json::value* result = call.input.find("result")) {
+    complete.result_json = json::serialize(*result);
+    if (static_cast<std::int64_t>(complete.result_json->size()) > services.limits.max_payload_bytes) {
+      co_return error_result(call, ErrorCode::payload_too_large,
+                             "result exceeds tasks.max_payload_bytes (" +
+                                 std::to_string(services.limits.max_payload_bytes) + " bytes).");
     }
-    if (fields.ok() && !complete.output_id && complete.result_json) {
-      const json::value& result = body.at("result");
-      if (auto* inner = result.get_object().if_contains("output_id"); inner && inner->is_string()) {
-        complete.output_id = std::string(inner->get_string());
-      }
+    // Seed 000 sends the output id inside the result.
+    if (const json::value* inner = result->get_object().if_contains("output_id");
+        !complete.output_id && inner && inner->is_string()) {
+      complete.output_id = std::string(inner->get_string());
     }
-    command = std::move(complete);
-    idempotent = true;
-  } else if (action == "fail") {
-    FailCmd fail;
-    fail.caller = caller;
-    fail.reason = fields.string("reason");
-    auto retry_after = fields.integer("retryAfterSeconds", "retry_after_seconds");
-    fail.retryable = fields.boolean("retryable").value_or(true);
-    if (fields.ok() && fail.reason) fields.fail(check_reason(*fail.reason, limits_));
-    if (fields.ok() && retry_after) fields.fail(check_retry_after_seconds(*retry_after, limits_));
-    if (retry_after) fail.retry_after_seconds = static_cast<int>(*retry_after);
-    command = std::move(fail);
-    idempotent = true;
-  } else if (action == "cancel") {
-    command = CancelCmd{};
-    idempotent = true;
-  } else {
-    command = RequeueCmd{};
-    idempotent = true;
   }
-  if (!fields.ok()) co_return error(call.request, ErrorCode::invalid_request, fields.error());
-
-  std::optional<IdempotencyRequest> idempotency;
-  if (idempotent) {
-    std::optional<http::Response> problem;
-    idempotency = idempotency_for(call, body, 200, site, with_token, problem);
-    if (problem) co_return *problem;
-  }
-  Outcome outcome = co_await engine_.apply(call.account, call.task_id, std::move(command),
-                                           idempotency ? &*idempotency : nullptr);
-  co_return from_outcome(call, outcome, 200, site, with_token);
+  Command command = std::move(complete);
+  co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
 }
 
-asio::awaitable<http::Response> Api::get_task(Call& call) {
-  Outcome outcome = co_await engine_.get(call.account, call.task_id);
-  co_return from_outcome(call, outcome, 200, ContractSite::other, false);
+asio::awaitable<Result> fail_task(Services& services, Call& call) {
+  FailCmd fail;
+  fail.caller = caller_of(call);
+  if (auto problem = missing_token(services, call, fail.caller)) co_return *problem;
+  fail.reason = call.input.string("reason");
+  fail.retryable = call.input.boolean("retryable").value_or(true);
+  if (auto retry = call.input.integer("retry_after_seconds", "retryAfterSeconds")) {
+    fail.retry_after_seconds = static_cast<int>(*retry);
+  }
+  Command command = std::move(fail);
+  co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
 }
 
-asio::awaitable<http::Response> Api::list_tasks(Call& call) {
+asio::awaitable<Result> cancel_task(Services& services, Call& call) {
+  Command cancel = CancelCmd{};
+  co_return co_await apply_command(services, call, std::move(cancel), AnswerShape{}, true);
+}
+
+asio::awaitable<Result> requeue_task(Services& services, Call& call) {
+  Command requeue = RequeueCmd{};
+  co_return co_await apply_command(services, call, std::move(requeue), AnswerShape{}, true);
+}
+
+asio::awaitable<Result> get_task(Services& services, Call& call) {
+  std::string task_id = task_id_of(call);
+  Outcome outcome = co_await services.engine.get(call.account, task_id);
+  co_return from_outcome(call, outcome, AnswerShape{}, task_id);
+}
+
+asio::awaitable<Result> list_tasks(Services& services, Call& call) {
   ListRequest list;
   list.account = call.account;
-  std::string problem;
-  if (!call.query.empty()) {
-    auto params = boost::urls::parse_query(call.query);
-    if (!params) co_return error(call.request, ErrorCode::invalid_request, "Malformed query string.");
-    for (auto param : boost::urls::params_view(*params)) {
-      const std::string& value = param.value;
-      if (param.key == "status") {
-        list.status = parse_task_status(value);
-        if (!list.status) {
-          problem = "status must be one of pending, claimed, completed, dead_letter, cancelled.";
-        }
-      } else if (param.key == "type") {
-        if (std::string bad = check_type(value); !bad.empty()) problem = bad;
-        list.type = value;
-      } else if (param.key == "limit") {
-        char* end = nullptr;
-        long limit = std::strtol(value.c_str(), &end, 10);
-        if (value.empty() || *end != '\0' || limit < 1 || limit > 100) {
-          problem = "limit must be an integer from 1 to 100.";
-        } else {
-          list.limit = static_cast<int>(limit);
-        }
-      } else if (param.key == "cursor") {
-        if (!value.empty()) list.cursor = value;
-      }
-    }
-  }
-  if (!problem.empty()) co_return error(call.request, ErrorCode::invalid_request, problem);
-  ListPage page = co_await engine_.list(std::move(list));
+  if (auto status = call.input.string("status")) list.status = parse_task_status(*status);
+  list.type = call.input.string("type");
+  list.limit = static_cast<int>(call.input.integer("limit").value_or(20));
+  if (auto cursor = call.input.string("cursor"); cursor && !cursor->empty()) list.cursor = cursor;
+  ListPage page = co_await services.engine.list(std::move(list));
   if (page.error != ErrorCode::none) {
-    co_return error(call.request, page.error, "cursor is not a cursor this server gave out.");
+    co_return error_result(call, page.error, "cursor is not a cursor this server gave out.");
   }
-  http::Response response;
-  response.body = render_list(page.tasks, page.next_cursor);
-  co_return response;
+  co_return json_result(200, render_list(page.tasks, page.next_cursor));
 }
 
 }  // namespace baton::api

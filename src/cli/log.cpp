@@ -11,7 +11,7 @@ namespace {
 
 LogLevel g_threshold = LogLevel::info;
 bool g_json = true;
-std::mutex g_mutex;  // start-up and shutdown only: never on the request path
+std::mutex g_mutex;  // start-up, shutdown and faults: never on a healthy request's path
 
 const char* name(LogLevel level) {
   switch (level) {

@@ -113,7 +113,9 @@ int serve(const Config& config) {
       config.storage.path + " in " + std::to_string(recovered_ms) + " ms");
 
   LocalAccountStore accounts(*db);
-  api::Api api(engine, accounts, config);
+  api::Api api(engine, accounts, config, [](std::string_view message, std::string_view detail) {
+    log(LogLevel::warn, message, detail);
+  });
   http::ListenerLimits limits;
   limits.max_body_bytes = static_cast<std::uint64_t>(config.server.max_body_bytes);
   limits.max_header_bytes = static_cast<std::uint32_t>(config.server.max_header_bytes);

@@ -20,7 +20,8 @@ namespace {
 
 // ---- The key table: one row per recognised key, in documented (and rendered) order. ----
 
-using Ref = std::variant<int*, std::int64_t*, bool*, std::string*, SyncMode*, Registration*>;
+using Ref = std::variant<int*, std::int64_t*, bool*, std::string*, SyncMode*, Registration*,
+                         std::vector<std::string>*>;
 
 struct Field {
   std::string_view section;  // "" for the top-level scalars
@@ -41,6 +42,16 @@ struct Field {
 };
 
 std::string check_listen(std::string_view text);
+// An origin as browsers send it: scheme://host[:port], nothing after.
+std::string check_origin(std::string_view text) {
+  std::size_t scheme = text.find("://");
+  if (scheme == std::string_view::npos || scheme == 0 || scheme + 3 >= text.size() ||
+      text.find('/', scheme + 3) != std::string_view::npos ||
+      text.find_first_of(" \t,") != std::string_view::npos) {
+    return "expected an origin such as https://example.com or http://localhost:6274";
+  }
+  return "";
+}
 std::string check_non_empty(std::string_view text) {
   return text.empty() ? "must not be empty" : "";
 }
@@ -75,6 +86,10 @@ const std::vector<Field>& fields() {
       {"tasks", "retry_backoff_base_seconds", REF(tasks.retry_backoff_base_seconds), 0, kDay},
       {"tasks", "retry_backoff_max_seconds", REF(tasks.retry_backoff_max_seconds), 0, kDay},
       {"idempotency", "ttl_seconds", REF(idempotency.ttl_seconds), 1, kYear},
+      {"mcp", "enabled", REF(mcp.enabled)},
+      {"mcp", "allowed_origins", REF(mcp.allowed_origins), 0, 0, {}, check_origin},
+      {"mcp", "max_sessions", REF(mcp.max_sessions), 1, 1000000},
+      {"mcp", "session_idle_seconds", REF(mcp.session_idle_seconds), 1, kDay},
       {"", "registration", REF(registration), 0, 0, {"open", "closed", "admin"}},
       {"", "admin_key", REF(admin_key)},
       {"log", "level", REF(log.level), 0, 0, {"debug", "info", "warn", "error"}},
@@ -142,6 +157,7 @@ std::string describe(const Field& f) {
   const Ref ref = f.ref(scratch);
   if (std::holds_alternative<bool*>(ref)) return "true or false";
   if (std::holds_alternative<std::string*>(ref)) return "a string";
+  if (std::holds_alternative<std::vector<std::string>*>(ref)) return "a list of strings";
   return "an integer";
 }
 
@@ -165,6 +181,27 @@ std::string assign(const Field& f, Config& config, std::string_view text) {
         word != "off")
       return "expected true or false" + got;
     **p = word == "true" || word == "yes" || word == "on";
+    return "";
+  }
+  if (auto* p = std::get_if<std::vector<std::string>*>(&ref)) {
+    // From the environment: comma-separated; from the file: one scalar per item.
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size() && !text.empty()) {
+      std::size_t comma = text.find(',', start);
+      if (comma == std::string_view::npos) comma = text.size();
+      std::string_view item = text.substr(start, comma - start);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (!item.empty()) {
+        if (f.check) {
+          if (std::string message = f.check(item); !message.empty()) return message + ", got " + quoted(item);
+        }
+        items.emplace_back(item);
+      }
+      start = comma + 1;
+    }
+    **p = std::move(items);
     return "";
   }
   if (auto* p = std::get_if<std::string*>(&ref)) {
@@ -234,7 +271,19 @@ struct Loader {
   void read_value(const Field& f, const YAML::Node& key, const YAML::Node& value) {
     const std::string where = file_at(key);
     std::string message;
-    if (value.IsMap() || value.IsSequence())
+    Config scratch;
+    const bool list = std::holds_alternative<std::vector<std::string>*>(f.ref(scratch));
+    if (list && value.IsSequence()) {
+      std::string joined;
+      for (const auto& item : value) {
+        if (!item.IsScalar() || item.Scalar().find(',') != std::string::npos) {
+          message = "expected " + describe(f) + ", got an item that is not one";
+          break;
+        }
+        joined += (joined.empty() ? "" : ",") + item.Scalar();
+      }
+      if (message.empty()) message = assign(f, config, joined);
+    } else if (value.IsMap() || value.IsSequence())
       message = "expected " + describe(f) + ", got " + kind(value);
     else
       message = assign(f, config, value.IsNull() ? std::string() : value.Scalar());
@@ -375,6 +424,11 @@ std::string render_config(const Config& config) {
     if (auto* p = std::get_if<SyncMode*>(&ref)) out += to_string(**p);
     else if (auto* p = std::get_if<Registration*>(&ref)) out += to_string(**p);
     else if (auto* p = std::get_if<bool*>(&ref)) out += **p ? "true" : "false";
+    else if (auto* p = std::get_if<std::vector<std::string>*>(&ref)) {
+      out += "[";
+      for (std::size_t i = 0; i < (*p)->size(); ++i) out += (i ? ", " : "") + quoted((**p)[i]);
+      out += "]";
+    }
     else if (auto* p = std::get_if<std::string*>(&ref)) {
       if (f.key == "admin_key" && !(*p)->empty())
         out += "\"***\"  # masked: the real key is set but not shown";

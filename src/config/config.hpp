@@ -56,6 +56,14 @@ struct Config {
   struct Idempotency {
     int ttl_seconds = 86400;
   } idempotency;
+  struct Mcp {
+    bool enabled = true;
+    // Origin headers accepted on /mcp (a browser page's origin, e.g. http://localhost:6274);
+    // a request with any other Origin gets 403. Requests without one are not affected.
+    std::vector<std::string> allowed_origins;
+    int max_sessions = 10000;
+    int session_idle_seconds = 3600;
+  } mcp;
   Registration registration = Registration::open;
   std::string admin_key;
   struct Log {

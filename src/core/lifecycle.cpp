@@ -184,6 +184,23 @@ struct Apply {
 
 }  // namespace
 
+std::span<const LifecycleEdge> lifecycle_edges() {
+  using S = TaskStatus;
+  static constexpr LifecycleEdge kEdges[] = {
+      {S::pending, S::claimed, "claim_task"},
+      {S::claimed, S::claimed, "heartbeat"},
+      {S::claimed, S::completed, "complete_task"},
+      {S::claimed, S::pending, "fail_task"},
+      {S::claimed, S::dead_letter, "fail_task"},
+      {S::claimed, S::pending, "lease_expired"},
+      {S::claimed, S::dead_letter, "lease_expired"},
+      {S::pending, S::cancelled, "cancel_task"},
+      {S::claimed, S::cancelled, "cancel_task"},
+      {S::dead_letter, S::pending, "requeue_task"},
+  };
+  return kEdges;
+}
+
 bool is_claimable(const Task& task, Millis now) {
   return task.status == TaskStatus::pending && task.scheduled_at <= now;
 }

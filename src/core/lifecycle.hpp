@@ -4,6 +4,8 @@
 // (callers pass `now`, fresh lease tokens and backoff jitter), so every rule is testable
 // on its own and the same code can run inside another storage engine's transaction.
 #include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <variant>
 
@@ -69,6 +71,16 @@ struct Transition {
   int retry_after_seconds = 0;  // for task_currently_claimed / not_yet_claimable
   bool ok() const { return error == ErrorCode::none; }
 };
+
+// The lifecycle's edges, as the discovery documents list them: from, to, and the command
+// or event that takes a task along it. tests/core/lifecycle_test checks each against
+// apply(), and that apply() takes no edge missing here.
+struct LifecycleEdge {
+  TaskStatus from;
+  TaskStatus to;
+  std::string_view by;  // an operation id, or "lease_expired"
+};
+std::span<const LifecycleEdge> lifecycle_edges();
 
 // Claimable now: pending and due.
 bool is_claimable(const Task& task, Millis now);

@@ -20,6 +20,10 @@ struct Request {
   std::string idempotency_key;
   bool has_idempotency_key = false;
   std::string request_id;  // echoed from X-Request-Id when acceptable, else generated
+  // MCP's Streamable HTTP transport (POST /mcp); empty when not sent.
+  std::string origin;
+  std::string mcp_session_id;
+  std::string mcp_protocol_version;
   std::string body;
   std::string remote;      // peer address, for logs
 };

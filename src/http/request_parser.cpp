@@ -33,6 +33,9 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     case bhttp::field::authorization:
       keep_first(seen_authorization_, out_.authorization);
       return;
+    case bhttp::field::origin:
+      keep_first(seen_origin_, out_.origin);
+      return;
     default:
       break;
   }
@@ -41,6 +44,10 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     keep_first(out_.has_idempotency_key, out_.idempotency_key);
   } else if (boost::beast::iequals(name_text, "X-Request-Id")) {
     keep_first(seen_request_id_, out_.request_id);
+  } else if (boost::beast::iequals(name_text, "Mcp-Session-Id")) {
+    keep_first(seen_mcp_session_id_, out_.mcp_session_id);
+  } else if (boost::beast::iequals(name_text, "MCP-Protocol-Version")) {
+    keep_first(seen_mcp_protocol_version_, out_.mcp_protocol_version);
   }
 }
 

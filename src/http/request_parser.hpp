@@ -1,7 +1,7 @@
 #pragma once
 // Parses one HTTP request straight into http::Request. Beast's basic_parser does all of
 // the parsing and enforces the header and body limits; this class only keeps what the api
-// reads (method, target, four headers, body). Beast's request_parser would also build a
+// reads (method, target, the headers it uses, body). Beast's request_parser would also build a
 // field container per request (an allocation per header) that we then searched four
 // times: about a tenth of a lifecycle request's instructions on the shard thread
 // (docs/benchmarks.md). Only listener.cpp and its tests include this.
@@ -43,6 +43,9 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   bool seen_content_type_ = false;
   bool seen_authorization_ = false;
   bool seen_request_id_ = false;
+  bool seen_origin_ = false;
+  bool seen_mcp_session_id_ = false;
+  bool seen_mcp_protocol_version_ = false;
 };
 
 }  // namespace baton::http

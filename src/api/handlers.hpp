@@ -1,0 +1,22 @@
+#pragma once
+// The functions of the operation table (operations.cpp), one per operation: a validated
+// input in, an answer out. tasks.cpp, keys.cpp, health.cpp and discovery.cpp hold them.
+#include <boost/asio/awaitable.hpp>
+
+#include "api/operation.hpp"
+
+namespace baton::api {
+
+using OperationFn = boost::asio::awaitable<Result>(Services&, Call&);
+
+// tasks.cpp
+OperationFn create_task, claim_task, claim_task_by_id, heartbeat_task, complete_task, fail_task,
+    cancel_task, requeue_task, get_task, list_tasks;
+// keys.cpp
+OperationFn register_account, list_keys, create_key, revoke_key;
+// health.cpp
+OperationFn get_health;
+// discovery.cpp
+OperationFn get_agent_card, get_capabilities, get_tool_manifest, get_openapi_schema;
+
+}  // namespace baton::api

@@ -1,0 +1,170 @@
+#include "api/input.hpp"
+
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+
+#include <charconv>
+#include <cmath>
+
+#include "core/limits.hpp"
+
+namespace baton::api {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string range_message(std::string_view name, const FieldSpec& field) {
+  std::string message = std::string(name) + " must be an integer";
+  if (field.minimum && field.maximum) {
+    message += " from " + std::to_string(*field.minimum) + " to " + std::to_string(*field.maximum);
+  } else if (field.minimum) {
+    message += " of at least " + std::to_string(*field.minimum);
+  }
+  return message;
+}
+
+std::string length_message(std::string_view name, const FieldSpec& field) {
+  if (field.minimum && *field.minimum > 0) {
+    return std::string(name) + " must be " + std::to_string(*field.minimum) + " to " +
+           std::to_string(field.maximum.value_or(0)) + " characters";
+  }
+  return std::string(name) + " must be at most " + std::to_string(field.maximum.value_or(0)) +
+         " characters";
+}
+
+// Integral numbers in any JSON spelling (3, 3.0, 1e3); nullopt for anything else.
+std::optional<std::int64_t> as_integer(const json::value& value) {
+  if (value.is_int64()) return value.get_int64();
+  if (value.is_uint64()) {
+    if (value.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(value.get_uint64());
+  }
+  if (value.is_double()) {
+    double d = value.get_double();
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string check_value(const FieldSpec& field, const json::value& value) {
+  std::string_view name = field.name;
+  switch (field.type) {
+    case FieldType::integer: {
+      auto number = as_integer(value);
+      if (!number) return std::string(name) + " must be an integer";
+      if ((field.minimum && *number < *field.minimum) ||
+          (field.maximum && *number > *field.maximum)) {
+        return range_message(name, field);
+      }
+      return {};
+    }
+    case FieldType::boolean:
+      return value.is_bool() ? std::string() : std::string(name) + " must be true or false";
+    case FieldType::object:
+      return value.is_object() ? std::string() : std::string(name) + " must be a JSON object";
+    case FieldType::string: {
+      if (!value.is_string()) return std::string(name) + " must be a string";
+      std::string_view text = value.get_string();
+      if (!field.one_of.empty()) {
+        for (std::string_view word : field.one_of) {
+          if (word == text) return {};
+        }
+        std::string message = std::string(name) + " must be one of ";
+        for (std::size_t i = 0; i < field.one_of.size(); ++i) {
+          message += (i ? ", " : "") + std::string(field.one_of[i]);
+        }
+        return message;
+      }
+      if (field.check) {
+        if (std::string problem = field.check(text); !problem.empty()) return problem;
+      }
+      std::size_t length = utf8_length(text);
+      if ((field.minimum && length < static_cast<std::size_t>(*field.minimum)) ||
+          (field.maximum && length > static_cast<std::size_t>(*field.maximum))) {
+        return length_message(name, field);
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+const json::value* Input::find(std::string_view name, std::string_view alias) const {
+  const json::value* value = values_.if_contains(name);
+  if ((!value || value->is_null()) && !alias.empty()) value = values_.if_contains(alias);
+  if (value && value->is_null()) return nullptr;
+  return value;
+}
+
+const json::value* Input::find(const FieldSpec& field) const { return find(field.name, field.alias); }
+
+std::optional<std::string> Input::string(std::string_view name, std::string_view alias) const {
+  const json::value* value = find(name, alias);
+  if (!value || !value->is_string()) return std::nullopt;
+  return std::string(value->get_string());
+}
+
+std::optional<std::int64_t> Input::integer(std::string_view name, std::string_view alias) const {
+  const json::value* value = find(name, alias);
+  if (!value) return std::nullopt;
+  return as_integer(*value);
+}
+
+std::optional<bool> Input::boolean(std::string_view name, std::string_view alias) const {
+  const json::value* value = find(name, alias);
+  if (!value || !value->is_bool()) return std::nullopt;
+  return value->get_bool();
+}
+
+std::string validate_input(const Operation& operation, const json::object& values) {
+  for (const FieldSpec& field : operation.fields) {
+    const json::value* a = values.if_contains(field.name);
+    const json::value* b = field.alias.empty() ? nullptr : values.if_contains(field.alias);
+    if (a && b && *a != *b) {
+      return std::string(field.name) + " and " + std::string(field.alias) +
+             " are both sent, with different values";
+    }
+    const json::value* value = a && !a->is_null() ? a : b;
+    if (value && value->is_null()) value = nullptr;  // null counts as absent
+    if (!value) {
+      if (field.required) {
+        return std::string(field.name) + " is required" +
+               (field.type == FieldType::object ? " (a JSON object)" : "");
+      }
+      continue;
+    }
+    if (std::string problem = check_value(field, *value); !problem.empty()) return problem;
+  }
+  return {};
+}
+
+bool query_input(const Operation& operation, std::string_view query, json::object& out) {
+  if (query.empty()) return true;
+  auto params = boost::urls::parse_query(query);
+  if (!params) return false;
+  for (auto param : boost::urls::params_view(*params)) {
+    for (const FieldSpec& field : operation.fields) {
+      if (field.in != FieldIn::query || (param.key != field.name && param.key != field.alias)) {
+        continue;
+      }
+      const std::string& text = param.value;
+      std::int64_t number = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+      if (field.type == FieldType::integer && error == std::errc() &&
+          end == text.data() + text.size()) {
+        out[field.name] = number;
+      } else {
+        out[field.name] = text;
+      }
+      break;
+    }
+  }
+  return true;
+}
+
+}  // namespace baton::api

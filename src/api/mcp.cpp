@@ -1,0 +1,319 @@
+#include "api/mcp.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "api/auth.hpp"
+#include "api/mcp_sessions.hpp"
+#include "api/render.hpp"
+#include "api/router.hpp"
+#include "api/schema.hpp"
+#include "api/services.hpp"
+#include "core/version.hpp"
+
+namespace baton::api {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// JSON-RPC 2.0's codes, and two of the range it leaves to servers.
+constexpr int kParseError = -32700;
+constexpr int kInvalidRequest = -32600;
+constexpr int kMethodNotFound = -32601;
+constexpr int kInvalidParams = -32602;
+constexpr int kServerError = -32000;
+constexpr int kSessionNotFound = -32001;
+
+constexpr std::string_view kNullId = "null";
+
+constexpr std::string_view kInstructions =
+    "Baton hands out tasks. As a worker: call claim_task with a type and wait_seconds (a long "
+    "poll), then heartbeat with the lease_token every "
+    "agent_contract.recommended_heartbeat_interval_seconds while you work, then complete_task "
+    "or fail_task with the lease_token. Every result carries an agent_contract whose "
+    "next_actions name the tool to call next.";
+
+std::string rpc_error(std::string_view id_json, int code, std::string_view message) {
+  std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
+  out.append(id_json);
+  out.append(",\"error\":{\"code\":");
+  out.append(std::to_string(code));
+  out.append(",\"message\":");
+  append_json_string(out, message);
+  out.append("}}");
+  return out;
+}
+
+std::string rpc_result(std::string_view id_json, std::string_view result_json) {
+  std::string out;
+  out.reserve(40 + id_json.size() + result_json.size());
+  out.append("{\"jsonrpc\":\"2.0\",\"id\":");
+  out.append(id_json);
+  out.append(",\"result\":");
+  out.append(result_json);
+  out.push_back('}');
+  return out;
+}
+
+http::Response answer(int status, std::string body) {
+  http::Response response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+http::Response from_result(Result result) {
+  http::Response response = answer(result.status, std::move(result.body));
+  if (result.retry_after_seconds > 0) {
+    response.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
+  }
+  return response;
+}
+
+// The tool result of an operation's answer: the HTTP body as text and as structured
+// content, so a model reads the agent_contract either way.
+std::string tool_result(const Result& result) {
+  std::string out;
+  out.reserve(80 + 2 * result.body.size());
+  out.append("{\"content\":[{\"type\":\"text\",\"text\":");
+  append_json_string(out, result.body);
+  out.append("}],\"structuredContent\":");
+  out.append(result.body);
+  out.append(",\"isError\":");
+  out.append(result.status >= 400 ? "true" : "false");
+  out.push_back('}');
+  return out;
+}
+
+bool is_json_media(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  std::string lower(media);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // A form type too, as on /v1: it is what `curl -d` sends.
+  return lower.empty() || lower == "application/json" ||
+         lower == "application/x-www-form-urlencoded";
+}
+
+bool supported_version(std::string_view version) {
+  return std::find(McpEndpoint::kProtocolVersions.begin(), McpEndpoint::kProtocolVersions.end(),
+                   version) != McpEndpoint::kProtocolVersions.end();
+}
+
+}  // namespace
+
+McpEndpoint::McpEndpoint(Services& services)
+    : services_(services),
+      sessions_(std::make_unique<McpSessions>(
+          services.config.mcp.max_sessions,
+          static_cast<std::int64_t>(services.config.mcp.session_idle_seconds) * 1000)) {
+  json::array tools;
+  for (const Operation& operation : services.operations) {
+    if (operation.mcp_tool) tools.push_back(tool_entry(operation));
+  }
+  tools_list_ = json::serialize(json::object{{"tools", std::move(tools)}});
+}
+
+McpEndpoint::~McpEndpoint() = default;
+
+asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
+                                                    http::Connection& connection) {
+  const Config& config = services_.config;
+  const std::string& request_id = request.request_id;
+  if (!config.mcp.enabled) {
+    co_return from_result(error_result(request_id, ErrorCode::not_found,
+                                       "The MCP endpoint is off on this server (mcp.enabled)."));
+  }
+  // A page in a browser must not reach a server on the user's machine (DNS rebinding):
+  // only listed origins may; clients that send no Origin are not browsers.
+  if (!request.origin.empty() &&
+      std::find(config.mcp.allowed_origins.begin(), config.mcp.allowed_origins.end(),
+                request.origin) == config.mcp.allowed_origins.end()) {
+    co_return answer(403, rpc_error(kNullId, kServerError,
+                                    "Origin " + printable(request.origin) +
+                                        " is not allowed (mcp.allowed_origins)."));
+  }
+  const std::string& method = request.method;
+  if (method != "POST" && method != "DELETE") {
+    http::Response response = from_result(error_result(
+        request_id, ErrorCode::method_not_allowed,
+        "POST JSON-RPC messages to /mcp (DELETE ends a session); no event stream is offered."));
+    response.headers.emplace_back("Allow", "POST, DELETE");
+    co_return response;
+  }
+
+  if (request.authorization.empty()) {
+    http::Response response = from_result(error_result(
+        request_id, ErrorCode::missing_api_key,
+        "Send 'Authorization: Bearer <api key>' (POST /v1/keys/register gives one)."));
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    co_return response;
+  }
+  std::optional<Principal> principal;
+  if (auto secret = bearer_token(request.authorization)) {
+    try {
+      principal = authenticate(services_.accounts, *secret);
+    } catch (const StorageError& failure) {
+      services_.warn("storage fault answered 503", failure.what());
+      co_return from_result(error_result(request_id, ErrorCode::unavailable,
+                                         "Storage is unavailable; retry later."));
+    }
+  }
+  if (!principal) {
+    http::Response response = from_result(
+        error_result(request_id, ErrorCode::invalid_api_key, "The API key is not valid."));
+    response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    co_return response;
+  }
+  Millis now = wall_now_ms();
+
+  if (method == "DELETE") {
+    if (request.mcp_session_id.empty()) {
+      co_return answer(400, rpc_error(kNullId, kServerError, "Send the Mcp-Session-Id to end."));
+    }
+    if (!sessions_->close(request.mcp_session_id, principal->account)) {
+      co_return answer(404, rpc_error(kNullId, kSessionNotFound, "Session not found."));
+    }
+    co_return answer(204, {});
+  }
+
+  if (!is_json_media(request.content_type)) {
+    co_return answer(415, rpc_error(kNullId, kInvalidRequest,
+                                    "Content-Type must be application/json."));
+  }
+  json::parse_options options;
+  // message -> params -> arguments -> payload: the payload keeps its own depth bound.
+  options.max_depth = static_cast<std::size_t>(services_.limits.max_depth) + 3;
+  json::error_code parse_error;
+  json::value message = json::parse(request.body, parse_error, json::storage_ptr(), options);
+  if (parse_error) {
+    co_return answer(400, rpc_error(kNullId, kParseError,
+                                    "Parse error: the body is not valid JSON (" +
+                                        parse_error.message() + ")."));
+  }
+  if (message.is_array()) {
+    co_return answer(400, rpc_error(kNullId, kInvalidRequest,
+                                    "Batches are not supported: send one JSON-RPC message per "
+                                    "POST."));
+  }
+  if (!message.is_object()) {
+    co_return answer(400, rpc_error(kNullId, kInvalidRequest,
+                                    "A JSON-RPC message must be a JSON object."));
+  }
+  const json::object& rpc = message.get_object();
+  const json::value* version = rpc.if_contains("jsonrpc");
+  if (!version || !version->is_string() || version->get_string() != "2.0") {
+    co_return answer(400, rpc_error(kNullId, kInvalidRequest, "jsonrpc must be \"2.0\"."));
+  }
+  std::string id_json;
+  const json::value* id = rpc.if_contains("id");
+  if (id) {
+    bool valid = id->is_int64() || id->is_uint64() ||
+                 (id->is_string() && id->get_string().size() <= kMaxIdChars);
+    if (!valid) {
+      co_return answer(400, rpc_error(kNullId, kInvalidRequest,
+                                      "id must be an integer or a string of at most " +
+                                          std::to_string(kMaxIdChars) + " characters."));
+    }
+    id_json = json::serialize(*id);
+  }
+  const json::value* method_value = rpc.if_contains("method");
+  bool is_client_response = !method_value && id && (rpc.contains("result") || rpc.contains("error"));
+  if (!is_client_response && (!method_value || !method_value->is_string())) {
+    co_return answer(400, rpc_error(id ? std::string_view(id_json) : kNullId, kInvalidRequest,
+                                    "method must be a string."));
+  }
+  std::string_view rpc_method = method_value ? std::string_view(method_value->get_string()) : "";
+  std::string_view reply_id = id ? std::string_view(id_json) : kNullId;
+
+  if (rpc_method == "initialize") {
+    if (!id) co_return answer(202, {});  // a notification named initialize asks nothing
+    std::string agreed(kProtocolVersions.front());
+    if (const json::value* params = rpc.if_contains("params"); params && params->is_object()) {
+      const json::value* asked = params->get_object().if_contains("protocolVersion");
+      if (asked && asked->is_string() && supported_version(asked->get_string())) {
+        agreed = std::string(asked->get_string());
+      }
+    }
+    auto session = sessions_->open(principal->account, agreed, now);
+    if (!session) {
+      http::Response response = answer(
+          503, rpc_error(reply_id, kServerError,
+                         "Too many MCP sessions (mcp.max_sessions); retry later."));
+      response.headers.emplace_back(
+          "Retry-After", std::to_string(error_info(ErrorCode::unavailable).retry_after_seconds));
+      co_return response;
+    }
+    json::object result{
+        {"protocolVersion", agreed},
+        {"capabilities", {{"tools", {{"listChanged", false}}}}},
+        {"serverInfo", {{"name", "baton"}, {"title", "Baton"}, {"version", kBatonVersion}}},
+        {"instructions", kInstructions}};
+    http::Response response = answer(200, rpc_result(reply_id, json::serialize(result)));
+    response.headers.emplace_back("Mcp-Session-Id", *session);
+    co_return response;
+  }
+
+  // Everything after initialize belongs to a session of this account.
+  if (request.mcp_session_id.empty()) {
+    co_return answer(400, rpc_error(reply_id, kServerError,
+                                    "Mcp-Session-Id header is required after initialize."));
+  }
+  auto session = sessions_->use(request.mcp_session_id, now);
+  if (!session || session->account != principal->account) {
+    co_return answer(404, rpc_error(reply_id, kSessionNotFound,
+                                    "Session not found or expired: initialize again."));
+  }
+  if (!request.mcp_protocol_version.empty() && !supported_version(request.mcp_protocol_version)) {
+    co_return answer(400, rpc_error(reply_id, kServerError,
+                                    "Unsupported MCP-Protocol-Version " +
+                                        printable(request.mcp_protocol_version) + "."));
+  }
+  if (!id || is_client_response) co_return answer(202, {});  // notifications, client answers
+
+  if (rpc_method == "ping") co_return answer(200, rpc_result(reply_id, "{}"));
+  if (rpc_method == "tools/list") co_return answer(200, rpc_result(reply_id, tools_list_));
+  if (rpc_method != "tools/call") {
+    co_return answer(200, rpc_error(reply_id, kMethodNotFound,
+                                    "Method not found: " + printable(rpc_method) + "."));
+  }
+
+  const json::value* params = rpc.if_contains("params");
+  const json::value* name = params && params->is_object() ? params->get_object().if_contains("name")
+                                                          : nullptr;
+  if (!name || !name->is_string()) {
+    co_return answer(200, rpc_error(reply_id, kInvalidParams, "params.name must be a tool name."));
+  }
+  const Operation* operation = nullptr;
+  for (const Operation& candidate : services_.operations) {
+    if (candidate.mcp_tool && candidate.id == name->get_string()) operation = &candidate;
+  }
+  if (!operation) {
+    co_return answer(200, rpc_error(reply_id, kInvalidParams,
+                                    "Unknown tool: " + printable(name->get_string()) +
+                                        " (tools/list names them)."));
+  }
+  const json::value* arguments = params->get_object().if_contains("arguments");
+  if (arguments && !arguments->is_null() && !arguments->is_object()) {
+    co_return answer(200, rpc_error(reply_id, kInvalidParams, "params.arguments must be an object."));
+  }
+  Call call(*operation, connection, request_id, request.authorization);
+  call.account = principal->account;
+  call.key_id = principal->key_id;
+  if (arguments && arguments->is_object()) call.input = Input(arguments->get_object());
+  call.method = operation->method;
+  call.path = fill_path(*operation, call.input);
+  Result result = co_await run_operation(services_, call);
+  if (result.client_gone) co_return http::Response{};
+  http::Response response = answer(200, rpc_result(reply_id, tool_result(result)));
+  response.affinity = result.affinity;
+  co_return response;
+}
+
+}  // namespace baton::api

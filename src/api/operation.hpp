@@ -1,0 +1,129 @@
+#pragma once
+// One operation of Baton's API, and everything said about it in one place: its id, its
+// HTTP method and path, whether it needs a key, its input fields (from which come both the
+// validation and the JSON Schema), its answer, the errors it can give, and the function
+// that turns a validated input into an answer. The HTTP router, the MCP tools and the
+// discovery documents (/v1/tool, /v1/schema, /v1/capabilities) are all read off the table
+// of these (operations.cpp), so none of them can say something another does not do.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace baton::http {
+class Connection;
+}
+
+namespace baton::api {
+
+struct Services;
+
+// Where the api reports what an operator should see (a storage fault behind a 503, an
+// unexpected exception behind a 500): the serve command's log.
+using LogSink = std::function<void(std::string_view message, std::string_view detail)>;
+
+enum class FieldType : std::uint8_t { string, integer, boolean, object };
+// Where the HTTP form of an operation carries a field. MCP tool arguments carry them all.
+enum class FieldIn : std::uint8_t { body, query, path };
+
+struct FieldSpec {
+  std::string_view name = {};   // the spelling the spec uses, and the JSON Schema's
+  std::string_view alias = {};  // the other spelling also accepted ("" when none)
+  FieldType type = FieldType::string;
+  FieldIn in = FieldIn::body;
+  bool required = false;
+  // Integers: the value's range. Strings: the length's, in code points.
+  std::optional<std::int64_t> minimum = {};
+  std::optional<std::int64_t> maximum = {};
+  std::vector<std::string_view> one_of = {};  // strings: the accepted values, when a fixed set
+  std::string_view pattern = {};              // strings: as documented; `check` enforces it
+  std::string (*check)(std::string_view) = nullptr;  // strings: "" or the 400's message
+  std::string_view description = {};
+};
+
+// A validated input: every field present has the type and bounds its FieldSpec says.
+// Lookups take the spec's name and find the value under either spelling.
+class Input {
+ public:
+  Input() = default;
+  explicit Input(boost::json::object values) : values_(std::move(values)) {}
+
+  const boost::json::value* find(const FieldSpec& field) const;
+  const boost::json::value* find(std::string_view name, std::string_view alias = {}) const;
+  std::optional<std::string> string(std::string_view name, std::string_view alias = {}) const;
+  std::optional<std::int64_t> integer(std::string_view name, std::string_view alias = {}) const;
+  std::optional<bool> boolean(std::string_view name, std::string_view alias = {}) const;
+  const boost::json::object& values() const { return values_; }
+  boost::json::object& values() { return values_; }
+
+ private:
+  boost::json::object values_;
+};
+
+// An operation's answer, before it is framed as HTTP or as an MCP tool result.
+struct Result {
+  int status = 200;
+  std::string body;  // a JSON object (empty only when the client left mid-request)
+  ErrorCode error = ErrorCode::none;
+  int retry_after_seconds = 0;  // sent as Retry-After when > 0
+  // The front-end thread best placed to serve the connection's next request, or -1
+  // (http::Response::affinity).
+  int affinity = -1;
+  bool client_gone = false;  // nothing to send: the client disconnected
+};
+
+struct Operation;
+
+// One call of an operation, whichever door it came in by.
+struct Call {
+  Call(const Operation& op, http::Connection& conn, std::string id, std::string auth)
+      : operation(op), connection(conn), request_id(std::move(id)), authorization(std::move(auth)) {}
+
+  const Operation& operation;
+  http::Connection& connection;
+  std::string request_id;
+  std::string authorization;  // the raw header: registration checks the admin key in it
+  std::string account;        // set for operations that need a key
+  std::string key_id;
+  Input input;
+  // The Idempotency-Key header, when sent (the body's idempotencyKey is a field).
+  std::optional<std::string> idempotency_header;
+  // The HTTP method and path this call is (for MCP: the path its tool maps to): the scope
+  // of an idempotency key, so a key means the same over HTTP and MCP.
+  std::string method;
+  std::string path;
+  std::string query;  // raw, without '?': for GET operations reached over HTTP
+};
+
+using Run = boost::asio::awaitable<Result> (*)(Services&, Call&);
+
+struct Operation {
+  std::string_view id = {};      // create_task, claim_task, …: the tool name too
+  std::string_view method = {};  // GET, POST, DELETE (GET also answers HEAD)
+  std::string_view path = {};    // with {name} for path fields: /v1/tasks/{task_id}
+  bool needs_key = true;
+  bool mcp_tool = false;    // offered by POST /mcp's tools/list
+  std::string_view summary = {};
+  std::string_view description = {};
+  std::vector<FieldSpec> fields = {};
+  int success_status = 200;
+  std::string_view output = {};  // the OpenAPI component of the success body
+  // The errors this operation itself gives; the ones every operation of its kind can give
+  // (key, body, storage) are added by declared_errors().
+  std::vector<ErrorCode> errors = {};
+  Run run = nullptr;
+
+  bool has_body() const { return method == "POST" || method == "PUT" || method == "PATCH"; }
+};
+
+// Every error an answer of `operation` can carry, in catalog order.
+std::vector<ErrorCode> declared_errors(const Operation& operation);
+
+}  // namespace baton::api

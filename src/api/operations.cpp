@@ -1,0 +1,278 @@
+#include "api/operations.hpp"
+
+#include "api/handlers.hpp"
+
+namespace baton::api {
+
+namespace {
+
+using E = ErrorCode;
+
+std::string check_printable(std::string_view text) {
+  return is_printable_ascii(text) ? std::string()
+                                  : "idempotencyKey must be printable ASCII characters";
+}
+
+// ---- Fields shared by several operations. ----
+
+FieldSpec task_id_field() {
+  return {.name = "task_id", .alias = "taskId", .in = FieldIn::path, .required = true,
+          .minimum = 1, .description = "The task's id (tsk_…)."};
+}
+
+FieldSpec type_field(FieldIn in, bool required, std::string_view description) {
+  return {.name = "type", .in = in, .required = required, .minimum = 1, .maximum = 100,
+          .pattern = "^[A-Za-z0-9_-]+$", .check = check_type, .description = description};
+}
+
+FieldSpec worker_id_field(const TaskLimits& limits) {
+  return {.name = "worker_id", .alias = "workerId", .maximum = limits.max_worker_id_chars,
+          .description = "Who is working: recorded as claimedBy, and a fencing identity when no "
+                         "lease_token is sent."};
+}
+
+FieldSpec lease_token_field() {
+  return {.name = "lease_token", .alias = "leaseToken",
+          .description = "The leaseToken of your claim. A stale token gets 409 lease_expired, so "
+                         "a worker that lost its lease can never touch the task again."};
+}
+
+FieldSpec idempotency_field(const TaskLimits& limits) {
+  return {.name = "idempotencyKey", .alias = "idempotency_key", .minimum = 1,
+          .maximum = limits.max_idempotency_key_chars, .check = check_printable,
+          .description = "Makes a retry safe: the same key with the same input returns the "
+                         "stored answer (the Idempotency-Key header does the same)."};
+}
+
+std::vector<FieldSpec> with_task_id(std::vector<FieldSpec> fields) {
+  fields.insert(fields.begin(), task_id_field());
+  return fields;
+}
+
+// The errors of a command on an existing task (spec section 4, "Which error wins").
+const std::vector<ErrorCode> kFencedErrors = {E::task_not_found, E::invalid_transition,
+                                              E::lease_expired, E::task_cancelled};
+const std::vector<ErrorCode> kIdempotencyErrors = {E::idempotency_conflict,
+                                                   E::idempotency_in_flight};
+
+std::vector<ErrorCode> join(std::vector<ErrorCode> a, const std::vector<ErrorCode>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+std::vector<Operation> operation_table(const TaskLimits& limits) {
+  const std::int64_t max_wait = limits.max_wait_seconds;
+  std::vector<Operation> table;
+
+  // ---- Tasks (spec sections 4-6) ----
+  table.push_back(
+      {.id = "create_task", .method = "POST", .path = "/v1/tasks", .mcp_tool = true,
+       .summary = "Create a task",
+       .description = "Creates a pending task of a type. Workers claim it with claim_task.",
+       .fields = {type_field(FieldIn::body, true, "The task type workers claim by."),
+                  {.name = "payload", .type = FieldType::object, .required = true,
+                   .maximum = limits.max_payload_bytes,
+                   .description = "The work, a JSON object: at most tasks.max_payload_bytes "
+                                  "serialized and tasks.max_depth levels deep."},
+                  {.name = "priority", .type = FieldType::integer, .minimum = 0, .maximum = 100,
+                   .description = "Higher is claimed first. Default 0."},
+                  {.name = "maxAttempts", .alias = "max_attempts", .type = FieldType::integer,
+                   .minimum = limits.min_max_attempts, .maximum = limits.max_max_attempts,
+                   .description = "Claims before the task goes to the dead letter."},
+                  {.name = "leaseDurationSeconds", .alias = "lease_duration_seconds",
+                   .type = FieldType::integer, .minimum = limits.lease_min_seconds,
+                   .maximum = limits.lease_max_seconds,
+                   .description = "How long a claim holds the task without a heartbeat."},
+                  {.name = "scheduledAt", .alias = "scheduled_at",
+                   .description = "RFC 3339 time before which the task is not claimable; at "
+                                  "most tasks.max_schedule_ahead_seconds ahead."},
+                  {.name = "delaySeconds", .alias = "delay_seconds", .type = FieldType::integer,
+                   .minimum = 0, .maximum = limits.max_schedule_ahead_seconds,
+                   .description = "Relative form of scheduledAt."},
+                  idempotency_field(limits)},
+       .success_status = 201, .output = "TaskAnswer",
+       .errors = join({E::payload_too_large}, kIdempotencyErrors), .run = create_task});
+  table.push_back(
+      {.id = "list_tasks", .method = "GET", .path = "/v1/tasks", .mcp_tool = true,
+       .summary = "List tasks",
+       .description = "Lists the account's tasks, newest first, a page at a time.",
+       .fields = {{.name = "status", .in = FieldIn::query,
+                   .one_of = {"pending", "claimed", "completed", "dead_letter", "cancelled"},
+                   .description = "Only tasks in this state."},
+                  type_field(FieldIn::query, false, "Only tasks of this type."),
+                  {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 1, .maximum = 100, .description = "Page size, default 20."},
+                  {.name = "cursor", .in = FieldIn::query,
+                   .description = "next_cursor of the previous page."}},
+       .output = "TaskList", .errors = {}, .run = list_tasks});
+  table.push_back(
+      {.id = "claim_task", .method = "POST", .path = "/v1/tasks/claim", .mcp_tool = true,
+       .summary = "Claim the next task",
+       .description = "Takes the best claimable task (priority, then schedule, then age) and "
+                      "returns it with a lease and a leaseToken. With wait_seconds, waits for "
+                      "one to arrive. task is null when none came.",
+       .fields = {type_field(FieldIn::body, false,
+                             "The task type to claim; without it, any type of the account."),
+                  worker_id_field(limits),
+                  {.name = "wait_seconds", .alias = "waitSeconds", .type = FieldType::integer,
+                   .minimum = 0, .maximum = max_wait,
+                   .description = "Long poll: wait up to this long for a task (claims.max_wait_"
+                                  "seconds at most)."}},
+       .output = "ClaimAnswer", .errors = {}, .run = claim_task});
+  table.push_back(
+      {.id = "get_task", .method = "GET", .path = "/v1/tasks/{task_id}", .mcp_tool = true,
+       .summary = "Read a task", .description = "Returns the task and what to do next.",
+       .fields = {task_id_field()}, .output = "TaskAnswer", .errors = {E::task_not_found},
+       .run = get_task});
+  table.push_back(
+      {.id = "claim_task_by_id", .method = "POST", .path = "/v1/tasks/{task_id}/claim",
+       .mcp_tool = true, .summary = "Claim one task",
+       .description = "Claims the task with this id, if it is claimable now.",
+       .fields = with_task_id({worker_id_field(limits)}), .output = "TaskAnswer",
+       .errors = {E::task_not_found, E::task_currently_claimed, E::not_yet_claimable,
+                  E::invalid_transition},
+       .run = claim_task_by_id});
+  table.push_back(
+      {.id = "heartbeat", .method = "POST", .path = "/v1/tasks/{task_id}/heartbeat",
+       .mcp_tool = true, .summary = "Renew a lease",
+       .description = "Extends the lease by the task's leaseDurationSeconds. Send it every "
+                      "recommended_heartbeat_interval_seconds while working.",
+       .fields = with_task_id({lease_token_field(), worker_id_field(limits)}),
+       .output = "TaskAnswer", .errors = kFencedErrors, .run = heartbeat_task});
+  table.push_back(
+      {.id = "complete_task", .method = "POST", .path = "/v1/tasks/{task_id}/complete",
+       .mcp_tool = true, .summary = "Complete a task",
+       .description = "Marks the claimed task completed with its result. Completing again with "
+                      "the same lease token returns the same answer.",
+       .fields = with_task_id({{.name = "result", .type = FieldType::object,
+                                .maximum = limits.max_payload_bytes,
+                                .description = "The result, a JSON object (at most "
+                                               "tasks.max_payload_bytes serialized)."},
+                               {.name = "output_id", .alias = "outputId",
+                                .description = "An id of the output; else result.output_id."},
+                               lease_token_field(), worker_id_field(limits),
+                               idempotency_field(limits)}),
+       .output = "TaskAnswer",
+       .errors = join(join(kFencedErrors, {E::payload_too_large}), kIdempotencyErrors),
+       .run = complete_task});
+  table.push_back(
+      {.id = "fail_task", .method = "POST", .path = "/v1/tasks/{task_id}/fail",
+       .mcp_tool = true, .summary = "Fail a task",
+       .description = "Reports a failed attempt: the task is retried after a backoff while "
+                      "attempts remain (and retryable is not false), else dead-lettered.",
+       .fields = with_task_id({{.name = "reason", .maximum = limits.max_reason_chars,
+                                .description = "Why it failed (failureReason)."},
+                               {.name = "retry_after_seconds", .alias = "retryAfterSeconds",
+                                .type = FieldType::integer, .minimum = 0,
+                                .maximum = limits.max_retry_after_seconds,
+                                .description = "Retry after this long instead of the default "
+                                               "exponential backoff."},
+                               {.name = "retryable", .type = FieldType::boolean,
+                                .description = "false sends the task to the dead letter now."},
+                               lease_token_field(), worker_id_field(limits),
+                               idempotency_field(limits)}),
+       .output = "TaskAnswer", .errors = join(kFencedErrors, kIdempotencyErrors),
+       .run = fail_task});
+  table.push_back(
+      {.id = "cancel_task", .method = "POST", .path = "/v1/tasks/{task_id}/cancel",
+       .mcp_tool = true, .summary = "Cancel a task",
+       .description = "Cancels a pending or claimed task; the worker of a claimed one is told "
+                      "to stop (409 task_cancelled).",
+       .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
+       .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
+       .run = cancel_task});
+  table.push_back(
+      {.id = "requeue_task", .method = "POST", .path = "/v1/tasks/{task_id}/requeue",
+       .mcp_tool = true, .summary = "Requeue a dead letter",
+       .description = "Puts a dead-lettered task back to pending with its attempts reset.",
+       .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
+       .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
+       .run = requeue_task});
+
+  // ---- Accounts and keys (spec section 2) ----
+  const FieldSpec label{.name = "label", .maximum = 200, .description = "A name for the key."};
+  table.push_back(
+      {.id = "register_account", .method = "POST", .path = "/v1/keys/register",
+       .needs_key = false, .summary = "Register an account",
+       .description = "Creates an account and its first API key (shown once). In admin "
+                      "registration mode, send the admin key as the Bearer token.",
+       .fields = {label}, .success_status = 201, .output = "Registered",
+       .errors = {E::registration_closed}, .run = register_account});
+  table.push_back({.id = "list_keys", .method = "GET", .path = "/v1/keys", .mcp_tool = true,
+                   .summary = "List API keys",
+                   .description = "The account's keys, never their secrets.",
+                   .output = "KeyList", .errors = {}, .run = list_keys});
+  table.push_back({.id = "create_key", .method = "POST", .path = "/v1/keys", .mcp_tool = true,
+                   .summary = "Create an API key",
+                   .description = "Another key for the same account (the secret is shown once).",
+                   .fields = {label}, .success_status = 201, .output = "KeyCreated",
+                   .errors = {}, .run = create_key});
+  table.push_back(
+      {.id = "revoke_key", .method = "DELETE", .path = "/v1/keys/{key_id}", .mcp_tool = true,
+       .summary = "Revoke an API key",
+       .description = "Revokes one of the account's keys, on every core before it answers.",
+       .fields = {{.name = "key_id", .alias = "keyId", .in = FieldIn::path, .required = true,
+                   .minimum = 1, .description = "The key's id (key_…)."}},
+       .output = "KeyRevoked", .errors = {E::not_found}, .run = revoke_key});
+
+  // ---- Discovery (spec section 10): public, no agent_contract ----
+  table.push_back({.id = "get_health", .method = "GET", .path = "/health", .needs_key = false,
+                   .summary = "Health",
+                   .description = "Liveness, and whether storage can write (503 degraded when "
+                                  "it cannot).",
+                   .output = "Health", .errors = {}, .run = get_health});
+  table.push_back({.id = "get_agent_card", .method = "GET", .path = "/.well-known/agent.json",
+                   .needs_key = false, .summary = "Agent card",
+                   .description = "Name, version and the URLs of everything an agent needs.",
+                   .output = "AgentCard", .errors = {}, .run = get_agent_card});
+  table.push_back({.id = "get_capabilities", .method = "GET", .path = "/v1/capabilities",
+                   .needs_key = false, .summary = "Capabilities",
+                   .description = "Lifecycle states and transitions, the limits in force, every "
+                                  "error code and action code.",
+                   .output = "Capabilities", .errors = {}, .run = get_capabilities});
+  table.push_back({.id = "get_tool_manifest", .method = "GET", .path = "/v1/tool",
+                   .needs_key = false, .summary = "Tool manifest",
+                   .description = "One tool per operation, with its JSON Schema input.",
+                   .output = "ToolManifest", .errors = {}, .run = get_tool_manifest});
+  table.push_back({.id = "get_openapi_schema", .method = "GET", .path = "/v1/schema",
+                   .needs_key = false, .summary = "OpenAPI document",
+                   .description = "This API as an OpenAPI 3.1 document.",
+                   .output = "OpenApiDocument", .errors = {}, .run = get_openapi_schema});
+  return table;
+}
+
+const Operation* find_operation(const std::vector<Operation>& table, std::string_view id) {
+  for (const Operation& operation : table) {
+    if (operation.id == id) return &operation;
+  }
+  return nullptr;
+}
+
+std::vector<ErrorCode> declared_errors(const Operation& operation) {
+  std::vector<bool> listed(error_catalog().size() + 1, false);
+  auto add = [&](ErrorCode code) { listed[static_cast<std::size_t>(code)] = true; };
+  for (ErrorCode code : operation.errors) add(code);
+  // Any request: malformed HTTP or a key in the query (400), headers too large (431),
+  // another method on this path (405), storage or shutdown (503), a fault (500).
+  for (ErrorCode code : {E::invalid_request, E::request_header_too_large, E::method_not_allowed,
+                         E::unavailable, E::server_error}) {
+    add(code);
+  }
+  if (operation.has_body()) {
+    add(E::unsupported_media_type);
+    add(E::payload_too_large);  // the body over server.max_body_bytes
+  }
+  if (operation.needs_key) {
+    add(E::missing_api_key);
+    add(E::invalid_api_key);
+  }
+  std::vector<ErrorCode> out;
+  for (const ErrorInfo& info : error_catalog()) {
+    if (listed[static_cast<std::size_t>(info.code)]) out.push_back(info.code);
+  }
+  return out;
+}
+
+}  // namespace baton::api

@@ -1,0 +1,19 @@
+#pragma once
+// The operation table: every endpoint of Baton's API, one row each. Adding an endpoint is
+// one row here plus its function (handlers.hpp); routing, the MCP tools and the discovery
+// documents follow from the row.
+#include <string_view>
+#include <vector>
+
+#include "api/operation.hpp"
+#include "core/limits.hpp"
+
+namespace baton::api {
+
+// Bounds in the rows come from `limits`, the same values the engine and the config enforce.
+std::vector<Operation> operation_table(const TaskLimits& limits);
+
+// The row named `id`, or nullptr.
+const Operation* find_operation(const std::vector<Operation>& table, std::string_view id);
+
+}  // namespace baton::api

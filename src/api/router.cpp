@@ -1,0 +1,95 @@
+#include "api/router.hpp"
+
+namespace baton::api {
+
+namespace {
+
+// Splits "/a/b/c" into {"a", "b", "c"}; "/" gives {""}.
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> parts;
+  if (path.empty() || path.front() != '/') return parts;
+  std::size_t start = 1;
+  for (;;) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) {
+      parts.push_back(path.substr(start));
+      return parts;
+    }
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+bool is_field(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+std::string_view field_name(std::string_view segment) { return segment.substr(1, segment.size() - 2); }
+
+// -1 when `pattern` does not match `parts`, else its number of literal segments.
+int literal_match(const std::vector<std::string_view>& pattern,
+                  const std::vector<std::string_view>& parts) {
+  if (pattern.size() != parts.size()) return -1;
+  int literals = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (is_field(pattern[i])) {
+      if (parts[i].empty()) return -1;
+    } else if (pattern[i] != parts[i]) {
+      return -1;
+    } else {
+      ++literals;
+    }
+  }
+  return literals;
+}
+
+}  // namespace
+
+Router::Router(const std::vector<Operation>& table) {
+  for (const Operation& operation : table) rows_.push_back({&operation, segments(operation.path)});
+}
+
+RouteMatch Router::match(std::string_view method, std::string_view path) const {
+  RouteMatch match;
+  auto parts = segments(path);
+  const Row* chosen = nullptr;
+  int best = -1;
+  for (const Row& row : rows_) {
+    int literals = literal_match(row.pattern, parts);
+    if (literals < 0 || literals < best) continue;
+    if (literals > best) {
+      best = literals;
+      chosen = nullptr;
+    }
+    match.path_known = true;
+    const Operation& operation = *row.operation;
+    bool method_ok = method == operation.method || (method == "HEAD" && operation.method == "GET");
+    if (method_ok && !chosen) chosen = &row;
+  }
+  if (chosen) {
+    match.operation = chosen->operation;
+    for (std::size_t i = 0; i < chosen->pattern.size(); ++i) {
+      if (is_field(chosen->pattern[i])) {
+        match.path_fields.emplace_back(field_name(chosen->pattern[i]), std::string(parts[i]));
+      }
+    }
+  }
+  return match;
+}
+
+std::string fill_path(const Operation& operation, const Input& input) {
+  std::string out;
+  for (std::string_view segment : segments(operation.path)) {
+    out.push_back('/');
+    if (!is_field(segment)) {
+      out += segment;
+      continue;
+    }
+    for (const FieldSpec& field : operation.fields) {
+      if (field.name == field_name(segment)) out += input.string(field.name, field.alias).value_or("");
+    }
+  }
+  return out;
+}
+
+}  // namespace baton::api

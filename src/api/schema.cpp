@@ -1,0 +1,369 @@
+#include "api/schema.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <cctype>
+#include <map>
+
+namespace baton::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// The answer bodies, as JSON Schema 2020-12 (OpenAPI 3.1). Written by hand beside
+// render.cpp, which writes them; the integration tests validate live answers against it.
+// The error and action enums are filled from the catalogs in core/errors.
+constexpr std::string_view kComponents = R"json({
+  "NextAction": {
+    "type": "object", "required": ["action", "available", "recommended"],
+    "properties": {
+      "action": {"type": "string"}, "available": {"type": "boolean"},
+      "recommended": {"type": "boolean", "description": "Exactly one action is recommended."},
+      "description": {"type": "string"}, "method": {"type": "string"},
+      "endpoint": {"type": "string"},
+      "retry_after_seconds": {"type": "integer", "minimum": 0},
+      "output_id": {"type": "string"}
+    }
+  },
+  "AgentContract": {
+    "type": "object", "required": ["version", "retryable", "next_actions"],
+    "description": "What the agent should do next.",
+    "properties": {
+      "version": {"type": "string", "const": "1"}, "retryable": {"type": "boolean"},
+      "next_actions": {"type": "array", "minItems": 1,
+                       "items": {"$ref": "#/components/schemas/NextAction"}},
+      "task_claimable": {"type": "boolean"}, "lease_valid": {"type": "boolean"},
+      "lease_expires_in_seconds": {"type": "integer"},
+      "recommended_heartbeat_interval_seconds": {"type": "integer", "minimum": 1},
+      "billing_context": {"type": "object"}
+    }
+  },
+  "Task": {
+    "type": "object",
+    "required": ["id", "type", "status", "payload", "priority", "maxAttempts", "attemptCount",
+                 "leaseDurationSeconds", "createdAt", "updatedAt"],
+    "properties": {
+      "id": {"type": "string", "pattern": "^tsk_[0-9A-HJKMNP-TV-Z]{26}$"},
+      "type": {"type": "string"},
+      "status": {"type": "string",
+                 "enum": ["pending", "claimed", "completed", "dead_letter", "cancelled"]},
+      "payload": {"type": "object"}, "result": {"type": ["object", "null"]},
+      "outputId": {"type": ["string", "null"]}, "priority": {"type": "integer"},
+      "maxAttempts": {"type": "integer"}, "attemptCount": {"type": "integer"},
+      "leaseDurationSeconds": {"type": "integer"},
+      "leaseExpiresAt": {"type": ["string", "null"], "format": "date-time"},
+      "claimedBy": {"type": ["string", "null"]},
+      "leaseToken": {"type": "string",
+                     "description": "Only in claim and heartbeat answers: the fencing token."},
+      "scheduledAt": {"type": ["string", "null"], "format": "date-time"},
+      "failureReason": {"type": ["string", "null"]},
+      "createdAt": {"type": "string", "format": "date-time"},
+      "updatedAt": {"type": "string", "format": "date-time"},
+      "completedAt": {"type": ["string", "null"], "format": "date-time"}
+    }
+  },
+  "TaskAnswer": {
+    "type": "object", "required": ["task", "agent_contract"],
+    "properties": {"task": {"$ref": "#/components/schemas/Task"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "ClaimAnswer": {
+    "type": "object", "required": ["task", "agent_contract"],
+    "properties": {
+      "task": {"description": "null when no task was claimable (within wait_seconds).",
+               "anyOf": [{"$ref": "#/components/schemas/Task"}, {"type": "null"}]},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "TaskList": {
+    "type": "object", "required": ["tasks", "next_cursor", "agent_contract"],
+    "properties": {
+      "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+      "next_cursor": {"type": ["string", "null"]},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Error": {
+    "type": "object", "required": ["error", "message", "request_id", "agent_contract"],
+    "properties": {
+      "error": {"type": "string"}, "message": {"type": "string"},
+      "request_id": {"type": "string", "description": "Equals the X-Request-Id header."},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Registered": {
+    "type": "object", "required": ["apiKey", "accountId", "keyId", "agent_contract"],
+    "properties": {
+      "apiKey": {"type": "string", "description": "Shown once; only its SHA-256 is stored."},
+      "accountId": {"type": "string"}, "keyId": {"type": "string"},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Key": {
+    "type": "object", "required": ["keyId", "label", "createdAt"],
+    "properties": {"keyId": {"type": "string"}, "label": {"type": "string"},
+                   "createdAt": {"type": "string", "format": "date-time"}}
+  },
+  "KeyList": {
+    "type": "object", "required": ["keys", "agent_contract"],
+    "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "KeyCreated": {
+    "type": "object", "required": ["apiKey", "accountId", "key", "keyId", "agent_contract"],
+    "properties": {"apiKey": {"type": "string"}, "accountId": {"type": "string"},
+                   "key": {"$ref": "#/components/schemas/Key"}, "keyId": {"type": "string"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "KeyRevoked": {
+    "type": "object", "required": ["revoked", "keyId", "agent_contract"],
+    "properties": {"revoked": {"type": "boolean"}, "keyId": {"type": "string"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Health": {
+    "type": "object", "required": ["status", "version", "uptime_seconds", "shards", "storage"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]},
+                   "version": {"type": "string"}, "uptime_seconds": {"type": "integer"},
+                   "shards": {"type": "integer"}, "storage": {"type": "object"},
+                   "connections": {"type": "object"}}
+  },
+  "AgentCard": {
+    "type": "object", "required": ["name", "description", "version", "urls"],
+    "properties": {"name": {"type": "string"}, "description": {"type": "string"},
+                   "version": {"type": "string"}, "urls": {"type": "object"}}
+  },
+  "Capabilities": {
+    "type": "object",
+    "required": ["lifecycle", "limits", "errors", "actions", "operations"],
+    "properties": {"lifecycle": {"type": "object"}, "limits": {"type": "object"},
+                   "errors": {"type": "array"}, "actions": {"type": "array"},
+                   "operations": {"type": "array"}, "rate_limits": {"type": "object"},
+                   "plans": {"type": "object"}}
+  },
+  "ToolManifest": {
+    "type": "object", "required": ["tools"],
+    "properties": {"tools": {"type": "array", "items": {
+      "type": "object", "required": ["name", "description", "inputSchema"],
+      "properties": {"name": {"type": "string"}, "title": {"type": "string"},
+                     "description": {"type": "string"}, "inputSchema": {"type": "object"}}}}}
+  },
+  "OpenApiDocument": {
+    "type": "object", "required": ["openapi", "info", "paths"],
+    "properties": {"openapi": {"type": "string"}, "info": {"type": "object"},
+                   "paths": {"type": "object"}}
+  },
+  "JsonRpcMessage": {
+    "type": "object", "required": ["jsonrpc"],
+    "description": "A JSON-RPC 2.0 request, notification or response (no batches).",
+    "properties": {"jsonrpc": {"type": "string", "const": "2.0"},
+                   "id": {"type": ["string", "integer"]}, "method": {"type": "string"},
+                   "params": {"type": "object"}, "result": {"type": "object"},
+                   "error": {"type": "object"}}
+  }
+})json";
+
+json::object field_schema(const FieldSpec& field) {
+  json::object schema;
+  switch (field.type) {
+    case FieldType::string:
+      schema["type"] = "string";
+      if (field.minimum) schema["minLength"] = *field.minimum;
+      if (field.maximum) schema["maxLength"] = *field.maximum;
+      if (!field.pattern.empty()) schema["pattern"] = field.pattern;
+      if (!field.one_of.empty()) {
+        json::array words;
+        for (std::string_view word : field.one_of) words.emplace_back(word);
+        schema["enum"] = std::move(words);
+      }
+      break;
+    case FieldType::integer:
+      schema["type"] = "integer";
+      if (field.minimum) schema["minimum"] = *field.minimum;
+      if (field.maximum) schema["maximum"] = *field.maximum;
+      break;
+    case FieldType::boolean:
+      schema["type"] = "boolean";
+      break;
+    case FieldType::object:
+      schema["type"] = "object";
+      break;
+  }
+  std::string description(field.description);
+  if (!field.alias.empty()) {
+    description += (description.empty() ? "" : " ") + std::string("Also accepted as ") +
+                   std::string(field.alias) + ".";
+  }
+  if (!description.empty()) schema["description"] = description;
+  return schema;
+}
+
+json::object object_schema(const Operation& operation, bool body_only) {
+  json::object properties;
+  json::array required;
+  for (const FieldSpec& field : operation.fields) {
+    if (body_only && field.in != FieldIn::body) continue;
+    properties[field.name] = field_schema(field);
+    if (field.required) required.emplace_back(field.name);
+  }
+  json::object schema{{"type", "object"}, {"properties", std::move(properties)}};
+  if (!required.empty()) schema["required"] = std::move(required);
+  return schema;
+}
+
+json::object ref(std::string_view component) {
+  return {{"$ref", "#/components/schemas/" + std::string(component)}};
+}
+
+json::object json_content(json::object schema) {
+  return {{"application/json", {{"schema", std::move(schema)}}}};
+}
+
+std::string_view tag_of(const Operation& operation) {
+  if (operation.path.starts_with("/v1/tasks")) return "tasks";
+  if (operation.path.starts_with("/v1/keys")) return "keys";
+  return "discovery";
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+json::object error_responses(const std::vector<ErrorCode>& codes, json::object responses) {
+  std::map<int, json::array> by_status;
+  for (ErrorCode code : codes) by_status[error_info(code).http_status].emplace_back(error_info(code).name);
+  for (auto& [status, names] : by_status) {
+    std::string description;
+    for (const json::value& name : names) {
+      description += (description.empty() ? "" : ", ") + std::string(name.as_string());
+    }
+    json::object response{{"description", description},
+                          {"content", json_content(ref("Error"))},
+                          {"x-error-codes", std::move(names)}};
+    if (status == 429 || status == 503) {
+      response["headers"] = json::object{
+          {"Retry-After", {{"description", "Seconds to wait before retrying."},
+                           {"schema", {{"type", "integer"}}}}}};
+    }
+    responses[std::to_string(status)] = std::move(response);
+  }
+  return responses;
+}
+
+json::object operation_object(const Operation& operation) {
+  json::object out{{"operationId", operation.id},
+                   {"summary", operation.summary},
+                   {"description", operation.description},
+                   {"tags", json::array{tag_of(operation)}}};
+  out["security"] = operation.needs_key ? json::array{json::object{{"bearer", json::array{}}}}
+                                        : json::array{};
+  json::array parameters;
+  for (const FieldSpec& field : operation.fields) {
+    if (field.in == FieldIn::body) continue;
+    json::object parameter{{"name", field.name},
+                           {"in", field.in == FieldIn::path ? "path" : "query"},
+                           {"required", field.in == FieldIn::path || field.required},
+                           {"schema", field_schema(field)}};
+    if (!field.description.empty()) parameter["description"] = field.description;
+    parameters.push_back(std::move(parameter));
+  }
+  if (!parameters.empty()) out["parameters"] = std::move(parameters);
+  if (operation.has_body()) {
+    json::object body = object_schema(operation, true);
+    bool required = body.contains("required");
+    out["requestBody"] = json::object{{"required", required},
+                                      {"content", json_content(std::move(body))}};
+  }
+  json::object responses{{std::to_string(operation.success_status),
+                          {{"description", operation.summary},
+                           {"content", json_content(ref(operation.output))}}}};
+  out["responses"] = error_responses(declared_errors(operation), std::move(responses));
+  return out;
+}
+
+// POST /mcp is a transport, not an operation: it carries the operations as tools.
+json::object mcp_path_item() {
+  json::object responses{
+      {"200", {{"description", "A JSON-RPC response; a tool's own failure is a result with "
+                               "isError true."},
+               {"content", json_content(ref("JsonRpcMessage"))}}},
+      {"202", {{"description", "A notification or a client response was accepted."}}},
+      {"400", {{"description", "Malformed JSON-RPC, a missing Mcp-Session-Id or an unsupported "
+                               "MCP-Protocol-Version."},
+               {"content", json_content(ref("JsonRpcMessage"))}}},
+      {"401", {{"description", "missing_api_key, invalid_api_key"},
+               {"content", json_content(ref("Error"))}}},
+      {"403", {{"description", "An Origin header that is not allowed."},
+               {"content", json_content(ref("JsonRpcMessage"))}}},
+      {"404", {{"description", "An unknown or expired session."},
+               {"content", json_content(ref("JsonRpcMessage"))}}},
+      {"503", {{"description", "Too many sessions, or the server is unavailable."},
+               {"content", json_content(ref("JsonRpcMessage"))}}}};
+  json::object post{{"operationId", "mcp"},
+                    {"summary", "Model Context Protocol"},
+                    {"description", "Streamable HTTP transport, JSON-RPC 2.0: initialize, ping, "
+                                    "tools/list, tools/call. One tool per task operation."},
+                    {"tags", json::array{"mcp"}},
+                    {"security", json::array{json::object{{"bearer", json::array{}}}}},
+                    {"requestBody", {{"required", true},
+                                     {"content", json_content(ref("JsonRpcMessage"))}}},
+                    {"responses", std::move(responses)}};
+  return {{"post", std::move(post)}};
+}
+
+}  // namespace
+
+json::object input_schema(const Operation& operation) { return object_schema(operation, false); }
+
+json::object tool_entry(const Operation& operation) {
+  return {{"name", operation.id},
+          {"title", operation.summary},
+          {"description", operation.description},
+          {"inputSchema", input_schema(operation)}};
+}
+
+json::object openapi_document(const std::vector<Operation>& table, std::string_view version) {
+  json::object components_schemas = json::parse(kComponents).as_object();
+  json::array codes, actions;
+  for (const ErrorInfo& info : error_catalog()) codes.emplace_back(info.name);
+  for (int a = 0; a <= static_cast<int>(ActionCode::stop_work); ++a) {
+    actions.emplace_back(to_string(static_cast<ActionCode>(a)));
+  }
+  components_schemas["Error"].as_object()["properties"].as_object()["error"].as_object()["enum"] =
+      std::move(codes);
+  components_schemas["NextAction"].as_object()["properties"].as_object()["action"].as_object()["enum"] =
+      std::move(actions);
+
+  json::object paths;
+  for (const Operation& operation : table) {
+    json::value& item = paths[operation.path];
+    if (!item.is_object()) item = json::object{};
+    item.as_object()[lower(operation.method)] = operation_object(operation);
+  }
+  paths["/mcp"] = mcp_path_item();
+
+  return {
+      {"openapi", "3.1.0"},
+      {"info",
+       {{"title", "Baton"},
+        {"version", version},
+        {"summary", "A self-hosted task server for autonomous agents."},
+        {"description",
+         "Producers create tasks; workers claim them by type, hold a lease renewed by "
+         "heartbeats, and complete or fail them. Every answer of /v1 carries an agent_contract "
+         "saying what to do next. Speaks the Orchestrion v1 API."},
+        {"license", {{"name", "MIT"}, {"identifier", "MIT"}}}}},
+      {"servers", json::array{json::object{{"url", "/"}, {"description", "This server."}}}},
+      {"tags", json::array{
+                   json::object{{"name", "tasks"}, {"description", "The task lifecycle."}},
+                   json::object{{"name", "keys"}, {"description", "Accounts and API keys."}},
+                   json::object{{"name", "discovery"},
+                                {"description", "What an agent reads first; no key needed."}},
+                   json::object{{"name", "mcp"}, {"description", "The MCP endpoint."}}}},
+      {"paths", std::move(paths)},
+      {"components",
+       {{"schemas", std::move(components_schemas)},
+        {"securitySchemes",
+         {{"bearer", {{"type", "http"}, {"scheme", "bearer"},
+                      {"description", "An API key from POST /v1/keys/register."}}}}}}}};
+}
+
+}  // namespace baton::api

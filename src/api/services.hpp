@@ -1,0 +1,49 @@
+#pragma once
+// What an operation's function may use: the engine, the account store, the config and
+// the operation table itself (for the discovery documents). Owned by Api; shared by every
+// shard thread, and read-only after start except where a member says otherwise.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/operation.hpp"
+#include "api/storage_worker.hpp"
+#include "config/config.hpp"
+#include "core/limits.hpp"
+#include "core/time.hpp"
+#include "engine/account_store.hpp"
+#include "engine/task_engine.hpp"
+#include "http/message.hpp"
+
+namespace baton::api {
+
+struct Services {
+  Services(TaskEngine& e, AccountStore& a, const Config& c)
+      : engine(e), accounts(a), config(c), limits(c.task_limits()), started_at(wall_now_ms()) {}
+
+  TaskEngine& engine;
+  AccountStore& accounts;
+  const Config& config;
+  TaskLimits limits;
+  Millis started_at;
+  StorageWorker storage;  // synced account and key writes, off the shard threads
+  std::vector<Operation> operations;  // the table (operations.cpp), fixed after start
+  // Where /health reads the connection counters (the listeners are made after the Api).
+  std::function<http::ConnectionStats()> connection_stats;
+  LogSink warn = [](std::string_view, std::string_view) {};
+};
+
+// Validates the call's input against its operation's fields, then runs the operation:
+// the one step HTTP and MCP share. Storage faults become 503, anything else thrown 500,
+// each logged.
+boost::asio::awaitable<Result> run_operation(Services& services, Call& call);
+
+// An error answer: the catalog's status, an error body with its agent_contract, and the
+// Retry-After a retryable error knows. `message` empty: the code's name.
+Result error_result(const Call& call, ErrorCode code, std::string message,
+                    const std::string& task_id = {}, int retry_after_seconds = 0);
+Result error_result(std::string_view request_id, ErrorCode code, std::string message,
+                    const std::string& task_id = {}, int retry_after_seconds = 0);
+Result json_result(int status, std::string body);
+
+}  // namespace baton::api
