@@ -41,7 +41,7 @@ struct Config {
   double seconds = 10, warmup = 2;
   Clock::duration timeout = 5s;
   long preload = 0;
-  bool claim_check = false, json = false, typeless = false;
+  bool claim_check = false, json = false, typeless = false, mcp = false;
 };
 
 struct Conn {
@@ -64,12 +64,13 @@ struct Conn {
 struct Reply {
   int status = 0;  // 0: connect/read/write failure or timeout
   std::string body;
+  std::string mcp_session;  // the Mcp-Session-Id header, when sent
 };
 
 // One request/response on a keep-alive connection, (re)connecting when needed. Never
 // throws on I/O errors and never waits longer than `timeout` per step.
 awaitable<Reply> exchange(Conn& c, const Config& cfg, http::verb verb, std::string target, std::string body,
-                          Clock::duration timeout) {
+                          Clock::duration timeout, std::string_view extra_headers = {}) {
   Reply r;
   beast::error_code ec;
   auto tok = asio::redirect_error(use_awaitable, ec);
@@ -93,6 +94,7 @@ awaitable<Reply> exchange(Conn& c, const Config& cfg, http::verb verb, std::stri
   wire.append(" HTTP/1.1\r\nHost: ").append(cfg.host_header);
   wire.append("\r\nUser-Agent: baton-bench\r\n");
   if (!cfg.auth.empty()) wire.append("Authorization: ").append(cfg.auth).append("\r\n");
+  wire.append(extra_headers);
   if (verb == http::verb::post || !body.empty()) {
     wire.append("Content-Type: application/json\r\nContent-Length: ");
     wire.append(std::to_string(body.size())).append("\r\n");
@@ -106,6 +108,9 @@ awaitable<Reply> exchange(Conn& c, const Config& cfg, http::verb verb, std::stri
     if (!ec) {
       r.status = static_cast<int>(res.result_int());
       r.body = std::move(res.body());
+      if (auto session = res.find("Mcp-Session-Id"); session != res.end()) {
+        r.mcp_session = std::string(session->value());
+      }
       if (!res.keep_alive()) c.close();
       co_return r;
     }
@@ -173,6 +178,73 @@ awaitable<void> lifecycle_worker(const Config& cfg, Stats& st, Window w, int k, 
     body += "}";
     t0 = Clock::now();
     r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/" + cl.id + "/complete", std::move(body), cfg.timeout);
+    if (account(st, &w, COMPLETE, t0, r) && w.in(Clock::now())) ++st.cycles;
+    if (r.status == 0) co_await pause(20ms);
+  }
+}
+
+// One JSON-RPC tools/call in an MCP session. A tool result with isError counts as a 409.
+awaitable<Reply> mcp_call(Conn& c, const Config& cfg, const std::string& session_header, uint64_t id,
+                          std::string_view tool, std::string_view arguments) {
+  std::string body;
+  body.reserve(96 + arguments.size());
+  body.append(R"({"jsonrpc":"2.0","id":)").append(std::to_string(id));
+  body.append(R"(,"method":"tools/call","params":{"name":")").append(tool);
+  body.append(R"(","arguments":)").append(arguments).append("}}");
+  Reply r = co_await exchange(c, cfg, http::verb::post, "/mcp", std::move(body), cfg.timeout, session_header);
+  if (r.status == 200) {
+    std::size_t flag = r.body.rfind(R"("isError":)");
+    if (flag == std::string::npos) {
+      r.status = 502;  // a JSON-RPC error, not a tool result
+    } else if (std::string_view(r.body).substr(flag + 10).starts_with("true")) {
+      r.status = 409;
+    }
+  }
+  co_return r;
+}
+
+// The same cycle as lifecycle_worker, as MCP tool calls in one session per connection.
+awaitable<void> mcp_worker(const Config& cfg, Stats& st, Window w, int k, std::string type) {
+  Conn c(co_await asio::this_coro::executor);
+  const std::string init =
+      R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"baton-bench","version":"1"}}})";
+  std::string session_header;
+  while (session_header.empty() && Clock::now() < w.end) {
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/mcp", init, cfg.timeout);
+    if (r.status == 200 && !r.mcp_session.empty()) {
+      session_header = "Mcp-Session-Id: " + r.mcp_session + "\r\n";
+    } else {
+      if (w.in(Clock::now())) ++st.errors;
+      co_await pause(20ms);
+    }
+  }
+  json::object claim{{"worker_id", "w" + std::to_string(k)}, {"type", type}};
+  const std::string claim_arguments = json::serialize(claim);
+  uint64_t id = 1;
+  for (uint64_t i = 0; Clock::now() < w.end; ++i) {
+    auto t0 = Clock::now();
+    Reply r = co_await mcp_call(c, cfg, session_header, id++, "create_task", create_body(type, i));
+    if (!account(st, &w, CREATE, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    t0 = Clock::now();
+    r = co_await mcp_call(c, cfg, session_header, id++, "claim_task", claim_arguments);
+    if (!account(st, &w, CLAIM, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    Claimed cl = parse_mcp_claim(r.body);
+    if (!cl.ok || cl.empty) {
+      if (w.in(Clock::now())) ++(cl.ok ? st.empty_claims : st.errors);
+      continue;
+    }
+    std::string arguments = R"({"task_id":")" + cl.id + R"(","result":{"ok":true})";
+    if (!cl.token.empty()) arguments += R"(,"lease_token":")" + cl.token + "\"";
+    arguments += "}";
+    t0 = Clock::now();
+    r = co_await mcp_call(c, cfg, session_header, id++, "complete_task", arguments);
     if (account(st, &w, COMPLETE, t0, r) && w.in(Clock::now())) ++st.cycles;
     if (r.status == 0) co_await pause(20ms);
   }
@@ -342,6 +414,7 @@ int main(int argc, char** argv) {
       "preload", po::value(&cfg.preload), "create N pending tasks of --type instead of the two phases")(
       "type", po::value(&cfg.type)->default_value("preload"), "task type for --preload and --claim-check")(
       "claim-check", po::bool_switch(&cfg.claim_check), "time from start to the first successful claim of --type")(
+      "mcp", po::bool_switch(&cfg.mcp), "add a phase running the lifecycle as MCP tool calls on POST /mcp")(
       "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");
   po::variables_map vm;
   try {
@@ -478,6 +551,26 @@ int main(int argc, char** argv) {
       report_rss(rep, cfg, "after");
       rep.num("lifecycle/health ratio",
               health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);
+      if (cfg.mcp) {
+        const std::string mcp_type = type + "_mcp";
+        start = Clock::now() + secs(cfg.warmup);
+        w = Window{start, start + secs(cfg.seconds)};
+        CpuWindow mcp_cpu(server_pids(cfg), w);
+        Stats m = run_workers(cfg, [&](Stats& s, int k) {
+          std::string worker_type = mcp_type;
+          if (cfg.types > 1) worker_type += "_" + std::to_string(k % cfg.types);
+          return mcp_worker(cfg, s, w, k, worker_type);
+        });
+        double mcp_rps = static_cast<double>(m.requests) / cfg.seconds;
+        rep.num("mcp tasks/s", static_cast<double>(m.cycles) / cfg.seconds, 0);
+        rep.num("mcp requests/s", mcp_rps, 0);
+        rep.ops(m, {CREATE, CLAIM, COMPLETE}, "mcp ");
+        rep.num("mcp empty claims", static_cast<double>(m.empty_claims), 0);
+        rep.num("mcp errors", static_cast<double>(m.errors), 0);
+        mcp_cpu.report(rep, "mcp", m.requests);
+        rep.num("mcp/lifecycle ratio",
+                life_rps > 0 ? std::optional<double>(mcp_rps / life_rps) : std::nullopt, 3);
+      }
     }
   }
   if (cfg.json) std::printf("%s\n", rep.json_line().c_str());

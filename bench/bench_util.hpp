@@ -284,6 +284,21 @@ inline bool parse_claim_fast(std::string_view body, Claimed& c) {
   return true;
 }
 
+// A claim_task tool result over MCP: its structuredContent is the HTTP claim answer.
+inline Claimed parse_mcp_claim(std::string_view body) {
+  Claimed c;
+  constexpr std::string_view kContent = R"("structuredContent":)";
+  std::size_t at = body.find(kContent);
+  if (at == std::string_view::npos) return c;
+  std::string_view answer = body.substr(at + kContent.size());
+  if (answer.starts_with(R"({"task":null)")) {
+    c.ok = c.empty = true;
+    return c;
+  }
+  parse_claim_fast(answer, c);
+  return c;
+}
+
 inline Claimed parse_claim(const std::string& body) {
   Claimed c;
   if (parse_claim_fast(body, c)) return c;
@@ -335,14 +350,15 @@ struct Report {
     for (auto& [k, v] : fields) out += (out.size() > 1 ? "," : "") + json::serialize(json::value(k)) + ":" + v;
     return out + "}";
   }
-  void ops(Stats& st, std::initializer_list<Op> list) {
+  // `prefix` names a second run of the same operations ("mcp ").
+  void ops(Stats& st, std::initializer_list<Op> list, const std::string& prefix = {}) {
     for (Op op : list) {
-      const std::string n = kOpName[op];
+      const std::string n = prefix + kOpName[op];
       num(n + " p50 ms", percentile_ms(st.lat_us[op], 0.50), 3);
       num(n + " p99 ms", percentile_ms(st.lat_us[op], 0.99), 3);
       num(n + " p999 ms", percentile_ms(st.lat_us[op], 0.999), 3);
     }
-    for (auto& [k, n] : st.non2xx) num(std::string(kOpName[k.first]) + " non-2xx " + std::to_string(k.second), n, 0);
+    for (auto& [k, n] : st.non2xx) num(prefix + kOpName[k.first] + " non-2xx " + std::to_string(k.second), n, 0);
   }
 };
 
@@ -359,6 +375,9 @@ server's VmRSS before and after, requests/s, tasks/s (completed cycles), latency
 p50/p99/p999 per operation (every HTTP answer counts, including non-2xx), non-2xx
 answers per operation and status, transport errors (connect/read/write failures and
 timeouts; the connection is then re-opened), and lifecycle requests/s / health requests/s.
+--mcp adds a third phase: the same cycle as MCP tool calls (create_task, claim_task,
+complete_task) on POST /mcp, one session per connection, and prints its rate beside the
+HTTP lifecycle's as mcp/lifecycle ratio (a tool result with isError counts as non-2xx 409).
 The server's plan limits (workers, creates/claims per hour, monthly quota) must allow
 the load, or the lifecycle phase measures 402/429 answers.
 
