@@ -1120,3 +1120,84 @@ BOOST_AUTO_TEST_CASE(status_names_round_trip_and_terminal_states_are_the_three_f
   BOOST_TEST(is_terminal(TaskStatus::dead_letter));
   BOOST_TEST(is_terminal(TaskStatus::cancelled));
 }
+
+// ---- The documented edges (lifecycle_edges, served by GET /v1/capabilities) ----------
+
+namespace {
+
+struct EdgeCommand {
+  std::string_view by;
+  Command command;
+};
+
+// Every public command, under the name an edge uses, in the variants that pick different
+// edges (attempts left or not, retryable or not). ReleaseCmd is left out: it undoes a
+// claim whose answer never reached its client, and is no edge of its own.
+std::vector<EdgeCommand> public_commands() {
+  FailCmd retry;
+  FailCmd final_fail;
+  final_fail.retryable = false;
+  return {{"claim_task", ClaimCmd{"w2", kNewToken}},
+          {"heartbeat", HeartbeatCmd{}},
+          {"complete_task", CompleteCmd{}},
+          {"fail_task", retry},
+          {"fail_task", final_fail},
+          {"lease_expired", ExpireLeaseCmd{}},
+          {"cancel_task", CancelCmd{}},
+          {"requeue_task", RequeueCmd{}}};
+}
+
+std::vector<Task> every_state() {
+  Task claimed_last_attempt = claimed_live();
+  claimed_last_attempt.attempt_count = 3;
+  Task claimed_last_attempt_passed = claimed_lease_passed();
+  claimed_last_attempt_passed.attempt_count = 3;
+  return {pending_due(), pending_scheduled_later(), pending_previously_claimed(), claimed_live(),
+          claimed_lease_passed(), claimed_last_attempt, claimed_last_attempt_passed, completed(),
+          dead_letter(), cancelled_from_pending(), cancelled_from_pending_after_claim(),
+          cancelled_from_claimed()};
+}
+
+bool listed(TaskStatus from, TaskStatus to, std::string_view by) {
+  for (const LifecycleEdge& edge : lifecycle_edges()) {
+    if (edge.from == from && edge.to == to && edge.by == by) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(documented_edges)
+
+BOOST_AUTO_TEST_CASE(every_transition_apply_makes_is_a_listed_edge) {
+  int transitions = 0;
+  for (const Task& task : every_state()) {
+    for (const EdgeCommand& named : public_commands()) {
+      Transition t = apply(task, named.command, ctx_at(kNow));
+      if (!t.ok() || t.unchanged) continue;
+      ++transitions;
+      BOOST_TEST(listed(task.status, t.task.status, named.by),
+                 to_string(task.status) << " -> " << to_string(t.task.status) << " by " << named.by
+                                        << " is not in lifecycle_edges()");
+    }
+  }
+  BOOST_TEST(transitions >= 10);
+}
+
+BOOST_AUTO_TEST_CASE(every_listed_edge_is_a_transition_apply_makes) {
+  for (const LifecycleEdge& edge : lifecycle_edges()) {
+    bool made = false;
+    for (const Task& task : every_state()) {
+      if (task.status != edge.from) continue;
+      for (const EdgeCommand& named : public_commands()) {
+        if (named.by != edge.by) continue;
+        Transition t = apply(task, named.command, ctx_at(kNow));
+        made = made || (t.ok() && !t.unchanged && t.task.status == edge.to);
+      }
+    }
+    BOOST_TEST(made, to_string(edge.from) << " -> " << to_string(edge.to) << " by " << edge.by
+                                          << " is listed but apply() never makes it");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
