@@ -1,7 +1,9 @@
 #pragma once
-// Field bounds of tasks and requests (spec section 3), filled from the config; and the
-// validators that check one field each. A validator returns "" when the value is fine,
-// else the message of the 400 that names the field.
+// Field bounds of tasks and requests (spec section 3), filled from the config. The
+// operation table (api/operations.cpp) declares each field's bounds from these values and
+// api/input.cpp enforces them; the two validators here are the rules no range states.
+// A validator returns "" when the value is fine, else the message of the 400 naming the
+// field.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,14 +28,6 @@ struct TaskLimits {
 };
 
 std::string check_type(std::string_view type);
-std::string check_priority(std::int64_t priority);
-std::string check_max_attempts(std::int64_t value, const TaskLimits& limits);
-std::string check_lease_seconds(std::int64_t value, const TaskLimits& limits);
-std::string check_wait_seconds(std::int64_t value, const TaskLimits& limits);
-std::string check_delay_seconds(std::int64_t value, const TaskLimits& limits);
-std::string check_retry_after_seconds(std::int64_t value, const TaskLimits& limits);
-std::string check_worker_id(std::string_view worker_id, const TaskLimits& limits);
-std::string check_reason(std::string_view reason, const TaskLimits& limits);
 // Printable ASCII (0x21-0x7e and space), 1..max chars.
 std::string check_idempotency_key(std::string_view key, const TaskLimits& limits);
 bool is_printable_ascii(std::string_view text);

@@ -24,12 +24,6 @@ bool names(const std::string& message, std::string_view field) {
   return message.find(field) != std::string::npos;
 }
 
-std::string repeat(std::string_view unit, std::size_t n) {
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) out.append(unit);
-  return out;
-}
-
 constexpr std::int64_t kMin64 = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMax64 = std::numeric_limits<std::int64_t>::max();
 
@@ -93,143 +87,9 @@ BOOST_AUTO_TEST_CASE(type_length_counts_bytes_not_just_allowed_ones) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// ---- integers ----------------------------------------------------------------------------
-
-BOOST_AUTO_TEST_SUITE(integers)
-
-BOOST_AUTO_TEST_CASE(priority_is_0_to_100) {
-  BOOST_TEST(ok(check_priority(0)));
-  BOOST_TEST(ok(check_priority(1)));
-  BOOST_TEST(ok(check_priority(99)));
-  BOOST_TEST(ok(check_priority(100)));
-  BOOST_TEST(names(check_priority(-1), "priority"));
-  BOOST_TEST(names(check_priority(101), "priority"));
-  BOOST_TEST(!ok(check_priority(kMin64)));
-  BOOST_TEST(!ok(check_priority(kMax64)));
-  BOOST_TEST(!ok(check_priority(255)));
-  BOOST_TEST(!ok(check_priority(256)));  // would wrap to 0 in a byte
-}
-
-BOOST_AUTO_TEST_CASE(max_attempts_is_1_to_100) {
-  BOOST_TEST(ok(check_max_attempts(1, kDefaults)));
-  BOOST_TEST(ok(check_max_attempts(100, kDefaults)));
-  BOOST_TEST(names(check_max_attempts(0, kDefaults), "maxAttempts"));
-  BOOST_TEST(names(check_max_attempts(101, kDefaults), "maxAttempts"));
-  BOOST_TEST(!ok(check_max_attempts(-1, kDefaults)));
-  BOOST_TEST(!ok(check_max_attempts(kMax64, kDefaults)));
-  BOOST_TEST(!ok(check_max_attempts(kMin64, kDefaults)));
-  BOOST_TEST(!ok(check_max_attempts(4'294'967'297LL, kDefaults)));  // 2^32 + 1
-}
-
-BOOST_AUTO_TEST_CASE(lease_duration_is_30_to_3600_by_default) {
-  BOOST_TEST(ok(check_lease_seconds(30, kDefaults)));
-  BOOST_TEST(ok(check_lease_seconds(300, kDefaults)));
-  BOOST_TEST(ok(check_lease_seconds(3600, kDefaults)));
-  BOOST_TEST(names(check_lease_seconds(29, kDefaults), "leaseDurationSeconds"));
-  BOOST_TEST(names(check_lease_seconds(3601, kDefaults), "leaseDurationSeconds"));
-  BOOST_TEST(!ok(check_lease_seconds(0, kDefaults)));
-  BOOST_TEST(!ok(check_lease_seconds(-30, kDefaults)));
-  BOOST_TEST(!ok(check_lease_seconds(kMax64, kDefaults)));
-}
-
-BOOST_AUTO_TEST_CASE(lease_duration_range_follows_the_config) {
-  TaskLimits limits;
-  limits.lease_min_seconds = 1;
-  limits.lease_max_seconds = 10;
-  BOOST_TEST(ok(check_lease_seconds(1, limits)));
-  BOOST_TEST(ok(check_lease_seconds(10, limits)));
-  BOOST_TEST(!ok(check_lease_seconds(0, limits)));
-  BOOST_TEST(!ok(check_lease_seconds(11, limits)));
-}
-
-BOOST_AUTO_TEST_CASE(max_attempts_range_follows_the_config) {
-  TaskLimits limits;
-  limits.min_max_attempts = 2;
-  limits.max_max_attempts = 5;
-  BOOST_TEST(ok(check_max_attempts(2, limits)));
-  BOOST_TEST(ok(check_max_attempts(5, limits)));
-  BOOST_TEST(!ok(check_max_attempts(1, limits)));
-  BOOST_TEST(!ok(check_max_attempts(6, limits)));
-}
-
-BOOST_AUTO_TEST_CASE(wait_seconds_is_0_to_the_configured_max) {
-  BOOST_TEST(ok(check_wait_seconds(0, kDefaults)));
-  BOOST_TEST(ok(check_wait_seconds(30, kDefaults)));
-  BOOST_TEST(names(check_wait_seconds(31, kDefaults), "wait_seconds"));
-  BOOST_TEST(names(check_wait_seconds(-1, kDefaults), "wait_seconds"));
-  TaskLimits limits;
-  limits.max_wait_seconds = 5;
-  BOOST_TEST(ok(check_wait_seconds(5, limits)));
-  BOOST_TEST(!ok(check_wait_seconds(6, limits)));
-}
-
-BOOST_AUTO_TEST_CASE(delay_seconds_is_0_to_30_days) {
-  std::int64_t max = 30LL * 24 * 3600;
-  BOOST_TEST(ok(check_delay_seconds(0, kDefaults)));
-  BOOST_TEST(ok(check_delay_seconds(max, kDefaults)));
-  BOOST_TEST(ok(check_delay_seconds(max - 1, kDefaults)));
-  BOOST_TEST(names(check_delay_seconds(max + 1, kDefaults), "delaySeconds"));
-  BOOST_TEST(names(check_delay_seconds(-1, kDefaults), "delaySeconds"));
-  BOOST_TEST(!ok(check_delay_seconds(kMax64, kDefaults)));
-  TaskLimits limits;
-  limits.max_schedule_ahead_seconds = 60;
-  BOOST_TEST(ok(check_delay_seconds(60, limits)));
-  BOOST_TEST(!ok(check_delay_seconds(61, limits)));
-}
-
-BOOST_AUTO_TEST_CASE(retry_after_seconds_is_0_to_the_configured_max) {
-  std::int64_t max = kDefaults.max_retry_after_seconds;
-  BOOST_TEST(ok(check_retry_after_seconds(0, kDefaults)));
-  BOOST_TEST(ok(check_retry_after_seconds(max, kDefaults)));
-  BOOST_TEST(names(check_retry_after_seconds(max + 1, kDefaults), "retry_after_seconds"));
-  BOOST_TEST(names(check_retry_after_seconds(-1, kDefaults), "retry_after_seconds"));
-  BOOST_TEST(!ok(check_retry_after_seconds(kMin64, kDefaults)));
-  TaskLimits limits;
-  limits.max_retry_after_seconds = 3600;
-  BOOST_TEST(ok(check_retry_after_seconds(3600, limits)));
-  BOOST_TEST(!ok(check_retry_after_seconds(3601, limits)));
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-// ---- strings -------------------------------------------------------------------------
+// Field bounds are checked by api/input.cpp against the operation table: tests/api/input_test.
 
 BOOST_AUTO_TEST_SUITE(strings)
-
-BOOST_AUTO_TEST_CASE(worker_id_up_to_200_characters_is_accepted) {
-  BOOST_TEST(ok(check_worker_id("", kDefaults)));
-  BOOST_TEST(ok(check_worker_id("agent-7", kDefaults)));
-  BOOST_TEST(ok(check_worker_id(std::string(200, 'w'), kDefaults)));
-  BOOST_TEST(names(check_worker_id(std::string(201, 'w'), kDefaults), "worker_id"));
-}
-
-BOOST_AUTO_TEST_CASE(worker_id_length_counts_code_points_not_bytes) {
-  std::string euro = "\xe2\x82\xac";  // 3 bytes, 1 character
-  BOOST_TEST(ok(check_worker_id(repeat(euro, 200), kDefaults)));
-  BOOST_TEST(!ok(check_worker_id(repeat(euro, 201), kDefaults)));
-}
-
-BOOST_AUTO_TEST_CASE(worker_id_limit_follows_the_config) {
-  TaskLimits limits;
-  limits.max_worker_id_chars = 3;
-  BOOST_TEST(ok(check_worker_id("abc", limits)));
-  BOOST_TEST(!ok(check_worker_id("abcd", limits)));
-}
-
-BOOST_AUTO_TEST_CASE(reason_up_to_500_characters_is_accepted) {
-  BOOST_TEST(ok(check_reason("", kDefaults)));
-  BOOST_TEST(ok(check_reason(std::string(500, 'r'), kDefaults)));
-  BOOST_TEST(names(check_reason(std::string(501, 'r'), kDefaults), "reason"));
-}
-
-BOOST_AUTO_TEST_CASE(reason_length_counts_code_points_not_bytes) {
-  std::string emoji = "\xf0\x9f\x98\x80";  // U+1F600, 4 bytes
-  std::string accented = "\xc3\xa9";       // U+00E9, 2 bytes
-  BOOST_TEST(ok(check_reason(repeat(emoji, 500), kDefaults)));
-  BOOST_TEST(!ok(check_reason(repeat(emoji, 501), kDefaults)));
-  BOOST_TEST(ok(check_reason(repeat(accented, 250) + std::string(250, 'a'), kDefaults)));
-  BOOST_TEST(!ok(check_reason(repeat(accented, 251) + std::string(250, 'a'), kDefaults)));
-}
 
 BOOST_AUTO_TEST_CASE(utf8_length_counts_code_points) {
   BOOST_TEST(utf8_length("") == 0U);
