@@ -131,12 +131,12 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   const std::string& method = request.method;
-  if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
-  if (path.starts_with("/v1/") && query_carries_key(query)) {
+  if ((path.starts_with("/v1/") || path == McpEndpoint::kPath) && query_carries_key(query)) {
     co_return to_response(error_result(
         request.request_id, ErrorCode::invalid_request,
         "API keys are never accepted in the URL; send 'Authorization: Bearer <key>'."));
   }
+  if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
   RouteMatch route = router_->match(method, path);
   if (!route.operation) {
     if (route.path_known) {

@@ -49,6 +49,7 @@ json::object limits_in_force(const Services& services) {
       {"max_connections", config.server.max_connections},
       {"idle_timeout_seconds", config.server.idle_timeout_seconds},
       {"mcp_max_sessions", config.mcp.max_sessions},
+      {"mcp_max_sessions_per_account", config.mcp.max_sessions_per_account},
       {"mcp_session_idle_seconds", config.mcp.session_idle_seconds},
   };
 }
@@ -165,7 +166,7 @@ asio::awaitable<Result> get_tool_manifest(Services& services, Call&) {
 }
 
 asio::awaitable<Result> get_openapi_schema(Services& services, Call&) {
-  co_return document(openapi_document(services.operations, kBatonVersion));
+  co_return document(openapi_document(services.operations, kBatonVersion, services.config.mcp.enabled));
 }
 
 }  // namespace baton::api

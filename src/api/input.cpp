@@ -49,6 +49,14 @@ std::optional<std::int64_t> as_integer(const json::value& value) {
   return std::nullopt;
 }
 
+// Equal JSON, or (integer fields) the same integer however spelled: 2 and 2.0.
+bool same_value(const FieldSpec& field, const json::value& a, const json::value& b) {
+  if (a == b) return true;
+  if (field.type != FieldType::integer) return false;
+  auto x = as_integer(a), y = as_integer(b);
+  return x && y && *x == *y;
+}
+
 std::string check_value(const FieldSpec& field, const json::value& value) {
   std::string_view name = field.name;
   switch (field.type) {
@@ -125,12 +133,13 @@ std::string validate_input(const Operation& operation, const json::object& value
   for (const FieldSpec& field : operation.fields) {
     const json::value* a = values.if_contains(field.name);
     const json::value* b = field.alias.empty() ? nullptr : values.if_contains(field.alias);
-    if (a && b && *a != *b) {
+    if (a && a->is_null()) a = nullptr;  // null counts as absent
+    if (b && b->is_null()) b = nullptr;
+    if (a && b && !same_value(field, *a, *b)) {
       return std::string(field.name) + " and " + std::string(field.alias) +
              " are both sent, with different values";
     }
-    const json::value* value = a && !a->is_null() ? a : b;
-    if (value && value->is_null()) value = nullptr;  // null counts as absent
+    const json::value* value = a ? a : b;
     if (!value) {
       if (field.required) {
         return std::string(field.name) + " is required" +

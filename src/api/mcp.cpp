@@ -1,5 +1,11 @@
 #include "api/mcp.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -35,7 +41,8 @@ constexpr std::string_view kInstructions =
     "poll), then heartbeat with the lease_token every "
     "agent_contract.recommended_heartbeat_interval_seconds while you work, then complete_task "
     "or fail_task with the lease_token. Every result carries an agent_contract whose "
-    "next_actions name the tool to call next.";
+    "next_actions say what to do next; GET /v1/tool maps each action's method and endpoint "
+    "to its tool (check_task_status is get_task).";
 
 std::string rpc_error(std::string_view id_json, int code, std::string_view message) {
   std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
@@ -106,13 +113,32 @@ bool supported_version(std::string_view version) {
                    version) != McpEndpoint::kProtocolVersions.end();
 }
 
+// Drops expired sessions every quarter of the idle time (at most every 10 s), so an
+// expired session costs no memory even when no MCP request comes to find it expired. Runs
+// on the shard thread that served the first MCP request, until that shard stops.
+asio::awaitable<void> sweep_sessions(std::shared_ptr<McpSessions> sessions, int idle_seconds) {
+  auto period = std::chrono::milliseconds(std::clamp(idle_seconds * 250, 250, 10000));
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(period);
+    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+    sessions->live(wall_now_ms());
+  }
+}
+
 }  // namespace
+
+struct McpEndpoint::InFlight {
+  asio::any_io_executor executor;  // the call's thread
+  std::shared_ptr<CallCancel> cancel;
+};
 
 McpEndpoint::McpEndpoint(Services& services)
     : services_(services),
-      sessions_(std::make_unique<McpSessions>(
-          services.config.mcp.max_sessions,
-          static_cast<std::int64_t>(services.config.mcp.session_idle_seconds) * 1000)) {
+      sessions_(std::make_shared<McpSessions>(McpSessionLimits{
+          services.config.mcp.max_sessions, services.config.mcp.max_sessions_per_account,
+          static_cast<std::int64_t>(services.config.mcp.session_idle_seconds) * 1000})) {
   json::array tools;
   for (const Operation& operation : services.operations) {
     if (operation.mcp_tool) tools.push_back(tool_entry(operation));
@@ -172,6 +198,18 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
     co_return response;
   }
   Millis now = wall_now_ms();
+  if (!sweeping_.exchange(true)) {
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   sweep_sessions(sessions_, config.mcp.session_idle_seconds),
+                   [warn = services_.warn](std::exception_ptr failure) {
+                     if (!failure) return;
+                     try {
+                       std::rethrow_exception(failure);
+                     } catch (const std::exception& e) {
+                       warn("the MCP session sweep stopped", e.what());
+                     }
+                   });
+  }
 
   if (method == "DELETE") {
     if (request.mcp_session_id.empty()) {
@@ -192,6 +230,12 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   options.max_depth = static_cast<std::size_t>(services_.limits.max_depth) + 3;
   json::error_code parse_error;
   json::value message = json::parse(request.body, parse_error, json::storage_ptr(), options);
+  if (parse_error == json::error::too_deep) {
+    co_return answer(400, rpc_error(kNullId, kInvalidRequest,
+                                    "The message is nested too deep: a payload may have at most "
+                                    "tasks.max_depth (" +
+                                        std::to_string(services_.limits.max_depth) + ") levels."));
+  }
   if (parse_error) {
     co_return answer(400, rpc_error(kNullId, kParseError,
                                     "Parse error: the body is not valid JSON (" +
@@ -265,8 +309,8 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
     co_return answer(400, rpc_error(reply_id, kServerError,
                                     "Mcp-Session-Id header is required after initialize."));
   }
-  auto session = sessions_->use(request.mcp_session_id, now);
-  if (!session || session->account != principal->account) {
+  auto session = sessions_->use(request.mcp_session_id, principal->account, now);
+  if (!session) {
     co_return answer(404, rpc_error(reply_id, kSessionNotFound,
                                     "Session not found or expired: initialize again."));
   }
@@ -274,6 +318,21 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
     co_return answer(400, rpc_error(reply_id, kServerError,
                                     "Unsupported MCP-Protocol-Version " +
                                         printable(request.mcp_protocol_version) + "."));
+  }
+  if (rpc_method == "notifications/cancelled") {
+    const json::value* params = rpc.if_contains("params");
+    const json::value* target = params && params->is_object()
+                                    ? params->get_object().if_contains("requestId")
+                                    : nullptr;
+    if (target) {
+      std::shared_ptr<InFlight> call;
+      {
+        std::lock_guard lock(in_flight_mutex_);
+        auto it = in_flight_.find(request.mcp_session_id + '\n' + json::serialize(*target));
+        if (it != in_flight_.end()) call = it->second;
+      }
+      if (call) asio::post(call->executor, [cancel = call->cancel] { cancel->fire(); });
+    }
   }
   if (!id || is_client_response) co_return answer(202, {});  // notifications, client answers
 
@@ -307,8 +366,26 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   call.account = principal->account;
   call.key_id = principal->key_id;
   if (arguments && arguments->is_object()) call.input = Input(arguments->get_object());
+  // The Idempotency-Key header of this POST applies to its one tool call, as on /v1.
+  if (request.has_idempotency_key) call.idempotency_header = request.idempotency_key;
   call.method = operation->method;
   call.path = fill_path(*operation, call.input);
+  // Registered while it runs, so notifications/cancelled can stop it (a long poll).
+  call.cancel = std::make_shared<CallCancel>();
+  std::string in_flight_key = request.mcp_session_id + '\n' + id_json;
+  {
+    auto entry = std::make_shared<InFlight>(InFlight{co_await asio::this_coro::executor, call.cancel});
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_[in_flight_key] = std::move(entry);
+  }
+  struct Unregister {
+    McpEndpoint& endpoint;
+    const std::string& key;
+    ~Unregister() {
+      std::lock_guard lock(endpoint.in_flight_mutex_);
+      endpoint.in_flight_.erase(key);
+    }
+  } unregister{*this, in_flight_key};
   Result result = co_await run_operation(services_, call);
   if (result.client_gone) co_return http::Response{};
   http::Response response = answer(200, rpc_result(reply_id, tool_result(result)));

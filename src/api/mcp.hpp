@@ -8,8 +8,11 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <array>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 
 #include "http/message.hpp"
@@ -25,8 +28,8 @@ class McpEndpoint {
   // Newest first: an initialize asking for another version is answered with the first.
   static constexpr std::array<std::string_view, 3> kProtocolVersions = {
       "2025-11-25", "2025-06-18", "2025-03-26"};
-  // What a request after initialize means when it sends no MCP-Protocol-Version.
-  static constexpr std::string_view kAssumedVersion = "2025-03-26";
+  // A request after initialize without MCP-Protocol-Version is taken as 2025-03-26, which
+  // this server answers as it answers the others: the versions differ in nothing it offers.
   // JSON-RPC ids longer than this are refused: an id is echoed in every answer.
   static constexpr std::size_t kMaxIdChars = 200;
 
@@ -38,7 +41,14 @@ class McpEndpoint {
 
  private:
   Services& services_;
-  std::unique_ptr<McpSessions> sessions_;
+  // Shared with the sweep that drops expired sessions while no request comes to look.
+  std::shared_ptr<McpSessions> sessions_;
+  std::atomic<bool> sweeping_{false};
+  // Tool calls under way, by session and JSON-RPC id, for notifications/cancelled (which
+  // may arrive on another connection, so on another shard thread).
+  struct InFlight;
+  std::mutex in_flight_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<InFlight>> in_flight_;
   std::string tools_list_;  // the tools/list result, made once
 };
 

@@ -4,15 +4,20 @@
 
 namespace baton::api {
 
-McpSessions::McpSessions(int max_sessions, std::int64_t idle_ms)
-    : max_sessions_(max_sessions), idle_ms_(idle_ms) {}
+McpSessions::McpSessions(McpSessionLimits limits) : limits_(limits) {}
+
+void McpSessions::erase(std::unordered_map<std::string, Entry>::iterator it) {
+  auto count = per_account_.find(it->second.session.account);
+  if (count != per_account_.end() && --count->second <= 0) per_account_.erase(count);
+  by_last_use_.erase(it->second.in_order);
+  sessions_.erase(it);
+}
 
 void McpSessions::expire(Millis now) {
   while (!by_last_use_.empty()) {
     auto it = sessions_.find(by_last_use_.front());
-    if (it != sessions_.end() && now - it->second.last_used < idle_ms_) return;
-    if (it != sessions_.end()) sessions_.erase(it);
-    by_last_use_.pop_front();
+    if (now - it->second.last_used < limits_.idle_ms) return;
+    erase(it);
   }
 }
 
@@ -23,17 +28,30 @@ std::optional<std::string> McpSessions::open(const std::string& account,
   std::string id = random_hex_token("mcp_", 16);
   std::lock_guard lock(mutex_);
   expire(now);
-  if (static_cast<int>(sessions_.size()) >= max_sessions_) return std::nullopt;
+  if (per_account_[account] >= limits_.max_per_account) {
+    for (auto order = by_last_use_.begin(); order != by_last_use_.end(); ++order) {
+      auto it = sessions_.find(*order);
+      if (it->second.session.account == account) {
+        erase(it);
+        break;
+      }
+    }
+  } else if (static_cast<int>(sessions_.size()) >= limits_.max_sessions) {
+    if (per_account_[account] == 0) per_account_.erase(account);
+    return std::nullopt;
+  }
   by_last_use_.push_back(id);
   sessions_[id] = Entry{{account, protocol_version}, now, std::prev(by_last_use_.end())};
+  ++per_account_[account];
   return id;
 }
 
-std::optional<McpSessions::Session> McpSessions::use(const std::string& id, Millis now) {
+std::optional<McpSessions::Session> McpSessions::use(const std::string& id, const std::string& account,
+                                                     Millis now) {
   std::lock_guard lock(mutex_);
   expire(now);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return std::nullopt;
+  if (it == sessions_.end() || it->second.session.account != account) return std::nullopt;
   it->second.last_used = now;
   by_last_use_.splice(by_last_use_.end(), by_last_use_, it->second.in_order);
   return it->second.session;
@@ -43,8 +61,7 @@ bool McpSessions::close(const std::string& id, const std::string& account) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end() || it->second.session.account != account) return false;
-  by_last_use_.erase(it->second.in_order);
-  sessions_.erase(it);
+  erase(it);
   return true;
 }
 

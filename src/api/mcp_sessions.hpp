@@ -1,9 +1,11 @@
 #pragma once
 // The MCP sessions of POST /mcp: the id `initialize` hands out, the account that opened
-// it and the protocol version agreed. Bounded in number (max_sessions) and in idle time
-// (idle_ms): a session unused that long is gone, and its memory with it, at the next
-// look. Any shard thread may call; one mutex guards the table (a session is touched once
-// per MCP request, for a map lookup, so the lock is never held long).
+// it and the protocol version agreed. Bounded in idle time (a session unused that long is
+// gone, and its memory with it, at the next look or sweep), in number per account (an
+// account at its bound loses its own least recently used session, so an agent that leaks
+// sessions hurts only itself), and in number overall (past it, initialize is refused).
+// Any shard thread may call; one mutex guards the table (a session is touched once per
+// MCP request, for a map lookup, so the lock is never held long).
 #include <cstdint>
 #include <list>
 #include <mutex>
@@ -15,9 +17,15 @@
 
 namespace baton::api {
 
+struct McpSessionLimits {
+  int max_sessions = 10000;
+  int max_per_account = 1000;
+  std::int64_t idle_ms = 3600 * 1000;
+};
+
 class McpSessions {
  public:
-  McpSessions(int max_sessions, std::int64_t idle_ms);
+  explicit McpSessions(McpSessionLimits limits);
 
   // A new session's id, or nullopt when max_sessions live sessions exist.
   std::optional<std::string> open(const std::string& account, const std::string& protocol_version,
@@ -26,9 +34,11 @@ class McpSessions {
     std::string account;
     std::string protocol_version;
   };
-  // The session, refreshed (its idle time starts again); nullopt when unknown or expired.
-  std::optional<Session> use(const std::string& id, Millis now);
+  // The account's session, refreshed (its idle time starts again); nullopt when unknown,
+  // expired or another account's (which is left as it was).
+  std::optional<Session> use(const std::string& id, const std::string& account, Millis now);
   bool close(const std::string& id, const std::string& account);
+  // Drops expired sessions; returns how many live.
   int live(Millis now);
 
  private:
@@ -37,13 +47,14 @@ class McpSessions {
     Millis last_used = 0;
     std::list<std::string>::iterator in_order;
   };
-  void expire(Millis now);  // with mutex_ held
+  void expire(Millis now);                      // with mutex_ held
+  void erase(std::unordered_map<std::string, Entry>::iterator it);  // likewise
 
-  const int max_sessions_;
-  const std::int64_t idle_ms_;
+  const McpSessionLimits limits_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> sessions_;
   std::list<std::string> by_last_use_;  // least recently used first
+  std::unordered_map<std::string, int> per_account_;
 };
 
 }  // namespace baton::api

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,18 @@ struct Result {
 
 struct Operation;
 
+// Lets the client stop a call under way (MCP's notifications/cancelled). Touched only on
+// the call's own thread: whoever cancels from elsewhere posts fire() there.
+struct CallCancel {
+  bool cancelled = false;
+  std::function<void()> on_cancel;  // set by an operation while it waits (a long poll)
+
+  void fire() {
+    cancelled = true;
+    if (on_cancel) on_cancel();
+  }
+};
+
 // One call of an operation, whichever door it came in by.
 struct Call {
   Call(const Operation& op, http::Connection& conn, std::string id, std::string auth)
@@ -100,6 +113,7 @@ struct Call {
   std::string method;
   std::string path;
   std::string query;  // raw, without '?': for GET operations reached over HTTP
+  std::shared_ptr<CallCancel> cancel;  // MCP tool calls only
 };
 
 using Run = boost::asio::awaitable<Result> (*)(Services&, Call&);

@@ -127,12 +127,17 @@ constexpr std::string_view kComponents = R"json({
   "AgentCard": {
     "type": "object", "required": ["name", "description", "version", "urls"],
     "properties": {"name": {"type": "string"}, "description": {"type": "string"},
-                   "version": {"type": "string"}, "urls": {"type": "object"}}
+                   "version": {"type": "string"}, "api": {"type": "string"},
+                   "urls": {"type": "object"}, "authentication": {"type": "object"},
+                   "worker_loop": {"type": "array", "items": {"type": "string"}},
+                   "mcp": {"type": "object"}}
   },
   "Capabilities": {
     "type": "object",
     "required": ["lifecycle", "limits", "errors", "actions", "operations"],
-    "properties": {"lifecycle": {"type": "object"}, "limits": {"type": "object"},
+    "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                   "registration": {"type": "string"},
+                   "lifecycle": {"type": "object"}, "limits": {"type": "object"},
                    "errors": {"type": "array"}, "actions": {"type": "array"},
                    "operations": {"type": "array"}, "rate_limits": {"type": "object"},
                    "plans": {"type": "object"}}
@@ -142,12 +147,16 @@ constexpr std::string_view kComponents = R"json({
     "properties": {"tools": {"type": "array", "items": {
       "type": "object", "required": ["name", "description", "inputSchema"],
       "properties": {"name": {"type": "string"}, "title": {"type": "string"},
-                     "description": {"type": "string"}, "inputSchema": {"type": "object"}}}}}
+                     "description": {"type": "string"}, "inputSchema": {"type": "object"},
+                     "method": {"type": "string"}, "path": {"type": "string"},
+                     "auth": {"type": "string", "enum": ["bearer", "none"]},
+                     "mcp_tool": {"type": "boolean"}}}}}
   },
   "OpenApiDocument": {
     "type": "object", "required": ["openapi", "info", "paths"],
     "properties": {"openapi": {"type": "string"}, "info": {"type": "object"},
-                   "paths": {"type": "object"}}
+                   "servers": {"type": "array"}, "tags": {"type": "array"},
+                   "paths": {"type": "object"}, "components": {"type": "object"}}
   },
   "JsonRpcMessage": {
     "type": "object", "required": ["jsonrpc"],
@@ -295,6 +304,12 @@ json::object mcp_path_item() {
                {"content", json_content(ref("JsonRpcMessage"))}}},
       {"404", {{"description", "An unknown or expired session."},
                {"content", json_content(ref("JsonRpcMessage"))}}},
+      {"405", {{"description", "method_not_allowed (GET: no event stream is offered)"},
+               {"content", json_content(ref("Error"))}}},
+      {"413", {{"description", "payload_too_large: the body exceeds server.max_body_bytes"},
+               {"content", json_content(ref("Error"))}}},
+      {"415", {{"description", "A Content-Type other than JSON."},
+               {"content", json_content(ref("JsonRpcMessage"))}}},
       {"503", {{"description", "Too many sessions, or the server is unavailable."},
                {"content", json_content(ref("JsonRpcMessage"))}}}};
   json::object post{{"operationId", "mcp"},
@@ -306,7 +321,25 @@ json::object mcp_path_item() {
                     {"requestBody", {{"required", true},
                                      {"content", json_content(ref("JsonRpcMessage"))}}},
                     {"responses", std::move(responses)}};
-  return {{"post", std::move(post)}};
+  json::object end{
+      {"operationId", "mcp_end_session"},
+      {"summary", "End an MCP session"},
+      {"description", "Ends the session named by the Mcp-Session-Id header."},
+      {"tags", json::array{"mcp"}},
+      {"security", json::array{json::object{{"bearer", json::array{}}}}},
+      {"parameters", json::array{json::object{{"name", "Mcp-Session-Id"},
+                                              {"in", "header"},
+                                              {"required", true},
+                                              {"schema", {{"type", "string"}}}}}},
+      {"responses",
+       {{"204", {{"description", "The session ended."}}},
+        {"400", {{"description", "No Mcp-Session-Id header."},
+                 {"content", json_content(ref("JsonRpcMessage"))}}},
+        {"401", {{"description", "missing_api_key, invalid_api_key"},
+                 {"content", json_content(ref("Error"))}}},
+        {"404", {{"description", "No such session of this account."},
+                 {"content", json_content(ref("JsonRpcMessage"))}}}}}};
+  return {{"post", std::move(post)}, {"delete", std::move(end)}};
 }
 
 }  // namespace
@@ -320,7 +353,8 @@ json::object tool_entry(const Operation& operation) {
           {"inputSchema", input_schema(operation)}};
 }
 
-json::object openapi_document(const std::vector<Operation>& table, std::string_view version) {
+json::object openapi_document(const std::vector<Operation>& table, std::string_view version,
+                              bool with_mcp) {
   json::object components_schemas = json::parse(kComponents).as_object();
   json::array codes, actions;
   for (const ErrorInfo& info : error_catalog()) codes.emplace_back(info.name);
@@ -338,7 +372,7 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
     if (!item.is_object()) item = json::object{};
     item.as_object()[lower(operation.method)] = operation_object(operation);
   }
-  paths["/mcp"] = mcp_path_item();
+  if (with_mcp) paths["/mcp"] = mcp_path_item();
 
   return {
       {"openapi", "3.1.0"},

@@ -18,7 +18,8 @@ boost::json::object input_schema(const Operation& operation);
 // {"name", "title", "description", "inputSchema"} of one operation.
 boost::json::object tool_entry(const Operation& operation);
 
-// `base_url` is where the document says the server is ("" for relative).
-boost::json::object openapi_document(const std::vector<Operation>& table, std::string_view version);
+// `with_mcp`: whether POST /mcp is served (mcp.enabled).
+boost::json::object openapi_document(const std::vector<Operation>& table, std::string_view version,
+                                     bool with_mcp);
 
 }  // namespace baton::api

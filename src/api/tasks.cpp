@@ -211,13 +211,19 @@ asio::awaitable<Result> claim_task(Services& services, Call& call) {
     // Shared with the disconnect watch, which may outlive this frame by a moment.
     claim.watch = std::make_shared<ClaimWatch>();
     call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
+    if (call.cancel) call.cancel->on_cancel = [watch = claim.watch] { watch->on_client_gone(); };
   }
   Outcome outcome = co_await services.engine.claim_next(std::move(claim));
-  if (outcome.ok() && outcome.task && call.connection.disconnected()) {
-    // The client left while its claim was being served: give the task back untouched.
+  bool cancelled = call.cancel && call.cancel->cancelled;
+  if (outcome.ok() && outcome.task && (call.connection.disconnected() || cancelled)) {
+    // The client left (or called the claim off) while it was being served: give the task
+    // back untouched.
     Command release = ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
                                  outcome.previous_lease_token};
     co_await services.engine.apply(call.account, outcome.task->id, std::move(release), nullptr);
+    if (cancelled && !call.connection.disconnected()) {
+      co_return json_result(200, empty_claim_body(kEmptyClaimRetrySeconds));
+    }
     Result gone;
     gone.client_gone = true;
     co_return gone;

@@ -89,6 +89,7 @@ const std::vector<Field>& fields() {
       {"mcp", "enabled", REF(mcp.enabled)},
       {"mcp", "allowed_origins", REF(mcp.allowed_origins), 0, 0, {}, check_origin},
       {"mcp", "max_sessions", REF(mcp.max_sessions), 1, 1000000},
+      {"mcp", "max_sessions_per_account", REF(mcp.max_sessions_per_account), 1, 1000000},
       {"mcp", "session_idle_seconds", REF(mcp.session_idle_seconds), 1, kDay},
       {"", "registration", REF(registration), 0, 0, {"open", "closed", "admin"}},
       {"", "admin_key", REF(admin_key)},

@@ -62,6 +62,8 @@ struct Config {
     // a request with any other Origin gets 403. Requests without one are not affected.
     std::vector<std::string> allowed_origins;
     int max_sessions = 10000;
+    // One account past this loses its own least recently used session.
+    int max_sessions_per_account = 1000;
     int session_idle_seconds = 3600;
   } mcp;
   Registration registration = Registration::open;

@@ -333,34 +333,76 @@ BOOST_AUTO_TEST_CASE(a_client_gone_during_an_mcp_long_poll_never_takes_the_task)
   BOOST_TEST(str(content(claim).at("task").at("id")) == id);
 }
 
+BOOST_AUTO_TEST_CASE(a_long_poll_claim_called_off_by_notifications_cancelled_takes_no_task) {
+  Mcp mcp(server());
+  std::string type = "off_" + unique_suffix();
+  const int request_id = 4242;
+  auto started = SteadyClock::now();
+  auto claim = std::async(std::launch::async, [&] {
+    return mcp.send(json::object{{"jsonrpc", "2.0"}, {"id", request_id}, {"method", "tools/call"},
+                                 {"params", {{"name", "claim_task"},
+                                             {"arguments", {{"type", type}, {"wait_seconds", 10}}}}}},
+                    mcp.session_headers());
+  });
+  std::this_thread::sleep_for(300ms);
+  Client other = mcp.on.client();  // another connection, maybe another shard
+  Response cancelled = other.post(
+      "/mcp", mcp.key,
+      js(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"},
+                      {"params", {{"requestId", request_id}, {"reason", "user"}}}}),
+      mcp.session_headers());
+  BOOST_TEST(cancelled.status == 202);
+  Response answer = claim.get();
+  BATON_REQUIRE_STATUS(answer, 200);
+  BOOST_TEST(seconds(SteadyClock::now() - started) < 5.0);
+  BOOST_TEST(answer.obj().at("result").at("structuredContent").at("task").is_null());
+  std::string id = other.create_task_id(mcp.key, task_body(type));
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(other.get_task(mcp.key, id).task_str("status") == "pending");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(sessions)
 
-BOOST_AUTO_TEST_CASE(sessions_are_bounded_in_number_and_others_keep_working) {
-  TestServer s(ServerOptions{}.with("mcp.max_sessions", "10000"));
+BOOST_AUTO_TEST_CASE(ten_thousand_sessions_fill_the_pool_and_others_keep_working) {
+  TestServer s;  // mcp.max_sessions 10000, max_sessions_per_account 1000
   Mcp first(s);
   Client flood = s.client();
-  std::string key = flood.register_key();
-  int opened = 1, refused = 0;
-  for (int i = 0; i < 10050; ++i) {
-    Response r = flood.post("/mcp", key, js(initialize_message(i)));
-    if (r.status == 200) {
-      ++opened;
-    } else {
-      BOOST_REQUIRE_MESSAGE(r.status == 503, r.describe());
-      BOOST_TEST(rpc_error(r) != 0);
-      BOOST_TEST(!r.header("Retry-After").empty());
-      ++refused;
+  int opened = 0, refused = 0;
+  for (int account = 0; account < 11; ++account) {
+    std::string key = flood.register_key();
+    for (int i = 0; i < 1000; ++i) {
+      Response r = flood.post("/mcp", key, js(initialize_message(i)));
+      if (r.status == 200) {
+        ++opened;
+      } else {
+        BOOST_REQUIRE_MESSAGE(r.status == 503, r.describe());
+        BOOST_REQUIRE(rpc_error(r) != 0);
+        BOOST_REQUIRE(!r.header("Retry-After").empty());
+        ++refused;
+      }
     }
   }
-  BOOST_TEST(opened == 10000);
-  BOOST_TEST(refused == 10050 - (10000 - 1));  // `first` holds one place
+  BOOST_TEST(opened == 10000 - 1);  // `first` holds one place
+  BOOST_TEST(refused == 11000 - opened);
   BOOST_TEST(rpc_error(first.rpc("ping")) == 0);  // an existing session is unaffected
   Client other = s.client();
   BATON_CHECK_STATUS(other.get("/health", ""), 200);
   BATON_CHECK_STATUS(other.create_task(other.register_key(), task_body("after_flood")), 201);
+}
+
+BOOST_AUTO_TEST_CASE(an_account_past_its_bound_loses_its_own_oldest_session) {
+  TestServer s(ServerOptions{}.with("mcp.max_sessions_per_account", "3"));
+  Mcp other(s);
+  Mcp oldest(s);
+  Client c = s.client();
+  for (int i = 0; i < 3; ++i) {
+    BATON_REQUIRE_STATUS(c.post("/mcp", oldest.key, js(initialize_message(i))), 200);
+  }
+  BOOST_TEST(oldest.rpc("ping").status == 404);  // evicted by its own account's fourth
+  BOOST_TEST(rpc_error(other.rpc("ping")) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_session_expires_and_its_place_is_free_again) {
