@@ -21,7 +21,7 @@ packages=(
 
 install_missing() {
   local missing=()
-  for package in "${packages[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$package")
   done
@@ -34,6 +34,25 @@ install_missing() {
     "${missing[@]}"
 }
 
+# The node suite (tests/node) drives the server with real clients (the MCP SDK, the MCP
+# Inspector, Redocly's OpenAPI linter). Node.js itself is needed to configure the build
+# (Meson finds the suite's runner); Debian's is installed only when there is no node at
+# all (one installed otherwise is kept). The suite's packages, pinned by its
+# package-lock.json, are installed again whenever node_modules is missing or older than it.
+install_node() {
+  command -v node >/dev/null || install_missing nodejs
+}
+
+install_node_suite() {
+  local suite=tests/node
+  command -v npm >/dev/null || install_missing npm
+  if [ ! -d "$suite/node_modules" ] || [ "$suite/package-lock.json" -nt "$suite/node_modules" ]; then
+    echo "setup: installing the packages of $suite (npm ci)"
+    (cd "$suite" && npm ci --no-audit --no-fund)
+    touch "$suite/node_modules"
+  fi
+}
+
 build() {
   if [ ! -f "$build_dir/build.ninja" ]; then
     meson setup "$build_dir" --buildtype=release
@@ -41,7 +60,11 @@ build() {
   ninja -C "$build_dir" -j "$(nproc)"
 }
 
-install_missing
+install_missing "${packages[@]}"
+install_node
+if [ "$mode" = test ]; then
+  install_node_suite
+fi
 build
 
 case "$mode" in
