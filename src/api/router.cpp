@@ -1,5 +1,9 @@
 #include "api/router.hpp"
 
+#include <array>
+#include <span>
+#include <stdexcept>
+
 namespace baton::api {
 
 namespace {
@@ -20,6 +24,9 @@ std::vector<std::string_view> segments(std::string_view path) {
   }
 }
 
+// The most segments a row's path may have (checked when the router is built).
+constexpr std::size_t kMaxSegments = 8;
+
 bool is_field(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
@@ -28,7 +35,7 @@ std::string_view field_name(std::string_view segment) { return segment.substr(1,
 
 // -1 when `pattern` does not match `parts`, else its number of literal segments.
 int literal_match(const std::vector<std::string_view>& pattern,
-                  const std::vector<std::string_view>& parts) {
+                  std::span<const std::string_view> parts) {
   if (pattern.size() != parts.size()) return -1;
   int literals = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -46,16 +53,37 @@ int literal_match(const std::vector<std::string_view>& pattern,
 }  // namespace
 
 Router::Router(const std::vector<Operation>& table) {
-  for (const Operation& operation : table) rows_.push_back({&operation, segments(operation.path)});
+  for (const Operation& operation : table) {
+    rows_.push_back({&operation, segments(operation.path)});
+    if (rows_.back().pattern.size() > kMaxSegments) {
+      throw std::logic_error("operation path with too many segments: " + std::string(operation.path));
+    }
+  }
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
   RouteMatch match;
-  auto parts = segments(path);
+  // The request's segments on the stack: no row has more than kMaxSegments, so a longer
+  // path matches none. This runs for every request; it allocates nothing until a row is
+  // chosen.
+  std::array<std::string_view, kMaxSegments> parts;
+  std::size_t count = 0;
+  if (path.empty() || path.front() != '/') return match;
+  for (std::size_t start = 1;; ++count) {
+    if (count == kMaxSegments) return match;
+    std::size_t end = path.find('/', start);
+    parts[count] = path.substr(start, end == std::string_view::npos ? path.npos : end - start);
+    if (end == std::string_view::npos) {
+      ++count;
+      break;
+    }
+    start = end + 1;
+  }
   const Row* chosen = nullptr;
   int best = -1;
   for (const Row& row : rows_) {
-    int literals = literal_match(row.pattern, parts);
+    if (row.pattern.size() != count) continue;
+    int literals = literal_match(row.pattern, {parts.data(), count});
     if (literals < 0 || literals < best) continue;
     if (literals > best) {
       best = literals;
@@ -68,7 +96,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
   }
   if (chosen) {
     match.operation = chosen->operation;
-    for (std::size_t i = 0; i < chosen->pattern.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       if (is_field(chosen->pattern[i])) {
         match.path_fields.emplace_back(field_name(chosen->pattern[i]), std::string(parts[i]));
       }
