@@ -19,17 +19,26 @@ namespace json = boost::json;
 
 namespace {
 
+constexpr std::string_view kKeyPrefix = "orch_live_";
+
+// Whether decoded query text holds a key: a parameter of that name, or a name or a value
+// that is a key once leading blanks are dropped.
+bool looks_like_key(std::string_view text) {
+  std::size_t start = text.find_first_not_of(" \t\r\n");
+  return start != std::string_view::npos && text.substr(start).starts_with(kKeyPrefix);
+}
+
 // A key in the URL ends up in logs and proxies: refuse it before looking at it.
 bool query_carries_key(std::string_view query) {
   if (query.empty()) return false;
   auto params = boost::urls::parse_query(query);
-  if (!params) return query.find("orch_live_") != std::string_view::npos;
+  if (!params) return query.find(kKeyPrefix) != std::string_view::npos;
   for (auto param : boost::urls::params_view(*params)) {
     const std::string& k = param.key;
     if (k == "api_key" || k == "apiKey" || k == "key" || k == "token" || k == "access_token") {
       return true;
     }
-    if (param.has_value && param.value.starts_with("orch_live_")) return true;
+    if (looks_like_key(k) || (param.has_value && looks_like_key(param.value))) return true;
   }
   return false;
 }
@@ -124,30 +133,59 @@ http::Response Api::reject(int status, const std::string& code, const std::strin
   return response;
 }
 
-asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connection& connection) {
-  std::string_view target = request.target;
+namespace {
+
+struct Target {
+  std::string_view path;
+  std::string_view query;  // without '?'
+};
+
+Target split_target(std::string_view target) {
   std::size_t question = target.find('?');
-  std::string_view path = target.substr(0, question);
-  std::string_view query =
-      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-  const std::string& method = request.method;
+  return {target.substr(0, question),
+          question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
+}
+
+}  // namespace
+
+std::optional<http::Response> Api::refuse_target(const http::Request& request, std::string_view path,
+                                                 std::string_view query, RouteMatch& route) const {
   if ((path.starts_with("/v1/") || path == McpEndpoint::kPath) && query_carries_key(query)) {
-    co_return to_response(error_result(
+    return to_response(error_result(
         request.request_id, ErrorCode::invalid_request,
         "API keys are never accepted in the URL; send 'Authorization: Bearer <key>'."));
   }
-  if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
-  RouteMatch route = router_->match(method, path);
-  if (!route.operation) {
-    if (route.path_known) {
-      co_return to_response(error_result(request.request_id, ErrorCode::method_not_allowed,
-                                         "Method " + printable(method) + " is not allowed on " +
-                                             printable(path) + "."));
-    }
-    co_return to_response(error_result(request.request_id, ErrorCode::not_found,
-                                       "No such endpoint: " + printable(method) + " " +
-                                           printable(path)));
+  if (path == McpEndpoint::kPath) return std::nullopt;  // McpEndpoint decides its methods
+  route = router_->match(request.method, path);
+  if (route.operation) return std::nullopt;
+  if (route.path_known) {
+    http::Response response = to_response(
+        error_result(request.request_id, ErrorCode::method_not_allowed,
+                     "Method " + printable(request.method) + " is not allowed on " +
+                         printable(path) + "; it takes " + route.allowed + "."));
+    response.headers.emplace_back("Allow", route.allowed);
+    return response;
   }
+  return to_response(error_result(request.request_id, ErrorCode::not_found,
+                                  "No such endpoint: " + printable(request.method) + " " +
+                                      printable(path)));
+}
+
+std::optional<http::Response> Api::screen(const http::Request& head) {
+  auto [path, query] = split_target(head.target);
+  RouteMatch route;
+  if (auto refusal = refuse_target(head, path, query, route)) return refusal;
+  if (path == McpEndpoint::kPath && head.method != "POST" && head.method != "DELETE") {
+    return mcp_->refuse_method(head);
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connection& connection) {
+  auto [path, query] = split_target(request.target);
+  RouteMatch route;
+  if (auto refusal = refuse_target(request, path, query, route)) co_return std::move(*refusal);
+  if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
   const Operation& operation = *route.operation;
   Call call(operation, connection, request.request_id, request.authorization);
   if (operation.needs_key) {

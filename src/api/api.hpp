@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@ struct Config;
 namespace baton::api {
 
 struct Services;
+struct RouteMatch;
 class Router;
 class McpEndpoint;
 
@@ -35,11 +37,18 @@ class Api final : public http::Handler {
                                                 http::Connection& connection) override;
   http::Response reject(int status, const std::string& code, const std::string& message,
                         const std::string& request_id) override;
+  std::optional<http::Response> screen(const http::Request& head) override;
   // Where /health reads the connection counters (the listeners are made after the Api).
   void set_connection_stats(std::function<http::ConnectionStats()> source);
   const std::vector<Operation>& operations() const;
 
  private:
+  // The answer when the request's target refuses it before any key or body is looked at
+  // (a key in the query, an unknown path, a method the path does not take); else nullopt
+  // and `route` names the operation.
+  std::optional<http::Response> refuse_target(const http::Request& request, std::string_view path,
+                                              std::string_view query, RouteMatch& route) const;
+
   std::unique_ptr<Services> services_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<McpEndpoint> mcp_;

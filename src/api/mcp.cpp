@@ -148,6 +148,14 @@ McpEndpoint::McpEndpoint(Services& services)
 
 McpEndpoint::~McpEndpoint() = default;
 
+http::Response McpEndpoint::refuse_method(const http::Request& request) const {
+  http::Response response = from_result(error_result(
+      request.request_id, ErrorCode::method_not_allowed,
+      "POST JSON-RPC messages to /mcp (DELETE ends a session); no event stream is offered."));
+  response.headers.emplace_back("Allow", "POST, DELETE");
+  return response;
+}
+
 asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
                                                     http::Connection& connection) {
   const Config& config = services_.config;
@@ -166,13 +174,7 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
                                         " is not allowed (mcp.allowed_origins)."));
   }
   const std::string& method = request.method;
-  if (method != "POST" && method != "DELETE") {
-    http::Response response = from_result(error_result(
-        request_id, ErrorCode::method_not_allowed,
-        "POST JSON-RPC messages to /mcp (DELETE ends a session); no event stream is offered."));
-    response.headers.emplace_back("Allow", "POST, DELETE");
-    co_return response;
-  }
+  if (method != "POST" && method != "DELETE") co_return refuse_method(request);
 
   if (request.authorization.empty()) {
     http::Response response = from_result(error_result(

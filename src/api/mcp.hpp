@@ -38,6 +38,8 @@ class McpEndpoint {
 
   boost::asio::awaitable<http::Response> handle(http::Request& request,
                                                 http::Connection& connection);
+  // The 405 of a method /mcp does not take (with Allow).
+  http::Response refuse_method(const http::Request& request) const;
 
  private:
   Services& services_;

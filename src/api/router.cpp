@@ -94,6 +94,16 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     bool method_ok = method == operation.method || (method == "HEAD" && operation.method == "GET");
     if (method_ok && !chosen) chosen = &row;
   }
+  if (!chosen && match.path_known) {  // a 405: name the methods the path takes
+    for (const Row& row : rows_) {
+      if (row.pattern.size() != count || literal_match(row.pattern, {parts.data(), count}) != best) {
+        continue;
+      }
+      if (!match.allowed.empty()) match.allowed += ", ";
+      match.allowed += row.operation->method;
+      if (row.operation->method == "GET") match.allowed += ", HEAD";
+    }
+  }
   if (chosen) {
     match.operation = chosen->operation;
     for (std::size_t i = 0; i < count; ++i) {

@@ -14,6 +14,7 @@ namespace baton::api {
 struct RouteMatch {
   const Operation* operation = nullptr;  // set when method and path match a row
   bool path_known = false;               // some row has this path: 405 rather than 404
+  std::string allowed;                   // the methods that path takes ("GET, HEAD"), for Allow
   std::vector<std::pair<std::string_view, std::string>> path_fields;  // {task_id} -> value
 };
 

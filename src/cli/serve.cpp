@@ -16,6 +16,7 @@
 #include "cli/log.hpp"
 #include "engine/local_account_store.hpp"
 #include "engine/local_engine.hpp"
+#include "http/address_counts.hpp"
 #include "http/listener.hpp"
 #include "store/db.hpp"
 #include "store/format.hpp"
@@ -123,6 +124,9 @@ int serve(const Config& config) {
   // Each shard takes its share of the connection bound: no counter is shared.
   limits.max_connections = std::max(1, (config.server.max_connections + shards - 1) / shards);
   limits.move_after = config.server.move_connections_after;
+  if (config.server.max_connections_per_ip > 0) {
+    limits.per_address = std::make_shared<http::AddressCounts>(config.server.max_connections_per_ip);
+  }
   std::vector<std::unique_ptr<http::Listener>> listeners;
   unsigned short port = 0;
   std::string address;

@@ -67,6 +67,7 @@ const std::vector<Field>& fields() {
       {"server", "max_header_bytes", REF(server.max_header_bytes), 1024, 1048576},
       {"server", "idle_timeout_seconds", REF(server.idle_timeout_seconds), 1, kDay},
       {"server", "max_connections", REF(server.max_connections), 1, 1000000},
+      {"server", "max_connections_per_ip", REF(server.max_connections_per_ip), 0, 1000000},
       {"server", "shutdown_grace_seconds", REF(server.shutdown_grace_seconds), 1, 60},
       {"server", "pin_shards", REF(server.pin_shards)},
       {"server", "move_connections_after", REF(server.move_connections_after), 0, 1000},

@@ -22,6 +22,8 @@ struct Config {
     std::int64_t max_header_bytes = 16384;
     int idle_timeout_seconds = 60;
     int max_connections = 10000;
+    // Open connections from one client address at most, across all shards (0: no bound).
+    int max_connections_per_ip = 1000;
     int shutdown_grace_seconds = 8;  // in-flight requests get this long on SIGTERM
     bool pin_shards = true;          // shard i runs on core i mod cores
     // A keep-alive connection whose requests this many times in a row went to queues of

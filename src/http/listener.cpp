@@ -24,6 +24,7 @@
 
 #include "core/limits.hpp"
 #include "core/ulid.hpp"
+#include "http/address_counts.hpp"
 #include "http/request_parser.hpp"
 #include "http/wire.hpp"
 
@@ -130,9 +131,16 @@ namespace {
 // Maps a parse failure to the answer the spec asks for; broken framing closes the
 // connection after it.
 Response reject_parse_error(Handler& handler, const beast::error_code& error,
-                            const std::string& request_id) {
+                            std::string_view refusal, const std::string& request_id) {
   Response response;
-  if (error == bhttp::error::header_limit) {
+  if (!refusal.empty()) {
+    response = handler.reject(400, "invalid_request", std::string(refusal), request_id);
+  } else if (error == bhttp::error::buffer_overflow) {
+    response = handler.reject(400, "invalid_request",
+                              "A chunk header line (extensions included) is longer than " +
+                                  std::to_string(RequestParser::kMaxChunkHeaderBytes) + " bytes.",
+                              request_id);
+  } else if (error == bhttp::error::header_limit) {
     response = handler.reject(431, "request_header_too_large",
                               "The request's headers exceed server.max_header_bytes.", request_id);
   } else if (error == bhttp::error::body_limit) {
@@ -145,6 +153,9 @@ Response reject_parse_error(Handler& handler, const beast::error_code& error,
   response.close = true;
   return response;
 }
+
+constexpr unsigned kHttp11 = 11;   // the version of answers to requests that never parsed
+constexpr bool kClose = false;     // write()'s keep_alive, for answers that end a connection
 
 // An error (a timeout included) leaves the answer cut short: the connection must close.
 asio::awaitable<boost::system::error_code> write(Session& session, Response response,
@@ -188,8 +199,10 @@ struct OwnedFd {
   OwnedFd& operator=(const OwnedFd&) = delete;
 };
 
+using AddressSlot = std::shared_ptr<AddressCounts::Slot>;
+
 asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
-                                  std::string carried, int moves);
+                                  std::string carried, int moves, AddressSlot slot);
 
 // Where this connection should go after an answer with `affinity`, if anywhere: the same
 // other listener named by enough answers in a row. Each move of a connection raises the
@@ -215,7 +228,7 @@ std::shared_ptr<Listener::State> move_target(const Listener::State& state, int a
 // Hands an idle keep-alive connection (its answer written, nothing pending on it) to
 // `to`, with the bytes already read past the last request. False when it stays here.
 bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer& buffer,
-               int moves, const std::shared_ptr<Listener::State>& to) {
+               int moves, const std::shared_ptr<Listener::State>& to, AddressSlot& slot) {
   if (to->draining || to->live.load() >= to->limits.max_connections) return false;
   boost::system::error_code error;
   tcp::socket& socket = session.socket;
@@ -227,7 +240,8 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
   std::string carried(static_cast<const char*>(buffer.data().data()), buffer.size());
   to->live.fetch_add(1);
   from.moved.fetch_add(1, std::memory_order_relaxed);
-  asio::post(to->context, [to, owned, protocol, moves, carried = std::move(carried)]() mutable {
+  asio::post(to->context, [to, owned, protocol, moves, carried = std::move(carried),
+                           slot = std::move(slot)]() mutable {
     if (to->draining && carried.empty()) {
       to->live.fetch_sub(1);
       return;  // `owned` closes it, as drain() closes idle connections
@@ -242,34 +256,116 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
       return;
     }
     owned->fd = -1;  // the socket owns it now
-    asio::co_spawn(to->context, run_session(to, std::move(socket), std::move(carried), moves + 1),
+    asio::co_spawn(to->context,
+                   run_session(to, std::move(socket), std::move(carried), moves + 1, std::move(slot)),
                    asio::detached);
   });
   return true;
 }
 
+// How reading one request ended.
+struct ReadOutcome {
+  beast::error_code error;            // set: the request is not whole (closed, malformed, …)
+  std::optional<Response> screened;  // set: refused from its head, body unread
+};
+
+// Reads one request into `parser`, byte for byte as Beast's http::async_read would, but
+// stopping at the head: a request its route or method already refuses is answered before
+// its body is read, `Expect: 100-continue` gets its 100, and a chunk line that ends in a
+// bare LF (which Beast's parser waits on forever) is refused. The buffer's max size bounds
+// what a chunk header line may hold.
+asio::awaitable<ReadOutcome> read_request(Listener::State& state, Session& session,
+                                          beast::flat_buffer& buffer, RequestParser& parser,
+                                          Request& request) {
+  constexpr std::size_t kReadSize = 65536;
+  ReadOutcome out;
+  bool screened = false;
+  for (;;) {
+    if (buffer.size() > 0) {
+      std::size_t used = parser.put(buffer.data(), out.error);
+      buffer.consume(used);
+      bool need_more = out.error == bhttp::error::need_more;
+      if (need_more) out.error = {};
+      if (out.error) co_return out;
+      if (parser.is_header_done() && !screened) {
+        screened = true;
+        request.request_id = pick_request_id(request.request_id);
+        if (parser.is_done()) co_return out;  // the whole request came at once
+        if ((out.screened = state.handler.screen(request))) co_return out;
+        if (parser.expects_continue() && parser.version() >= 11) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [error, written] = co_await asio::async_write(
+              session.socket, asio::buffer(kContinue), asio::as_tuple(asio::use_awaitable));
+          (void)written;
+          if (error) {
+            out.error = error;
+            co_return out;
+          }
+        }
+      }
+      if (parser.is_done()) co_return out;
+      if (!need_more) continue;
+      if (parser.is_header_done() && parser.chunked()) {
+        auto pending = static_cast<const char*>(buffer.data().data());
+        if (std::string_view(pending, buffer.size()).find('\n') != std::string_view::npos) {
+          out.error = bhttp::error::bad_line_ending;
+          co_return out;
+        }
+      }
+    }
+    std::size_t room = std::min(kReadSize, buffer.max_size() - buffer.size());
+    if (room == 0) {
+      out.error = bhttp::error::buffer_overflow;
+      co_return out;
+    }
+    auto [error, bytes] = co_await session.socket.async_read_some(
+        buffer.prepare(room), asio::as_tuple(asio::use_awaitable));
+    buffer.commit(bytes);
+    if (error == asio::error::eof) {
+      if (!parser.got_some()) {
+        out.error = bhttp::error::end_of_stream;
+        co_return out;
+      }
+      parser.put_eof(out.error);
+      if (!out.error && !parser.is_done()) out.error = bhttp::error::partial_message;
+      co_return out;
+    }
+    if (error) {
+      out.error = error;
+      co_return out;
+    }
+  }
+}
+
 asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
-                                  std::string carried, int moves) {
+                                  std::string carried, int moves, AddressSlot slot) {
   Session session(std::move(socket));
   SessionRegistration registration(*state, &session);
-  beast::flat_buffer buffer;
+  const ListenerLimits& limits = state->limits;
+  // Room for the largest head plus one chunk header line: a body streams through it.
+  beast::flat_buffer buffer(limits.max_header_bytes + RequestParser::kMaxChunkHeaderBytes);
   if (!carried.empty()) {
     auto room = buffer.prepare(carried.size());
     std::memcpy(room.data(), carried.data(), carried.size());
     buffer.commit(carried.size());
   }
-  const ListenerLimits& limits = state->limits;
   int leaning = -1, streak = 0;  // see move_target
   for (;;) {
     Request request;
     RequestParser parser(request);
     parser.header_limit(limits.max_header_bytes);
     parser.body_limit(limits.max_body_bytes);
+    parser.eager(true);
     session.expires_after(limits.idle_timeout_seconds);
-    auto [error, bytes] = co_await bhttp::async_read(session.socket, buffer, parser,
-                                                     asio::as_tuple(asio::use_awaitable));
-    (void)bytes;
-    if (error) {
+    ReadOutcome read = co_await read_request(*state, session, buffer, parser, request);
+    if (read.screened) {
+      Response refusal = std::move(*read.screened);
+      co_await write(session, std::move(refusal), parser.version(), kClose, request.request_id,
+                     limits, parser.verb() == bhttp::verb::head);
+      break;
+    }
+    if (read.error) {
+      const auto& error = read.error;
       // operation_aborted: the sweep timed the read out, or drain() closed an idle one.
       bool silent = session.timed_out || error == bhttp::error::end_of_stream ||
                     error == asio::error::operation_aborted ||
@@ -277,12 +373,12 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
                     state->draining;
       if (!silent) {
         std::string request_id = new_request_id();
-        co_await write(session, reject_parse_error(state->handler, error, request_id), 11, false,
-                       request_id, limits);
+        co_await write(session,
+                       reject_parse_error(state->handler, error, parser.refusal(), request_id),
+                       kHttp11, kClose, request_id, limits);
       }
       break;
     }
-    request.request_id = pick_request_id(request.request_id);
     bool keep_alive = parser.keep_alive();
     unsigned version = parser.version();
     bool head_request = parser.verb() == bhttp::verb::head;
@@ -300,7 +396,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     session.busy = false;
     if (write_error || close || state->draining) break;
     if (auto target = move_target(*state, affinity, moves, leaning, streak)) {
-      if (hand_over(*state, session, buffer, moves, target)) co_return;
+      if (hand_over(*state, session, buffer, moves, target, slot)) co_return;
     }
   }
   beast::error_code ignored;
@@ -337,6 +433,43 @@ asio::awaitable<void> sweep_loop(std::shared_ptr<Listener::State> state) {
   }
 }
 
+// A client address as bytes; an IPv4 client reached over IPv6 counts as that IPv4 address.
+std::string address_key(asio::ip::address address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  if (address.is_v4()) {
+    auto bytes = address.to_v4().to_bytes();
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  auto bytes = address.to_v6().to_bytes();
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Answers 503 on a connection over a bound, then closes it.
+void refuse_connection(const std::shared_ptr<Listener::State>& state, tcp::socket socket,
+                       const char* why) {
+  auto session = std::make_shared<Session>(std::move(socket));
+  std::string request_id = new_request_id();
+  Response response = state->handler.reject(503, "unavailable", why, request_id);
+  response.close = true;
+  asio::co_spawn(
+      state->context,
+      [session, response = std::move(response), request_id, state]() -> asio::awaitable<void> {
+        // Listed (not counted as live) so the sweep bounds the write, as for any other;
+        // unlisted however the coroutine ends.
+        struct Listed {
+          std::list<Session*>& list;
+          std::list<Session*>::iterator entry;
+          ~Listed() { list.erase(entry); }
+        } listed{state->sessions, state->sessions.insert(state->sessions.end(), session.get())};
+        co_await write(*session, response, kHttp11, kClose, request_id, state->limits);
+        beast::error_code ignored;
+        session->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      },
+      asio::detached);
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
   for (;;) {
     auto [error, socket] = co_await state->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
@@ -349,34 +482,24 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
       continue;
     }
     if (state->draining) continue;  // accepted just before drain(): close it unread
+    AddressSlot slot;
+    const char* refusal = nullptr;
     if (state->live.load() >= state->limits.max_connections) {
-      // Over the bound: answer once, then close, so the client sees why.
-      auto session = std::make_shared<Session>(std::move(socket));
-      std::string request_id = new_request_id();
-      Response response = state->handler.reject(503, "unavailable",
-                                                "Too many connections (server.max_connections).",
-                                                request_id);
-      response.close = true;
-      asio::co_spawn(
-          state->context,
-          [session, response = std::move(response), request_id, state]() -> asio::awaitable<void> {
-            // Listed (not counted as live) so the sweep bounds the write, as for any other;
-            // unlisted however the coroutine ends.
-            struct Listed {
-              std::list<Session*>& list;
-              std::list<Session*>::iterator entry;
-              ~Listed() { list.erase(entry); }
-            } listed{state->sessions, state->sessions.insert(state->sessions.end(), session.get())};
-            co_await write(*session, response, 11, false, request_id, state->limits);
-            beast::error_code ignored;
-            session->socket.shutdown(tcp::socket::shutdown_both, ignored);
-          },
-          asio::detached);
+      refusal = "Too many connections (server.max_connections).";
+    } else if (state->limits.per_address) {
+      boost::system::error_code ignored;
+      slot = state->limits.per_address->acquire(address_key(socket.remote_endpoint(ignored).address()));
+      if (!slot) refusal = "Too many connections from this address (server.max_connections_per_ip).";
+    }
+    if (refusal) {
+      // Over a bound: answer once, then close, so the client sees why.
+      refuse_connection(state, std::move(socket), refusal);
       continue;
     }
     socket.set_option(tcp::no_delay(true));
     state->live.fetch_add(1);
-    asio::co_spawn(state->context, run_session(state, std::move(socket), {}, 0), asio::detached);
+    asio::co_spawn(state->context, run_session(state, std::move(socket), {}, 0, std::move(slot)),
+                   asio::detached);
   }
 }
 

@@ -22,6 +22,8 @@ struct ListenerLimits {
   // Answers in a row whose affinity names the same other listener before the connection
   // moves to it (0: connections stay where the kernel put them).
   int move_after = 2;
+  // Connections per client address, shared by every listener; null: no bound.
+  std::shared_ptr<class AddressCounts> per_address;
 };
 
 // Listeners are numbered like the shards they run on. A keep-alive connection can move

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,9 @@ class Handler {
   // Answers for requests the HTTP layer rejects before routing (bad framing, limits).
   virtual Response reject(int status, const std::string& code, const std::string& message,
                           const std::string& request_id) = 0;
+  // Called once the head of a request whose body is still on its way has arrived (no body
+  // yet): an answer refuses it without reading the body (the connection then closes).
+  virtual std::optional<Response> screen(const Request& head) = 0;
 };
 
 }  // namespace baton::http

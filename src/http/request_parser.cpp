@@ -3,16 +3,56 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <cctype>
+
 namespace baton::http {
 
 namespace bhttp = boost::beast::http;
+
+namespace {
+
+using string_view = boost::beast::string_view;
+
+// The path and query of an absolute-form target (RFC 9112 §3.2.2: a server must accept
+// `GET http://host/path`); any other target as it is.
+string_view origin_form(string_view target) {
+  for (string_view scheme : {string_view("http://"), string_view("https://")}) {
+    if (target.size() >= scheme.size() &&
+        boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+      std::size_t path = target.find_first_of("/?", scheme.size());
+      if (path == string_view::npos) return "/";
+      if (target[path] == '?') return target.substr(path);  // "?q" means "/?q"
+      return target.substr(path);
+    }
+  }
+  return target;
+}
+
+std::string lower_trimmed(string_view text) {
+  std::size_t start = text.find_first_not_of(" \t");
+  std::size_t end = text.find_last_not_of(" \t");
+  std::string out;
+  if (start == string_view::npos) return out;
+  for (char c : text.substr(start, end - start + 1)) {
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+}  // namespace
 
 void RequestParser::on_request_impl(bhttp::verb method, string_view method_text,
                                     string_view target, int version, error_code&) {
   verb_ = method;
   version_ = static_cast<unsigned>(version);
   out_.method.assign(method_text.data(), method_text.size());
-  out_.target.assign(target.data(), target.size());
+  string_view path = origin_form(target);
+  if (path.starts_with('?')) {
+    out_.target.assign(path.size() + 1, '/');
+    path.copy(out_.target.data() + 1, path.size());
+  } else {
+    out_.target.assign(path.data(), path.size());
+  }
 }
 
 void RequestParser::on_response_impl(int, string_view, int, error_code& ec) {
@@ -36,6 +76,17 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     case bhttp::field::origin:
       keep_first(seen_origin_, out_.origin);
       return;
+    case bhttp::field::host:
+      ++host_fields_;
+      return;
+    case bhttp::field::transfer_encoding:
+      if (has_transfer_encoding_) transfer_encoding_.push_back(',');
+      has_transfer_encoding_ = true;
+      transfer_encoding_.append(value.data(), value.size());
+      return;
+    case bhttp::field::expect:
+      if (boost::beast::iequals(value, "100-continue")) expects_continue_ = true;
+      return;
     default:
       break;
   }
@@ -51,7 +102,46 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
   }
 }
 
-void RequestParser::on_header_impl(error_code&) {}
+void RequestParser::on_header_impl(error_code& ec) {
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
+  if (version_ >= 11 && host_fields_ != 1) {
+    refusal_ = host_fields_ == 0 ? "An HTTP/1.1 request must carry a Host header."
+                                 : "A request must carry one Host header, not several.";
+    ec = bhttp::error::bad_field;
+    return;
+  }
+  if (!has_transfer_encoding_) return;
+  // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; §6.3: a coding this
+  // server does not know, or a final coding other than chunked, leaves the body's end
+  // unknown. Either way a proxy in front may frame the bytes differently (smuggling), so
+  // the request is refused and the connection closed.
+  if (version_ < 11) {
+    refusal_ = "Transfer-Encoding is not allowed in HTTP/1.0.";
+    ec = bhttp::error::bad_transfer_encoding;
+    return;
+  }
+  std::size_t start = 0;
+  int codings = 0;
+  for (;;) {
+    std::size_t comma = transfer_encoding_.find(',', start);
+    std::string coding = lower_trimmed(string_view(transfer_encoding_).substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!coding.empty()) {
+      ++codings;
+      if (coding != "chunked" || codings > 1) {
+        refusal_ = "Only Transfer-Encoding: chunked is accepted, once.";
+        ec = bhttp::error::bad_transfer_encoding;
+        return;
+      }
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (codings == 0) {
+    refusal_ = "An empty Transfer-Encoding is not a framing.";
+    ec = bhttp::error::bad_transfer_encoding;
+  }
+}
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                                       error_code&) {
@@ -64,7 +154,14 @@ std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
   return body.size();
 }
 
-void RequestParser::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+void RequestParser::on_chunk_header_impl(std::uint64_t, string_view extensions, error_code& ec) {
+  // The listener's buffer bounds the line as it arrives; this bounds what a larger buffer
+  // (a large header limit) would still let through.
+  if (extensions.size() > kMaxChunkHeaderBytes) {
+    refusal_ = "A chunk header line is longer than 4096 bytes.";
+    ec = bhttp::error::bad_chunk_extension;
+  }
+}
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
   out_.body.append(body.data(), body.size());

@@ -7,6 +7,9 @@
 // (docs/benchmarks.md). Only listener.cpp and its tests include this.
 #include <boost/beast/http/basic_parser.hpp>
 
+#include <string>
+#include <string_view>
+
 #include "http/message.hpp"
 
 namespace baton::http {
@@ -18,6 +21,14 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
 
   boost::beast::http::verb verb() const { return verb_; }
   unsigned version() const { return version_; }
+  // The client sent `Expect: 100-continue`: it waits for a 100 before sending the body.
+  bool expects_continue() const { return expects_continue_; }
+  // Why this parser refused the message (set with the error it returned), for the 400.
+  std::string_view refusal() const { return refusal_; }
+
+  // The longest chunk header line accepted, extensions included (RFC 9112 §7.1.1 sets no
+  // bound; each byte of one is held until its line ends).
+  static constexpr std::size_t kMaxChunkHeaderBytes = 4096;
 
  private:
   using string_view = boost::beast::string_view;
@@ -44,6 +55,11 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   bool seen_authorization_ = false;
   bool seen_request_id_ = false;
   bool seen_origin_ = false;
+  bool expects_continue_ = false;
+  int host_fields_ = 0;
+  bool has_transfer_encoding_ = false;
+  std::string transfer_encoding_;  // every Transfer-Encoding field, joined with ','
+  std::string_view refusal_;
   bool seen_mcp_session_id_ = false;
   bool seen_mcp_protocol_version_ = false;
 };
