@@ -100,6 +100,32 @@ std::string check_value(const FieldSpec& field, const json::value& value) {
   return {};
 }
 
+// The path ("payload.n", "payload.list[2]") of the first number in `value` that does not
+// fit a finite double (1e999 parses as infinity), or "" when there is none: such a number
+// would be written back as something that is not JSON.
+std::string non_finite_path(const json::value& value, const std::string& path) {
+  switch (value.kind()) {
+    case json::kind::double_:
+      return std::isfinite(value.get_double()) ? std::string() : path;
+    case json::kind::object:
+      for (const auto& member : value.get_object()) {
+        std::string found = non_finite_path(member.value(), path + "." + std::string(member.key()));
+        if (!found.empty()) return found;
+      }
+      return {};
+    case json::kind::array: {
+      std::size_t index = 0;
+      for (const json::value& element : value.get_array()) {
+        std::string found = non_finite_path(element, path + "[" + std::to_string(index++) + "]");
+        if (!found.empty()) return found;
+      }
+      return {};
+    }
+    default:
+      return {};
+  }
+}
+
 }  // namespace
 
 const json::value* Input::find(std::string_view name, std::string_view alias) const {
@@ -130,6 +156,10 @@ std::optional<bool> Input::boolean(std::string_view name, std::string_view alias
 }
 
 std::string validate_input(const Operation& operation, const json::object& values) {
+  for (const auto& member : values) {
+    std::string path = non_finite_path(member.value(), std::string(member.key()));
+    if (!path.empty()) return path + " is a number too large for a finite double";
+  }
   for (const FieldSpec& field : operation.fields) {
     const json::value* a = values.if_contains(field.name);
     const json::value* b = field.alias.empty() ? nullptr : values.if_contains(field.alias);

@@ -139,6 +139,17 @@ BOOST_AUTO_TEST_CASE(worker_id_and_reason_lengths_count_code_points_not_bytes) {
   BOOST_TEST(!ok(check("claim_task", {{"worker_id", "abcd"}}, limits)));
 }
 
+BOOST_AUTO_TEST_CASE(a_number_that_is_no_finite_double_is_refused_wherever_it_is) {
+  json::value inf = json::parse("1e999");
+  BOOST_REQUIRE(inf.is_double());
+  BOOST_TEST(names(check("create_task", {{"payload", {{"n", inf}}}}), "payload.n"));
+  BOOST_TEST(names(check("create_task", {{"payload", {{"a", json::array{1, -inf.get_double()}}}}}),
+                   "payload.a[1]"));
+  BOOST_TEST(names(check("complete_task", {{"result", {{"deep", {{"x", inf}}}}}}), "result.deep.x"));
+  BOOST_TEST(names(check("create_task", {{"unknownField", inf}}), "unknownField"));
+  BOOST_TEST(ok(check("create_task", {{"payload", {{"n", 1e308}}}})));
+}
+
 BOOST_AUTO_TEST_CASE(type_is_checked_by_its_own_rule) {
   BOOST_TEST(ok(check("create_task", {{"type", std::string(100, 'x')}})));
   BOOST_TEST(names(check("create_task", {{"type", std::string(101, 'x')}}), "type"));
