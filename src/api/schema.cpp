@@ -372,7 +372,16 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
     if (!item.is_object()) item = json::object{};
     item.as_object()[lower(operation.method)] = operation_object(operation);
   }
-  if (with_mcp) paths["/mcp"] = mcp_path_item();
+  json::array tags{json::object{{"name", "tasks"}, {"description", "The task lifecycle."}},
+                   json::object{{"name", "keys"}, {"description", "Accounts and API keys."}},
+                   json::object{{"name", "discovery"},
+                                {"description", "What an agent reads first; no key needed."}}};
+  if (with_mcp) {
+    paths["/mcp"] = mcp_path_item();
+    tags.push_back(json::object{{"name", "mcp"}, {"description", "The MCP endpoint."}});
+  } else {
+    components_schemas.erase("JsonRpcMessage");
+  }
 
   return {
       {"openapi", "3.1.0"},
@@ -386,12 +395,7 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
          "saying what to do next. Speaks the Orchestrion v1 API."},
         {"license", {{"name", "MIT"}, {"identifier", "MIT"}}}}},
       {"servers", json::array{json::object{{"url", "/"}, {"description", "This server."}}}},
-      {"tags", json::array{
-                   json::object{{"name", "tasks"}, {"description", "The task lifecycle."}},
-                   json::object{{"name", "keys"}, {"description", "Accounts and API keys."}},
-                   json::object{{"name", "discovery"},
-                                {"description", "What an agent reads first; no key needed."}},
-                   json::object{{"name", "mcp"}, {"description", "The MCP endpoint."}}}},
+      {"tags", std::move(tags)},
       {"paths", std::move(paths)},
       {"components",
        {{"schemas", std::move(components_schemas)},

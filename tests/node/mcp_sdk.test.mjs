@@ -219,6 +219,54 @@ test('a client that closes during a long-poll claim takes no task with it', asyn
   assert.equal(next.task?.id, made.json.task.id);
 });
 
+test('a long-poll claim called off with an AbortSignal takes no task, though its POST stays open', async () => {
+  // A client of its own: the server's late answer to the called-off request reaches the SDK
+  // as "a response for an unknown message ID", which it reports through onerror.
+  const c = new Client({ name: 'canceller', version: '1.0.0' });
+  const errors = [];
+  c.onerror = (err) => errors.push(err);
+  const t = new StreamableHTTPClientTransport(new URL('/mcp', server.base), {
+    requestInit: { headers: { Authorization: `Bearer ${key}` } },
+  });
+  await c.connect(t);
+  try {
+    const type = 'called_off';
+    const abort = new AbortController();
+    const claiming = c.callTool(
+      { name: 'claim_task', arguments: { type, wait_seconds: 5 } },
+      undefined,
+      { signal: abort.signal },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    // The SDK sends notifications/cancelled with the call's requestId and rejects the call;
+    // the POST carrying the call is not aborted (the transport keeps its connection).
+    abort.abort('the agent changed its mind');
+    await assert.rejects(claiming);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const made = await http(server.base, 'POST', '/v1/tasks', { key, body: { type, payload: {} } });
+    assert.equal(made.status, 201, made.text);
+    await new Promise((r) => setTimeout(r, 500));
+    const seen = await http(server.base, 'GET', `/v1/tasks/${made.json.task.id}`, { key });
+    assert.equal(seen.status, 200);
+    assert.equal(seen.json.task.status, 'pending', JSON.stringify(seen.json.task));
+    assert.equal(seen.json.task.attemptCount, 0);
+
+    // The called-off call was answered on its open POST, with no task.
+    const late = errors.map(String).find((e) => /unknown message ID/.test(e));
+    assert.ok(late, `no late answer to the called-off call; SDK errors: ${errors.map(String)}`);
+    const answer = JSON.parse(late.slice(late.indexOf('{')));
+    assert.equal(answer.result.structuredContent.task, null, late);
+
+    // And the next claim gets the task.
+    const next = await call('claim_task', { type, wait_seconds: 1 });
+    assert.equal(next.task?.id, made.json.task.id);
+    assert.equal(next.task.attemptCount, 1);
+  } finally {
+    await c.close();
+  }
+});
+
 test('get_task of an unknown id is a tool error task_not_found', async () => {
   assertToolError(
     await client.callTool({ name: 'get_task', arguments: { task_id: 'tsk_nope' } }),
