@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/api.hpp"
+#include "cli/descriptors.hpp"
 #include "cli/log.hpp"
 #include "engine/local_account_store.hpp"
 #include "engine/local_engine.hpp"
@@ -75,6 +76,24 @@ int serve(const Config& config) {
     log(LogLevel::error, "server.listen must be HOST:PORT", config.server.listen);
     return 2;
   }
+  // Descriptors: storage's share first, so no number of idle connections can starve it.
+  DescriptorBudget descriptors =
+      plan_descriptors(config.server.max_connections, config.storage.max_open_files, shards);
+  if (descriptors.connections < 1) {
+    log(LogLevel::error, "the open-file limit leaves no room for connections",
+        "limit " + std::to_string(descriptors.limit) + ", storage and shards need up to " +
+            std::to_string(descriptors.reserved) +
+            "; raise the limit (ulimit -n, LimitNOFILE=) or lower storage.max_open_files");
+    return 1;
+  }
+  if (descriptors.connections < config.server.max_connections) {
+    log(LogLevel::warn, "server.max_connections lowered to fit the open-file limit",
+        std::to_string(config.server.max_connections) + " -> " +
+            std::to_string(descriptors.connections) + ": the limit is " +
+            std::to_string(descriptors.limit) + " descriptors and storage and shards need up to " +
+            std::to_string(descriptors.reserved) + " (storage.max_open_files " +
+            std::to_string(config.storage.max_open_files) + ")");
+  }
   auto started = std::chrono::steady_clock::now();
   std::string error;
   // Spare WAL files only pay off where the WAL is fsynced.
@@ -85,11 +104,16 @@ int serve(const Config& config) {
     log(LogLevel::error, "cannot serve this data directory", problem);
     return 1;
   }
-  auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes);
+  auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes,
+                     config.storage.max_open_files);
   if (!db) {
     log(LogLevel::error, "cannot open storage", error);
     return 1;
   }
+  db->on_unwritable([](const std::string& failure) {
+    log(LogLevel::error, "storage failed: writes answer 503 and /health is degraded until a restart",
+        failure);
+  });
   if (std::string problem = record_data_format(config.storage.path); !problem.empty()) {
     log(LogLevel::error, "cannot open storage", problem);
     return 1;
@@ -122,7 +146,7 @@ int serve(const Config& config) {
   limits.max_header_bytes = static_cast<std::uint32_t>(config.server.max_header_bytes);
   limits.idle_timeout_seconds = config.server.idle_timeout_seconds;
   // Each shard takes its share of the connection bound: no counter is shared.
-  limits.max_connections = std::max(1, (config.server.max_connections + shards - 1) / shards);
+  limits.max_connections = std::max(1, (descriptors.connections + shards - 1) / shards);
   limits.move_after = config.server.move_connections_after;
   if (config.server.max_connections_per_ip > 0) {
     limits.per_address = std::make_shared<http::AddressCounts>(config.server.max_connections_per_ip);

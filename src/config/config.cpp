@@ -75,6 +75,7 @@ const std::vector<Field>& fields() {
       {"storage", "sync", REF(storage.sync), 0, 0, {"always", "batch", "none"}},
       {"storage", "group_commit_max_batch", REF(storage.group_commit_max_batch), 1, 100000},
       {"storage", "wal_spare_bytes", REF(storage.wal_spare_bytes), 0, kGiB},
+      {"storage", "max_open_files", REF(storage.max_open_files), 16, 1000000},
       {"leases", "min_seconds", REF(leases.min_seconds), 1, kDay},
       {"leases", "max_seconds", REF(leases.max_seconds), 1, kDay},
       {"leases", "default_seconds", REF(leases.default_seconds), 1, kDay},

@@ -37,6 +37,8 @@ struct Config {
     // A WAL file this size is kept written ahead of use, so fsyncs write only data
     // (store/spare_wal.hpp); 0: none. Unused when sync is none.
     std::int64_t wal_spare_bytes = 64LL << 20;
+    // RocksDB table files kept open at most; part of the descriptor budget (serve).
+    int max_open_files = 256;
   } storage;
   struct Leases {
     int min_seconds = 30;

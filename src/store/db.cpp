@@ -83,7 +83,8 @@ rocksdb::ColumnFamilyOptions family_options(int index) {
 const char* cf_name(Cf family) { return kCfNames[static_cast<int>(family)]; }
 
 std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
-                             std::shared_ptr<rocksdb::Env> env, std::uint64_t wal_spare_bytes) {
+                             std::shared_ptr<rocksdb::Env> env, std::uint64_t wal_spare_bytes,
+                             int max_open_files) {
   std::shared_ptr<rocksdb::FileSystem> spare_wal_fs;
   if (!env && wal_spare_bytes > 0) {
     spare_wal_fs = make_spare_wal_file_system(rocksdb::FileSystem::Default(),
@@ -103,6 +104,9 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
   // leader now inserts their batches one after the other: measured cheaper here than
   // unhinted concurrent inserts (docs/benchmarks.md).
   options.allow_concurrent_memtable_write = false;
+  // Table files held open at most: with RocksDB's default (all of them) the descriptors a
+  // large database holds grow with it and could crowd out connections, or the reverse.
+  options.max_open_files = max_open_files;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kCfCount; ++i) families.emplace_back(kCfNames[i], family_options(i));
@@ -198,9 +202,14 @@ std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) 
 
 std::string Db::checked(const rocksdb::Status& status) {
   if (status.ok()) return {};
-  std::lock_guard lock(error_mutex_);
-  if (last_error_.empty()) last_error_ = status.ToString();
-  writable_.store(false);
+  bool first = false;
+  {
+    std::lock_guard lock(error_mutex_);
+    first = last_error_.empty();
+    if (first) last_error_ = status.ToString();
+    writable_.store(false);
+  }
+  if (first && on_unwritable_) on_unwritable_(status.ToString());
   return status.ToString();
 }
 

@@ -3,6 +3,7 @@
 // shards. Options are set in one place (db.cpp), each non-default with its reason.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,9 +38,11 @@ class Db {
   // `env` replaces RocksDB's default environment: tests use it to inject I/O faults.
   // `wal_spare_bytes` > 0 (and no `env`) keeps a WAL file of that size written ahead of
   // use under `path`/wal-spares (store/spare_wal.hpp).
+  // `max_open_files` bounds the table files RocksDB keeps open (-1: all of them), so the
+  // descriptors storage needs stay within a known budget (cli/serve.cpp).
   static std::unique_ptr<Db> open(const std::string& path, std::string* error,
                                   std::shared_ptr<rocksdb::Env> env = nullptr,
-                                  std::uint64_t wal_spare_bytes = 0);
+                                  std::uint64_t wal_spare_bytes = 0, int max_open_files = -1);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -84,6 +87,12 @@ class Db {
   // False once a write has failed: the process keeps serving reads, answers writes with
   // 503, and /health says "degraded".
   bool writable() const { return writable_.load(std::memory_order_relaxed); }
+  // Called once, on the thread whose write failed, when the database stops being
+  // writable (before any waiter of that write is answered): the operator's log line.
+  // Set before the first write.
+  void on_unwritable(std::function<void(const std::string& error)> listener) {
+    on_unwritable_ = std::move(listener);
+  }
   std::string last_error() const;
   // Spare WAL files used, missed and written (store/spare_wal.hpp); zeros when off.
   SpareWalStats wal_spare_stats() const;
@@ -102,6 +111,7 @@ class Db {
   std::atomic<int> writes_in_flight_{0};  // writes not yet returned (sync_wal waits)
   mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
   std::string last_error_;
+  std::function<void(const std::string&)> on_unwritable_;
 };
 
 }  // namespace baton

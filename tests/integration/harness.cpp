@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -804,6 +805,7 @@ void TestServer::start() {
   }
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_t parent = ::getpid();
+  const rlim_t open_files_limit = options_.max_open_files;
 
   pid_t child = ::fork();
   if (child < 0) {
@@ -816,6 +818,10 @@ void TestServer::start() {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
     if (null_fd >= 0) ::dup2(null_fd, 0);
+    if (open_files_limit > 0) {
+      rlimit limit{open_files_limit, open_files_limit};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     if (::syscall(SYS_close_range, 3u, ~0u, 0u) != 0)

@@ -196,6 +196,8 @@ struct ServerOptions {
   std::map<std::string, std::string> env;
   // Keep the temp dir after the test (also: BATON_TEST_KEEP=1 in the environment).
   bool keep = false;
+  // The server's RLIMIT_NOFILE, soft and hard (0: inherited).
+  unsigned max_open_files = 0;
 
   ServerOptions& with(std::string key, std::string value) {
     set[std::move(key)] = std::move(value);
