@@ -28,6 +28,10 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   out.append(std::to_string(stats.wal_spares_used));
   out.append(",\"wal_spares_missed\":");
   out.append(std::to_string(stats.wal_spares_missed));
+  out.append(",\"failures\":");
+  out.append(std::to_string(stats.storage_failures));
+  out.append(",\"recoveries\":");
+  out.append(std::to_string(stats.storage_recoveries));
   if (!stats.storage_writable) {
     out.append(",\"error\":");
     append_json_string(out, stats.storage_error);

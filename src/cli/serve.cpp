@@ -111,9 +111,10 @@ int serve(const Config& config) {
     return 1;
   }
   db->on_unwritable([](const std::string& failure) {
-    log(LogLevel::error, "storage failed: writes answer 503 and /health is degraded until a restart",
-        failure);
+    log(LogLevel::error,
+        "storage failed: writes answer 503 and /health is degraded until it recovers", failure);
   });
+  db->on_writable([] { log(LogLevel::info, "storage recovered: writes are accepted again"); });
   if (std::string problem = record_data_format(config.storage.path); !problem.empty()) {
     log(LogLevel::error, "cannot open storage", problem);
     return 1;

@@ -70,6 +70,18 @@ class GroupCommitter {
   boost::asio::awaitable<std::string> wait(std::uint64_t generation,
                                            bool written_is_enough = false);
 
+  // Nothing added, written, being written or waited for: every generation handed out
+  // was reported. Shard thread.
+  bool quiescent() const {
+    return filling_ops_ == 0 && committed_generation_ + 1 >= filling_generation_ && waiters_.empty();
+  }
+  // Forgets a failure (after the database recovered, once quiescent): later generations
+  // are written again. Shard thread.
+  void clear_failure() {
+    first_failed_generation_ = 0;
+    first_error_.clear();
+  }
+
   // The generation the next add_op() will return.
   std::uint64_t filling_generation() const { return filling_generation_; }
   // Called on the shard's thread each time a generation is written: durable when `ok`.

@@ -1,7 +1,13 @@
 #include "engine/local_engine.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <pthread.h>
 
@@ -99,6 +105,49 @@ void LocalEngine::start() {
       raw->context().run();
     });
   }
+  asio::co_spawn(shards_.front()->context(), watch_storage(), asio::detached);
+}
+
+asio::awaitable<void> LocalEngine::watch_storage() {
+  // Often enough that writes return within a second or two of the cause going away;
+  // each look is one atomic load while storage is healthy.
+  constexpr auto kStorageRetry = std::chrono::seconds(1);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(kStorageRetry);
+    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+    if (!db_.writable()) co_await recover_storage();
+  }
+}
+
+asio::awaitable<bool> LocalEngine::recover_storage() {
+  // Nothing can start a write while storage is unwritable, so once every shard has
+  // none in flight, none will be until allow_writes().
+  for (auto& shard : shards_) {
+    Shard* owner = shard.get();
+    bool quiet = co_await on_shard(owner->context(), [owner]() -> asio::awaitable<bool> {
+      co_return owner->quiescent();
+    });
+    if (!quiet) co_return false;
+  }
+  // RocksDB resumes after errors it classes as recoverable (a full disk); after others
+  // (a plain I/O error on the WAL) it keeps refusing, and so storage stays degraded until
+  // a restart reopens it.
+  if (!db_.resume().empty()) co_return false;
+  int count = shard_count();
+  for (auto& shard : shards_) {
+    Shard* owner = shard.get();
+    co_await on_shard(owner->context(), [this, owner, count]() -> asio::awaitable<void> {
+      owner->forget_state();
+      store::scan_active(db_, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
+        if (shard_of_vnode(ulid_vnode(key.id), count) == owner->index()) owner->restore(key, entry);
+      });
+      co_return;
+    });
+  }
+  db_.allow_writes();
+  co_return true;
 }
 
 void LocalEngine::begin_shutdown() {
@@ -319,6 +368,8 @@ EngineStats LocalEngine::stats() {
   stats.shards = shard_count();
   stats.storage_writable = db_.writable();
   if (!stats.storage_writable) stats.storage_error = db_.last_error();
+  stats.storage_failures = db_.failures();
+  stats.storage_recoveries = db_.recoveries();
   SpareWalStats spares = db_.wal_spare_stats();
   stats.wal_spares_used = spares.spares_used;
   stats.wal_spares_missed = spares.spares_missed;

@@ -52,6 +52,13 @@ class LocalEngine final : public TaskEngine {
   template <typename Operation>
   boost::asio::awaitable<Outcome> single_flight(const IdempotencyRequest* idempotency,
                                                 Operation operation);
+  // Runs on shard 0 for the engine's life: while storage is unwritable, tries
+  // recover_storage() every kStorageRetry.
+  boost::asio::awaitable<void> watch_storage();
+  // Once no shard has a write in flight: RocksDB resumes, every shard rebuilds its
+  // queues, timers and caches from what RocksDB holds (as at start), and writes are
+  // allowed again. False when a step is not possible yet.
+  boost::asio::awaitable<bool> recover_storage();
 
   Db& db_;
   EngineOptions options_;

@@ -84,4 +84,11 @@ ReadyQueues::Queue* ReadyQueues::best_queue_of_account(const std::string& accoun
   return best;
 }
 
+void ReadyQueues::clear() {
+  queues_.clear();
+  by_account_.clear();
+  emptied_.clear();
+  size_ = 0;
+}
+
 }  // namespace baton

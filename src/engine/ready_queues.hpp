@@ -53,6 +53,8 @@ class ReadyQueues {
   // new type per task would otherwise grow the shard without bound). Invalidates the
   // released queues: call it only where no Queue reference is held (the shard's tick).
   void release_empty();
+  // Drops every queue (a rebuild after a storage failure). Invalidates every Queue.
+  void clear();
 
  private:
   std::unordered_map<std::string, Queue> queues_;

@@ -84,6 +84,17 @@ void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entr
 
 void Shard::start() { tick(); }
 
+void Shard::forget_state() {
+  end_waits();
+  for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
+  task_timers_.clear();
+  ready_.clear();
+  recent_.clear();
+  recent_order_.clear();
+  recent_bytes_ = 0;
+  committer_.clear_failure();
+}
+
 void Shard::tick() {
   if (stopping_) return;
   wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });

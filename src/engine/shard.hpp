@@ -47,6 +47,14 @@ class Shard {
   void start();          // arms the wheel's tick; call on the shard's thread
   void shut_down();      // answers parked long polls with "nothing"; on the shard's thread
 
+  // Recovery after a storage failure (LocalEngine::recover_storage), on the shard's
+  // thread. A failed write leaves the in-memory indexes ahead of what RocksDB holds, so
+  // once nothing is in flight (quiescent) they are dropped (forget_state: parked long polls
+  // are answered with "nothing", queues, timers and cached records cleared) and rebuilt
+  // with restore(), as at start.
+  bool quiescent() const;
+  void forget_state();
+
   // Operations, on this shard's thread.
   boost::asio::awaitable<Outcome> create(CreateRequest request,
                                          const IdempotencyRequest* idempotency);
@@ -122,6 +130,7 @@ class Shard {
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void tick();
   void on_timer(WheelTimer& timer);
+  void end_waits();  // answers every parked long poll with "nothing"
   TransitionContext context_at(Millis now);
 
   int index_;

@@ -94,6 +94,10 @@ void Shard::disarm_deadline(Waiter& waiter) { wheel_.cancel(waiter.deadline); }
 void Shard::shut_down() {
   stopping_ = true;
   ticker_.cancel();
+  end_waits();
+}
+
+void Shard::end_waits() {
   for (auto* lists : {&typed_waiters_, &any_waiters_}) {
     for (auto& [key, list] : *lists) {
       for (auto& waiter : list) {
@@ -129,6 +133,10 @@ Shard::IdempotencyCheck Shard::begin_idempotent(const IdempotencyRequest& reques
 
 void Shard::end_idempotent(const IdempotencyRequest& request) {
   idempotency_in_flight_.erase(request.scope_key);
+}
+
+bool Shard::quiescent() const {
+  return dirty_.empty() && idempotency_in_flight_.empty() && committer_.quiescent();
 }
 
 }  // namespace baton

@@ -120,6 +120,8 @@ struct EngineStats {
   int shards = 0;
   bool storage_writable = true;
   std::string storage_error;  // the first write failure, when not writable
+  std::uint64_t storage_failures = 0;    // times storage stopped being writable
+  std::uint64_t storage_recoveries = 0;  // times it was writable again
   std::uint64_t commit_writes = 0;  // RocksDB writes issued by group commit, all shards
   std::uint64_t commit_ops = 0;     // transitions they carried
   std::uint64_t wal_spares_used = 0;    // WAL files that started as a spare (store/spare_wal)

@@ -209,8 +209,25 @@ std::string Db::checked(const rocksdb::Status& status) {
     if (first) last_error_ = status.ToString();
     writable_.store(false);
   }
+  if (first) failures_.fetch_add(1, std::memory_order_relaxed);
   if (first && on_unwritable_) on_unwritable_(status.ToString());
   return status.ToString();
+}
+
+std::string Db::resume() {
+  rocksdb::Status status = db_->Resume();
+  return status.ok() ? std::string() : status.ToString();
+}
+
+void Db::allow_writes() {
+  {
+    std::lock_guard lock(error_mutex_);
+    if (writable_.load()) return;
+    last_error_.clear();
+    writable_.store(true);
+  }
+  recoveries_.fetch_add(1, std::memory_order_relaxed);
+  if (on_writable_) on_writable_();
 }
 
 std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync) {

@@ -84,15 +84,26 @@ class Db {
   // Once a write has failed it syncs nothing and returns that failure.
   std::string sync_wal();
 
-  // False once a write has failed: the process keeps serving reads, answers writes with
-  // 503, and /health says "degraded".
+  // False once a write has failed, until the engine recovers: the process keeps serving
+  // reads, answers writes with 503, and /health says "degraded".
   bool writable() const { return writable_.load(std::memory_order_relaxed); }
-  // Called once, on the thread whose write failed, when the database stops being
-  // writable (before any waiter of that write is answered): the operator's log line.
-  // Set before the first write.
+  // Called on the thread whose write failed, each time the database stops being
+  // writable (before any waiter of that write is answered), and each time it is writable
+  // again (allow_writes): the operator's log lines. Set both before the first write.
   void on_unwritable(std::function<void(const std::string& error)> listener) {
     on_unwritable_ = std::move(listener);
   }
+  void on_writable(std::function<void()> listener) { on_writable_ = std::move(listener); }
+
+  // Recovery after a failure whose cause may be gone (a full disk, descriptors): asks
+  // RocksDB to resume (a new WAL, the memtables flushed). "" when it did; writes stay
+  // refused until allow_writes(), which the engine calls once its in-memory state is
+  // rebuilt from what RocksDB holds.
+  std::string resume();
+  void allow_writes();
+  // Times the database stopped being writable, and became writable again.
+  std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  std::uint64_t recoveries() const { return recoveries_.load(std::memory_order_relaxed); }
   std::string last_error() const;
   // Spare WAL files used, missed and written (store/spare_wal.hpp); zeros when off.
   SpareWalStats wal_spare_stats() const;
@@ -112,6 +123,9 @@ class Db {
   mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
   std::string last_error_;
   std::function<void(const std::string&)> on_unwritable_;
+  std::function<void()> on_writable_;
+  std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> recoveries_{0};
 };
 
 }  // namespace baton

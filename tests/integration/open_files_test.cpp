@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -62,10 +63,19 @@ BOOST_AUTO_TEST_CASE(a_low_open_file_limit_lowers_the_connection_cap_and_storage
   BOOST_TEST(served >= 190);  // each shard's share, rounded
   BOOST_TEST(refused == 700 - served);
   held.resize(held.size() - 20);  // room for the producer below, on either shard
-  std::this_thread::sleep_for(300ms);
+  // The server notices the closes as it gets to them: try until a connection is served.
+  std::optional<Client> serving;
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        Client c = server.client();
+        if (c.get("/health", "").status != 200) return false;
+        serving.emplace(std::move(c));
+        return true;
+      },
+      10s, 100ms));
+  Client& producer = *serving;
 
   // Creates until RocksDB switches to a new WAL file: it must get the descriptor.
-  Client producer = server.client();
   std::string key = producer.register_key();
   std::set<std::string> first = wal_files(server.data_dir());
   const std::string blob(60000, 'x');

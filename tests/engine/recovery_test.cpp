@@ -1,0 +1,180 @@
+#define BOOST_TEST_MODULE recovery
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/local_engine.hpp"
+#include "store/db.hpp"
+#include "support/failing_fs.hpp"
+#include "support/temp_dir.hpp"
+
+// A storage failure whose cause goes away (a full disk) is not permanent: the engine asks
+// RocksDB to resume, rebuilds every shard's queues and timers from what RocksDB holds,
+// and takes writes again. What was answered before the failure is as it was; what failed
+// is not there; nothing in memory is left from a write that never landed. An I/O error
+// RocksDB will not resume from leaves storage degraded (until a restart).
+
+using namespace baton;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs `body` as a coroutine on `context` (the caller's executor the engine resumes on)
+// until it returns. The context must outlive the engine: a shard may still be releasing
+// its handle to it after the body resumed.
+void run(asio::io_context& context, std::function<asio::awaitable<void>()> body) {
+  context.restart();
+  asio::co_spawn(
+      context,
+      [&]() -> asio::awaitable<void> {
+        co_await body();
+        context.stop();
+      },
+      [](std::exception_ptr failure) {
+        if (failure) std::rethrow_exception(failure);
+      });
+  context.run();
+}
+
+CreateRequest create_of(const std::string& type) {
+  CreateRequest request;
+  request.account = "acct_01JXZK00000000000000000000";
+  request.type = type;
+  request.payload_json = R"({"n":1})";
+  return request;
+}
+
+ClaimRequest claim_of(const std::string& type) {
+  ClaimRequest request;
+  request.account = "acct_01JXZK00000000000000000000";
+  request.type = type;
+  request.worker_id = "w";
+  return request;
+}
+
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follows_storage) {
+  for (SyncMode mode : {SyncMode::none, SyncMode::batch}) {
+    BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
+      test::TempDir dir("baton-recovery");
+      auto faults = std::make_shared<test::Faults>();
+      std::string error;
+      auto db = Db::open(dir.path.string(), &error,
+                         rocksdb::NewCompositeEnv(std::make_shared<test::FailingFs>(faults)));
+      BOOST_REQUIRE_MESSAGE(db, error);
+      EngineOptions options;
+      options.sync = mode;
+      options.pin_shards = false;
+      asio::io_context client;
+      LocalEngine engine(*db, options, 2);
+      engine.recover();
+      engine.start();
+
+      std::string kept, held, held_token, lost;
+      run(client, [&]() -> asio::awaitable<void> {
+        Outcome a = co_await engine.create(create_of("jobs"), nullptr);
+        BOOST_REQUIRE(a.ok());
+        kept = a.task->id;
+        Outcome b = co_await engine.create(create_of("held"), nullptr);
+        Outcome claimed = co_await engine.claim_next(claim_of("held"));
+        BOOST_REQUIRE(claimed.ok() && claimed.task);
+        held = claimed.task->id;
+        held_token = claimed.task->lease_token;
+
+        faults->disk_full = true;
+        Outcome c = co_await engine.create(create_of("jobs"), nullptr);
+        BOOST_TEST((c.error == ErrorCode::unavailable));
+        if (c.task) lost = c.task->id;
+        Outcome refused = co_await engine.claim_next(claim_of("jobs"));
+        BOOST_TEST((refused.error == ErrorCode::unavailable));
+      });
+      BOOST_TEST(!db->writable());
+      BOOST_TEST(engine.stats().storage_failures == 1u);
+
+      faults->disk_full = false;  // the cause is gone
+      BOOST_REQUIRE_MESSAGE(wait_for([&] { return db->writable(); }, 10s),
+                            "storage did not recover: " << db->last_error());
+      BOOST_TEST(engine.stats().storage_recoveries == 1u);
+
+      run(client, [&]() -> asio::awaitable<void> {
+        // The task created before the failure is claimable: the failed claim left nothing.
+        Outcome first = co_await engine.claim_next(claim_of("jobs"));
+        BOOST_REQUIRE(first.ok() && first.task);
+        BOOST_TEST(first.task->id == kept);
+        // The failed create left nothing behind, in memory or on disk.
+        Outcome none = co_await engine.claim_next(claim_of("jobs"));
+        BOOST_TEST((none.ok() && !none.task));
+        if (!lost.empty()) {
+          Outcome gone = co_await engine.get("acct_01JXZK00000000000000000000", lost);
+          BOOST_TEST((gone.error == ErrorCode::task_not_found));
+        }
+        // The claim answered before the failure still holds, with its token.
+        Outcome still = co_await engine.get("acct_01JXZK00000000000000000000", held);
+        BOOST_REQUIRE(still.ok());
+        BOOST_TEST((still.task->status == TaskStatus::claimed));
+        Command beat = HeartbeatCmd{Caller{held_token, {}}};
+        Outcome renewed = co_await engine.apply("acct_01JXZK00000000000000000000", held,
+                                                std::move(beat), nullptr);
+        BOOST_TEST(renewed.ok());
+        // And writes land again.
+        Outcome fresh = co_await engine.create(create_of("jobs"), nullptr);
+        BOOST_REQUIRE(fresh.ok());
+        Outcome next = co_await engine.claim_next(claim_of("jobs"));
+        BOOST_REQUIRE(next.ok() && next.task);
+        BOOST_TEST(next.task->id == fresh.task->id);
+      });
+      engine.stop();
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_io_error_rocksdb_cannot_resume_from_keeps_storage_degraded) {
+  test::TempDir dir("baton-recovery");
+  auto faults = std::make_shared<test::Faults>();
+  std::string error;
+  auto db = Db::open(dir.path.string(), &error,
+                     rocksdb::NewCompositeEnv(std::make_shared<test::FailingFs>(faults)));
+  BOOST_REQUIRE_MESSAGE(db, error);
+  EngineOptions options;
+  options.sync = SyncMode::none;
+  options.pin_shards = false;
+  asio::io_context client;
+  LocalEngine engine(*db, options, 2);
+  engine.recover();
+  engine.start();
+  faults->appends = true;
+  run(client, [&]() -> asio::awaitable<void> {
+    Outcome c = co_await engine.create(create_of("jobs"), nullptr);
+    BOOST_TEST((c.error == ErrorCode::unavailable));
+  });
+  faults->appends = false;
+  std::this_thread::sleep_for(2500ms);  // two looks of the engine's storage watch
+  BOOST_TEST(!db->writable());
+  BOOST_TEST(engine.stats().storage_failures == 1u);
+  BOOST_TEST(engine.stats().storage_recoveries == 0u);
+  run(client, [&]() -> asio::awaitable<void> {
+    Outcome c = co_await engine.create(create_of("jobs"), nullptr);
+    BOOST_TEST((c.error == ErrorCode::unavailable));
+  });
+  engine.stop();
+}
