@@ -531,43 +531,35 @@ int main(int argc, char** argv) {
       std::snprintf(rnd, sizeof rnd, "%08x%08x", rd(), rd());
       const std::string type = std::string("bench_") + rnd;
       rep.text("lifecycle type", type);
-      start = Clock::now() + secs(cfg.warmup);
-      w = Window{start, start + secs(cfg.seconds)};
       rep.num("lifecycle types", cfg.types, 0);
       if (cfg.typeless) rep.text("lifecycle claims", "typeless");
-      CpuWindow lifecycle_cpu(server_pids(cfg), w);
-      Stats l = run_workers(cfg, [&](Stats& s, int k) {
-        std::string worker_type = type;
-        if (cfg.types > 1) worker_type += "_" + std::to_string(k % cfg.types);
-        return lifecycle_worker(cfg, s, w, k, worker_type);
-      });
-      double life_rps = static_cast<double>(l.requests) / cfg.seconds;
-      rep.num("lifecycle tasks/s", static_cast<double>(l.cycles) / cfg.seconds, 0);
-      rep.num("lifecycle requests/s", life_rps, 0);
-      rep.ops(l, {CREATE, CLAIM, COMPLETE});
-      rep.num("lifecycle empty claims", static_cast<double>(l.empty_claims), 0);
-      rep.num("lifecycle errors", static_cast<double>(l.errors), 0);
-      lifecycle_cpu.report(rep, "lifecycle", l.requests);
+      // One measured phase of create -> claim -> complete cycles; figures named `name`
+      // (per operation with `op_prefix`). Returns its requests/s.
+      auto cycle_phase = [&](const std::string& name, const std::string& op_prefix,
+                             const std::string& phase_type, auto worker) {
+        auto phase_start = Clock::now() + secs(cfg.warmup);
+        Window window{phase_start, phase_start + secs(cfg.seconds)};
+        CpuWindow cpu(server_pids(cfg), window);
+        Stats st = run_workers(cfg, [&](Stats& s, int k) {
+          std::string worker_type = phase_type;
+          if (cfg.types > 1) worker_type += "_" + std::to_string(k % cfg.types);
+          return worker(cfg, s, window, k, worker_type);
+        });
+        double rps = static_cast<double>(st.requests) / cfg.seconds;
+        rep.num(name + " tasks/s", static_cast<double>(st.cycles) / cfg.seconds, 0);
+        rep.num(name + " requests/s", rps, 0);
+        rep.ops(st, {CREATE, CLAIM, COMPLETE}, op_prefix);
+        rep.num(name + " empty claims", static_cast<double>(st.empty_claims), 0);
+        rep.num(name + " errors", static_cast<double>(st.errors), 0);
+        cpu.report(rep, name, st.requests);
+        return rps;
+      };
+      double life_rps = cycle_phase("lifecycle", "", type, lifecycle_worker);
       report_rss(rep, cfg, "after");
       rep.num("lifecycle/health ratio",
               health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);
       if (cfg.mcp) {
-        const std::string mcp_type = type + "_mcp";
-        start = Clock::now() + secs(cfg.warmup);
-        w = Window{start, start + secs(cfg.seconds)};
-        CpuWindow mcp_cpu(server_pids(cfg), w);
-        Stats m = run_workers(cfg, [&](Stats& s, int k) {
-          std::string worker_type = mcp_type;
-          if (cfg.types > 1) worker_type += "_" + std::to_string(k % cfg.types);
-          return mcp_worker(cfg, s, w, k, worker_type);
-        });
-        double mcp_rps = static_cast<double>(m.requests) / cfg.seconds;
-        rep.num("mcp tasks/s", static_cast<double>(m.cycles) / cfg.seconds, 0);
-        rep.num("mcp requests/s", mcp_rps, 0);
-        rep.ops(m, {CREATE, CLAIM, COMPLETE}, "mcp ");
-        rep.num("mcp empty claims", static_cast<double>(m.empty_claims), 0);
-        rep.num("mcp errors", static_cast<double>(m.errors), 0);
-        mcp_cpu.report(rep, "mcp", m.requests);
+        double mcp_rps = cycle_phase("mcp", "mcp ", type + "_mcp", mcp_worker);
         rep.num("mcp/lifecycle ratio",
                 life_rps > 0 ? std::optional<double>(mcp_rps / life_rps) : std::nullopt, 3);
       }

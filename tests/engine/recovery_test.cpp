@@ -71,24 +71,37 @@ bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds 
   return true;
 }
 
+// An engine of two shards on a database whose file system fails on demand.
+struct Rig {
+  test::TempDir dir{"baton-recovery"};
+  std::shared_ptr<test::Faults> faults = std::make_shared<test::Faults>();
+  std::unique_ptr<Db> db;
+  asio::io_context client;  // outlives the engine (see run)
+  std::unique_ptr<LocalEngine> engine;
+
+  explicit Rig(SyncMode mode) {
+    std::string error;
+    db = Db::open(dir.path.string(), &error,
+                  rocksdb::NewCompositeEnv(std::make_shared<test::FailingFs>(faults)));
+    BOOST_REQUIRE_MESSAGE(db, error);
+    EngineOptions options;
+    options.sync = mode;
+    options.pin_shards = false;
+    engine = std::make_unique<LocalEngine>(*db, options, 2);
+    engine->recover();
+    engine->start();
+  }
+  ~Rig() { engine->stop(); }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follows_storage) {
   for (SyncMode mode : {SyncMode::none, SyncMode::batch}) {
     BOOST_TEST_CONTEXT("mode " << static_cast<int>(mode)) {
-      test::TempDir dir("baton-recovery");
-      auto faults = std::make_shared<test::Faults>();
-      std::string error;
-      auto db = Db::open(dir.path.string(), &error,
-                         rocksdb::NewCompositeEnv(std::make_shared<test::FailingFs>(faults)));
-      BOOST_REQUIRE_MESSAGE(db, error);
-      EngineOptions options;
-      options.sync = mode;
-      options.pin_shards = false;
-      asio::io_context client;
-      LocalEngine engine(*db, options, 2);
-      engine.recover();
-      engine.start();
+      Rig rig(mode);
+      auto& [dir, faults, db, client, engine_ptr] = rig;
+      LocalEngine& engine = *engine_ptr;
 
       std::string kept, held, held_token, lost;
       run(client, [&]() -> asio::awaitable<void> {
@@ -143,25 +156,14 @@ BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follo
         BOOST_REQUIRE(next.ok() && next.task);
         BOOST_TEST(next.task->id == fresh.task->id);
       });
-      engine.stop();
     }
   }
 }
 
 BOOST_AUTO_TEST_CASE(an_io_error_rocksdb_cannot_resume_from_keeps_storage_degraded) {
-  test::TempDir dir("baton-recovery");
-  auto faults = std::make_shared<test::Faults>();
-  std::string error;
-  auto db = Db::open(dir.path.string(), &error,
-                     rocksdb::NewCompositeEnv(std::make_shared<test::FailingFs>(faults)));
-  BOOST_REQUIRE_MESSAGE(db, error);
-  EngineOptions options;
-  options.sync = SyncMode::none;
-  options.pin_shards = false;
-  asio::io_context client;
-  LocalEngine engine(*db, options, 2);
-  engine.recover();
-  engine.start();
+  Rig rig(SyncMode::none);
+  auto& [dir, faults, db, client, engine_ptr] = rig;
+  LocalEngine& engine = *engine_ptr;
   faults->appends = true;
   run(client, [&]() -> asio::awaitable<void> {
     Outcome c = co_await engine.create(create_of("jobs"), nullptr);
@@ -176,5 +178,4 @@ BOOST_AUTO_TEST_CASE(an_io_error_rocksdb_cannot_resume_from_keeps_storage_degrad
     Outcome c = co_await engine.create(create_of("jobs"), nullptr);
     BOOST_TEST((c.error == ErrorCode::unavailable));
   });
-  engine.stop();
 }

@@ -200,6 +200,15 @@ json::object minimal_arguments(const Operation& op, const std::string& type) {
   return args;
 }
 
+// One account on the shared server, driven over HTTP and over MCP, with the table read.
+struct Driver {
+  TestServer& s = server();
+  Client c = s.client();
+  std::string key = c.register_key();
+  McpSession mcp{s, key};
+  std::map<std::string, Operation> table = read_table(c);
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -333,11 +342,8 @@ BOOST_AUTO_TEST_SUITE(bounds)
 // accepted (whatever else the answer says, it does not reject that field), one past it is
 // 400 invalid_request naming the field.
 BOOST_AUTO_TEST_CASE(every_listed_bound_is_the_bound_enforced) {
-  TestServer& s = server();
-  Client c = s.client();
-  std::string key = c.register_key();
-  McpSession mcp(s, key);
-  auto table = read_table(c);
+  Driver d;
+  auto& [s, c, key, mcp, table] = d;
   std::string type = "bounds_" + unique_suffix();
   int checked = 0;
   for (const auto& [id, op] : table) {
@@ -401,11 +407,8 @@ BOOST_AUTO_TEST_SUITE(declared_errors)
 // Drives each task operation into the errors it can meet, over HTTP and MCP; record()
 // checks each answer's error against the operation's list.
 BOOST_AUTO_TEST_CASE(every_error_answered_is_one_the_operation_lists) {
-  TestServer& s = server();
-  Client c = s.client();
-  std::string key = c.register_key();
-  McpSession mcp(s, key);
-  auto table = read_table(c);
+  Driver d;
+  auto& [s, c, key, mcp, table] = d;
   std::string type = "errors_" + unique_suffix();
   auto both = [&](const std::string& id, const json::object& args) {
     const Operation& op = table.at(id);
