@@ -376,7 +376,9 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   call.cancel = std::make_shared<CallCancel>();
   std::string in_flight_key = request.mcp_session_id + '\n' + id_json;
   {
-    auto entry = std::make_shared<InFlight>(InFlight{co_await asio::this_coro::executor, call.cancel});
+    // Not co_await inside a braced initializer: g++ 12 then destroys its parts too early.
+    asio::any_io_executor here = co_await asio::this_coro::executor;
+    auto entry = std::make_shared<InFlight>(InFlight{std::move(here), call.cancel});
     std::lock_guard lock(in_flight_mutex_);
     in_flight_[in_flight_key] = std::move(entry);
   }

@@ -128,7 +128,10 @@ void Shard::on_timer(WheelTimer& timer) {
         // wall clock stepped back) must be tried again, or the task stays claimed.
         Millis retry_at = 0;
         try {
-          Outcome outcome = co_await apply(std::string(), id, ExpireLeaseCmd{}, nullptr);
+          // A Command made first, not converted in the call: g++ 12 destroys such a
+          // temporary coroutine argument twice.
+          Command expire = ExpireLeaseCmd{};
+          Outcome outcome = co_await apply(std::string(), id, std::move(expire), nullptr);
           if (outcome.error == ErrorCode::task_currently_claimed && outcome.task) {
             retry_at = outcome.task->lease_expires_at;
           } else if (outcome.error == ErrorCode::unavailable) {
