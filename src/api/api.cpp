@@ -43,18 +43,50 @@ bool query_carries_key(std::string_view query) {
   return false;
 }
 
+}  // namespace
+
 http::Response to_response(Result result) {
   http::Response response;
   response.status = result.status;
   response.body = std::move(result.body);
   response.affinity = result.affinity;
+  response.headers = std::move(result.headers);
   if (result.retry_after_seconds > 0) {
     response.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
   }
   return response;
 }
 
-}  // namespace
+std::variant<Principal, Result> authenticate_request(Services& services, std::string_view request_id,
+                                                     std::string_view authorization) {
+  auto refuse = [&](ErrorCode code, std::string message, const char* challenge) {
+    Result result = error_result(request_id, code, std::move(message));
+    result.headers.emplace_back("WWW-Authenticate", challenge);  // RFC 9110 §11.6.1
+    return result;
+  };
+  if (authorization.empty()) {
+    return refuse(ErrorCode::missing_api_key,
+                  "Send 'Authorization: Bearer <api key>' (POST /v1/keys/register gives one).",
+                  "Bearer");
+  }
+  auto secret = bearer_token(authorization);
+  if (!secret) {
+    return refuse(ErrorCode::invalid_api_key, "The Authorization header must be 'Bearer <api key>'.",
+                  "Bearer");
+  }
+  std::optional<Principal> principal;
+  try {
+    principal = authenticate(services.accounts, *secret);
+  } catch (const StorageError& failure) {
+    services.warn("storage fault answered 503", failure.what());
+    return error_result(request_id, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+  }
+  if (!principal) {
+    return refuse(ErrorCode::invalid_api_key, "The API key is not valid.",
+                  "Bearer error=\"invalid_token\"");
+  }
+  return std::move(*principal);
+}
 
 Result json_result(int status, std::string body) {
   Result result;
@@ -103,6 +135,7 @@ asio::awaitable<Result> run_operation(Services& services, Call& call) {
 
 Api::Api(TaskEngine& engine, AccountStore& accounts, const Config& config, LogSink warn)
     : services_(std::make_unique<Services>(engine, accounts, config)) {
+  services_->max_connections = config.server.max_connections;
   if (warn) services_->warn = std::move(warn);
   services_->operations = operation_table(services_->limits);
   router_ = std::make_unique<Router>(services_->operations);
@@ -114,6 +147,8 @@ Api::~Api() = default;
 void Api::set_connection_stats(std::function<http::ConnectionStats()> source) {
   services_->connection_stats = std::move(source);
 }
+
+void Api::set_max_connections(int in_force) { services_->max_connections = in_force; }
 
 const std::vector<Operation>& Api::operations() const { return services_->operations; }
 
@@ -175,9 +210,7 @@ std::optional<http::Response> Api::screen(const http::Request& head) {
   auto [path, query] = split_target(head.target);
   RouteMatch route;
   if (auto refusal = refuse_target(head, path, query, route)) return refusal;
-  if (path == McpEndpoint::kPath && head.method != "POST" && head.method != "DELETE") {
-    return mcp_->refuse_method(head);
-  }
+  if (path == McpEndpoint::kPath) return mcp_->screen(head);
   return std::nullopt;
 }
 
@@ -189,28 +222,11 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   const Operation& operation = *route.operation;
   Call call(operation, connection, request.request_id, request.authorization);
   if (operation.needs_key) {
-    if (request.authorization.empty()) {
-      co_return to_response(error_result(call, ErrorCode::missing_api_key,
-                                         "Send 'Authorization: Bearer <api key>'."));
-    }
-    auto secret = bearer_token(request.authorization);
-    if (!secret) {
-      co_return to_response(error_result(call, ErrorCode::invalid_api_key,
-                                         "The Authorization header must be 'Bearer <api key>'."));
-    }
-    std::optional<Principal> principal;
-    try {
-      principal = authenticate(services_->accounts, *secret);
-    } catch (const StorageError& failure) {
-      services_->warn("storage fault answered 503", failure.what());
-      co_return to_response(
-          error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later."));
-    }
-    if (!principal) {
-      co_return to_response(error_result(call, ErrorCode::invalid_api_key, "The API key is not valid."));
-    }
-    call.account = std::move(principal->account);
-    call.key_id = std::move(principal->key_id);
+    auto checked = authenticate_request(*services_, request.request_id, request.authorization);
+    if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));
+    Principal& principal = std::get<Principal>(checked);
+    call.account = std::move(principal.account);
+    call.key_id = std::move(principal.key_id);
   }
 
   json::object values;

@@ -40,6 +40,8 @@ class Api final : public http::Handler {
   std::optional<http::Response> screen(const http::Request& head) override;
   // Where /health reads the connection counters (the listeners are made after the Api).
   void set_connection_stats(std::function<http::ConnectionStats()> source);
+  // server.max_connections as in force, when serve lowered it to fit the open-file limit.
+  void set_max_connections(int in_force);
   const std::vector<Operation>& operations() const;
 
  private:

@@ -57,8 +57,11 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
   Account account{new_id("acct_"), label, "free", now};
   std::string secret = random_hex_token("orch_live_", 32);
   ApiKey key{new_id("key_"), account.id, label, sha256_bytes(secret), now};
-  std::string failed = co_await services.storage.run(
-      [&services, &account, &key] { return services.accounts.put_key(&account, key); });
+  // A named std::function, not a lambda converted in the call (see tasks.cpp).
+  std::function<std::string()> write = [&services, &account, &key] {
+    return services.accounts.put_key(&account, key);
+  };
+  std::string failed = co_await services.storage.run(std::move(write));
   if (!failed.empty()) {
     co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
@@ -92,8 +95,10 @@ asio::awaitable<Result> create_key(Services& services, Call& call) {
   std::string secret = random_hex_token("orch_live_", 32);
   ApiKey key{new_id("key_"), call.account, call.input.string("label").value_or(""),
              sha256_bytes(secret), wall_now_ms()};
-  std::string failed = co_await services.storage.run(
-      [&services, &key] { return services.accounts.put_key(nullptr, key); });
+  std::function<std::string()> write = [&services, &key] {
+    return services.accounts.put_key(nullptr, key);
+  };
+  std::string failed = co_await services.storage.run(std::move(write));
   if (!failed.empty()) {
     co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
@@ -115,10 +120,11 @@ asio::awaitable<Result> revoke_key(Services& services, Call& call) {
   std::string key_id = call.input.string("key_id", "keyId").value_or("");
   std::string failed;
   bool found = false;
-  co_await services.storage.run([&services, &call, &key_id, &failed, &found] {
+  std::function<std::string()> revoke = [&services, &call, &key_id, &failed, &found] {
     found = services.accounts.revoke_key(call.account, key_id, &failed);
     return std::string();
-  });
+  };
+  co_await services.storage.run(std::move(revoke));
   if (!found) {
     co_return error_result(call, ErrorCode::not_found, "No key with this id in your account.");
   }

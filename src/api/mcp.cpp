@@ -73,14 +73,6 @@ http::Response answer(int status, std::string body) {
   return response;
 }
 
-http::Response from_result(Result result) {
-  http::Response response = answer(result.status, std::move(result.body));
-  if (result.retry_after_seconds > 0) {
-    response.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
-  }
-  return response;
-}
-
 // The tool result of an operation's answer: the HTTP body as text and as structured
 // content, so a model reads the agent_contract either way.
 std::string tool_result(const Result& result) {
@@ -113,6 +105,13 @@ bool supported_version(std::string_view version) {
                    version) != McpEndpoint::kProtocolVersions.end();
 }
 
+// Session times: a steady clock, so a step of the wall clock expires no session.
+Millis session_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Drops expired sessions every quarter of the idle time (at most every 10 s), so an
 // expired session costs no memory even when no MCP request comes to find it expired. Runs
 // on the shard thread that served the first MCP request, until that shard stops.
@@ -123,7 +122,7 @@ asio::awaitable<void> sweep_sessions(std::shared_ptr<McpSessions> sessions, int 
     timer.expires_after(period);
     auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
-    sessions->live(wall_now_ms());
+    sessions->live(session_clock_ms());
   }
 }
 
@@ -148,9 +147,14 @@ McpEndpoint::McpEndpoint(Services& services)
 
 McpEndpoint::~McpEndpoint() = default;
 
-http::Response McpEndpoint::refuse_method(const http::Request& request) const {
-  http::Response response = from_result(error_result(
-      request.request_id, ErrorCode::method_not_allowed,
+std::optional<http::Response> McpEndpoint::screen(const http::Request& head) const {
+  if (!services_.config.mcp.enabled) {
+    return to_response(error_result(head.request_id, ErrorCode::not_found,
+                                    "The MCP endpoint is off on this server (mcp.enabled)."));
+  }
+  if (head.method == "POST" || head.method == "DELETE") return std::nullopt;
+  http::Response response = to_response(error_result(
+      head.request_id, ErrorCode::method_not_allowed,
       "POST JSON-RPC messages to /mcp (DELETE ends a session); no event stream is offered."));
   response.headers.emplace_back("Allow", "POST, DELETE");
   return response;
@@ -160,10 +164,7 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
                                                     http::Connection& connection) {
   const Config& config = services_.config;
   const std::string& request_id = request.request_id;
-  if (!config.mcp.enabled) {
-    co_return from_result(error_result(request_id, ErrorCode::not_found,
-                                       "The MCP endpoint is off on this server (mcp.enabled)."));
-  }
+  if (!config.mcp.enabled) co_return *screen(request);
   // A page in a browser must not reach a server on the user's machine (DNS rebinding):
   // only listed origins may; clients that send no Origin are not browsers.
   if (!request.origin.empty() &&
@@ -174,32 +175,12 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
                                         " is not allowed (mcp.allowed_origins)."));
   }
   const std::string& method = request.method;
-  if (method != "POST" && method != "DELETE") co_return refuse_method(request);
+  if (method != "POST" && method != "DELETE") co_return *screen(request);
 
-  if (request.authorization.empty()) {
-    http::Response response = from_result(error_result(
-        request_id, ErrorCode::missing_api_key,
-        "Send 'Authorization: Bearer <api key>' (POST /v1/keys/register gives one)."));
-    response.headers.emplace_back("WWW-Authenticate", "Bearer");
-    co_return response;
-  }
-  std::optional<Principal> principal;
-  if (auto secret = bearer_token(request.authorization)) {
-    try {
-      principal = authenticate(services_.accounts, *secret);
-    } catch (const StorageError& failure) {
-      services_.warn("storage fault answered 503", failure.what());
-      co_return from_result(error_result(request_id, ErrorCode::unavailable,
-                                         "Storage is unavailable; retry later."));
-    }
-  }
-  if (!principal) {
-    http::Response response = from_result(
-        error_result(request_id, ErrorCode::invalid_api_key, "The API key is not valid."));
-    response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-    co_return response;
-  }
-  Millis now = wall_now_ms();
+  auto checked = authenticate_request(services_, request_id, request.authorization);
+  if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));
+  const Principal* principal = &std::get<Principal>(checked);
+  Millis now = session_clock_ms();
   if (!sweeping_.exchange(true)) {
     asio::co_spawn(co_await asio::this_coro::executor,
                    sweep_sessions(sessions_, config.mcp.session_idle_seconds),
@@ -385,11 +366,16 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   struct Unregister {
     McpEndpoint& endpoint;
     const std::string& key;
+    const CallCancel* mine;
     ~Unregister() {
+      // Only this call's entry: another call with the same id may have taken the key.
       std::lock_guard lock(endpoint.in_flight_mutex_);
-      endpoint.in_flight_.erase(key);
+      auto it = endpoint.in_flight_.find(key);
+      if (it != endpoint.in_flight_.end() && it->second->cancel.get() == mine) {
+        endpoint.in_flight_.erase(it);
+      }
     }
-  } unregister{*this, in_flight_key};
+  } unregister{*this, in_flight_key, call.cancel.get()};
   Result result = co_await run_operation(services_, call);
   if (result.client_gone) co_return http::Response{};
   http::Response response = answer(200, rpc_result(reply_id, tool_result(result)));

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <string_view>
@@ -38,8 +39,9 @@ class McpEndpoint {
 
   boost::asio::awaitable<http::Response> handle(http::Request& request,
                                                 http::Connection& connection);
-  // The 405 of a method /mcp does not take (with Allow).
-  http::Response refuse_method(const http::Request& request) const;
+  // The answer to /mcp from a request's head alone, when it refuses it (off, or a
+  // method /mcp does not take); else nullopt.
+  std::optional<http::Response> screen(const http::Request& head) const;
 
  private:
   Services& services_;

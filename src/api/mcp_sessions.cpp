@@ -7,8 +7,9 @@ namespace baton::api {
 McpSessions::McpSessions(McpSessionLimits limits) : limits_(limits) {}
 
 void McpSessions::erase(std::unordered_map<std::string, Entry>::iterator it) {
-  auto count = per_account_.find(it->second.session.account);
-  if (count != per_account_.end() && --count->second <= 0) per_account_.erase(count);
+  auto account = per_account_.find(it->second.session.account);
+  account->second.order.erase(it->second.in_account);
+  if (account->second.order.empty()) per_account_.erase(account);
   by_last_use_.erase(it->second.in_order);
   sessions_.erase(it);
 }
@@ -28,21 +29,18 @@ std::optional<std::string> McpSessions::open(const std::string& account,
   std::string id = random_hex_token("mcp_", 16);
   std::lock_guard lock(mutex_);
   expire(now);
-  if (per_account_[account] >= limits_.max_per_account) {
-    for (auto order = by_last_use_.begin(); order != by_last_use_.end(); ++order) {
-      auto it = sessions_.find(*order);
-      if (it->second.session.account == account) {
-        erase(it);
-        break;
-      }
-    }
+  auto account_it = per_account_.find(account);
+  if (account_it != per_account_.end() &&
+      static_cast<int>(account_it->second.order.size()) >= limits_.max_per_account) {
+    erase(sessions_.find(account_it->second.order.front()));  // its own oldest
   } else if (static_cast<int>(sessions_.size()) >= limits_.max_sessions) {
-    if (per_account_[account] == 0) per_account_.erase(account);
     return std::nullopt;
   }
+  std::list<std::string>& order = per_account_[account].order;
   by_last_use_.push_back(id);
-  sessions_[id] = Entry{{account, protocol_version}, now, std::prev(by_last_use_.end())};
-  ++per_account_[account];
+  order.push_back(id);
+  sessions_[id] = Entry{{account, protocol_version}, now, std::prev(by_last_use_.end()),
+                        std::prev(order.end())};
   return id;
 }
 
@@ -54,6 +52,8 @@ std::optional<McpSessions::Session> McpSessions::use(const std::string& id, cons
   if (it == sessions_.end() || it->second.session.account != account) return std::nullopt;
   it->second.last_used = now;
   by_last_use_.splice(by_last_use_.end(), by_last_use_, it->second.in_order);
+  std::list<std::string>& order = per_account_[account].order;
+  order.splice(order.end(), order, it->second.in_account);
   return it->second.session;
 }
 

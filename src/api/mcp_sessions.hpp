@@ -5,7 +5,8 @@
 // account at its bound loses its own least recently used session, so an agent that leaks
 // sessions hurts only itself), and in number overall (past it, initialize is refused).
 // Any shard thread may call; one mutex guards the table (a session is touched once per
-// MCP request, for a map lookup, so the lock is never held long).
+// MCP request, for a map lookup and a list splice, so the lock is never held long).
+// Times are a steady clock's milliseconds: a step of the wall clock expires nothing.
 #include <cstdint>
 #include <list>
 #include <mutex>
@@ -45,7 +46,11 @@ class McpSessions {
   struct Entry {
     Session session;
     Millis last_used = 0;
-    std::list<std::string>::iterator in_order;
+    std::list<std::string>::iterator in_order;       // in by_last_use_
+    std::list<std::string>::iterator in_account;     // in its account's order
+  };
+  struct AccountSessions {
+    std::list<std::string> order;  // least recently used first
   };
   void expire(Millis now);                      // with mutex_ held
   void erase(std::unordered_map<std::string, Entry>::iterator it);  // likewise
@@ -54,7 +59,7 @@ class McpSessions {
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> sessions_;
   std::list<std::string> by_last_use_;  // least recently used first
-  std::unordered_map<std::string, int> per_account_;
+  std::unordered_map<std::string, AccountSessions> per_account_;
 };
 
 }  // namespace baton::api

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -78,6 +79,7 @@ struct Result {
   // (http::Response::affinity).
   int affinity = -1;
   bool client_gone = false;  // nothing to send: the client disconnected
+  std::vector<std::pair<std::string, std::string>> headers;  // beyond the usual ones
 };
 
 struct Operation;

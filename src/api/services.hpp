@@ -4,8 +4,11 @@
 // shard thread, and read-only after start except where a member says otherwise.
 #include <functional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
+#include "api/auth.hpp"
 #include "api/operation.hpp"
 #include "api/storage_worker.hpp"
 #include "config/config.hpp"
@@ -30,8 +33,13 @@ struct Services {
   std::vector<Operation> operations;  // the table (operations.cpp), fixed after start
   // Where /health reads the connection counters (the listeners are made after the Api).
   std::function<http::ConnectionStats()> connection_stats;
+  // server.max_connections as in force (serve may lower it to fit the open-file limit).
+  int max_connections = 0;
   LogSink warn = [](std::string_view, std::string_view) {};
 };
+
+// An operation's answer as HTTP: status, body, Retry-After and its other headers.
+http::Response to_response(Result result);
 
 // Validates the call's input against its operation's fields, then runs the operation:
 // the one step HTTP and MCP share. Storage faults become 503, anything else thrown 500,
@@ -45,5 +53,11 @@ Result error_result(const Call& call, ErrorCode code, std::string message,
 Result error_result(std::string_view request_id, ErrorCode code, std::string message,
                     const std::string& task_id = {}, int retry_after_seconds = 0);
 Result json_result(int status, std::string body);
+
+// The account of a request's `Authorization: Bearer <key>`, or the answer that refuses it
+// (401 with WWW-Authenticate, or 503 when storage cannot be read): the one check /v1 and
+// /mcp share.
+std::variant<Principal, Result> authenticate_request(Services& services, std::string_view request_id,
+                                                     std::string_view authorization);
 
 }  // namespace baton::api

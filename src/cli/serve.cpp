@@ -170,6 +170,7 @@ int serve(const Config& config) {
   std::vector<http::Listener*> peers;
   for (auto& listener : listeners) peers.push_back(listener.get());
   for (auto& listener : listeners) listener->set_peers(peers);
+  api.set_max_connections(descriptors.connections);
   api.set_connection_stats([&listeners] {
     http::ConnectionStats stats;
     for (auto& listener : listeners) {

@@ -117,7 +117,13 @@ asio::awaitable<void> LocalEngine::watch_storage() {
     timer.expires_after(kStorageRetry);
     auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
-    if (!db_.writable()) co_await recover_storage();
+    if (db_.writable()) continue;
+    try {
+      co_await recover_storage();
+    } catch (const std::exception&) {
+      // A read failed mid-rebuild (the storage fault is not over): storage stays
+      // unwritable, and the next look rebuilds every shard from scratch again.
+    }
   }
 }
 
@@ -134,6 +140,7 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
   // RocksDB resumes after errors it classes as recoverable (a full disk); after others
   // (a plain I/O error on the WAL) it keeps refusing, and so storage stays degraded until
   // a restart reopens it.
+  std::uint64_t failed_before = db_.failed_writes();
   if (!db_.resume().empty()) co_return false;
   int count = shard_count();
   for (auto& shard : shards_) {
@@ -146,6 +153,9 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
       co_return;
     });
   }
+  // A write off the shards (account and key records) that failed meanwhile means storage
+  // is failing again: stay unwritable, and look again later.
+  if (db_.failed_writes() != failed_before) co_return false;
   db_.allow_writes();
   co_return true;
 }

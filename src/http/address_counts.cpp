@@ -6,10 +6,7 @@ std::shared_ptr<AddressCounts::Slot> AddressCounts::acquire(const std::string& a
   {
     std::lock_guard lock(mutex_);
     int& open = open_[address];
-    if (limit_ > 0 && open >= limit_) {
-      if (open == 0) open_.erase(address);
-      return nullptr;
-    }
+    if (limit_ > 0 && open >= limit_) return nullptr;
     ++open;
   }
   return std::make_shared<Slot>(shared_from_this(), address);

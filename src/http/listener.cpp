@@ -137,9 +137,7 @@ Response reject_parse_error(Handler& handler, const beast::error_code& error,
     response = handler.reject(400, "invalid_request", std::string(refusal), request_id);
   } else if (error == bhttp::error::buffer_overflow) {
     response = handler.reject(400, "invalid_request",
-                              "A chunk header line (extensions included) is longer than " +
-                                  std::to_string(RequestParser::kMaxChunkHeaderBytes) + " bytes.",
-                              request_id);
+                              std::string(RequestParser::kChunkHeaderRefusal), request_id);
   } else if (error == bhttp::error::header_limit) {
     response = handler.reject(431, "request_header_too_large",
                               "The request's headers exceed server.max_header_bytes.", request_id);
@@ -155,7 +153,7 @@ Response reject_parse_error(Handler& handler, const beast::error_code& error,
 }
 
 constexpr unsigned kHttp11 = 11;   // the version of answers to requests that never parsed
-constexpr bool kClose = false;     // write()'s keep_alive, for answers that end a connection
+constexpr bool kNoKeepAlive = false;  // write()'s keep_alive, for answers that end a connection
 
 // An error (a timeout included) leaves the answer cut short: the connection must close.
 asio::awaitable<boost::system::error_code> write(Session& session, Response response,
@@ -263,10 +261,41 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
   return true;
 }
 
+// Whether the bytes the parser left (it needs more) hold a line ending in a bare LF:
+// an LF after anything but CR. Beast leaves a chunk's closing CRLF, and a last chunk's
+// line, unconsumed until what follows arrives, so a CRLF there is not a fault.
+bool has_bare_lf(const beast::flat_buffer& buffer) {
+  std::string_view pending(static_cast<const char*>(buffer.data().data()), buffer.size());
+  for (std::size_t at = pending.find('\n', 1); at != std::string_view::npos;
+       at = pending.find('\n', at + 1)) {
+    if (pending[at - 1] != '\r') return true;
+  }
+  return false;
+}
+
+// After an answer that leaves a request's body unread: shut the sending side, then read
+// and drop what the client still sends for a moment, so that closing with bytes unread
+// does not make the kernel reset the connection and lose the answer (RFC 9112 §9.6).
+asio::awaitable<void> linger_before_close(Session& session) {
+  constexpr std::size_t kLingerBytes = 256 * 1024;
+  constexpr int kLingerSeconds = 1;
+  beast::error_code ignored;
+  session.socket.shutdown(tcp::socket::shutdown_send, ignored);
+  session.expires_after(kLingerSeconds);  // the sweep ends the reads below
+  std::array<char, 16384> scratch;
+  for (std::size_t dropped = 0; dropped < kLingerBytes;) {
+    auto [error, bytes] = co_await session.socket.async_read_some(
+        asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+    if (error) break;
+    dropped += bytes;
+  }
+}
+
 // How reading one request ended.
 struct ReadOutcome {
   beast::error_code error;            // set: the request is not whole (closed, malformed, …)
   std::optional<Response> screened;  // set: refused from its head, body unread
+  bool id_picked = false;            // request.request_id is the answer's id
 };
 
 // Reads one request into `parser`, byte for byte as Beast's http::async_read would, but
@@ -290,6 +319,7 @@ asio::awaitable<ReadOutcome> read_request(Listener::State& state, Session& sessi
       if (parser.is_header_done() && !screened) {
         screened = true;
         request.request_id = pick_request_id(request.request_id);
+        out.id_picked = true;
         if (parser.is_done()) co_return out;  // the whole request came at once
         if ((out.screened = state.handler.screen(request))) co_return out;
         if (parser.expects_continue() && parser.version() >= 11) {
@@ -305,12 +335,9 @@ asio::awaitable<ReadOutcome> read_request(Listener::State& state, Session& sessi
       }
       if (parser.is_done()) co_return out;
       if (!need_more) continue;
-      if (parser.is_header_done() && parser.chunked()) {
-        auto pending = static_cast<const char*>(buffer.data().data());
-        if (std::string_view(pending, buffer.size()).find('\n') != std::string_view::npos) {
-          out.error = bhttp::error::bad_line_ending;
-          co_return out;
-        }
+      if (parser.is_header_done() && parser.chunked() && has_bare_lf(buffer)) {
+        out.error = bhttp::error::bad_line_ending;
+        co_return out;
       }
     }
     std::size_t room = std::min(kReadSize, buffer.max_size() - buffer.size());
@@ -360,8 +387,9 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     ReadOutcome read = co_await read_request(*state, session, buffer, parser, request);
     if (read.screened) {
       Response refusal = std::move(*read.screened);
-      co_await write(session, std::move(refusal), parser.version(), kClose, request.request_id,
-                     limits, parser.verb() == bhttp::verb::head);
+      auto error = co_await write(session, std::move(refusal), parser.version(), kNoKeepAlive,
+                                  request.request_id, limits, parser.verb() == bhttp::verb::head);
+      if (!error) co_await linger_before_close(session);
       break;
     }
     if (read.error) {
@@ -372,10 +400,11 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
                     error == asio::error::connection_reset || error == asio::error::eof ||
                     state->draining;
       if (!silent) {
-        std::string request_id = new_request_id();
+        // The client's own id once its head was read (a framing fault in its body).
+        std::string request_id = read.id_picked ? request.request_id : new_request_id();
         co_await write(session,
                        reject_parse_error(state->handler, error, parser.refusal(), request_id),
-                       kHttp11, kClose, request_id, limits);
+                       kHttp11, kNoKeepAlive, request_id, limits);
       }
       break;
     }
@@ -463,7 +492,7 @@ void refuse_connection(const std::shared_ptr<Listener::State>& state, tcp::socke
           std::list<Session*>::iterator entry;
           ~Listed() { list.erase(entry); }
         } listed{state->sessions, state->sessions.insert(state->sessions.end(), session.get())};
-        co_await write(*session, response, kHttp11, kClose, request_id, state->limits);
+        co_await write(*session, response, kHttp11, kNoKeepAlive, request_id, state->limits);
         beast::error_code ignored;
         session->socket.shutdown(tcp::socket::shutdown_both, ignored);
       },

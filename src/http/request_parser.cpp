@@ -61,6 +61,9 @@ void RequestParser::on_response_impl(int, string_view, int, error_code& ec) {
 
 void RequestParser::on_field_impl(bhttp::field name, string_view name_text, string_view value,
                                   error_code&) {
+  // Trailer fields (after a chunked body) never stand in for header fields (RFC 9110
+  // §6.5.1): a key, an id or a session sent there is ignored.
+  if (is_header_done()) return;
   auto keep_first = [&](bool& seen, std::string& into) {
     if (seen) return;
     seen = true;
@@ -158,7 +161,7 @@ void RequestParser::on_chunk_header_impl(std::uint64_t, string_view extensions, 
   // The listener's buffer bounds the line as it arrives; this bounds what a larger buffer
   // (a large header limit) would still let through.
   if (extensions.size() > kMaxChunkHeaderBytes) {
-    refusal_ = "A chunk header line is longer than 4096 bytes.";
+    refusal_ = kChunkHeaderRefusal;
     ec = bhttp::error::bad_chunk_extension;
   }
 }

@@ -29,6 +29,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   // The longest chunk header line accepted, extensions included (RFC 9112 §7.1.1 sets no
   // bound; each byte of one is held until its line ends).
   static constexpr std::size_t kMaxChunkHeaderBytes = 4096;
+  static constexpr std::string_view kChunkHeaderRefusal =
+      "A chunk header line (extensions included) is longer than 4096 bytes.";
 
  private:
   using string_view = boost::beast::string_view;

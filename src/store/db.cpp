@@ -202,6 +202,7 @@ std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) 
 
 std::string Db::checked(const rocksdb::Status& status) {
   if (status.ok()) return {};
+  failed_writes_.fetch_add(1, std::memory_order_acq_rel);
   bool first = false;
   {
     std::lock_guard lock(error_mutex_);

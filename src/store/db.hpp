@@ -104,6 +104,8 @@ class Db {
   // Times the database stopped being writable, and became writable again.
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   std::uint64_t recoveries() const { return recoveries_.load(std::memory_order_relaxed); }
+  // Writes and syncs that failed, every one (failures() counts only the first of a run).
+  std::uint64_t failed_writes() const { return failed_writes_.load(std::memory_order_acquire); }
   std::string last_error() const;
   // Spare WAL files used, missed and written (store/spare_wal.hpp); zeros when off.
   SpareWalStats wal_spare_stats() const;
@@ -126,6 +128,7 @@ class Db {
   std::function<void()> on_writable_;
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> recoveries_{0};
+  std::atomic<std::uint64_t> failed_writes_{0};
 };
 
 }  // namespace baton

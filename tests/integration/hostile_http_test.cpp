@@ -231,6 +231,55 @@ struct Fresh : FreshAccount {
 // Item 2: chunk extensions are bounded, and a refused request is answered from its head.
 BOOST_AUTO_TEST_SUITE(item2_chunk_extensions)
 
+// The bare-LF rule must not catch a valid chunked body that arrives a piece at a time
+// (Beast leaves each chunk's closing CRLF for the next read).
+BOOST_AUTO_TEST_CASE(a_chunked_body_sent_in_pieces_is_accepted) {
+  Fresh f;
+  RawConnection conn(f.server.port());
+  std::string body = task_body(f.type);
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  const std::vector<std::string> pieces = {
+      head("POST", "/v1/tasks", f.key, "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n"),
+      std::string(size) + "\r\n", body, "\r\n", "0\r\n", "\r\n"};
+  for (const std::string& piece : pieces) {
+    BOOST_REQUIRE(conn.send(piece));
+    std::this_thread::sleep_for(30ms);
+  }
+  Response r = parse_raw_response(conn.read_response(3s).data);
+  BATON_CHECK_STATUS(r, 201);
+  BOOST_TEST(f.count_of_type(f.type) == 1u);
+}
+
+// Trailer fields after a chunked body never stand in for header fields.
+BOOST_AUTO_TEST_CASE(trailer_fields_do_not_authenticate_or_name_the_request) {
+  Fresh f;
+  std::string body = task_body(f.type);
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  std::string bytes = head("POST", "/v1/tasks", "", "Transfer-Encoding: chunked\r\n") +
+                      std::string(size) + "\r\n" + body + "\r\n0\r\n" +
+                      "Authorization: Bearer " + f.key + "\r\nX-Request-Id: from-trailer\r\n\r\n";
+  RawRead read = raw_exchange(f.server.port(), bytes, 3s);
+  Response r = parse_raw_response(read.data);
+  BATON_CHECK_ERROR(r, "missing_api_key");
+  BOOST_TEST(r.header("X-Request-Id") != "from-trailer");
+  BOOST_TEST(f.count_of_type(f.type) == 0u);
+}
+
+// A refusal sent before a large body is read still reaches the client whole: the server
+// reads and drops what follows for a moment before closing, instead of resetting.
+BOOST_AUTO_TEST_CASE(a_refusal_before_a_large_body_arrives_whole) {
+  Fresh f;
+  RawConnection conn(f.server.port());
+  std::string bytes = head("POST", "/v1/nowhere", f.key, "Content-Length: 200000\r\n") +
+                      std::string(200000, 'x');
+  conn.send(bytes);
+  RawRead read = conn.read_until_close(3s);
+  BOOST_TEST(read.closed);
+  BATON_CHECK_ERROR(parse_raw_response(read.data), "not_found");
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_route_is_answered_405_from_its_head_and_closed_before_the_body) {
   Fresh f(patient_server());
   const std::string attack_head =
