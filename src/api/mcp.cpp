@@ -44,14 +44,21 @@ constexpr std::string_view kInstructions =
     "next_actions say what to do next; GET /v1/tool maps each action's method and endpoint "
     "to its tool (check_task_status is get_task).";
 
-std::string rpc_error(std::string_view id_json, int code, std::string_view message) {
+// A JSON-RPC error; its data carries the agent_contract of the Baton error it amounts
+// to (by default a request to fix), as every refusal of bad input does.
+std::string rpc_error(std::string_view id_json, int code, std::string_view message,
+                      ErrorCode as = ErrorCode::invalid_request) {
   std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
   out.append(id_json);
   out.append(",\"error\":{\"code\":");
   out.append(std::to_string(code));
   out.append(",\"message\":");
   append_json_string(out, message);
-  out.append("}}");
+  out.append(",\"data\":{\"error\":");
+  append_json_string(out, error_info(as).name);
+  out.append(",\"agent_contract\":");
+  append_contract(out, contract_for_error(as));
+  out.append("}}}");
   return out;
 }
 
@@ -272,7 +279,8 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
     if (!session) {
       http::Response response = answer(
           503, rpc_error(reply_id, kServerError,
-                         "Too many MCP sessions (mcp.max_sessions); retry later."));
+                         "Too many MCP sessions (mcp.max_sessions); retry later.",
+                         ErrorCode::unavailable));
       response.headers.emplace_back(
           "Retry-After", std::to_string(error_info(ErrorCode::unavailable).retry_after_seconds));
       co_return response;

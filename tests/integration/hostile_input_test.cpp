@@ -355,6 +355,11 @@ BOOST_AUTO_TEST_CASE(seeded_mutations_of_valid_requests_get_an_answer_or_a_close
   // and BATON_FUZZ_ROUNDS explore further (fuzz/README.md).
   Fresh f;
   std::string id = f.c.create_task_id(f.key, task_body("fz"));
+  Response initialized = f.c.post(
+      "/mcp", f.key,
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fz","version":"1"}}})");
+  BATON_REQUIRE_STATUS(initialized, 200);
+  const std::string mcp_session = initialized.header("Mcp-Session-Id");
   const std::vector<std::string> seeds = {
       http_request("POST", "/v1/tasks", f.key,
                    R"({"type":"fz","payload":{"a":[1,2.5,{"b":"c\u00e9"}],"n":null},"priority":5,"maxAttempts":2,"delaySeconds":0})"),
@@ -374,6 +379,17 @@ BOOST_AUTO_TEST_CASE(seeded_mutations_of_valid_requests_get_an_answer_or_a_close
       http_request("GET", "/v1/tasks?before=" + id + "&limit=2", f.key, ""),
       http_request("DELETE", "/v1/keys/key_00000000000000000000000000", f.key, ""),
       http_request("POST", "/v1/keys/register", "", "{}"),
+      http_request("POST", "/mcp", f.key,
+                   R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fz","version":"1"}}})"),
+      http_request("POST", "/mcp", f.key,
+                   R"({"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"create_task","arguments":{"type":"fz","payload":{"n":[1e3,-2]},"priority":3}}})",
+                   "Mcp-Session-Id: " + mcp_session + "\r\nMCP-Protocol-Version: 2025-06-18\r\n"),
+      http_request("POST", "/mcp", f.key,
+                   R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"heartbeat","arguments":{"task_id":")" + id + R"(","lease_token":"lse_0"}}})",
+                   "Mcp-Session-Id: " + mcp_session + "\r\n"),
+      "POST /v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + f.key +
+          "\r\nTransfer-Encoding: chunked\r\n\r\n10;ext=1\r\n{\"type\":\"fz\",\"pa\r\n"
+          "12\r\nyload\":{\"k\":true}}\r\n0\r\n\r\n",
   };
   static constexpr char kInteresting[] = "\0\r\n\"{}[]\\:, 9-.eE\xff\xc3\x80%";
   const std::string interesting(kInteresting, sizeof kInteresting - 1);  // keeps the '\0'
@@ -408,7 +424,18 @@ BOOST_AUTO_TEST_CASE(seeded_mutations_of_valid_requests_get_an_answer_or_a_close
       BOOST_TEST(status < 500);
       if (status >= 400 && status < 500) {
         Response answer = parse_raw_response(read.data);
-        BOOST_TEST((answer.json.is_object() && answer.json.as_object().contains("agent_contract")),
+        // A Baton error body, or a JSON-RPC error (POST /mcp) whose data carries it.
+        const json::value* contract = nullptr;
+        if (answer.json.is_object()) {
+          const json::object& body = answer.json.as_object();
+          contract = body.if_contains("agent_contract");
+          const json::value* error = body.if_contains("error");
+          if (!contract && error && error->is_object()) {
+            const json::value* data = error->as_object().if_contains("data");
+            if (data && data->is_object()) contract = data->as_object().if_contains("agent_contract");
+          }
+        }
+        BOOST_TEST(contract != nullptr,
                    "answer: " << read.data.substr(0, 600) << "\nrequest: " << bytes.substr(0, 400));
       }
       ++answered;
