@@ -19,20 +19,18 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kKeyPrefix = "orch_live_";
-
 // Whether decoded query text holds a key: a parameter of that name, or a name or a value
 // that is a key once leading blanks are dropped.
 bool looks_like_key(std::string_view text) {
   std::size_t start = text.find_first_not_of(" \t\r\n");
-  return start != std::string_view::npos && text.substr(start).starts_with(kKeyPrefix);
+  return start != std::string_view::npos && text.substr(start).starts_with(kApiKeyPrefix);
 }
 
 // A key in the URL ends up in logs and proxies: refuse it before looking at it.
 bool query_carries_key(std::string_view query) {
   if (query.empty()) return false;
   auto params = boost::urls::parse_query(query);
-  if (!params) return query.find(kKeyPrefix) != std::string_view::npos;
+  if (!params) return query.find(kApiKeyPrefix) != std::string_view::npos;
   for (auto param : boost::urls::params_view(*params)) {
     const std::string& k = param.key;
     if (k == "api_key" || k == "apiKey" || k == "key" || k == "token" || k == "access_token") {

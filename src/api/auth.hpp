@@ -12,6 +12,9 @@ class AccountStore;
 
 namespace baton::api {
 
+// The prefix of every API key (Orchestrion's, kept for drop-in compatibility).
+inline constexpr std::string_view kApiKeyPrefix = "orch_live_";
+
 struct Principal {
   std::string account;
   std::string key_id;

@@ -16,16 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string lowercase_media_type(const std::string& content_type) {
-  std::string media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
-  std::size_t start = media.find_first_not_of(" \t");
-  media = start == std::string::npos ? std::string() : media.substr(start);
-  std::transform(media.begin(), media.end(), media.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return media;
-}
-
 void canonical(std::string& out, const json::value& value) {
   if (value.is_object()) {
     const json::object& object = value.get_object();
@@ -57,10 +47,26 @@ void canonical(std::string& out, const json::value& value) {
 
 }  // namespace
 
+std::string media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  std::string out(media);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  std::string media = media_type(content_type);
+  return media.empty() || media == "application/json" ||
+         media == "application/x-www-form-urlencoded";
+}
+
 BodyError parse_body(const http::Request& request, const TaskLimits& limits, json::object& out) {
-  std::string media = lowercase_media_type(request.content_type);
+  std::string media = media_type(request.content_type);
   bool form = media == "application/x-www-form-urlencoded";
-  if (!media.empty() && media != "application/json" && !form) {
+  if (!is_json_media_type(request.content_type)) {
     return {ErrorCode::unsupported_media_type,
             "Content-Type must be application/json (got " + printable(media) + ")."};
   }

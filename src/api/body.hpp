@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 
 #include <string>
+#include <string_view>
 
 #include "core/errors.hpp"
 #include "core/limits.hpp"
@@ -15,6 +16,12 @@ struct BodyError {
   ErrorCode code = ErrorCode::none;
   std::string message;
 };
+
+// The media type of a Content-Type value, lower-cased, without parameters or blanks.
+std::string media_type(std::string_view content_type);
+// Whether a body of this Content-Type is read as JSON: application/json, none, or the
+// form type `curl -d` sends (spec section 1).
+bool is_json_media_type(std::string_view content_type);
 
 // Empty bodies parse as {} (every endpoint's fields are optional or checked later).
 BodyError parse_body(const http::Request& request, const TaskLimits& limits,

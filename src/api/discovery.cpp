@@ -4,6 +4,7 @@
 
 #include "api/handlers.hpp"
 #include "api/mcp.hpp"
+#include "api/operations.hpp"
 #include "api/schema.hpp"
 #include "api/services.hpp"
 #include "core/lifecycle.hpp"
@@ -18,6 +19,21 @@ namespace {
 
 Result document(const json::value& body) { return json_result(200, json::serialize(body)); }
 
+// A field's bounds as the operation table declares them (so the document cannot say
+// another number than the one enforced).
+json::object field_range(const Services& services, std::string_view operation,
+                         std::string_view field) {
+  json::object range;
+  if (const Operation* row = find_operation(services.operations, operation)) {
+    for (const FieldSpec& spec : row->fields) {
+      if (spec.name != field) continue;
+      if (spec.minimum) range["min"] = *spec.minimum;
+      if (spec.maximum) range["max"] = *spec.maximum;
+    }
+  }
+  return range;
+}
+
 json::object limits_in_force(const Services& services) {
   const Config& config = services.config;
   const TaskLimits& limits = services.limits;
@@ -31,7 +47,7 @@ json::object limits_in_force(const Services& services) {
   return {
       {"lease_seconds", std::move(lease)},
       {"max_attempts", std::move(attempts)},
-      {"priority", range(0, 100)},
+      {"priority", field_range(services, "create_task", "priority")},
       {"payload_max_bytes", limits.max_payload_bytes},
       {"payload_max_depth", limits.max_depth},
       {"claim_wait_max_seconds", limits.max_wait_seconds},
@@ -41,7 +57,7 @@ json::object limits_in_force(const Services& services) {
       {"worker_id_max_chars", limits.max_worker_id_chars},
       {"idempotency_key_max_chars", limits.max_idempotency_key_chars},
       {"idempotency_ttl_seconds", config.idempotency.ttl_seconds},
-      {"list_page_max", 100},
+      {"list_page_max", field_range(services, "list_tasks", "limit").at("max")},
       {"require_lease_token", config.leases.require_token},
       {"sync", to_string(config.storage.sync)},
       {"body_max_bytes", config.server.max_body_bytes},

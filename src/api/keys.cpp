@@ -55,7 +55,7 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
   std::string label = call.input.string("label").value_or("");
   Millis now = wall_now_ms();
   Account account{new_id("acct_"), label, "free", now};
-  std::string secret = random_hex_token("orch_live_", 32);
+  std::string secret = random_hex_token(kApiKeyPrefix, 32);
   ApiKey key{new_id("key_"), account.id, label, sha256_bytes(secret), now};
   // A named std::function, not a lambda converted in the call (see tasks.cpp).
   std::function<std::string()> write = [&services, &account, &key] {
@@ -92,7 +92,7 @@ asio::awaitable<Result> list_keys(Services& services, Call& call) {
 }
 
 asio::awaitable<Result> create_key(Services& services, Call& call) {
-  std::string secret = random_hex_token("orch_live_", 32);
+  std::string secret = random_hex_token(kApiKeyPrefix, 32);
   ApiKey key{new_id("key_"), call.account, call.input.string("label").value_or(""),
              sha256_bytes(secret), wall_now_ms()};
   std::function<std::string()> write = [&services, &key] {

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "api/auth.hpp"
+#include "api/body.hpp"
 #include "api/mcp_sessions.hpp"
 #include "api/render.hpp"
 #include "api/router.hpp"
@@ -93,18 +94,6 @@ std::string tool_result(const Result& result) {
   out.append(result.status >= 400 ? "true" : "false");
   out.push_back('}');
   return out;
-}
-
-bool is_json_media(std::string_view content_type) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
-  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
-  std::string lower(media);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  // A form type too, as on /v1: it is what `curl -d` sends.
-  return lower.empty() || lower == "application/json" ||
-         lower == "application/x-www-form-urlencoded";
 }
 
 bool supported_version(std::string_view version) {
@@ -211,7 +200,7 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
     co_return answer(204, {});
   }
 
-  if (!is_json_media(request.content_type)) {
+  if (!is_json_media_type(request.content_type)) {
     co_return answer(415, rpc_error(kNullId, kInvalidRequest,
                                     "Content-Type must be application/json."));
   }
