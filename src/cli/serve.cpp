@@ -115,6 +115,12 @@ int serve(const Config& config) {
         "storage failed: writes answer 503 and /health is degraded until it recovers", failure);
   });
   db->on_writable([] { log(LogLevel::info, "storage recovered: writes are accepted again"); });
+  db->on_lost([](const std::string& failure) {
+    // Closed for a reopen that failed: nothing can be served. What was acknowledged is
+    // in RocksDB's files; a restart (systemd's Restart=on-failure) opens them again.
+    log(LogLevel::error, "storage could not be opened again: exiting for a restart", failure);
+    std::_Exit(1);
+  });
   if (std::string problem = record_data_format(config.storage.path); !problem.empty()) {
     log(LogLevel::error, "cannot open storage", problem);
     return 1;

@@ -12,6 +12,8 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "engine/cross_shard.hpp"
 #include "engine/shard.hpp"
@@ -127,6 +129,41 @@ asio::awaitable<void> LocalEngine::watch_storage() {
   }
 }
 
+bool LocalEngine::reopen_parked() {
+  // Runs on shard 0's thread, inside one handler: shard 0 does nothing else meanwhile,
+  // and every other shard thread blocks in a handler of its own, so no thread that reads
+  // RocksDB through iterators or views is in one while the database is swapped.
+  constexpr auto kParkWait = std::chrono::seconds(5);
+  struct Parking {
+    std::mutex mutex;
+    std::condition_variable changed;
+    int parked = 0;
+    bool released = false;
+  };
+  auto parking = std::make_shared<Parking>();
+  for (std::size_t i = 1; i < shards_.size(); ++i) {
+    asio::post(shards_[i]->context(), [parking] {
+      std::unique_lock lock(parking->mutex);
+      ++parking->parked;
+      parking->changed.notify_all();
+      parking->changed.wait(lock, [&] { return parking->released; });
+    });
+  }
+  bool all_parked;
+  {
+    std::unique_lock lock(parking->mutex);
+    int others = static_cast<int>(shards_.size()) - 1;
+    all_parked = parking->changed.wait_for(lock, kParkWait, [&] { return parking->parked == others; });
+  }
+  std::string failure = all_parked ? db_.reopen() : std::string("shards not parked");
+  {
+    std::lock_guard lock(parking->mutex);
+    parking->released = true;
+  }
+  parking->changed.notify_all();
+  return failure.empty();
+}
+
 asio::awaitable<bool> LocalEngine::recover_storage() {
   // Nothing can start a write while storage is unwritable, so once every shard has
   // none in flight, none will be until allow_writes().
@@ -137,11 +174,14 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
     });
     if (!quiet) co_return false;
   }
-  // RocksDB resumes after errors it classes as recoverable (a full disk); after others
-  // (a plain I/O error on the WAL) it keeps refusing, and so storage stays degraded until
-  // a restart reopens it.
   std::uint64_t failed_before = db_.failed_writes();
-  if (!db_.resume().empty()) co_return false;
+  // RocksDB resumes after errors it classes as recoverable (a full disk). After others (a
+  // plain I/O error on the WAL) it keeps refusing until it is reopened: done once the
+  // data directory takes a synced write again, with every other shard parked.
+  if (!db_.resume().empty()) {
+    if (!db_.probe().empty()) co_return false;
+    if (!reopen_parked()) co_return false;
+  }
   int count = shard_count();
   for (auto& shard : shards_) {
     Shard* owner = shard.get();

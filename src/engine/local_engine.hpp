@@ -59,6 +59,8 @@ class LocalEngine final : public TaskEngine {
   // queues, timers and caches from what RocksDB holds (as at start), and writes are
   // allowed again. False when a step is not possible yet.
   boost::asio::awaitable<bool> recover_storage();
+  // Closes and opens RocksDB again with every shard but the calling one (shard 0) parked.
+  bool reopen_parked();
 
   Db& db_;
   EngineOptions options_;

@@ -1,5 +1,7 @@
 #include "store/db.hpp"
 
+#include <shared_mutex>
+
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -91,8 +93,24 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
                                               path + "/wal-spares", wal_spare_bytes);
     env = rocksdb::NewCompositeEnv(spare_wal_fs);
   }
+  std::unique_ptr<Db> db(new Db());
+  db->path_ = path;
+  db->max_open_files_ = max_open_files;
+  db->env_ = std::move(env);
+  db->spare_wal_fs_ = std::move(spare_wal_fs);
+  std::string failure = db->open_families();
+  if (!failure.empty()) {
+    if (error) *error = failure;
+    return nullptr;
+  }
+  return db;
+}
+
+std::string Db::open_families() {
   rocksdb::DBOptions options;
-  if (env) options.env = env.get();
+  if (env_) options.env = env_.get();
+  const int max_open_files = max_open_files_;
+  const std::string& path = path_;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   // Background flush and compaction share the machine with the shards; two is enough.
@@ -113,27 +131,51 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(options, path, families, &handles, &raw);
-  if (!status.ok()) {
-    if (error) *error = status.ToString();
-    return nullptr;
-  }
-  std::unique_ptr<Db> db(new Db());
-  db->env_ = std::move(env);
-  db->spare_wal_fs_ = std::move(spare_wal_fs);
-  db->db_ = raw;
+  if (!status.ok()) return status.ToString();
+  db_ = raw;
   // handles[0] is the default family, unused.
-  db->handles_.assign(handles.begin() + 1, handles.end());
-  db->default_handle_ = handles[0];
-  return db;
+  handles_.assign(handles.begin() + 1, handles.end());
+  default_handle_ = handles[0];
+  return {};
+}
+
+void Db::close_families() {
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  if (default_handle_) db_->DestroyColumnFamilyHandle(default_handle_);
+  handles_.clear();
+  default_handle_ = nullptr;
+  db_->Close();
+  delete db_;
+  db_ = nullptr;
 }
 
 Db::~Db() {
   if (!db_) return;
-  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
-  if (default_handle_) db_->DestroyColumnFamilyHandle(default_handle_);
   flush_wal();
-  db_->Close();
-  delete db_;
+  close_families();
+}
+
+std::string Db::probe() {
+  rocksdb::Env* env = env_ ? env_.get() : rocksdb::Env::Default();
+  const std::string name = path_ + "/BATON_PROBE";
+  std::unique_ptr<rocksdb::WritableFile> file;
+  rocksdb::Status status = env->NewWritableFile(name, &file, rocksdb::EnvOptions());
+  if (status.ok()) status = file->Append(rocksdb::Slice("probe\n"));
+  if (status.ok()) status = file->Sync();
+  if (file) {
+    rocksdb::Status closed = file->Close();
+    if (status.ok()) status = closed;
+  }
+  env->DeleteFile(name);
+  return status.ok() ? std::string() : status.ToString();
+}
+
+std::string Db::reopen() {
+  std::unique_lock lock(access_);
+  close_families();
+  std::string failure = open_families();
+  if (!failure.empty() && on_lost_) on_lost_(failure);
+  return failure;
 }
 
 namespace {
@@ -150,6 +192,7 @@ std::optional<std::string> read_value(rocksdb::DB& db, const rocksdb::ReadOption
 }  // namespace
 
 std::optional<std::string> Db::get(Cf family, std::string_view key) {
+  std::shared_lock lock(access_);
   return read_value(*db_, rocksdb::ReadOptions(), cf(family), key);
 }
 
@@ -187,6 +230,7 @@ class Db::WriteInFlight {
 std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
+  std::shared_lock lock(access_);
   WriteInFlight in_flight(writes_in_flight_);
   return checked(db_->Write(options, &batch));
 }
@@ -194,6 +238,7 @@ std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
 std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions options;
   options.no_slowdown = true;
+  std::shared_lock lock(access_);
   WriteInFlight in_flight(writes_in_flight_);
   rocksdb::Status status = db_->Write(options, &batch);
   if (status.IsIncomplete()) return std::nullopt;
@@ -269,6 +314,7 @@ void Db::flush_wal() {
   // After a failed write the WAL's writer holds the error, and syncing that writer again
   // fails an assertion in RocksDB (`sync_without_flush_called_`), which Debian's build
   // keeps: the process aborts. Nothing more can be made durable then anyway.
+  std::shared_lock lock(access_);
   if (writable()) db_->FlushWAL(true);
 }
 
@@ -289,6 +335,7 @@ std::string Db::sync_wal() {
     std::string error = last_error();
     return error.empty() ? "storage is not writable" : error;
   }
+  std::shared_lock lock(access_);
   return checked(db_->SyncWAL());
 }
 

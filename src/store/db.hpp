@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -101,6 +102,17 @@ class Db {
   // rebuilt from what RocksDB holds.
   std::string resume();
   void allow_writes();
+  // After an error RocksDB will not resume from: whether the data directory takes a
+  // small synced write now ("" when it does), and closing and opening the database
+  // again. Reopen only while nothing else uses the database: get() and the writes wait
+  // for it (a shared lock), iterators and views must not be alive (only the shard
+  // threads make them, and the engine parks those first). When opening fails the
+  // database is gone: on_lost's listener is called (serve exits for a restart).
+  std::string probe();
+  std::string reopen();
+  void on_lost(std::function<void(const std::string& error)> listener) {
+    on_lost_ = std::move(listener);
+  }
   // Times the database stopped being writable, and became writable again.
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   std::uint64_t recoveries() const { return recoveries_.load(std::memory_order_relaxed); }
@@ -126,6 +138,14 @@ class Db {
   std::string last_error_;
   std::function<void(const std::string&)> on_unwritable_;
   std::function<void()> on_writable_;
+  std::function<void(const std::string&)> on_lost_;
+  std::string path_;
+  int max_open_files_ = -1;
+  // Shared by every use of db_ that another thread than a shard's can make; exclusive
+  // while reopen() swaps the database.
+  std::shared_mutex access_;
+  std::string open_families();  // opens db_ and handles_; "" or the error
+  void close_families();
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> recoveries_{0};
   std::atomic<std::uint64_t> failed_writes_{0};

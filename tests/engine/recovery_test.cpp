@@ -20,8 +20,8 @@
 // A storage failure whose cause goes away (a full disk) is not permanent: the engine asks
 // RocksDB to resume, rebuilds every shard's queues and timers from what RocksDB holds,
 // and takes writes again. What was answered before the failure is as it was; what failed
-// is not there; nothing in memory is left from a write that never landed. An I/O error
-// RocksDB will not resume from leaves storage degraded (until a restart).
+// is not there; nothing in memory is left from a write that never landed. After an I/O
+// error RocksDB will not resume from, the database is reopened once the disk takes writes.
 
 using namespace baton;
 namespace asio = boost::asio;
@@ -160,22 +160,37 @@ BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follo
   }
 }
 
-BOOST_AUTO_TEST_CASE(an_io_error_rocksdb_cannot_resume_from_keeps_storage_degraded) {
+BOOST_AUTO_TEST_CASE(an_io_error_rocksdb_will_not_resume_from_is_recovered_by_reopening) {
   Rig rig(SyncMode::none);
   auto& [dir, faults, db, client, engine_ptr] = rig;
   LocalEngine& engine = *engine_ptr;
+  std::string kept;
+  run(client, [&]() -> asio::awaitable<void> {
+    Outcome a = co_await engine.create(create_of("jobs"), nullptr);
+    BOOST_REQUIRE(a.ok());
+    kept = a.task->id;
+  });
   faults->appends = true;
   run(client, [&]() -> asio::awaitable<void> {
     Outcome c = co_await engine.create(create_of("jobs"), nullptr);
     BOOST_TEST((c.error == ErrorCode::unavailable));
   });
-  faults->appends = false;
-  std::this_thread::sleep_for(2500ms);  // two looks of the engine's storage watch
+  // While the disk still fails, nothing is reopened: storage stays degraded.
+  std::this_thread::sleep_for(2500ms);
   BOOST_TEST(!db->writable());
-  BOOST_TEST(engine.stats().storage_failures == 1u);
   BOOST_TEST(engine.stats().storage_recoveries == 0u);
+  faults->appends = false;
+  BOOST_REQUIRE_MESSAGE(wait_for([&] { return db->writable(); }, 10s),
+                        "storage did not recover: " << db->last_error());
+  BOOST_TEST(engine.stats().storage_failures == 1u);
+  BOOST_TEST(engine.stats().storage_recoveries == 1u);
   run(client, [&]() -> asio::awaitable<void> {
-    Outcome c = co_await engine.create(create_of("jobs"), nullptr);
-    BOOST_TEST((c.error == ErrorCode::unavailable));
+    Outcome first = co_await engine.claim_next(claim_of("jobs"));
+    BOOST_REQUIRE(first.ok() && first.task);
+    BOOST_TEST(first.task->id == kept);
+    Outcome none = co_await engine.claim_next(claim_of("jobs"));
+    BOOST_TEST((none.ok() && !none.task));
+    Outcome fresh = co_await engine.create(create_of("jobs"), nullptr);
+    BOOST_TEST(fresh.ok());
   });
 }
