@@ -201,8 +201,8 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   }
 
   if (!is_json_media_type(request.content_type)) {
-    co_return answer(415, rpc_error(kNullId, kInvalidRequest,
-                                    "Content-Type must be application/json."));
+    co_return answer(415, rpc_error(kNullId, kInvalidRequest, "Content-Type must be application/json.",
+                                    ErrorCode::unsupported_media_type));
   }
   json::parse_options options;
   // message -> params -> arguments -> payload: the payload keeps its own depth bound.

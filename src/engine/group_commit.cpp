@@ -108,8 +108,15 @@ asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation,
                                                   bool written_is_enough) {
   if (generation <= (written_is_enough ? written_generation_ : committed_generation_)) {
     // Generations before the first failure were written; the failed one and later not.
-    bool failed = first_failed_generation_ != 0 && generation >= first_failed_generation_;
-    co_return failed ? first_error_ : std::string();
+    // One that failed before a recovery stays failed for a waiter that asks late (a claim
+    // handed to a long poll on another shard registers its wait only once it resumes).
+    if (first_failed_generation_ != 0 && generation >= first_failed_generation_) {
+      co_return first_error_;
+    }
+    for (const FailedRange& range : recovered_failures_) {
+      if (generation >= range.first && generation < range.until) co_return range.error;
+    }
+    co_return std::string();
   }
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
       [this, generation, written_is_enough](auto handler) {

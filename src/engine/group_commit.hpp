@@ -78,6 +78,9 @@ class GroupCommitter {
   // Forgets a failure (after the database recovered, once quiescent): later generations
   // are written again. Shard thread.
   void clear_failure() {
+    if (first_failed_generation_ != 0) {
+      recovered_failures_.push_back({first_failed_generation_, filling_generation_, first_error_});
+    }
     first_failed_generation_ = 0;
     first_error_.clear();
   }
@@ -131,6 +134,13 @@ class GroupCommitter {
   std::uint64_t written_generation_ = 0;  // >= committed_generation_
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
   std::string first_error_;
+  // Failed generations of earlier failures, forgotten by clear_failure(): one per
+  // recovery, so a handful in a process's life.
+  struct FailedRange {
+    std::uint64_t first, until;  // [first, until)
+    std::string error;
+  };
+  std::vector<FailedRange> recovered_failures_;
   bool seal_posted_ = false;
   std::deque<std::unique_ptr<Waiter>> waiters_;  // in generation order
   std::function<void(std::uint64_t, bool)> on_durable_;

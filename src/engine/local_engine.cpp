@@ -178,8 +178,9 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
   // RocksDB resumes after errors it classes as recoverable (a full disk). After others (a
   // plain I/O error on the WAL) it keeps refusing until it is reopened: done once the
   // data directory takes a synced write again, with every other shard parked.
-  if (!db_.resume().empty()) {
-    if (!db_.probe().empty()) co_return false;
+  bool retry_later = false;
+  if (!db_.resume(&retry_later).empty()) {
+    if (retry_later || !db_.probe().empty()) co_return false;
     if (!reopen_parked()) co_return false;
   }
   int count = shard_count();

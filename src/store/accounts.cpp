@@ -17,13 +17,18 @@ rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.s
 }  // namespace
 
 std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key) {
-  rocksdb::WriteBatch batch;
-  if (account) batch.Put(db.cf(Cf::accounts), slice(account->id), slice(records::encode_account(*account)));
   std::string record = records::encode_key(key);
-  batch.Put(db.cf(Cf::keys), slice(keys::key_by_hash(key.sha256)), slice(record));
-  batch.Put(db.cf(Cf::keys), slice(keys::key_by_account(key.account_id, key.id)), slice(record));
   // Registration is rare; a synced write here keeps a returned key valid after a crash.
-  return db.write(batch, true);
+  // Built under the database's lock: this runs off the shard threads (Db::write_built).
+  return db.write_built(
+      [&](rocksdb::WriteBatch& batch) {
+        if (account) {
+          batch.Put(db.cf(Cf::accounts), slice(account->id), slice(records::encode_account(*account)));
+        }
+        batch.Put(db.cf(Cf::keys), slice(keys::key_by_hash(key.sha256)), slice(record));
+        batch.Put(db.cf(Cf::keys), slice(keys::key_by_account(key.account_id, key.id)), slice(record));
+      },
+      true);
 }
 
 std::optional<records::ApiKey> find_key_by_secret(Db& db, std::string_view secret) {
@@ -54,10 +59,12 @@ bool revoke_key(Db& db, const std::string& account, const std::string& key_id, s
   if (!bytes) return false;
   auto key = records::decode_key(*bytes);
   if (!key) return false;
-  rocksdb::WriteBatch batch;
-  batch.Delete(db.cf(Cf::keys), slice(keys::key_by_hash(key->sha256)));
-  batch.Delete(db.cf(Cf::keys), slice(keys::key_by_account(account, key_id)));
-  *error = db.write(batch, true);
+  *error = db.write_built(
+      [&](rocksdb::WriteBatch& batch) {
+        batch.Delete(db.cf(Cf::keys), slice(keys::key_by_hash(key->sha256)));
+        batch.Delete(db.cf(Cf::keys), slice(keys::key_by_account(account, key_id)));
+      },
+      true);
   return true;
 }
 

@@ -174,7 +174,11 @@ std::string Db::reopen() {
   std::unique_lock lock(access_);
   close_families();
   std::string failure = open_families();
-  if (!failure.empty() && on_lost_) on_lost_(failure);
+  if (!failure.empty()) {
+    // No database is left to serve from: the listener ends the process for a restart.
+    if (on_lost_) on_lost_(failure);
+    std::abort();
+  }
   return failure;
 }
 
@@ -235,6 +239,16 @@ std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
   return checked(db_->Write(options, &batch));
 }
 
+std::string Db::write_built(const std::function<void(rocksdb::WriteBatch&)>& build, bool sync) {
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  std::shared_lock lock(access_);
+  rocksdb::WriteBatch batch;
+  build(batch);
+  WriteInFlight in_flight(writes_in_flight_);
+  return checked(db_->Write(options, &batch));
+}
+
 std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions options;
   options.no_slowdown = true;
@@ -260,8 +274,9 @@ std::string Db::checked(const rocksdb::Status& status) {
   return status.ToString();
 }
 
-std::string Db::resume() {
+std::string Db::resume(bool* retry_later) {
   rocksdb::Status status = db_->Resume();
+  if (retry_later) *retry_later = status.IsBusy() || status.IsNoSpace();
   return status.ok() ? std::string() : status.ToString();
 }
 

@@ -55,6 +55,10 @@ class Db {
   std::optional<std::string> get(Cf family, std::string_view key);
   // Writes a batch; `sync` fsyncs the WAL before returning. Returns "" or the error text.
   std::string write(rocksdb::WriteBatch& batch, bool sync);
+  // Builds a batch with `build` and writes it, both under the lock a reopen takes: for
+  // threads other than the shards' (the key-storage thread), whose column family handles
+  // must not be used while reopen() swaps them. "" or the error text.
+  std::string write_built(const std::function<void(rocksdb::WriteBatch&)>& build, bool sync);
   // Writes several batches, in order, as one (one WAL record, one fsync when `sync`).
   std::string write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync);
   // Writes a batch unsynced unless RocksDB would delay it (write throttling or a write
@@ -100,7 +104,9 @@ class Db {
   // RocksDB to resume (a new WAL, the memtables flushed). "" when it did; writes stay
   // refused until allow_writes(), which the engine calls once its in-memory state is
   // rebuilt from what RocksDB holds.
-  std::string resume();
+  // `retry_later` is set when RocksDB is busy recovering by itself or out of space: a
+  // reopen could not do better then.
+  std::string resume(bool* retry_later = nullptr);
   void allow_writes();
   // After an error RocksDB will not resume from: whether the data directory takes a
   // small synced write now ("" when it does), and closing and opening the database
