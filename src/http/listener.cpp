@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
