@@ -46,9 +46,11 @@ void run(asio::io_context& context, std::function<asio::awaitable<void>()> body)
   context.run();
 }
 
+const std::string kAccount = "acct_01JXZK00000000000000000000";
+
 CreateRequest create_of(const std::string& type) {
   CreateRequest request;
-  request.account = "acct_01JXZK00000000000000000000";
+  request.account = kAccount;
   request.type = type;
   request.payload_json = R"({"n":1})";
   return request;
@@ -56,7 +58,7 @@ CreateRequest create_of(const std::string& type) {
 
 ClaimRequest claim_of(const std::string& type) {
   ClaimRequest request;
-  request.account = "acct_01JXZK00000000000000000000";
+  request.account = kAccount;
   request.type = type;
   request.worker_id = "w";
   return request;
@@ -94,6 +96,25 @@ struct Rig {
   ~Rig() { engine->stop(); }
 };
 
+// Waits until storage is writable again, and checks the counters say one failure and one
+// recovery.
+void expect_recovered(Rig& rig) {
+  BOOST_REQUIRE_MESSAGE(wait_for([&] { return rig.db->writable(); }, 10s),
+                        "storage did not recover: " << rig.db->last_error());
+  BOOST_TEST(rig.engine->stats().storage_failures == 1u);
+  BOOST_TEST(rig.engine->stats().storage_recoveries == 1u);
+}
+
+// The task created before the failure is the one claimable "jobs" task: a claim refused
+// during the failure left nothing, and a create that failed left nothing either.
+asio::awaitable<void> expect_only_claimable(LocalEngine& engine, const std::string& kept) {
+  Outcome first = co_await engine.claim_next(claim_of("jobs"));
+  BOOST_REQUIRE(first.ok() && first.task);
+  BOOST_TEST(first.task->id == kept);
+  Outcome none = co_await engine.claim_next(claim_of("jobs"));
+  BOOST_TEST((none.ok() && !none.task));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follows_storage) {
@@ -125,28 +146,20 @@ BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follo
       BOOST_TEST(engine.stats().storage_failures == 1u);
 
       faults->disk_full = false;  // the cause is gone
-      BOOST_REQUIRE_MESSAGE(wait_for([&] { return db->writable(); }, 10s),
-                            "storage did not recover: " << db->last_error());
-      BOOST_TEST(engine.stats().storage_recoveries == 1u);
+      expect_recovered(rig);
 
       run(client, [&]() -> asio::awaitable<void> {
-        // The task created before the failure is claimable: the failed claim left nothing.
-        Outcome first = co_await engine.claim_next(claim_of("jobs"));
-        BOOST_REQUIRE(first.ok() && first.task);
-        BOOST_TEST(first.task->id == kept);
-        // The failed create left nothing behind, in memory or on disk.
-        Outcome none = co_await engine.claim_next(claim_of("jobs"));
-        BOOST_TEST((none.ok() && !none.task));
+        co_await expect_only_claimable(engine, kept);
         if (!lost.empty()) {
-          Outcome gone = co_await engine.get("acct_01JXZK00000000000000000000", lost);
+          Outcome gone = co_await engine.get(kAccount, lost);
           BOOST_TEST((gone.error == ErrorCode::task_not_found));
         }
         // The claim answered before the failure still holds, with its token.
-        Outcome still = co_await engine.get("acct_01JXZK00000000000000000000", held);
+        Outcome still = co_await engine.get(kAccount, held);
         BOOST_REQUIRE(still.ok());
         BOOST_TEST((still.task->status == TaskStatus::claimed));
         Command beat = HeartbeatCmd{Caller{held_token, {}}};
-        Outcome renewed = co_await engine.apply("acct_01JXZK00000000000000000000", held,
+        Outcome renewed = co_await engine.apply(kAccount, held,
                                                 std::move(beat), nullptr);
         BOOST_TEST(renewed.ok());
         // And writes land again.
@@ -180,16 +193,9 @@ BOOST_AUTO_TEST_CASE(an_io_error_rocksdb_will_not_resume_from_is_recovered_by_re
   BOOST_TEST(!db->writable());
   BOOST_TEST(engine.stats().storage_recoveries == 0u);
   faults->appends = false;
-  BOOST_REQUIRE_MESSAGE(wait_for([&] { return db->writable(); }, 10s),
-                        "storage did not recover: " << db->last_error());
-  BOOST_TEST(engine.stats().storage_failures == 1u);
-  BOOST_TEST(engine.stats().storage_recoveries == 1u);
+  expect_recovered(rig);
   run(client, [&]() -> asio::awaitable<void> {
-    Outcome first = co_await engine.claim_next(claim_of("jobs"));
-    BOOST_REQUIRE(first.ok() && first.task);
-    BOOST_TEST(first.task->id == kept);
-    Outcome none = co_await engine.claim_next(claim_of("jobs"));
-    BOOST_TEST((none.ok() && !none.task));
+    co_await expect_only_claimable(engine, kept);
     Outcome fresh = co_await engine.create(create_of("jobs"), nullptr);
     BOOST_TEST(fresh.ok());
   });
