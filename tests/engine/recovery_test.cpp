@@ -57,11 +57,8 @@ CreateRequest create_of(const std::string& type) {
 }
 
 ClaimRequest claim_of(const std::string& type) {
-  ClaimRequest request;
-  request.account = kAccount;
-  request.type = type;
-  request.worker_id = "w";
-  return request;
+  return ClaimRequest{.account = kAccount, .type = type, .worker_id = std::string(1, 'w'),
+                      .wait_ms = 0, .watch = nullptr};
 }
 
 bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
