@@ -98,7 +98,6 @@ Result error_result(std::string_view request_id, ErrorCode code, std::string mes
   const ErrorInfo& info = error_info(code);
   Result result;
   result.status = info.http_status;
-  result.error = code;
   if (message.empty()) message = std::string(info.name);
   int retry = retry_after_seconds > 0 ? retry_after_seconds : info.retry_after_seconds;
   result.body = error_body(code, message, request_id, task_id, retry);
@@ -224,7 +223,6 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
     if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));
     Principal& principal = std::get<Principal>(checked);
     call.account = std::move(principal.account);
-    call.key_id = std::move(principal.key_id);
   }
 
   json::object values;
@@ -241,7 +239,6 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   if (request.has_idempotency_key) call.idempotency_header = request.idempotency_key;
   call.method = operation.method;
   call.path = std::string(path);
-  call.query = std::string(query);
 
   Result result = co_await run_operation(*services_, call);
   if (result.client_gone) co_return http::Response{};

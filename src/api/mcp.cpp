@@ -344,7 +344,6 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   }
   Call call(*operation, connection, request_id, request.authorization);
   call.account = principal->account;
-  call.key_id = principal->key_id;
   if (arguments && arguments->is_object()) call.input = Input(arguments->get_object());
   // The Idempotency-Key header of this POST applies to its one tool call, as on /v1.
   if (request.has_idempotency_key) call.idempotency_header = request.idempotency_key;

@@ -63,7 +63,6 @@ class Input {
   std::optional<std::int64_t> integer(std::string_view name, std::string_view alias = {}) const;
   std::optional<bool> boolean(std::string_view name, std::string_view alias = {}) const;
   const boost::json::object& values() const { return values_; }
-  boost::json::object& values() { return values_; }
 
  private:
   boost::json::object values_;
@@ -73,7 +72,6 @@ class Input {
 struct Result {
   int status = 200;
   std::string body;  // a JSON object (empty only when the client left mid-request)
-  ErrorCode error = ErrorCode::none;
   int retry_after_seconds = 0;  // sent as Retry-After when > 0
   // The front-end thread best placed to serve the connection's next request, or -1
   // (http::Response::affinity).
@@ -106,7 +104,6 @@ struct Call {
   std::string request_id;
   std::string authorization;  // the raw header: registration checks the admin key in it
   std::string account;        // set for operations that need a key
-  std::string key_id;
   Input input;
   // The Idempotency-Key header, when sent (the body's idempotencyKey is a field).
   std::optional<std::string> idempotency_header;
@@ -114,7 +111,6 @@ struct Call {
   // of an idempotency key, so a key means the same over HTTP and MCP.
   std::string method;
   std::string path;
-  std::string query;  // raw, without '?': for GET operations reached over HTTP
   std::shared_ptr<CallCancel> cancel;  // MCP tool calls only
 };
 
