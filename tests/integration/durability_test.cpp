@@ -307,7 +307,10 @@ BOOST_AUTO_TEST_CASE(kill_9_after_claims_loses_no_task_and_fences_forgotten_clai
     const std::string status = r.task_str("status");
     BOOST_TEST((status == "claimed" || status == "pending"), id << " is " << status);
     if (status == "claimed") {
+      // A kept claim is still the worker's: its token completes the task.
       ++claimed;
+      Response done = c2.complete(key, id, with_token(tokens[id]));
+      BOOST_TEST(done.status == 200, done.describe());
       continue;
     }
     ++pending;
@@ -315,7 +318,6 @@ BOOST_AUTO_TEST_CASE(kill_9_after_claims_loses_no_task_and_fences_forgotten_clai
     Response stale = c2.complete(key, id, with_token(tokens[id]));
     BOOST_TEST(stale.status == 409, stale.describe());
   }
-  BOOST_TEST(claimed + pending == 40);
   BOOST_TEST_MESSAGE("after kill -9: " << claimed << " claims kept, " << pending << " forgotten");
 }
 
