@@ -68,11 +68,10 @@ asio::awaitable<boost::system::error_code> write(Session& session, Response resp
                                                  bool head_request = false) {
   response.headers.emplace_back("X-Request-Id", request_id);
   std::string head = serialize_head(response, version, keep_alive);
-  std::array<asio::const_buffer, 2> wire{
-      asio::buffer(head), head_request ? asio::const_buffer() : asio::buffer(response.body)};
+  AnswerBuffers wire{asio::buffer(head),
+                     head_request ? asio::const_buffer() : asio::buffer(response.body)};
   session.expires_after(limits.idle_timeout_seconds);
-  auto [error, written] =
-      co_await asio::async_write(session.socket, wire, asio::as_tuple(asio::use_awaitable));
+  auto [error, written] = co_await session.write(wire);
   (void)written;
   co_return error;
 }
@@ -105,7 +104,8 @@ struct OwnedFd {
 using AddressSlot = std::shared_ptr<AddressCounts::Slot>;
 
 asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
-                                  std::string carried, int moves, AddressSlot slot);
+                                  std::unique_ptr<StreamLayer> layer, std::string carried,
+                                  int moves, AddressSlot slot);
 
 // Where this connection should go after an answer with `affinity`, if anywhere: the same
 // other listener named by enough answers in a row. Each move of a connection raises the
@@ -132,7 +132,8 @@ std::shared_ptr<Listener::State> move_target(const Listener::State& state, int a
 // `to`, with the bytes already read past the last request. False when it stays here.
 bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer& buffer,
                int moves, const std::shared_ptr<Listener::State>& to, AddressSlot& slot) {
-  if (to->draining || to->live.load() >= to->limits.max_connections) return false;
+  // A layer's state (TLS) lives on this thread's objects: such a connection stays here.
+  if (session.layer || to->draining || to->live.load() >= to->limits.max_connections) return false;
   boost::system::error_code error;
   tcp::socket& socket = session.socket;
   auto protocol = socket.local_endpoint(error).protocol();
@@ -159,8 +160,10 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
       return;
     }
     owned->fd = -1;  // the socket owns it now
+    std::unique_ptr<StreamLayer> plain;
     asio::co_spawn(to->context,
-                   run_session(to, std::move(socket), std::move(carried), moves + 1, std::move(slot)),
+                   run_session(to, std::move(socket), std::move(plain), std::move(carried),
+                               moves + 1, std::move(slot)),
                    asio::detached);
   });
   return true;
@@ -171,8 +174,9 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
 
 
 asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
-                                  std::string carried, int moves, AddressSlot slot) {
-  Session session(std::move(socket));
+                                  std::unique_ptr<StreamLayer> layer, std::string carried,
+                                  int moves, AddressSlot slot) {
+  Session session(std::move(socket), std::move(layer));
   SessionRegistration registration(*state, &session);
   const ListenerLimits& limits = state->limits;
   // Room for the largest head plus one chunk header line: a body streams through it.
@@ -235,7 +239,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     }
   }
   beast::error_code ignored;
-  session.socket.shutdown(tcp::socket::shutdown_send, ignored);
+  session.shutdown_send();
   session.socket.close(ignored);
 }
 
@@ -259,11 +263,7 @@ asio::awaitable<void> sweep_loop(std::shared_ptr<Listener::State> state) {
     for (Session* session : state->sessions) {
       if (session->deadline > now || session->timed_out) continue;
       session->timed_out = true;
-      // Shut down, not only cancelled: a read or write that already finished but whose
-      // handler is still queued would otherwise start the next one with no deadline.
-      beast::error_code ignored;
-      session->socket.shutdown(tcp::socket::shutdown_both, ignored);
-      session->socket.cancel(ignored);
+      session->abort();
     }
   }
 }
@@ -333,7 +333,11 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
     }
     socket.set_option(tcp::no_delay(true));
     state->live.fetch_add(1);
-    asio::co_spawn(state->context, run_session(state, std::move(socket), {}, 0, std::move(slot)),
+    std::unique_ptr<StreamLayer> plain;
+    std::string nothing_read;
+    asio::co_spawn(state->context,
+                   run_session(state, std::move(socket), std::move(plain), std::move(nothing_read),
+                               0, std::move(slot)),
                    asio::detached);
   }
 }
@@ -390,5 +394,14 @@ void Listener::drain() {
 }
 
 bool Listener::drained() const { return state_->drained.load(); }
+
+asio::awaitable<void> Listener::serve(std::unique_ptr<StreamLayer> layer) {
+  state_->live.fetch_add(1);
+  tcp::socket unopened(state_->context);
+  std::string nothing_read;
+  AddressSlot no_slot;
+  co_await run_session(state_, std::move(unopened), std::move(layer), std::move(nothing_read), 0,
+                       std::move(no_slot));
+}
 
 }  // namespace baton::http

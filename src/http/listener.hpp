@@ -3,6 +3,7 @@
 // sessions it accepted (each a coroutine: read -> handle -> write -> loop). Parser limits,
 // idle timeout and the connection bound come from the config. Used on the shard's thread,
 // except live_connections(), which any thread may read.
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
@@ -13,6 +14,8 @@
 #include "http/message.hpp"
 
 namespace baton::http {
+
+class StreamLayer;
 
 struct ListenerLimits {
   std::uint64_t max_body_bytes = 1048576;
@@ -49,6 +52,10 @@ class Listener {
   int live_connections() const;
   // Connections this listener handed to another one, since start.
   std::uint64_t moved_connections() const;
+  // Serves one connection whose bytes come through `layer` alone (no socket: the fuzzer's
+  // memory stream) exactly as an accepted one is served; ends when it closes. On the
+  // shard's thread.
+  boost::asio::awaitable<void> serve(std::unique_ptr<StreamLayer> layer);
 
   struct State;  // defined in listener.cpp
 

@@ -58,13 +58,11 @@ bool has_bare_lf(const beast::flat_buffer& buffer) {
 asio::awaitable<void> linger_before_close(Session& session) {
   constexpr std::size_t kLingerBytes = 256 * 1024;
   constexpr int kLingerSeconds = 1;
-  beast::error_code ignored;
-  session.socket.shutdown(tcp::socket::shutdown_send, ignored);
+  session.shutdown_send();
   session.expires_after(kLingerSeconds);  // the sweep ends the reads below
   std::array<char, 16384> scratch;
   for (std::size_t dropped = 0; dropped < kLingerBytes;) {
-    auto [error, bytes] = co_await session.socket.async_read_some(
-        asio::buffer(scratch), asio::as_tuple(asio::use_awaitable));
+    auto [error, bytes] = co_await session.read_some(asio::buffer(scratch));
     if (error) break;
     dropped += bytes;
   }
@@ -120,8 +118,8 @@ asio::awaitable<ReadOutcome> read_request(Handler& handler, Session& session,
         if ((out.screened = handler.screen(request))) co_return out;
         if (parser.expects_continue() && parser.version() >= 11) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          auto [error, written] = co_await asio::async_write(
-              session.socket, asio::buffer(kContinue), asio::as_tuple(asio::use_awaitable));
+          auto [error, written] =
+              co_await session.write({asio::buffer(kContinue), asio::const_buffer()});
           (void)written;
           if (error) {
             out.error = error;
@@ -141,8 +139,7 @@ asio::awaitable<ReadOutcome> read_request(Handler& handler, Session& session,
       out.error = bhttp::error::buffer_overflow;
       co_return out;
     }
-    auto [error, bytes] = co_await session.socket.async_read_some(
-        buffer.prepare(room), asio::as_tuple(asio::use_awaitable));
+    auto [error, bytes] = co_await session.read_some(buffer.prepare(room));
     buffer.commit(bytes);
     if (error == asio::error::eof) {
       if (!parser.got_some()) {
