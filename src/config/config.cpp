@@ -82,9 +82,13 @@ struct Loader {
     }
     std::stringstream text;
     text << in.rdbuf();
+    read_text(text.str());
+  }
+
+  void read_text(const std::string& text) {
     YAML::Node root;
     try {
-      root = YAML::Load(text.str());
+      root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       const std::string where = e.mark.is_null() ? path : path + ":" + std::to_string(e.mark.line + 1);
       result.errors.push_back(where + ": YAML syntax error: " + e.msg);
@@ -168,14 +172,31 @@ struct Loader {
 
 }  // namespace
 
-ConfigResult load_config(const std::string& path, char** environment) {
-  Loader loader;
-  loader.path = path;
-  if (!path.empty()) loader.read_file();
+namespace {
+
+// Environment overrides on top of what was read, then the checks across keys.
+ConfigResult finish(Loader& loader, char** environment) {
   loader.read_environment(environment);
   if (loader.result.errors.empty()) loader.cross_check();
   if (loader.result.errors.empty()) loader.result.config = loader.config;
   return std::move(loader.result);
+}
+
+}  // namespace
+
+ConfigResult load_config(const std::string& path, char** environment) {
+  Loader loader;
+  loader.path = path;
+  if (!path.empty()) loader.read_file();
+  return finish(loader, environment);
+}
+
+ConfigResult parse_config(const std::string& text, const std::string& origin,
+                          char** environment) {
+  Loader loader;
+  loader.path = origin;
+  loader.read_text(text);
+  return finish(loader, environment);
 }
 
 std::string render_config(const Config& config) {

@@ -89,6 +89,9 @@ struct ConfigResult {
 // Reads the file (empty path: defaults only), applies `environment` overrides
 // (pass nullptr to use the process environment), validates.
 ConfigResult load_config(const std::string& path, char** environment = nullptr);
+// The same from YAML text; `origin` names it in messages as the path would.
+ConfigResult parse_config(const std::string& text, const std::string& origin,
+                          char** environment = nullptr);
 // The YAML text of an effective configuration (what check-config prints).
 std::string render_config(const Config& config);
 
