@@ -11,6 +11,7 @@
 #include "api/render.hpp"
 #include "api/router.hpp"
 #include "api/services.hpp"
+#include "core/failures.hpp"
 
 namespace baton::api {
 
@@ -76,7 +77,7 @@ std::variant<Principal, Result> authenticate_request(Services& services, std::st
   try {
     principal = authenticate(services.accounts, *secret);
   } catch (const StorageError& failure) {
-    services.warn("storage fault answered 503", failure.what());
+    note_failure(Failure::storage_answer, "authentication", failure.what());
     return error_result(request_id, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   if (!principal) {
@@ -121,11 +122,10 @@ asio::awaitable<Result> run_operation(Services& services, Call& call) {
     Result result = co_await run(services, call);
     co_return result;
   } catch (const StorageError& failure) {
-    services.warn("storage fault answered 503", failure.what());
+    note_failure(Failure::storage_answer, call.operation.id, failure.what());
     co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   } catch (const std::exception& failure) {
-    services.warn("unexpected exception answered 500",
-                  std::string(call.operation.id) + ": " + failure.what());
+    note_failure(Failure::handler_exception, call.operation.id, failure.what());
     co_return error_result(call, ErrorCode::server_error, "Internal error; retry later.");
   }
 }

@@ -2,6 +2,7 @@
 #include "api/handlers.hpp"
 #include "api/render.hpp"
 #include "api/services.hpp"
+#include "core/failures.hpp"
 #include "core/version.hpp"
 
 namespace baton::api {
@@ -35,6 +36,15 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   if (!stats.storage_writable) {
     out.append(",\"error\":");
     append_json_string(out, stats.storage_error);
+  }
+  out.append("}");
+  // Failures no request answered for (core/failures.hpp), by kind.
+  out.append(",\"failures\":{");
+  for (Failure kind : kFailureKinds) {
+    if (kind != kFailureKinds.front()) out.push_back(',');
+    append_json_string(out, to_string(kind));
+    out.push_back(':');
+    out.append(std::to_string(failure_count(kind)));
   }
   out.append("}");
   if (services.connection_stats) {

@@ -18,6 +18,7 @@
 #include "api/router.hpp"
 #include "api/schema.hpp"
 #include "api/services.hpp"
+#include "core/failures.hpp"
 #include "core/version.hpp"
 
 namespace baton::api {
@@ -180,14 +181,7 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
   if (!sweeping_.exchange(true)) {
     asio::co_spawn(co_await asio::this_coro::executor,
                    sweep_sessions(sessions_, config.mcp.session_idle_seconds),
-                   [warn = services_.warn](std::exception_ptr failure) {
-                     if (!failure) return;
-                     try {
-                       std::rethrow_exception(failure);
-                     } catch (const std::exception& e) {
-                       warn("the MCP session sweep stopped", e.what());
-                     }
-                   });
+                   NoteFailure{"MCP session sweep"});
   }
 
   if (method == "DELETE") {

@@ -118,10 +118,13 @@ constexpr std::string_view kComponents = R"json({
                    "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
   "Health": {
-    "type": "object", "required": ["status", "version", "uptime_seconds", "shards", "storage"],
+    "type": "object",
+    "required": ["status", "version", "uptime_seconds", "shards", "storage", "failures"],
     "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]},
                    "version": {"type": "string"}, "uptime_seconds": {"type": "integer"},
                    "shards": {"type": "integer"}, "storage": {"type": "object"},
+                   "failures": {"type": "object",
+                                "additionalProperties": {"type": "integer", "minimum": 0}},
                    "connections": {"type": "object"}}
   },
   "AgentCard": {

@@ -15,6 +15,7 @@
 #include "api/api.hpp"
 #include "cli/descriptors.hpp"
 #include "cli/log.hpp"
+#include "core/failures.hpp"
 #include "engine/local_account_store.hpp"
 #include "engine/local_engine.hpp"
 #include "http/address_counts.hpp"
@@ -69,6 +70,10 @@ std::string resolve_host(const std::string& host) {
 
 int serve(const Config& config) {
   configure_log(config.log.level, config.log.format);
+  set_failure_log([](Failure kind, std::string_view where, std::string_view detail) {
+    log(LogLevel::error, "failure: " + std::string(to_string(kind)) + " in " + std::string(where),
+        detail);
+  });
   int shards = config.server.shards > 0 ? config.server.shards
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto endpoint = split_listen(config.server.listen);

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
 #include "engine/shard.hpp"
 #include "store/db.hpp"
@@ -107,7 +107,7 @@ void LocalEngine::start() {
       raw->context().run();
     });
   }
-  asio::co_spawn(shards_.front()->context(), watch_storage(), asio::detached);
+  asio::co_spawn(shards_.front()->context(), watch_storage(), NoteFailure{"storage watch"});
 }
 
 asio::awaitable<void> LocalEngine::watch_storage() {
@@ -122,9 +122,10 @@ asio::awaitable<void> LocalEngine::watch_storage() {
     if (db_.writable()) continue;
     try {
       co_await recover_storage();
-    } catch (const std::exception&) {
+    } catch (const std::exception& failure) {
       // A read failed mid-rebuild (the storage fault is not over): storage stays
       // unwritable, and the next look rebuilds every shard from scratch again.
+      note_failure(Failure::storage_rebuild, "storage recovery", failure.what());
     }
   }
 }

@@ -1,13 +1,13 @@
 #include "engine/shard.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
 #include <cstring>
 
+#include "core/failures.hpp"
 #include "store/db.hpp"
 #include "store/records.hpp"
 #include "store/task_writes.hpp"
@@ -137,7 +137,8 @@ void Shard::on_timer(WheelTimer& timer) {
           } else if (outcome.error == ErrorCode::unavailable) {
             retry_at = wall_now_ms() + 1000;
           }
-        } catch (const std::exception&) {
+        } catch (const std::exception& failure) {
+          note_failure(Failure::expiry_write, "lease expiry", failure.what());
           retry_at = wall_now_ms() + 1000;
         }
         if (retry_at != 0 && !task_timers_.contains(id)) {
@@ -147,7 +148,7 @@ void Shard::on_timer(WheelTimer& timer) {
           reindex(nullptr, shape, id);
         }
       },
-      asio::detached);
+      NoteFailure{"lease expiry"});
 }
 
 void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +19,7 @@
 #include <cstring>
 #include <list>
 
+#include "core/failures.hpp"
 #include "http/address_counts.hpp"
 #include "http/request_parser.hpp"
 #include "http/request_reader.hpp"
@@ -164,7 +164,7 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
     asio::co_spawn(to->context,
                    run_session(to, std::move(socket), std::move(plain), std::move(carried),
                                moves + 1, std::move(slot)),
-                   asio::detached);
+                   NoteFailure{"connection"});
   });
   return true;
 }
@@ -302,7 +302,7 @@ void refuse_connection(const std::shared_ptr<Listener::State>& state, tcp::socke
         beast::error_code ignored;
         session->socket.shutdown(tcp::socket::shutdown_both, ignored);
       },
-      asio::detached);
+      NoteFailure{"refused connection"});
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
@@ -338,7 +338,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener::State> state) {
     asio::co_spawn(state->context,
                    run_session(state, std::move(socket), std::move(plain), std::move(nothing_read),
                                0, std::move(slot)),
-                   asio::detached);
+                   NoteFailure{"connection"});
   }
 }
 
@@ -375,8 +375,8 @@ unsigned short Listener::open(const std::string& address, unsigned short port) {
 }
 
 void Listener::start() {
-  asio::co_spawn(state_->context, accept_loop(state_), asio::detached);
-  asio::co_spawn(state_->context, sweep_loop(state_), asio::detached);
+  asio::co_spawn(state_->context, accept_loop(state_), NoteFailure{"accept loop"});
+  asio::co_spawn(state_->context, sweep_loop(state_), NoteFailure{"connection sweep"});
 }
 
 void Listener::drain() {

@@ -1018,6 +1018,27 @@ BOOST_AUTO_TEST_CASE(request_id_is_generated_when_not_sent) {
   BOOST_TEST(health.header("X-Request-Id").rfind("req_", 0) == 0u);
 }
 
+// Failures no request answers for are counted by kind; ordinary traffic (above, and in
+// the other cases on this server) notes none.
+BOOST_AUTO_TEST_CASE(health_counts_unanswered_failures_by_kind_and_a_normal_run_has_none) {
+  Fresh f;
+  const std::string id = f.c.create_task_id(f.key, task_body(f.type));
+  Response claim = f.c.claim(f.key, js({{"type", f.type}}));
+  BATON_REQUIRE_STATUS(claim, 200);
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, id, with_token(claim.task_str("leaseToken"))), 200);
+  Response health = f.c.get("/health", "");
+  BATON_REQUIRE_STATUS(health, 200);
+  const json::object& failures = health.obj().at("failures").as_object();
+  for (const char* kind : {"detached_coroutine", "expiry_write", "storage_rebuild",
+                           "handler_exception", "storage_answer"}) {
+    BOOST_TEST_CONTEXT(kind) {
+      BOOST_REQUIRE(failures.contains(kind));
+      BOOST_TEST(failures.at(kind).to_number<std::int64_t>() == 0);
+    }
+  }
+  BOOST_TEST(failures.size() == 5u);
+}
+
 BOOST_AUTO_TEST_CASE(client_request_id_is_echoed) {
   Fresh f;
   Response ok = f.c.get("/v1/tasks", f.key, {{"X-Request-Id", "trace-abc-123"}});
