@@ -22,6 +22,7 @@
 #include "http/listener.hpp"
 #include "store/db.hpp"
 #include "store/format.hpp"
+#include "store/storage_log.hpp"
 
 namespace baton {
 
@@ -73,6 +74,9 @@ int serve(const Config& config) {
   set_failure_log([](Failure kind, std::string_view where, std::string_view detail) {
     log(LogLevel::error, "failure: " + std::string(to_string(kind)) + " in " + std::string(where),
         detail);
+  });
+  set_storage_log([](bool error, std::string_view line) {
+    log(error ? LogLevel::error : LogLevel::warn, "rocksdb", line);
   });
   int shards = config.server.shards > 0 ? config.server.shards
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

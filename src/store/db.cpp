@@ -19,6 +19,7 @@
 
 #include "core/time.hpp"
 #include "store/records.hpp"
+#include "store/storage_log.hpp"
 
 namespace baton {
 
@@ -125,6 +126,9 @@ std::string Db::open_families() {
   // Table files held open at most: with RocksDB's default (all of them) the descriptors a
   // large database holds grow with it and could crowd out connections, or the reverse.
   options.max_open_files = max_open_files;
+  // Into Baton's log, not a LOG file on the disk that may be full (store/storage_log.hpp).
+  options.info_log = make_storage_logger();
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kCfCount; ++i) families.emplace_back(kCfNames[i], family_options(i));
