@@ -654,11 +654,11 @@ TestServer::TestServer(ServerOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/baton-it-XXXXXX";
   if (!::mkdtemp(tmpl)) harness_fail(std::string("mkdtemp: ") + std::strerror(errno));
   dir_ = tmpl;
-  data_dir_ = dir_ + "/data";
+  data_dir_ = options_.data_dir.empty() ? dir_ + "/data" : options_.data_dir;
   config_path_ = dir_ + "/baton.yaml";
   log_path_ = dir_ + "/server.log";
   try {
-    std::filesystem::create_directory(data_dir_);
+    std::filesystem::create_directories(data_dir_);
     port_ = pick_free_port();
     write_config();
     start();

@@ -198,6 +198,8 @@ struct ServerOptions {
   bool keep = false;
   // The server's RLIMIT_NOFILE, soft and hard (0: inherited).
   unsigned max_open_files = 0;
+  // The data directory, made if missing ("": a fresh one in the test's temp dir).
+  std::string data_dir;
 
   ServerOptions& with(std::string key, std::string value) {
     set[std::move(key)] = std::move(value);
