@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Sets Baton up on a fresh Debian 12 machine and then either runs it or tests it.
 #   bash scripts/setup.sh run    install what is missing, build, serve conf/baton.yaml on ./data
-#   bash scripts/setup.sh test   install what is missing, build, run the whole test suite
+#   bash scripts/setup.sh test   install what is missing, build, run the whole test suite:
+#                                every suite, then again under ASan+UBSan and (threads and
+#                                integration) TSan, then each fuzz target for FUZZ_SECONDS
+#                                (default 30)
+#   bash scripts/setup.sh quick  the same, the plain build's suites only (for development)
 #   bash scripts/setup.sh build  install what is missing and build
 # Environment: BUILD_DIR (default build), BATON_CONFIG (default conf/baton.yaml).
 set -euo pipefail
@@ -18,6 +22,8 @@ packages=(
   libboost-test1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libyaml-cpp-dev libssl-dev libjemalloc-dev
 )
+# The fuzz targets need clang and its libFuzzer runtime (tests only).
+test_packages=(clang libclang-rt-14-dev)
 
 install_missing() {
   local missing=()
@@ -62,8 +68,11 @@ build() {
 
 install_missing "${packages[@]}"
 install_node
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = quick ]; then
   install_node_suite
+fi
+if [ "$mode" = test ]; then
+  install_missing "${test_packages[@]}"
 fi
 build
 
@@ -71,13 +80,20 @@ case "$mode" in
   run)
     exec "$build_dir/baton" serve --config "${BATON_CONFIG:-conf/baton.yaml}"
     ;;
-  test)
+  quick)
     meson test -C "$build_dir" --print-errorlogs --num-processes 2
+    ;;
+  test)
+    status=0
+    meson test -C "$build_dir" --print-errorlogs --num-processes 2 || status=1
+    bash scripts/sanitizers.sh || status=1
+    bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}" || status=1
+    exit $status
     ;;
   build)
     ;;
   *)
-    echo "usage: bash scripts/setup.sh [run|test|build]" >&2
+    echo "usage: bash scripts/setup.sh [run|test|quick|build]" >&2
     exit 2
     ;;
 esac
