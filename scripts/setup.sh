@@ -22,8 +22,9 @@ packages=(
   libboost-test1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libyaml-cpp-dev libssl-dev libjemalloc-dev
 )
-# The fuzz targets need clang and its libFuzzer runtime (tests only).
-test_packages=(clang libclang-rt-14-dev)
+# The fuzz targets need clang and its libFuzzer runtime; the TLS tests make their
+# certificates with the openssl command (tests only).
+test_packages=(clang libclang-rt-14-dev openssl)
 
 install_missing() {
   local missing=()

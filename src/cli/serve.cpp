@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "engine/local_engine.hpp"
 #include "http/address_counts.hpp"
 #include "http/listener.hpp"
+#include "http/tls.hpp"
 #include "store/db.hpp"
 #include "store/format.hpp"
 #include "store/storage_log.hpp"
@@ -167,6 +169,13 @@ int serve(const Config& config) {
   if (config.server.max_connections_per_ip > 0) {
     limits.per_address = std::make_shared<http::AddressCounts>(config.server.max_connections_per_ip);
   }
+  if (!config.server.tls.cert.empty()) {
+    limits.tls = std::make_shared<http::TlsContexts>(config.server.tls.cert, config.server.tls.key);
+    if (std::string problem; !limits.tls->load(problem)) {
+      log(LogLevel::error, "cannot serve HTTPS", problem);
+      return 1;
+    }
+  }
   std::vector<std::unique_ptr<http::Listener>> listeners;
   unsigned short port = 0;
   std::string address;
@@ -202,12 +211,31 @@ int serve(const Config& config) {
   log(LogLevel::info, "listening",
       (address.find(':') == std::string::npos ? address : "[" + address + "]") + ":" +
           std::to_string(port) + " shards=" + std::to_string(shards) +
-          " sync=" + std::string(to_string(config.storage.sync)));
+          " sync=" + std::string(to_string(config.storage.sync)) +
+          (limits.tls ? " tls=on" : ""));
 
+  // SIGHUP reads the TLS certificate and key again (a renewed certificate is used by the
+  // connections that come after); SIGINT and SIGTERM stop the server.
   asio::io_context signals_context;
-  asio::signal_set signals(signals_context, SIGINT, SIGTERM);
+  asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
   int received = 0;
-  signals.async_wait([&](const boost::system::error_code&, int signal) { received = signal; });
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (signal != SIGHUP) {
+          received = signal;
+          return;
+        }
+        if (!limits.tls) {
+          log(LogLevel::info, "SIGHUP: nothing to reload (no server.tls)");
+        } else if (std::string problem; limits.tls->load(problem)) {
+          log(LogLevel::info, "SIGHUP: TLS certificate and key reloaded", config.server.tls.cert);
+        } else {
+          log(LogLevel::error, "SIGHUP: TLS reload failed, the certificate in use stays", problem);
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
   signals_context.run();
   // From here a second SIGTERM / SIGINT gets the default action: immediate exit.
   signals.clear();

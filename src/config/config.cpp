@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -104,14 +105,22 @@ struct Loader {
       if (const Field* f = find_field("", name)) return read_value(*f, key, value);
       if (!is_section(name))
         return result.warnings.push_back(file_at(key) + ": " + name + ": unknown key, ignored");
-      if (value.IsNull()) return;
-      if (!value.IsMap())
-        return result.errors.push_back(file_at(key) + ": " + name + ": expected a map, got " + kind(value));
-      each_entry(value, name, [&](const std::string& inner, const std::string& dotted,
-                                  const YAML::Node& inner_key, const YAML::Node& inner_value) {
-        if (const Field* f = find_field(name, inner)) return read_value(*f, inner_key, inner_value);
-        result.warnings.push_back(file_at(inner_key) + ": " + dotted + ": unknown key, ignored");
-      });
+      read_section(name, key, value);
+    });
+  }
+
+  // The fields of `section` (and of the sections inside it) from its map.
+  void read_section(const std::string& section, const YAML::Node& key, const YAML::Node& value) {
+    if (value.IsNull()) return;
+    if (!value.IsMap()) {
+      result.errors.push_back(file_at(key) + ": " + section + ": expected a map, got " + kind(value));
+      return;
+    }
+    each_entry(value, section, [&](const std::string& inner, const std::string& dotted,
+                                   const YAML::Node& inner_key, const YAML::Node& inner_value) {
+      if (const Field* f = find_field(section, inner)) return read_value(*f, inner_key, inner_value);
+      if (is_section(dotted)) return read_section(dotted, inner_key, inner_value);
+      result.warnings.push_back(file_at(inner_key) + ": " + dotted + ": unknown key, ignored");
     });
   }
 
@@ -167,6 +176,10 @@ struct Loader {
     check_order("tasks", "retry_backoff_base_seconds", "tasks", "retry_backoff_max_seconds", false);
     if (config.registration == Registration::admin && config.admin_key.empty())
       result.errors.push_back(blame(*find_field("", "registration")) + "admin requires a non-empty admin_key");
+    if (config.server.tls.cert.empty() != config.server.tls.key.empty()) {
+      const Field& set = *find_field("server.tls", config.server.tls.cert.empty() ? "key" : "cert");
+      result.errors.push_back(blame(set) + "HTTPS needs both server.tls.cert and server.tls.key");
+    }
   }
 };
 
@@ -205,10 +218,18 @@ std::string render_config(const Config& config) {
   std::string_view section;
   for (const Field& f : fields()) {
     if (f.section != section) {
+      // "server.tls" after "server" opens "tls:" inside it; anything else a new top map.
+      std::string_view top = f.section.substr(0, f.section.find('.'));
+      if (top != section.substr(0, section.find('.')) && !top.empty()) {
+        out += std::string(top) + ":\n";
+      }
+      if (f.section.size() > top.size()) {
+        out += "  " + std::string(f.section.substr(top.size() + 1)) + ":\n";
+      }
       section = f.section;
-      if (!section.empty()) out += std::string(section) + ":\n";
     }
-    out += (section.empty() ? "" : "  ") + std::string(f.key) + ": ";
+    const std::size_t depth = section.empty() ? 0 : 1 + std::count(section.begin(), section.end(), '.');
+    out += std::string(2 * depth, ' ') + std::string(f.key) + ": ";
     Ref ref = f.ref(copy);
     if (auto* p = std::get_if<SyncMode*>(&ref)) out += to_string(**p);
     else if (auto* p = std::get_if<Registration*>(&ref)) out += to_string(**p);

@@ -29,6 +29,12 @@ struct Config {
     // A keep-alive connection whose requests this many times in a row went to queues of
     // one other shard moves to that shard's thread (0: never).
     int move_connections_after = 2;
+    // HTTPS: PEM files of the certificate (chain) and its private key; both empty: plain
+    // HTTP. Read again on SIGHUP.
+    struct Tls {
+      std::string cert;
+      std::string key;
+    } tls;
   } server;
   struct Storage {
     std::string path = "./data";

@@ -38,6 +38,8 @@ const std::vector<Field>& fields() {
       {"server", "shutdown_grace_seconds", REF(server.shutdown_grace_seconds), 1, 60},
       {"server", "pin_shards", REF(server.pin_shards)},
       {"server", "move_connections_after", REF(server.move_connections_after), 0, 1000},
+      {"server.tls", "cert", REF(server.tls.cert)},
+      {"server.tls", "key", REF(server.tls.key)},
       {"storage", "path", REF(storage.path), 0, 0, {}, check_non_empty},
       {"storage", "sync", REF(storage.sync), 0, 0, {"always", "batch", "none"}},
       {"storage", "group_commit_max_batch", REF(storage.group_commit_max_batch), 1, 100000},
@@ -76,8 +78,12 @@ const Field* find_field(std::string_view section, std::string_view key) {
 }
 
 bool is_section(std::string_view name) {
-  for (const Field& f : fields())
-    if (!f.section.empty() && f.section == name) return true;
+  for (const Field& f : fields()) {
+    if (name.empty() || f.section.size() < name.size()) continue;
+    if (f.section == name || (f.section.starts_with(name) && f.section[name.size()] == '.')) {
+      return true;
+    }
+  }
   return false;
 }
 

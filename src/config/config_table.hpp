@@ -16,7 +16,7 @@ using Ref = std::variant<int*, std::int64_t*, bool*, std::string*, SyncMode*, Re
                          std::vector<std::string>*>;
 
 struct Field {
-  std::string_view section;  // "" for the top-level scalars
+  std::string_view section;  // "" for the top-level scalars; "server.tls" for a nested map
   std::string_view key;
   Ref (*ref)(Config&);
   std::int64_t min = 0, max = 0;                  // integers
@@ -28,13 +28,14 @@ struct Field {
   }
   std::string env_name() const {
     std::string name = "BATON_" + (section.empty() ? "" : std::string(section) + "_") + std::string(key);
-    for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (char& ch : name) ch = ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return name;
   }
 };
 
 const std::vector<Field>& fields();
 const Field* find_field(std::string_view section, std::string_view key);
+// A map of fields, or of maps of fields ("server" holds "server.tls").
 bool is_section(std::string_view name);
 
 // `text` in double quotes, control bytes as \xNN: how values are quoted in messages.

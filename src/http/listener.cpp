@@ -24,6 +24,7 @@
 #include "http/request_parser.hpp"
 #include "http/request_reader.hpp"
 #include "http/session.hpp"
+#include "http/tls.hpp"
 #include "http/wire.hpp"
 
 namespace baton::http {
@@ -173,12 +174,40 @@ bool hand_over(Listener::State& from, Session& session, const beast::flat_buffer
 
 
 
+// On an HTTPS listener, before the first request: a client that speaks plain HTTP gets a
+// plain answer saying so (it could read no other), and one that speaks TLS gets its
+// handshake. False when the connection must close.
+asio::awaitable<bool> begin_tls(Listener::State& state, Session& session) {
+  session.expires_after(state.limits.idle_timeout_seconds);
+  auto [waited] = co_await session.socket.async_wait(tcp::socket::wait_read,
+                                                     asio::as_tuple(asio::use_awaitable));
+  unsigned char first = 0;
+  if (waited || ::recv(session.socket.native_handle(), &first, 1, MSG_PEEK) != 1) co_return false;
+  if (!opens_tls_handshake(first)) {
+    std::string request_id = new_request_id();
+    Response refusal = state.handler.reject(
+        400, "invalid_request", "This port speaks HTTPS: send the request over TLS (https://).",
+        request_id);
+    co_await write(session, std::move(refusal), kHttp11, kNoKeepAlive, request_id, state.limits);
+    co_await linger_before_close(session);
+    co_return false;
+  }
+  auto context = state.limits.tls->current();
+  session.layer = co_await accept_tls(session.socket, std::move(context));
+  co_return session.layer != nullptr;
+}
+
 asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::socket socket,
                                   std::unique_ptr<StreamLayer> layer, std::string carried,
                                   int moves, AddressSlot slot) {
   Session session(std::move(socket), std::move(layer));
   SessionRegistration registration(*state, &session);
   const ListenerLimits& limits = state->limits;
+  if (limits.tls && !session.layer && !co_await begin_tls(*state, session)) {
+    beast::error_code ignored;
+    session.socket.close(ignored);
+    co_return;
+  }
   // Room for the largest head plus one chunk header line: a body streams through it.
   beast::flat_buffer buffer(limits.max_header_bytes + RequestParser::kMaxChunkHeaderBytes);
   if (!carried.empty()) {

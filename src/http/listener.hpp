@@ -27,6 +27,8 @@ struct ListenerLimits {
   int move_after = 2;
   // Connections per client address, shared by every listener; null: no bound.
   std::shared_ptr<class AddressCounts> per_address;
+  // HTTPS with these contexts (shared by every listener); null: plain HTTP.
+  std::shared_ptr<class TlsContexts> tls;
 };
 
 // Listeners are numbered like the shards they run on. A keep-alive connection can move

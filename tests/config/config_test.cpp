@@ -538,3 +538,33 @@ BOOST_AUTO_TEST_CASE(enums_print_as_their_config_words) {
   BOOST_TEST(to_string(Registration::closed) == "closed");
   BOOST_TEST(to_string(Registration::admin) == "admin");
 }
+
+// server.tls is a map inside a section: read from the file and from BATON_SERVER_TLS_*,
+// rendered nested, and both files or neither.
+BOOST_AUTO_TEST_CASE(tls_is_a_nested_map_with_both_files_or_neither) {
+  const Loaded loaded("server:\n  shards: 2\n  tls:\n    cert: /etc/baton/cert.pem\n    key: /etc/baton/key.pem\n");
+  BOOST_TEST_INFO(joined(loaded.result.errors));
+  BOOST_REQUIRE(loaded.result.config.has_value());
+  BOOST_TEST(loaded.result.warnings.empty());
+  BOOST_TEST(loaded.result.config->server.tls.cert == "/etc/baton/cert.pem");
+  BOOST_TEST(loaded.result.config->server.tls.key == "/etc/baton/key.pem");
+  BOOST_TEST(loaded.result.config->server.shards == 2);
+
+  const std::string text = render_config(*loaded.result.config);
+  BOOST_TEST(text.find("\n  tls:\n    cert: \"/etc/baton/cert.pem\"\n") != std::string::npos, text);
+  const Loaded again(text);
+  BOOST_REQUIRE(again.result.config.has_value());
+  BOOST_TEST(render_config(*again.result.config) == text);
+
+  const Loaded unknown("server:\n  tls:\n    certificate: x\n");
+  BOOST_TEST(unknown.result.warnings.size() == 1u);
+  BOOST_TEST(joined(unknown.result.warnings).find("server.tls.certificate: unknown key") != std::string::npos);
+
+  const Loaded half("server:\n  tls:\n    cert: /c.pem\n");
+  BOOST_TEST(only_error(half.result) == half.at(3) + "server.tls.cert: HTTPS needs both server.tls.cert and server.tls.key");
+
+  Env env{"BATON_SERVER_TLS_CERT=/c.pem", "BATON_SERVER_TLS_KEY=/k.pem"};
+  const ConfigResult from_env = load_config("", env.get());
+  BOOST_REQUIRE(from_env.config.has_value());
+  BOOST_TEST(from_env.config->server.tls.key == "/k.pem");
+}

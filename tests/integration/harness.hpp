@@ -200,6 +200,8 @@ struct ServerOptions {
   unsigned max_open_files = 0;
   // The data directory, made if missing ("": a fresh one in the test's temp dir).
   std::string data_dir;
+  // The server speaks HTTPS (server.tls): ready once it refuses a plain-HTTP probe.
+  bool https = false;
 
   ServerOptions& with(std::string key, std::string value) {
     set[std::move(key)] = std::move(value);
