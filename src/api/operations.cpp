@@ -195,7 +195,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
   const FieldSpec label{.name = "label", .maximum = 200, .description = "A name for the key."};
   table.push_back(
       {.id = "register_account", .method = "POST", .path = "/v1/keys/register",
-       .needs_key = false, .summary = "Register an account",
+       .auth = Auth::none, .summary = "Register an account",
        .description = "Creates an account and its first API key (shown once). In admin "
                       "registration mode, send the admin key as the Bearer token.",
        .fields = {label}, .success_status = 201, .output = "Registered",
@@ -218,29 +218,38 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .output = "KeyRevoked", .errors = {E::not_found}, .run = revoke_key});
 
   // ---- Discovery (spec section 10): public, no agent_contract ----
-  table.push_back({.id = "get_health", .method = "GET", .path = "/health", .needs_key = false,
+  table.push_back({.id = "get_health", .method = "GET", .path = "/health", .auth = Auth::none,
                    .summary = "Health",
                    .description = "Liveness, and whether storage can write (503 degraded when "
                                   "it cannot).",
                    .output = "Health", .errors = {}, .run = get_health});
   table.push_back({.id = "get_agent_card", .method = "GET", .path = "/.well-known/agent.json",
-                   .needs_key = false, .summary = "Agent card",
+                   .auth = Auth::none, .summary = "Agent card",
                    .description = "Name, version and the URLs of everything an agent needs.",
                    .output = "AgentCard", .errors = {}, .run = get_agent_card});
   table.push_back({.id = "get_capabilities", .method = "GET", .path = "/v1/capabilities",
-                   .needs_key = false, .summary = "Capabilities",
+                   .auth = Auth::none, .summary = "Capabilities",
                    .description = "Lifecycle states and transitions, the limits in force, every "
                                   "error code and action code.",
                    .output = "Capabilities", .errors = {}, .run = get_capabilities});
   table.push_back({.id = "get_tool_manifest", .method = "GET", .path = "/v1/tool",
-                   .needs_key = false, .summary = "Tool manifest",
+                   .auth = Auth::none, .summary = "Tool manifest",
                    .description = "One tool per operation, with its JSON Schema input.",
                    .output = "ToolManifest", .errors = {}, .run = get_tool_manifest});
   table.push_back({.id = "get_openapi_schema", .method = "GET", .path = "/v1/schema",
-                   .needs_key = false, .summary = "OpenAPI document",
+                   .auth = Auth::none, .summary = "OpenAPI document",
                    .description = "This API as an OpenAPI 3.1 document.",
                    .output = "OpenApiDocument", .errors = {}, .run = get_openapi_schema});
   return table;
+}
+
+std::string_view to_string(Auth auth) {
+  switch (auth) {
+    case Auth::none: return "none";
+    case Auth::api_key: return "bearer";
+    case Auth::admin_key: return "admin";
+  }
+  return "none";
 }
 
 const Operation* find_operation(const std::vector<Operation>& table, std::string_view id) {
@@ -264,10 +273,11 @@ std::vector<ErrorCode> declared_errors(const Operation& operation) {
     add(E::unsupported_media_type);
     add(E::payload_too_large);  // the body over server.max_body_bytes
   }
-  if (operation.needs_key) {
+  if (operation.auth == Auth::api_key) {
     add(E::missing_api_key);
     add(E::invalid_api_key);
   }
+  if (operation.auth == Auth::admin_key) add(E::forbidden);  // whatever the header holds
   std::vector<ErrorCode> out;
   for (const ErrorInfo& info : error_catalog()) {
     if (listed[static_cast<std::size_t>(info.code)]) out.push_back(info.code);

@@ -152,7 +152,7 @@ constexpr std::string_view kComponents = R"json({
       "properties": {"name": {"type": "string"}, "title": {"type": "string"},
                      "description": {"type": "string"}, "inputSchema": {"type": "object"},
                      "method": {"type": "string"}, "path": {"type": "string"},
-                     "auth": {"type": "string", "enum": ["bearer", "none"]},
+                     "auth": {"type": "string", "enum": ["bearer", "admin", "none"]},
                      "mcp_tool": {"type": "boolean"}}}}}
   },
   "OpenApiDocument": {
@@ -265,8 +265,15 @@ json::object operation_object(const Operation& operation) {
                    {"summary", operation.summary},
                    {"description", operation.description},
                    {"tags", json::array{tag_of(operation)}}};
-  out["security"] = operation.needs_key ? json::array{json::object{{"bearer", json::array{}}}}
-                                        : json::array{};
+  switch (operation.auth) {
+    case Auth::none: out["security"] = json::array{}; break;
+    case Auth::api_key:
+      out["security"] = json::array{json::object{{"bearer", json::array{}}}};
+      break;
+    case Auth::admin_key:
+      out["security"] = json::array{json::object{{"admin_key", json::array{}}}};
+      break;
+  }
   json::array parameters;
   for (const FieldSpec& field : operation.fields) {
     if (field.in == FieldIn::body) continue;
@@ -404,7 +411,10 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
        {{"schemas", std::move(components_schemas)},
         {"securitySchemes",
          {{"bearer", {{"type", "http"}, {"scheme", "bearer"},
-                      {"description", "An API key from POST /v1/keys/register."}}}}}}}};
+                      {"description", "An API key from POST /v1/keys/register."}}},
+          {"admin_key", {{"type", "http"}, {"scheme", "bearer"},
+                         {"description", "The server's admin key (config admin_key), for the "
+                                         "admin operations only."}}}}}}}};
 }
 
 }  // namespace baton::api

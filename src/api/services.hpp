@@ -3,6 +3,7 @@
 // the operation table itself (for the discovery documents). Owned by Api; shared by every
 // shard thread, and read-only after start except where a member says otherwise.
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,5 +60,9 @@ Result json_result(int status, std::string body);
 // /mcp share.
 std::variant<Principal, Result> authenticate_request(Services& services, std::string_view request_id,
                                                      std::string_view authorization);
+// nullopt when the request carries the admin key; else the 403 `forbidden` that refuses an
+// admin operation, whatever else the header holds (an API key is not enough).
+std::optional<Result> refuse_non_admin(const Services& services, std::string_view request_id,
+                                       std::string_view authorization);
 
 }  // namespace baton::api
