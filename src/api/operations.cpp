@@ -217,6 +217,20 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                    .minimum = 1, .description = "The key's id (key_…)."}},
        .output = "KeyRevoked", .errors = {E::not_found}, .run = revoke_key});
 
+  // ---- Administration (ext): the operator's, with the admin key; not MCP tools ----
+  table.push_back(
+      {.id = "create_backup", .method = "POST", .path = "/v1/admin/backup",
+       .auth = Auth::admin_key, .summary = "Take a backup",
+       .description = "Takes a consistent snapshot of the data directory (a RocksDB checkpoint) "
+                      "into a new directory on the server's disk while the server goes on "
+                      "serving. It holds every change acknowledged before the call. Restore it "
+                      "with baton restore, the server stopped.",
+       .fields = {{.name = "to", .required = true, .minimum = 1, .maximum = 4096,
+                   .check = check_absolute_path,
+                   .description = "Absolute path on the server of a new or empty directory whose "
+                                  "parent exists, outside the data directory."}},
+       .output = "Backup", .errors = {}, .run = create_backup});
+
   // ---- Discovery (spec section 10): public, no agent_contract ----
   table.push_back({.id = "get_health", .method = "GET", .path = "/health", .auth = Auth::none,
                    .summary = "Health",

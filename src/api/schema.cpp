@@ -117,6 +117,19 @@ constexpr std::string_view kComponents = R"json({
     "properties": {"revoked": {"type": "boolean"}, "keyId": {"type": "string"},
                    "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "Backup": {
+    "type": "object",
+    "required": ["path", "bytes", "files", "sequence", "took_ms", "agent_contract"],
+    "properties": {
+      "path": {"type": "string", "description": "The snapshot's directory on the server."},
+      "bytes": {"type": "integer", "minimum": 0,
+                "description": "Its files' sizes summed (hard links counted in full)."},
+      "files": {"type": "integer", "minimum": 0},
+      "sequence": {"type": "integer", "minimum": 0,
+                   "description": "Every RocksDB write up to this sequence number is in it."},
+      "took_ms": {"type": "integer", "minimum": 0},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "Health": {
     "type": "object",
     "required": ["status", "version", "uptime_seconds", "shards", "storage", "failures"],
@@ -230,6 +243,7 @@ json::object json_content(json::object schema) {
 std::string_view tag_of(const Operation& operation) {
   if (operation.path.starts_with("/v1/tasks")) return "tasks";
   if (operation.path.starts_with("/v1/keys")) return "keys";
+  if (operation.path.starts_with("/v1/admin")) return "admin";
   return "discovery";
 }
 
@@ -384,6 +398,8 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
   }
   json::array tags{json::object{{"name", "tasks"}, {"description", "The task lifecycle."}},
                    json::object{{"name", "keys"}, {"description", "Accounts and API keys."}},
+                   json::object{{"name", "admin"},
+                                {"description", "The operator's operations, with the admin key."}},
                    json::object{{"name", "discovery"},
                                 {"description", "What an agent reads first; no key needed."}}};
   if (with_mcp) {

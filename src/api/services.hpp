@@ -30,7 +30,10 @@ struct Services {
   const Config& config;
   TaskLimits limits;
   Millis started_at;
-  StorageWorker storage;  // synced account and key writes, off the shard threads
+  StorageWorker storage{"baton-keys"};  // synced account and key writes, off the shard threads
+  // Snapshots (seconds each), on a thread of their own so that registrations and key
+  // writes do not wait behind one; two snapshots run one after the other.
+  StorageWorker backups{"baton-backup"};
   std::vector<Operation> operations;  // the table (operations.cpp), fixed after start
   // Where /health reads the connection counters (the listeners are made after the Api).
   std::function<http::ConnectionStats()> connection_stats;
