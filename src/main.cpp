@@ -1,8 +1,12 @@
 // baton: a durable, shard-per-core task server for autonomous agents.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <string>
 
+#include "cli/backup.hpp"
 #include "cli/serve.hpp"
 #include "core/version.hpp"
 #include "store/format.hpp"
@@ -25,12 +29,37 @@ constexpr const char* kUsage =
     "      variables override the file (docs/configuration.md).\n"
     "  baton check-config PATH\n"
     "      Validate a config file and print the effective configuration (exit 2 on error).\n"
+    "  baton backup --to DIR [--url URL] [--admin-key KEY]\n"
+    "      Ask the running server for a consistent snapshot at DIR, an absolute path on its\n"
+    "      machine (new or empty). URL defaults to http://127.0.0.1:7420; the key to\n"
+    "      $BATON_ADMIN_KEY. Exit 1 when refused or failed.\n"
+    "  baton restore --from DIR --data DIR\n"
+    "      Copy a snapshot into a new or empty data directory, with no server running on\n"
+    "      it. Exit 1 when refused or failed.\n"
     "  baton version\n"
     "  baton --help\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "baton: %s\n%s", message.c_str(), kUsage);
   return 2;
+}
+
+// Reads the `--flag value` pairs after the command into `values`, which names the flags
+// the command takes (their defaults as values). nullopt when all were read; else the
+// exit code: 0 after --help, 2 after a usage error.
+std::optional<int> read_flags(int argc, char** argv, std::map<std::string, std::string>& values) {
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    auto known = values.find(flag);
+    if (known == values.end()) return usage_error("unknown flag " + flag);
+    if (i + 1 >= argc) return usage_error(flag + " needs a value");
+    known->second = argv[++i];
+  }
+  return std::nullopt;
 }
 
 // Loads and reports; nullopt (after printing why) when the config is invalid.
@@ -63,29 +92,35 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "serve") {
-    std::string config_path, listen, data;
-    for (int i = 2; i < argc; ++i) {
-      std::string flag = argv[i];
-      auto value = [&](std::string& out) {
-        if (i + 1 >= argc) return false;
-        out = argv[++i];
-        return true;
-      };
-      bool ok = true;
-      if (flag == "--config") ok = value(config_path);
-      else if (flag == "--listen") ok = value(listen);
-      else if (flag == "--data") ok = value(data);
-      else if (flag == "--help" || flag == "-h") {
-        std::fputs(kUsage, stdout);
-        return 0;
-      } else return usage_error("unknown flag " + flag);
-      if (!ok) return usage_error(flag + " needs a value");
-    }
-    auto config = load(config_path);
+    std::map<std::string, std::string> flags{{"--config", ""}, {"--listen", ""}, {"--data", ""}};
+    if (auto exit_code = read_flags(argc, argv, flags)) return *exit_code;
+    auto config = load(flags["--config"]);
     if (!config) return 2;
-    if (!listen.empty()) config->server.listen = listen;
-    if (!data.empty()) config->storage.path = data;
+    if (!flags["--listen"].empty()) config->server.listen = flags["--listen"];
+    if (!flags["--data"].empty()) config->storage.path = flags["--data"];
     return baton::serve(*config);
+  }
+  if (command == "backup") {
+    const char* key_from_environment = std::getenv("BATON_ADMIN_KEY");
+    std::map<std::string, std::string> flags{
+        {"--to", ""},
+        {"--url", "http://" + baton::Config{}.server.listen},
+        {"--admin-key", key_from_environment ? key_from_environment : ""}};
+    if (auto exit_code = read_flags(argc, argv, flags)) return *exit_code;
+    // A path on the server's machine: relative to which of its directories, no one knows.
+    if (!flags["--to"].starts_with('/')) return usage_error("backup needs --to, an absolute path");
+    if (flags["--admin-key"].empty()) {
+      return usage_error("backup needs the server's admin key: --admin-key or BATON_ADMIN_KEY");
+    }
+    return baton::backup(flags["--url"], flags["--admin-key"], flags["--to"]);
+  }
+  if (command == "restore") {
+    std::map<std::string, std::string> flags{{"--from", ""}, {"--data", ""}};
+    if (auto exit_code = read_flags(argc, argv, flags)) return *exit_code;
+    if (flags["--from"].empty() || flags["--data"].empty()) {
+      return usage_error("restore needs --from and --data");
+    }
+    return baton::restore(flags["--from"], flags["--data"]);
   }
   return usage_error("unknown command " + command);
 }

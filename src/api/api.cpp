@@ -87,6 +87,21 @@ std::variant<Principal, Result> authenticate_request(Services& services, std::st
   return std::move(*principal);
 }
 
+std::optional<Result> refuse_non_admin(const Services& services, std::string_view request_id,
+                                       std::string_view authorization) {
+  const std::string& admin_key = services.config.admin_key;
+  if (admin_key.empty()) {
+    return error_result(request_id, ErrorCode::forbidden,
+                        "This server has no admin key, so admin operations are off: set admin_key "
+                        "(or BATON_ADMIN_KEY) in its configuration and restart it.");
+  }
+  if (is_admin_key(authorization, admin_key)) return std::nullopt;
+  return error_result(request_id, ErrorCode::forbidden,
+                      authorization.empty()
+                          ? "Send 'Authorization: Bearer <admin_key>' with the server's admin key."
+                          : "Only the server's admin key may do this; the key sent is not it.");
+}
+
 Result json_result(int status, std::string body) {
   Result result;
   result.status = status;
@@ -218,11 +233,15 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
   const Operation& operation = *route.operation;
   Call call(operation, connection, request.request_id, request.authorization);
-  if (operation.needs_key) {
+  if (operation.auth == Auth::api_key) {
     auto checked = authenticate_request(*services_, request.request_id, request.authorization);
     if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));
     Principal& principal = std::get<Principal>(checked);
     call.account = std::move(principal.account);
+  } else if (operation.auth == Auth::admin_key) {
+    std::optional<Result> refusal =
+        refuse_non_admin(*services_, request.request_id, request.authorization);
+    if (refusal) co_return to_response(std::move(*refusal));
   }
 
   json::object values;

@@ -71,6 +71,12 @@ std::optional<Principal> authenticate(AccountStore& accounts, std::string_view s
   return principal;
 }
 
+bool is_admin_key(std::string_view authorization, const std::string& admin_key) {
+  auto sent = bearer_token(authorization);
+  return !admin_key.empty() && sent && sent->size() == admin_key.size() &&
+         CRYPTO_memcmp(sent->data(), admin_key.data(), admin_key.size()) == 0;
+}
+
 void invalidate_key_caches() { g_revocation_epoch.fetch_add(1, std::memory_order_acq_rel); }
 
 }  // namespace baton::api

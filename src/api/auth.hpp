@@ -25,6 +25,9 @@ struct Principal {
 std::optional<std::string_view> bearer_token(std::string_view authorization);
 
 std::optional<Principal> authenticate(AccountStore& accounts, std::string_view secret);
+// Whether `authorization` is exactly `Bearer <admin_key>` (compared in constant time);
+// never when the server has no admin key.
+bool is_admin_key(std::string_view authorization, const std::string& admin_key);
 void invalidate_key_caches();
 
 }  // namespace baton::api

@@ -147,7 +147,7 @@ asio::awaitable<Result> get_capabilities(Services& services, Call&) {
     operations.push_back(json::object{{"id", operation.id},
                                       {"method", operation.method},
                                       {"path", operation.path},
-                                      {"auth", operation.needs_key ? "bearer" : "none"},
+                                      {"auth", to_string(operation.auth)},
                                       {"mcp_tool", operation.mcp_tool},
                                       {"errors", std::move(codes)}});
   }
@@ -175,7 +175,7 @@ asio::awaitable<Result> get_tool_manifest(Services& services, Call&) {
     // Beyond MCP's fields: how to call it over plain HTTP.
     tool["method"] = operation.method;
     tool["path"] = operation.path;
-    tool["auth"] = operation.needs_key ? "bearer" : "none";
+    tool["auth"] = to_string(operation.auth);
     tool["mcp_tool"] = operation.mcp_tool;
     tools.push_back(std::move(tool));
   }

@@ -1,7 +1,11 @@
 #pragma once
 // The functions of the operation table (operations.cpp), one per operation: a validated
-// input in, an answer out. tasks.cpp, keys.cpp, health.cpp and discovery.cpp hold them.
+// input in, an answer out. tasks.cpp, keys.cpp, admin.cpp, health.cpp and discovery.cpp
+// hold them.
 #include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
 
 #include "api/operation.hpp"
 
@@ -14,6 +18,9 @@ OperationFn create_task, claim_task, claim_task_by_id, heartbeat_task, complete_
     cancel_task, requeue_task, get_task, list_tasks;
 // keys.cpp
 OperationFn register_account, list_keys, create_key, revoke_key;
+// admin.cpp
+OperationFn create_backup;
+std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not
 // health.cpp
 OperationFn get_health;
 // discovery.cpp

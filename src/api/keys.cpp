@@ -1,6 +1,4 @@
 // Accounts and API keys (spec section 2): register, list, create, revoke.
-#include <openssl/crypto.h>
-
 #include <random>
 
 #include "api/auth.hpp"
@@ -32,12 +30,6 @@ void append_key(std::string& out, const ApiKey& key) {
   out.append("\"}");
 }
 
-bool admin_key_matches(std::string_view authorization, const std::string& admin_key) {
-  auto sent = bearer_token(authorization);
-  return !admin_key.empty() && sent && sent->size() == admin_key.size() &&
-         CRYPTO_memcmp(sent->data(), admin_key.data(), admin_key.size()) == 0;
-}
-
 Result key_answer(int status, std::string body) { return json_result(status, std::move(body)); }
 
 }  // namespace
@@ -46,7 +38,7 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
   const Config& config = services.config;
   if (config.registration == Registration::closed ||
       (config.registration == Registration::admin &&
-       !admin_key_matches(call.authorization, config.admin_key))) {
+       !is_admin_key(call.authorization, config.admin_key))) {
     co_return error_result(call, ErrorCode::registration_closed,
                            config.registration == Registration::closed
                                ? "Registration is closed on this server; ask its operator for a key."

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "api/auth.hpp"
 #include "api/body.hpp"
@@ -137,7 +138,14 @@ McpEndpoint::McpEndpoint(Services& services)
           static_cast<std::int64_t>(services.config.mcp.session_idle_seconds) * 1000})) {
   json::array tools;
   for (const Operation& operation : services.operations) {
-    if (operation.mcp_tool) tools.push_back(tool_entry(operation));
+    if (!operation.mcp_tool) continue;
+    // A tool call runs as the session's account: it would skip any other check of who
+    // may call the operation.
+    if (operation.auth != Auth::api_key) {
+      throw std::logic_error("MCP tool " + std::string(operation.id) +
+                             " does not act for an account");
+    }
+    tools.push_back(tool_entry(operation));
   }
   tools_list_ = json::serialize(json::object{{"tools", std::move(tools)}});
 }

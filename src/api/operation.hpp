@@ -116,12 +116,20 @@ struct Call {
 
 using Run = boost::asio::awaitable<Result> (*)(Services&, Call&);
 
+// Who may call an operation. An account's API key names the account the operation acts
+// for; the admin key (config admin_key) is the operator's and names no account, so admin
+// operations are never MCP tools (an MCP session belongs to an account).
+enum class Auth : std::uint8_t { none, api_key, admin_key };
+
+// The name /v1/capabilities and /v1/tool give it: "none", "bearer", "admin".
+std::string_view to_string(Auth auth);
+
 struct Operation {
   std::string_view id = {};      // create_task, claim_task, …: the tool name too
   std::string_view method = {};  // GET, POST, DELETE (GET also answers HEAD)
   std::string_view path = {};    // with {name} for path fields: /v1/tasks/{task_id}
-  bool needs_key = true;
-  bool mcp_tool = false;    // offered by POST /mcp's tools/list
+  Auth auth = Auth::api_key;
+  bool mcp_tool = false;    // offered by POST /mcp's tools/list (Auth::api_key only)
   std::string_view summary = {};
   std::string_view description = {};
   std::vector<FieldSpec> fields = {};

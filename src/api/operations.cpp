@@ -195,7 +195,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
   const FieldSpec label{.name = "label", .maximum = 200, .description = "A name for the key."};
   table.push_back(
       {.id = "register_account", .method = "POST", .path = "/v1/keys/register",
-       .needs_key = false, .summary = "Register an account",
+       .auth = Auth::none, .summary = "Register an account",
        .description = "Creates an account and its first API key (shown once). In admin "
                       "registration mode, send the admin key as the Bearer token.",
        .fields = {label}, .success_status = 201, .output = "Registered",
@@ -217,30 +217,53 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                    .minimum = 1, .description = "The key's id (key_…)."}},
        .output = "KeyRevoked", .errors = {E::not_found}, .run = revoke_key});
 
+  // ---- Administration (ext): the operator's, with the admin key; not MCP tools ----
+  table.push_back(
+      {.id = "create_backup", .method = "POST", .path = "/v1/admin/backup",
+       .auth = Auth::admin_key, .summary = "Take a backup",
+       .description = "Takes a consistent snapshot of the data directory (a RocksDB checkpoint) "
+                      "into a new directory on the server's disk while the server goes on "
+                      "serving. It holds every change acknowledged before the call. Restore it "
+                      "with baton restore, the server stopped.",
+       .fields = {{.name = "to", .required = true, .minimum = 1, .maximum = 4096,
+                   .check = check_absolute_path,
+                   .description = "Absolute path on the server of a new or empty directory whose "
+                                  "parent exists, outside the data directory."}},
+       .output = "Backup", .errors = {}, .run = create_backup});
+
   // ---- Discovery (spec section 10): public, no agent_contract ----
-  table.push_back({.id = "get_health", .method = "GET", .path = "/health", .needs_key = false,
+  table.push_back({.id = "get_health", .method = "GET", .path = "/health", .auth = Auth::none,
                    .summary = "Health",
                    .description = "Liveness, and whether storage can write (503 degraded when "
                                   "it cannot).",
                    .output = "Health", .errors = {}, .run = get_health});
   table.push_back({.id = "get_agent_card", .method = "GET", .path = "/.well-known/agent.json",
-                   .needs_key = false, .summary = "Agent card",
+                   .auth = Auth::none, .summary = "Agent card",
                    .description = "Name, version and the URLs of everything an agent needs.",
                    .output = "AgentCard", .errors = {}, .run = get_agent_card});
   table.push_back({.id = "get_capabilities", .method = "GET", .path = "/v1/capabilities",
-                   .needs_key = false, .summary = "Capabilities",
+                   .auth = Auth::none, .summary = "Capabilities",
                    .description = "Lifecycle states and transitions, the limits in force, every "
                                   "error code and action code.",
                    .output = "Capabilities", .errors = {}, .run = get_capabilities});
   table.push_back({.id = "get_tool_manifest", .method = "GET", .path = "/v1/tool",
-                   .needs_key = false, .summary = "Tool manifest",
+                   .auth = Auth::none, .summary = "Tool manifest",
                    .description = "One tool per operation, with its JSON Schema input.",
                    .output = "ToolManifest", .errors = {}, .run = get_tool_manifest});
   table.push_back({.id = "get_openapi_schema", .method = "GET", .path = "/v1/schema",
-                   .needs_key = false, .summary = "OpenAPI document",
+                   .auth = Auth::none, .summary = "OpenAPI document",
                    .description = "This API as an OpenAPI 3.1 document.",
                    .output = "OpenApiDocument", .errors = {}, .run = get_openapi_schema});
   return table;
+}
+
+std::string_view to_string(Auth auth) {
+  switch (auth) {
+    case Auth::none: return "none";
+    case Auth::api_key: return "bearer";
+    case Auth::admin_key: return "admin";
+  }
+  return "none";
 }
 
 const Operation* find_operation(const std::vector<Operation>& table, std::string_view id) {
@@ -264,10 +287,11 @@ std::vector<ErrorCode> declared_errors(const Operation& operation) {
     add(E::unsupported_media_type);
     add(E::payload_too_large);  // the body over server.max_body_bytes
   }
-  if (operation.needs_key) {
+  if (operation.auth == Auth::api_key) {
     add(E::missing_api_key);
     add(E::invalid_api_key);
   }
+  if (operation.auth == Auth::admin_key) add(E::forbidden);  // whatever the header holds
   std::vector<ErrorCode> out;
   for (const ErrorInfo& info : error_catalog()) {
     if (listed[static_cast<std::size_t>(info.code)]) out.push_back(info.code);

@@ -117,6 +117,19 @@ constexpr std::string_view kComponents = R"json({
     "properties": {"revoked": {"type": "boolean"}, "keyId": {"type": "string"},
                    "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "Backup": {
+    "type": "object",
+    "required": ["path", "bytes", "files", "sequence", "took_ms", "agent_contract"],
+    "properties": {
+      "path": {"type": "string", "description": "The snapshot's directory on the server."},
+      "bytes": {"type": "integer", "minimum": 0,
+                "description": "Its files' sizes summed (hard links counted in full)."},
+      "files": {"type": "integer", "minimum": 0},
+      "sequence": {"type": "integer", "minimum": 0,
+                   "description": "Every RocksDB write up to this sequence number is in it."},
+      "took_ms": {"type": "integer", "minimum": 0},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "Health": {
     "type": "object",
     "required": ["status", "version", "uptime_seconds", "shards", "storage", "failures"],
@@ -152,7 +165,7 @@ constexpr std::string_view kComponents = R"json({
       "properties": {"name": {"type": "string"}, "title": {"type": "string"},
                      "description": {"type": "string"}, "inputSchema": {"type": "object"},
                      "method": {"type": "string"}, "path": {"type": "string"},
-                     "auth": {"type": "string", "enum": ["bearer", "none"]},
+                     "auth": {"type": "string", "enum": ["bearer", "admin", "none"]},
                      "mcp_tool": {"type": "boolean"}}}}}
   },
   "OpenApiDocument": {
@@ -230,6 +243,7 @@ json::object json_content(json::object schema) {
 std::string_view tag_of(const Operation& operation) {
   if (operation.path.starts_with("/v1/tasks")) return "tasks";
   if (operation.path.starts_with("/v1/keys")) return "keys";
+  if (operation.path.starts_with("/v1/admin")) return "admin";
   return "discovery";
 }
 
@@ -265,8 +279,15 @@ json::object operation_object(const Operation& operation) {
                    {"summary", operation.summary},
                    {"description", operation.description},
                    {"tags", json::array{tag_of(operation)}}};
-  out["security"] = operation.needs_key ? json::array{json::object{{"bearer", json::array{}}}}
-                                        : json::array{};
+  switch (operation.auth) {
+    case Auth::none: out["security"] = json::array{}; break;
+    case Auth::api_key:
+      out["security"] = json::array{json::object{{"bearer", json::array{}}}};
+      break;
+    case Auth::admin_key:
+      out["security"] = json::array{json::object{{"admin_key", json::array{}}}};
+      break;
+  }
   json::array parameters;
   for (const FieldSpec& field : operation.fields) {
     if (field.in == FieldIn::body) continue;
@@ -377,6 +398,8 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
   }
   json::array tags{json::object{{"name", "tasks"}, {"description", "The task lifecycle."}},
                    json::object{{"name", "keys"}, {"description", "Accounts and API keys."}},
+                   json::object{{"name", "admin"},
+                                {"description", "The operator's operations, with the admin key."}},
                    json::object{{"name", "discovery"},
                                 {"description", "What an agent reads first; no key needed."}}};
   if (with_mcp) {
@@ -404,7 +427,10 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
        {{"schemas", std::move(components_schemas)},
         {"securitySchemes",
          {{"bearer", {{"type", "http"}, {"scheme", "bearer"},
-                      {"description", "An API key from POST /v1/keys/register."}}}}}}}};
+                      {"description", "An API key from POST /v1/keys/register."}}},
+          {"admin_key", {{"type", "http"}, {"scheme", "bearer"},
+                         {"description", "The server's admin key (config admin_key), for the "
+                                         "admin operations only."}}}}}}}};
 }
 
 }  // namespace baton::api

@@ -3,6 +3,7 @@
 // the operation table itself (for the discovery documents). Owned by Api; shared by every
 // shard thread, and read-only after start except where a member says otherwise.
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -29,7 +30,10 @@ struct Services {
   const Config& config;
   TaskLimits limits;
   Millis started_at;
-  StorageWorker storage;  // synced account and key writes, off the shard threads
+  StorageWorker storage{"baton-keys"};  // synced account and key writes, off the shard threads
+  // Snapshots (seconds each), on a thread of their own so that registrations and key
+  // writes do not wait behind one; two snapshots run one after the other.
+  StorageWorker backups{"baton-backup"};
   std::vector<Operation> operations;  // the table (operations.cpp), fixed after start
   // Where /health reads the connection counters (the listeners are made after the Api).
   std::function<http::ConnectionStats()> connection_stats;
@@ -59,5 +63,9 @@ Result json_result(int status, std::string body);
 // /mcp share.
 std::variant<Principal, Result> authenticate_request(Services& services, std::string_view request_id,
                                                      std::string_view authorization);
+// nullopt when the request carries the admin key; else the 403 `forbidden` that refuses an
+// admin operation, whatever else the header holds (an API key is not enough).
+std::optional<Result> refuse_non_admin(const Services& services, std::string_view request_id,
+                                       std::string_view authorization);
 
 }  // namespace baton::api

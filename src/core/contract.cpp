@@ -132,6 +132,15 @@ Contract contract_for_error(ErrorCode code, const std::string& task_id, int retr
   bool has_task = !task_id.empty();
   switch (info.action) {
     case ActionCode::authenticate:
+      // An admin operation: no key an agent can register for would do.
+      if (code == ErrorCode::forbidden) {
+        c.next_actions.push_back(action(ActionCode::authenticate, true,
+                                        "This is an operator's operation: send 'Authorization: "
+                                        "Bearer <admin_key>' with the server's admin key; an API "
+                                        "key is not enough.",
+                                        "", ""));
+        break;
+      }
       c.next_actions.push_back(action(ActionCode::authenticate, true,
                                       "Send 'Authorization: Bearer <api key>'; register for a key "
                                       "if you have none.",

@@ -9,7 +9,8 @@ namespace {
 using A = ActionCode;
 using E = ErrorCode;
 
-// The catalog of spec section 8, in enum order (index = enum value - 1).
+// The catalog of spec section 8 and Baton's extensions, in enum order (index = enum
+// value - 1).
 constexpr std::array kCatalog = {
     ErrorInfo{E::missing_api_key, "missing_api_key", 401, true, A::authenticate, 0},
     ErrorInfo{E::invalid_api_key, "invalid_api_key", 401, false, A::authenticate, 0},
@@ -35,9 +36,11 @@ constexpr std::array kCatalog = {
     ErrorInfo{E::rate_limited, "rate_limited", 429, true, A::retry_after_wait, 60},
     ErrorInfo{E::unavailable, "unavailable", 503, true, A::retry_after_wait, 5},
     ErrorInfo{E::server_error, "server_error", 500, true, A::retry_after_wait, 5},
+    // Baton's own (ext).
+    ErrorInfo{E::forbidden, "forbidden", 403, false, A::authenticate, 0},
 };
 
-static_assert(kCatalog.size() == static_cast<std::size_t>(E::server_error));
+static_assert(kCatalog.size() == static_cast<std::size_t>(E::forbidden));
 
 constexpr ErrorInfo kNone{E::none, "none", 200, false, A::check_task_status, 0};
 

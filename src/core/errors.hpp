@@ -38,6 +38,8 @@ enum class ErrorCode : std::uint8_t {
   rate_limited,
   unavailable,
   server_error,
+  // Extensions, after the spec's codes so that theirs keep their values:
+  forbidden,  // an admin operation without the admin key, or on a server that has none
 };
 
 enum class ActionCode : std::uint8_t {

@@ -17,6 +17,7 @@
 #include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
 #include "engine/shard.hpp"
+#include "store/backup.hpp"
 #include "store/db.hpp"
 #include "store/keys.hpp"
 #include "store/task_writes.hpp"
@@ -430,6 +431,11 @@ EngineStats LocalEngine::stats() {
     stats.commit_ops += shard->committer().ops();
   }
   return stats;
+}
+
+// The shards keep writing meanwhile: RocksDB's checkpoint needs no pause of them.
+SnapshotOutcome LocalEngine::snapshot(const std::string& target) {
+  return take_snapshot(db_, target);
 }
 
 }  // namespace baton

@@ -44,6 +44,7 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) override;
   boost::asio::awaitable<ListPage> list(ListRequest request) override;
   EngineStats stats() override;
+  SnapshotOutcome snapshot(const std::string& target) override;
 
  private:
   Shard& queue_owner(const std::string& account, const std::string& type);

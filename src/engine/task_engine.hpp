@@ -13,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "core/lifecycle.hpp"
+#include "core/snapshot.hpp"
 #include "core/task.hpp"
 
 namespace baton {
@@ -141,6 +142,11 @@ class TaskEngine {
   virtual boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) = 0;
   virtual boost::asio::awaitable<ListPage> list(ListRequest request) = 0;
   virtual EngineStats stats() = 0;
+  // A consistent copy of everything stored (tasks, accounts, keys, idempotency records),
+  // as a new data directory at `target`, while requests go on being served. Holds every
+  // change acknowledged before the call. Blocks for as long as the copy takes: call it
+  // off the threads that serve requests.
+  virtual SnapshotOutcome snapshot(const std::string& target) = 0;
 };
 
 }  // namespace baton

@@ -10,6 +10,7 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
@@ -356,6 +357,27 @@ std::string Db::sync_wal() {
   }
   std::shared_lock lock(access_);
   return checked(db_->SyncWAL());
+}
+
+SnapshotOutcome Db::checkpoint(const std::string& dir) {
+  SnapshotOutcome outcome;
+  std::shared_lock lock(access_);
+  if (!writable()) {
+    outcome.failure = SnapshotFailure::storage_unwritable;
+    outcome.reason = "storage is not writable (" + last_error() + ")";
+    return outcome;
+  }
+  rocksdb::Checkpoint* made = nullptr;
+  rocksdb::Status status = rocksdb::Checkpoint::Create(db_, &made);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(made);
+  // log_size_for_flush 0: flush whatever the WAL's size, so that what the snapshot holds
+  // does not depend on how much a live WAL file happened to carry.
+  if (status.ok()) status = checkpoint->CreateCheckpoint(dir, 0, &outcome.sequence);
+  if (!status.ok()) {
+    outcome.failure = SnapshotFailure::failed;
+    outcome.reason = "RocksDB checkpoint: " + status.ToString();
+  }
+  return outcome;
 }
 
 std::unique_ptr<rocksdb::Iterator> Db::iterate(Cf family) {

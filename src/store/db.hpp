@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/errors.hpp"  // StorageError
+#include "core/snapshot.hpp"
 #include "store/spare_wal.hpp"
 
 namespace rocksdb {
@@ -49,6 +50,7 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   rocksdb::DB& raw() { return *db_; }
+  const std::string& path() const { return path_; }  // the data directory, as opened
   rocksdb::ColumnFamilyHandle* cf(Cf family) { return handles_[static_cast<int>(family)]; }
 
   // Point read: the value, or nullopt when absent. A storage fault throws StorageError.
@@ -83,6 +85,13 @@ class Db {
     const rocksdb::Snapshot* snapshot_;
   };
   View view() { return View(*this); }
+  // A RocksDB checkpoint of the open database into `dir`, which must not exist (RocksDB
+  // makes it, through `dir`.tmp): the memtables are flushed first, so it holds every
+  // write that returned before the call, and the write-ahead log holds the writes that
+  // race the flush, so a batch is in it whole or not at all. Table files are hard links
+  // where `dir` is on the data directory's file system, copies elsewhere. Sets failure,
+  // reason and sequence only. Any thread; a reopen() waits for it.
+  SnapshotOutcome checkpoint(const std::string& dir);
   void flush_wal();  // fsyncs the WAL (shutdown); nothing once a write has failed
   // Fsyncs what was written to the WAL so far (writes made with sync = false); a
   // failure makes the database unwritable, as a failed write does. "" or the error.

@@ -1,8 +1,6 @@
 #include "store/format.hpp"
 
-#include <fcntl.h>
 #include <rocksdb/db.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "store/db.hpp"
+#include "store/fsync.hpp"
 
 namespace baton {
 
@@ -52,14 +51,6 @@ int recorded_format(const std::string& path, std::string& problem) {
     return -1;
   }
   return format;
-}
-
-bool sync_path(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
 }
 
 }  // namespace
@@ -119,8 +110,8 @@ std::string record_data_format(const std::string& path) {
     out.flush();
     if (!out) return "cannot write " + partial;
   }
-  if (!sync_path(partial, O_RDONLY) || std::rename(partial.c_str(), file.c_str()) != 0 ||
-      !sync_path(path, O_RDONLY | O_DIRECTORY)) {
+  if (!fsync_path(partial, PathKind::file) || std::rename(partial.c_str(), file.c_str()) != 0 ||
+      !fsync_path(path, PathKind::directory)) {
     return "cannot record the data format in " + file + ": " + std::strerror(errno);
   }
   return "";

@@ -50,7 +50,8 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
  public:
   SpareWalFileSystem(std::shared_ptr<rocksdb::FileSystem> target, std::string dir,
                      std::uint64_t bytes)
-      : FileSystemWrapper(std::move(target)), dir_(std::move(dir)), bytes_(bytes) {
+      : FileSystemWrapper(std::move(target)), dir_(std::move(dir)),
+        wal_dir_(fs::path(dir_).parent_path().lexically_normal()), bytes_(bytes) {
     // Another process holding the directory (a second server started on the same data by
     // mistake, which RocksDB's own lock then refuses) keeps its spares: this one makes none.
     if (!lock_directory()) return;
@@ -83,7 +84,11 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
                                     const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* debug) override {
-    if (!is_wal(name)) return target()->NewWritableFile(name, options, result, debug);
+    // Only the database's own WAL files: a checkpoint copies the live WAL through this file
+    // system too, into another directory, where a spare would be renamed away from us.
+    if (!is_wal(name) || fs::path(name).parent_path().lexically_normal() != wal_dir_) {
+      return target()->NewWritableFile(name, options, result, debug);
+    }
     std::string spare;
     {
       std::lock_guard lock(mutex_);
@@ -208,6 +213,7 @@ class SpareWalFileSystem final : public rocksdb::FileSystemWrapper {
   }
 
   const std::string dir_;
+  const fs::path wal_dir_;  // the data directory, dir_'s parent: where RocksDB's WAL is
   const std::uint64_t bytes_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -16,7 +16,9 @@
 // (a lost page among unsynced ones reads as zeros either way). The WAL file being written
 // is the spare's size until RocksDB closes (and so trims) it. Baton tails no live WAL
 // (GetUpdatesSince, secondary instances), which would stop at zeros that are filled
-// later, and copies no live database through this file system.
+// later. A checkpoint (store/backup.hpp) copies the live WAL through this file system:
+// only WAL files in the data directory itself take a spare, so the copy is a plain file,
+// and its zeros after the last record replay as a crash image does.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -7,76 +7,22 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "integration/command.hpp"
+#include "integration/harness.hpp"
 #include "store/db.hpp"
 #include "store/format.hpp"
-#include "integration/harness.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace baton::test;
 
 namespace {
-
-struct Run {
-  int exit_code = -1;  // -1: killed after the timeout or by a signal
-  std::string out, err;
-};
-
-// Runs BATON_BIN with `args`, stdout and stderr captured; killed after `timeout`.
-Run run_baton(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 15s) {
-  const char* bin = std::getenv("BATON_BIN");
-  BOOST_REQUIRE_MESSAGE(bin, "BATON_BIN is not set");
-  baton::test::TempDir io("baton-cli");
-  std::string out_path = (io.path / "out").string(), err_path = (io.path / "err").string();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> argv_strings{bin};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings = environment_without_baton();
-  std::vector<char*> env;
-  for (auto& var : env_strings) env.push_back(var.data());
-  env.push_back(nullptr);
-  pid_t pid = -1;
-  int spawned = posix_spawn(&pid, bin, &actions, nullptr, argv.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  BOOST_REQUIRE_MESSAGE(spawned == 0, "cannot start " << bin);
-  Run run;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.out = read_file(out_path);
-  run.err = read_file(err_path);
-  return run;
-}
 
 std::string write_file(const baton::test::TempDir& dir, const std::string& name,
                        const std::string& text) {
@@ -130,7 +76,7 @@ std::string serve_config(const baton::test::TempDir& dir) {
 // returns what it said.
 std::string refused_untouched(const baton::test::TempDir& dir, const std::string& data) {
   auto before = directory_state(data);
-  Run run = run_baton({"serve", "--config", serve_config(dir), "--data", data}, 20s);
+  CommandRun run = run_baton({"serve", "--config", serve_config(dir), "--data", data}, {}, 20s);
   BOOST_TEST(run.exit_code == 1, "exit " << run.exit_code << ": " << run.err);
   BOOST_TEST(has(run.err, "cannot serve this data directory"), run.err);
   BOOST_TEST((directory_state(data) == before), "serve changed the refused directory");
@@ -141,15 +87,15 @@ std::string refused_untouched(const baton::test::TempDir& dir, const std::string
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(version_and_help_exit_0) {
-  Run version = run_baton({"version"});
+  CommandRun version = run_baton({"version"});
   BOOST_TEST(version.exit_code == 0);
   BOOST_TEST(version.out.rfind("baton ", 0) == 0u, version.out);
   BOOST_TEST(has(version.out, "data format " + std::to_string(baton::kDataFormat)), version.out);
-  Run help = run_baton({"--help"});
+  CommandRun help = run_baton({"--help"});
   BOOST_TEST(help.exit_code == 0);
   for (const char* command : {"serve", "check-config", "version"})
     BOOST_TEST(has(help.out, command), "--help does not mention " << command);
-  Run unknown = run_baton({"frobnicate"});
+  CommandRun unknown = run_baton({"frobnicate"});
   BOOST_TEST(unknown.exit_code == 2);
 }
 
@@ -157,7 +103,7 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_effective_config_and_names_bad_keys
   baton::test::TempDir dir("baton-cli");
   std::string good = write_file(dir, "good.yaml",
                                 "server:\n  listen: \"127.0.0.1:7999\"\nstorage:\n  sync: always\n");
-  Run ok = run_baton({"check-config", good});
+  CommandRun ok = run_baton({"check-config", good});
   BOOST_TEST(ok.exit_code == 0, ok.err);
   BOOST_TEST(has(ok.out, "127.0.0.1:7999"), ok.out);
   BOOST_TEST(has(ok.out, "always"), ok.out);
@@ -165,19 +111,19 @@ BOOST_AUTO_TEST_CASE(check_config_prints_the_effective_config_and_names_bad_keys
 
   // A bad value: exit 2, and the message names the key and its line.
   std::string bad = write_file(dir, "bad.yaml", "server:\n  shards: 2\n  max_body_bytes: lots\n");
-  Run refused = run_baton({"check-config", bad});
+  CommandRun refused = run_baton({"check-config", bad});
   BOOST_TEST(refused.exit_code == 2);
   std::string said = refused.out + refused.err;
   BOOST_TEST(has(said, bad + ":3: server.max_body_bytes"), "file, line 3 and key: " << said);
 
   // An unknown key: a warning naming it, and the config is still valid.
   std::string odd = write_file(dir, "odd.yaml", "server:\n  shards: 1\n  shard_count: 4\n");
-  Run warned = run_baton({"check-config", odd});
+  CommandRun warned = run_baton({"check-config", odd});
   BOOST_TEST(warned.exit_code == 0, warned.err);
   BOOST_TEST(has(warned.err, odd + ":3: server.shard_count"), warned.err);
   BOOST_TEST(has(warned.err, "warning"), warned.err);
 
-  Run missing = run_baton({"check-config", (dir.path / "nope.yaml").string()});
+  CommandRun missing = run_baton({"check-config", (dir.path / "nope.yaml").string()});
   BOOST_TEST(missing.exit_code == 2);
 }
 

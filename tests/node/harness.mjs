@@ -15,10 +15,14 @@ export function batonBin() {
   return bin;
 }
 
+// The admin key of every test server, for the admin operations (POST /v1/admin/backup).
+export const ADMIN_KEY = 'node-test-admin-key-0123456789';
+
 const CONFIG = `server: {shards: 2}
 storage: {sync: none}
 leases: {min_seconds: 1}
 log: {level: info}
+admin_key: ${ADMIN_KEY}
 `;
 
 // The server reads BATON_* as configuration: it gets none of ours (BATON_BIN among them).

@@ -82,8 +82,10 @@ test('tools/list names every task and key tool, each with an object inputSchema'
     assert.equal(tool.inputSchema.type, 'object', name);
     assert.equal(typeof tool.description, 'string', name);
   }
-  // Registration needs no key and is not a tool; discovery is not either.
+  // Registration needs no key and is not a tool; discovery is not either, nor the
+  // operator's backup (the admin key's, and an MCP session is an account's).
   assert.ok(!byName.has('register_account'));
+  assert.ok(!byName.has('create_backup'));
   assert.deepEqual(byName.get('create_task').inputSchema.required, ['type', 'payload']);
   assert.equal(byName.get('create_task').inputSchema.properties.priority.maximum, 100);
   assert.ok(byName.get('claim_task').inputSchema.properties.wait_seconds);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { here, http, registerKey, startServer } from './harness.mjs';
+import { ADMIN_KEY, here, http, registerKey, startServer } from './harness.mjs';
 
 // No new dependency: the Ajv 8 (and ajv-formats) that the MCP SDK validates with.
 const sdkRequire = createRequire(import.meta.resolve('@modelcontextprotocol/sdk/validation/ajv'));
@@ -53,7 +53,7 @@ test('the document is OpenAPI 3.1 and names every operation', () => {
     .map((op) => op.operationId).filter(Boolean);
   for (const id of ['create_task', 'list_tasks', 'claim_task', 'get_task', 'claim_task_by_id',
     'heartbeat', 'complete_task', 'fail_task', 'cancel_task', 'requeue_task', 'register_account',
-    'list_keys', 'create_key', 'revoke_key', 'get_openapi_schema', 'mcp']) {
+    'list_keys', 'create_key', 'revoke_key', 'create_backup', 'get_openapi_schema', 'mcp']) {
     assert.ok(ids.includes(id), `operationId ${id} missing from ${ids}`);
   }
   assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
@@ -231,6 +231,17 @@ test('live answers validate against the document (keys and discovery)', async ()
   assert.equal(revoked.status, 200);
   const gone = await checked('DELETE', '/v1/keys/key_nope', '/v1/keys/{key_id}');
   assert.equal(gone.status, 404);
+  // The admin operation: its answer, a refused target, an API key instead of the admin key.
+  const to = join(server.dir, 'snapshot');
+  const backup = await checked('POST', '/v1/admin/backup', '/v1/admin/backup', { key: ADMIN_KEY, body: { to } });
+  assert.equal(backup.status, 200);
+  assert.equal(backup.json.path, to);
+  const taken = await checked('POST', '/v1/admin/backup', '/v1/admin/backup', { key: ADMIN_KEY, body: { to } });
+  assert.equal(taken.status, 400);
+  assert.equal(taken.json.error, 'invalid_request');
+  const forbidden = await checked('POST', '/v1/admin/backup', '/v1/admin/backup', { body: { to: `${to}2` } });
+  assert.equal(forbidden.status, 403);
+  assert.equal(forbidden.json.error, 'forbidden');
   await checked('GET', '/health', '/health', { key: undefined });
   await checked('GET', '/.well-known/agent.json', '/.well-known/agent.json', { key: undefined, open: true });
   await checked('GET', '/v1/capabilities', '/v1/capabilities', { key: undefined, open: true });
