@@ -20,6 +20,9 @@ fi
 ninja -C "$build_dir" -j "$(nproc)" >/dev/null || { ninja -C "$build_dir" -j 1; exit 1; }
 
 mkdir -p fuzz/crashes
+# One line per target, "ok <target>" or "fail <target>", for CI's count.
+results=$build_dir/fuzz-results.txt
+: >"$results"
 status=0
 for target in "${targets[@]}"; do
   corpus=fuzz/corpus/$target
@@ -28,7 +31,7 @@ for target in "${targets[@]}"; do
   [ "$target" = http_request ] && dict=(-dict=fuzz/http.dict)
   log=$(mktemp)
   "$build_dir/fuzz/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 \
-    -timeout=10 -rss_limit_mb=4096 \
+    -timeout=60 -rss_limit_mb=4096 \
     -artifact_prefix="fuzz/crashes/$target-" "${dict[@]}" \
     "$corpus" "fuzz/seeds/$target" "fuzz/regressions/$target" >"$log" 2>&1
   code=$?
@@ -36,7 +39,10 @@ for target in "${targets[@]}"; do
   runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   echo "fuzz $target: ${seconds}s, ${runs} executions, coverage ${cov:-?} edges, corpus $(ls "$corpus" | wc -l) inputs, exit $code"
-  if [ "$code" -ne 0 ]; then
+  if [ "$code" -eq 0 ]; then
+    echo "ok $target" >>"$results"
+  else
+    echo "fail $target" >>"$results"
     status=1
     grep -E 'ERROR|property broken|SUMMARY' "$log" | head -5
   fi
