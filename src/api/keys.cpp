@@ -50,11 +50,11 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
   std::string secret = random_hex_token(kApiKeyPrefix, 32);
   ApiKey key{new_id("key_"), account.id, label, sha256_bytes(secret), now};
   // A named std::function, not a lambda converted in the call (see tasks.cpp).
-  std::function<std::string()> write = [&services, &account, &key] {
+  std::function<StorageStatus()> write = [&services, &account, &key] {
     return services.accounts.put_key(&account, key);
   };
-  std::string failed = co_await services.storage.run(std::move(write));
-  if (!failed.empty()) {
+  StorageStatus written = co_await services.storage.run(std::move(write));
+  if (!written.ok()) {
     co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"apiKey\":";
@@ -87,11 +87,11 @@ asio::awaitable<Result> create_key(Services& services, Call& call) {
   std::string secret = random_hex_token(kApiKeyPrefix, 32);
   ApiKey key{new_id("key_"), call.account, call.input.string("label").value_or(""),
              sha256_bytes(secret), wall_now_ms()};
-  std::function<std::string()> write = [&services, &key] {
+  std::function<StorageStatus()> write = [&services, &key] {
     return services.accounts.put_key(nullptr, key);
   };
-  std::string failed = co_await services.storage.run(std::move(write));
-  if (!failed.empty()) {
+  StorageStatus written = co_await services.storage.run(std::move(write));
+  if (!written.ok()) {
     co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"apiKey\":";
@@ -110,18 +110,16 @@ asio::awaitable<Result> create_key(Services& services, Call& call) {
 
 asio::awaitable<Result> revoke_key(Services& services, Call& call) {
   std::string key_id = call.input.string("key_id", "keyId").value_or("");
-  std::string failed;
   bool found = false;
-  std::function<std::string()> revoke = [&services, &call, &key_id, &failed, &found] {
-    found = services.accounts.revoke_key(call.account, key_id, &failed);
-    return std::string();
+  std::function<StorageStatus()> revoke = [&services, &call, &key_id, &found] {
+    return services.accounts.revoke_key(call.account, key_id, found);
   };
-  co_await services.storage.run(std::move(revoke));
-  if (!found) {
+  StorageStatus revoked = co_await services.storage.run(std::move(revoke));
+  if (revoked.ok() && !found) {
     co_return error_result(call, ErrorCode::not_found, "No key with this id in your account.");
   }
   invalidate_key_caches();
-  if (!failed.empty()) {
+  if (!revoked.ok()) {
     co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   }
   std::string out = "{\"revoked\":true,\"keyId\":";

@@ -21,12 +21,12 @@ StorageWorker::StorageWorker(const char* thread_name)
 
 StorageWorker::~StorageWorker() { pool_->join(); }
 
-asio::awaitable<std::string> StorageWorker::run(std::function<std::string()> work) {
+asio::awaitable<StorageStatus> StorageWorker::run(std::function<StorageStatus()> work) {
   auto home = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(StorageStatus)>(
       [this, &work, home](auto handler) {
         asio::post(*pool_, [work = std::move(work), home, handler = std::move(handler)]() mutable {
-          std::string result = work();
+          StorageStatus result = work();
           asio::post(home, [handler = std::move(handler), result = std::move(result)]() mutable {
             std::move(handler)(std::move(result));
           });

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "core/storage_status.hpp"
+
 namespace boost::asio { class thread_pool; }
 
 namespace baton::api {
@@ -22,8 +24,8 @@ class StorageWorker {
   StorageWorker(const StorageWorker&) = delete;
   StorageWorker& operator=(const StorageWorker&) = delete;
 
-  // Runs `work` on the worker thread; returns its result (by convention "" or an error).
-  boost::asio::awaitable<std::string> run(std::function<std::string()> work);
+  // Runs `work` on the worker thread; returns its result.
+  boost::asio::awaitable<StorageStatus> run(std::function<StorageStatus()> work);
   // Runs `work` on the worker thread, which leaves its result where `work` says.
   boost::asio::awaitable<void> run(std::function<void()> work);
 

@@ -9,21 +9,22 @@
 #include <vector>
 
 #include "core/account.hpp"
+#include "core/storage_status.hpp"
 
 namespace baton {
 
 class AccountStore {
  public:
   virtual ~AccountStore() = default;
-  // Writes the account (when given) and the key, durably, in one write. "" or the error.
-  virtual std::string put_key(const Account* account, const ApiKey& key) = 0;
+  // Writes the account (when given) and the key, durably, in one write.
+  virtual StorageStatus put_key(const Account* account, const ApiKey& key) = 0;
   // The key whose secret this is, compared in constant time; nullopt when none.
   virtual std::optional<ApiKey> find_key_by_secret(std::string_view secret) = 0;
   virtual std::vector<ApiKey> list_keys(const std::string& account) = 0;
-  // Removes the key; false when the account has no such key. `error` gets a storage
-  // failure (the key may then still work).
-  virtual bool revoke_key(const std::string& account, const std::string& key_id,
-                          std::string* error) = 0;
+  // Removes the key; `found` is false when the account has no such key. A failure
+  // leaves the key working.
+  virtual StorageStatus revoke_key(const std::string& account, const std::string& key_id,
+                                   bool& found) = 0;
 };
 
 }  // namespace baton

@@ -31,7 +31,7 @@ struct GroupCommitter::Waiter {
   std::uint64_t generation;
   bool written_is_enough;
   asio::any_io_executor executor;  // the waiting coroutine's
-  asio::any_completion_handler<void(std::string)> handler;
+  asio::any_completion_handler<void(StorageStatus)> handler;
 };
 
 GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
@@ -104,7 +104,7 @@ std::uint64_t GroupCommitter::add_op() {
   return generation;
 }
 
-asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation,
+asio::awaitable<StorageStatus> GroupCommitter::wait(std::uint64_t generation,
                                                   bool written_is_enough) {
   if (generation <= (written_is_enough ? written_generation_ : committed_generation_)) {
     // Generations before the first failure were written; the failed one and later not.
@@ -116,9 +116,9 @@ asio::awaitable<std::string> GroupCommitter::wait(std::uint64_t generation,
     for (const FailedRange& range : recovered_failures_) {
       if (generation >= range.first && generation < range.until) co_return range.error;
     }
-    co_return std::string();
+    co_return StorageStatus();
   }
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(StorageStatus)>(
       [this, generation, written_is_enough](auto handler) {
         auto executor = asio::get_associated_executor(handler);
         waiters_.push_back(std::make_unique<Waiter>(
@@ -169,7 +169,7 @@ bool GroupCommitter::write_here() {
   }
   for (const auto& write : filling_transitions_) store::write_transition(db_, *filling_, write);
   filling_transitions_.clear();
-  std::optional<std::string> error = db_.write_unless_stalled(*filling_);
+  std::optional<StorageStatus> error = db_.write_unless_stalled(*filling_);
   if (!error) return false;  // left for the commit thread, transitions now encoded
   std::uint64_t generation = filling_generation_;
   writes_.fetch_add(1, std::memory_order_relaxed);
@@ -219,10 +219,11 @@ void GroupCommitter::commit_loop() {
       encode_transitions(*sealed);
       batches.push_back(&sealed->batch);
     }
-    std::string error;
+    StorageStatus error;
     if (!db_.writable()) {
-      error = db_.last_error();
-      if (error.empty()) error = "storage is not writable";
+      std::string why = db_.last_error();
+      error = StorageStatus::failure(StorageStatus::Kind::not_writable,
+                                     why.empty() ? "storage is not writable" : why);
     } else {
       // `batch`: the fsync is the sync thread's (below); `always` syncs here.
       error = db_.write_all(batches, mode_ == SyncMode::always);
@@ -246,7 +247,7 @@ void GroupCommitter::commit_loop() {
   }
 }
 
-void GroupCommitter::written(std::uint64_t first, std::uint64_t last, std::string error) {
+void GroupCommitter::written(std::uint64_t first, std::uint64_t last, StorageStatus error) {
   bool wake = false;
   {
     std::lock_guard lock(sync_mutex_);
@@ -271,9 +272,9 @@ void GroupCommitter::sync_loop() {
     // generation order, and a range whose write failed is reported failed (with every
     // later one: the commit thread writes nothing after a failure).
     std::size_t ok = 0;
-    while (ok < taken.size() && taken[ok].error.empty()) ++ok;
+    while (ok < taken.size() && taken[ok].error.ok()) ++ok;
     if (ok > 0) {
-      std::string error = db_.sync_wal();
+      StorageStatus error = db_.sync_wal();
       std::uint64_t first = taken.front().first, last = taken[ok - 1].last;
       asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
         on_committed(first, last, std::move(error));
@@ -288,38 +289,38 @@ void GroupCommitter::sync_loop() {
   }
 }
 
-void GroupCommitter::record_failure(std::uint64_t first, const std::string& error) {
+void GroupCommitter::record_failure(std::uint64_t first, const StorageStatus& error) {
   // The earliest failure wins, whatever order the reports arrive in: every generation of
   // the failed write failed, not only its last, and every later one with it.
-  if (!error.empty() && (first_failed_generation_ == 0 || first < first_failed_generation_)) {
+  if (!error.ok() && (first_failed_generation_ == 0 || first < first_failed_generation_)) {
     first_failed_generation_ = first;
     first_error_ = error;
   }
 }
 
 void GroupCommitter::on_written(std::uint64_t first, std::uint64_t generation,
-                                std::string error) {
+                                StorageStatus error) {
   written_generation_ = std::max(written_generation_, generation);
   record_failure(first, error);
   resume(generation, true, error);
 }
 
 void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
-                                  std::string error) {
+                                  StorageStatus error) {
   // A write made on the shard's thread can be reported before the commit thread's report
   // of an earlier one has run: the later report then adds nothing but a failure.
   bool advances = generation > committed_generation_;
   committed_generation_ = std::max(committed_generation_, generation);
   written_generation_ = std::max(written_generation_, generation);
   record_failure(first, error);
-  if (on_durable_ && advances) on_durable_(generation, error.empty());
+  if (on_durable_ && advances) on_durable_(generation, error.ok());
   resume(generation, false, error);
 }
 
 // Resumes the waiters that `generation` satisfies (only those content with a write when
 // `written_only`).
 void GroupCommitter::resume(std::uint64_t generation, bool written_only,
-                            const std::string& error) {
+                            const StorageStatus& error) {
   // Waiters may have queued out of generation order (a long poll waits for a claim made
   // earlier), so look at all of them; there are a few per batch.
   std::vector<std::unique_ptr<Waiter>> ready;

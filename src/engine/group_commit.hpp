@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/storage_status.hpp"
 #include "core/sync_mode.hpp"
 
 namespace rocksdb { class WriteBatch; }
@@ -67,7 +68,7 @@ class GroupCommitter {
   // Resumes once that generation is durable: "" on success, the storage error otherwise.
   // With `written_is_enough`, once it is written (visible to every reader of RocksDB),
   // which in `batch` mode comes before its fsync.
-  boost::asio::awaitable<std::string> wait(std::uint64_t generation,
+  boost::asio::awaitable<StorageStatus> wait(std::uint64_t generation,
                                            bool written_is_enough = false);
 
   // Nothing added, written, being written or waited for: every generation handed out
@@ -82,7 +83,7 @@ class GroupCommitter {
       recovered_failures_.push_back({first_failed_generation_, filling_generation_, first_error_});
     }
     first_failed_generation_ = 0;
-    first_error_.clear();
+    first_error_ = StorageStatus();
   }
 
   // The generation the next add_op() will return.
@@ -113,13 +114,13 @@ class GroupCommitter {
   void commit_loop();  // the commit thread
   void sync_loop();    // the sync thread (`batch` only)
   // Hands a written (or failed) range of generations to the sync thread.
-  void written(std::uint64_t first, std::uint64_t last, std::string error);
+  void written(std::uint64_t first, std::uint64_t last, StorageStatus error);
   // Generations first..generation were written (durable when `error` is empty).
-  void on_committed(std::uint64_t first, std::uint64_t generation, std::string error);
+  void on_committed(std::uint64_t first, std::uint64_t generation, StorageStatus error);
   // `batch` only: generations first..generation were written, their fsync is pending.
-  void on_written(std::uint64_t first, std::uint64_t generation, std::string error);
-  void record_failure(std::uint64_t first, const std::string& error);
-  void resume(std::uint64_t generation, bool written_only, const std::string& error);
+  void on_written(std::uint64_t first, std::uint64_t generation, StorageStatus error);
+  void record_failure(std::uint64_t first, const StorageStatus& error);
+  void resume(std::uint64_t generation, bool written_only, const StorageStatus& error);
 
   boost::asio::io_context& shard_;
   Db& db_;
@@ -133,12 +134,12 @@ class GroupCommitter {
   std::uint64_t committed_generation_ = 0;
   std::uint64_t written_generation_ = 0;  // >= committed_generation_
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
-  std::string first_error_;
+  StorageStatus first_error_;
   // Failed generations of earlier failures, forgotten by clear_failure(): one per
   // recovery, so a handful in a process's life.
   struct FailedRange {
     std::uint64_t first, until;  // [first, until)
-    std::string error;
+    StorageStatus error;
   };
   std::vector<FailedRange> recovered_failures_;
   bool seal_posted_ = false;
@@ -158,7 +159,7 @@ class GroupCommitter {
   // (not yet fsynced), in order.
   struct Written {
     std::uint64_t first, last;
-    std::string error;  // the write failed: nothing to fsync, report this
+    StorageStatus error;  // the write failed: nothing to fsync, report this
   };
   std::mutex sync_mutex_;
   std::condition_variable sync_wake_;

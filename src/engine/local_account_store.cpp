@@ -4,7 +4,7 @@
 
 namespace baton {
 
-std::string LocalAccountStore::put_key(const Account* account, const ApiKey& key) {
+StorageStatus LocalAccountStore::put_key(const Account* account, const ApiKey& key) {
   return store::put_key(db_, account, key);
 }
 
@@ -16,9 +16,9 @@ std::vector<ApiKey> LocalAccountStore::list_keys(const std::string& account) {
   return store::list_keys(db_, account);
 }
 
-bool LocalAccountStore::revoke_key(const std::string& account, const std::string& key_id,
-                                   std::string* error) {
-  return store::revoke_key(db_, account, key_id, error);
+StorageStatus LocalAccountStore::revoke_key(const std::string& account,
+                                            const std::string& key_id, bool& found) {
+  return store::revoke_key(db_, account, key_id, found);
 }
 
 }  // namespace baton

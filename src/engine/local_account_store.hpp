@@ -9,11 +9,11 @@ class Db;
 class LocalAccountStore final : public AccountStore {
  public:
   explicit LocalAccountStore(Db& db) : db_(db) {}
-  std::string put_key(const Account* account, const ApiKey& key) override;
+  StorageStatus put_key(const Account* account, const ApiKey& key) override;
   std::optional<ApiKey> find_key_by_secret(std::string_view secret) override;
   std::vector<ApiKey> list_keys(const std::string& account) override;
-  bool revoke_key(const std::string& account, const std::string& key_id,
-                  std::string* error) override;
+  StorageStatus revoke_key(const std::string& account, const std::string& key_id,
+                           bool& found) override;
 
  private:
   Db& db_;

@@ -157,13 +157,14 @@ bool LocalEngine::reopen_parked() {
     int others = static_cast<int>(shards_.size()) - 1;
     all_parked = parking->changed.wait_for(lock, kParkWait, [&] { return parking->parked == others; });
   }
-  std::string failure = all_parked ? db_.reopen() : std::string("shards not parked");
+  // reopen() does not return when opening fails (the process exits for a restart).
+  bool reopened = all_parked && db_.reopen().ok();
   {
     std::lock_guard lock(parking->mutex);
     parking->released = true;
   }
   parking->changed.notify_all();
-  return failure.empty();
+  return reopened;
 }
 
 asio::awaitable<bool> LocalEngine::recover_storage() {
@@ -181,8 +182,8 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
   // plain I/O error on the WAL) it keeps refusing until it is reopened: done once the
   // data directory takes a synced write again, with every other shard parked.
   bool retry_later = false;
-  if (!db_.resume(&retry_later).empty()) {
-    if (retry_later || !db_.probe().empty()) co_return false;
+  if (!db_.resume(&retry_later).ok()) {
+    if (retry_later || !db_.probe().ok()) co_return false;
     if (!reopen_parked()) co_return false;
   }
   int count = shard_count();
@@ -380,11 +381,11 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
     if (!result.task) co_return co_await claim_once(request);
     Shard& server = *shards_[result.shard];
     if (!server.acks_claims_before_sync()) {
-      std::string error =
-          co_await on_shard(server.context(), [&]() -> asio::awaitable<std::string> {
+      StorageStatus committed =
+          co_await on_shard(server.context(), [&]() -> asio::awaitable<StorageStatus> {
             return server.wait_commit(result.generation);
           });
-      if (!error.empty()) co_return error_outcome(ErrorCode::unavailable);
+      if (!committed.ok()) co_return error_outcome(ErrorCode::unavailable);
     }
     Outcome outcome;
     outcome.task = std::move(result.task);

@@ -252,14 +252,14 @@ void Shard::remember(const Ulid& id, std::shared_ptr<const Task> task) {
   }
 }
 
-asio::awaitable<std::string> Shard::wait_commit(std::uint64_t generation) {
+asio::awaitable<StorageStatus> Shard::wait_commit(std::uint64_t generation) {
   co_return co_await committer_.wait(generation);
 }
 
 asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation,
                                        bool written_is_enough) {
-  std::string error = co_await committer_.wait(generation, written_is_enough);
-  if (!error.empty()) {
+  StorageStatus committed = co_await committer_.wait(generation, written_is_enough);
+  if (!committed.ok()) {
     Outcome failed;
     failed.error = ErrorCode::unavailable;
     failed.now = outcome.now;

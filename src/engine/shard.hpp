@@ -79,7 +79,7 @@ class Shard {
   // Home-shard side of a long poll: deadline on this shard's wheel.
   void arm_deadline(Waiter& waiter, Millis due);
   void disarm_deadline(Waiter& waiter);
-  boost::asio::awaitable<std::string> wait_commit(std::uint64_t generation);
+  boost::asio::awaitable<StorageStatus> wait_commit(std::uint64_t generation);
   // In `batch` mode a claim is answered once its write is done (so every reader of
   // RocksDB, e.g. a listing, sees it), before its fsync: a power loss can only forget the
   // claim (the task is pending again, as after a lease expiry), and the worker's next

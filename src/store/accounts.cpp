@@ -16,7 +16,7 @@ namespace {
 rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
 }  // namespace
 
-std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key) {
+StorageStatus put_key(Db& db, const records::Account* account, const records::ApiKey& key) {
   std::string record = records::encode_key(key);
   // Registration is rare; a synced write here keeps a returned key valid after a crash.
   // Built under the database's lock: this runs off the shard threads (Db::write_built).
@@ -54,18 +54,18 @@ std::vector<records::ApiKey> list_keys(Db& db, const std::string& account) {
   return out;
 }
 
-bool revoke_key(Db& db, const std::string& account, const std::string& key_id, std::string* error) {
+StorageStatus revoke_key(Db& db, const std::string& account, const std::string& key_id,
+                         bool& found) {
   auto bytes = db.get(Cf::keys, keys::key_by_account(account, key_id));
-  if (!bytes) return false;
-  auto key = records::decode_key(*bytes);
-  if (!key) return false;
-  *error = db.write_built(
+  auto key = bytes ? records::decode_key(*bytes) : std::nullopt;
+  found = key.has_value();
+  if (!found) return {};
+  return db.write_built(
       [&](rocksdb::WriteBatch& batch) {
         batch.Delete(db.cf(Cf::keys), slice(keys::key_by_hash(key->sha256)));
         batch.Delete(db.cf(Cf::keys), slice(keys::key_by_account(account, key_id)));
       },
       true);
-  return true;
 }
 
 }  // namespace baton::store

@@ -10,12 +10,13 @@
 
 namespace baton::store {
 
-// Writes the account (when given) and the key in one synced write. "" or the error.
-std::string put_key(Db& db, const records::Account* account, const records::ApiKey& key);
+// Writes the account (when given) and the key in one synced write.
+StorageStatus put_key(Db& db, const records::Account* account, const records::ApiKey& key);
 // The key record whose hash matches, compared in constant time.
 std::optional<records::ApiKey> find_key_by_secret(Db& db, std::string_view secret);
 std::vector<records::ApiKey> list_keys(Db& db, const std::string& account);
-// Deletes both entries; false when the account has no such key.
-bool revoke_key(Db& db, const std::string& account, const std::string& key_id, std::string* error);
+// Deletes both entries; `found` is false when the account has no such key.
+StorageStatus revoke_key(Db& db, const std::string& account, const std::string& key_id,
+                         bool& found);
 
 }  // namespace baton::store

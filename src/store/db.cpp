@@ -26,6 +26,21 @@ namespace baton {
 
 namespace {
 
+StorageStatus storage_status(const rocksdb::Status& status) {
+  using Kind = StorageStatus::Kind;
+  if (status.ok()) return {};
+  Kind kind = status.IsNoSpace()                          ? Kind::no_space
+              : status.IsIOError()                        ? Kind::io_error
+              : status.IsCorruption()                     ? Kind::corruption
+              : status.IsBusy() || status.IsTryAgain()    ? Kind::busy
+                                                          : Kind::other;
+  return StorageStatus::failure(kind, status.ToString());
+}
+
+}  // namespace
+
+namespace {
+
 constexpr const char* kCfNames[kCfCount] = {"tasks",    "active", "listing", "idempotency",
                                             "accounts", "keys",   "meta"};
 
@@ -100,15 +115,15 @@ std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
   db->max_open_files_ = max_open_files;
   db->env_ = std::move(env);
   db->spare_wal_fs_ = std::move(spare_wal_fs);
-  std::string failure = db->open_families();
-  if (!failure.empty()) {
-    if (error) *error = failure;
+  StorageStatus opened = db->open_families();
+  if (!opened.ok()) {
+    if (error) *error = opened.message;
     return nullptr;
   }
   return db;
 }
 
-std::string Db::open_families() {
+StorageStatus Db::open_families() {
   rocksdb::DBOptions options;
   if (env_) options.env = env_.get();
   const int max_open_files = max_open_files_;
@@ -136,7 +151,7 @@ std::string Db::open_families() {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status = rocksdb::DB::Open(options, path, families, &handles, &raw);
-  if (!status.ok()) return status.ToString();
+  if (!status.ok()) return storage_status(status);
   db_ = raw;
   // handles[0] is the default family, unused.
   handles_.assign(handles.begin() + 1, handles.end());
@@ -160,7 +175,7 @@ Db::~Db() {
   close_families();
 }
 
-std::string Db::probe() {
+StorageStatus Db::probe() {
   rocksdb::Env* env = env_ ? env_.get() : rocksdb::Env::Default();
   const std::string name = path_ + "/BATON_PROBE";
   std::unique_ptr<rocksdb::WritableFile> file;
@@ -172,19 +187,19 @@ std::string Db::probe() {
     if (status.ok()) status = closed;
   }
   env->DeleteFile(name);
-  return status.ok() ? std::string() : status.ToString();
+  return storage_status(status);
 }
 
-std::string Db::reopen() {
+StorageStatus Db::reopen() {
   std::unique_lock lock(access_);
   close_families();
-  std::string failure = open_families();
-  if (!failure.empty()) {
+  StorageStatus opened = open_families();
+  if (!opened.ok()) {
     // No database is left to serve from: the listener ends the process for a restart.
-    if (on_lost_) on_lost_(failure);
+    if (on_lost_) on_lost_(opened.message);
     std::abort();
   }
-  return failure;
+  return opened;
 }
 
 namespace {
@@ -221,50 +236,37 @@ std::unique_ptr<rocksdb::Iterator> Db::View::iterate(Cf family) {
   return std::unique_ptr<rocksdb::Iterator>(db_.db_->NewIterator(options, db_.cf(family)));
 }
 
-// Counts a write from before RocksDB is called until its failure, if any, is recorded
-// (see sync_wal).
-class Db::WriteInFlight {
- public:
-  explicit WriteInFlight(std::atomic<int>& count) : count_(count) {
-    count_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  ~WriteInFlight() { count_.fetch_sub(1, std::memory_order_acq_rel); }
-  WriteInFlight(const WriteInFlight&) = delete;
-  WriteInFlight& operator=(const WriteInFlight&) = delete;
-
- private:
-  std::atomic<int>& count_;
-};
-
-std::string Db::write(rocksdb::WriteBatch& batch, bool sync) {
+StorageStatus Db::write(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
   std::shared_lock lock(access_);
-  WriteInFlight in_flight(writes_in_flight_);
+  std::shared_lock gate(wal_gate_);
   return checked(db_->Write(options, &batch));
 }
 
-std::string Db::write_built(const std::function<void(rocksdb::WriteBatch&)>& build, bool sync) {
+StorageStatus Db::write_built(const std::function<void(rocksdb::WriteBatch&)>& build, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;
   std::shared_lock lock(access_);
   rocksdb::WriteBatch batch;
   build(batch);
-  WriteInFlight in_flight(writes_in_flight_);
+  std::shared_lock gate(wal_gate_);
   return checked(db_->Write(options, &batch));
 }
 
-std::optional<std::string> Db::write_unless_stalled(rocksdb::WriteBatch& batch) {
+std::optional<StorageStatus> Db::write_unless_stalled(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions options;
   options.no_slowdown = true;
   std::shared_lock lock(access_);
-  WriteInFlight in_flight(writes_in_flight_);
+  // A sync under way would hold this write for an fsync: leave it to the commit thread.
+  std::shared_lock gate(wal_gate_, std::try_to_lock);
+  if (!gate.owns_lock()) return std::nullopt;
   rocksdb::Status status = db_->Write(options, &batch);
   if (status.IsIncomplete()) return std::nullopt;
   return checked(status);
 }
 
-std::string Db::checked(const rocksdb::Status& status) {
+StorageStatus Db::checked(const rocksdb::Status& status) {
   if (status.ok()) return {};
   failed_writes_.fetch_add(1, std::memory_order_acq_rel);
   bool first = false;
@@ -276,13 +278,13 @@ std::string Db::checked(const rocksdb::Status& status) {
   }
   if (first) failures_.fetch_add(1, std::memory_order_relaxed);
   if (first && on_unwritable_) on_unwritable_(status.ToString());
-  return status.ToString();
+  return storage_status(status);
 }
 
-std::string Db::resume(bool* retry_later) {
+StorageStatus Db::resume(bool* retry_later) {
   rocksdb::Status status = db_->Resume();
   if (retry_later) *retry_later = status.IsBusy() || status.IsNoSpace();
-  return status.ok() ? std::string() : status.ToString();
+  return storage_status(status);
 }
 
 void Db::allow_writes() {
@@ -296,7 +298,7 @@ void Db::allow_writes() {
   if (on_writable_) on_writable_();
 }
 
-std::string Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync) {
+StorageStatus Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync) {
   if (batches.size() == 1) return write(*batches.front(), sync);
   // A batch's bytes are a 12-byte header (sequence: fixed64, then count: fixed32, both
   // little-endian; the sequence is assigned by the write) and its records, which is also
@@ -335,27 +337,22 @@ void Db::flush_wal() {
   // fails an assertion in RocksDB (`sync_without_flush_called_`), which Debian's build
   // keeps: the process aborts. Nothing more can be made durable then anyway.
   std::shared_lock lock(access_);
+  std::unique_lock gate(wal_gate_);
   if (writable()) db_->FlushWAL(true);
 }
 
-std::string Db::sync_wal() {
-  // As in flush_wal, a sync must not start once a write has failed. A failure is only
-  // known here once its write has returned, so let writes in flight finish first (they
-  // are unsynced: microseconds, unless RocksDB stalls one, hence the bound). A write that
-  // starts after this look and fails before the sync below reaches its own check of the
-  // writer is not covered: a window of a few microseconds, which only serializing every
-  // write with the sync would close. What was written before a failure is then not made
-  // durable, and its waiters are told so.
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
-  while (writes_in_flight_.load(std::memory_order_acquire) != 0 &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::yield();
-  }
+StorageStatus Db::sync_wal() {
+  // As in flush_wal, a sync must not start once a write has failed, and a write must not
+  // fail while the sync is on its way to RocksDB's check of the log writer: so no write
+  // runs during the sync (wal_gate_). Writes queued meanwhile go into the next group, so
+  // group commit loses nothing: it was bound by the fsyncs already.
+  std::shared_lock lock(access_);
+  std::unique_lock gate(wal_gate_);
   if (!writable()) {
     std::string error = last_error();
-    return error.empty() ? "storage is not writable" : error;
+    return StorageStatus::failure(StorageStatus::Kind::not_writable,
+                                  error.empty() ? "storage is not writable" : error);
   }
-  std::shared_lock lock(access_);
   return checked(db_->SyncWAL());
 }
 

@@ -16,6 +16,7 @@
 #include "core/errors.hpp"  // StorageError
 #include "core/snapshot.hpp"
 #include "store/spare_wal.hpp"
+#include "core/storage_status.hpp"
 
 namespace rocksdb {
 class DB;
@@ -55,17 +56,17 @@ class Db {
 
   // Point read: the value, or nullopt when absent. A storage fault throws StorageError.
   std::optional<std::string> get(Cf family, std::string_view key);
-  // Writes a batch; `sync` fsyncs the WAL before returning. Returns "" or the error text.
-  std::string write(rocksdb::WriteBatch& batch, bool sync);
+  // Writes a batch; `sync` fsyncs the WAL before returning.
+  StorageStatus write(rocksdb::WriteBatch& batch, bool sync);
   // Builds a batch with `build` and writes it, both under the lock a reopen takes: for
   // threads other than the shards' (the key-storage thread), whose column family handles
-  // must not be used while reopen() swaps them. "" or the error text.
-  std::string write_built(const std::function<void(rocksdb::WriteBatch&)>& build, bool sync);
+  // must not be used while reopen() swaps them.
+  StorageStatus write_built(const std::function<void(rocksdb::WriteBatch&)>& build, bool sync);
   // Writes several batches, in order, as one (one WAL record, one fsync when `sync`).
-  std::string write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync);
+  StorageStatus write_all(const std::vector<rocksdb::WriteBatch*>& batches, bool sync);
   // Writes a batch unsynced unless RocksDB would delay it (write throttling or a write
   // stop, `no_slowdown`): then writes nothing and returns nullopt. Otherwise as write().
-  std::optional<std::string> write_unless_stalled(rocksdb::WriteBatch& batch);
+  std::optional<StorageStatus> write_unless_stalled(rocksdb::WriteBatch& batch);
   std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
   // A consistent view at this moment (a RocksDB snapshot): a listing's index scan and
   // the record reads it makes see the same writes, however many commit meanwhile.
@@ -94,9 +95,9 @@ class Db {
   SnapshotOutcome checkpoint(const std::string& dir);
   void flush_wal();  // fsyncs the WAL (shutdown); nothing once a write has failed
   // Fsyncs what was written to the WAL so far (writes made with sync = false); a
-  // failure makes the database unwritable, as a failed write does. "" or the error.
-  // Once a write has failed it syncs nothing and returns that failure.
-  std::string sync_wal();
+  // failure makes the database unwritable, as a failed write does. Once a write has
+  // failed it syncs nothing and returns not_writable with that failure's text.
+  StorageStatus sync_wal();
 
   // False once a write has failed, until the engine recovers: the process keeps serving
   // reads, answers writes with 503, and /health says "degraded".
@@ -110,21 +111,21 @@ class Db {
   void on_writable(std::function<void()> listener) { on_writable_ = std::move(listener); }
 
   // Recovery after a failure whose cause may be gone (a full disk, descriptors): asks
-  // RocksDB to resume (a new WAL, the memtables flushed). "" when it did; writes stay
+  // RocksDB to resume (a new WAL, the memtables flushed): ok when it did; writes stay
   // refused until allow_writes(), which the engine calls once its in-memory state is
   // rebuilt from what RocksDB holds.
   // `retry_later` is set when RocksDB is busy recovering by itself or out of space: a
   // reopen could not do better then.
-  std::string resume(bool* retry_later = nullptr);
+  StorageStatus resume(bool* retry_later = nullptr);
   void allow_writes();
   // After an error RocksDB will not resume from: whether the data directory takes a
-  // small synced write now ("" when it does), and closing and opening the database
+  // small synced write now, and closing and opening the database
   // again. Reopen only while nothing else uses the database: get() and the writes wait
   // for it (a shared lock), iterators and views must not be alive (only the shard
   // threads make them, and the engine parks those first). When opening fails the
   // database is gone: on_lost's listener is called (serve exits for a restart).
-  std::string probe();
-  std::string reopen();
+  StorageStatus probe();
+  StorageStatus reopen();
   void on_lost(std::function<void(const std::string& error)> listener) {
     on_lost_ = std::move(listener);
   }
@@ -140,15 +141,17 @@ class Db {
  private:
   Db() = default;
   // "" for success; otherwise records the first failure, stops writes, returns its text.
-  std::string checked(const rocksdb::Status& status);
+  StorageStatus checked(const rocksdb::Status& status);
   std::shared_ptr<rocksdb::Env> env_;  // when not RocksDB's default; outlives db_
   std::shared_ptr<rocksdb::FileSystem> spare_wal_fs_;  // inside env_, when spares are on
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
   std::atomic<bool> writable_{true};  // cleared by the first failed write or sync
-  class WriteInFlight;
-  std::atomic<int> writes_in_flight_{0};  // writes not yet returned (sync_wal waits)
+  // Writes hold it shared, a WAL sync exclusively: RocksDB asserts (Debian keeps its
+  // assertions) when it syncs a log whose writer saw a failed write, and a write may fail
+  // at any moment (sync_wal).
+  std::shared_mutex wal_gate_;
   mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
   std::string last_error_;
   std::function<void(const std::string&)> on_unwritable_;
@@ -159,7 +162,7 @@ class Db {
   // Shared by every use of db_ that another thread than a shard's can make; exclusive
   // while reopen() swaps the database.
   std::shared_mutex access_;
-  std::string open_families();  // opens db_ and handles_; "" or the error
+  StorageStatus open_families();  // opens db_ and handles_
   void close_families();
   std::atomic<std::uint64_t> failures_{0};
   std::atomic<std::uint64_t> recoveries_{0};

@@ -64,7 +64,7 @@ std::vector<std::string> run_ops(Db& db, GroupCommitter& committer, asio::io_con
         }
         // Every generation, in any order of asking, is reported once durable.
         for (auto it = generations.rbegin(); it != generations.rend(); ++it) {
-          results.push_back(co_await committer.wait(*it));
+          results.push_back((co_await committer.wait(*it)).message);
         }
         context.stop();
       },
@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(handed_over_transitions_are_written_with_their_operation) {
                 last = add(*db, committer, i);
                 if ((i + 1) % 6 == 0) co_await asio::post(context, asio::use_awaitable);
               }
-              last_result = co_await committer.wait(last);
+              last_result = (co_await committer.wait(last)).message;
               context.stop();
             },
             asio::detached);
@@ -251,10 +251,10 @@ BOOST_AUTO_TEST_CASE(writes_on_the_shard_and_on_the_commit_thread_stay_in_order)
                     co_await asio::post(context, asio::use_awaitable);
                     // Now and then, wait for a turn's write: the commit thread goes idle,
                     // and the next turn may be written here.
-                    if (i % 5 == 0) results.push_back(co_await committer.wait(generations.back()));
+                    if (i % 5 == 0) results.push_back((co_await committer.wait(generations.back())).message);
                   }
                 }
-                results.push_back(co_await committer.wait(generations.back()));
+                results.push_back((co_await committer.wait(generations.back())).message);
                 context.stop();
               },
               asio::detached);

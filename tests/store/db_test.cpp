@@ -52,7 +52,7 @@ void commit(Db& db, const Task* before, const Task& after, const Ulid& id) {
   rocksdb::WriteBatch batch;
   store::write_transition(db, batch,
                           store::plan_transition(before, std::make_shared<const Task>(after), id));
-  BOOST_REQUIRE(db.write(batch, false).empty());
+  BOOST_REQUIRE(db.write(batch, false).ok());
 }
 
 std::vector<std::string> listed(Db& db, store::ListQuery query) {
@@ -188,7 +188,7 @@ namespace {
 void drop_record(Db& db, const Ulid& id) {
   rocksdb::WriteBatch batch;
   batch.Delete(db.cf(Cf::tasks), keys::task_key(id));
-  BOOST_REQUIRE(db.write(batch, false).empty());
+  BOOST_REQUIRE(db.write(batch, false).ok());
 }
 
 std::vector<std::vector<std::string>> pages(Db& db, store::ListQuery query) {
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(compaction_drops_expired_idempotency_records_only) {
   store::write_response(*t.db, batch, "expired", records::StoredResponse{"h", 201, "{}", 1});
   store::write_response(*t.db, batch, "live",
                         records::StoredResponse{"h", 201, "{}", wall_now_ms() + 3600000});
-  BOOST_REQUIRE(t.db->write(batch, false).empty());
+  BOOST_REQUIRE(t.db->write(batch, false).ok());
   BOOST_TEST(t.db->get(Cf::idempotency, "expired").has_value());
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -308,10 +308,10 @@ BOOST_AUTO_TEST_CASE(several_batches_are_written_as_one_in_order) {
   second.Delete(t.db->cf(Cf::meta), "b");
   third.Put(t.db->cf(Cf::accounts), "c", "3");
   auto before = t.db->raw().GetLatestSequenceNumber();
-  BOOST_TEST(t.db->write_all({&first, &second, &empty, &third}, true) == "");
+  BOOST_TEST(t.db->write_all({&first, &second, &empty, &third}, true).ok());
   // One write: five operations took five sequence numbers in one group.
   BOOST_TEST(t.db->raw().GetLatestSequenceNumber() == before + 5);
-  BOOST_TEST(t.db->write_all({&empty}, true) == "");
+  BOOST_TEST(t.db->write_all({&empty}, true).ok());
   t.reopen();
   BOOST_TEST(t.db->get(Cf::meta, "a").value_or("") == "2");
   BOOST_TEST(!t.db->get(Cf::meta, "b"));
