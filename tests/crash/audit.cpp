@@ -168,7 +168,7 @@ void Audit::check_read(const TaskRecord& record, const SentCreate& sent, const A
     const auto* result = task.if_contains("result");
     if (status != "completed" || !result || *result != record.completion->result)
       ledger_.violation(Broken::outcome_lost, record.id, what + ": its completion (lease " + record.completion->token +
-                        ") was acknowledged, but it reads " + r.describe());
+                        ", " + record.completion->how + ") was acknowledged, but it reads " + r.describe());
   } else if (status == "completed") {
     if (std::string problem = foreign_result_problem(task, &record); !problem.empty())
       ledger_.violation(Broken::completed_twice, record.id, what + " is completed but " + problem + ": " + r.describe());

@@ -216,7 +216,7 @@ void Ledger::heartbeat_acked(const std::string& id, const std::string& token,
 
 void Ledger::complete_acked(const std::string& id, const std::string& token,
                             std::int64_t attempt, const json::value& result,
-                            const Exchange& at) {
+                            const Exchange& at, const std::string& how) {
   std::lock_guard lock(mutex_);
   figures_.completes_acked++;
   TaskRecord& task = task_locked(id);
@@ -225,12 +225,15 @@ void Ledger::complete_acked(const std::string& id, const std::string& token,
       violation_locked(Broken::completed_twice, task.id, "task " + task.id + " was completed twice: acknowledged with lease " +
                        task.completion->token + " (" + attempt_text(task.completion->attempt) +
                        "), then with lease " + token + " (" + attempt_text(attempt) + ")");
-    } else if (task.completion->result != result) {
+    } else if (task.completion->how != how) {
+      task.completion->how = "sent twice at once, both answered 200";
+    }
+    if (task.completion->token == token && task.completion->result != result) {
       violation_locked(Broken::completed_twice, task.id, "task " + task.id + ": one completion acknowledged with two results: " +
                        test::js(task.completion->result) + " and " + test::js(result));
     }
   } else {
-    task.completion = Completion{token, attempt, result};
+    task.completion = Completion{token, attempt, result, how};
     cycle_backlog_--;
   }
   for (const Claim& claim : task.claims) {

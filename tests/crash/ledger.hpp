@@ -95,6 +95,7 @@ struct Completion {
   std::string token;
   std::int64_t attempt = 0;
   json::value result;
+  std::string how;  // how the acknowledged request was sent, for the violation's message
 };
 
 struct TaskRecord {
@@ -151,8 +152,9 @@ class Ledger {
   void release_sent(const std::string& id, const std::string& token, bool complete);
   void heartbeat_acked(const std::string& id, const std::string& token, std::int64_t attempt,
                        WallClock::time_point lease_end, const Exchange& at);
+  // `how`: "sent once", or which of a request sent twice at once this answer was.
   void complete_acked(const std::string& id, const std::string& token, std::int64_t attempt,
-                      const json::value& result, const Exchange& at);
+                      const json::value& result, const Exchange& at, const std::string& how);
   void fail_acked(const std::string& id, const std::string& token, std::int64_t attempt,
                   bool dead_letter, const Exchange& at);
   // A read made while no client ran (the audit).

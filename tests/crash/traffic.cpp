@@ -253,7 +253,7 @@ void Traffic::work(int index, std::uint64_t seed) {
 
     const json::object result{{"task", id}, {"token", claim.token}, {"worker", worker}};
     const std::string body = js(json::object{{"result", result}, {"lease_token", claim.token}});
-    auto record = [&](const Answered& done) {
+    auto record = [&](const Answered& done, const std::string& how) {
       if (!done.response) {
         if (!done.not_sent) figures.completes_unknown++;
         return;
@@ -268,7 +268,7 @@ void Traffic::work(int index, std::uint64_t seed) {
         return;
       }
       ledger_.complete_acked(id, claim.token, r.task_int("attemptCount"), r.task().at("result"),
-                             done.at);
+                             done.at, how);
     };
     auto send = [&] { return client.complete(key, id, body); };
     ledger_.release_sent(id, claim.token, true);
@@ -276,10 +276,10 @@ void Traffic::work(int index, std::uint64_t seed) {
       figures.concurrent_completes++;
       auto [first, second] = twice_at_once(
           port_, raw_http("POST", "/v1/tasks/" + id + "/complete", key, body), send);
-      record(first);
-      record(second);
+      record(first, "sent twice at once, first connection's answer");
+      record(second, "sent twice at once, second connection's answer");
     } else {
-      record(exchange(send));
+      record(exchange(send), "sent once");
     }
   }
 }
