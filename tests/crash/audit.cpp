@@ -1,13 +1,13 @@
 #include "crash/audit.hpp"
 
-#include "crash/leases.hpp"
-#include "crash/listing.hpp"
-
 #include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
+
+#include "crash/leases.hpp"
+#include "crash/listing.hpp"
 
 namespace baton::crash {
 
@@ -29,7 +29,8 @@ std::string seq_text(std::int64_t seq) { return "seq " + std::to_string(seq); }
 
 std::int64_t payload_seq(const json::object& task) {
   const auto* payload = task.if_contains("payload");
-  const auto* seq = payload && payload->is_object() ? payload->get_object().if_contains("seq") : nullptr;
+  const auto* seq =
+      payload && payload->is_object() ? payload->get_object().if_contains("seq") : nullptr;
   return seq && seq->is_number() ? seq->to_number<std::int64_t>() : -1;
 }
 
@@ -60,8 +61,7 @@ Audit::Audit(int port, Ledger& ledger, std::uint64_t seed)
     : client_(port, 10s), ledger_(ledger), rng_(seed ^ 0xa0d17ULL) {}
 
 test::Response Audit::must_answer(const Answered& answered, const std::string& what) {
-  if (!answered.response)
-    throw std::runtime_error("the restarted server did not answer " + what);
+  if (!answered.response) throw std::runtime_error("the restarted server did not answer " + what);
   return *answered.response;
 }
 
@@ -83,10 +83,12 @@ void Audit::final(WallClock::time_point ready_wall) {
   // longest lease, and is expired within the bound after that (or after the restart).
   const auto all_expired =
       std::max(workers_stopped + kLongestLease, ready_wall_) + kExpiryBound + 500ms;
-  while (check_claimed_tasks(client_, ledger_, ready_wall_) > 0 && WallClock::now() < all_expired) std::this_thread::sleep_for(100ms);
+  while (check_claimed_tasks(client_, ledger_, ready_wall_) > 0 && WallClock::now() < all_expired)
+    std::this_thread::sleep_for(100ms);
   if (std::size_t left = check_claimed_tasks(client_, ledger_, ready_wall_); left > 0) {
-    ledger_.violation(Broken::lease_overdue, "all leases", std::to_string(left) + " tasks still claimed " +
-                      "more than the longest lease plus 1 s after the workers stopped");
+    ledger_.violation(Broken::lease_overdue, "all leases",
+                      std::to_string(left) + " tasks still claimed " +
+                          "more than the longest lease plus 1 s after the workers stopped");
   }
   check_full_listing();
 }
@@ -110,10 +112,12 @@ void Audit::send_unanswered_idempotent_creates() {
         std::this_thread::sleep_for(50ms);
         continue;
       }
-      ledger_.violation(Broken::idempotent_retry_refused, seq_text(create.seq), "idempotent create (key " + create.idempotency_key + ", " +
-                        seq_text(create.seq) +
-                        ") whose answer was lost, sent again with the same key and body "
-                        "after the restart, got " + r.describe());
+      ledger_.violation(Broken::idempotent_retry_refused, seq_text(create.seq),
+                        "idempotent create (key " + create.idempotency_key + ", " +
+                            seq_text(create.seq) +
+                            ") whose answer was lost, sent again with the same key and body "
+                            "after the restart, got " +
+                            r.describe());
       break;
     }
   }
@@ -126,9 +130,10 @@ void Audit::replay_idempotent_creates(std::size_t count) {
     Answered a = exchange([&] { return client_.create_task(key, create.body, headers); });
     test::Response r = must_answer(a, "an idempotent replay");
     if (r.status != 201) {
-      ledger_.violation(Broken::idempotent_retry_refused, seq_text(create.seq), "acknowledged idempotent create (key " + create.idempotency_key +
-                        ", task " + create.acked_id + ") replayed after the restart got " +
-                        r.describe());
+      ledger_.violation(Broken::idempotent_retry_refused, seq_text(create.seq),
+                        "acknowledged idempotent create (key " + create.idempotency_key +
+                            ", task " + create.acked_id + ") replayed after the restart got " +
+                            r.describe());
       continue;
     }
     ledger_.create_acked(create.seq, r.task_id(), r.body, a.at);  // compares id and body
@@ -153,28 +158,36 @@ void Audit::check_read(const TaskRecord& record, const SentCreate& sent, const A
   const test::Response& r = *read.response;
   const std::string what = "task " + record.id + " (" + seq_text(record.seq) + ")";
   if (r.status != 200) {
-    ledger_.violation(Broken::create_lost, record.id, what + (record.create_acked ? ", acknowledged as created," : ", acknowledged in a claim,") +
-                      " reads " + r.describe());
+    ledger_.violation(
+        Broken::create_lost, record.id,
+        what + (record.create_acked ? ", acknowledged as created," : ", acknowledged in a claim,") +
+            " reads " + r.describe());
     return;
   }
   const json::object& task = r.task();
   const std::string status = str(task, "status");
   const std::int64_t attempt = integer(task, "attemptCount");
   if (payload_seq(task) != record.seq || str(task, "type") != ledger_.types()[sent.type])
-    ledger_.violation(Broken::create_lost, record.id, what + " reads with another payload or type: " + r.describe());
+    ledger_.violation(Broken::create_lost, record.id,
+                      what + " reads with another payload or type: " + r.describe());
   ledger_.observed(record.id, attempt, read.at, "read after a restart");
 
   if (record.completion) {
     const auto* result = task.if_contains("result");
     if (status != "completed" || !result || *result != record.completion->result)
-      ledger_.violation(Broken::outcome_lost, record.id, what + ": its completion (lease " + record.completion->token +
-                        ", " + record.completion->how + ") was acknowledged, but it reads " + r.describe());
+      ledger_.violation(Broken::outcome_lost, record.id,
+                        what + ": its completion (lease " + record.completion->token + ", " +
+                            record.completion->how + ") was acknowledged, but it reads " +
+                            r.describe());
   } else if (status == "completed") {
     if (std::string problem = foreign_result_problem(task, &record); !problem.empty())
-      ledger_.violation(Broken::completed_twice, record.id, what + " is completed but " + problem + ": " + r.describe());
+      ledger_.violation(Broken::completed_twice, record.id,
+                        what + " is completed but " + problem + ": " + r.describe());
   }
   if (record.dead_letter_attempt && status != "dead_letter")
-    ledger_.violation(Broken::outcome_lost, record.id, what + ": a fail acknowledged it dead-lettered, but it reads " + r.describe());
+    ledger_.violation(
+        Broken::outcome_lost, record.id,
+        what + ": a fail acknowledged it dead-lettered, but it reads " + r.describe());
 
   check_lease_deadline(ledger_, task, read.at.sent_wall, ready_wall_);
 
@@ -188,10 +201,11 @@ void Audit::check_read(const TaskRecord& record, const SentCreate& sent, const A
     const bool in_force = status == "claimed" && attempt == newest->attempt &&
                           test::parse_time(str(task, "leaseExpiresAt")) >= newest->lease_end;
     if (!in_force)
-      ledger_.violation(Broken::claim_lost, record.id, what + ": its acknowledged claim (attempt " +
-                        std::to_string(newest->attempt) + ", lease until " +
-                        test::format_time(newest->lease_end) + ") is not in force at " +
-                        test::format_time(read.at.answered_wall) + ": " + r.describe());
+      ledger_.violation(Broken::claim_lost, record.id,
+                        what + ": its acknowledged claim (attempt " +
+                            std::to_string(newest->attempt) + ", lease until " +
+                            test::format_time(newest->lease_end) + ") is not in force at " +
+                            test::format_time(read.at.answered_wall) + ": " + r.describe());
   }
 }
 
@@ -200,35 +214,45 @@ void Audit::check_full_listing() {
   std::map<std::int64_t, std::vector<std::string>> ids_by_seq;
   for (int account = 0; account < static_cast<int>(ledger_.account_keys().size()); ++account) {
     for (int type = 0; type < static_cast<int>(ledger_.types().size()); ++type) {
-      list_all(client_, ledger_.account_keys()[account], "type=" + ledger_.types()[type], [&](const json::object& task, const Answered& page) {
-        ledger_.figures().listed_checked++;
-        const std::string id = str(task, "id");
-        const std::int64_t seq = payload_seq(task);
-        listed.insert(id);
-        ids_by_seq[seq].push_back(id);
-        const std::string what = "listed task " + id + " (" + seq_text(seq) + ")";
-        std::optional<SentCreate> sent = ledger_.sent_create(seq);
-        if (!sent) {
-          ledger_.violation(Broken::foreign_task, id, what + " was made by no create this tool sent");
-        } else if (sent->account != account || sent->type != type) {
-          ledger_.violation(Broken::foreign_task, id, what + " is listed under another account or type than its create's");
-        } else if (!sent->acked_id.empty() && sent->acked_id != id) {
-          ledger_.violation(Broken::create_duplicated, seq_text(seq), what + ": its create was acknowledged as " + sent->acked_id +
-                            ", so one create made two tasks");
-        }
-        if (str(task, "status") == "completed") {
-          std::optional<TaskRecord> record = ledger_.record(id);
-          if (record && record->completion) {
-            const auto* result = task.if_contains("result");
-            if (!result || *result != record->completion->result)
-              ledger_.violation(Broken::outcome_lost, id, what + " is listed with a result other than its acknowledged completion's");
-          } else if (std::string problem = foreign_result_problem(task, record ? &*record : nullptr);
-                     !problem.empty()) {
-            ledger_.violation(Broken::completed_twice, id, what + " is completed but " + problem);
-          }
-        }
-        check_lease_deadline(ledger_, task, page.at.sent_wall, ready_wall_);
-      });
+      list_all(
+          client_, ledger_.account_keys()[account], "type=" + ledger_.types()[type],
+          [&](const json::object& task, const Answered& page) {
+            ledger_.figures().listed_checked++;
+            const std::string id = str(task, "id");
+            const std::int64_t seq = payload_seq(task);
+            listed.insert(id);
+            ids_by_seq[seq].push_back(id);
+            const std::string what = "listed task " + id + " (" + seq_text(seq) + ")";
+            std::optional<SentCreate> sent = ledger_.sent_create(seq);
+            if (!sent) {
+              ledger_.violation(Broken::foreign_task, id,
+                                what + " was made by no create this tool sent");
+            } else if (sent->account != account || sent->type != type) {
+              ledger_.violation(
+                  Broken::foreign_task, id,
+                  what + " is listed under another account or type than its create's");
+            } else if (!sent->acked_id.empty() && sent->acked_id != id) {
+              ledger_.violation(Broken::create_duplicated, seq_text(seq),
+                                what + ": its create was acknowledged as " + sent->acked_id +
+                                    ", so one create made two tasks");
+            }
+            if (str(task, "status") == "completed") {
+              std::optional<TaskRecord> record = ledger_.record(id);
+              if (record && record->completion) {
+                const auto* result = task.if_contains("result");
+                if (!result || *result != record->completion->result)
+                  ledger_.violation(
+                      Broken::outcome_lost, id,
+                      what + " is listed with a result other than its acknowledged completion's");
+              } else if (std::string problem =
+                             foreign_result_problem(task, record ? &*record : nullptr);
+                         !problem.empty()) {
+                ledger_.violation(Broken::completed_twice, id,
+                                  what + " is completed but " + problem);
+              }
+            }
+            check_lease_deadline(ledger_, task, page.at.sent_wall, ready_wall_);
+          });
     }
   }
   for (const auto& [seq, ids] : ids_by_seq) {
@@ -236,15 +260,21 @@ void Audit::check_full_listing() {
     std::optional<SentCreate> sent = ledger_.sent_create(seq);
     std::string names;
     for (const auto& id : ids) names += " " + id;
-    ledger_.violation(Broken::create_duplicated, seq_text(seq), seq_text(seq) +
-                      (sent && !sent->idempotency_key.empty() ? " (idempotency key " + sent->idempotency_key + ")" : "") +
-                      " made " + std::to_string(ids.size()) + " tasks:" + names);
+    ledger_.violation(Broken::create_duplicated, seq_text(seq),
+                      seq_text(seq) +
+                          (sent && !sent->idempotency_key.empty()
+                               ? " (idempotency key " + sent->idempotency_key + ")"
+                               : "") +
+                          " made " + std::to_string(ids.size()) + " tasks:" + names);
   }
   for (const std::string& id : ledger_.known_ids()) {
     if (listed.contains(id)) continue;
     std::optional<TaskRecord> record = ledger_.record(id);
-    ledger_.violation(Broken::create_lost, id, "task " + id + (record && record->create_acked ? ", acknowledged as created," : ", acknowledged in a claim,") +
-                      " is missing from its account's listing");
+    ledger_.violation(Broken::create_lost, id,
+                      "task " + id +
+                          (record && record->create_acked ? ", acknowledged as created,"
+                                                          : ", acknowledged in a claim,") +
+                          " is missing from its account's listing");
   }
 }
 

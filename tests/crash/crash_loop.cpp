@@ -86,9 +86,15 @@ std::vector<std::string> type_names(int count) {
 void count_start_kill(Figures& figures, StartStage stage) {
   figures.kills++;
   switch (stage) {
-    case StartStage::opening_storage: figures.kills_opening_storage++; break;
-    case StartStage::recovered: figures.kills_recovered_not_listening++; break;
-    case StartStage::listening: figures.kills_just_listening++; break;
+    case StartStage::opening_storage:
+      figures.kills_opening_storage++;
+      break;
+    case StartStage::recovered:
+      figures.kills_recovered_not_listening++;
+      break;
+    case StartStage::listening:
+      figures.kills_just_listening++;
+      break;
   }
 }
 
@@ -138,8 +144,8 @@ int main(int argc, char** argv) {
       figures.kills++;
       // The traffic keeps trying meanwhile, so requests also reach a server that has just
       // begun listening when the next kill comes.
-      for (int k = 0; k < kMaxRecoveryKills &&
-                      std::bernoulli_distribution(options.recovery_kill_chance)(rng);
+      for (int k = 0;
+           k < kMaxRecoveryKills && std::bernoulli_distribution(options.recovery_kill_chance)(rng);
            ++k) {
         const auto aim = std::chrono::duration_cast<std::chrono::microseconds>(start_time);
         const auto delay = std::chrono::microseconds(
@@ -163,8 +169,8 @@ int main(int argc, char** argv) {
     audit.final(server.ready_at_wall());
     server.stop();  // SIGTERM; throws unless it exits 0
   } catch (const std::exception& e) {
-    std::cerr << "crash_loop: run failed in cycle " << cycles_done + 1 << " (seed "
-              << options.seed << "): " << e.what() << std::endl;
+    std::cerr << "crash_loop: run failed in cycle " << cycles_done + 1 << " (seed " << options.seed
+              << "): " << e.what() << std::endl;
     if (ledger) print_summary(std::cout, options, *ledger, cycles_done, SteadyClock::now() - began);
     return 3;
   }

@@ -7,8 +7,12 @@ std::string raw_http(std::string_view method, std::string_view target, std::stri
   std::string out(method);
   out.append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ");
   out.append(key).append("\r\nContent-Type: application/json\r\n");
-  for (const auto& [name, value] : extra_headers) out.append(name).append(": ").append(value).append("\r\n");
-  out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+  for (const auto& [name, value] : extra_headers)
+    out.append(name).append(": ").append(value).append("\r\n");
+  out.append("Content-Length: ")
+      .append(std::to_string(body.size()))
+      .append("\r\n\r\n")
+      .append(body);
   return out;
 }
 

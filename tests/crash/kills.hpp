@@ -8,9 +8,10 @@
 namespace baton::crash {
 
 enum class StartStage {
-  opening_storage,     // before "storage opened and recovered": RocksDB replaying its WAL, the engine rebuilding
-  recovered,           // recovered, not yet "listening"
-  listening,           // listening: requests may have been answered
+  // Before "storage opened and recovered": RocksDB replaying its WAL, the engine rebuilding.
+  opening_storage,
+  recovered,  // recovered, not yet "listening"
+  listening,  // listening: requests may have been answered
 };
 
 // The server must not be running. Afterwards it is not running either.

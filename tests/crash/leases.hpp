@@ -15,8 +15,8 @@ namespace baton::crash {
 
 // `sent_wall`: when the request that read `task` was sent; `ready_wall`: when the server
 // that answered it first answered /health.
-void check_lease_deadline(Ledger& ledger, const json::object& task,
-                          WallClock::time_point sent_wall, WallClock::time_point ready_wall);
+void check_lease_deadline(Ledger& ledger, const json::object& task, WallClock::time_point sent_wall,
+                          WallClock::time_point ready_wall);
 
 // Lists the claimed tasks of every account and type and checks each one; returns how many
 // there were. Throws std::runtime_error when the server does not answer.

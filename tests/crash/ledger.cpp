@@ -17,16 +17,26 @@ std::string seq_text(std::int64_t seq) { return "seq " + std::to_string(seq); }
 
 std::string_view broken_name(Broken kind) {
   switch (kind) {
-    case Broken::create_lost: return "acked_create_lost";
-    case Broken::outcome_lost: return "acked_completion_or_dead_letter_lost";
-    case Broken::completed_twice: return "completed_twice";
-    case Broken::lease_overdue: return "claimed_past_lease_plus_1s";
-    case Broken::attempts_back: return "attempts_went_back";
-    case Broken::create_duplicated: return "create_made_two_tasks";
-    case Broken::idempotent_retry_refused: return "idempotent_retry_answered_otherwise";
-    case Broken::claim_lost: return "acked_claim_lost";
-    case Broken::foreign_task: return "foreign_task";
-    case Broken::tool_error: return "tool_error";
+    case Broken::create_lost:
+      return "acked_create_lost";
+    case Broken::outcome_lost:
+      return "acked_completion_or_dead_letter_lost";
+    case Broken::completed_twice:
+      return "completed_twice";
+    case Broken::lease_overdue:
+      return "claimed_past_lease_plus_1s";
+    case Broken::attempts_back:
+      return "attempts_went_back";
+    case Broken::create_duplicated:
+      return "create_made_two_tasks";
+    case Broken::idempotent_retry_refused:
+      return "idempotent_retry_answered_otherwise";
+    case Broken::claim_lost:
+      return "acked_claim_lost";
+    case Broken::foreign_task:
+      return "foreign_task";
+    case Broken::tool_error:
+      return "tool_error";
   }
   return "?";
 }
@@ -61,8 +71,9 @@ void Ledger::create_acked(std::int64_t seq, const std::string& id, const std::st
   std::lock_guard lock(mutex_);
   auto it = creates_.find(seq);
   if (it == creates_.end()) {
-    violation_locked(Broken::tool_error, seq_text(seq), "create of seq " + std::to_string(seq) + " answered 201 (" + id +
-                     ") but never sent: the tool is broken");
+    violation_locked(Broken::tool_error, seq_text(seq),
+                     "create of seq " + std::to_string(seq) + " answered 201 (" + id +
+                         ") but never sent: the tool is broken");
     return;
   }
   SentCreate& sent = it->second;
@@ -71,11 +82,13 @@ void Ledger::create_acked(std::int64_t seq, const std::string& id, const std::st
     // Only idempotent creates are sent more than once.
     figures_.idempotent_replayed++;
     if (sent.acked_id != id) {
-      violation_locked(Broken::create_duplicated, seq_text(seq), key_text + " answered 201 with two tasks: " + sent.acked_id + ", then " +
-                       id + " (answered " + at_text(at.answered_wall) + ")");
+      violation_locked(Broken::create_duplicated, seq_text(seq),
+                       key_text + " answered 201 with two tasks: " + sent.acked_id + ", then " +
+                           id + " (answered " + at_text(at.answered_wall) + ")");
     } else if (sent.acked_body != body) {
-      violation_locked(Broken::idempotent_retry_refused, seq_text(seq), key_text + " replay answered a body other than the stored 201's: first " +
-                       sent.acked_body.substr(0, 400) + " then " + body.substr(0, 400));
+      violation_locked(Broken::idempotent_retry_refused, seq_text(seq),
+                       key_text + " replay answered a body other than the stored 201's: first " +
+                           sent.acked_body.substr(0, 400) + " then " + body.substr(0, 400));
     }
     return;
   }
@@ -90,8 +103,9 @@ void Ledger::create_acked(std::int64_t seq, const std::string& id, const std::st
   cycle_backlog_++;
   TaskRecord& task = task_locked(id);
   if (task.seq != -1 && task.seq != seq) {
-    violation_locked(Broken::create_duplicated, id, "task " + id + " was answered for two creates: seq " +
-                     std::to_string(task.seq) + " and seq " + std::to_string(seq));
+    violation_locked(Broken::create_duplicated, id,
+                     "task " + id + " was answered for two creates: seq " +
+                         std::to_string(task.seq) + " and seq " + std::to_string(seq));
   }
   task.seq = seq;
   task.create_acked = true;
@@ -131,40 +145,47 @@ void Ledger::claim_acked(int account, const std::string& id, std::int64_t seq, c
   const std::string what = "task " + id + " (seq " + std::to_string(seq) + ")";
   auto sent = creates_.find(seq);
   if (sent == creates_.end()) {
-    violation_locked(Broken::foreign_task, id, "a claim answered " + what + ", which no producer sent");
+    violation_locked(Broken::foreign_task, id,
+                     "a claim answered " + what + ", which no producer sent");
   } else {
     if (sent->second.account != account) {
-      violation_locked(Broken::foreign_task, id, "account " + std::to_string(account) + "'s key claimed " + what +
-                       " of account " + std::to_string(sent->second.account));
+      violation_locked(Broken::foreign_task, id,
+                       "account " + std::to_string(account) + "'s key claimed " + what +
+                           " of account " + std::to_string(sent->second.account));
     }
     if (!sent->second.acked_id.empty() && sent->second.acked_id != id) {
-      violation_locked(Broken::create_duplicated, seq_text(seq), "seq " + std::to_string(seq) + " was acknowledged as " +
-                       sent->second.acked_id + " but a claim answered " + id +
-                       " with the same payload: one create made two tasks");
+      violation_locked(Broken::create_duplicated, seq_text(seq),
+                       "seq " + std::to_string(seq) + " was acknowledged as " +
+                           sent->second.acked_id + " but a claim answered " + id +
+                           " with the same payload: one create made two tasks");
     }
   }
   TaskRecord& task = task_locked(id);
   if (task.seq == -1) task.seq = seq;
   if (task.seq != seq) {
-    violation_locked(Broken::create_lost, id, "task " + id + " was seq " + std::to_string(task.seq) +
-                     " and a claim shows seq " + std::to_string(seq));
+    violation_locked(Broken::create_lost, id,
+                     "task " + id + " was seq " + std::to_string(task.seq) +
+                         " and a claim shows seq " + std::to_string(seq));
   }
   if (task.completion &&
       (claim.attempt > task.completion->attempt ||
        (claim.attempt == task.completion->attempt && claim.token != task.completion->token))) {
-    violation_locked(Broken::completed_twice, id, what + " was claimed (" + attempt_text(claim.attempt) +
-                     ") after its completion (" + attempt_text(task.completion->attempt) +
-                     ") was acknowledged");
+    violation_locked(Broken::completed_twice, id,
+                     what + " was claimed (" + attempt_text(claim.attempt) +
+                         ") after its completion (" + attempt_text(task.completion->attempt) +
+                         ") was acknowledged");
   }
   if (task.dead_letter_attempt && claim.attempt > *task.dead_letter_attempt) {
-    violation_locked(Broken::outcome_lost, id, what + " was claimed (" + attempt_text(claim.attempt) +
-                     ") after a fail acknowledged it dead-lettered");
+    violation_locked(Broken::outcome_lost, id,
+                     what + " was claimed (" + attempt_text(claim.attempt) +
+                         ") after a fail acknowledged it dead-lettered");
   }
   for (const Claim& other : task.claims) {
     if (other.attempt == claim.attempt) {
-      violation_locked(Broken::claim_lost, id, what + " was claimed twice with " + attempt_text(claim.attempt) +
-                       " (answers at " + at_text(other.answered_wall) + " and " +
-                       at_text(claim.answered_wall) + "): an acknowledged claim was forgotten");
+      violation_locked(Broken::claim_lost, id,
+                       what + " was claimed twice with " + attempt_text(claim.attempt) +
+                           " (answers at " + at_text(other.answered_wall) + " and " +
+                           at_text(claim.answered_wall) + "): an acknowledged claim was forgotten");
     } else if (other.attempt < claim.attempt) {
       check_claim_pair_locked(task, other, claim);
     } else {
@@ -181,11 +202,12 @@ void Ledger::check_claim_pair_locked(const TaskRecord& task, const Claim& earlie
   // earlier lease's end and nothing had released that lease, a live lease was handed out.
   const bool released = earlier.released && *earlier.released < later.answered;
   if (!released && later.answered_wall < earlier.lease_end) {
-    violation_locked(Broken::claim_lost, task.id, "task " + task.id + ": a claim (" + attempt_text(later.attempt) +
-                     ") was answered at " + at_text(later.answered_wall) +
-                     " while the acknowledged lease of " + attempt_text(earlier.attempt) +
-                     " ran until " + at_text(earlier.lease_end) +
-                     " and no complete or fail was sent with its token");
+    violation_locked(Broken::claim_lost, task.id,
+                     "task " + task.id + ": a claim (" + attempt_text(later.attempt) +
+                         ") was answered at " + at_text(later.answered_wall) +
+                         " while the acknowledged lease of " + attempt_text(earlier.attempt) +
+                         " ran until " + at_text(earlier.lease_end) +
+                         " and no complete or fail was sent with its token");
   }
 }
 
@@ -198,9 +220,8 @@ void Ledger::release_sent(const std::string& id, const std::string& token, bool 
   if (complete) task.complete_tokens_sent.insert(token);
 }
 
-void Ledger::heartbeat_acked(const std::string& id, const std::string& token,
-                             std::int64_t attempt, WallClock::time_point lease_end,
-                             const Exchange& at) {
+void Ledger::heartbeat_acked(const std::string& id, const std::string& token, std::int64_t attempt,
+                             WallClock::time_point lease_end, const Exchange& at) {
   std::lock_guard lock(mutex_);
   figures_.heartbeats_acked++;
   TaskRecord& task = task_locked(id);
@@ -214,23 +235,24 @@ void Ledger::heartbeat_acked(const std::string& id, const std::string& token,
   observe_locked(task, Observation{attempt, at.sent, at.answered, "heartbeat answer"});
 }
 
-void Ledger::complete_acked(const std::string& id, const std::string& token,
-                            std::int64_t attempt, const json::value& result,
-                            const Exchange& at, const std::string& how) {
+void Ledger::complete_acked(const std::string& id, const std::string& token, std::int64_t attempt,
+                            const json::value& result, const Exchange& at, const std::string& how) {
   std::lock_guard lock(mutex_);
   figures_.completes_acked++;
   TaskRecord& task = task_locked(id);
   if (task.completion) {
     if (task.completion->token != token) {
-      violation_locked(Broken::completed_twice, task.id, "task " + task.id + " was completed twice: acknowledged with lease " +
-                       task.completion->token + " (" + attempt_text(task.completion->attempt) +
-                       "), then with lease " + token + " (" + attempt_text(attempt) + ")");
+      violation_locked(Broken::completed_twice, task.id,
+                       "task " + task.id + " was completed twice: acknowledged with lease " +
+                           task.completion->token + " (" + attempt_text(task.completion->attempt) +
+                           "), then with lease " + token + " (" + attempt_text(attempt) + ")");
     } else if (task.completion->how != how) {
       task.completion->how = "sent twice at once, both answered 200";
     }
     if (task.completion->token == token && task.completion->result != result) {
-      violation_locked(Broken::completed_twice, task.id, "task " + task.id + ": one completion acknowledged with two results: " +
-                       test::js(task.completion->result) + " and " + test::js(result));
+      violation_locked(Broken::completed_twice, task.id,
+                       "task " + task.id + ": one completion acknowledged with two results: " +
+                           test::js(task.completion->result) + " and " + test::js(result));
     }
   } else {
     task.completion = Completion{token, attempt, result, how};
@@ -238,27 +260,31 @@ void Ledger::complete_acked(const std::string& id, const std::string& token,
   }
   for (const Claim& claim : task.claims) {
     if (claim.attempt > attempt) {
-      violation_locked(Broken::completed_twice, task.id, "task " + task.id + " was claimed (" + attempt_text(claim.attempt) +
-                       ") after its completion (" + attempt_text(attempt) +
-                       ") was acknowledged");
+      violation_locked(Broken::completed_twice, task.id,
+                       "task " + task.id + " was claimed (" + attempt_text(claim.attempt) +
+                           ") after its completion (" + attempt_text(attempt) +
+                           ") was acknowledged");
     }
   }
   for (std::int64_t failed : task.fail_attempts) {
     if (failed >= attempt) {
-      violation_locked(Broken::completed_twice, task.id, "task " + task.id + ": a fail (" + attempt_text(failed) +
-                       ") was acknowledged, and its completion (" + attempt_text(attempt) + ")");
+      violation_locked(Broken::completed_twice, task.id,
+                       "task " + task.id + ": a fail (" + attempt_text(failed) +
+                           ") was acknowledged, and its completion (" + attempt_text(attempt) +
+                           ")");
     }
   }
   // Dead letter is terminal here (this tool never requeues): no completion can follow it,
   // and none can precede it either.
   if (task.dead_letter_attempt) {
-    violation_locked(Broken::completed_twice, task.id, "task " + task.id + " was acknowledged both dead-lettered and completed");
+    violation_locked(Broken::completed_twice, task.id,
+                     "task " + task.id + " was acknowledged both dead-lettered and completed");
   }
   observe_locked(task, Observation{attempt, at.sent, at.answered, "complete answer"});
 }
 
-void Ledger::fail_acked(const std::string& id, const std::string& /*token*/,
-                        std::int64_t attempt, bool dead_letter, const Exchange& at) {
+void Ledger::fail_acked(const std::string& id, const std::string& /*token*/, std::int64_t attempt,
+                        bool dead_letter, const Exchange& at) {
   std::lock_guard lock(mutex_);
   figures_.fails_acked++;
   TaskRecord& task = task_locked(id);
@@ -266,13 +292,15 @@ void Ledger::fail_acked(const std::string& id, const std::string& /*token*/,
   // of an earlier claim may be recorded after the completion of a later one. A fail of the
   // completing claim, or of a later one, is what cannot happen.
   if (task.completion && attempt >= task.completion->attempt) {
-    violation_locked(Broken::completed_twice, task.id, "task " + task.id + ": a fail (" + attempt_text(attempt) +
-                     ") was acknowledged, and its completion (" +
-                     attempt_text(task.completion->attempt) + ")");
+    violation_locked(Broken::completed_twice, task.id,
+                     "task " + task.id + ": a fail (" + attempt_text(attempt) +
+                         ") was acknowledged, and its completion (" +
+                         attempt_text(task.completion->attempt) + ")");
   }
   task.fail_attempts.push_back(attempt);
   if (dead_letter && task.completion) {
-    violation_locked(Broken::completed_twice, task.id, "task " + task.id + " was acknowledged both completed and dead-lettered");
+    violation_locked(Broken::completed_twice, task.id,
+                     "task " + task.id + " was acknowledged both completed and dead-lettered");
   }
   if (dead_letter) {
     figures_.dead_letters_acked++;
@@ -304,9 +332,10 @@ void Ledger::observe_locked(TaskRecord& task, Observation o) {
       then = &p;
     }
     if (first) {
-      violation_locked(Broken::attempts_back, task.id, "task " + task.id + ": attemptCount went back from " +
-                       std::to_string(first->attempt) + " (" + first->what + ") to " +
-                       std::to_string(then->attempt) + " (" + then->what + ", sent later)");
+      violation_locked(Broken::attempts_back, task.id,
+                       "task " + task.id + ": attemptCount went back from " +
+                           std::to_string(first->attempt) + " (" + first->what + ") to " +
+                           std::to_string(then->attempt) + " (" + then->what + ", sent later)");
     }
   }
   task.observations.push_back(std::move(o));

@@ -52,7 +52,12 @@ struct Figures {
   std::atomic<std::int64_t> reads_checked{0}, listed_checked{0};
   std::atomic<std::int64_t> kills{0}, kills_opening_storage{0}, kills_recovered_not_listening{0},
       kills_just_listening{0};
-  std::atomic<std::int64_t> answers_refused{0};  // 4xx/5xx answers (expected ones: 409 on stale leases)
+  std::atomic<std::int64_t> answers_refused{
+      0};  // 4xx/5xx answers (expected ones: 409 on stale leases)
+  // The longest a task was seen still claimed after its lease ended (or after the restart,
+  // for a lease that ended while the server was down), in ms: how close expiry came to the
+  // spec's 1 s bound.
+  std::atomic<std::int64_t> claimed_past_lease_max_ms{0};
 };
 
 // What a violation breaks: one kind per promise crash_loop.cpp lists (its number there).
@@ -104,9 +109,9 @@ struct TaskRecord {
   bool create_acked = false;
   std::vector<Claim> claims;  // acknowledged ones, in the order the answers were recorded
   std::vector<Observation> observations;
-  std::set<std::string> complete_tokens_sent;  // every complete request, answered or not
-  std::optional<Completion> completion;        // the acknowledged one
-  std::vector<std::int64_t> fail_attempts;         // of the acknowledged fails
+  std::set<std::string> complete_tokens_sent;       // every complete request, answered or not
+  std::optional<Completion> completion;             // the acknowledged one
+  std::vector<std::int64_t> fail_attempts;          // of the acknowledged fails
   std::optional<std::int64_t> dead_letter_attempt;  // an acknowledged fail that dead-lettered it
 };
 
@@ -123,8 +128,7 @@ struct SentCreate {
 
 class Ledger {
  public:
-  Ledger(std::vector<std::string> account_keys, std::vector<std::string> types,
-         std::uint64_t seed);
+  Ledger(std::vector<std::string> account_keys, std::vector<std::string> types, std::uint64_t seed);
 
   const std::vector<std::string>& account_keys() const { return account_keys_; }
   const std::vector<std::string>& types() const { return types_; }

@@ -113,7 +113,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string& error) 
     error = "--min-run-ms must not exceed --max-run-ms";
     return std::nullopt;
   }
-  if (!options.seed_given) options.seed = std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32);
+  if (!options.seed_given)
+    options.seed = std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32);
   return options;
 }
 

@@ -52,6 +52,7 @@ Rows activity(const Figures& f, int cycles_done) {
       {"heartbeats_acked", f.heartbeats_acked},
       {"claims_abandoned", f.abandoned},
       {"answers_refused", f.answers_refused},
+      {"claimed_past_lease_max_ms", f.claimed_past_lease_max_ms},
       {"reads_checked", f.reads_checked},
       {"listed_checked", f.listed_checked},
   };
@@ -78,23 +79,19 @@ void print_progress(std::ostream& out, const Options& options, const Ledger& led
   const int step = options.cycles >= 100 ? options.cycles / 20 : 1;
   if (cycle % step != 0 && cycle != options.cycles) return;
   const Figures& f = ledger.figures();
-  out << "crash_loop: cycle " << cycle << "/" << options.cycles << ": " << f.kills
-      << " kills, " << f.creates_acked << " creates and " << f.completes_acked
-      << " completions acknowledged, " << ledger.violations() << " violations, "
-      << fixed(seconds(elapsed), 1) << " s" << std::endl;
+  out << "crash_loop: cycle " << cycle << "/" << options.cycles << ": " << f.kills << " kills, "
+      << f.creates_acked << " creates and " << f.completes_acked << " completions acknowledged, "
+      << ledger.violations() << " violations, " << fixed(seconds(elapsed), 1) << " s" << std::endl;
 }
 
-void print_summary(std::ostream& out, const Options& options, const Ledger& ledger,
-                   int cycles_done, std::chrono::steady_clock::duration elapsed) {
+void print_summary(std::ostream& out, const Options& options, const Ledger& ledger, int cycles_done,
+                   std::chrono::steady_clock::duration elapsed) {
   const Rows done = activity(ledger.figures(), cycles_done);
   const Rows broken = violations_by_kind(ledger);
   if (options.json) {
-    boost::json::object line{{"seed", options.seed},
-                             {"sync", options.sync},
-                             {"accounts", options.accounts},
-                             {"types", options.types},
-                             {"producers", options.producers},
-                             {"workers", options.workers}};
+    boost::json::object line{{"seed", options.seed},           {"sync", options.sync},
+                             {"accounts", options.accounts},   {"types", options.types},
+                             {"producers", options.producers}, {"workers", options.workers}};
     for (const auto& [name, value] : done) line[name] = value;
     line["violations"] = ledger.violations();
     boost::json::object by_kind;

@@ -11,7 +11,7 @@ namespace baton::crash {
 
 void print_progress(std::ostream& out, const Options& options, const Ledger& ledger, int cycle,
                     std::chrono::steady_clock::duration elapsed);
-void print_summary(std::ostream& out, const Options& options, const Ledger& ledger,
-                   int cycles_done, std::chrono::steady_clock::duration elapsed);
+void print_summary(std::ostream& out, const Options& options, const Ledger& ledger, int cycles_done,
+                   std::chrono::steady_clock::duration elapsed);
 
 }  // namespace baton::crash

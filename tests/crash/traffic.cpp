@@ -37,7 +37,8 @@ Traffic::Traffic(int port, Ledger& ledger, const Options& options, std::uint64_t
     : port_(port), ledger_(ledger), options_(options) {
   std::mt19937_64 seeds(seed);
   for (int i = 0; i < options_.producers; ++i)
-    threads_.emplace_back([this, i, s = seeds()] { run_guarded("producer", i, &Traffic::produce, s); });
+    threads_.emplace_back(
+        [this, i, s = seeds()] { run_guarded("producer", i, &Traffic::produce, s); });
   for (int i = 0; i < options_.workers; ++i)
     threads_.emplace_back([this, i, s = seeds()] { run_guarded("worker", i, &Traffic::work, s); });
 }
@@ -55,13 +56,14 @@ std::string Traffic::failure() const {
   return failure_;
 }
 
-void Traffic::run_guarded(const char* role, int index,
-                          void (Traffic::*body)(int, std::uint64_t), std::uint64_t seed) {
+void Traffic::run_guarded(const char* role, int index, void (Traffic::*body)(int, std::uint64_t),
+                          std::uint64_t seed) {
   try {
     (this->*body)(index, seed);
   } catch (const std::exception& e) {
     std::lock_guard lock(failure_mutex_);
-    if (failure_.empty()) failure_ = std::string(role) + " " + std::to_string(index) + ": " + e.what();
+    if (failure_.empty())
+      failure_ = std::string(role) + " " + std::to_string(index) + ": " + e.what();
   }
 }
 
@@ -122,8 +124,9 @@ void Traffic::produce(int /*index*/, std::uint64_t seed) {
       figures.answers_refused++;
       if (create.idempotency_key.empty()) return Outcome::settled;
       if (r.error() == "idempotency_conflict") {
-        ledger_.violation(Broken::idempotent_retry_refused, "seq " + std::to_string(create.seq), "idempotent create (key " + create.idempotency_key +
-                          ") sent again with the same body got " + r.describe());
+        ledger_.violation(Broken::idempotent_retry_refused, "seq " + std::to_string(create.seq),
+                          "idempotent create (key " + create.idempotency_key +
+                              ") sent again with the same body got " + r.describe());
         return Outcome::settled;
       }
       // 503 (in flight, storage unavailable) and the like: the spec says send it again.
@@ -137,7 +140,7 @@ void Traffic::produce(int /*index*/, std::uint64_t seed) {
       auto [first, second] =
           twice_at_once(port_, raw_http("POST", "/v1/tasks", key, create.body, headers), send);
       const Outcome a = outcome_of(first), b = outcome_of(second);
-      outcome = a == Outcome::settled || b == Outcome::settled ? Outcome::settled
+      outcome = a == Outcome::settled || b == Outcome::settled   ? Outcome::settled
                 : a == Outcome::unknown || b == Outcome::unknown ? Outcome::unknown
                                                                  : Outcome::not_sent;
     } else {
@@ -190,7 +193,8 @@ void Traffic::work(int index, std::uint64_t seed) {
     if (!claimed.response) {
       figures.claims_unknown++;
       // Parked, not being handled: a claim is decided in microseconds.
-      if (wait_seconds > 0 && claimed.at.answered - claimed.at.sent >= 20ms) figures.long_polls_cut++;
+      if (wait_seconds > 0 && claimed.at.answered - claimed.at.sent >= 20ms)
+        figures.long_polls_cut++;
       pause_after_no_answer(rng);
       continue;
     }
@@ -210,7 +214,8 @@ void Traffic::work(int index, std::uint64_t seed) {
     claim.lease_end = test::parse_time(cr.task_str("leaseExpiresAt"));
     claim.answered = claimed.at.answered;
     claim.answered_wall = claimed.at.answered_wall;
-    const std::int64_t seq = cr.task().at("payload").as_object().at("seq").to_number<std::int64_t>();
+    const std::int64_t seq =
+        cr.task().at("payload").as_object().at("seq").to_number<std::int64_t>();
     ledger_.claim_acked(account, id, seq, claim, claimed.at);
 
     const double action = std::uniform_real_distribution<double>(0, 1)(rng);
@@ -264,7 +269,9 @@ void Traffic::work(int index, std::uint64_t seed) {
         return;
       }
       if (r.task_str("status") != "completed") {
-        ledger_.violation(Broken::outcome_lost, id, "complete of " + id + " answered 200 without completing it: " + r.describe());
+        ledger_.violation(
+            Broken::outcome_lost, id,
+            "complete of " + id + " answered 200 without completing it: " + r.describe());
         return;
       }
       ledger_.complete_acked(id, claim.token, r.task_int("attemptCount"), r.task().at("result"),
@@ -274,8 +281,8 @@ void Traffic::work(int index, std::uint64_t seed) {
     ledger_.release_sent(id, claim.token, true);
     if (chance(rng, 0.15)) {
       figures.concurrent_completes++;
-      auto [first, second] = twice_at_once(
-          port_, raw_http("POST", "/v1/tasks/" + id + "/complete", key, body), send);
+      auto [first, second] =
+          twice_at_once(port_, raw_http("POST", "/v1/tasks/" + id + "/complete", key, body), send);
       record(first, "sent twice at once, first connection's answer");
       record(second, "sent twice at once, second connection's answer");
     } else {
