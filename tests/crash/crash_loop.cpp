@@ -17,7 +17,8 @@
 //  - Leases run while the server is down; the spec expires a lease within 1 s of its end,
 //    so one that ended during the downtime is expired within 1 s of the restart.
 //  - A GET may show a change decided but not yet committed, which a crash can lose. Reads
-//    are therefore only taken as evidence while no client runs (the audit after a restart).
+//    are therefore only taken as evidence while no client runs (the audit after a restart),
+//    except for check 4 below: a task shown claimed past its deadline is wrong either way.
 //  - Long polls and in-flight idempotency marks are not kept across a restart.
 //
 // Checked (a 2xx received is an acknowledgement; a request whose answer the kill cut is an
@@ -30,7 +31,9 @@
 //     tokens, no claim of a task after its acknowledged completion, no completed task whose
 //     result no complete request of this tool carried;
 //  4. no task is claimed more than 1 s past its lease end (or past the restart, for a lease
-//     that ended while the server was down);
+//     that ended while the server was down): after each restart, every 50 ms while the
+//     traffic runs (one cycle in ten runs long enough for leases to end), and at the end
+//     after waiting for every lease to end;
 //  5. attemptCount never goes back: between acknowledgements and quiet reads ordered in
 //     real time (one sent after the other's answer arrived), the later shows no lower
 //     count (this tool never requeues);
