@@ -316,6 +316,12 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
   }
   if (transition.unchanged) {
     outcome.task = share(std::move(transition.task));
+    // A safe retry (complete again) answers what an earlier request decided. While that
+    // decision is still being committed, answering now would acknowledge a change a crash
+    // can still lose: answer once it is durable, as the earlier request will be.
+    if (auto dirty = dirty_.find(id); dirty != dirty_.end()) {
+      co_return co_await finish(std::move(outcome), dirty->second.generation);
+    }
     co_return outcome;
   }
   if (!db_.writable()) {

@@ -623,7 +623,15 @@ bool env_flag(const char* name) {
   return v && *v && std::string_view(v) != "0";
 }
 
+// Outside any test unit (a tool such as tests/crash that links the harness without
+// running Boost.Test) the framework has no current test: asking it for one crashes.
+bool in_test_unit() {
+  namespace ut = boost::unit_test;
+  return ut::framework::current_test_case_id() != ut::INV_TEST_UNIT_ID;
+}
+
 bool current_test_failed() {
+  if (!in_test_unit()) return false;
   try {
     namespace ut = boost::unit_test;
     return !ut::results_collector.results(ut::framework::current_test_case().p_id).passed();
@@ -634,6 +642,7 @@ bool current_test_failed() {
 
 void report_error(const std::string& message) {
   std::cerr << "[harness] " << message << std::endl;
+  if (!in_test_unit()) return;
   try {
     BOOST_ERROR(message);
   } catch (...) {
@@ -925,6 +934,11 @@ void TestServer::restart() {
   if (pid_ > 0 && alive()) stop();
   start();
   wait_ready();
+}
+
+void TestServer::start_unready() {
+  if (pid_ > 0 && alive()) harness_fail("start_unready(): baton is still running");
+  start();
 }
 
 // ---------------------------------------------------------------------------------------

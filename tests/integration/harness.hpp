@@ -235,6 +235,9 @@ class TestServer {
   void kill9();
   // Stops it if running (as stop()), then starts it again on the same port and data dir.
   void restart();
+  // Starts it again (it must not be running) without waiting for GET /health, so that a
+  // kill9() can land while it recovers; restart() then starts it for good.
+  void start_unready();
   // When restart()/the constructor last saw GET /health answer 200.
   SteadyClock::time_point ready_at() const { return ready_at_; }
   WallClock::time_point ready_at_wall() const { return ready_at_wall_; }
