@@ -17,24 +17,20 @@
 #include "store/backup.hpp"
 #include "store/db.hpp"
 #include "store/format.hpp"
+#include "support/db_fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace baton;
+using baton::test::key_of;
+using baton::test::open_db;
+using baton::test::value_of;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr std::uint64_t kSpareBytes = 1 << 20;
 
-std::unique_ptr<Db> open_db(const fs::path& path, std::uint64_t spare_bytes = 0) {
-  std::string error;
-  auto db = Db::open(path.string(), &error, nullptr, spare_bytes);
-  BOOST_REQUIRE_MESSAGE(db, error);
-  return db;
-}
 
-std::string key_of(int i) { return "key-" + std::to_string(100000 + i); }
-std::string value_of(int i) { return std::string(static_cast<std::size_t>(50 + i % 400), 'a' + i % 26); }
 
 // Key i, written unsynced and then synced, as the group commit writes under sync: batch.
 void write_key(Db& db, int i) {

@@ -19,22 +19,18 @@
 
 #include "store/db.hpp"
 #include "store/spare_wal.hpp"
+#include "support/db_fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace baton;
+using baton::test::key_of;
+using baton::test::open_db;
+using baton::test::value_of;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::unique_ptr<Db> open_db(const fs::path& path, std::uint64_t spare_bytes) {
-  std::string error;
-  auto db = Db::open(path.string(), &error, nullptr, spare_bytes);
-  BOOST_REQUIRE_MESSAGE(db, error);
-  return db;
-}
 
-std::string key_of(int i) { return "key-" + std::to_string(100000 + i); }
-std::string value_of(int i) { return std::string(static_cast<std::size_t>(50 + i % 400), 'a' + i % 26); }
 
 // Writes keys [from, to) in batches of 10, each batch synced as the group commit does:
 // an unsynced write, then sync_wal().
