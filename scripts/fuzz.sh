@@ -13,6 +13,8 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(http_request json_input storage_codec config_yaml ids)
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
+# As in sanitizers.sh: the build is the same whatever its folder, so ccache may share it.
+export CCACHE_NOHASHDIR=1
 
 if [ ! -f "$build_dir/build.ninja" ]; then
   CXX=clang++ meson setup "$build_dir" -Dfuzz=true --buildtype=debugoptimized >/dev/null || exit 1
