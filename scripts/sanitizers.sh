@@ -36,7 +36,7 @@ for stage in "${stages[@]}"; do
       ;;
     tsan)
       configure build-tsan thread && ninja -C build-tsan -j "$(nproc)" || { status=1; continue; }
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp \
+      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$PWD/scripts/tsan.supp \
         meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 5 \
         --suite threads --suite integration --suite fuzz || status=1
       ;;
