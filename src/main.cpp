@@ -15,7 +15,7 @@
 // jemalloc's options, read when it starts (MALLOC_CONF in the environment still wins).
 // Background threads return freed pages to the kernel (madvise) off the shards' threads:
 // measured 2 % more lifecycle requests/s and 3 % less server CPU per request
-// (docs/benchmarks.md, tenth session).
+// (docs/benchmarks.md).
 extern "C" const char* malloc_conf;
 const char* malloc_conf = "background_thread:true";
 

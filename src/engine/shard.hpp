@@ -67,7 +67,7 @@ class Shard {
   // nothing, so that a claim across shards looks again rather than take a lower-priority
   // task. Only the priority: comparing the whole order (scheduledAt, id) made concurrent
   // typeless claims of equal-priority tasks miss and look again so often that they ran
-  // 15-18 % slower with twice the claim p99 (docs/benchmarks.md, tenth session).
+  // 15-18 % slower with twice the claim p99 (docs/benchmarks.md).
   boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
                                              std::string worker_id,
                                              std::optional<int> min_priority = std::nullopt);
