@@ -83,8 +83,8 @@ BOOST_AUTO_TEST_CASE(abusive_connections_leave_a_well_behaved_client_served_and_
   for (int i = 0; i < kIdle; ++i) idle.push_back(std::make_unique<RawConnection>(server.port()));
   // Connected is not yet accepted: the server takes them off its listen queue meanwhile.
   int open = 0;
-  for (int i = 0; i < 50 && (open = open_connections(server)) < kIdle; ++i) std::this_thread::sleep_for(50ms);
-  BOOST_TEST(open >= kIdle);
+  BOOST_TEST(poll_until([&] { return (open = open_connections(server)) >= kIdle; }, 2500ms),
+             open << " of " << kIdle << " accepted");
 
   std::atomic<bool> stop{false};
   // Slowloris: a header byte every 100 ms, never finishing the head.
@@ -148,11 +148,7 @@ BOOST_AUTO_TEST_CASE(abusive_connections_leave_a_well_behaved_client_served_and_
   BOOST_TEST(abuse_p99 < 1000.0);
 
   // The idle timeout closes the idle, slowloris and slow-body connections.
-  bool closed = false;
-  for (int i = 0; i < 100 && !closed; ++i) {
-    std::this_thread::sleep_for(100ms);
-    closed = open_connections(server) < 10;
-  }
+  bool closed = poll_until([&] { return open_connections(server) < 10; }, 10s, 100ms);
   stop = true;
   slow_headers.join();
   slow_bodies.join();

@@ -62,14 +62,6 @@ std::uintmax_t fill(const std::filesystem::path& file) {
   return written;
 }
 
-bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (holds()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return holds();
-}
 
 }  // namespace
 
@@ -119,7 +111,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_answers_503_keeps_reads_loses_nothing_and_recov
   BATON_CHECK_ERROR(c.create_task(key, task_body(type)), "unavailable");
 
   std::filesystem::remove(filler);
-  BOOST_TEST(eventually([&] { return c.get("/health", "").status == 200; }, 20s),
+  BOOST_TEST(poll_until([&] { return c.get("/health", "").status == 200; }, 20s),
              "storage recovers by itself once there is room");
   Response after = c.create_task(key, task_body(type));
   BATON_CHECK_STATUS(after, 201);
