@@ -57,6 +57,8 @@ bool same_value(const FieldSpec& field, const json::value& a, const json::value&
   return x && y && *x == *y;
 }
 
+std::string check_fields(const std::vector<FieldSpec>& fields, const json::object& values);
+
 std::string check_value(const FieldSpec& field, const json::value& value) {
   std::string_view name = field.name;
   switch (field.type) {
@@ -71,8 +73,11 @@ std::string check_value(const FieldSpec& field, const json::value& value) {
     }
     case FieldType::boolean:
       return value.is_bool() ? std::string() : std::string(name) + " must be true or false";
-    case FieldType::object:
-      return value.is_object() ? std::string() : std::string(name) + " must be a JSON object";
+    case FieldType::object: {
+      if (!value.is_object()) return std::string(name) + " must be a JSON object";
+      std::string problem = check_fields(field.properties, value.get_object());
+      return problem.empty() ? problem : std::string(name) + "." + problem;
+    }
     case FieldType::string: {
       if (!value.is_string()) return std::string(name) + " must be a string";
       std::string_view text = value.get_string();
@@ -96,6 +101,33 @@ std::string check_value(const FieldSpec& field, const json::value& value) {
       }
       return {};
     }
+  }
+  return {};
+}
+
+// The problem with `field` in `values` (absent when required, both spellings differing, a
+// bad value), or "".
+std::string check_member(const FieldSpec& field, const json::object& values) {
+  const json::value* a = values.if_contains(field.name);
+  const json::value* b = field.alias.empty() ? nullptr : values.if_contains(field.alias);
+  if (a && a->is_null()) a = nullptr;  // null counts as absent
+  if (b && b->is_null()) b = nullptr;
+  if (a && b && !same_value(field, *a, *b)) {
+    return std::string(field.name) + " and " + std::string(field.alias) +
+           " are both sent, with different values";
+  }
+  const json::value* value = a ? a : b;
+  if (!value) {
+    if (!field.required) return {};
+    return std::string(field.name) + " is required" +
+           (field.type == FieldType::object ? " (a JSON object)" : "");
+  }
+  return check_value(field, *value);
+}
+
+std::string check_fields(const std::vector<FieldSpec>& fields, const json::object& values) {
+  for (const FieldSpec& field : fields) {
+    if (std::string problem = check_member(field, values); !problem.empty()) return problem;
   }
   return {};
 }
@@ -160,26 +192,7 @@ std::string validate_input(const Operation& operation, const json::object& value
     std::string path = non_finite_path(member.value(), std::string(member.key()));
     if (!path.empty()) return path + " is a number too large for a finite double";
   }
-  for (const FieldSpec& field : operation.fields) {
-    const json::value* a = values.if_contains(field.name);
-    const json::value* b = field.alias.empty() ? nullptr : values.if_contains(field.alias);
-    if (a && a->is_null()) a = nullptr;  // null counts as absent
-    if (b && b->is_null()) b = nullptr;
-    if (a && b && !same_value(field, *a, *b)) {
-      return std::string(field.name) + " and " + std::string(field.alias) +
-             " are both sent, with different values";
-    }
-    const json::value* value = a ? a : b;
-    if (!value) {
-      if (field.required) {
-        return std::string(field.name) + " is required" +
-               (field.type == FieldType::object ? " (a JSON object)" : "");
-      }
-      continue;
-    }
-    if (std::string problem = check_value(field, *value); !problem.empty()) return problem;
-  }
-  return {};
+  return check_fields(operation.fields, values);
 }
 
 bool query_input(const Operation& operation, std::string_view query, json::object& out) {

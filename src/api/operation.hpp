@@ -48,6 +48,9 @@ struct FieldSpec {
   std::string_view pattern = {};              // strings: as documented; `check` enforces it
   std::string (*check)(std::string_view) = nullptr;  // strings: "" or the 400's message
   std::string_view description = {};
+  // Objects: the fields checked inside it, as for an operation's own (claim_next carries a
+  // claim's). Empty: any object (a payload, a result).
+  std::vector<FieldSpec> properties = {};
 };
 
 // A validated input: every field present has the type and bounds its FieldSpec says.

@@ -44,6 +44,26 @@ FieldSpec idempotency_field(const TaskLimits& limits) {
                          "stored answer (the Idempotency-Key header does the same)."};
 }
 
+// What a claim takes: claim_task's fields, and claim_next's on complete and fail.
+std::vector<FieldSpec> claim_fields(const TaskLimits& limits) {
+  return {type_field(FieldIn::body, false,
+                     "The task type to claim; without it, any type of the account."),
+          worker_id_field(limits),
+          {.name = "wait_seconds", .alias = "waitSeconds", .type = FieldType::integer,
+           .minimum = 0, .maximum = limits.max_wait_seconds,
+           .description = "Long poll: wait up to this long for a task (claims.max_wait_"
+                          "seconds at most)."}};
+}
+
+FieldSpec claim_next_field(const TaskLimits& limits) {
+  return {.name = "claim_next", .alias = "claimNext", .type = FieldType::object,
+          .description = "Claim your next task in the same call: the fields of claim_task. "
+                         "Once this task's new state is durable, the answer's next carries "
+                         "the claimed task (or null) and its agent_contract. Nothing is "
+                         "claimed when this call fails.",
+          .properties = claim_fields(limits)};
+}
+
 std::vector<FieldSpec> with_task_id(std::vector<FieldSpec> fields) {
   fields.insert(fields.begin(), task_id_field());
   return fields;
@@ -63,7 +83,6 @@ std::vector<ErrorCode> join(std::vector<ErrorCode> a, const std::vector<ErrorCod
 }  // namespace
 
 std::vector<Operation> operation_table(const TaskLimits& limits) {
-  const std::int64_t max_wait = limits.max_wait_seconds;
   std::vector<Operation> table;
 
   // ---- Tasks (spec sections 4-6) ----
@@ -113,14 +132,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "Takes the best claimable task (priority, then schedule, then age) and "
                       "returns it with a lease and a leaseToken. With wait_seconds, waits for "
                       "one to arrive. task is null when none came.",
-       .fields = {type_field(FieldIn::body, false,
-                             "The task type to claim; without it, any type of the account."),
-                  worker_id_field(limits),
-                  {.name = "wait_seconds", .alias = "waitSeconds", .type = FieldType::integer,
-                   .minimum = 0, .maximum = max_wait,
-                   .description = "Long poll: wait up to this long for a task (claims.max_wait_"
-                                  "seconds at most)."}},
-       .output = "ClaimAnswer", .errors = {}, .run = claim_task});
+       .fields = claim_fields(limits), .output = "ClaimAnswer", .errors = {}, .run = claim_task});
   table.push_back(
       {.id = "get_task", .method = "GET", .path = "/v1/tasks/{task_id}", .mcp_tool = true,
        .summary = "Read a task", .description = "Returns the task and what to do next.",
@@ -153,7 +165,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                                {.name = "output_id", .alias = "outputId",
                                 .description = "An id of the output; else result.output_id."},
                                lease_token_field(), worker_id_field(limits),
-                               idempotency_field(limits)}),
+                               idempotency_field(limits), claim_next_field(limits)}),
        .output = "TaskAnswer",
        .errors = join(join(kFencedErrors, {E::payload_too_large}), kIdempotencyErrors),
        .run = complete_task});
@@ -172,7 +184,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                                {.name = "retryable", .type = FieldType::boolean,
                                 .description = "false sends the task to the dead letter now."},
                                lease_token_field(), worker_id_field(limits),
-                               idempotency_field(limits)}),
+                               idempotency_field(limits), claim_next_field(limits)}),
        .output = "TaskAnswer", .errors = join(kFencedErrors, kIdempotencyErrors),
        .run = fail_task});
   table.push_back(

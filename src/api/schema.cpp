@@ -66,7 +66,9 @@ constexpr std::string_view kComponents = R"json({
   "TaskAnswer": {
     "type": "object", "required": ["task", "agent_contract"],
     "properties": {"task": {"$ref": "#/components/schemas/Task"},
-                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"},
+                   "next": {"description": "Complete and fail with claim_next: the claim made after this call (a ClaimAnswer; with error and message when the claim itself failed).",
+                            "$ref": "#/components/schemas/ClaimAnswer"}}
   },
   "ClaimAnswer": {
     "type": "object", "required": ["task", "agent_contract"],
@@ -208,6 +210,16 @@ json::object field_schema(const FieldSpec& field) {
       break;
     case FieldType::object:
       schema["type"] = "object";
+      if (!field.properties.empty()) {
+        json::object properties;
+        json::array required;
+        for (const FieldSpec& inner : field.properties) {
+          properties[inner.name] = field_schema(inner);
+          if (inner.required) required.emplace_back(inner.name);
+        }
+        schema["properties"] = std::move(properties);
+        if (!required.empty()) schema["required"] = std::move(required);
+      }
       break;
   }
   std::string description(field.description);

@@ -148,6 +148,80 @@ std::optional<Result> missing_token(const Services& services, const Call& call, 
   return std::nullopt;
 }
 
+// A claim's fields, from a claim's input or from claim_next's object.
+ClaimRequest claim_request(const Call& call, const Input& input) {
+  ClaimRequest claim;
+  claim.account = call.account;
+  claim.type = input.string("type");
+  claim.worker_id = input.string("worker_id", "workerId").value_or("");
+  claim.wait_ms = static_cast<int>(input.integer("wait_seconds", "waitSeconds").value_or(0) * 1000);
+  return claim;
+}
+
+// What a claim came to. `client_gone`: the client left while it was served, and whatever
+// was claimed went back untouched.
+struct Taken {
+  Outcome outcome;
+  bool client_gone = false;
+};
+
+// Claims for `call` (claim_task, and claim_next after a complete or fail): a client that
+// disconnects, or an MCP client that calls the claim off, never takes a task.
+asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest claim) {
+  if (claim.wait_ms > 0) {
+    // Shared with the disconnect watch, which may outlive this frame by a moment.
+    claim.watch = std::make_shared<ClaimWatch>();
+    call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
+    if (call.cancel) call.cancel->on_cancel = [watch = claim.watch] { watch->on_client_gone(); };
+  }
+  Taken taken;
+  taken.outcome = co_await services.engine.claim_next(std::move(claim));
+  bool cancelled = call.cancel && call.cancel->cancelled;
+  const Outcome& outcome = taken.outcome;
+  if (outcome.ok() && outcome.task && (call.connection.disconnected() || cancelled)) {
+    Command release = ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
+                                 outcome.previous_lease_token};
+    co_await services.engine.apply(call.account, outcome.task->id, std::move(release), nullptr);
+    // Called off over MCP: an empty claim. Disconnected: nothing to send.
+    taken.client_gone = call.connection.disconnected();
+    taken.outcome = Outcome{};
+  }
+  co_return taken;
+}
+
+// Complete and fail with claim_next: once the call has succeeded (its new state durable),
+// claims as claim_task would and adds the claim's answer as `next`. A failed call claims
+// nothing.
+asio::awaitable<Result> with_claim_next(Services& services, Call& call, Result result) {
+  const json::value* fields = call.input.find("claim_next", "claimNext");
+  if (!fields || result.status != 200 || call.connection.disconnected()) co_return result;
+  Input claim_input(fields->get_object());
+  ClaimRequest claim = claim_request(call, claim_input);
+  Taken taken = co_await take_task(services, call, std::move(claim));
+  if (taken.client_gone) {
+    Result gone;
+    gone.client_gone = true;
+    co_return gone;
+  }
+  const Outcome& outcome = taken.outcome;
+  std::string next;
+  if (!outcome.ok()) {
+    // The call itself succeeded; only the claim did not: say so inside next.
+    next = "{\"task\":null," +
+           error_body(outcome.error, message_for(outcome.error), call.request_id, {},
+                      outcome.retry_after_seconds)
+               .substr(1);
+  } else if (outcome.task) {
+    next = task_body(*outcome.task, outcome.now, ContractSite::claim, TaskView{true});
+    result.affinity = outcome.affinity;  // the next call is about this task
+  } else {
+    next = empty_claim_body(kEmptyClaimRetrySeconds);
+  }
+  result.body.pop_back();  // the closing brace of {"task": …, "agent_contract": …}
+  result.body.append(",\"next\":").append(next).push_back('}');
+  co_return result;
+}
+
 }  // namespace
 
 asio::awaitable<Result> create_task(Services& services, Call& call) {
@@ -202,32 +276,14 @@ asio::awaitable<Result> create_task(Services& services, Call& call) {
 }
 
 asio::awaitable<Result> claim_task(Services& services, Call& call) {
-  ClaimRequest claim;
-  claim.account = call.account;
-  claim.type = call.input.string("type");
-  claim.worker_id = call.input.string("worker_id", "workerId").value_or("");
-  claim.wait_ms = static_cast<int>(call.input.integer("wait_seconds", "waitSeconds").value_or(0) * 1000);
-  if (claim.wait_ms > 0) {
-    // Shared with the disconnect watch, which may outlive this frame by a moment.
-    claim.watch = std::make_shared<ClaimWatch>();
-    call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
-    if (call.cancel) call.cancel->on_cancel = [watch = claim.watch] { watch->on_client_gone(); };
-  }
-  Outcome outcome = co_await services.engine.claim_next(std::move(claim));
-  bool cancelled = call.cancel && call.cancel->cancelled;
-  if (outcome.ok() && outcome.task && (call.connection.disconnected() || cancelled)) {
-    // The client left (or called the claim off) while it was being served: give the task
-    // back untouched.
-    Command release = ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
-                                 outcome.previous_lease_token};
-    co_await services.engine.apply(call.account, outcome.task->id, std::move(release), nullptr);
-    if (cancelled && !call.connection.disconnected()) {
-      co_return json_result(200, empty_claim_body(kEmptyClaimRetrySeconds));
-    }
+  ClaimRequest claim = claim_request(call, call.input);
+  Taken taken = co_await take_task(services, call, std::move(claim));
+  if (taken.client_gone) {
     Result gone;
     gone.client_gone = true;
     co_return gone;
   }
+  const Outcome& outcome = taken.outcome;
   if (outcome.ok() && !outcome.task) {
     Result empty = json_result(200, empty_claim_body(kEmptyClaimRetrySeconds));
     empty.affinity = outcome.affinity;
@@ -270,7 +326,8 @@ asio::awaitable<Result> complete_task(Services& services, Call& call) {
     }
   }
   Command command = std::move(complete);
-  co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+  Result done = co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+  co_return co_await with_claim_next(services, call, std::move(done));
 }
 
 asio::awaitable<Result> fail_task(Services& services, Call& call) {
@@ -283,7 +340,8 @@ asio::awaitable<Result> fail_task(Services& services, Call& call) {
     fail.retry_after_seconds = static_cast<int>(*retry);
   }
   Command command = std::move(fail);
-  co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+  Result failed = co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+  co_return co_await with_claim_next(services, call, std::move(failed));
 }
 
 asio::awaitable<Result> cancel_task(Services& services, Call& call) {

@@ -35,6 +35,15 @@ NextAction create_action(bool recommended) {
   return action(ActionCode::create_task, recommended, "Create a new task.", "POST", "/v1/tasks");
 }
 
+// After a completion a worker usually wants its next task: complete_task and fail_task
+// with claim_next get it in the same call.
+NextAction next_claim_action() {
+  return action(ActionCode::claim_task, false,
+                "Claim your next task (complete_task and fail_task with claim_next do this in "
+                "the same call).",
+                "POST", "/v1/tasks/claim");
+}
+
 NextAction status_action(const std::string& id, bool recommended) {
   return action(ActionCode::check_task_status, recommended,
                 "Read the task's current state before doing anything else.", "GET", task_path(id));
@@ -58,7 +67,9 @@ void add_claimed_actions(Contract& c, const Task& task, Millis now, ContractSite
                                   "recommended_heartbeat_interval_seconds.",
                                   "POST", task_path(task.id, "/heartbeat")));
   c.next_actions.push_back(action(ActionCode::complete_task, !at_claim,
-                                  "Report the result when the work is done.", "POST",
+                                  "Report the result when the work is done; with claim_next "
+                                  "the same call claims your next task.",
+                                  "POST",
                                   task_path(task.id, "/complete")));
   c.next_actions.push_back(action(ActionCode::fail_task, false,
                                   "Report a failure; the task is retried while attempts remain.",
@@ -99,6 +110,7 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
       } else {
         c.next_actions.push_back(create_action(true));
       }
+      c.next_actions.push_back(next_claim_action());
       break;
     case TaskStatus::dead_letter:
       c.next_actions.push_back(action(ActionCode::requeue_task, true,

@@ -278,6 +278,37 @@ BOOST_AUTO_TEST_CASE(a_worker_loop_over_mcp_with_fencing) {
   BOOST_TEST(mcp.c.get_task(mcp.key, id).task_str("status") == "completed");
 }
 
+BOOST_AUTO_TEST_CASE(complete_task_chains_the_next_claim_with_claim_next) {
+  Mcp mcp(server());
+  std::string type = "chain_" + unique_suffix();
+  Response tools = mcp.rpc("tools/list");
+  BATON_REQUIRE_STATUS(tools, 200);
+  bool described = false;
+  for (const json::value& tool : tools.json.at("result").at("tools").as_array()) {
+    if (str(tool.at("name")) != "complete_task") continue;
+    const json::object& claim_next =
+        tool.at("inputSchema").at("properties").at("claim_next").as_object();
+    described = claim_next.at("properties").as_object().contains("wait_seconds");
+  }
+  BOOST_TEST(described);
+
+  mcp.call("create_task", {{"type", type}, {"payload", {{"n", 1}}}});
+  json::object second = mcp.call("create_task", {{"type", type}, {"payload", {{"n", 2}}}});
+  json::object claim = mcp.call("claim_task", {{"type", type}, {"worker_id", "w1"}});
+  std::string id = str(content(claim).at("task").at("id"));
+  json::object done = mcp.call(
+      "complete_task", {{"task_id", id},
+                        {"lease_token", content(claim).at("task").at("leaseToken")},
+                        {"claim_next", {{"type", type}, {"worker_id", "w1"}}}});
+  BOOST_TEST(!done.at("isError").as_bool());
+  BOOST_TEST(str(content(done).at("task").at("status")) == "completed");
+  BOOST_TEST(str(content(done).at("next").at("task").at("id")) ==
+             str(content(second).at("task").at("id")));
+  json::object bad = mcp.call("complete_task", {{"task_id", id}, {"claim_next", 5}});
+  BOOST_TEST(bad.at("isError").as_bool());
+  BOOST_TEST(str(content(bad).at("error")) == "invalid_request");
+}
+
 BOOST_AUTO_TEST_CASE(an_idempotency_key_means_the_same_over_mcp_and_http) {
   Mcp mcp(server());
   std::string type = "idem_" + unique_suffix();
