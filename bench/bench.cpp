@@ -18,6 +18,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -42,6 +43,7 @@ struct Config {
   Clock::duration timeout = 5s;
   long preload = 0;
   bool claim_check = false, json = false, typeless = false, mcp = false;
+  double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
 };
 
 struct Conn {
@@ -250,6 +252,113 @@ awaitable<void> mcp_worker(const Config& cfg, Stats& st, Window w, int k, std::s
   }
 }
 
+// ---- Open loop (--rate) ----
+// Task cycles (create -> claim -> complete, three requests) start at fixed times, rate / 3
+// per second, whatever the answers do: a slow answer delays nothing but itself, as with
+// real producers. A cycle takes an idle keep-alive connection (at most --workers open);
+// when none is free it waits for one, and its create's latency counts from the time it
+// was due, so a server that falls behind shows it in the percentiles instead of slowing
+// the load (no coordinated omission).
+class ConnectionPool {
+ public:
+  ConnectionPool(asio::any_io_executor ex, int limit) : ex_(std::move(ex)), limit_(limit) {}
+
+  awaitable<std::unique_ptr<Conn>> take() {
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      co_return c;
+    }
+    if (open_ < limit_) {
+      ++open_;
+      co_return std::make_unique<Conn>(ex_);
+    }
+    Waiter waiter{asio::steady_timer(ex_, Clock::time_point::max()), nullptr};
+    waiters_.push_back(&waiter);
+    beast::error_code ec;
+    co_await waiter.timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    co_return std::move(waiter.handed);
+  }
+
+  void give_back(std::unique_ptr<Conn> c) {
+    if (waiters_.empty()) {
+      idle_.push_back(std::move(c));
+      return;
+    }
+    Waiter* first = waiters_.front();
+    waiters_.pop_front();
+    first->handed = std::move(c);
+    first->timer.cancel();
+  }
+
+  int opened() const { return open_; }
+
+ private:
+  struct Waiter {
+    asio::steady_timer timer;
+    std::unique_ptr<Conn> handed;
+  };
+  asio::any_io_executor ex_;
+  int limit_;
+  int open_ = 0;
+  std::vector<std::unique_ptr<Conn>> idle_;
+  std::deque<Waiter*> waiters_;
+};
+
+struct RateRun {
+  const Config& cfg;
+  Stats& st;
+  Window w;
+  ConnectionPool& pool;
+  std::string type, claim_body;
+  int in_flight = 0;
+};
+
+awaitable<void> rate_cycle(RateRun& run, Clock::time_point due, uint64_t i) {
+  const Config& cfg = run.cfg;
+  std::unique_ptr<Conn> c = co_await run.pool.take();
+  Reply r = co_await exchange(*c, cfg, http::verb::post, "/v1/tasks", create_body(run.type, i), cfg.timeout);
+  if (account(run.st, &run.w, CREATE, due, r)) {
+    auto t0 = Clock::now();
+    r = co_await exchange(*c, cfg, http::verb::post, "/v1/tasks/claim", run.claim_body, cfg.timeout);
+    if (account(run.st, &run.w, CLAIM, t0, r)) {
+      Claimed cl = parse_claim(r.body);
+      if (!cl.ok || cl.empty) {
+        if (run.w.in(Clock::now())) ++(cl.ok ? run.st.empty_claims : run.st.errors);
+      } else {
+        std::string body = R"({"result":{"ok":true})";
+        if (!cl.token.empty()) body += R"(,"lease_token":)" + json::serialize(json::value(cl.token));
+        body += "}";
+        t0 = Clock::now();
+        r = co_await exchange(*c, cfg, http::verb::post, "/v1/tasks/" + cl.id + "/complete", std::move(body),
+                              cfg.timeout);
+        if (account(run.st, &run.w, COMPLETE, t0, r) && run.w.in(Clock::now())) ++run.st.cycles;
+      }
+    }
+  }
+  run.pool.give_back(std::move(c));
+  --run.in_flight;
+}
+
+awaitable<void> rate_driver(RateRun& run, Clock::time_point begin) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex);
+  const double period_s = 3.0 / run.cfg.rate;
+  for (uint64_t i = 0;; ++i) {
+    auto due = begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(period_s * static_cast<double>(i)));
+    if (due >= run.w.end) break;
+    if (due > Clock::now()) {
+      timer.expires_at(due);
+      co_await timer.async_wait(use_awaitable);
+    }
+    ++run.in_flight;
+    asio::co_spawn(ex, rate_cycle(run, due, i), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+  while (run.in_flight > 0) co_await pause(5ms);  // the last cycles' answers
+}
+
 awaitable<void> preload_worker(const Config& cfg, Stats& st, std::atomic<long>& next, std::atomic<bool>& stop) {
   Conn c(co_await asio::this_coro::executor);
   int failures = 0;  // consecutive transport errors; many in a row means the server is gone
@@ -415,6 +524,8 @@ int main(int argc, char** argv) {
       "type", po::value(&cfg.type)->default_value("preload"), "task type for --preload and --claim-check")(
       "claim-check", po::bool_switch(&cfg.claim_check), "time from start to the first successful claim of --type")(
       "mcp", po::bool_switch(&cfg.mcp), "add a phase running the lifecycle as MCP tool calls on POST /mcp")(
+      "rate", po::value(&cfg.rate),
+      "add an open-loop phase: lifecycle requests at R requests/s (R/3 task cycles/s), with at most --workers connections")(
       "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");
   po::variables_map vm;
   try {
@@ -449,6 +560,7 @@ int main(int argc, char** argv) {
   if (!(timeout_s > 0 && timeout_s <= 3600)) return bad("--timeout must be > 0");
   if (vm.count("pid") && cfg.pid <= 0) return bad("--pid must be positive");
   if (vm.count("preload") && cfg.preload < 1) return bad("--preload must be >= 1");
+  if (vm.count("rate") && !(cfg.rate >= 3 && cfg.rate <= 1e6)) return bad("--rate must be 3-1000000 requests/s");
   if (!bench::valid_type(cfg.type)) return bad("--type must be 1-100 chars of [A-Za-z0-9_-]");
   if (cfg.claim_check && key.empty() && !cfg.preload) return bad("--claim-check needs --key or --preload");
   cfg.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
@@ -558,6 +670,28 @@ int main(int argc, char** argv) {
       report_rss(rep, cfg, "after");
       rep.num("lifecycle/health ratio",
               health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);
+      if (cfg.rate > 0) {
+        auto phase_start = Clock::now() + secs(cfg.warmup);
+        Window window{phase_start, phase_start + secs(cfg.seconds)};
+        CpuWindow cpu(server_pids(cfg), window);
+        asio::io_context io(1);
+        Stats st;
+        ConnectionPool pool(io.get_executor(), cfg.workers);
+        json::object claim{{"worker_id", "rate"}, {"type", type + "_rate"}};
+        RateRun run{cfg, st, window, pool, type + "_rate", json::serialize(claim)};
+        asio::co_spawn(io, rate_driver(run, Clock::now()), [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
+        run_io(io);
+        rep.num("rate target requests/s", cfg.rate, 0);
+        rep.num("rate requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
+        rep.num("rate tasks/s", static_cast<double>(st.cycles) / cfg.seconds, 0);
+        rep.num("rate connections", pool.opened(), 0);
+        rep.ops(st, {CREATE, CLAIM, COMPLETE}, "rate ");
+        rep.num("rate empty claims", static_cast<double>(st.empty_claims), 0);
+        rep.num("rate errors", static_cast<double>(st.errors), 0);
+        cpu.report(rep, "rate", st.requests);
+      }
       if (cfg.mcp) {
         double mcp_rps = cycle_phase("mcp", "mcp ", type + "_mcp", mcp_worker);
         rep.num("mcp/lifecycle ratio",

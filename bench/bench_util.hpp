@@ -378,6 +378,12 @@ timeouts; the connection is then re-opened), and lifecycle requests/s / health r
 --mcp adds a third phase: the same cycle as MCP tool calls (create_task, claim_task,
 complete_task) on POST /mcp, one session per connection, and prints its rate beside the
 HTTP lifecycle's as mcp/lifecycle ratio (a tool result with isError counts as non-2xx 409).
+--rate R adds an open-loop phase after the lifecycle: task cycles (create -> claim ->
+complete) start at fixed times, R/3 per second (R requests/s), whatever the answers do,
+each on an idle connection of a pool of at most --workers. A create's latency counts from
+the time its cycle was due, so a server that falls behind shows in the percentiles rather
+than slowing the load. Printed with the prefix "rate": the requests/s reached, latency
+per operation, and the server's and baton-bench's CPU per request at that rate.
 The server's plan limits (workers, creates/claims per hour, monthly quota) must allow
 the load, or the lifecycle phase measures 402/429 answers.
 
