@@ -252,6 +252,47 @@ awaitable<void> mcp_worker(const Config& cfg, Stats& st, Window w, int k, std::s
   }
 }
 
+// The server's group-commit counters (GET /health: storage.commit_*), to say where a
+// phase's durable writes spent their time.
+struct CommitCounters {
+  bool ok = false;
+  double writes = 0, ops = 0, syncs = 0, fill_to_write = 0, wait_for_sync = 0, sync = 0, back_to_shard = 0;
+};
+
+CommitCounters commit_counters(const Reply& r) {
+  CommitCounters c;
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (ec || r.status != 200 || !v.is_object()) return c;
+  const json::object* storage = v.as_object().if_contains("storage") ? v.at("storage").if_object() : nullptr;
+  if (!storage || !storage->contains("commit_timing_us")) return c;
+  auto number = [](const json::value& x) { return x.is_number() ? x.to_number<double>() : 0.0; };
+  const json::object& t = storage->at("commit_timing_us").as_object();
+  c.ok = true;
+  c.writes = number(storage->at("commit_writes"));
+  c.ops = number(storage->at("commit_ops"));
+  c.syncs = number(t.at("syncs"));
+  c.fill_to_write = number(t.at("fill_to_write"));
+  c.wait_for_sync = number(t.at("wait_for_sync"));
+  c.sync = number(t.at("sync"));
+  c.back_to_shard = number(t.at("back_to_shard"));
+  return c;
+}
+
+// Prints a phase's commit breakdown: per write round, microseconds in each stage.
+void report_commit(Report& rep, const std::string& phase, const CommitCounters& a, const CommitCounters& b) {
+  if (!a.ok || !b.ok || b.writes <= a.writes) return;
+  double rounds = b.writes - a.writes, syncs = b.syncs - a.syncs;
+  rep.num(phase + " commit ops/round", (b.ops - a.ops) / rounds, 1);
+  rep.num(phase + " commit fill-to-write us", (b.fill_to_write - a.fill_to_write) / rounds, 1);
+  if (syncs > 0) {
+    rep.num(phase + " commit rounds/fsync", rounds / syncs, 2);
+    rep.num(phase + " commit wait-for-fsync us", (b.wait_for_sync - a.wait_for_sync) / syncs, 1);
+    rep.num(phase + " commit fsync us", (b.sync - a.sync) / syncs, 1);
+    rep.num(phase + " commit back-to-shard us", (b.back_to_shard - a.back_to_shard) / syncs, 1);
+  }
+}
+
 // ---- Open loop (--rate) ----
 // Task cycles (create -> claim -> complete, three requests) start at fixed times, rate / 3
 // per second, whatever the answers do: a slow answer delays nothing but itself, as with
@@ -679,10 +720,18 @@ int main(int argc, char** argv) {
         ConnectionPool pool(io.get_executor(), cfg.workers);
         json::object claim{{"worker_id", "rate"}, {"type", type + "_rate"}};
         RateRun run{cfg, st, window, pool, type + "_rate", json::serialize(claim)};
+        CommitCounters before, after;
+        auto at_edges = std::thread([&] {
+          std::this_thread::sleep_until(window.start);
+          before = commit_counters(run_one(one_request(cfg, http::verb::get, "/health", {})));
+          std::this_thread::sleep_until(window.end);
+          after = commit_counters(run_one(one_request(cfg, http::verb::get, "/health", {})));
+        });
         asio::co_spawn(io, rate_driver(run, Clock::now()), [](std::exception_ptr e) {
           if (e) std::rethrow_exception(e);
         });
         run_io(io);
+        at_edges.join();
         rep.num("rate target requests/s", cfg.rate, 0);
         rep.num("rate requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
         rep.num("rate tasks/s", static_cast<double>(st.cycles) / cfg.seconds, 0);
@@ -691,6 +740,7 @@ int main(int argc, char** argv) {
         rep.num("rate empty claims", static_cast<double>(st.empty_claims), 0);
         rep.num("rate errors", static_cast<double>(st.errors), 0);
         cpu.report(rep, "rate", st.requests);
+        report_commit(rep, "rate", before, after);
       }
       if (cfg.mcp) {
         double mcp_rps = cycle_phase("mcp", "mcp ", type + "_mcp", mcp_worker);

@@ -25,6 +25,13 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   out.append(std::to_string(stats.commit_writes));
   out.append(",\"commit_ops\":");
   out.append(std::to_string(stats.commit_ops));
+  out.append(",\"commit_us\":{\"wait\":");
+  out.append(std::to_string(stats.commit_wait_us));
+  out.append(",\"write\":");
+  out.append(std::to_string(stats.commit_write_us));
+  out.append(",\"back_to_shard\":");
+  out.append(std::to_string(stats.commit_back_to_shard_us));
+  out.append("}");
   out.append(",\"wal_spares_used\":");
   out.append(std::to_string(stats.wal_spares_used));
   out.append(",\"wal_spares_missed\":");

@@ -25,11 +25,11 @@ struct GroupCommitter::Sealed {
   std::vector<store::TransitionWrite> transitions;  // still to add to batch
   std::uint64_t generation;
   int ops;
+  std::chrono::steady_clock::time_point since;  // the round's first operation
 };
 
 struct GroupCommitter::Waiter {
   std::uint64_t generation;
-  bool written_is_enough;
   asio::any_io_executor executor;  // the waiting coroutine's
   asio::any_completion_handler<void(StorageStatus)> handler;
 };
@@ -45,12 +45,6 @@ GroupCommitter::GroupCommitter(asio::io_context& shard, Db& db, SyncMode mode,
     pthread_setname_np(pthread_self(), "baton-commit");
     commit_loop();
   });
-  if (mode_ == SyncMode::batch) {
-    sync_thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "baton-sync");
-      sync_loop();
-    });
-  }
 }
 
 GroupCommitter::~GroupCommitter() { finish_pending(); }
@@ -63,14 +57,6 @@ void GroupCommitter::finish_pending() {
     }
     wake_.notify_one();
     commit_thread_.join();  // it writes what was queued before it ends
-  }
-  if (sync_thread_.joinable()) {
-    {
-      std::lock_guard lock(sync_mutex_);
-      sync_stopping_ = true;
-    }
-    sync_wake_.notify_one();
-    sync_thread_.join();  // it fsyncs what was written before it ends
   }
   // What the commit thread did not get: queued after it stopped, or still filling.
   seal();
@@ -96,17 +82,40 @@ void GroupCommitter::encode_transitions(Sealed& sealed) {
   sealed.transitions.clear();
 }
 
+std::uint64_t GroupCommitter::ns_since(Clock::time_point then) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - then).count());
+}
+
+void GroupCommitter::record_write(Clock::time_point first_op, Clock::time_point began) {
+  auto ns = [](Clock::duration d) {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  };
+  wait_ns_.fetch_add(ns(began - first_op), std::memory_order_relaxed);
+  write_ns_.fetch_add(ns_since(began), std::memory_order_relaxed);
+}
+
+CommitTiming GroupCommitter::timing() const {
+  CommitTiming t;
+  t.writes = writes_.load(std::memory_order_relaxed);
+  t.ops = ops_.load(std::memory_order_relaxed);
+  t.wait_ns = wait_ns_.load(std::memory_order_relaxed);
+  t.write_ns = write_ns_.load(std::memory_order_relaxed);
+  t.back_to_shard_ns = back_to_shard_ns_.load(std::memory_order_relaxed);
+  return t;
+}
+
 std::uint64_t GroupCommitter::add_op() {
   std::uint64_t generation = filling_generation_;
+  if (filling_ops_ == 0) filling_since_ = Clock::now();
   ++filling_ops_;
   if (filling_ops_ >= max_ops_per_write_) seal();
   schedule_seal();
   return generation;
 }
 
-asio::awaitable<StorageStatus> GroupCommitter::wait(std::uint64_t generation,
-                                                  bool written_is_enough) {
-  if (generation <= (written_is_enough ? written_generation_ : committed_generation_)) {
+asio::awaitable<StorageStatus> GroupCommitter::wait(std::uint64_t generation) {
+  if (generation <= committed_generation_) {
     // Generations before the first failure were written; the failed one and later not.
     // One that failed before a recovery stays failed for a waiter that asks late (a claim
     // handed to a long poll on another shard registers its wait only once it resumes).
@@ -119,10 +128,10 @@ asio::awaitable<StorageStatus> GroupCommitter::wait(std::uint64_t generation,
     co_return StorageStatus();
   }
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(StorageStatus)>(
-      [this, generation, written_is_enough](auto handler) {
+      [this, generation](auto handler) {
         auto executor = asio::get_associated_executor(handler);
-        waiters_.push_back(std::make_unique<Waiter>(
-            Waiter{generation, written_is_enough, executor, std::move(handler)}));
+        waiters_.push_back(
+            std::make_unique<Waiter>(Waiter{generation, executor, std::move(handler)}));
       },
       asio::use_awaitable);
 }
@@ -140,14 +149,16 @@ void GroupCommitter::schedule_seal() {
 
 void GroupCommitter::seal(bool turn_end) {
   if (filling_ops_ == 0) return;
-  // `always` never writes here: its writes are synced, and the shard must not wait on a disk.
-  if (turn_end && mode_ != SyncMode::always && write_here()) return;
+  // Synced writes (`batch`, `always`) are the commit thread's: the shard must not wait on
+  // a disk.
+  if (turn_end && mode_ == SyncMode::none && write_here()) return;
   auto sealed = std::make_unique<Sealed>();
   sealed->batch = std::move(*filling_);
   filling_->Clear();
   sealed->transitions.swap(filling_transitions_);
   sealed->generation = filling_generation_;
   sealed->ops = filling_ops_;
+  sealed->since = filling_since_;
   filling_ops_ = 0;
   ++filling_generation_;
   bool wake = false;
@@ -169,8 +180,10 @@ bool GroupCommitter::write_here() {
   }
   for (const auto& write : filling_transitions_) store::write_transition(db_, *filling_, write);
   filling_transitions_.clear();
+  Clock::time_point began = Clock::now();
   std::optional<StorageStatus> error = db_.write_unless_stalled(*filling_);
   if (!error) return false;  // left for the commit thread, transitions now encoded
+  record_write(filling_since_, began);
   std::uint64_t generation = filling_generation_;
   writes_.fetch_add(1, std::memory_order_relaxed);
   writes_here_.fetch_add(1, std::memory_order_relaxed);
@@ -178,14 +191,7 @@ bool GroupCommitter::write_here() {
   filling_->Clear();
   filling_ops_ = 0;
   ++filling_generation_;
-  if (mode_ == SyncMode::batch) {
-    // The sync thread hears of this range before on_written can resume a handler that
-    // seals the next generation mid-turn for the commit thread: ranges reach it in order.
-    written(generation, generation, *error);
-    on_written(generation, generation, std::move(*error));
-  } else {
-    on_committed(generation, generation, std::move(*error));
-  }
+  on_committed(generation, generation, std::move(*error));
   return true;
 }
 
@@ -220,72 +226,26 @@ void GroupCommitter::commit_loop() {
       batches.push_back(&sealed->batch);
     }
     StorageStatus error;
+    Clock::time_point began = Clock::now();
     if (!db_.writable()) {
       std::string why = db_.last_error();
       error = StorageStatus::failure(StorageStatus::Kind::not_writable,
                                      why.empty() ? "storage is not writable" : why);
     } else {
-      // `batch`: the fsync is the sync thread's (below); `always` syncs here.
-      error = db_.write_all(batches, mode_ == SyncMode::always);
+      // Synced in `batch` and `always`: RocksDB makes one WAL append and one fsync for
+      // this write and those other shards' commit threads make meanwhile.
+      error = db_.write_all(batches, mode_ != SyncMode::none);
     }
+    record_write(taken.front()->since, began);
     writes_.fetch_add(1, std::memory_order_relaxed);
     ops_.fetch_add(static_cast<std::uint64_t>(ops), std::memory_order_relaxed);
     // Generations are sealed one after another, so a write covers a contiguous range.
     std::uint64_t first = taken.front()->generation, last = taken.back()->generation;
-    if (mode_ == SyncMode::batch) {
-      // Posted before the sync thread can hear of this range, so the shard learns that
-      // it is written before it learns that it is durable.
-      asio::post(shard_, [this, first, last, error]() mutable {
-        on_written(first, last, std::move(error));
-      });
-      written(first, last, std::move(error));
-    } else {
-      asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
-        on_committed(first, last, std::move(error));
-      });
-    }
-  }
-}
-
-void GroupCommitter::written(std::uint64_t first, std::uint64_t last, StorageStatus error) {
-  bool wake = false;
-  {
-    std::lock_guard lock(sync_mutex_);
-    written_.push_back(Written{first, last, std::move(error)});
-    wake = sync_idle_;
-  }
-  if (wake) sync_wake_.notify_one();
-}
-
-void GroupCommitter::sync_loop() {
-  for (;;) {
-    std::vector<Written> taken;
-    {
-      std::unique_lock lock(sync_mutex_);
-      sync_idle_ = true;
-      sync_wake_.wait(lock, [this] { return !written_.empty() || sync_stopping_; });
-      sync_idle_ = false;
-      if (written_.empty()) return;  // stopping, nothing left
-      taken.swap(written_);
-    }
-    // One fsync covers every range written before it starts. Ranges are reported in
-    // generation order, and a range whose write failed is reported failed (with every
-    // later one: the commit thread writes nothing after a failure).
-    std::size_t ok = 0;
-    while (ok < taken.size() && taken[ok].error.ok()) ++ok;
-    if (ok > 0) {
-      StorageStatus error = db_.sync_wal();
-      std::uint64_t first = taken.front().first, last = taken[ok - 1].last;
-      asio::post(shard_, [this, first, last, error = std::move(error)]() mutable {
-        on_committed(first, last, std::move(error));
-      });
-    }
-    for (std::size_t i = ok; i < taken.size(); ++i) {
-      asio::post(shard_, [this, first = taken[i].first, last = taken[i].last,
-                          error = std::move(taken[i].error)]() mutable {
-        on_committed(first, last, std::move(error));
-      });
-    }
+    Clock::time_point written = Clock::now();
+    asio::post(shard_, [this, first, last, written, error = std::move(error)]() mutable {
+      back_to_shard_ns_.fetch_add(ns_since(written), std::memory_order_relaxed);
+      on_committed(first, last, std::move(error));
+    });
   }
 }
 
@@ -298,34 +258,24 @@ void GroupCommitter::record_failure(std::uint64_t first, const StorageStatus& er
   }
 }
 
-void GroupCommitter::on_written(std::uint64_t first, std::uint64_t generation,
-                                StorageStatus error) {
-  written_generation_ = std::max(written_generation_, generation);
-  record_failure(first, error);
-  resume(generation, true, error);
-}
-
 void GroupCommitter::on_committed(std::uint64_t first, std::uint64_t generation,
                                   StorageStatus error) {
   // A write made on the shard's thread can be reported before the commit thread's report
   // of an earlier one has run: the later report then adds nothing but a failure.
   bool advances = generation > committed_generation_;
   committed_generation_ = std::max(committed_generation_, generation);
-  written_generation_ = std::max(written_generation_, generation);
   record_failure(first, error);
   if (on_durable_ && advances) on_durable_(generation, error.ok());
-  resume(generation, false, error);
+  resume(generation, error);
 }
 
-// Resumes the waiters that `generation` satisfies (only those content with a write when
-// `written_only`).
-void GroupCommitter::resume(std::uint64_t generation, bool written_only,
-                            const StorageStatus& error) {
+// Resumes the waiters that `generation` satisfies.
+void GroupCommitter::resume(std::uint64_t generation, const StorageStatus& error) {
   // Waiters may have queued out of generation order (a long poll waits for a claim made
   // earlier), so look at all of them; there are a few per batch.
   std::vector<std::unique_ptr<Waiter>> ready;
   for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if ((*it)->generation > generation || (written_only && !(*it)->written_is_enough)) {
+    if ((*it)->generation > generation) {
       ++it;
       continue;
     }

@@ -1,32 +1,31 @@
 #pragma once
 // Group commit for one shard. Handlers add a transition's writes to batch() (or hand it
 // over with add_transition(), to be encoded by whoever writes it) and call add_op(); at
-// the end of each event-loop turn the shard writes what was added as one RocksDB write,
-// then resumes the handlers waiting on it once it is written or durable.
-//   always: one write + fsync per operation (a response only after its own fsync), on
-//           the shard's commit thread: the shard never waits for a disk.
-//   batch:  one unsynced write per turn, made on the shard's thread; a sync thread
-//           fsyncs the WAL behind it (durable; the default). While round N is being
-//           fsynced the shard answers claims and appends round N+1, and one fsync
-//           covers every round written before it began: the disk's latency overlaps
-//           the next round's work instead of adding to it.
+// the end of each event-loop turn the shard seals what was added, and handlers waiting
+// on it resume once it is durable.
+//   batch:  the commit thread writes every sealed round it finds as one synced RocksDB
+//           write (durable; the default). While it writes and fsyncs round N, the shard
+//           goes on and seals N+1, N+2, …, which its next write takes at once (up to
+//           group_commit_max_batch operations). Synced writes that other shards' commit
+//           threads make meanwhile join RocksDB's write group: one WAL append and one
+//           fsync for all of them. An operation thus waits for the write in progress
+//           and for its own, never for a queue of fsyncs.
+//   always: the same with one operation per write: a response only after its own fsync.
 //   none:   one unsynced write per turn, on the shard's thread, no fsync (survives a
 //           process crash, not a power loss).
-// Writing on the shard's thread (WAL append to the page cache and memtable inserts, a
-// few µs per operation) saves a hand-off to another thread and back per round, which on
-// few cores costs more than the write. It is only done when nothing is queued for the
-// commit thread, the database is writable, and RocksDB would not delay the write
-// (`no_slowdown`: write throttling or a stop); otherwise (and for a batch that filled
-// up mid-turn) the round goes to the commit thread, which writes queued rounds in order.
-// What `no_slowdown` does not avoid stays on the shard: a memtable switch (a new WAL
-// file, every few seconds under heavy writes) and waiting behind another shard's write
-// in RocksDB's write group, both bounded and short.
+// The shard never waits for a disk: synced writes are the commit thread's. In `none` the
+// shard writes itself (WAL append to the page cache and memtable inserts, a few µs per
+// operation), which saves a hand-off to another thread and back per round; it does so
+// only when nothing is queued for the commit thread, the database is writable, and
+// RocksDB would not delay the write (`no_slowdown`: write throttling or a stop), else
+// the round goes to the commit thread, which writes queued rounds in order.
 // Owned by its shard and used only on the shard's thread, except the queue between the
 // shard and its commit thread (a mutex and a condition variable).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -47,6 +46,19 @@ namespace baton {
 class Db;
 namespace store { struct TransitionWrite; }
 
+// Where an operation's time goes between its handler and its answer, summed over writes
+// since start (any thread may read it; diff two readings for a window):
+//   wait:          the first operation of a write added -> the write began (the rest of
+//                  the shard's turn, and the wait for the commit thread to finish the
+//                  write before);
+//   write:         the RocksDB write, with its fsync in `batch` and `always`;
+//   back_to_shard: the write returned -> the shard's thread ran the report (resumed the
+//                  handlers): the hand-off and the wake-up of the shard.
+struct CommitTiming {
+  std::uint64_t writes = 0, ops = 0;
+  std::uint64_t wait_ns = 0, write_ns = 0, back_to_shard_ns = 0;
+};
+
 class GroupCommitter {
  public:
   GroupCommitter(boost::asio::io_context& shard, Db& db, SyncMode mode, int max_ops_per_write);
@@ -66,10 +78,7 @@ class GroupCommitter {
   // to wait for.
   std::uint64_t add_op();
   // Resumes once that generation is durable: "" on success, the storage error otherwise.
-  // With `written_is_enough`, once it is written (visible to every reader of RocksDB),
-  // which in `batch` mode comes before its fsync.
-  boost::asio::awaitable<StorageStatus> wait(std::uint64_t generation,
-                                           bool written_is_enough = false);
+  boost::asio::awaitable<StorageStatus> wait(std::uint64_t generation);
 
   // Nothing added, written, being written or waited for: every generation handed out
   // was reported. Shard thread.
@@ -98,6 +107,7 @@ class GroupCommitter {
   std::uint64_t ops() const { return ops_.load(std::memory_order_relaxed); }
   // Of writes(), those made on the shard's own thread.
   std::uint64_t writes_here() const { return writes_here_.load(std::memory_order_relaxed); }
+  CommitTiming timing() const;
 
  private:
   struct Sealed;
@@ -112,15 +122,13 @@ class GroupCommitter {
   bool write_here();
   void encode_transitions(Sealed& sealed);  // on the thread about to write it
   void commit_loop();  // the commit thread
-  void sync_loop();    // the sync thread (`batch` only)
-  // Hands a written (or failed) range of generations to the sync thread.
-  void written(std::uint64_t first, std::uint64_t last, StorageStatus error);
   // Generations first..generation were written (durable when `error` is empty).
   void on_committed(std::uint64_t first, std::uint64_t generation, StorageStatus error);
-  // `batch` only: generations first..generation were written, their fsync is pending.
-  void on_written(std::uint64_t first, std::uint64_t generation, StorageStatus error);
   void record_failure(std::uint64_t first, const StorageStatus& error);
-  void resume(std::uint64_t generation, bool written_only, const StorageStatus& error);
+  void resume(std::uint64_t generation, const StorageStatus& error);
+  using Clock = std::chrono::steady_clock;
+  static std::uint64_t ns_since(Clock::time_point then);
+  void record_write(Clock::time_point first_op, Clock::time_point began);
 
   boost::asio::io_context& shard_;
   Db& db_;
@@ -131,8 +139,8 @@ class GroupCommitter {
   std::vector<store::TransitionWrite> filling_transitions_;
   int filling_ops_ = 0;
   std::uint64_t filling_generation_ = 1;
+  Clock::time_point filling_since_{};  // when the filling round's first operation came
   std::uint64_t committed_generation_ = 0;
-  std::uint64_t written_generation_ = 0;  // >= committed_generation_
   std::uint64_t first_failed_generation_ = 0;  // 0: no write has failed
   StorageStatus first_error_;
   // Failed generations of earlier failures, forgotten by clear_failure(): one per
@@ -154,19 +162,9 @@ class GroupCommitter {
   std::atomic<std::uint64_t> writes_{0};  // RocksDB writes issued
   std::atomic<std::uint64_t> ops_{0};     // operations they carried
   std::atomic<std::uint64_t> writes_here_{0};
+  // CommitTiming's sums.
+  std::atomic<std::uint64_t> wait_ns_{0}, write_ns_{0}, back_to_shard_ns_{0};
   std::thread commit_thread_;
-  // Between the commit thread and the sync thread, under sync_mutex_: ranges written
-  // (not yet fsynced), in order.
-  struct Written {
-    std::uint64_t first, last;
-    StorageStatus error;  // the write failed: nothing to fsync, report this
-  };
-  std::mutex sync_mutex_;
-  std::condition_variable sync_wake_;
-  std::vector<Written> written_;
-  bool sync_idle_ = false;
-  bool sync_stopping_ = false;
-  std::thread sync_thread_;
 };
 
 }  // namespace baton

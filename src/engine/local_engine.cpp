@@ -380,13 +380,11 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   if (result.kind == WaitResult::Kind::served) {
     if (!result.task) co_return co_await claim_once(request);
     Shard& server = *shards_[result.shard];
-    if (!server.acks_claims_before_sync()) {
-      StorageStatus committed =
-          co_await on_shard(server.context(), [&]() -> asio::awaitable<StorageStatus> {
-            return server.wait_commit(result.generation);
-          });
-      if (!committed.ok()) co_return error_outcome(ErrorCode::unavailable);
-    }
+    StorageStatus committed =
+        co_await on_shard(server.context(), [&]() -> asio::awaitable<StorageStatus> {
+          return server.wait_commit(result.generation);
+        });
+    if (!committed.ok()) co_return error_outcome(ErrorCode::unavailable);
     Outcome outcome;
     outcome.task = std::move(result.task);
     outcome.now = result.now;
@@ -430,6 +428,10 @@ EngineStats LocalEngine::stats() {
   for (auto& shard : shards_) {
     stats.commit_writes += shard->committer().writes();
     stats.commit_ops += shard->committer().ops();
+    CommitTiming timing = shard->committer().timing();
+    stats.commit_wait_us += timing.wait_ns / 1000;
+    stats.commit_write_us += timing.write_ns / 1000;
+    stats.commit_back_to_shard_us += timing.back_to_shard_ns / 1000;
   }
   return stats;
 }

@@ -256,9 +256,8 @@ asio::awaitable<StorageStatus> Shard::wait_commit(std::uint64_t generation) {
   co_return co_await committer_.wait(generation);
 }
 
-asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation,
-                                       bool written_is_enough) {
-  StorageStatus committed = co_await committer_.wait(generation, written_is_enough);
+asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation) {
+  StorageStatus committed = co_await committer_.wait(generation);
   if (!committed.ok()) {
     Outcome failed;
     failed.error = ErrorCode::unavailable;
@@ -331,8 +330,7 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
   outcome.task = share(std::move(transition.task));
   std::uint64_t generation =
       commit_transition(task.get(), outcome.task, id, idempotency, outcome.now, outcome);
-  co_return co_await finish(std::move(outcome), generation,
-                            std::holds_alternative<ClaimCmd>(command) && acks_claims_before_sync());
+  co_return co_await finish(std::move(outcome), generation);
 }
 
 asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
@@ -400,7 +398,7 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
     outcome.previous_lease_token = previous->lease_token;
   }
   if (!outcome.task) co_return outcome;
-  co_return co_await finish(std::move(outcome), generation, acks_claims_before_sync());
+  co_return co_await finish(std::move(outcome), generation);
 }
 
 std::optional<ReadyEntry> Shard::peek_best(const std::string& account) {

@@ -80,12 +80,6 @@ class Shard {
   void arm_deadline(Waiter& waiter, Millis due);
   void disarm_deadline(Waiter& waiter);
   boost::asio::awaitable<StorageStatus> wait_commit(std::uint64_t generation);
-  // In `batch` mode a claim is answered once its write is done (so every reader of
-  // RocksDB, e.g. a listing, sees it), before its fsync: a power loss can only forget the
-  // claim (the task is pending again, as after a lease expiry), and the worker's next
-  // complete or fail is fsynced after it. Creates, completes and every other answer wait
-  // for their fsync.
-  bool acks_claims_before_sync() const { return options_.sync == SyncMode::batch; }
 
   // Idempotency keys homed on this shard.
   struct IdempotencyCheck {
@@ -124,8 +118,7 @@ class Shard {
                                          Millis now, std::uint64_t& generation,
                                          std::shared_ptr<const Task>* previous = nullptr,
                                          std::optional<int> min_priority = std::nullopt);
-  boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation,
-                                         bool written_is_enough = false);
+  boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
   void on_durable(std::uint64_t generation, bool ok);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void tick();

@@ -125,6 +125,9 @@ struct EngineStats {
   std::uint64_t storage_recoveries = 0;  // times it was writable again
   std::uint64_t commit_writes = 0;  // RocksDB writes issued by group commit, all shards
   std::uint64_t commit_ops = 0;     // transitions they carried
+  // Where the writes spent their time, summed over all shards (GroupCommitter's
+  // CommitTiming, in microseconds).
+  std::uint64_t commit_wait_us = 0, commit_write_us = 0, commit_back_to_shard_us = 0;
   std::uint64_t wal_spares_used = 0;    // WAL files that started as a spare (store/spare_wal)
   std::uint64_t wal_spares_missed = 0;  // WAL files created while no spare was ready
 };
