@@ -42,7 +42,7 @@ struct Config {
   double seconds = 10, warmup = 2;
   Clock::duration timeout = 5s;
   long preload = 0;
-  bool claim_check = false, json = false, typeless = false, mcp = false;
+  bool claim_check = false, json = false, typeless = false, mcp = false, next = false;
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
 };
 
@@ -157,6 +157,8 @@ awaitable<void> lifecycle_worker(const Config& cfg, Stats& st, Window w, int k, 
   json::object claim{{"worker_id", "w" + std::to_string(k)}};
   if (!cfg.typeless) claim["type"] = type;
   const std::string claim_body = json::serialize(claim);
+  const std::string claim_next = R"(,"claim_next":)" + claim_body;
+  Claimed chained;  // --next: the task the last complete's answer carried
   for (uint64_t i = 0; Clock::now() < w.end; ++i) {
     auto t0 = Clock::now();
     Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks", create_body(type, i), cfg.timeout);
@@ -164,23 +166,30 @@ awaitable<void> lifecycle_worker(const Config& cfg, Stats& st, Window w, int k, 
       if (r.status == 0) co_await pause(20ms);
       continue;
     }
-    t0 = Clock::now();
-    r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", claim_body, cfg.timeout);
-    if (!account(st, &w, CLAIM, t0, r)) {
-      if (r.status == 0) co_await pause(20ms);
-      continue;
+    Claimed cl = chained;
+    if (!cl.ok || cl.empty) {
+      t0 = Clock::now();
+      r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", claim_body, cfg.timeout);
+      if (!account(st, &w, CLAIM, t0, r)) {
+        if (r.status == 0) co_await pause(20ms);
+        continue;
+      }
+      cl = parse_claim(r.body);
     }
-    Claimed cl = parse_claim(r.body);
+    chained = {};
     if (!cl.ok || cl.empty) {
       if (w.in(Clock::now())) ++(cl.ok ? st.empty_claims : st.errors);
       continue;
     }
     std::string body = R"({"result":{"ok":true})";
     if (!cl.token.empty()) body += R"(,"lease_token":)" + json::serialize(json::value(cl.token));
+    if (cfg.next) body += claim_next;
     body += "}";
     t0 = Clock::now();
     r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/" + cl.id + "/complete", std::move(body), cfg.timeout);
-    if (account(st, &w, COMPLETE, t0, r) && w.in(Clock::now())) ++st.cycles;
+    bool done = account(st, &w, COMPLETE, t0, r);
+    if (done && w.in(Clock::now())) ++st.cycles;
+    if (done && cfg.next) chained = parse_next(r.body);
     if (r.status == 0) co_await pause(20ms);
   }
 }
@@ -565,6 +574,8 @@ int main(int argc, char** argv) {
       "type", po::value(&cfg.type)->default_value("preload"), "task type for --preload and --claim-check")(
       "claim-check", po::bool_switch(&cfg.claim_check), "time from start to the first successful claim of --type")(
       "mcp", po::bool_switch(&cfg.mcp), "add a phase running the lifecycle as MCP tool calls on POST /mcp")(
+      "next", po::bool_switch(&cfg.next),
+      "lifecycle completes carry claim_next and take the answer's next task (two requests per task)")(
       "rate", po::value(&cfg.rate),
       "add an open-loop phase: lifecycle requests at R requests/s (R/3 task cycles/s), with at most --workers connections")(
       "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");

@@ -321,6 +321,14 @@ inline Claimed parse_claim(const std::string& body) {
   return c;
 }
 
+// The `next` claim of a complete answered with claim_next (ok false when it has none).
+inline Claimed parse_next(const std::string& body) {
+  constexpr std::string_view kNext = R"(,"next":)";
+  std::size_t at = body.rfind(kNext);
+  if (at == std::string::npos || body.size() < at + kNext.size() + 1) return {};
+  return parse_claim(body.substr(at + kNext.size(), body.size() - at - kNext.size() - 1));
+}
+
 // Prints "label: value" lines and collects the same figures for --json, in order; a
 // figure set twice keeps its first position and its last value.
 struct Report {
@@ -378,6 +386,9 @@ timeouts; the connection is then re-opened), and lifecycle requests/s / health r
 --mcp adds a third phase: the same cycle as MCP tool calls (create_task, claim_task,
 complete_task) on POST /mcp, one session per connection, and prints its rate beside the
 HTTP lifecycle's as mcp/lifecycle ratio (a tool result with isError counts as non-2xx 409).
+--next makes the lifecycle's completes carry claim_next (the worker's claim fields): the
+answer's next task is the worker's next, so a busy worker sends create -> complete, two
+requests per task, and claims only when next was empty.
 --rate R adds an open-loop phase after the lifecycle: task cycles (create -> claim ->
 complete) start at fixed times, R/3 per second (R requests/s), whatever the answers do,
 each on an idle connection of a pool of at most --workers. A create's latency counts from
