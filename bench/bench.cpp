@@ -265,7 +265,7 @@ awaitable<void> mcp_worker(const Config& cfg, Stats& st, Window w, int k, std::s
 // phase's durable writes spent their time.
 struct CommitCounters {
   bool ok = false;
-  double writes = 0, ops = 0, syncs = 0, fill_to_write = 0, wait_for_sync = 0, sync = 0, back_to_shard = 0;
+  double writes = 0, ops = 0, wait = 0, write = 0, back_to_shard = 0;
 };
 
 CommitCounters commit_counters(const Reply& r) {
@@ -274,32 +274,26 @@ CommitCounters commit_counters(const Reply& r) {
   json::value v = json::parse(r.body, ec);
   if (ec || r.status != 200 || !v.is_object()) return c;
   const json::object* storage = v.as_object().if_contains("storage") ? v.at("storage").if_object() : nullptr;
-  if (!storage || !storage->contains("commit_timing_us")) return c;
+  if (!storage || !storage->contains("commit_us")) return c;
   auto number = [](const json::value& x) { return x.is_number() ? x.to_number<double>() : 0.0; };
-  const json::object& t = storage->at("commit_timing_us").as_object();
+  const json::object& t = storage->at("commit_us").as_object();
   c.ok = true;
   c.writes = number(storage->at("commit_writes"));
   c.ops = number(storage->at("commit_ops"));
-  c.syncs = number(t.at("syncs"));
-  c.fill_to_write = number(t.at("fill_to_write"));
-  c.wait_for_sync = number(t.at("wait_for_sync"));
-  c.sync = number(t.at("sync"));
+  c.wait = number(t.at("wait"));
+  c.write = number(t.at("write"));
   c.back_to_shard = number(t.at("back_to_shard"));
   return c;
 }
 
-// Prints a phase's commit breakdown: per write round, microseconds in each stage.
+// Prints a phase's commit breakdown: per RocksDB write, microseconds in each stage.
 void report_commit(Report& rep, const std::string& phase, const CommitCounters& a, const CommitCounters& b) {
   if (!a.ok || !b.ok || b.writes <= a.writes) return;
-  double rounds = b.writes - a.writes, syncs = b.syncs - a.syncs;
-  rep.num(phase + " commit ops/round", (b.ops - a.ops) / rounds, 1);
-  rep.num(phase + " commit fill-to-write us", (b.fill_to_write - a.fill_to_write) / rounds, 1);
-  if (syncs > 0) {
-    rep.num(phase + " commit rounds/fsync", rounds / syncs, 2);
-    rep.num(phase + " commit wait-for-fsync us", (b.wait_for_sync - a.wait_for_sync) / syncs, 1);
-    rep.num(phase + " commit fsync us", (b.sync - a.sync) / syncs, 1);
-    rep.num(phase + " commit back-to-shard us", (b.back_to_shard - a.back_to_shard) / syncs, 1);
-  }
+  double writes = b.writes - a.writes;
+  rep.num(phase + " commit ops/write", (b.ops - a.ops) / writes, 1);
+  rep.num(phase + " commit wait us", (b.wait - a.wait) / writes, 1);
+  rep.num(phase + " commit write+fsync us", (b.write - a.write) / writes, 1);
+  rep.num(phase + " commit back-to-shard us", (b.back_to_shard - a.back_to_shard) / writes, 1);
 }
 
 // ---- Open loop (--rate) ----

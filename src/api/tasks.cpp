@@ -165,39 +165,61 @@ struct Taken {
   bool client_gone = false;
 };
 
-// Claims for `call` (claim_task, and claim_next after a complete or fail): a client that
-// disconnects, or an MCP client that calls the claim off, never takes a task.
-asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest claim) {
-  if (claim.wait_ms > 0) {
-    // Shared with the disconnect watch, which may outlive this frame by a moment.
-    claim.watch = std::make_shared<ClaimWatch>();
-    call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
-    if (call.cancel) call.cancel->on_cancel = [watch = claim.watch] { watch->on_client_gone(); };
-  }
+// A long poll listens for the client leaving (or, over MCP, calling the claim off).
+void watch_claim(Call& call, ClaimRequest& claim) {
+  if (claim.wait_ms <= 0) return;
+  // Shared with the disconnect watch, which may outlive the call's frame by a moment.
+  claim.watch = std::make_shared<ClaimWatch>();
+  call.connection.watch_disconnect([watch = claim.watch] { watch->on_client_gone(); });
+  if (call.cancel) call.cancel->on_cancel = [watch = claim.watch] { watch->on_client_gone(); };
+}
+
+// A claim made for `call`: kept, or, when the client left (or called it off) meanwhile,
+// given back untouched. A client that is gone never takes a task.
+asio::awaitable<Taken> keep_or_release(Services& services, Call& call, Outcome outcome) {
   Taken taken;
-  taken.outcome = co_await services.engine.claim_next(std::move(claim));
   bool cancelled = call.cancel && call.cancel->cancelled;
-  const Outcome& outcome = taken.outcome;
   if (outcome.ok() && outcome.task && (call.connection.disconnected() || cancelled)) {
     Command release = ReleaseCmd{outcome.task->lease_token, outcome.previous_claimed_by,
                                  outcome.previous_lease_token};
     co_await services.engine.apply(call.account, outcome.task->id, std::move(release), nullptr);
     // Called off over MCP: an empty claim. Disconnected: nothing to send.
     taken.client_gone = call.connection.disconnected();
-    taken.outcome = Outcome{};
+    co_return taken;
   }
+  taken.outcome = std::move(outcome);
   co_return taken;
 }
 
-// Complete and fail with claim_next: once the call has succeeded (its new state durable),
-// claims as claim_task would and adds the claim's answer as `next`. A failed call claims
+// Claims for `call` as claim_task.
+asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest claim) {
+  watch_claim(call, claim);
+  Outcome outcome = co_await services.engine.claim_next(std::move(claim));
+  co_return co_await keep_or_release(services, call, std::move(outcome));
+}
+
+// Complete and fail. With claim_next, once the call has succeeded (its new state
+// durable), a claim as claim_task would make it, answered as `next`; a failed call claims
 // nothing.
-asio::awaitable<Result> with_claim_next(Services& services, Call& call, Result result) {
+asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command command) {
   const json::value* fields = call.input.find("claim_next", "claimNext");
-  if (!fields || result.status != 200 || call.connection.disconnected()) co_return result;
+  if (!fields) {
+    co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+  }
+  std::string task_id = task_id_of(call);
+  std::optional<Result> problem;
+  std::optional<IdempotencyRequest> idempotency =
+      idempotency_for(services, call, AnswerShape{}, problem);
+  if (problem) co_return *problem;
   Input claim_input(fields->get_object());
   ClaimRequest claim = claim_request(call, claim_input);
-  Taken taken = co_await take_task(services, call, std::move(claim));
+  watch_claim(call, claim);
+  ChainedOutcome chained = co_await services.engine.apply_then_claim(
+      call.account, task_id, std::move(command), idempotency ? &*idempotency : nullptr,
+      std::move(claim));
+  Result result = from_outcome(call, chained.done, AnswerShape{}, task_id);
+  if (!chained.claimed || result.status != 200) co_return result;
+  Taken taken = co_await keep_or_release(services, call, std::move(chained.next));
   if (taken.client_gone) {
     Result gone;
     gone.client_gone = true;
@@ -326,8 +348,7 @@ asio::awaitable<Result> complete_task(Services& services, Call& call) {
     }
   }
   Command command = std::move(complete);
-  Result done = co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
-  co_return co_await with_claim_next(services, call, std::move(done));
+  co_return co_await apply_then_claim(services, call, std::move(command));
 }
 
 asio::awaitable<Result> fail_task(Services& services, Call& call) {
@@ -340,8 +361,7 @@ asio::awaitable<Result> fail_task(Services& services, Call& call) {
     fail.retry_after_seconds = static_cast<int>(*retry);
   }
   Command command = std::move(fail);
-  Result failed = co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
-  co_return co_await with_claim_next(services, call, std::move(failed));
+  co_return co_await apply_then_claim(services, call, std::move(command));
 }
 
 asio::awaitable<Result> cancel_task(Services& services, Call& call) {

@@ -286,6 +286,32 @@ asio::awaitable<Outcome> LocalEngine::apply(std::string account, std::string tas
   co_return outcome;
 }
 
+asio::awaitable<ChainedOutcome> LocalEngine::apply_then_claim(
+    std::string account, std::string task_id, Command command,
+    const IdempotencyRequest* idempotency, ClaimRequest next) {
+  auto id = parse_task_id(task_id);
+  Shard* owner = id ? shards_[shard_of_vnode(ulid_vnode(*id), shard_count())].get() : nullptr;
+  // Idempotent commands keep their single-flight path; typeless claims look across shards.
+  if (!owner || idempotency || !next.type || &queue_owner(next.account, *next.type) != owner) {
+    co_return co_await TaskEngine::apply_then_claim(std::move(account), std::move(task_id),
+                                                    std::move(command), idempotency,
+                                                    std::move(next));
+  }
+  ChainedOutcome chained =
+      co_await on_shard(owner->context(), [&]() -> asio::awaitable<ChainedOutcome> {
+        return owner->apply_then_claim(account, *id, std::move(command), *next.type,
+                                       next.worker_id);
+      });
+  chained.done.affinity = owner->index();
+  chained.next.affinity = owner->index();
+  if (chained.claimed && chained.next.ok() && !chained.next.task && next.wait_ms > 0 &&
+      current_shard() >= 0) {
+    chained.next = co_await park(next);
+    chained.next.affinity = owner->index();
+  }
+  co_return chained;
+}
+
 asio::awaitable<Outcome> LocalEngine::get(std::string account, std::string task_id) {
   auto id = parse_task_id(task_id);
   if (!id) co_return error_outcome(ErrorCode::task_not_found);

@@ -41,6 +41,12 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id,
                                         Command command,
                                         const IdempotencyRequest* idempotency) override;
+  // A typed claim whose queue lives on the task's shard is decided in the same turn as
+  // the command, so one write (one fsync) makes both durable.
+  boost::asio::awaitable<ChainedOutcome> apply_then_claim(std::string account,
+                                                          std::string task_id, Command command,
+                                                          const IdempotencyRequest* idempotency,
+                                                          ClaimRequest next) override;
   boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) override;
   boost::asio::awaitable<ListPage> list(ListRequest request) override;
   EngineStats stats() override;

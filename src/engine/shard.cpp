@@ -294,14 +294,13 @@ asio::awaitable<Outcome> Shard::create(CreateRequest request,
   co_return co_await finish(std::move(outcome), generation);
 }
 
-asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command command,
-                                      const IdempotencyRequest* idempotency) {
-  Outcome outcome;
+std::uint64_t Shard::decide(const std::string& account, const Ulid& id, Command& command,
+                            const IdempotencyRequest* idempotency, Outcome& outcome) {
   outcome.now = wall_now_ms();
   std::shared_ptr<const Task> task = load(id);
   if (!task || (!account.empty() && task->account_id != account)) {
     outcome.error = ErrorCode::task_not_found;
-    co_return outcome;
+    return 0;
   }
   if (auto* claim = std::get_if<ClaimCmd>(&command)) {
     claim->new_lease_token = random_hex_token("lse_", 16);
@@ -311,26 +310,65 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
     outcome.error = transition.error;
     outcome.retry_after_seconds = transition.retry_after_seconds;
     outcome.task = share(std::move(transition.task));
-    co_return outcome;
+    return 0;
   }
   if (transition.unchanged) {
     outcome.task = share(std::move(transition.task));
     // A safe retry (complete again) answers what an earlier request decided. While that
     // decision is still being committed, answering now would acknowledge a change a crash
     // can still lose: answer once it is durable, as the earlier request will be.
-    if (auto dirty = dirty_.find(id); dirty != dirty_.end()) {
-      co_return co_await finish(std::move(outcome), dirty->second.generation);
-    }
-    co_return outcome;
+    auto dirty = dirty_.find(id);
+    return dirty != dirty_.end() ? dirty->second.generation : 0;
   }
   if (!db_.writable()) {
     outcome.error = ErrorCode::unavailable;
-    co_return outcome;
+    return 0;
   }
   outcome.task = share(std::move(transition.task));
-  std::uint64_t generation =
-      commit_transition(task.get(), outcome.task, id, idempotency, outcome.now, outcome);
+  return commit_transition(task.get(), outcome.task, id, idempotency, outcome.now, outcome);
+}
+
+asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command command,
+                                      const IdempotencyRequest* idempotency) {
+  Outcome outcome;
+  std::uint64_t generation = decide(account, id, command, idempotency, outcome);
+  if (generation == 0) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
+}
+
+asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Ulid id,
+                                                        Command command, std::string type,
+                                                        std::string worker_id) {
+  ChainedOutcome chained;
+  std::uint64_t generation = decide(account, id, command, nullptr, chained.done);
+  if (!succeeded(chained.done)) co_return chained;
+  chained.claimed = true;
+  Outcome& next = chained.next;
+  next.now = chained.done.now;
+  if (!db_.writable()) {
+    next.error = ErrorCode::unavailable;
+  } else if (ReadyQueues::Queue* queue = ready_.find(account, type)) {
+    std::uint64_t claimed_in = 0;
+    std::shared_ptr<const Task> previous;
+    next.task = claim_from(*queue, worker_id, next.now, claimed_in, &previous);
+    if (previous) {
+      next.previous_claimed_by = previous->claimed_by;
+      next.previous_lease_token = previous->lease_token;
+    }
+    // Generations are written in order: the later one covers both.
+    generation = std::max(generation, claimed_in);
+  }
+  if (generation == 0) co_return chained;
+  StorageStatus committed = co_await committer_.wait(generation);
+  if (!committed.ok()) {
+    Outcome failed;
+    failed.error = ErrorCode::unavailable;
+    failed.now = chained.done.now;
+    chained.done = failed;
+    chained.claimed = false;
+    chained.next = Outcome{};
+  }
+  co_return chained;
 }
 
 asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {

@@ -60,6 +60,11 @@ class Shard {
                                          const IdempotencyRequest* idempotency);
   boost::asio::awaitable<Outcome> apply(std::string account, Ulid id, Command command,
                                         const IdempotencyRequest* idempotency);
+  // `command`, then, if it succeeded, a claim of the best task of (account, type) on this
+  // shard, decided in the same turn: one write makes both durable.
+  boost::asio::awaitable<ChainedOutcome> apply_then_claim(std::string account, Ulid id,
+                                                          Command command, std::string type,
+                                                          std::string worker_id);
   boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
   // Claims the best claimable task of the queue (or of the account when type is empty)
   // on this shard; Outcome::task empty when there is none. With `min_priority` (that of
@@ -119,6 +124,10 @@ class Shard {
                                          std::shared_ptr<const Task>* previous = nullptr,
                                          std::optional<int> min_priority = std::nullopt);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
+  // Decides `command` on the task into `outcome`; returns the generation to wait for
+  // before answering (0: nothing to wait for, or an error in `outcome`).
+  std::uint64_t decide(const std::string& account, const Ulid& id, Command& command,
+                       const IdempotencyRequest* idempotency, Outcome& outcome);
   void on_durable(std::uint64_t generation, bool ok);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void tick();

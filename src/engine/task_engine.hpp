@@ -132,6 +132,19 @@ struct EngineStats {
   std::uint64_t wal_spares_missed = 0;  // WAL files created while no spare was ready
 };
 
+// A command and the claim that follows it (complete and fail with claim_next).
+struct ChainedOutcome {
+  Outcome done;       // the command's outcome, as apply() gives it
+  bool claimed = false;  // the command succeeded, so the claim was made
+  Outcome next;       // the claim's outcome, as claim_next() gives it (when claimed)
+};
+
+// Whether `outcome` is a success a claim may follow: decided now, or a stored success
+// replayed for an idempotent retry.
+inline bool succeeded(const Outcome& outcome) {
+  return outcome.ok() && (outcome.status == 0 || (outcome.status >= 200 && outcome.status < 300));
+}
+
 class TaskEngine {
  public:
   virtual ~TaskEngine() = default;
@@ -142,6 +155,12 @@ class TaskEngine {
   virtual boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id,
                                                 Command command,
                                                 const IdempotencyRequest* idempotency) = 0;
+  // `command`, then, if it succeeded, a claim as claim_next(next) would make it. The
+  // claim is answered no earlier than the command is durable. This one runs them one after
+  // the other; an engine may decide both in one step and make them durable together.
+  virtual boost::asio::awaitable<ChainedOutcome> apply_then_claim(
+      std::string account, std::string task_id, Command command,
+      const IdempotencyRequest* idempotency, ClaimRequest next);
   virtual boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) = 0;
   virtual boost::asio::awaitable<ListPage> list(ListRequest request) = 0;
   virtual EngineStats stats() = 0;

@@ -315,6 +315,47 @@ BOOST_AUTO_TEST_CASE(a_retried_completion_claims_again_and_the_lost_claim_expire
   BOOST_TEST(again.task_int("attemptCount") == 2);
 }
 
+// The completion and the chained claim are answered once durable: kill -9 right after
+// the answers keeps both, for claims decided with the completion (same type) and for an
+// idempotent completion (made one after the other).
+BOOST_AUTO_TEST_CASE(kill_9_keeps_answered_completions_and_their_chained_claims) {
+  TestServer server(ServerOptions{}.with("storage.sync", "batch"));
+  Client c = server.client();
+  std::string key = c.register_key();
+  std::string type = "chain_" + unique_suffix();
+  constexpr int kTasks = 40;
+  for (int i = 0; i < kTasks; ++i) c.create_task_id(key, task_body(type));
+  Response r = c.claim(key, js({{"type", type}, {"worker_id", "w"}}));
+  BATON_REQUIRE_STATUS(r, 200);
+  json::object task = r.task();
+  std::vector<std::pair<std::string, std::string>> completed, claimed;  // (id, token)
+  for (int i = 0; i + 1 < kTasks; ++i) {
+    std::string id(task.at("id").as_string());
+    Headers headers;
+    if (i % 4 == 3) headers["Idempotency-Key"] = "k-" + std::to_string(i);
+    Response done = c.complete(key, id,
+                               js({{"lease_token", task.at("leaseToken")},
+                                   {"claim_next", {{"type", type}, {"worker_id", "w"}}}}),
+                               headers);
+    BATON_REQUIRE_STATUS(done, 200);
+    completed.emplace_back(id, std::string(task.at("leaseToken").as_string()));
+    task = done.obj().at("next").at("task").as_object();
+    claimed.emplace_back(std::string(task.at("id").as_string()),
+                         std::string(task.at("leaseToken").as_string()));
+  }
+  server.kill9();
+  server.restart();
+  Client after = server.client();
+  for (const auto& [id, token] : completed) {
+    BOOST_TEST(after.get_task(key, id).task_str("status") == "completed", id);
+  }
+  // The last chained claim is held, with its token: a heartbeat with it is accepted.
+  const auto& [last, token] = claimed.back();
+  Response held = after.get_task(key, last);
+  BOOST_TEST(held.task_str("status") == "claimed");
+  BATON_CHECK_STATUS(after.heartbeat(key, last, js({{"lease_token", token}})), 200);
+}
+
 BOOST_AUTO_TEST_CASE(thirty_two_chaining_workers_complete_every_task_exactly_once) {
   Fresh f;
   constexpr int kTasks = 2000;
