@@ -2,6 +2,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/body.hpp"
+#include "api/commands.hpp"
 #include "api/handlers.hpp"
 #include "api/render.hpp"
 #include "api/services.hpp"
@@ -113,13 +114,6 @@ std::optional<IdempotencyRequest> idempotency_for(Services& services, const Call
 
 std::string task_id_of(const Call& call) { return call.input.string("task_id", "taskId").value_or(""); }
 
-Caller caller_of(const Call& call) {
-  Caller caller;
-  caller.lease_token = call.input.string("lease_token", "leaseToken").value_or("");
-  caller.worker_id = call.input.string("worker_id", "workerId").value_or("");
-  return caller;
-}
-
 // Runs one command on one task: the shared tail of claim by id, heartbeat, complete, fail,
 // cancel and requeue. Callers pass a Command they made, never a temporary of one of its
 // alternatives: g++ 12 destroys such a converted temporary twice when it is a coroutine's
@@ -138,24 +132,8 @@ asio::awaitable<Result> apply_command(Services& services, Call& call, Command co
   co_return from_outcome(call, outcome, shape, task_id);
 }
 
-// Heartbeat, complete and fail carry the worker's fencing identity; with
-// leases.require_token the token is mandatory.
-std::optional<Result> missing_token(const Services& services, const Call& call, const Caller& caller) {
-  if (services.config.leases.require_token && caller.lease_token.empty()) {
-    return error_result(call, ErrorCode::invalid_request,
-                        "lease_token is required (leases.require_token is on).");
-  }
-  return std::nullopt;
-}
-
-// A claim's fields, from a claim's input or from claim_next's object.
-ClaimRequest claim_request(const Call& call, const Input& input) {
-  ClaimRequest claim;
-  claim.account = call.account;
-  claim.type = input.string("type");
-  claim.worker_id = input.string("worker_id", "workerId").value_or("");
-  claim.wait_ms = static_cast<int>(input.integer("wait_seconds", "waitSeconds").value_or(0) * 1000);
-  return claim;
+Result problem_result(const Call& call, const InputProblem& problem) {
+  return error_result(call, problem.code, problem.message);
 }
 
 // What a claim came to. `client_gone`: the client left while it was served, and whatever
@@ -202,8 +180,8 @@ asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest cl
 // durable), a claim as claim_task would make it, answered as `next`; a failed call claims
 // nothing.
 asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command command) {
-  const json::value* fields = call.input.find("claim_next", "claimNext");
-  if (!fields) {
+  std::optional<ClaimRequest> claim = claim_next_request(call.input, call.account);
+  if (!claim) {
     co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
   }
   std::string task_id = task_id_of(call);
@@ -211,12 +189,10 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
   std::optional<IdempotencyRequest> idempotency =
       idempotency_for(services, call, AnswerShape{}, problem);
   if (problem) co_return *problem;
-  Input claim_input(fields->get_object());
-  ClaimRequest claim = claim_request(call, claim_input);
-  watch_claim(call, claim);
+  watch_claim(call, *claim);
   ChainedOutcome chained = co_await services.engine.apply_then_claim(
       call.account, task_id, std::move(command), idempotency ? &*idempotency : nullptr,
-      std::move(claim));
+      std::move(*claim));
   Result result = from_outcome(call, chained.done, AnswerShape{}, task_id);
   if (!chained.claimed || result.status != 200) co_return result;
   Taken taken = co_await keep_or_release(services, call, std::move(chained.next));
@@ -247,46 +223,10 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
 }  // namespace
 
 asio::awaitable<Result> create_task(Services& services, Call& call) {
-  const TaskLimits& limits = services.limits;
-  const Input& input = call.input;
-  auto scheduled = input.string("scheduledAt", "scheduled_at");
-  auto delay = input.integer("delaySeconds", "delay_seconds");
-  if (scheduled && delay) {
-    co_return error_result(call, ErrorCode::invalid_request,
-                           "Send scheduledAt or delaySeconds, not both.");
-  }
-  CreateRequest create;
-  Millis now = wall_now_ms();
-  if (scheduled) {
-    auto at = parse_rfc3339(*scheduled);
-    if (!at) {
-      co_return error_result(call, ErrorCode::invalid_request,
-                             "scheduledAt must be an RFC 3339 time such as 2026-11-22T10:00:00.000Z.");
-    }
-    if (*at > now + limits.max_schedule_ahead_seconds * 1000) {
-      co_return error_result(call, ErrorCode::invalid_request,
-                             "scheduledAt may be at most " +
-                                 std::to_string(limits.max_schedule_ahead_seconds) +
-                                 " seconds ahead.");
-    }
-    create.scheduled_at = *at;
-  }
-  create.payload_json = json::serialize(*input.find("payload"));
-  if (static_cast<std::int64_t>(create.payload_json.size()) > limits.max_payload_bytes) {
-    co_return error_result(call, ErrorCode::payload_too_large,
-                           "payload exceeds tasks.max_payload_bytes (" +
-                               std::to_string(limits.max_payload_bytes) + " bytes).");
-  }
-  create.account = call.account;
-  create.type = *input.string("type");
-  create.priority = static_cast<int>(input.integer("priority").value_or(0));
-  create.max_attempts = static_cast<int>(
-      input.integer("maxAttempts", "max_attempts").value_or(limits.default_max_attempts));
-  create.lease_duration_seconds = static_cast<int>(
-      input.integer("leaseDurationSeconds", "lease_duration_seconds")
-          .value_or(limits.lease_default_seconds));
-  if (delay && *delay > 0) create.scheduled_at = now + *delay * 1000;
-
+  Built<CreateRequest> built =
+      create_request(call.input, services.limits, call.account, wall_now_ms());
+  if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
+  CreateRequest create = std::move(std::get<CreateRequest>(built));
   const AnswerShape shape{201, ContractSite::other, false};
   std::optional<Result> problem;
   auto idempotency = idempotency_for(services, call, shape, problem);
@@ -298,7 +238,7 @@ asio::awaitable<Result> create_task(Services& services, Call& call) {
 }
 
 asio::awaitable<Result> claim_task(Services& services, Call& call) {
-  ClaimRequest claim = claim_request(call, call.input);
+  ClaimRequest claim = claim_request(call.input, call.account);
   Taken taken = co_await take_task(services, call, std::move(claim));
   if (taken.client_gone) {
     Result gone;
@@ -316,51 +256,31 @@ asio::awaitable<Result> claim_task(Services& services, Call& call) {
 }
 
 asio::awaitable<Result> claim_task_by_id(Services& services, Call& call) {
-  Caller caller = caller_of(call);
-  Command claim = ClaimCmd{caller.worker_id, {}};
+  Command claim = claim_by_id_command(call.input);
   co_return co_await apply_command(services, call, std::move(claim),
                                    AnswerShape{200, ContractSite::claim, true}, false);
 }
 
 asio::awaitable<Result> heartbeat_task(Services& services, Call& call) {
-  Caller caller = caller_of(call);
-  if (auto problem = missing_token(services, call, caller)) co_return *problem;
-  Command heartbeat = HeartbeatCmd{caller};
+  Built<HeartbeatCmd> built = heartbeat_command(call.input, services.config.leases.require_token);
+  if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
+  Command heartbeat = std::move(std::get<HeartbeatCmd>(built));
   co_return co_await apply_command(services, call, std::move(heartbeat),
                                    AnswerShape{200, ContractSite::other, true}, false);
 }
 
 asio::awaitable<Result> complete_task(Services& services, Call& call) {
-  Caller caller = caller_of(call);
-  if (auto problem = missing_token(services, call, caller)) co_return *problem;
-  CompleteCmd complete{caller, std::nullopt, call.input.string("output_id", "outputId")};
-  if (const json::value* result = call.input.find("result")) {
-    complete.result_json = json::serialize(*result);
-    if (static_cast<std::int64_t>(complete.result_json->size()) > services.limits.max_payload_bytes) {
-      co_return error_result(call, ErrorCode::payload_too_large,
-                             "result exceeds tasks.max_payload_bytes (" +
-                                 std::to_string(services.limits.max_payload_bytes) + " bytes).");
-    }
-    // Seed 000 sends the output id inside the result.
-    if (const json::value* inner = result->get_object().if_contains("output_id");
-        !complete.output_id && inner && inner->is_string()) {
-      complete.output_id = std::string(inner->get_string());
-    }
-  }
-  Command command = std::move(complete);
+  Built<CompleteCmd> built =
+      complete_command(call.input, services.limits, services.config.leases.require_token);
+  if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
+  Command command = std::move(std::get<CompleteCmd>(built));
   co_return co_await apply_then_claim(services, call, std::move(command));
 }
 
 asio::awaitable<Result> fail_task(Services& services, Call& call) {
-  FailCmd fail;
-  fail.caller = caller_of(call);
-  if (auto problem = missing_token(services, call, fail.caller)) co_return *problem;
-  fail.reason = call.input.string("reason");
-  fail.retryable = call.input.boolean("retryable").value_or(true);
-  if (auto retry = call.input.integer("retry_after_seconds", "retryAfterSeconds")) {
-    fail.retry_after_seconds = static_cast<int>(*retry);
-  }
-  Command command = std::move(fail);
+  Built<FailCmd> built = fail_command(call.input, services.config.leases.require_token);
+  if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
+  Command command = std::move(std::get<FailCmd>(built));
   co_return co_await apply_then_claim(services, call, std::move(command));
 }
 

@@ -399,7 +399,7 @@ BOOST_AUTO_TEST_CASE(thirty_two_chaining_workers_complete_every_task_exactly_onc
     });
   }
   for (std::thread& t : workers) t.join();
-  BOOST_REQUIRE_MESSAGE(failures.empty(), failures.front());
+  BOOST_REQUIRE_MESSAGE(failures.empty(), (failures.empty() ? std::string() : failures.front()));
   std::set<std::string> unique(completed.begin(), completed.end());
   BOOST_TEST(completed.size() == static_cast<std::size_t>(kTasks));
   BOOST_TEST(unique.size() == completed.size());

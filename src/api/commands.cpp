@@ -1,0 +1,123 @@
+#include "api/commands.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace baton::api {
+
+namespace json = boost::json;
+
+namespace {
+
+Caller caller_of(const Input& input) {
+  Caller caller;
+  caller.lease_token = input.string("lease_token", "leaseToken").value_or("");
+  caller.worker_id = input.string("worker_id", "workerId").value_or("");
+  return caller;
+}
+
+std::optional<InputProblem> missing_token(const Caller& caller, bool require_token) {
+  if (require_token && caller.lease_token.empty()) {
+    return InputProblem{ErrorCode::invalid_request,
+                        "lease_token is required (leases.require_token is on)."};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits,
+                                    std::string account, Millis now) {
+  auto scheduled = input.string("scheduledAt", "scheduled_at");
+  auto delay = input.integer("delaySeconds", "delay_seconds");
+  if (scheduled && delay) return InputProblem{ErrorCode::invalid_request, "Send scheduledAt or delaySeconds, not both."};
+  CreateRequest create;
+  if (scheduled) {
+    auto at = parse_rfc3339(*scheduled);
+    if (!at) {
+      return InputProblem{ErrorCode::invalid_request,
+                          "scheduledAt must be an RFC 3339 time such as 2026-11-22T10:00:00.000Z."};
+    }
+    if (*at > now + limits.max_schedule_ahead_seconds * 1000) {
+      return InputProblem{ErrorCode::invalid_request,
+                          "scheduledAt may be at most " +
+                              std::to_string(limits.max_schedule_ahead_seconds) +
+                              " seconds ahead."};
+    }
+    create.scheduled_at = *at;
+  }
+  create.payload_json = json::serialize(*input.find("payload"));
+  if (static_cast<std::int64_t>(create.payload_json.size()) > limits.max_payload_bytes) {
+    return InputProblem{ErrorCode::payload_too_large,
+                        "payload exceeds tasks.max_payload_bytes (" +
+                            std::to_string(limits.max_payload_bytes) + " bytes)."};
+  }
+  create.account = std::move(account);
+  create.type = *input.string("type");
+  create.priority = static_cast<int>(input.integer("priority").value_or(0));
+  create.max_attempts = static_cast<int>(
+      input.integer("maxAttempts", "max_attempts").value_or(limits.default_max_attempts));
+  create.lease_duration_seconds = static_cast<int>(
+      input.integer("leaseDurationSeconds", "lease_duration_seconds")
+          .value_or(limits.lease_default_seconds));
+  if (delay && *delay > 0) create.scheduled_at = now + *delay * 1000;
+  return create;
+}
+
+ClaimRequest claim_request(const Input& input, std::string account) {
+  ClaimRequest claim;
+  claim.account = std::move(account);
+  claim.type = input.string("type");
+  claim.worker_id = input.string("worker_id", "workerId").value_or("");
+  claim.wait_ms = static_cast<int>(input.integer("wait_seconds", "waitSeconds").value_or(0) * 1000);
+  return claim;
+}
+
+std::optional<ClaimRequest> claim_next_request(const Input& input, std::string account) {
+  const json::value* fields = input.find("claim_next", "claimNext");
+  if (!fields || !fields->is_object()) return std::nullopt;
+  return claim_request(Input(fields->get_object()), std::move(account));
+}
+
+Built<HeartbeatCmd> heartbeat_command(const Input& input, bool require_token) {
+  Caller caller = caller_of(input);
+  if (auto problem = missing_token(caller, require_token)) return *problem;
+  return HeartbeatCmd{std::move(caller)};
+}
+
+Built<CompleteCmd> complete_command(const Input& input, const TaskLimits& limits,
+                                    bool require_token) {
+  CompleteCmd complete{caller_of(input), std::nullopt, input.string("output_id", "outputId")};
+  if (auto problem = missing_token(complete.caller, require_token)) return *problem;
+  if (const json::value* result = input.find("result")) {
+    complete.result_json = json::serialize(*result);
+    if (static_cast<std::int64_t>(complete.result_json->size()) > limits.max_payload_bytes) {
+      return InputProblem{ErrorCode::payload_too_large,
+                          "result exceeds tasks.max_payload_bytes (" +
+                              std::to_string(limits.max_payload_bytes) + " bytes)."};
+    }
+    // Seed 000 sends the output id inside the result.
+    if (const json::value* inner = result->get_object().if_contains("output_id");
+        !complete.output_id && inner && inner->is_string()) {
+      complete.output_id = std::string(inner->get_string());
+    }
+  }
+  return complete;
+}
+
+Built<FailCmd> fail_command(const Input& input, bool require_token) {
+  FailCmd fail;
+  fail.caller = caller_of(input);
+  if (auto problem = missing_token(fail.caller, require_token)) return *problem;
+  fail.reason = input.string("reason");
+  fail.retryable = input.boolean("retryable").value_or(true);
+  if (auto retry = input.integer("retry_after_seconds", "retryAfterSeconds")) {
+    fail.retry_after_seconds = static_cast<int>(*retry);
+  }
+  return fail;
+}
+
+ClaimCmd claim_by_id_command(const Input& input) {
+  return ClaimCmd{caller_of(input).worker_id, {}};
+}
+
+}  // namespace baton::api
