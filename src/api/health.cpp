@@ -21,25 +21,20 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   out.append(stats.storage_writable ? "true" : "false");
   out.append(",\"sync\":");
   append_json_string(out, to_string(services.config.storage.sync));
-  out.append(",\"commit_writes\":");
-  out.append(std::to_string(stats.commit_writes));
-  out.append(",\"commit_ops\":");
-  out.append(std::to_string(stats.commit_ops));
-  out.append(",\"commit_us\":{\"wait\":");
-  out.append(std::to_string(stats.commit_wait_us));
-  out.append(",\"write\":");
-  out.append(std::to_string(stats.commit_write_us));
-  out.append(",\"back_to_shard\":");
-  out.append(std::to_string(stats.commit_back_to_shard_us));
+  // ,"name":number
+  auto number = [&out](std::string_view name, std::uint64_t value) {
+    out.append(",\"").append(name).append("\":").append(std::to_string(value));
+  };
+  number("commit_writes", stats.commit_writes);
+  number("commit_ops", stats.commit_ops);
+  out.append(",\"commit_us\":{\"wait\":").append(std::to_string(stats.commit_wait_us));
+  number("write", stats.commit_write_us);
+  number("back_to_shard", stats.commit_back_to_shard_us);
   out.append("}");
-  out.append(",\"wal_spares_used\":");
-  out.append(std::to_string(stats.wal_spares_used));
-  out.append(",\"wal_spares_missed\":");
-  out.append(std::to_string(stats.wal_spares_missed));
-  out.append(",\"failures\":");
-  out.append(std::to_string(stats.storage_failures));
-  out.append(",\"recoveries\":");
-  out.append(std::to_string(stats.storage_recoveries));
+  number("wal_spares_used", stats.wal_spares_used);
+  number("wal_spares_missed", stats.wal_spares_missed);
+  number("failures", stats.storage_failures);
+  number("recoveries", stats.storage_recoveries);
   if (!stats.storage_writable) {
     out.append(",\"error\":");
     append_json_string(out, stats.storage_error);
