@@ -175,8 +175,9 @@ bool GroupCommitter::write_here() {
   if (!db_.writable()) return false;
   {
     std::lock_guard lock(mutex_);
-    // Only behind nothing: generations are written in order.
-    if (!commit_idle_ || !sealed_.empty()) return false;
+    // Only behind nothing: generations are written in order. Looked at again under the
+    // lock: the commit thread may have failed a write (and gone idle) since the look above.
+    if (!commit_idle_ || !sealed_.empty() || !db_.writable()) return false;
   }
   for (const auto& write : filling_transitions_) store::write_transition(db_, *filling_, write);
   filling_transitions_.clear();

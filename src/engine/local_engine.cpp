@@ -292,7 +292,8 @@ asio::awaitable<ChainedOutcome> LocalEngine::apply_then_claim(
   auto id = parse_task_id(task_id);
   Shard* owner = id ? shards_[shard_of_vnode(ulid_vnode(*id), shard_count())].get() : nullptr;
   // Idempotent commands keep their single-flight path; typeless claims look across shards.
-  if (!owner || idempotency || !next.type || &queue_owner(next.account, *next.type) != owner) {
+  if (!owner || idempotency || !next.type || next.account != account ||
+      &queue_owner(next.account, *next.type) != owner) {
     co_return co_await TaskEngine::apply_then_claim(std::move(account), std::move(task_id),
                                                     std::move(command), idempotency,
                                                     std::move(next));

@@ -345,6 +345,7 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   chained.claimed = true;
   Outcome& next = chained.next;
   next.now = chained.done.now;
+  std::uint64_t claim_generation = 0;
   if (!db_.writable()) {
     next.error = ErrorCode::unavailable;
   } else if (ReadyQueues::Queue* queue = ready_.find(account, type)) {
@@ -355,18 +356,30 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
       next.previous_claimed_by = previous->claimed_by;
       next.previous_lease_token = previous->lease_token;
     }
-    // Generations are written in order: the later one covers both.
-    generation = std::max(generation, claimed_in);
+    if (next.task) claim_generation = claimed_in;
   }
-  if (generation == 0) co_return chained;
-  StorageStatus committed = co_await committer_.wait(generation);
-  if (!committed.ok()) {
-    Outcome failed;
-    failed.error = ErrorCode::unavailable;
-    failed.now = chained.done.now;
-    chained.done = failed;
-    chained.claimed = false;
-    chained.next = Outcome{};
+  // The command's answer stands on its own write: a claim whose write fails after it
+  // leaves the command acknowledged, with the failure in `next`.
+  if (generation != 0) {
+    StorageStatus committed = co_await committer_.wait(generation);
+    if (!committed.ok()) {
+      Outcome failed;
+      failed.error = ErrorCode::unavailable;
+      failed.now = chained.done.now;
+      chained.done = failed;
+      chained.claimed = false;
+      chained.next = Outcome{};
+      co_return chained;
+    }
+  }
+  if (claim_generation != 0) {
+    StorageStatus committed = co_await committer_.wait(claim_generation);
+    if (!committed.ok()) {
+      Outcome failed;
+      failed.error = ErrorCode::unavailable;
+      failed.now = next.now;
+      chained.next = failed;
+    }
   }
   co_return chained;
 }

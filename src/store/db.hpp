@@ -148,9 +148,10 @@ class Db {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
   std::atomic<bool> writable_{true};  // cleared by the first failed write or sync
-  // Writes hold it shared, a WAL sync exclusively: RocksDB asserts (Debian keeps its
-  // assertions) when it syncs a log whose writer saw a failed write, and a write may fail
-  // at any moment (sync_wal).
+  // Writes hold it shared, a WAL sync (sync_wal, flush_wal) exclusively: RocksDB asserts
+  // (Debian keeps its assertions) when it syncs a log whose writer saw a failed write,
+  // and a write may fail at any moment. Group commit makes no separate WAL sync (its
+  // writes are synced themselves), so this matters at shutdown and to callers of sync_wal.
   std::shared_mutex wal_gate_;
   mutable std::mutex error_mutex_;     // guards last_error_ (set once, on a failure)
   std::string last_error_;
