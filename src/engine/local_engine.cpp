@@ -217,8 +217,8 @@ void LocalEngine::stop() {
     if (thread.joinable()) thread.join();
   }
   threads_.clear();
-  // Claims are answered before their fsync in batch mode, and a stopped loop never
-  // flushes again: write whatever is still queued.
+  // A stopped loop seals nothing more, and requests whose answers were abandoned may
+  // still have changes queued: write whatever is.
   for (auto& shard : shards_) shard->finish_commits();
 }
 
