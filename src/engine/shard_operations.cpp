@@ -1,0 +1,222 @@
+// A shard's operations (spec sections 4-6): create, a command on a task, a command with
+// the claim that follows it, reads, and claims. Each decides on the shard's state with
+// the pure state machine, hands its writes to group commit, and answers once they are
+// durable. shard.cpp keeps that state (records, indexes, timers) and its commits.
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "engine/shard.hpp"
+#include "store/db.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+asio::awaitable<StorageStatus> Shard::wait_commit(std::uint64_t generation) {
+  co_return co_await committer_.wait(generation);
+}
+
+asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation) {
+  StorageStatus committed = co_await committer_.wait(generation);
+  if (!committed.ok()) {
+    Outcome failed;
+    failed.error = ErrorCode::unavailable;
+    failed.now = outcome.now;
+    co_return failed;
+  }
+  co_return outcome;
+}
+
+asio::awaitable<Outcome> Shard::create(CreateRequest request,
+                                       const IdempotencyRequest* idempotency) {
+  Outcome outcome;
+  std::int64_t micros = wall_now_us();
+  outcome.now = micros / 1000;
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  Task task;
+  task.account_id = std::move(request.account);
+  task.type = std::move(request.type);
+  int vnode = vnode_of(task.account_id, task.type);
+  Ulid id = ulids_.next(outcome.now, vnode, static_cast<int>(micros % 1000));
+  task.id = task_id_string(id);
+  task.payload_json = std::move(request.payload_json);
+  task.priority = request.priority;
+  task.max_attempts = request.max_attempts;
+  task.lease_duration_seconds = request.lease_duration_seconds;
+  task.scheduled_at = request.scheduled_at;
+  task.created_at = task.updated_at = outcome.now;
+  outcome.task = share(std::move(task));
+  std::uint64_t generation =
+      commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);
+  co_return co_await finish(std::move(outcome), generation);
+}
+
+std::uint64_t Shard::decide(const std::string& account, const Ulid& id, Command& command,
+                            const IdempotencyRequest* idempotency, Outcome& outcome) {
+  outcome.now = wall_now_ms();
+  std::shared_ptr<const Task> task = load(id);
+  if (!task || (!account.empty() && task->account_id != account)) {
+    outcome.error = ErrorCode::task_not_found;
+    return 0;
+  }
+  if (auto* claim = std::get_if<ClaimCmd>(&command)) {
+    claim->new_lease_token = random_hex_token("lse_", 16);
+  }
+  Transition transition = baton::apply(*task, command, context_at(outcome.now));
+  if (!transition.ok()) {
+    outcome.error = transition.error;
+    outcome.retry_after_seconds = transition.retry_after_seconds;
+    outcome.task = share(std::move(transition.task));
+    return 0;
+  }
+  if (transition.unchanged) {
+    outcome.task = share(std::move(transition.task));
+    // A safe retry (complete again) answers what an earlier request decided. While that
+    // decision is still being committed, answering now would acknowledge a change a crash
+    // can still lose: answer once it is durable, as the earlier request will be.
+    auto dirty = dirty_.find(id);
+    return dirty != dirty_.end() ? dirty->second.generation : 0;
+  }
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    return 0;
+  }
+  outcome.task = share(std::move(transition.task));
+  return commit_transition(task.get(), outcome.task, id, idempotency, outcome.now, outcome);
+}
+
+asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command command,
+                                      const IdempotencyRequest* idempotency) {
+  Outcome outcome;
+  std::uint64_t generation = decide(account, id, command, idempotency, outcome);
+  if (generation == 0) co_return outcome;
+  co_return co_await finish(std::move(outcome), generation);
+}
+
+asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Ulid id,
+                                                        Command command, std::string type,
+                                                        std::string worker_id) {
+  ChainedOutcome chained;
+  std::uint64_t generation = decide(account, id, command, nullptr, chained.done);
+  if (!succeeded(chained.done)) co_return chained;
+  chained.claimed = true;
+  Outcome& next = chained.next;
+  next.now = chained.done.now;
+  std::uint64_t claim_generation = 0;
+  if (!db_.writable()) {
+    next.error = ErrorCode::unavailable;
+  } else if (ReadyQueues::Queue* queue = ready_.find(account, type)) {
+    std::uint64_t claimed_in = 0;
+    std::shared_ptr<const Task> previous;
+    next.task = claim_from(*queue, worker_id, next.now, claimed_in, &previous);
+    if (previous) {
+      next.previous_claimed_by = previous->claimed_by;
+      next.previous_lease_token = previous->lease_token;
+    }
+    if (next.task) claim_generation = claimed_in;
+  }
+  // The command's answer stands on its own write: a claim whose write fails after it
+  // leaves the command acknowledged, with the failure in `next`.
+  if (generation != 0) {
+    StorageStatus committed = co_await committer_.wait(generation);
+    if (!committed.ok()) {
+      Outcome failed;
+      failed.error = ErrorCode::unavailable;
+      failed.now = chained.done.now;
+      chained.done = failed;
+      chained.claimed = false;
+      chained.next = Outcome{};
+      co_return chained;
+    }
+  }
+  if (claim_generation != 0) {
+    StorageStatus committed = co_await committer_.wait(claim_generation);
+    if (!committed.ok()) {
+      Outcome failed;
+      failed.error = ErrorCode::unavailable;
+      failed.now = next.now;
+      chained.next = failed;
+    }
+  }
+  co_return chained;
+}
+
+asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  std::shared_ptr<const Task> task = load(id);
+  if (!task || task->account_id != account) {
+    outcome.error = ErrorCode::task_not_found;
+  } else {
+    outcome.task = std::move(task);
+  }
+  co_return outcome;
+}
+
+std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
+                                              const std::string& worker_id, Millis now,
+                                              std::uint64_t& generation,
+                                              std::shared_ptr<const Task>* previous,
+                                              std::optional<int> min_priority) {
+  for (;;) {
+    // Entries rank best first: once the head's priority is too low, so is the rest's.
+    if (min_priority && !queue.entries.empty() &&
+        queue.entries.begin()->priority() < *min_priority) {
+      return nullptr;
+    }
+    auto entry = ready_.pop_best(queue);
+    if (!entry) break;
+    std::shared_ptr<const Task> task = load(entry->id);
+    if (!task) continue;  // stale entry: skip it
+    if (!is_claimable(*task, now)) {
+      // Pending but not due: it became ready by a clock that has since stepped back.
+      // Put it back on the wheel rather than dropping it.
+      if (task->status == TaskStatus::pending) reindex(nullptr, *task, entry->id);
+      continue;
+    }
+    ClaimCmd claim{worker_id, random_hex_token("lse_", 16)};
+    Transition transition = baton::apply(*task, claim, context_at(now));
+    if (!transition.ok()) continue;
+    Outcome unused;
+    auto claimed = share(std::move(transition.task));
+    generation = commit_transition(task.get(), claimed, entry->id, nullptr, now, unused);
+    if (previous) *previous = std::move(task);
+    return claimed;
+  }
+  return nullptr;
+}
+
+asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
+                                           std::string worker_id,
+                                           std::optional<int> min_priority) {
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  ReadyQueues::Queue* queue =
+      type ? ready_.find(account, *type) : ready_.best_queue_of_account(account);
+  if (!queue) co_return outcome;
+  std::uint64_t generation = 0;
+  std::shared_ptr<const Task> previous;
+  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous, min_priority);
+  if (previous) {
+    outcome.previous_claimed_by = previous->claimed_by;
+    outcome.previous_lease_token = previous->lease_token;
+  }
+  if (!outcome.task) co_return outcome;
+  co_return co_await finish(std::move(outcome), generation);
+}
+
+std::optional<ReadyEntry> Shard::peek_best(const std::string& account) {
+  ReadyQueues::Queue* queue = ready_.best_queue_of_account(account);
+  if (!queue) return std::nullopt;
+  return *queue->entries.begin();
+}
+
+}  // namespace baton
