@@ -82,17 +82,14 @@ void GroupCommitter::encode_transitions(Sealed& sealed) {
   sealed.transitions.clear();
 }
 
-std::uint64_t GroupCommitter::ns_since(Clock::time_point then) {
+std::uint64_t GroupCommitter::to_ns(Clock::duration duration) {
   return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - then).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count());
 }
 
 void GroupCommitter::record_write(Clock::time_point first_op, Clock::time_point began) {
-  auto ns = [](Clock::duration d) {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
-  };
-  wait_ns_.fetch_add(ns(began - first_op), std::memory_order_relaxed);
-  write_ns_.fetch_add(ns_since(began), std::memory_order_relaxed);
+  wait_ns_.fetch_add(to_ns(began - first_op), std::memory_order_relaxed);
+  write_ns_.fetch_add(to_ns(Clock::now() - began), std::memory_order_relaxed);
 }
 
 CommitTiming GroupCommitter::timing() const {
@@ -244,7 +241,7 @@ void GroupCommitter::commit_loop() {
     std::uint64_t first = taken.front()->generation, last = taken.back()->generation;
     Clock::time_point written = Clock::now();
     asio::post(shard_, [this, first, last, written, error = std::move(error)]() mutable {
-      back_to_shard_ns_.fetch_add(ns_since(written), std::memory_order_relaxed);
+      back_to_shard_ns_.fetch_add(to_ns(Clock::now() - written), std::memory_order_relaxed);
       on_committed(first, last, std::move(error));
     });
   }

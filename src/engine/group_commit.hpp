@@ -127,7 +127,7 @@ class GroupCommitter {
   void record_failure(std::uint64_t first, const StorageStatus& error);
   void resume(std::uint64_t generation, const StorageStatus& error);
   using Clock = std::chrono::steady_clock;
-  static std::uint64_t ns_since(Clock::time_point then);
+  static std::uint64_t to_ns(Clock::duration duration);
   void record_write(Clock::time_point first_op, Clock::time_point began);
 
   boost::asio::io_context& shard_;

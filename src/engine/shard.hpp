@@ -123,6 +123,11 @@ class Shard {
                                          Millis now, std::uint64_t& generation,
                                          std::shared_ptr<const Task>* previous = nullptr,
                                          std::optional<int> min_priority = std::nullopt);
+  // claim_from into an outcome (the task, and what it was before, for undoing the
+  // claim); returns the generation to wait for, 0 when nothing was claimed.
+  std::uint64_t claim_into(Outcome& outcome, ReadyQueues::Queue& queue,
+                           const std::string& worker_id,
+                           std::optional<int> min_priority = std::nullopt);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
   // Decides `command` on the task into `outcome`; returns the generation to wait for
   // before answering (0: nothing to wait for, or an error in `outcome`).

@@ -110,14 +110,7 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   if (!db_.writable()) {
     next.error = ErrorCode::unavailable;
   } else if (ReadyQueues::Queue* queue = ready_.find(account, type)) {
-    std::uint64_t claimed_in = 0;
-    std::shared_ptr<const Task> previous;
-    next.task = claim_from(*queue, worker_id, next.now, claimed_in, &previous);
-    if (previous) {
-      next.previous_claimed_by = previous->claimed_by;
-      next.previous_lease_token = previous->lease_token;
-    }
-    if (next.task) claim_generation = claimed_in;
+    claim_generation = claim_into(next, *queue, worker_id);
   }
   // The command's answer stands on its own write: a claim whose write fails after it
   // leaves the command acknowledged, with the failure in `next`.
@@ -190,6 +183,17 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
   return nullptr;
 }
 
+std::uint64_t Shard::claim_into(Outcome& outcome, ReadyQueues::Queue& queue,
+                                const std::string& worker_id, std::optional<int> min_priority) {
+  std::uint64_t generation = 0;
+  std::shared_ptr<const Task> previous;
+  outcome.task = claim_from(queue, worker_id, outcome.now, generation, &previous, min_priority);
+  if (!outcome.task) return 0;
+  outcome.previous_claimed_by = previous->claimed_by;
+  outcome.previous_lease_token = previous->lease_token;
+  return generation;
+}
+
 asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
                                            std::string worker_id,
                                            std::optional<int> min_priority) {
@@ -202,13 +206,7 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   ReadyQueues::Queue* queue =
       type ? ready_.find(account, *type) : ready_.best_queue_of_account(account);
   if (!queue) co_return outcome;
-  std::uint64_t generation = 0;
-  std::shared_ptr<const Task> previous;
-  outcome.task = claim_from(*queue, worker_id, outcome.now, generation, &previous, min_priority);
-  if (previous) {
-    outcome.previous_claimed_by = previous->claimed_by;
-    outcome.previous_lease_token = previous->lease_token;
-  }
+  std::uint64_t generation = claim_into(outcome, *queue, worker_id, min_priority);
   if (!outcome.task) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
 }
