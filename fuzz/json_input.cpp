@@ -40,6 +40,7 @@ bool has_type(const json::value& value, api::FieldType type) {
              (value.is_double() && std::trunc(value.get_double()) == value.get_double());
     case api::FieldType::boolean: return value.is_bool();
     case api::FieldType::object: return value.is_object();
+    case api::FieldType::array: return value.is_array();
   }
   return false;
 }
@@ -100,8 +101,22 @@ void expect_command(const api::Operation& operation, const api::Input& input,
       expect(!ec && payload.is_object(), "the payload is a JSON object", bytes);
       expect(!create->type.empty(), "a task has a type", bytes);
     }
+  } else if (id == "create_tasks") {
+    auto built = api::create_batch_request(input, limits, "acct", kNow);
+    if (const auto* requests = built_or_problem(built, bytes)) {
+      expect(!requests->empty() && static_cast<int>(requests->size()) <= limits.max_create_batch,
+             "a batch holds 1 to tasks.max_batch tasks", bytes);
+      for (const CreateRequest& create : *requests) {
+        expect(static_cast<std::int64_t>(create.payload_json.size()) <= limits.max_payload_bytes,
+               "each payload within tasks.max_payload_bytes", bytes);
+      }
+    }
   } else if (id == "claim_task") {
     expect_claim(api::claim_request(input, "acct"), limits, bytes);
+    if (auto count = api::claim_count(input)) {
+      expect(*count >= 1 && *count <= limits.max_claim_batch, "max_tasks within claims.max_batch",
+             bytes);
+    }
   } else if (id == "complete_task") {
     auto built = api::complete_command(input, limits, true);
     if (const CompleteCmd* complete = built_or_problem(built, bytes)) {

@@ -63,6 +63,30 @@ Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits
   return create;
 }
 
+Built<std::vector<CreateRequest>> create_batch_request(const Input& input,
+                                                       const TaskLimits& limits,
+                                                       const std::string& account, Millis now) {
+  std::vector<CreateRequest> requests;
+  const json::value* tasks = input.find("tasks");
+  if (!tasks || !tasks->is_array()) {
+    return InputProblem{ErrorCode::invalid_request, "tasks is required (a JSON array)"};
+  }
+  requests.reserve(tasks->get_array().size());
+  for (const json::value& item : tasks->get_array()) {
+    if (!item.is_object()) {
+      return InputProblem{ErrorCode::invalid_request,
+                          "tasks[" + std::to_string(requests.size()) + "] must be a JSON object"};
+    }
+    Built<CreateRequest> built = create_request(Input(item.get_object()), limits, account, now);
+    if (auto* problem = std::get_if<InputProblem>(&built)) {
+      problem->message = "tasks[" + std::to_string(requests.size()) + "]: " + problem->message;
+      return std::move(*problem);
+    }
+    requests.push_back(std::move(std::get<CreateRequest>(built)));
+  }
+  return requests;
+}
+
 ClaimRequest claim_request(const Input& input, std::string account) {
   ClaimRequest claim;
   claim.account = std::move(account);
@@ -70,6 +94,12 @@ ClaimRequest claim_request(const Input& input, std::string account) {
   claim.worker_id = input.string("worker_id", "workerId").value_or("");
   claim.wait_ms = static_cast<int>(input.integer("wait_seconds", "waitSeconds").value_or(0) * 1000);
   return claim;
+}
+
+std::optional<int> claim_count(const Input& input) {
+  auto count = input.integer("max_tasks", "maxTasks");
+  if (!count) return std::nullopt;
+  return static_cast<int>(*count);
 }
 
 std::optional<ClaimRequest> claim_next_request(const Input& input, std::string account) {

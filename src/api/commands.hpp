@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "api/operation.hpp"
 #include "core/errors.hpp"
@@ -26,7 +27,14 @@ using Built = std::variant<T, InputProblem>;
 
 Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits,
                                     std::string account, Millis now);
+// POST /v1/tasks/batch: every item as create_request makes it, or the first item's
+// problem, its message naming the item's 0-based index.
+Built<std::vector<CreateRequest>> create_batch_request(const Input& input,
+                                                       const TaskLimits& limits,
+                                                       const std::string& account, Millis now);
 ClaimRequest claim_request(const Input& input, std::string account);
+// A claim's max_tasks: nullopt when absent (one task, answered as `task`).
+std::optional<int> claim_count(const Input& input);
 // complete and fail: the claim their claim_next asks for, when they carry one.
 std::optional<ClaimRequest> claim_next_request(const Input& input, std::string account);
 // Heartbeat, complete and fail carry the worker's fencing identity; with

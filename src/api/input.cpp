@@ -78,6 +78,22 @@ std::string check_value(const FieldSpec& field, const json::value& value) {
       std::string problem = check_fields(field.properties, value.get_object());
       return problem.empty() ? problem : std::string(name) + "." + problem;
     }
+    case FieldType::array: {
+      if (!value.is_array()) return std::string(name) + " must be a JSON array";
+      const json::array& items = value.get_array();
+      if ((field.minimum && static_cast<std::int64_t>(items.size()) < *field.minimum) ||
+          (field.maximum && static_cast<std::int64_t>(items.size()) > *field.maximum)) {
+        return std::string(name) + " must hold " + std::to_string(field.minimum.value_or(0)) +
+               " to " + std::to_string(field.maximum.value_or(0)) + " items";
+      }
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        std::string item = std::string(name) + "[" + std::to_string(i) + "]";
+        if (!items[i].is_object()) return item + " must be a JSON object";
+        std::string problem = check_fields(field.properties, items[i].get_object());
+        if (!problem.empty()) return item + "." + problem;
+      }
+      return {};
+    }
     case FieldType::string: {
       if (!value.is_string()) return std::string(name) + " must be a string";
       std::string_view text = value.get_string();
@@ -120,7 +136,9 @@ std::string check_member(const FieldSpec& field, const json::object& values) {
   if (!value) {
     if (!field.required) return {};
     return std::string(field.name) + " is required" +
-           (field.type == FieldType::object ? " (a JSON object)" : "");
+           (field.type == FieldType::object  ? " (a JSON object)"
+            : field.type == FieldType::array ? " (a JSON array)"
+                                             : "");
   }
   return check_value(field, *value);
 }

@@ -31,7 +31,7 @@ struct Services;
 // unexpected exception behind a 500): the serve command's log.
 using LogSink = std::function<void(std::string_view message, std::string_view detail)>;
 
-enum class FieldType : std::uint8_t { string, integer, boolean, object };
+enum class FieldType : std::uint8_t { string, integer, boolean, object, array };
 // Where the HTTP form of an operation carries a field. MCP tool arguments carry them all.
 enum class FieldIn : std::uint8_t { body, query, path };
 
@@ -41,7 +41,8 @@ struct FieldSpec {
   FieldType type = FieldType::string;
   FieldIn in = FieldIn::body;
   bool required = false;
-  // Integers: the value's range. Strings: the length's, in code points.
+  // Integers: the value's range. Strings: the length's, in code points. Arrays: the
+  // number of items.
   std::optional<std::int64_t> minimum = {};
   std::optional<std::int64_t> maximum = {};
   std::vector<std::string_view> one_of = {};  // strings: the accepted values, when a fixed set
@@ -49,7 +50,8 @@ struct FieldSpec {
   std::string (*check)(std::string_view) = nullptr;  // strings: "" or the 400's message
   std::string_view description = {};
   // Objects: the fields checked inside it, as for an operation's own (claim_next carries a
-  // claim's). Empty: any object (a payload, a result).
+  // claim's). Empty: any object (a payload, a result). Arrays: the fields of each item,
+  // every item an object (a batch create's tasks carry create_task's).
   std::vector<FieldSpec> properties = {};
 };
 

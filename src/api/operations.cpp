@@ -44,6 +44,35 @@ FieldSpec idempotency_field(const TaskLimits& limits) {
                          "stored answer (the Idempotency-Key header does the same)."};
 }
 
+// What a task is created with: create_task's fields, and each item's of a batch.
+std::vector<FieldSpec> create_fields(const TaskLimits& limits) {
+  return {type_field(FieldIn::body, true, "The task type workers claim by."),
+          {.name = "payload", .type = FieldType::object, .required = true,
+           .maximum = limits.max_payload_bytes,
+           .description = "The work, a JSON object: at most tasks.max_payload_bytes "
+                          "serialized and tasks.max_depth levels deep."},
+          {.name = "priority", .type = FieldType::integer, .minimum = 0, .maximum = 100,
+           .description = "Higher is claimed first. Default 0."},
+          {.name = "maxAttempts", .alias = "max_attempts", .type = FieldType::integer,
+           .minimum = limits.min_max_attempts, .maximum = limits.max_max_attempts,
+           .description = "Claims before the task goes to the dead letter."},
+          {.name = "leaseDurationSeconds", .alias = "lease_duration_seconds",
+           .type = FieldType::integer, .minimum = limits.lease_min_seconds,
+           .maximum = limits.lease_max_seconds,
+           .description = "How long a claim holds the task without a heartbeat."},
+          {.name = "scheduledAt", .alias = "scheduled_at",
+           .description = "RFC 3339 time before which the task is not claimable; at "
+                          "most tasks.max_schedule_ahead_seconds ahead."},
+          {.name = "delaySeconds", .alias = "delay_seconds", .type = FieldType::integer,
+           .minimum = 0, .maximum = limits.max_schedule_ahead_seconds,
+           .description = "Relative form of scheduledAt."}};
+}
+
+std::vector<FieldSpec> with_idempotency(std::vector<FieldSpec> fields, const TaskLimits& limits) {
+  fields.push_back(idempotency_field(limits));
+  return fields;
+}
+
 // What a claim takes: claim_task's fields, and claim_next's on complete and fail.
 std::vector<FieldSpec> claim_fields(const TaskLimits& limits) {
   return {type_field(FieldIn::body, false,
@@ -53,6 +82,15 @@ std::vector<FieldSpec> claim_fields(const TaskLimits& limits) {
            .minimum = 0, .maximum = limits.max_wait_seconds,
            .description = "Long poll: wait up to this long for a task (claims.max_wait_"
                           "seconds at most)."}};
+}
+
+std::vector<FieldSpec> with_claim_count(std::vector<FieldSpec> fields, const TaskLimits& limits) {
+  fields.push_back({.name = "max_tasks", .alias = "maxTasks", .type = FieldType::integer,
+                    .minimum = 1, .maximum = limits.max_claim_batch,
+                    .description = "Claim up to this many tasks at once (claims.max_batch at "
+                                   "most): the answer is tasks, each with its own leaseToken "
+                                   "and agent_contract. A long poll ends at the first task."});
+  return fields;
 }
 
 FieldSpec claim_next_field(const TaskLimits& limits) {
@@ -90,29 +128,24 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
       {.id = "create_task", .method = "POST", .path = "/v1/tasks", .mcp_tool = true,
        .summary = "Create a task",
        .description = "Creates a pending task of a type. Workers claim it with claim_task.",
-       .fields = {type_field(FieldIn::body, true, "The task type workers claim by."),
-                  {.name = "payload", .type = FieldType::object, .required = true,
-                   .maximum = limits.max_payload_bytes,
-                   .description = "The work, a JSON object: at most tasks.max_payload_bytes "
-                                  "serialized and tasks.max_depth levels deep."},
-                  {.name = "priority", .type = FieldType::integer, .minimum = 0, .maximum = 100,
-                   .description = "Higher is claimed first. Default 0."},
-                  {.name = "maxAttempts", .alias = "max_attempts", .type = FieldType::integer,
-                   .minimum = limits.min_max_attempts, .maximum = limits.max_max_attempts,
-                   .description = "Claims before the task goes to the dead letter."},
-                  {.name = "leaseDurationSeconds", .alias = "lease_duration_seconds",
-                   .type = FieldType::integer, .minimum = limits.lease_min_seconds,
-                   .maximum = limits.lease_max_seconds,
-                   .description = "How long a claim holds the task without a heartbeat."},
-                  {.name = "scheduledAt", .alias = "scheduled_at",
-                   .description = "RFC 3339 time before which the task is not claimable; at "
-                                  "most tasks.max_schedule_ahead_seconds ahead."},
-                  {.name = "delaySeconds", .alias = "delay_seconds", .type = FieldType::integer,
-                   .minimum = 0, .maximum = limits.max_schedule_ahead_seconds,
-                   .description = "Relative form of scheduledAt."},
-                  idempotency_field(limits)},
+       .fields = with_idempotency(create_fields(limits), limits),
        .success_status = 201, .output = "TaskAnswer",
        .errors = join({E::payload_too_large}, kIdempotencyErrors), .run = create_task});
+  table.push_back(
+      {.id = "create_tasks", .method = "POST", .path = "/v1/tasks/batch", .mcp_tool = true,
+       .summary = "Create tasks in a batch",
+       .description = "Creates every task of tasks, each as create_task would; all are checked "
+                      "before any is written (a bad one is a 400 naming its 0-based index), and "
+                      "the answer comes once all are durable. One Idempotency-Key covers the "
+                      "batch: a retry creates only what is missing and returns the same ids.",
+       .fields = {{.name = "tasks", .type = FieldType::array, .required = true, .minimum = 1,
+                   .maximum = limits.max_create_batch,
+                   .description = "The tasks, each with create_task's fields (tasks.max_batch "
+                                  "at most).",
+                   .properties = create_fields(limits)},
+                  idempotency_field(limits)},
+       .success_status = 201, .output = "BatchCreated",
+       .errors = join({E::payload_too_large}, kIdempotencyErrors), .run = create_tasks});
   table.push_back(
       {.id = "list_tasks", .method = "GET", .path = "/v1/tasks", .mcp_tool = true,
        .summary = "List tasks",
@@ -132,7 +165,8 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "Takes the best claimable task (priority, then schedule, then age) and "
                       "returns it with a lease and a leaseToken. With wait_seconds, waits for "
                       "one to arrive. task is null when none came.",
-       .fields = claim_fields(limits), .output = "ClaimAnswer", .errors = {}, .run = claim_task});
+       .fields = with_claim_count(claim_fields(limits), limits), .output = "ClaimAnswer",
+       .errors = {}, .run = claim_task});
   table.push_back(
       {.id = "get_task", .method = "GET", .path = "/v1/tasks/{task_id}", .mcp_tool = true,
        .summary = "Read a task", .description = "Returns the task and what to do next.",

@@ -71,10 +71,21 @@ constexpr std::string_view kComponents = R"json({
                             "$ref": "#/components/schemas/ClaimAnswer"}}
   },
   "ClaimAnswer": {
-    "type": "object", "required": ["task", "agent_contract"],
+    "type": "object", "required": ["agent_contract"],
+    "description": "task without max_tasks; tasks with it.",
     "properties": {
       "task": {"description": "null when no task was claimable (within wait_seconds).",
                "anyOf": [{"$ref": "#/components/schemas/Task"}, {"type": "null"}]},
+      "tasks": {"type": "array", "description": "With max_tasks: each claimed task and its own contract; empty when none was claimable.",
+                "items": {"$ref": "#/components/schemas/TaskAnswer"}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "BatchCreated": {
+    "type": "object", "required": ["tasks", "taskIds", "agent_contract"],
+    "properties": {
+      "tasks": {"type": "array", "description": "Each task as create_task answers it, in request order.",
+                "items": {"$ref": "#/components/schemas/TaskAnswer"}},
+      "taskIds": {"type": "array", "items": {"type": "string"}},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
   "TaskList": {
@@ -186,6 +197,23 @@ constexpr std::string_view kComponents = R"json({
   }
 })json";
 
+json::object field_schema(const FieldSpec& field);
+
+// An object whose members are `fields` (any object when there are none).
+json::object properties_schema(const std::vector<FieldSpec>& fields) {
+  json::object schema{{"type", "object"}};
+  if (fields.empty()) return schema;
+  json::object properties;
+  json::array required;
+  for (const FieldSpec& inner : fields) {
+    properties[inner.name] = field_schema(inner);
+    if (inner.required) required.emplace_back(inner.name);
+  }
+  schema["properties"] = std::move(properties);
+  if (!required.empty()) schema["required"] = std::move(required);
+  return schema;
+}
+
 json::object field_schema(const FieldSpec& field) {
   json::object schema;
   switch (field.type) {
@@ -209,17 +237,13 @@ json::object field_schema(const FieldSpec& field) {
       schema["type"] = "boolean";
       break;
     case FieldType::object:
-      schema["type"] = "object";
-      if (!field.properties.empty()) {
-        json::object properties;
-        json::array required;
-        for (const FieldSpec& inner : field.properties) {
-          properties[inner.name] = field_schema(inner);
-          if (inner.required) required.emplace_back(inner.name);
-        }
-        schema["properties"] = std::move(properties);
-        if (!required.empty()) schema["required"] = std::move(required);
-      }
+      schema = properties_schema(field.properties);
+      break;
+    case FieldType::array:
+      schema["type"] = "array";
+      schema["items"] = properties_schema(field.properties);
+      if (field.minimum) schema["minItems"] = *field.minimum;
+      if (field.maximum) schema["maxItems"] = *field.maximum;
       break;
   }
   std::string description(field.description);

@@ -260,6 +260,8 @@ TaskLimits Config::task_limits() const {
   limits.lease_max_seconds = leases.max_seconds;
   limits.lease_default_seconds = leases.default_seconds;
   limits.max_wait_seconds = claims.max_wait_seconds;
+  limits.max_claim_batch = claims.max_batch;
+  limits.max_create_batch = tasks.max_batch;
   return limits;
 }
 

@@ -54,10 +54,12 @@ struct Config {
   } leases;
   struct Claims {
     int max_wait_seconds = 30;
+    int max_batch = 100;  // largest max_tasks of one claim
   } claims;
   struct Tasks {
     std::int64_t max_payload_bytes = 65536;
     int max_depth = 32;
+    int max_batch = 1000;  // most tasks in one batch create
     int default_max_attempts = 3;
     std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
     int retry_backoff_base_seconds = 2;

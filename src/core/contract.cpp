@@ -125,6 +125,16 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
   return c;
 }
 
+Contract contract_for_claimed_batch() {
+  Contract c;
+  c.task_claimable = true;
+  c.next_actions.push_back(action(ActionCode::heartbeat, true,
+                                  "Work on each task as its own agent_contract says: heartbeat "
+                                  "each lease you hold, then complete or fail each task.",
+                                  "", ""));
+  return c;
+}
+
 Contract contract_for_empty_claim(int retry_after_seconds) {
   Contract c;
   c.retryable = true;

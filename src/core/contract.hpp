@@ -37,6 +37,8 @@ struct Contract {
 enum class ContractSite { claim, other };
 
 Contract contract_for_task(const Task& task, Millis now, ContractSite site);
+// A claim of several tasks (max_tasks): each carries its own contract.
+Contract contract_for_claimed_batch();
 // A claim that found nothing.
 Contract contract_for_empty_claim(int retry_after_seconds);
 // An error; `task_id` fills endpoints when the error concerns one task.

@@ -21,6 +21,8 @@ struct TaskLimits {
   int lease_default_seconds = 300;
   std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
   int max_wait_seconds = 30;
+  int max_claim_batch = 100;    // max_tasks of one claim
+  int max_create_batch = 1000;  // tasks of one POST /v1/tasks/batch
   int max_reason_chars = 500;
   int max_worker_id_chars = 200;
   int max_idempotency_key_chars = 255;

@@ -37,7 +37,12 @@ class LocalEngine final : public TaskEngine {
 
   boost::asio::awaitable<Outcome> create(CreateRequest request,
                                          const IdempotencyRequest* idempotency) override;
+  // Each shard creates its items in one turn, all shards in parallel.
+  boost::asio::awaitable<BatchOutcome> create_batch(
+      std::vector<CreateRequest> requests, const IdempotencyRequest* idempotency) override;
   boost::asio::awaitable<Outcome> claim_next(ClaimRequest request) override;
+  // A typed batch claim takes its tasks from the queue's shard in one turn and one write.
+  boost::asio::awaitable<BatchOutcome> claim_batch(ClaimRequest request, int max_tasks) override;
   boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id,
                                         Command command,
                                         const IdempotencyRequest* idempotency) override;

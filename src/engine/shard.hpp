@@ -58,6 +58,10 @@ class Shard {
   // Operations, on this shard's thread.
   boost::asio::awaitable<Outcome> create(CreateRequest request,
                                          const IdempotencyRequest* idempotency);
+  // Creates every request in one turn, so one write makes them all durable. An item with
+  // an idempotency request whose answer is stored already is answered from it.
+  boost::asio::awaitable<std::vector<Outcome>> create_all(
+      std::vector<CreateRequest> requests, std::vector<const IdempotencyRequest*> idempotency);
   boost::asio::awaitable<Outcome> apply(std::string account, Ulid id, Command command,
                                         const IdempotencyRequest* idempotency);
   // `command`, then, if it succeeded, a claim of the best task of (account, type) on this
@@ -76,6 +80,11 @@ class Shard {
   boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
                                              std::string worker_id,
                                              std::optional<int> min_priority = std::nullopt);
+  // Up to `count` claims of the queue's best tasks, in one turn and one write; empty
+  // when none is claimable, one unavailable outcome when the write failed.
+  boost::asio::awaitable<std::vector<Outcome>> claim_several(std::string account,
+                                                             std::string type,
+                                                             std::string worker_id, int count);
   // The best claimable entry of the account on this shard, for a claim across shards.
   std::optional<ReadyEntry> peek_best(const std::string& account);
   // Parks `waiter` here, serving it at once if a task is already claimable.
@@ -93,6 +102,9 @@ class Shard {
     std::string body;
   };
   IdempotencyCheck begin_idempotent(const IdempotencyRequest& request);
+  // What storage holds for the key (replay, conflict, or proceed when nothing), without
+  // marking it in flight.
+  IdempotencyCheck stored_response(const IdempotencyRequest& request);
   void end_idempotent(const IdempotencyRequest& request);
 
   const GroupCommitter& committer() const { return committer_; }
@@ -129,6 +141,9 @@ class Shard {
                            const std::string& worker_id,
                            std::optional<int> min_priority = std::nullopt);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
+  // Decides a create into `outcome`; returns the generation to wait for (0 on an error).
+  std::uint64_t decide_create(CreateRequest request, const IdempotencyRequest* idempotency,
+                              Outcome& outcome);
   // Decides `command` on the task into `outcome`; returns the generation to wait for
   // before answering (0: nothing to wait for, or an error in `outcome`).
   std::uint64_t decide(const std::string& account, const Ulid& id, Command& command,

@@ -13,29 +13,35 @@ namespace baton {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// The answer when the write a decision waited for failed: storage is unavailable.
+Outcome unavailable_at(Millis now) {
+  Outcome failed;
+  failed.error = ErrorCode::unavailable;
+  failed.now = now;
+  return failed;
+}
+
+}  // namespace
+
 asio::awaitable<StorageStatus> Shard::wait_commit(std::uint64_t generation) {
   co_return co_await committer_.wait(generation);
 }
 
 asio::awaitable<Outcome> Shard::finish(Outcome outcome, std::uint64_t generation) {
   StorageStatus committed = co_await committer_.wait(generation);
-  if (!committed.ok()) {
-    Outcome failed;
-    failed.error = ErrorCode::unavailable;
-    failed.now = outcome.now;
-    co_return failed;
-  }
+  if (!committed.ok()) co_return unavailable_at(outcome.now);
   co_return outcome;
 }
 
-asio::awaitable<Outcome> Shard::create(CreateRequest request,
-                                       const IdempotencyRequest* idempotency) {
-  Outcome outcome;
+std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyRequest* idempotency,
+                                   Outcome& outcome) {
   std::int64_t micros = wall_now_us();
   outcome.now = micros / 1000;
   if (!db_.writable()) {
     outcome.error = ErrorCode::unavailable;
-    co_return outcome;
+    return 0;
   }
   Task task;
   task.account_id = std::move(request.account);
@@ -50,9 +56,48 @@ asio::awaitable<Outcome> Shard::create(CreateRequest request,
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = outcome.now;
   outcome.task = share(std::move(task));
-  std::uint64_t generation =
-      commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);
+  return commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);
+}
+
+asio::awaitable<Outcome> Shard::create(CreateRequest request,
+                                       const IdempotencyRequest* idempotency) {
+  Outcome outcome;
+  std::uint64_t generation = decide_create(std::move(request), idempotency, outcome);
+  if (generation == 0) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
+}
+
+asio::awaitable<std::vector<Outcome>> Shard::create_all(
+    std::vector<CreateRequest> requests, std::vector<const IdempotencyRequest*> idempotency) {
+  std::vector<Outcome> outcomes(requests.size());
+  std::uint64_t generation = 0;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    Outcome& outcome = outcomes[i];
+    if (idempotency[i]) {
+      // The batch's own key is held single-flight by the caller, so a stored item is one
+      // an earlier attempt made durable: answer it again.
+      IdempotencyCheck stored = stored_response(*idempotency[i]);
+      if (stored.kind == IdempotencyCheck::Kind::replay) {
+        outcome.now = wall_now_ms();
+        outcome.status = stored.status;
+        outcome.body = std::move(stored.body);
+        continue;
+      }
+      if (stored.kind == IdempotencyCheck::Kind::conflict) {
+        outcome.error = ErrorCode::idempotency_conflict;
+        continue;
+      }
+    }
+    generation = std::max(generation, decide_create(std::move(requests[i]), idempotency[i], outcome));
+  }
+  if (generation == 0) co_return outcomes;
+  StorageStatus committed = co_await committer_.wait(generation);
+  if (!committed.ok()) {
+    for (Outcome& outcome : outcomes) {
+      if (outcome.ok()) outcome = unavailable_at(outcome.now);
+    }
+  }
+  co_return outcomes;
 }
 
 std::uint64_t Shard::decide(const std::string& account, const Ulid& id, Command& command,
@@ -117,10 +162,7 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   if (generation != 0) {
     StorageStatus committed = co_await committer_.wait(generation);
     if (!committed.ok()) {
-      Outcome failed;
-      failed.error = ErrorCode::unavailable;
-      failed.now = chained.done.now;
-      chained.done = failed;
+      chained.done = unavailable_at(chained.done.now);
       chained.claimed = false;
       chained.next = Outcome{};
       co_return chained;
@@ -128,12 +170,7 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   }
   if (claim_generation != 0) {
     StorageStatus committed = co_await committer_.wait(claim_generation);
-    if (!committed.ok()) {
-      Outcome failed;
-      failed.error = ErrorCode::unavailable;
-      failed.now = next.now;
-      chained.next = failed;
-    }
+    if (!committed.ok()) chained.next = unavailable_at(next.now);
   }
   co_return chained;
 }
@@ -209,6 +246,29 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   std::uint64_t generation = claim_into(outcome, *queue, worker_id, min_priority);
   if (!outcome.task) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
+}
+
+asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, std::string type,
+                                                           std::string worker_id, int count) {
+  std::vector<Outcome> outcomes;
+  Millis now = wall_now_ms();
+  ReadyQueues::Queue* queue = db_.writable() ? ready_.find(account, type) : nullptr;
+  std::uint64_t generation = 0;
+  while (queue && static_cast<int>(outcomes.size()) < count) {
+    Outcome outcome;
+    outcome.now = now;
+    std::uint64_t claimed = claim_into(outcome, *queue, worker_id);
+    if (!outcome.task) break;
+    generation = std::max(generation, claimed);
+    outcomes.push_back(std::move(outcome));
+    // A queue emptied by these claims may be released at the next tick, not sooner.
+  }
+  if (generation == 0) co_return outcomes;
+  StorageStatus committed = co_await committer_.wait(generation);
+  if (!committed.ok()) {
+    outcomes.assign(1, unavailable_at(now));
+  }
+  co_return outcomes;
 }
 
 std::optional<ReadyEntry> Shard::peek_best(const std::string& account) {

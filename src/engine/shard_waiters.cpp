@@ -114,6 +114,15 @@ Shard::IdempotencyCheck Shard::begin_idempotent(const IdempotencyRequest& reques
     check.kind = IdempotencyCheck::Kind::in_flight;
     return check;
   }
+  check = stored_response(request);
+  if (check.kind == IdempotencyCheck::Kind::proceed) {
+    idempotency_in_flight_.insert(request.scope_key);
+  }
+  return check;
+}
+
+Shard::IdempotencyCheck Shard::stored_response(const IdempotencyRequest& request) {
+  IdempotencyCheck check;
   if (auto bytes = db_.get(Cf::idempotency, request.scope_key)) {
     auto stored = records::decode_response(*bytes);
     if (stored && stored->expires_at > wall_now_ms()) {
@@ -127,7 +136,6 @@ Shard::IdempotencyCheck Shard::begin_idempotent(const IdempotencyRequest& reques
       return check;
     }
   }
-  idempotency_in_flight_.insert(request.scope_key);
   return check;
 }
 

@@ -103,6 +103,23 @@ struct ClaimRequest {
   std::shared_ptr<ClaimWatch> watch;  // long polls only
 };
 
+// Several outcomes of one call, in request order (batch create, batch claim), or the
+// error that stopped it.
+struct BatchOutcome {
+  ErrorCode error = ErrorCode::none;
+  int retry_after_seconds = 0;
+  std::vector<Outcome> items;
+  Millis now = 0;
+  int affinity = -1;
+  bool ok() const { return error == ErrorCode::none; }
+};
+
+// Item `index` of an idempotent batch create is an idempotent create of its own, under
+// this key: a retry of the batch creates only the items no earlier attempt made durable,
+// and answers the others' stored bodies. The separator is no printable character, so no
+// client key can name an item's.
+IdempotencyRequest item_idempotency(const IdempotencyRequest& batch, std::size_t index);
+
 struct ListRequest {
   std::string account;
   std::optional<std::string> type;
@@ -150,7 +167,17 @@ class TaskEngine {
   virtual ~TaskEngine() = default;
   virtual boost::asio::awaitable<Outcome> create(CreateRequest request,
                                                  const IdempotencyRequest* idempotency) = 0;
+  // Creates every request, answered once all are durable. With `idempotency`, item i is
+  // an idempotent create under item_idempotency(*idempotency, i) whose stored body is
+  // idempotency->render of its task. This one creates them one after the other; an engine
+  // may write its shards in parallel.
+  virtual boost::asio::awaitable<BatchOutcome> create_batch(
+      std::vector<CreateRequest> requests, const IdempotencyRequest* idempotency);
   virtual boost::asio::awaitable<Outcome> claim_next(ClaimRequest request) = 0;
+  // Up to `max_tasks` claims as claim_next would make them: the long poll (if any) ends
+  // at the first task, and the rest are what is claimable then. This one claims them one
+  // after the other; an engine may take them in one step.
+  virtual boost::asio::awaitable<BatchOutcome> claim_batch(ClaimRequest request, int max_tasks);
   // Claim by id, heartbeat, complete, fail, cancel, requeue: one command on one task.
   virtual boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id,
                                                 Command command,

@@ -185,6 +185,10 @@ Answer call_mcp(McpSession& mcp, const Operation& op, const json::object& args) 
   return answer;
 }
 
+json::object minimal_task(const std::string& type) {
+  return {{"type", type}, {"payload", {{"n", 1}}}};
+}
+
 // The least input `op` accepts, so a test can vary one field at a time.
 json::object minimal_arguments(const Operation& op, const std::string& type) {
   json::object args;
@@ -196,6 +200,7 @@ json::object minimal_arguments(const Operation& op, const std::string& type) {
     else if (field == "payload") args["payload"] = json::object{{"n", 1}};
     else if (field == "task_id") args["task_id"] = "tsk_01JXZK0000000000000000000A";
     else if (field == "key_id") args["key_id"] = "key_01JXZK0000000000000000000A";
+    else if (field == "tasks") args["tasks"] = json::array{minimal_task(type)};
     else BOOST_FAIL("no minimal value known for required field " << field << " of " << op.id);
   }
   return args;
@@ -365,12 +370,28 @@ BOOST_AUTO_TEST_CASE(every_listed_bound_is_the_bound_enforced) {
           std::int64_t min = schema.at("minimum").as_int64();
           cases.emplace_back(min, min - 1);
         }
+      } else if (kind == "array") {
+        // A batch: as many minimal items as the bound allows, and one more or one fewer.
+        auto items = [&](std::int64_t count) {
+          json::array out;
+          for (std::int64_t i = 0; i < count; ++i) out.push_back(minimal_task(type));
+          return out;
+        };
+        if (schema.contains("maxItems")) {
+          std::int64_t max = schema.at("maxItems").as_int64();
+          cases.emplace_back(items(max), items(max + 1));
+        }
+        if (schema.contains("minItems")) {
+          std::int64_t min = schema.at("minItems").as_int64();
+          cases.emplace_back(items(min), items(min - 1));
+        }
       } else if (kind == "string" && schema.contains("maxLength") && !schema.contains("enum")) {
         std::size_t max = static_cast<std::size_t>(schema.at("maxLength").as_int64());
         cases.emplace_back(std::string(max, 'a'), std::string(max + 1, 'a'));
       }
       for (auto& [at_bound, past_bound] : cases) {
-        BOOST_TEST_CONTEXT(id << "." << name << " = " << js(at_bound) << " / " << js(past_bound)) {
+        BOOST_TEST_CONTEXT(id << "." << name << " = " << js(at_bound).substr(0, 200) << " / "
+                              << js(past_bound).substr(0, 200)) {
           json::object ok_args = minimal_arguments(op, type);
           ok_args[name] = at_bound;
           json::object bad_args = minimal_arguments(op, type);

@@ -51,7 +51,7 @@ test('the document is OpenAPI 3.1 and names every operation', () => {
   assert.equal(doc.openapi, '3.1.0');
   const ids = Object.values(doc.paths).flatMap((item) => Object.values(item))
     .map((op) => op.operationId).filter(Boolean);
-  for (const id of ['create_task', 'list_tasks', 'claim_task', 'get_task', 'claim_task_by_id',
+  for (const id of ['create_task', 'create_tasks', 'list_tasks', 'claim_task', 'get_task', 'claim_task_by_id',
     'heartbeat', 'complete_task', 'fail_task', 'cancel_task', 'requeue_task', 'register_account',
     'list_keys', 'create_key', 'revoke_key', 'create_backup', 'get_openapi_schema', 'mcp']) {
     assert.ok(ids.includes(id), `operationId ${id} missing from ${ids}`);
@@ -155,6 +155,15 @@ test('live answers validate against the document (tasks, claims, errors)', async
   const id = created.json.task.id;
 
   await checked('GET', '/v1/tasks?limit=5', '/v1/tasks');
+  const batch = await checked('POST', '/v1/tasks/batch', '/v1/tasks/batch', {
+    body: { tasks: [{ type: 'schema_batch', payload: {} }, { type: 'schema_batch', payload: { i: 2 } }] },
+  });
+  assert.equal(batch.status, 201);
+  assert.equal(batch.json.taskIds.length, 2);
+  const several = await checked('POST', '/v1/tasks/claim', '/v1/tasks/claim', {
+    body: { type: 'schema_batch', max_tasks: 5 },
+  });
+  assert.equal(several.json.tasks.length, 2);
   await checked('GET', `/v1/tasks/${id}`, '/v1/tasks/{task_id}');
 
   const claim = await checked('POST', '/v1/tasks/claim', '/v1/tasks/claim', {
