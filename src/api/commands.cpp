@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace baton::api {
 
 namespace json = boost::json;
@@ -60,6 +62,23 @@ Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits
       input.integer("leaseDurationSeconds", "lease_duration_seconds")
           .value_or(limits.lease_default_seconds));
   if (delay && *delay > 0) create.scheduled_at = now + *delay * 1000;
+  if (const json::value* ids = input.find("depends_on", "dependsOn")) {
+    for (const json::value& id : ids->get_array()) {
+      std::string text(id.get_string());
+      // Naming a dependency twice waits for it once.
+      if (std::find(create.depends_on.begin(), create.depends_on.end(), text) ==
+          create.depends_on.end()) {
+        create.depends_on.push_back(std::move(text));
+      }
+    }
+  }
+  create.run_on_dependency_failure =
+      input.string("on_dependency_failure", "onDependencyFailure").value_or("cancel") == "run";
+  create.parent_task_id = input.string("parent_task_id", "parentTaskId").value_or("");
+  if (const json::value* review = input.find("review")) {
+    const json::value* required = review->get_object().if_contains("required");
+    create.review_required = required && required->is_bool() && required->get_bool();
+  }
   return create;
 }
 
@@ -144,6 +163,20 @@ Built<FailCmd> fail_command(const Input& input, bool require_token) {
     fail.retry_after_seconds = static_cast<int>(*retry);
   }
   return fail;
+}
+
+Built<ReviewCmd> review_command(const Input& input) {
+  ReviewCmd review;
+  std::string decision = input.string("decision").value_or("approve");
+  review.decision = decision == "reject"   ? ReviewDecision::reject
+                    : decision == "revise" ? ReviewDecision::revise
+                                           : ReviewDecision::approve;
+  review.feedback = input.string("feedback").value_or("");
+  if (review.decision != ReviewDecision::approve && review.feedback.empty()) {
+    return InputProblem{ErrorCode::invalid_request,
+                        "feedback is required to " + decision + " (what is wrong, or what to change)."};
+  }
+  return review;
 }
 
 ClaimCmd claim_by_id_command(const Input& input) {

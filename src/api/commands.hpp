@@ -44,5 +44,7 @@ Built<CompleteCmd> complete_command(const Input& input, const TaskLimits& limits
                                     bool require_token);
 Built<FailCmd> fail_command(const Input& input, bool require_token);
 ClaimCmd claim_by_id_command(const Input& input);
+// review_task: reject and revise must say why (feedback).
+Built<ReviewCmd> review_command(const Input& input);
 
 }  // namespace baton::api

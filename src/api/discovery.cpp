@@ -138,7 +138,7 @@ asio::awaitable<Result> get_capabilities(Services& services, Call&) {
                                   {"retryable", info.retryable},
                                   {"action", to_string(info.action)}});
   }
-  for (int a = 0; a <= static_cast<int>(ActionCode::stop_work); ++a) {
+  for (int a = 0; a <= static_cast<int>(kLastActionCode); ++a) {
     actions.emplace_back(to_string(static_cast<ActionCode>(a)));
   }
   for (const Operation& operation : services.operations) {

@@ -88,6 +88,14 @@ std::string check_value(const FieldSpec& field, const json::value& value) {
       }
       for (std::size_t i = 0; i < items.size(); ++i) {
         std::string item = std::string(name) + "[" + std::to_string(i) + "]";
+        if (field.items == FieldType::string) {
+          if (!items[i].is_string()) return item + " must be a string";
+          if (field.check) {
+            std::string problem = field.check(items[i].get_string());
+            if (!problem.empty()) return item + ": " + problem;
+          }
+          continue;
+        }
         if (!items[i].is_object()) return item + " must be a JSON object";
         std::string problem = check_fields(field.properties, items[i].get_object());
         if (!problem.empty()) return item + "." + problem;

@@ -53,6 +53,9 @@ struct FieldSpec {
   // claim's). Empty: any object (a payload, a result). Arrays: the fields of each item,
   // every item an object (a batch create's tasks carry create_task's).
   std::vector<FieldSpec> properties = {};
+  // Arrays: what each item is. object: checked against `properties`; string: checked by
+  // `check` (when set).
+  FieldType items = FieldType::object;
 };
 
 // A validated input: every field present has the type and bounds its FieldSpec says.

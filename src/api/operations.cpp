@@ -1,6 +1,7 @@
 #include "api/operations.hpp"
 
 #include "api/handlers.hpp"
+#include "core/ulid.hpp"
 
 namespace baton::api {
 
@@ -11,6 +12,17 @@ using E = ErrorCode;
 std::string check_printable(std::string_view text) {
   return is_printable_ascii(text) ? std::string()
                                   : "idempotencyKey must be printable ASCII characters";
+}
+
+constexpr std::string_view kTaskIdPattern = "^tsk_[0-9A-HJKMNP-TV-Z]{26}$";
+
+std::string check_dependency_id(std::string_view id) {
+  return parse_task_id(id) ? std::string() : "must be a task id (tsk_ and 26 characters)";
+}
+
+std::string check_parent_id(std::string_view id) {
+  return parse_task_id(id) ? std::string()
+                           : "parent_task_id must be a task id (tsk_ and 26 characters)";
 }
 
 // ---- Fields shared by several operations. ----
@@ -65,7 +77,27 @@ std::vector<FieldSpec> create_fields(const TaskLimits& limits) {
                           "most tasks.max_schedule_ahead_seconds ahead."},
           {.name = "delaySeconds", .alias = "delay_seconds", .type = FieldType::integer,
            .minimum = 0, .maximum = limits.max_schedule_ahead_seconds,
-           .description = "Relative form of scheduledAt."}};
+           .description = "Relative form of scheduledAt."},
+          {.name = "depends_on", .alias = "dependsOn", .type = FieldType::array, .minimum = 0,
+           .maximum = limits.max_dependencies, .pattern = kTaskIdPattern,
+           .check = check_dependency_id,
+           .description = "Tasks of this account (any type) that must complete first: until "
+                          "then the task is blocked. Each must exist now, so no cycle can "
+                          "form.",
+           .items = FieldType::string},
+          {.name = "on_dependency_failure", .alias = "onDependencyFailure",
+           .one_of = {"cancel", "run"},
+           .description = "When a dependency is dead-lettered or cancelled: cancel this task "
+                          "(default, reason dependency_failed) or run it anyway."},
+          {.name = "parent_task_id", .alias = "parentTaskId", .pattern = kTaskIdPattern,
+           .check = check_parent_id,
+           .description = "A task of this account this one belongs to: the parent's reads "
+                          "show its children and their rollup by status."},
+          {.name = "review", .type = FieldType::object,
+           .description = "{\"required\": true}: completing the task moves it to "
+                          "awaiting_review with its result, until review_task decides.",
+           .properties = {{.name = "required", .type = FieldType::boolean,
+                           .description = "Hold completions for a reviewer."}}}};
 }
 
 std::vector<FieldSpec> with_idempotency(std::vector<FieldSpec> fields, const TaskLimits& limits) {
@@ -130,7 +162,8 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "Creates a pending task of a type. Workers claim it with claim_task.",
        .fields = with_idempotency(create_fields(limits), limits),
        .success_status = 201, .output = "TaskAnswer",
-       .errors = join({E::payload_too_large}, kIdempotencyErrors), .run = create_task});
+       .errors = join({E::payload_too_large, E::dependency_not_found}, kIdempotencyErrors),
+       .run = create_task});
   table.push_back(
       {.id = "create_tasks", .method = "POST", .path = "/v1/tasks/batch", .mcp_tool = true,
        .summary = "Create tasks in a batch",
@@ -145,13 +178,15 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                    .properties = create_fields(limits)},
                   idempotency_field(limits)},
        .success_status = 201, .output = "BatchCreated",
-       .errors = join({E::payload_too_large}, kIdempotencyErrors), .run = create_tasks});
+       .errors = join({E::payload_too_large, E::dependency_not_found}, kIdempotencyErrors),
+       .run = create_tasks});
   table.push_back(
       {.id = "list_tasks", .method = "GET", .path = "/v1/tasks", .mcp_tool = true,
        .summary = "List tasks",
        .description = "Lists the account's tasks, newest first, a page at a time.",
        .fields = {{.name = "status", .in = FieldIn::query,
-                   .one_of = {"pending", "claimed", "completed", "dead_letter", "cancelled"},
+                   .one_of = {"pending", "claimed", "completed", "dead_letter", "cancelled",
+                              "blocked", "awaiting_review"},
                    .description = "Only tasks in this state."},
                   type_field(FieldIn::query, false, "Only tasks of this type."),
                   {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
@@ -236,6 +271,23 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
        .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
        .run = requeue_task});
+
+  table.push_back(
+      {.id = "review_task", .method = "POST", .path = "/v1/tasks/{task_id}/review",
+       .mcp_tool = true, .summary = "Review a completed task",
+       .description = "Decides on a task awaiting_review (created with review: {required: "
+                      "true}): approve completes it with its result; reject dead-letters it "
+                      "with feedback as the reason; revise sends it back to pending with "
+                      "feedback shown to the next claimer (reviewFeedback).",
+       .fields = with_task_id({{.name = "decision", .required = true,
+                                .one_of = {"approve", "reject", "revise"},
+                                .description = "approve, reject or revise."},
+                               {.name = "feedback", .maximum = limits.max_reason_chars,
+                                .description = "Required for reject and revise."},
+                               idempotency_field(limits)}),
+       .output = "TaskAnswer",
+       .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
+       .run = review_task});
 
   // ---- Accounts and keys (spec section 2) ----
   const FieldSpec label{.name = "label", .maximum = 200, .description = "A name for the key."};

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace baton::api {
 
@@ -132,7 +133,47 @@ std::size_t task_bound(const Task& t) {
   std::size_t strings = t.id.size() + t.type.size() + optional_size(t.output_id) +
                         t.claimed_by.size() + t.lease_token.size() +
                         optional_size(t.failure_reason) + 16 /* status */;
+  std::size_t listed = 0;  // dependsOn and waitingOn: each id quoted, with a comma
+  for (const std::string& id : t.depends_on) listed += id.size() + 1;
+  for (const std::string& id : t.waiting_on) listed += id.size() + 1;
+  strings += listed + t.parent_task_id.size() + optional_size(t.review_feedback);
   return 1024 + 6 * strings + t.payload_json.size() + optional_size(t.result_json);
+}
+
+void write_ids(Cursor& w, const std::vector<std::string>& ids) {
+  w.lit("[");
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) w.lit(",");
+    w.string(ids[i]);
+  }
+  w.lit("]");
+}
+
+// Present only on tasks that use them, so a plain task's answer is the spec's shape.
+void write_workflow_fields(Cursor& w, const Task& t) {
+  if (!t.depends_on.empty()) {
+    w.lit(",\"dependsOn\":");
+    write_ids(w, t.depends_on);
+    w.lit(",\"waitingOn\":");
+    write_ids(w, t.waiting_on);
+    w.lit(",\"onDependencyFailure\":");
+    if (t.run_on_dependency_failure) {
+      w.lit("\"run\"");
+    } else {
+      w.lit("\"cancel\"");
+    }
+  }
+  if (!t.parent_task_id.empty()) {
+    w.lit(",\"parentTaskId\":");
+    w.string(t.parent_task_id);
+  }
+  if (t.review_required) {
+    w.lit(",\"review\":{\"required\":true}");
+  }
+  if (t.review_feedback) {
+    w.lit(",\"reviewFeedback\":");
+    w.string(*t.review_feedback);
+  }
 }
 
 std::size_t contract_bound(const Contract& c) {
@@ -188,6 +229,7 @@ void write_task(Cursor& w, const Task& t, TaskView view) {
   w.time_or_null(t.updated_at);
   w.lit(",\"completedAt\":");
   w.time_or_null(t.completed_at);
+  write_workflow_fields(w, t);
   w.lit("}");
 }
 
@@ -270,6 +312,23 @@ void append_contract(std::string& out, const Contract& c) {
   Cursor w(contract_bound(c));
   write_contract(w, c);
   w.append_to(out);
+}
+
+void append_children(std::string& out, const TaskChildren& children) {
+  out.append(",\"children\":{\"count\":").append(std::to_string(children.count));
+  out.append(",\"ids\":[");
+  for (std::size_t i = 0; i < children.ids.size(); ++i) {
+    if (i) out.push_back(',');
+    append_json_string(out, children.ids[i]);
+  }
+  out.append("],\"rollup\":{");
+  for (int s = 0; s < kTaskStatusCount; ++s) {
+    if (s) out.push_back(',');
+    append_json_string(out, to_string(static_cast<TaskStatus>(s)));
+    out.push_back(':');
+    out.append(std::to_string(children.by_status[s]));
+  }
+  out.append("}}");
 }
 
 std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view) {

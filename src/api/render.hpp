@@ -21,6 +21,8 @@ std::string printable(std::string_view text);
 void append_task(std::string& out, const Task& task, TaskView view);
 void append_contract(std::string& out, const Contract& contract);
 void append_json_string(std::string& out, std::string_view text);
+// ,"children":{"count", "ids", "rollup": {status: n, …}} of a parent's read
+void append_children(std::string& out, const TaskChildren& children);
 
 // {"task": …, "agent_contract": …}
 std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view);

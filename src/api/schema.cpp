@@ -47,7 +47,8 @@ constexpr std::string_view kComponents = R"json({
       "id": {"type": "string", "pattern": "^tsk_[0-9A-HJKMNP-TV-Z]{26}$"},
       "type": {"type": "string"},
       "status": {"type": "string",
-                 "enum": ["pending", "claimed", "completed", "dead_letter", "cancelled"]},
+                 "enum": ["pending", "claimed", "completed", "dead_letter", "cancelled",
+                          "blocked", "awaiting_review"]},
       "payload": {"type": "object"}, "result": {"type": ["object", "null"]},
       "outputId": {"type": ["string", "null"]}, "priority": {"type": "integer"},
       "maxAttempts": {"type": "integer"}, "attemptCount": {"type": "integer"},
@@ -60,13 +61,27 @@ constexpr std::string_view kComponents = R"json({
       "failureReason": {"type": ["string", "null"]},
       "createdAt": {"type": "string", "format": "date-time"},
       "updatedAt": {"type": "string", "format": "date-time"},
-      "completedAt": {"type": ["string", "null"], "format": "date-time"}
+      "completedAt": {"type": ["string", "null"], "format": "date-time"},
+      "dependsOn": {"type": "array", "items": {"type": "string"},
+                    "description": "Only on tasks created with depends_on."},
+      "waitingOn": {"type": "array", "items": {"type": "string"},
+                    "description": "The dependencies not finished yet."},
+      "onDependencyFailure": {"type": "string", "enum": ["cancel", "run"]},
+      "parentTaskId": {"type": "string"},
+      "review": {"type": "object", "properties": {"required": {"type": "boolean"}}},
+      "reviewFeedback": {"type": "string",
+                         "description": "The latest revise decision's feedback, for the next claimer."}
     }
   },
   "TaskAnswer": {
     "type": "object", "required": ["task", "agent_contract"],
     "properties": {"task": {"$ref": "#/components/schemas/Task"},
                    "agent_contract": {"$ref": "#/components/schemas/AgentContract"},
+                   "children": {"description": "Reads of a parent: its children (the first 1000 ids, oldest first) and how many are in each state.",
+                                "type": "object", "required": ["count", "ids", "rollup"],
+                                "properties": {"count": {"type": "integer", "minimum": 0},
+                                               "ids": {"type": "array", "items": {"type": "string"}},
+                                               "rollup": {"type": "object", "additionalProperties": {"type": "integer"}}}},
                    "next": {"description": "Complete and fail with claim_next: the claim made after this call (a ClaimAnswer; with error and message when the claim itself failed).",
                             "$ref": "#/components/schemas/ClaimAnswer"}}
   },
@@ -241,7 +256,13 @@ json::object field_schema(const FieldSpec& field) {
       break;
     case FieldType::array:
       schema["type"] = "array";
-      schema["items"] = properties_schema(field.properties);
+      if (field.items == FieldType::string) {
+        json::object item{{"type", "string"}};
+        if (!field.pattern.empty()) item["pattern"] = field.pattern;
+        schema["items"] = std::move(item);
+      } else {
+        schema["items"] = properties_schema(field.properties);
+      }
       if (field.minimum) schema["minItems"] = *field.minimum;
       if (field.maximum) schema["maxItems"] = *field.maximum;
       break;
@@ -418,7 +439,7 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
   json::object components_schemas = json::parse(kComponents).as_object();
   json::array codes, actions;
   for (const ErrorInfo& info : error_catalog()) codes.emplace_back(info.name);
-  for (int a = 0; a <= static_cast<int>(ActionCode::stop_work); ++a) {
+  for (int a = 0; a <= static_cast<int>(kLastActionCode); ++a) {
     actions.emplace_back(to_string(static_cast<ActionCode>(a)));
   }
   components_schemas["Error"].as_object()["properties"].as_object()["error"].as_object()["enum"] =

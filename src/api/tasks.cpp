@@ -162,10 +162,23 @@ asio::awaitable<Result> requeue_task(Services& services, Call& call) {
   co_return co_await apply_command(services, call, std::move(requeue), AnswerShape{}, true);
 }
 
+asio::awaitable<Result> review_task(Services& services, Call& call) {
+  Built<ReviewCmd> built = review_command(call.input);
+  if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
+  Command review = std::move(std::get<ReviewCmd>(built));
+  co_return co_await apply_command(services, call, std::move(review), AnswerShape{}, true);
+}
+
 asio::awaitable<Result> get_task(Services& services, Call& call) {
   std::string task_id = task_id_of(call);
   Outcome outcome = co_await services.engine.get(call.account, task_id);
-  co_return from_outcome(call, outcome, AnswerShape{}, task_id);
+  Result result = from_outcome(call, outcome, AnswerShape{}, task_id);
+  if (outcome.ok() && outcome.children) {
+    result.body.pop_back();  // the closing brace of {"task": …, "agent_contract": …}
+    append_children(result.body, *outcome.children);
+    result.body.push_back('}');
+  }
+  co_return result;
 }
 
 asio::awaitable<Result> list_tasks(Services& services, Call& call) {

@@ -262,6 +262,7 @@ TaskLimits Config::task_limits() const {
   limits.max_wait_seconds = claims.max_wait_seconds;
   limits.max_claim_batch = claims.max_batch;
   limits.max_create_batch = tasks.max_batch;
+  limits.max_dependencies = tasks.max_dependencies;
   return limits;
 }
 

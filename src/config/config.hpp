@@ -60,6 +60,7 @@ struct Config {
     std::int64_t max_payload_bytes = 65536;
     int max_depth = 32;
     int max_batch = 1000;  // most tasks in one batch create
+    int max_dependencies = 100;  // most depends_on ids of one task
     int default_max_attempts = 3;
     std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
     int retry_backoff_base_seconds = 2;

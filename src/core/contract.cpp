@@ -121,6 +121,23 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
     case TaskStatus::cancelled:
       c.next_actions.push_back(create_action(true));
       break;
+    case TaskStatus::blocked:
+      c.next_actions.push_back(action(ActionCode::check_task_status, true,
+                                      "The task waits for its dependencies (waiting_on); it "
+                                      "becomes pending, and claimable, once they complete.",
+                                      "GET", task_path(task.id)));
+      break;
+    case TaskStatus::awaiting_review:
+      c.next_actions.push_back(action(ActionCode::await_review, true,
+                                      "Your part is done: the result waits for a reviewer's "
+                                      "decision. Read the task later to learn it.",
+                                      "GET", task_path(task.id)));
+      c.next_actions.push_back(action(ActionCode::review_task, false,
+                                      "For the reviewer: approve, reject or revise (send it "
+                                      "back with feedback).",
+                                      "POST", task_path(task.id, "/review")));
+      c.next_actions.push_back(next_claim_action());
+      break;
   }
   return c;
 }

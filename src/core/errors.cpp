@@ -38,9 +38,10 @@ constexpr std::array kCatalog = {
     ErrorInfo{E::server_error, "server_error", 500, true, A::retry_after_wait, 5},
     // Baton's own (ext).
     ErrorInfo{E::forbidden, "forbidden", 403, false, A::authenticate, 0},
+    ErrorInfo{E::dependency_not_found, "dependency_not_found", 400, false, A::fix_request, 0},
 };
 
-static_assert(kCatalog.size() == static_cast<std::size_t>(E::forbidden));
+static_assert(kCatalog.size() == static_cast<std::size_t>(E::dependency_not_found));
 
 constexpr ErrorInfo kNone{E::none, "none", 200, false, A::check_task_status, 0};
 
@@ -69,6 +70,8 @@ std::string_view to_string(ActionCode action) {
     case A::list_tasks: return "list_tasks";
     case A::upgrade_plan: return "upgrade_plan";
     case A::stop_work: return "stop_work";
+    case A::review_task: return "review_task";
+    case A::await_review: return "await_review";
   }
   return "unknown";
 }

@@ -40,6 +40,7 @@ enum class ErrorCode : std::uint8_t {
   server_error,
   // Extensions, after the spec's codes so that theirs keep their values:
   forbidden,  // an admin operation without the admin key, or on a server that has none
+  dependency_not_found,  // depends_on or parent_task_id names no task of the account
 };
 
 enum class ActionCode : std::uint8_t {
@@ -57,7 +58,11 @@ enum class ActionCode : std::uint8_t {
   list_tasks,
   upgrade_plan,
   stop_work,
+  // Extensions (workflow):
+  review_task,   // a reviewer decides on a task awaiting review
+  await_review,  // the worker's part is done; the task waits for its reviewer
 };
+inline constexpr ActionCode kLastActionCode = ActionCode::await_review;
 
 struct ErrorInfo {
   ErrorCode code;

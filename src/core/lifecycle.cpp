@@ -15,6 +15,14 @@ Transition fail_with(const Task& task, ErrorCode code, int retry_after = 0) {
   return t;
 }
 
+// Nothing to do and nothing to write: a safe retry, or news that changes nothing.
+Transition unchanged(const Task& task) {
+  Transition t;
+  t.task = task;
+  t.unchanged = true;
+  return t;
+}
+
 Transition success(Task task, Millis now) {
   task.updated_at = now;
   Transition t;
@@ -51,7 +59,14 @@ ErrorCode check_live_claim(const Task& task, const Caller& caller, Millis now, b
         return ErrorCode::task_cancelled;
       }
       return ErrorCode::invalid_transition;
+    case TaskStatus::awaiting_review:
+      // Completed by this claim, waiting for the reviewer: completing again is rule (1).
+      if (completing && is_same_claim(caller, task.lease_token, task.claimed_by)) {
+        return ErrorCode::none;
+      }
+      return ErrorCode::invalid_transition;
     case TaskStatus::dead_letter:
+    case TaskStatus::blocked:
       return ErrorCode::invalid_transition;
     case TaskStatus::claimed:
       if (!is_same_claim(caller, task.lease_token, task.claimed_by)) return ErrorCode::lease_expired;
@@ -113,18 +128,17 @@ struct Apply {
   Transition operator()(const CompleteCmd& cmd) const {
     ErrorCode error = check_live_claim(task, cmd.caller, ctx.now, true);
     if (error != ErrorCode::none) return fail_with(task, error);
-    if (task.status == TaskStatus::completed) {
-      Transition same;
-      same.task = task;
-      same.unchanged = true;
-      return same;
-    }
+    if (task.status != TaskStatus::claimed) return unchanged(task);  // completed or in review
     Task next = task;
-    next.status = TaskStatus::completed;
     next.lease_expires_at = 0;
     next.result_json = cmd.result_json;
     next.output_id = cmd.output_id;
-    next.completed_at = ctx.now;
+    if (task.review_required) {
+      next.status = TaskStatus::awaiting_review;  // the result waits for the reviewer
+    } else {
+      next.status = TaskStatus::completed;
+      next.completed_at = ctx.now;
+    }
     return success(std::move(next), ctx.now);
   }
 
@@ -141,9 +155,7 @@ struct Apply {
   }
 
   Transition operator()(const CancelCmd&) const {
-    if (task.status != TaskStatus::pending && task.status != TaskStatus::claimed) {
-      return fail_with(task, ErrorCode::invalid_transition);
-    }
+    if (is_terminal(task.status)) return fail_with(task, ErrorCode::invalid_transition);
     Task next = task;
     next.cancelled_live_claim = task.status == TaskStatus::claimed;
     next.status = TaskStatus::cancelled;
@@ -165,6 +177,45 @@ struct Apply {
     if (ctx.now < task.lease_expires_at) return fail_with(task, ErrorCode::task_currently_claimed);
     Task next = end_attempt(task, true, 0);
     next.failure_reason = "lease_expired";
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const ReviewCmd& cmd) const {
+    if (task.status != TaskStatus::awaiting_review) {
+      return fail_with(task, ErrorCode::invalid_transition);
+    }
+    Task next = task;
+    switch (cmd.decision) {
+      case ReviewDecision::approve:
+        next.status = TaskStatus::completed;
+        next.completed_at = ctx.now;
+        break;
+      case ReviewDecision::reject:
+        next.status = TaskStatus::dead_letter;
+        next.failure_reason = cmd.feedback;
+        break;
+      case ReviewDecision::revise:
+        // Back to the queue, due now; the attempt that was revised stays counted.
+        next.status = TaskStatus::pending;
+        next.scheduled_at = 0;
+        next.review_feedback = cmd.feedback;
+        break;
+    }
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const DependencyDoneCmd& cmd) const {
+    auto it = std::find(task.waiting_on.begin(), task.waiting_on.end(), cmd.dependency_id);
+    if (task.status != TaskStatus::blocked || it == task.waiting_on.end()) return unchanged(task);
+    Task next = task;
+    next.waiting_on.erase(next.waiting_on.begin() + (it - task.waiting_on.begin()));
+    if (cmd.failed && !task.run_on_dependency_failure) {
+      next.status = TaskStatus::cancelled;
+      next.failure_reason = "dependency_failed";
+      next.waiting_on.clear();
+    } else if (next.waiting_on.empty()) {
+      next.status = TaskStatus::pending;
+    }
     return success(std::move(next), ctx.now);
   }
 
@@ -197,6 +248,15 @@ std::span<const LifecycleEdge> lifecycle_edges() {
       {S::pending, S::cancelled, "cancel_task"},
       {S::claimed, S::cancelled, "cancel_task"},
       {S::dead_letter, S::pending, "requeue_task"},
+      {S::claimed, S::awaiting_review, "complete_task"},
+      {S::awaiting_review, S::completed, "review_task"},
+      {S::awaiting_review, S::dead_letter, "review_task"},
+      {S::awaiting_review, S::pending, "review_task"},
+      {S::awaiting_review, S::cancelled, "cancel_task"},
+      {S::blocked, S::blocked, "dependency_done"},
+      {S::blocked, S::pending, "dependency_done"},
+      {S::blocked, S::cancelled, "dependency_done"},
+      {S::blocked, S::cancelled, "cancel_task"},
   };
   return kEdges;
 }

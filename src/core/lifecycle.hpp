@@ -3,6 +3,7 @@
 // it returns the next task or an error. No I/O, no clocks, no randomness of its own
 // (callers pass `now`, fresh lease tokens and backoff jitter), so every rule is testable
 // on its own and the same code can run inside another storage engine's transaction.
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -50,8 +51,22 @@ struct ReleaseCmd {
   std::string previous_lease_token;  // as before that claim ("" = never claimed)
 };
 
+// A reviewer's decision on a task awaiting review (review: {required: true}).
+enum class ReviewDecision : std::uint8_t { approve, reject, revise };
+struct ReviewCmd {
+  ReviewDecision decision = ReviewDecision::approve;
+  std::string feedback;  // reject: the failure reason; revise: shown to the next claimer
+};
+// One of a blocked task's dependencies reached a terminal state (issued by the engine,
+// once that state is durable). Saying it twice changes nothing.
+struct DependencyDoneCmd {
+  std::string dependency_id;
+  bool failed = false;  // dead-lettered or cancelled
+};
+
 using Command = std::variant<ClaimCmd, HeartbeatCmd, CompleteCmd, FailCmd, CancelCmd,
-                             RequeueCmd, ExpireLeaseCmd, ReleaseCmd>;
+                             RequeueCmd, ExpireLeaseCmd, ReleaseCmd, ReviewCmd,
+                             DependencyDoneCmd>;
 
 struct BackoffPolicy {
   int base_seconds = 2;
@@ -78,7 +93,7 @@ struct Transition {
 struct LifecycleEdge {
   TaskStatus from;
   TaskStatus to;
-  std::string_view by;  // an operation id, or "lease_expired"
+  std::string_view by;  // an operation id, or an event: "lease_expired", "dependency_done"
 };
 std::span<const LifecycleEdge> lifecycle_edges();
 

@@ -9,6 +9,8 @@ std::string_view to_string(TaskStatus status) {
     case TaskStatus::completed: return "completed";
     case TaskStatus::dead_letter: return "dead_letter";
     case TaskStatus::cancelled: return "cancelled";
+    case TaskStatus::blocked: return "blocked";
+    case TaskStatus::awaiting_review: return "awaiting_review";
   }
   return "unknown";
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/time.hpp"
 
@@ -17,8 +18,10 @@ enum class TaskStatus : std::uint8_t {
   completed = 2,
   dead_letter = 3,
   cancelled = 4,
+  blocked = 5,          // waiting for its dependencies (depends_on)
+  awaiting_review = 6,  // completed by its worker, waiting for a reviewer's decision
 };
-inline constexpr int kTaskStatusCount = 5;
+inline constexpr int kTaskStatusCount = 7;
 
 std::string_view to_string(TaskStatus status);
 std::optional<TaskStatus> parse_task_status(std::string_view text);
@@ -47,7 +50,26 @@ struct Task {
   // True when a cancel ended a live claim: that claim's worker gets task_cancelled.
   bool cancelled_live_claim = false;
 
+  // Workflow (docs/workflows.md).
+  std::vector<std::string> depends_on;  // every dependency, as created
+  std::vector<std::string> waiting_on;  // those not finished yet: non-empty while blocked
+  // on_dependency_failure: "run": a dependency that fails counts as finished, instead of
+  // cancelling this task.
+  bool run_on_dependency_failure = false;
+  std::string parent_task_id;  // "" = none
+  bool review_required = false;
+  std::optional<std::string> review_feedback;  // the latest revise's, for the next claimer
+
   bool ever_claimed() const { return !lease_token.empty(); }
+};
+
+// A parent's children, as its reads show them: the first ids (oldest first) and how many
+// of all of them are in each state.
+struct TaskChildren {
+  std::vector<std::string> ids;  // at most kShownChildren
+  int count = 0;
+  int by_status[kTaskStatusCount] = {};
+  static constexpr int kShownChildren = 1000;
 };
 
 }  // namespace baton

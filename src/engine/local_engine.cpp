@@ -63,6 +63,15 @@ std::uint64_t arrival_now() {
 LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
     : db_(db), options_(options) {
   for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options));
+  for (auto& shard : shards_) {
+    // On the finished task's shard, once its write is durable.
+    shard->set_on_dependency_done([this, &context = shard->context()](
+                                      const Ulid& dependent, const std::string& dependency,
+                                      bool failed) {
+      asio::co_spawn(context, tell_dependent(dependent, dependency, failed),
+                     NoteFailure{"dependency notice"});
+    });
+  }
 }
 
 LocalEngine::~LocalEngine() { stop(); }
@@ -104,6 +113,7 @@ void LocalEngine::start() {
     });
   }
   asio::co_spawn(shards_.front()->context(), watch_storage(), NoteFailure{"storage watch"});
+  rewatch_restored();
 }
 
 void LocalEngine::begin_shutdown() {
@@ -162,7 +172,9 @@ asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
   Shard& owner = queue_owner(request.account, request.type);
   std::optional<IdempotencyRequest> scope = scoped(request.account, asked);
   const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
+  bool linked = !request.depends_on.empty() || !request.parent_task_id.empty();
   Outcome outcome = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+    if (linked) return create_linked(std::move(request), idempotency, owner);
     return on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
       return owner.create(std::move(request), idempotency);
     });
@@ -176,6 +188,12 @@ asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateReques
   BatchOutcome batch;
   batch.now = wall_now_ms();
   if (requests.empty()) co_return batch;
+  for (const CreateRequest& request : requests) {
+    // Linked items are checked and watched one by one, as single creates.
+    if (!request.depends_on.empty() || !request.parent_task_id.empty()) {
+      co_return co_await TaskEngine::create_batch(std::move(requests), asked);
+    }
+  }
   const std::string account = requests.front().account;
   std::optional<IdempotencyRequest> scope = scoped(account, asked);
   const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
@@ -287,6 +305,10 @@ asio::awaitable<Outcome> LocalEngine::get(std::string account, std::string task_
     return owner.get(account, *id);
   });
   outcome.affinity = owner.index();
+  if (outcome.ok()) {
+    TaskChildren children = store::read_children(db_, account, *id);
+    if (children.count > 0) outcome.children = std::make_shared<const TaskChildren>(std::move(children));
+  }
   co_return outcome;
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/ulid.hpp"
 #include "engine/engine_options.hpp"
 #include "engine/task_engine.hpp"
 
@@ -64,6 +65,22 @@ class LocalEngine final : public TaskEngine {
   template <typename Operation>
   boost::asio::awaitable<Outcome> single_flight(const IdempotencyRequest* idempotency,
                                                 Operation operation);
+  // Dependencies (dependencies.cpp). A create with depends_on or parent_task_id: checks
+  // that they exist, starts the task blocked on the unfinished ones, and watches them.
+  boost::asio::awaitable<Outcome> create_linked(CreateRequest request,
+                                                const IdempotencyRequest* idempotency,
+                                                Shard& owner);
+  // The task with this id of this account, as its shard holds it (no children read).
+  boost::asio::awaitable<Outcome> find(const std::string& account, const std::string& task_id);
+  // Has each dependency's shard watch it for `dependent`, telling it of those finished.
+  boost::asio::awaitable<void> watch_dependencies(Ulid dependent,
+                                                  std::vector<std::string> waiting_on);
+  // Tells `dependent` that `dependency` finished: one DependencyDoneCmd on its shard.
+  boost::asio::awaitable<void> tell_dependent(Ulid dependent, std::string dependency,
+                                              bool failed);
+  // Watches again what every blocked task restore() met waits for (start, storage
+  // recovery): the watches of before were in memory only.
+  void rewatch_restored();
   // Runs on shard 0 for the engine's life: while storage is unwritable, tries
   // recover_storage() every kStorageRetry.
   boost::asio::awaitable<void> watch_storage();

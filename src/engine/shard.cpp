@@ -79,6 +79,7 @@ void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entr
   shape.scheduled_at = entry.scheduled_at;
   shape.lease_expires_at = entry.lease_expires_at;
   reindex(nullptr, shape, key.id);
+  if (entry.status == TaskStatus::blocked) restored_blocked_.push_back(key.id);
 }
 
 void Shard::start() { tick(); }
@@ -91,6 +92,9 @@ void Shard::forget_state() {
   recent_.clear();
   recent_order_.clear();
   recent_bytes_ = 0;
+  dependents_.clear();
+  releases_.clear();
+  restored_blocked_.clear();
   committer_.clear_failure();
 }
 
@@ -221,10 +225,14 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   dirty_order_.emplace_back(generation, id);
   committer_.add_op();
   reindex(before, after, id);
+  if (is_terminal(after.status) && (!before || !is_terminal(before->status))) {
+    note_finished(id, after, generation);
+  }
   return generation;
 }
 
 void Shard::on_durable(std::uint64_t generation, bool ok) {
+  deliver_releases(generation, ok);
   while (!dirty_order_.empty() && dirty_order_.front().first <= generation) {
     auto [written, id] = dirty_order_.front();
     dirty_order_.pop_front();

@@ -8,7 +8,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -107,6 +111,20 @@ class Shard {
   IdempotencyCheck stored_response(const IdempotencyRequest& request);
   void end_idempotent(const IdempotencyRequest& request);
 
+  // Dependencies (shard_dependencies.cpp). Called once a task this shard owns reached a
+  // terminal state that is durable, for each task blocked on it: `dependent` learns that
+  // `dependency` finished (failed: dead-lettered or cancelled).
+  using DependencyNotice =
+      std::function<void(const Ulid& dependent, const std::string& dependency, bool failed)>;
+  void set_on_dependency_done(DependencyNotice notice) { on_dependency_done_ = std::move(notice); }
+  // `dependent` waits for `dependency`, a task of this shard: nullopt when it is not
+  // finished (the notice comes once it is, durably), else whether it failed, for the
+  // caller to tell the dependent. Saying it twice registers once.
+  std::optional<bool> watch_dependency(const Ulid& dependency, const Ulid& dependent);
+  // The blocked tasks restore() met: their dependencies are watched again after a
+  // restart or a storage recovery, which forget what was watched.
+  std::vector<Ulid> take_restored_blocked() { return std::exchange(restored_blocked_, {}); }
+
   const GroupCommitter& committer() const { return committer_; }
   // After the shard's thread has stopped: see GroupCommitter::finish_pending.
   void finish_commits() { committer_.finish_pending(); }
@@ -149,6 +167,10 @@ class Shard {
   std::uint64_t decide(const std::string& account, const Ulid& id, Command& command,
                        const IdempotencyRequest* idempotency, Outcome& outcome);
   void on_durable(std::uint64_t generation, bool ok);
+  // `id` reached a terminal state in the write of `generation`: its dependents are told
+  // once that write is durable.
+  void note_finished(const Ulid& id, const Task& task, std::uint64_t generation);
+  void deliver_releases(std::uint64_t generation, bool ok);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void tick();
   void on_timer(WheelTimer& timer);
@@ -175,6 +197,18 @@ class Shard {
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> typed_waiters_;
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> any_waiters_;
   std::unordered_set<std::string> idempotency_in_flight_;
+  // Who waits for a task of this shard to finish, and the notices held until the write
+  // that finished it is durable.
+  struct Release {
+    std::uint64_t generation = 0;
+    std::string dependency;
+    bool failed = false;
+    std::vector<Ulid> dependents;
+  };
+  std::unordered_map<Ulid, std::vector<Ulid>, UlidHash> dependents_;
+  std::deque<Release> releases_;
+  std::vector<Ulid> restored_blocked_;
+  DependencyNotice on_dependency_done_;
   UlidGenerator ulids_;
   std::mt19937_64 random_;
   bool stopping_ = false;

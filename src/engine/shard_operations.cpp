@@ -55,6 +55,17 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
   task.lease_duration_seconds = request.lease_duration_seconds;
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = outcome.now;
+  task.depends_on = std::move(request.depends_on);
+  task.run_on_dependency_failure = request.run_on_dependency_failure;
+  task.parent_task_id = std::move(request.parent_task_id);
+  task.review_required = request.review_required;
+  if (request.dependency_failed) {
+    task.status = TaskStatus::cancelled;
+    task.failure_reason = "dependency_failed";
+  } else if (!request.waiting_on.empty()) {
+    task.status = TaskStatus::blocked;
+    task.waiting_on = std::move(request.waiting_on);
+  }
   outcome.task = share(std::move(task));
   return commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);
 }

@@ -113,6 +113,7 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
   // is failing again: stay unwritable, and look again later.
   if (db_.failed_writes() != failed_before) co_return false;
   db_.allow_writes();
+  rewatch_restored();
   co_return true;
 }
 

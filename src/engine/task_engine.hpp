@@ -54,6 +54,8 @@ struct Outcome {
   // The front-end thread that could serve this queue's next request without a hand-off
   // to another thread (LocalEngine: the owning shard's index); -1 when any is as good.
   int affinity = -1;
+  // Reads of a task that is a parent: its children and their rollup.
+  std::shared_ptr<const TaskChildren> children;
   bool ok() const { return error == ErrorCode::none; }
 };
 
@@ -72,6 +74,16 @@ struct CreateRequest {
   int max_attempts = 3;
   int lease_duration_seconds = 300;
   Millis scheduled_at = 0;
+  // Workflow (docs/workflows.md).
+  std::vector<std::string> depends_on;  // task ids of the account, each existing
+  bool run_on_dependency_failure = false;
+  std::string parent_task_id;  // "" = none
+  bool review_required = false;
+  // Set by the engine from the dependencies' states when it creates the task: those not
+  // finished (the task starts blocked on them), or that one has failed already (the task
+  // starts cancelled, reason dependency_failed). Handlers leave them empty.
+  std::vector<std::string> waiting_on;
+  bool dependency_failed = false;
 };
 
 // Tells a long-polling claim that its client went away; safe to call from the client's

@@ -124,6 +124,19 @@ std::optional<Ulid> list_key_id(std::string_view key) {
   return get_ulid(key, key.size() - 16);
 }
 
+std::string children_prefix(std::string_view account, const Ulid& parent) {
+  std::string out(1, 'C');
+  put_string8(out, account);
+  put_ulid(out, parent);
+  return out;
+}
+
+std::string child_key(std::string_view account, const Ulid& parent, const Ulid& child) {
+  std::string out = children_prefix(account, parent);
+  put_ulid(out, child);
+  return out;
+}
+
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key) {
   std::string out;

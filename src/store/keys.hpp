@@ -12,6 +12,7 @@
 //                'T' · account · type · task ulid              -> ""   (every task)
 //                'S' · account · status(1) · task ulid         -> ""   (terminal tasks)
 //                'X' · account · type · status(1) · task ulid  -> ""   (terminal tasks)
+//                'C' · account · parent ulid(16) · task ulid   -> ""   (tasks with a parent)
 //   idempotency  account · method · path · key                 -> stored response
 //   accounts     account id                                    -> account record
 //   keys         'h' · sha256(32)                              -> key record
@@ -61,6 +62,11 @@ std::string list_key(ListIndex index, std::string_view account, std::string_view
                      TaskStatus status, const Ulid& id);
 // The task ulid at the end of any listing key.
 std::optional<Ulid> list_key_id(std::string_view key);
+
+// A parent's children, oldest first: the prefix, and one child's entry (list_key_id reads
+// the child back).
+std::string children_prefix(std::string_view account, const Ulid& parent);
+std::string child_key(std::string_view account, const Ulid& parent, const Ulid& child);
 
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key);

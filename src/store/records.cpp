@@ -2,11 +2,14 @@
 
 #include "store/keys.hpp"
 
+#include <vector>
+
 namespace baton::records {
 
 namespace {
 
-constexpr char kTaskVersion = 1;
+// 1: the spec's fields. 2: and the workflow's (dependencies, parent, review).
+constexpr char kTaskVersion = 2;
 constexpr char kAccountVersion = 1;
 constexpr char kKeyVersion = 1;
 constexpr char kResponseVersion = 1;
@@ -29,6 +32,10 @@ class Writer {
     u8(s ? 1 : 0);
     if (s) str(*s);
   }
+  void strings(const std::vector<std::string>& list) {
+    u64(list.size());
+    for (const std::string& s : list) str(s);
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -38,10 +45,13 @@ class Writer {
 // Reads fields in order; any overrun marks it failed, and the caller then rejects the record.
 class Reader {
  public:
-  Reader(std::string_view in, char version) : in_(in) {
-    ok_ = !in_.empty() && in_[0] == version;
+  Reader(std::string_view in, char version) : Reader(in, version, version) {}
+  // Any version from `oldest` to `newest`: version() says which.
+  Reader(std::string_view in, char oldest, char newest) : in_(in) {
+    ok_ = !in_.empty() && in_[0] >= oldest && in_[0] <= newest;
     pos_ = 1;
   }
+  char version() const { return in_.empty() ? 0 : in_[0]; }
   std::uint64_t u64() {
     if (!need(8)) return 0;
     std::uint64_t v = keys::get_be64(in_, pos_);
@@ -64,6 +74,18 @@ class Reader {
   std::optional<std::string> opt() {
     if (u8() == 0) return std::nullopt;
     return str();
+  }
+  std::vector<std::string> strings() {
+    std::uint64_t count = u64();
+    std::vector<std::string> list;
+    // Each string takes at least its 8-byte length: a count past what is left is corrupt.
+    if (!ok_ || count > (in_.size() - pos_) / 8) {
+      ok_ = false;
+      return list;
+    }
+    list.reserve(count);
+    for (std::uint64_t i = 0; i < count && ok_; ++i) list.push_back(str());
+    return list;
   }
   bool done() const { return ok_ && pos_ == in_.size(); }
 
@@ -101,11 +123,17 @@ std::string encode_task(const Task& t) {
   w.i64(t.updated_at);
   w.i64(t.completed_at);
   w.u8(t.cancelled_live_claim ? 1 : 0);
+  w.strings(t.depends_on);
+  w.strings(t.waiting_on);
+  w.u8(t.run_on_dependency_failure ? 1 : 0);
+  w.str(t.parent_task_id);
+  w.u8(t.review_required ? 1 : 0);
+  w.opt(t.review_feedback);
   return w.take();
 }
 
 std::optional<Task> decode_task(std::string_view bytes) {
-  Reader r(bytes, kTaskVersion);
+  Reader r(bytes, 1, kTaskVersion);
   Task t;
   t.id = r.str();
   t.account_id = r.str();
@@ -127,6 +155,14 @@ std::optional<Task> decode_task(std::string_view bytes) {
   t.updated_at = r.i64();
   t.completed_at = r.i64();
   t.cancelled_live_claim = r.u8() != 0;
+  if (r.version() >= 2) {
+    t.depends_on = r.strings();
+    t.waiting_on = r.strings();
+    t.run_on_dependency_failure = r.u8() != 0;
+    t.parent_task_id = r.str();
+    t.review_required = r.u8() != 0;
+    t.review_feedback = r.opt();
+  }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
   return t;

@@ -58,6 +58,12 @@ void write_transition(Db& db, rocksdb::WriteBatch& batch, const TransitionWrite&
     batch.Delete(db.cf(Cf::active), slice(active));
   }
 
+  if (!write.existed && !after.parent_task_id.empty()) {
+    if (auto parent = parse_task_id(after.parent_task_id)) {
+      batch.Put(db.cf(Cf::listing), slice(keys::child_key(after.account_id, *parent, id)),
+                rocksdb::Slice());
+    }
+  }
   if (!write.existed) {
     batch.Put(db.cf(Cf::listing),
               slice(keys::list_key(ListIndex::all, after.account_id, after.type, after.status, id)),
@@ -153,6 +159,28 @@ ListResult list_tasks(Db& db, const ListQuery& query) {
   std::string prefix = keys::list_prefix(index, query.account, query.type.value_or(""),
                                          query.status.value_or(TaskStatus::pending));
   return walk(db, Cf::listing, prefix, query, [](std::string_view) { return true; });
+}
+
+TaskChildren read_children(Db& db, const std::string& account, const Ulid& parent) {
+  TaskChildren children;
+  std::string prefix = keys::children_prefix(account, parent);
+  Db::View view = db.view();
+  auto it = view.iterate(Cf::listing);
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
+    if (!id) continue;
+    auto bytes = view.get(Cf::tasks, keys::task_key(*id));
+    if (!bytes) continue;
+    auto task = records::decode_task(*bytes);
+    if (!task) continue;
+    ++children.count;
+    ++children.by_status[static_cast<int>(task->status)];
+    if (static_cast<int>(children.ids.size()) < TaskChildren::kShownChildren) {
+      children.ids.push_back(std::move(task->id));
+    }
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+  return children;
 }
 
 }  // namespace baton::store

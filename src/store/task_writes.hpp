@@ -56,4 +56,8 @@ struct ListResult {
 // tasks (pending and claimed listings scan the account's live tasks only).
 ListResult list_tasks(Db& db, const ListQuery& query);
 
+// The children of `parent` (tasks created with it as parent_task_id), from one snapshot;
+// empty when it has none. Reads every child's record: the cost grows with the children.
+TaskChildren read_children(Db& db, const std::string& account, const Ulid& parent);
+
 }  // namespace baton::store

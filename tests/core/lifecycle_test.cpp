@@ -140,6 +140,40 @@ Task cancelled_from_claimed() {
   return t;
 }
 
+// Created with two dependencies, neither finished yet.
+const std::string kDep = "tsk_01KDXK4M00000000000000DEP1";
+const std::string kDep2 = "tsk_01KDXK4M00000000000000DEP2";
+Task blocked_on_two() {
+  Task t = base_task();
+  t.status = TaskStatus::blocked;
+  t.depends_on = {kDep, kDep2};
+  t.waiting_on = {kDep, kDep2};
+  return t;
+}
+
+// kDep2 finished: only kDep is left.
+Task blocked_on_last() {
+  Task t = blocked_on_two();
+  t.waiting_on = {kDep};
+  return t;
+}
+
+// A claimed task whose completion waits for a reviewer (review: {required: true}).
+Task claimed_live_review() {
+  Task t = claimed_live();
+  t.review_required = true;
+  return t;
+}
+
+// Completed by the claim with kLiveToken, waiting for the reviewer's decision.
+Task awaiting_review() {
+  Task t = claimed_live_review();
+  t.status = TaskStatus::awaiting_review;
+  t.lease_expires_at = 0;
+  t.result_json = R"({"pages":3})";
+  return t;
+}
+
 // ---- The commands of the matrix ----------------------------------------------------
 
 Caller by_token(const std::string& token) { return Caller{token, ""}; }
@@ -187,9 +221,15 @@ std::vector<NamedCommand> matrix_commands() {
       {"expire_lease", ExpireLeaseCmd{}},
       {"release/live token", ReleaseCmd{kLiveToken, "", ""}},
       {"release/other token", ReleaseCmd{kStaleToken, "", ""}},
+      {"review/approve", ReviewCmd{ReviewDecision::approve, ""}},
+      {"review/reject", ReviewCmd{ReviewDecision::reject, "wrong file"}},
+      {"review/revise", ReviewCmd{ReviewDecision::revise, "add tests"}},
+      {"dependency done/waited on", DependencyDoneCmd{kDep, false}},
+      {"dependency failed/waited on", DependencyDoneCmd{kDep, true}},
+      {"dependency done/not waited on", DependencyDoneCmd{"tsk_other", false}},
   };
 }
-constexpr int kCommands = 18;
+constexpr int kCommands = 24;
 
 constexpr ErrorCode OK = ErrorCode::none;
 constexpr ErrorCode IT = ErrorCode::invalid_transition;
@@ -208,35 +248,47 @@ struct MatrixRow {
 // Columns, in matrix_commands() order:
 //  claim | hb: live, stale, same worker, other worker, neither | complete: live, stale, neither,
 //  other worker | fail: live, stale, neither | cancel | requeue | expire | release: live, other
+//  | review: approve, reject, revise | dependency: done, failed, not waited on
+// A dependency's news for a task that does not wait on it changes nothing (OK, unchanged).
 const MatrixRow kMatrix[] = {
     // Rule (5): pending never claimed -> invalid_transition.
     {"pending due", pending_due,
-     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE}},
+     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     {"pending scheduled later", pending_scheduled_later,
-     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE}},
+     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (5): pending claimed before -> lease_expired.
     {"pending previously claimed", pending_previously_claimed,
-     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE}},
+     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (4) and fencing: stale token / other worker -> lease_expired, neither -> accepted.
     {"claimed live", claimed_live,
-     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE}},
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK}},
+    {"claimed live, review required", claimed_live_review,
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (4): lease passed, even before expiry is processed -> lease_expired.
     {"claimed lease passed", claimed_lease_passed,
-     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE}},
+     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (1) for complete with the completing token or neither; rule (3) otherwise.
     {"completed", completed,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (3); only requeue acts on a dead letter.
     {"dead_letter", dead_letter,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (2): no token -> task_cancelled; a token that was not live at cancel -> rule (3).
     {"cancelled from pending", cancelled_from_pending,
-     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE}},
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     {"cancelled from pending after an ended claim", cancelled_from_pending_after_claim,
-     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE}},
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
     // Rule (2): the claim live at cancel, or no token -> task_cancelled; another token -> (3).
     {"cancelled from claimed", cancelled_from_claimed,
-     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE}},
+     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+    // Blocked: nothing but cancel and its dependencies' news moves it.
+    {"blocked on two", blocked_on_two,
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+    {"blocked on the last", blocked_on_last,
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+    // Awaiting review: the reviewer decides; completing again with the claim is rule (1).
+    {"awaiting review", awaiting_review,
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  OK, OK, OK,  OK, OK, OK}},
 };
 // clang-format on
 
@@ -890,10 +942,13 @@ BOOST_AUTO_TEST_CASE(terminal_tasks_reject_every_mutation_but_requeue_of_dead_le
       Transition t = apply(input, command.command, ctx_at(kNow));
       bool allowed = false;
       for (const std::string& name : terminal.accepted) allowed |= name == command.name;
+      // A dependency's news reaches finished tasks too (a dependent cancelled meanwhile):
+      // answered, and nothing changes.
+      bool news = std::string_view(command.name).starts_with("dependency");
       BOOST_TEST_CONTEXT(terminal.state << " x " << command.name) {
-        BOOST_TEST(t.ok() == allowed);
+        BOOST_TEST(t.ok() == (allowed || news));
         if (!t.ok()) BOOST_TEST(task_diff(t.task, input) == "");
-        if (t.ok() && input.status == TaskStatus::completed) {
+        if (t.ok() && (news || input.status == TaskStatus::completed)) {
           BOOST_TEST(t.unchanged);
           BOOST_TEST(task_diff(t.task, input) == "");
         }
@@ -1102,10 +1157,160 @@ BOOST_AUTO_TEST_CASE(fail_with_base_zero_backoff_is_claimable_at_once) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// ---- Review gate ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(review_gate)
+
+BOOST_AUTO_TEST_CASE(completing_a_task_that_needs_review_keeps_the_result_for_the_reviewer) {
+  Transition t = apply(claimed_live_review(), complete_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  Task expected = claimed_live_review();
+  expected.status = TaskStatus::awaiting_review;
+  expected.lease_expires_at = 0;
+  expected.result_json = R"({"ok":true})";
+  expected.output_id = "out-2";
+  expected.updated_at = kNow;  // completed_at stays unset until approval
+  BOOST_TEST(task_diff(t.task, expected) == "");
+}
+
+BOOST_AUTO_TEST_CASE(completing_again_while_in_review_is_a_safe_retry) {
+  Transition t = apply(awaiting_review(), complete_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.unchanged);
+  BOOST_TEST(task_diff(t.task, awaiting_review()) == "");
+}
+
+BOOST_AUTO_TEST_CASE(approve_completes_with_the_kept_result) {
+  Transition t = apply(awaiting_review(), ReviewCmd{ReviewDecision::approve, "fine"}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  Task expected = awaiting_review();
+  expected.status = TaskStatus::completed;
+  expected.completed_at = kNow;
+  expected.updated_at = kNow;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+}
+
+BOOST_AUTO_TEST_CASE(reject_dead_letters_with_the_feedback_as_the_reason) {
+  Transition t = apply(awaiting_review(), ReviewCmd{ReviewDecision::reject, "wrong file"}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  Task expected = awaiting_review();
+  expected.status = TaskStatus::dead_letter;
+  expected.failure_reason = "wrong file";
+  expected.updated_at = kNow;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+}
+
+BOOST_AUTO_TEST_CASE(revise_requeues_now_with_feedback_and_the_attempt_counted) {
+  Task input = awaiting_review();
+  input.scheduled_at = kNow - 100'000;
+  Transition t = apply(input, ReviewCmd{ReviewDecision::revise, "add tests"}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  Task expected = input;
+  expected.status = TaskStatus::pending;
+  expected.scheduled_at = 0;
+  expected.review_feedback = "add tests";
+  expected.updated_at = kNow;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+  BOOST_TEST(is_claimable(t.task, kNow));
+  // The next claim is another attempt, and the old token no longer completes it.
+  Transition claim = apply(t.task, ClaimCmd{"w2", kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(claim.ok());
+  BOOST_TEST(claim.task.attempt_count == input.attempt_count + 1);
+  BOOST_TEST(claim.task.review_feedback.value_or("") == "add tests");
+  Transition late = apply(claim.task, complete_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_TEST(name_of(late.error) == "lease_expired");
+}
+
+BOOST_AUTO_TEST_CASE(a_review_of_a_task_not_in_review_is_invalid) {
+  for (Task task : {pending_due(), claimed_live_review(), completed(), dead_letter()}) {
+    Transition t = apply(task, ReviewCmd{ReviewDecision::approve, ""}, ctx_at(kNow));
+    BOOST_TEST(name_of(t.error) == "invalid_transition", to_string(task.status));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancel_in_review_ends_no_live_claim) {
+  Transition t = apply(awaiting_review(), CancelCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::cancelled);
+  BOOST_TEST(!t.task.cancelled_live_claim);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- Dependencies -----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(dependencies)
+
+BOOST_AUTO_TEST_CASE(one_finished_dependency_of_two_leaves_the_task_blocked_on_the_other) {
+  Transition t = apply(blocked_on_two(), DependencyDoneCmd{kDep2, false}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(!t.unchanged);
+  Task expected = blocked_on_last();
+  expected.updated_at = kNow;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+  BOOST_TEST(!is_claimable(t.task, kNow));
+}
+
+BOOST_AUTO_TEST_CASE(the_last_finished_dependency_makes_the_task_pending_and_claimable) {
+  Transition t = apply(blocked_on_last(), DependencyDoneCmd{kDep, false}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::pending);
+  BOOST_TEST(t.task.waiting_on.empty());
+  BOOST_TEST((t.task.depends_on == blocked_on_two().depends_on));
+  BOOST_TEST(is_claimable(t.task, kNow));
+}
+
+BOOST_AUTO_TEST_CASE(news_of_a_dependency_twice_releases_once) {
+  Transition first = apply(blocked_on_last(), DependencyDoneCmd{kDep, false}, ctx_at(kNow));
+  BOOST_REQUIRE(first.ok());
+  Transition again = apply(first.task, DependencyDoneCmd{kDep, false}, ctx_at(kNow + 5));
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again.unchanged);
+  BOOST_TEST(task_diff(again.task, first.task) == "");
+  // Also while still blocked: a dependency already struck off changes nothing.
+  Transition twice = apply(blocked_on_last(), DependencyDoneCmd{kDep2, false}, ctx_at(kNow));
+  BOOST_TEST(twice.unchanged);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_dependency_cancels_the_task_with_dependency_failed) {
+  Transition t = apply(blocked_on_two(), DependencyDoneCmd{kDep, true}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  Task expected = blocked_on_two();
+  expected.status = TaskStatus::cancelled;
+  expected.failure_reason = "dependency_failed";
+  expected.waiting_on.clear();
+  expected.updated_at = kNow;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+  // The other dependency's later news changes nothing.
+  BOOST_TEST(apply(t.task, DependencyDoneCmd{kDep2, false}, ctx_at(kNow)).unchanged);
+}
+
+BOOST_AUTO_TEST_CASE(on_dependency_failure_run_counts_a_failed_dependency_as_finished) {
+  Task task = blocked_on_two();
+  task.run_on_dependency_failure = true;
+  Transition t = apply(task, DependencyDoneCmd{kDep, true}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::blocked);
+  BOOST_TEST((t.task.waiting_on == std::vector<std::string>{kDep2}));
+  Transition last = apply(t.task, DependencyDoneCmd{kDep2, true}, ctx_at(kNow));
+  BOOST_TEST(last.task.status == TaskStatus::pending);
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_task_can_be_cancelled_but_not_claimed) {
+  BOOST_TEST(name_of(apply(blocked_on_two(), ClaimCmd{"w", kNewToken}, ctx_at(kNow)).error) ==
+             "invalid_transition");
+  Transition t = apply(blocked_on_two(), CancelCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::cancelled);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---- Status names --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(status_names_round_trip_and_terminal_states_are_the_three_final_ones) {
-  const char* names[] = {"pending", "claimed", "completed", "dead_letter", "cancelled"};
+  const char* names[] = {"pending",   "claimed", "completed",      "dead_letter",
+                         "cancelled", "blocked", "awaiting_review"};
   for (int i = 0; i < kTaskStatusCount; ++i) {
     auto status = static_cast<TaskStatus>(i);
     BOOST_TEST(to_string(status) == names[i]);
@@ -1119,6 +1324,8 @@ BOOST_AUTO_TEST_CASE(status_names_round_trip_and_terminal_states_are_the_three_f
   BOOST_TEST(is_terminal(TaskStatus::completed));
   BOOST_TEST(is_terminal(TaskStatus::dead_letter));
   BOOST_TEST(is_terminal(TaskStatus::cancelled));
+  BOOST_TEST(!is_terminal(TaskStatus::blocked));
+  BOOST_TEST(!is_terminal(TaskStatus::awaiting_review));
 }
 
 // ---- The documented edges (lifecycle_edges, served by GET /v1/capabilities) ----------
@@ -1144,7 +1351,12 @@ std::vector<EdgeCommand> public_commands() {
           {"fail_task", final_fail},
           {"lease_expired", ExpireLeaseCmd{}},
           {"cancel_task", CancelCmd{}},
-          {"requeue_task", RequeueCmd{}}};
+          {"requeue_task", RequeueCmd{}},
+          {"review_task", ReviewCmd{ReviewDecision::approve, ""}},
+          {"review_task", ReviewCmd{ReviewDecision::reject, "no"}},
+          {"review_task", ReviewCmd{ReviewDecision::revise, "again"}},
+          {"dependency_done", DependencyDoneCmd{kDep, false}},
+          {"dependency_done", DependencyDoneCmd{kDep, true}}};
 }
 
 std::vector<Task> every_state() {
@@ -1155,7 +1367,8 @@ std::vector<Task> every_state() {
   return {pending_due(), pending_scheduled_later(), pending_previously_claimed(), claimed_live(),
           claimed_lease_passed(), claimed_last_attempt, claimed_last_attempt_passed, completed(),
           dead_letter(), cancelled_from_pending(), cancelled_from_pending_after_claim(),
-          cancelled_from_claimed()};
+          cancelled_from_claimed(), blocked_on_two(), blocked_on_last(), claimed_live_review(),
+          awaiting_review()};
 }
 
 bool listed(TaskStatus from, TaskStatus to, std::string_view by) {

@@ -1076,7 +1076,8 @@ namespace {
 const std::vector<std::string_view> kActions = {
     "create_task",    "claim_task",       "complete_task", "fail_task",        "heartbeat",
     "check_task_status", "requeue_task",  "retry_after_wait", "authenticate",  "fix_request",
-    "download_artifact", "list_tasks",    "upgrade_plan",  "stop_work"};
+    "download_artifact", "list_tasks",    "upgrade_plan",  "stop_work",  "review_task",
+    "await_review"};
 
 using ErrorRow = SpecErrorRow;
 const auto& kErrors = kSpecErrors;

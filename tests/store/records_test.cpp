@@ -58,6 +58,12 @@ Task full_task() {
   t.updated_at = 1'767'225'601'000;
   t.completed_at = 1'767'225'602'000;
   t.cancelled_live_claim = true;
+  t.depends_on = {"tsk_01KDXK4M0000000000000000D1", "tsk_01KDXK4M0000000000000000D2"};
+  t.waiting_on = {"tsk_01KDXK4M0000000000000000D2"};
+  t.run_on_dependency_failure = true;
+  t.parent_task_id = "tsk_01KDXK4M0000000000000000P0";
+  t.review_required = true;
+  t.review_feedback = "add tests";
   return t;
 }
 
@@ -239,6 +245,12 @@ BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
     t.updated_at = static_cast<Millis>(rng()());
     t.completed_at = static_cast<Millis>(rng()());
     t.cancelled_live_claim = rng()() % 2;
+    for (std::uint64_t n = rng()() % 4; n > 0; --n) t.depends_on.push_back(random_bytes(rng()() % 30));
+    for (std::uint64_t n = rng()() % 3; n > 0; --n) t.waiting_on.push_back(random_bytes(rng()() % 30));
+    t.run_on_dependency_failure = rng()() % 2;
+    t.parent_task_id = random_bytes(rng()() % 30);
+    t.review_required = rng()() % 2;
+    if (rng()() % 2) t.review_feedback = random_bytes(rng()() % 100);
     auto back = decode_task(encode_task(t));
     BOOST_REQUIRE(back.has_value());
     BOOST_TEST(task_diff(*back, t) == "");
@@ -246,7 +258,22 @@ BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(task_encoding_starts_with_the_version_byte) {
-  BOOST_TEST(encode_task(minimal_task())[0] == '\x01');
+  BOOST_TEST(encode_task(minimal_task())[0] == '\x02');
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
+  // Version 1 is version 2 without the workflow tail: two empty lists (8 bytes each),
+  // a flag, an empty string (8), a flag, a null optional (1).
+  Task t = minimal_task();
+  t.result_json = R"({"ok":true})";
+  t.status = TaskStatus::completed;
+  std::string v2 = encode_task(t);
+  std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - 27);
+  auto back = decode_task(v1);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+  // Its tail alone does not make a version 1 record valid.
+  BOOST_TEST(!decode_task(v1 + std::string(27, '\0')).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(decode_task_rejects_truncation_trailing_bytes_and_other_versions) {

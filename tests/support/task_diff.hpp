@@ -33,6 +33,12 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("updated_at", a.updated_at == b.updated_at);
   field("completed_at", a.completed_at == b.completed_at);
   field("cancelled_live_claim", a.cancelled_live_claim == b.cancelled_live_claim);
+  field("depends_on", a.depends_on == b.depends_on);
+  field("waiting_on", a.waiting_on == b.waiting_on);
+  field("run_on_dependency_failure", a.run_on_dependency_failure == b.run_on_dependency_failure);
+  field("parent_task_id", a.parent_task_id == b.parent_task_id);
+  field("review_required", a.review_required == b.review_required);
+  field("review_feedback", a.review_feedback == b.review_feedback);
   return out.str();
 }
 

@@ -1,0 +1,58 @@
+// A shard's side of dependencies (docs/workflows.md): which blocked tasks wait for a task
+// it owns, and their notices, sent once the write that finished that task is durable.
+// What is watched lives in memory only: every blocked task names what it still waits for
+// (waiting_on), so after a restart or a storage recovery the engine watches again from
+// those records, and a notice lost to a crash is sent again then.
+#include "engine/shard.hpp"
+
+#include <algorithm>
+
+namespace baton {
+
+std::optional<bool> Shard::watch_dependency(const Ulid& dependency, const Ulid& dependent) {
+  std::shared_ptr<const Task> task = load(dependency);
+  if (!task) return true;  // it cannot finish: the dependent must not wait forever
+  bool failed = task->status != TaskStatus::completed;
+  if (!is_terminal(task->status)) {
+    std::vector<Ulid>& waiting = dependents_[dependency];
+    if (std::find(waiting.begin(), waiting.end(), dependent) == waiting.end()) {
+      waiting.push_back(dependent);
+    }
+    return std::nullopt;
+  }
+  // Finished in a write not durable yet: the notice waits for that write.
+  if (auto dirty = dirty_.find(dependency); dirty != dirty_.end()) {
+    releases_.push_back(Release{dirty->second.generation, task->id, failed, {dependent}});
+    return std::nullopt;
+  }
+  return failed;
+}
+
+void Shard::note_finished(const Ulid& id, const Task& task, std::uint64_t generation) {
+  auto waiting = dependents_.find(id);
+  if (waiting == dependents_.end()) return;
+  releases_.push_back(Release{generation, task.id, task.status != TaskStatus::completed,
+                              std::move(waiting->second)});
+  dependents_.erase(waiting);
+}
+
+void Shard::deliver_releases(std::uint64_t generation, bool ok) {
+  if (releases_.empty()) return;
+  // Mostly in generation order, but a watch of a task finished in an earlier write that
+  // is still in flight queues behind later ones: look at them all.
+  std::deque<Release> later;
+  for (Release& release : releases_) {
+    if (release.generation > generation) {
+      later.push_back(std::move(release));
+      continue;
+    }
+    // A failed write finished nothing: the recovery that follows watches again.
+    if (!ok || !on_dependency_done_) continue;
+    for (const Ulid& dependent : release.dependents) {
+      on_dependency_done_(dependent, release.dependency, release.failed);
+    }
+  }
+  releases_ = std::move(later);
+}
+
+}  // namespace baton
