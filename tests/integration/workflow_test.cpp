@@ -1,0 +1,350 @@
+// Workflow over HTTP and MCP against the real binary: the review gate (approve, reject,
+// revise), dependencies across shards (a diamond, failures that propagate, kill -9 while
+// releases are in flight), and a parent's children with their rollup.
+#define BOOST_TEST_MODULE workflow
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json.hpp>
+
+#include "integration/harness.hpp"
+#include "integration/mcp_session.hpp"
+
+#include <map>
+#include <random>
+#include <set>
+
+using namespace baton::test;
+
+BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
+
+namespace {
+
+struct Fresh : FreshAccount {
+  explicit Fresh(TestServer& on = shared_server()) : FreshAccount("flow_", on) {}
+
+  // A type of this account's own; several of them land on different shards.
+  std::string type_n(int n) const { return type + "_" + std::to_string(n); }
+
+  std::string create(const json::object& extra = {}, int type_index = 0) {
+    return c.create_task_id(key, task_body(type_n(type_index), extra));
+  }
+
+  json::object read(const std::string& id) {
+    Response r = c.get_task(key, id);
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.describe());
+    return r.obj().at("task").as_object();
+  }
+
+  std::string status(const std::string& id) { return std::string(read(id).at("status").as_string()); }
+
+  // Claims `id` by id and completes it (result {"done": id}).
+  void finish(const std::string& id) {
+    Response claim = c.claim_id(key, id, js({{"worker_id", "w"}}));
+    BOOST_REQUIRE_MESSAGE(claim.status == 200, claim.describe());
+    Response done = c.complete(key, id, js({{"lease_token", claim.task_str("leaseToken")},
+                                            {"result", {{"done", id}}}}));
+    BOOST_REQUIRE_MESSAGE(done.status == 200, done.describe());
+  }
+
+  bool becomes(const std::string& id, std::string_view wanted) {
+    return poll_until([&] { return status(id) == wanted; }, 5s, 10ms);
+  }
+
+  // A claimed task of `type_n(index)` that needs review.
+  Response claimed_for_review(int index = 0) {
+    std::string id = create({{"review", {{"required", true}}}}, index);
+    Response claim = c.claim_id(key, id, js({{"worker_id", "w-1"}}));
+    BOOST_REQUIRE_MESSAGE(claim.status == 200, claim.describe());
+    return claim;
+  }
+
+  Response review(const std::string& id, const json::object& body) {
+    return c.post("/v1/tasks/" + id + "/review", key, js(body));
+  }
+};
+
+std::vector<std::string> strings(const json::value& array) {
+  std::vector<std::string> out;
+  for (const json::value& v : array.as_array()) out.emplace_back(v.as_string());
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(review_gate)
+
+BOOST_AUTO_TEST_CASE(complete_waits_for_review_and_approve_completes_with_the_result) {
+  Fresh f;
+  Response claim = f.claimed_for_review();
+  std::string id = claim.task_id();
+  Response done = f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")},
+                                               {"result", {{"answer", 42}}}}));
+  BATON_REQUIRE_STATUS(done, 200);
+  BOOST_TEST(done.task_str("status") == "awaiting_review");
+  BOOST_TEST(done.task().at("result").at("answer").as_int64() == 42);
+  BOOST_TEST(field_is_null(done.task(), "completedAt"));
+  BOOST_TEST(done.recommended_action() == "await_review");
+  BOOST_TEST(offers_action(done.contract(), "review_task"));
+  BATON_CHECK_CONTRACT(done.contract());
+  // Completing again with the same lease is a safe retry.
+  BATON_CHECK_STATUS(f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")}})), 200);
+  // Nothing to claim while in review.
+  BOOST_TEST(f.c.claim(f.key, js({{"type", f.type_n(0)}})).task_is_null());
+
+  Response approved = f.review(id, {{"decision", "approve"}, {"feedback", "ship it"}});
+  BATON_REQUIRE_STATUS(approved, 200);
+  BOOST_TEST(approved.task_str("status") == "completed");
+  BOOST_TEST(approved.task().at("result").at("answer").as_int64() == 42);
+  BOOST_TEST(!field_is_null(approved.task(), "completedAt"));
+  BATON_CHECK_CONTRACT(approved.contract());
+  // A decided task is not in review any more.
+  BATON_CHECK_ERROR(f.review(id, {{"decision", "approve"}}), "invalid_transition");
+}
+
+BOOST_AUTO_TEST_CASE(reject_dead_letters_with_the_feedback_as_the_reason) {
+  Fresh f;
+  Response claim = f.claimed_for_review();
+  std::string id = claim.task_id();
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")}})), 200);
+  BATON_CHECK_ERROR(f.review(id, {{"decision", "reject"}}), "invalid_request");
+  Response rejected = f.review(id, {{"decision", "reject"}, {"feedback", "wrong repository"}});
+  BATON_REQUIRE_STATUS(rejected, 200);
+  BOOST_TEST(rejected.task_str("status") == "dead_letter");
+  BOOST_TEST(rejected.task_str("failureReason") == "wrong repository");
+  BOOST_TEST(rejected.recommended_action() == "requeue_task");
+}
+
+BOOST_AUTO_TEST_CASE(revise_sends_it_back_with_feedback_for_the_next_claimer) {
+  Fresh f;
+  Response claim = f.claimed_for_review();
+  std::string id = claim.task_id();
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")}})), 200);
+  BATON_CHECK_ERROR(f.review(id, {{"decision", "revise"}, {"feedback", ""}}), "invalid_request");
+  Response revised = f.review(id, {{"decision", "revise"}, {"feedback", "add tests"}});
+  BATON_REQUIRE_STATUS(revised, 200);
+  BOOST_TEST(revised.task_str("status") == "pending");
+
+  Response again = f.c.claim(f.key, js({{"type", f.type_n(0)}, {"worker_id", "w-2"}}));
+  BATON_REQUIRE_STATUS(again, 200);
+  BOOST_TEST(again.task_id() == id);
+  BOOST_TEST(again.task_str("reviewFeedback") == "add tests");
+  BOOST_TEST(again.task_int("attemptCount") == 2);
+  // The first worker's lease is over.
+  BATON_CHECK_ERROR(f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")}})),
+                    "lease_expired");
+  Response second = f.c.complete(f.key, id, js({{"lease_token", again.task_str("leaseToken")}}));
+  BOOST_TEST(second.task_str("status") == "awaiting_review");
+  BATON_CHECK_STATUS(f.review(id, {{"decision", "approve"}}), 200);
+  BOOST_TEST(f.status(id) == "completed");
+}
+
+BOOST_AUTO_TEST_CASE(a_review_of_a_task_not_in_review_is_409_and_of_none_404) {
+  Fresh f;
+  std::string id = f.create();
+  BATON_CHECK_ERROR(f.review(id, {{"decision", "approve"}}), "invalid_transition");
+  BATON_CHECK_ERROR(f.review("tsk_01JXZK0000000000000000000A", {{"decision", "approve"}}),
+                    "task_not_found");
+  BATON_CHECK_ERROR(f.review(id, {{"decision", "maybe"}}), "invalid_request");
+}
+
+BOOST_AUTO_TEST_CASE(review_and_linked_creates_work_as_mcp_tools) {
+  Fresh f;
+  McpSession mcp(f.server, f.key);
+  Response claim = f.claimed_for_review();
+  std::string id = claim.task_id();
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")}})), 200);
+  json::object reviewed = mcp.call("review_task", {{"task_id", id}, {"decision", "approve"}});
+  BOOST_TEST(!reviewed.at("isError").as_bool(), js(reviewed));
+  BOOST_TEST(reviewed.at("structuredContent").at("task").at("status").as_string() == "completed");
+
+  json::object created = mcp.call("create_task", {{"type", f.type_n(1)},
+                                                  {"payload", json::object{}},
+                                                  {"depends_on", json::array{json::string(id)}}});
+  BOOST_TEST(created.at("structuredContent").at("task").at("status").as_string() == "pending",
+             js(created));
+  json::object batch = mcp.call(
+      "create_tasks", {{"tasks", json::array{json::object{{"type", f.type_n(2)},
+                                                          {"payload", json::object{}}}}}});
+  BOOST_TEST(batch.at("structuredContent").at("taskIds").as_array().size() == 1u, js(batch));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(dependencies)
+
+BOOST_AUTO_TEST_CASE(a_diamond_across_shards_releases_each_task_when_all_it_waits_for_complete) {
+  Fresh f;
+  std::string a = f.create({}, 0);
+  std::string b = f.create({{"depends_on", {a}}}, 1);
+  std::string c = f.create({{"depends_on", {a}}}, 2);
+  std::string d = f.create({{"depends_on", {b, c}}}, 3);
+  json::object top = f.read(d);
+  BOOST_TEST(top.at("status").as_string() == "blocked");
+  BOOST_TEST((strings(top.at("dependsOn")) == std::vector<std::string>{b, c}));
+  BOOST_TEST((strings(top.at("waitingOn")) == std::vector<std::string>{b, c}));
+  BOOST_TEST(f.read(d).at("onDependencyFailure").as_string() == "cancel");
+  BATON_CHECK_ERROR(f.c.claim_id(f.key, d, "{}"), "invalid_transition");
+  BOOST_TEST(f.c.claim(f.key, js({{"type", f.type_n(3)}})).task_is_null());
+
+  f.finish(a);
+  BOOST_TEST(f.becomes(b, "pending"));
+  BOOST_TEST(f.becomes(c, "pending"));
+  BOOST_TEST(f.status(d) == "blocked");
+  f.finish(b);
+  BOOST_TEST(poll_until([&] { return strings(f.read(d).at("waitingOn")) == std::vector<std::string>{c}; }, 5s, 10ms));
+  BOOST_TEST(f.status(d) == "blocked");
+  f.finish(c);
+  BOOST_TEST(f.becomes(d, "pending"));
+  json::object released = f.read(d);
+  BOOST_TEST(released.at("waitingOn").as_array().empty());
+  BOOST_TEST(released.at("attemptCount").as_int64() == 0);
+  Response claim = f.c.claim(f.key, js({{"type", f.type_n(3)}}));
+  BOOST_TEST(claim.task_id() == d);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_dependency_cancels_its_dependents_down_the_chain) {
+  Fresh f;
+  std::string a = f.create({{"maxAttempts", 1}}, 0);
+  std::string b = f.create({{"depends_on", {a}}}, 1);
+  std::string c = f.create({{"depends_on", {b}}}, 2);
+  std::string runs = f.create({{"depends_on", {a}}, {"on_dependency_failure", "run"}}, 3);
+  Response claim = f.c.claim_id(f.key, a, "{}");
+  BATON_REQUIRE_STATUS(f.c.fail(f.key, a, js({{"lease_token", claim.task_str("leaseToken")},
+                                              {"retryable", false}})), 200);
+  BOOST_TEST(f.becomes(b, "cancelled"));
+  BOOST_TEST(f.read(b).at("failureReason").as_string() == "dependency_failed");
+  BOOST_TEST(f.becomes(c, "cancelled"));
+  BOOST_TEST(f.read(c).at("failureReason").as_string() == "dependency_failed");
+  BOOST_TEST(f.becomes(runs, "pending"));
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_dependency_cancels_the_dependent) {
+  Fresh f;
+  std::string a = f.create({}, 0);
+  std::string b = f.create({{"depends_on", {a}}}, 1);
+  BATON_REQUIRE_STATUS(f.c.cancel(f.key, a), 200);
+  BOOST_TEST(f.becomes(b, "cancelled"));
+  // Cancelling a blocked task itself is allowed too.
+  std::string x = f.create({}, 0);
+  std::string y = f.create({{"depends_on", {x}}}, 1);
+  BATON_CHECK_STATUS(f.c.cancel(f.key, y), 200);
+  f.finish(x);
+  BOOST_TEST(f.status(y) == "cancelled");
+}
+
+BOOST_AUTO_TEST_CASE(dependencies_must_exist_in_the_account_and_finished_ones_count_at_once) {
+  Fresh f;
+  Fresh other;
+  std::string theirs = other.create();
+  Response missing = f.c.create_task(f.key, task_body(f.type_n(0), {{"depends_on", {"tsk_01JXZK0000000000000000000A"}}}));
+  BATON_CHECK_ERROR(missing, "dependency_not_found");
+  BATON_CHECK_ERROR(f.c.create_task(f.key, task_body(f.type_n(0), {{"depends_on", {theirs}}})),
+                    "dependency_not_found");
+  BATON_CHECK_ERROR(f.c.create_task(f.key, task_body(f.type_n(0), {{"parent_task_id", theirs}})),
+                    "dependency_not_found");
+  BATON_CHECK_ERROR(f.c.create_task(f.key, task_body(f.type_n(0), {{"depends_on", {"nope"}}})),
+                    "invalid_request");
+
+  std::string done = f.create({}, 0);
+  f.finish(done);
+  Response ready = f.c.create_task(f.key, task_body(f.type_n(1), {{"depends_on", {done}}}));
+  BATON_REQUIRE_STATUS(ready, 201);
+  BOOST_TEST(ready.task_str("status") == "pending");
+
+  std::string dead = f.create({}, 0);
+  BATON_REQUIRE_STATUS(f.c.cancel(f.key, dead), 200);
+  Response doomed = f.c.create_task(f.key, task_body(f.type_n(1), {{"depends_on", {done, dead}}}));
+  BATON_REQUIRE_STATUS(doomed, 201);
+  BOOST_TEST(doomed.task_str("status") == "cancelled");
+  BOOST_TEST(doomed.task_str("failureReason") == "dependency_failed");
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_can_depend_on_existing_tasks) {
+  Fresh f;
+  std::string a = f.create({}, 0);
+  json::array items;
+  for (int i = 0; i < 5; ++i) {
+    items.push_back(json::object{{"type", f.type_n(i)}, {"payload", json::object{}},
+                                 {"depends_on", {a}}});
+  }
+  Response batch = f.c.post("/v1/tasks/batch", f.key, js(json::object{{"tasks", items}}));
+  BATON_REQUIRE_STATUS(batch, 201);
+  std::vector<std::string> ids = strings(batch.obj().at("taskIds"));
+  for (const std::string& id : ids) BOOST_TEST(f.status(id) == "blocked");
+  f.finish(a);
+  for (const std::string& id : ids) BOOST_TEST(f.becomes(id, "pending"));
+}
+
+BOOST_AUTO_TEST_CASE(after_kill_9_no_dependent_stays_blocked_and_none_is_released_twice) {
+  TestServer server(ServerOptions{}.with("server.shards", "4"));
+  Fresh f(server);
+  std::mt19937 random(7);
+  constexpr int kDependencies = 24;
+  constexpr int kDependents = 150;
+  std::vector<std::string> dependencies;
+  for (int i = 0; i < kDependencies; ++i) dependencies.push_back(f.create({}, i % 8));
+  std::vector<std::string> dependents;
+  for (int i = 0; i < kDependents; ++i) {
+    json::array on;
+    for (int k = 0; k < 3; ++k) on.push_back(json::string(dependencies[random() % kDependencies]));
+    dependents.push_back(f.create({{"depends_on", on}}, 8 + i % 8));
+  }
+  // Completions answered just before the kill: their notices may be in flight.
+  for (const std::string& id : dependencies) f.finish(id);
+  server.kill9();
+  server.restart();
+  f.c = server.client();
+  for (const std::string& id : dependencies) BOOST_TEST(f.status(id) == "completed");
+  for (const std::string& id : dependents) {
+    BOOST_TEST(f.becomes(id, "pending"), id);
+    json::object task = f.read(id);
+    BOOST_TEST(task.at("waitingOn").as_array().empty());
+    BOOST_TEST(task.at("attemptCount").as_int64() == 0);
+  }
+  // Each is claimable exactly once.
+  std::set<std::string> claimed;
+  for (int t = 8; t < 16; ++t) {
+    for (;;) {
+      Response r = f.c.claim(f.key, js({{"type", f.type_n(t)}, {"max_tasks", 100}}));
+      BATON_REQUIRE_STATUS(r, 200);
+      const json::array& got = r.obj().at("tasks").as_array();
+      if (got.empty()) break;
+      for (const json::value& answer : got) {
+        std::string id(answer.at("task").at("id").as_string());
+        BOOST_TEST(claimed.insert(id).second, id << " claimed twice");
+      }
+    }
+  }
+  BOOST_TEST(claimed.size() == static_cast<std::size_t>(kDependents));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(parents)
+
+BOOST_AUTO_TEST_CASE(a_parent_shows_its_children_and_their_rollup) {
+  Fresh f;
+  std::string parent = f.create({}, 0);
+  std::vector<std::string> children;
+  for (int i = 0; i < 4; ++i) children.push_back(f.create({{"parent_task_id", parent}}, i));
+  BOOST_TEST(f.read(children[0]).at("parentTaskId").as_string() == parent);
+  f.finish(children[1]);
+  BATON_REQUIRE_STATUS(f.c.cancel(f.key, children[2]), 200);
+
+  Response r = f.c.get_task(f.key, parent);
+  BATON_REQUIRE_STATUS(r, 200);
+  const json::object& family = r.obj().at("children").as_object();
+  BOOST_TEST(family.at("count").as_int64() == 4);
+  BOOST_TEST((strings(family.at("ids")) == children));
+  const json::object& rollup = family.at("rollup").as_object();
+  BOOST_TEST(rollup.at("pending").as_int64() == 2);
+  BOOST_TEST(rollup.at("completed").as_int64() == 1);
+  BOOST_TEST(rollup.at("cancelled").as_int64() == 1);
+  // A task without children has no children field.
+  BOOST_TEST(!f.c.get_task(f.key, children[0]).obj().contains("children"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
