@@ -43,6 +43,7 @@ struct Config {
   Clock::duration timeout = 5s;
   long preload = 0;
   bool claim_check = false, json = false, typeless = false, mcp = false, next = false;
+  bool workflow = false;
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
 };
 
@@ -420,6 +421,123 @@ awaitable<void> preload_worker(const Config& cfg, Stats& st, std::atomic<long>& 
   }
 }
 
+// ---- Workflow (--workflow) ----
+// Creates tasks of `type` inside the window, one per request (batch 1) or `batch` per
+// POST /v1/tasks/batch; counts tasks as cycles.
+awaitable<void> create_worker(const Config& cfg, Stats& st, Window w, std::string type, int batch) {
+  Conn c(co_await asio::this_coro::executor);
+  std::string items;
+  for (int i = 0; i < batch; ++i) items += (i ? "," : "") + create_body(type, static_cast<uint64_t>(i));
+  const std::string batch_body = R"({"tasks":[)" + items + "]}";
+  const std::string target = batch == 1 ? "/v1/tasks" : "/v1/tasks/batch";
+  for (uint64_t i = 0; Clock::now() < w.end; ++i) {
+    auto t0 = Clock::now();
+    // One named body: g++ 12 mishandles co_await inside a conditional expression.
+    std::string body = batch == 1 ? create_body(type, i) : batch_body;
+    Reply r = co_await exchange(c, cfg, http::verb::post, target, std::move(body), cfg.timeout);
+    if (account(st, &w, CREATE, t0, r) && w.in(Clock::now())) st.cycles += static_cast<uint64_t>(batch);
+    if (r.status == 0) co_await pause(20ms);
+  }
+}
+
+// Tasks in a claim answer: {"task": …} once, or {"tasks": [{"task": …}, …]}.
+uint64_t claimed_in(const std::string& body) {
+  uint64_t n = 0;
+  for (std::size_t at = body.find(R"({"task":{"id")"); at != std::string::npos;
+       at = body.find(R"({"task":{"id")", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Claims `type` (max_tasks `batch`, or one at a time) until a claim finds nothing; the
+// tasks stay claimed. `last` gets the time of the last answer that carried a task.
+awaitable<void> drain_worker(const Config& cfg, Stats& st, std::string type, int batch,
+                             std::atomic<Clock::rep>& last) {
+  Conn c(co_await asio::this_coro::executor);
+  json::object claim{{"type", type}, {"worker_id", "drain"}};
+  if (batch > 1) claim["max_tasks"] = batch;
+  const std::string body = json::serialize(claim);
+  for (;;) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", body, cfg.timeout);
+    if (!account(st, nullptr, CLAIM, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    uint64_t n = claimed_in(r.body);
+    if (n == 0) co_return;
+    st.cycles += n;
+    Clock::rep now = Clock::now().time_since_epoch().count();
+    for (Clock::rep seen = last.load(); now > seen && !last.compare_exchange_weak(seen, now);) {
+    }
+  }
+}
+
+// Works through the account's tasks with long-poll batch claims of any type, completing
+// each, until `total` are done: a DAG is released layer by layer as its tasks complete.
+awaitable<void> dag_worker(const Config& cfg, Stats& st, std::atomic<long>& done, long total) {
+  Conn c(co_await asio::this_coro::executor);
+  const std::string claim = R"({"worker_id":"dag","max_tasks":10,"wait_seconds":1})";
+  while (done.load() < total) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", claim, cfg.timeout);
+    if (!account(st, nullptr, CLAIM, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    boost::system::error_code ec;
+    json::value answer = json::parse(r.body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("tasks")) continue;
+    for (const json::value& item : answer.as_object().at("tasks").as_array()) {
+      const json::object& task = item.at("task").as_object();
+      std::string body = R"({"lease_token":)" + json::serialize(task.at("leaseToken")) + "}";
+      t0 = Clock::now();
+      Reply d = co_await exchange(c, cfg, http::verb::post,
+                                  "/v1/tasks/" + std::string(task.at("id").as_string()) + "/complete",
+                                  std::move(body), cfg.timeout);
+      if (account(st, nullptr, COMPLETE, t0, d)) ++done;
+    }
+  }
+}
+
+// The DAG: a root, then layers of `width` tasks spread over `types` types (every shard);
+// the first layer waits for the root (fan-out), each later task for 3 tasks of the layer
+// before (fan-in). Created through POST /v1/tasks/batch, a layer at a time.
+awaitable<long> build_dag(const Config& cfg, const std::string& type, int layers, int width, int types) {
+  Conn c(co_await asio::this_coro::executor);
+  auto ids_of = [](const Reply& r) {
+    std::vector<std::string> ids;
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("taskIds")) return ids;
+    for (const json::value& id : v.as_object().at("taskIds").as_array()) ids.emplace_back(id.as_string());
+    return ids;
+  };
+  const std::string batch_target = "/v1/tasks/batch";
+  std::string root_body = R"({"tasks":[)" + create_body(type + "_0", 0) + "]}";
+  Reply root = co_await exchange(c, cfg, http::verb::post, batch_target, std::move(root_body), cfg.timeout);
+  std::vector<std::string> previous = ids_of(root);
+  long created = static_cast<long>(previous.size());
+  std::mt19937 random(11);
+  for (int layer = 1; layer <= layers && !previous.empty(); ++layer) {
+    json::array items;
+    for (int i = 0; i < width; ++i) {
+      json::array on;
+      for (int k = 0; k < std::min<int>(3, static_cast<int>(previous.size())); ++k) {
+        on.emplace_back(previous[(static_cast<std::size_t>(i) + k * 7 + random() % 5) % previous.size()]);
+      }
+      items.push_back(json::object{{"type", type + "_" + std::to_string((layer * width + i) % types)},
+                                   {"payload", json::object{{"n", i}}}, {"depends_on", on}});
+    }
+    std::string body = json::serialize(json::object{{"tasks", items}});
+    Reply r = co_await exchange(c, cfg, http::verb::post, batch_target, std::move(body), 60s);
+    previous = ids_of(r);
+    created += static_cast<long>(previous.size());
+  }
+  co_return created;
+}
+
 // Polls claim of cfg.type every 10 ms until one returns a task or `deadline` passes.
 awaitable<bool> claim_check(const Config& cfg, Clock::time_point deadline, int& attempts, int& last_status) {
   Conn c(co_await asio::this_coro::executor);
@@ -568,6 +686,9 @@ int main(int argc, char** argv) {
       "type", po::value(&cfg.type)->default_value("preload"), "task type for --preload and --claim-check")(
       "claim-check", po::bool_switch(&cfg.claim_check), "time from start to the first successful claim of --type")(
       "mcp", po::bool_switch(&cfg.mcp), "add a phase running the lifecycle as MCP tool calls on POST /mcp")(
+      "workflow", po::bool_switch(&cfg.workflow),
+      "add the workflow phases: single against batch creates (100) and claims (10), then a DAG of 10 000 tasks "
+      "and its release latency (from the server's /health)")(
       "next", po::bool_switch(&cfg.next),
       "lifecycle completes carry claim_next and take the answer's next task (two requests per task)")(
       "rate", po::value(&cfg.rate),
@@ -746,6 +867,64 @@ int main(int argc, char** argv) {
         rep.num("rate errors", static_cast<double>(st.errors), 0);
         cpu.report(rep, "rate", st.requests);
         report_commit(rep, "rate", before, after);
+      }
+      if (cfg.workflow) {
+        // Creates, one per request and 100 per batch, then claims, one per request and 10
+        // per claim, each pair measured back to back: the ratios are the figures.
+        auto create_phase = [&](const std::string& name, const std::string& phase_type, int batch) {
+          auto phase_start = Clock::now() + secs(cfg.warmup);
+          Window window{phase_start, phase_start + secs(cfg.seconds)};
+          Stats st = run_workers(cfg, [&](Stats& s, int) { return create_worker(cfg, s, window, phase_type, batch); });
+          double rate = static_cast<double>(st.cycles) / cfg.seconds;
+          rep.num(name + " tasks/s", rate, 0);
+          rep.ops(st, {CREATE}, name + " ");
+          rep.num(name + " errors", static_cast<double>(st.errors), 0);
+          return rate;
+        };
+        double single = create_phase("create single", type + "_one", 1);
+        double batched = create_phase("create batch100", type + "_batch", 100);
+        rep.num("create batch100/single ratio", single > 0 ? std::optional<double>(batched / single) : std::nullopt, 2);
+        auto drain_phase = [&](const std::string& name, const std::string& phase_type, int batch) {
+          std::atomic<Clock::rep> last{0};
+          auto t0 = Clock::now();
+          Stats st = run_workers(cfg, [&](Stats& s, int) { return drain_worker(cfg, s, phase_type, batch, last); });
+          double elapsed = std::chrono::duration<double>(Clock::time_point(Clock::duration(last.load())) - t0).count();
+          double rate = elapsed > 0 ? static_cast<double>(st.cycles) / elapsed : 0;
+          rep.num(name + " tasks", static_cast<double>(st.cycles), 0);
+          rep.num(name + " tasks/s", rate, 0);
+          rep.ops(st, {CLAIM}, name + " ");
+          rep.num(name + " errors", static_cast<double>(st.errors), 0);
+          return rate;
+        };
+        double one = drain_phase("claim single", type + "_one", 1);
+        double ten = drain_phase("claim batch10", type + "_batch", 10);
+        rep.num("claim batch10/single ratio", one > 0 ? std::optional<double>(ten / one) : std::nullopt, 2);
+
+        // The DAG runs in an account of its own: its typeless claims see only its tasks.
+        Config dag = cfg;
+        Reply r = run_one(one_request(cfg, http::verb::post, "/v1/keys/register", "{}"));
+        boost::system::error_code jec;
+        json::value v = json::parse(r.body, jec);
+        if (!jec && v.is_object() && v.as_object().contains("apiKey")) {
+          dag.auth = "Bearer " + std::string(v.as_object().at("apiKey").as_string());
+        }
+        auto t_build = Clock::now();
+        long total = run_one(build_dag(dag, type + "_dag", 99, 101, 16));
+        rep.num("dag tasks", static_cast<double>(total), 0);
+        rep.num("dag build seconds", std::chrono::duration<double>(Clock::now() - t_build).count(), 2);
+        std::atomic<long> done{0};
+        auto t_run = Clock::now();
+        Stats st = run_workers(dag, [&](Stats& s, int) { return dag_worker(dag, s, done, total); });
+        rep.num("dag run seconds", std::chrono::duration<double>(Clock::now() - t_run).count(), 2);
+        rep.num("dag completed", static_cast<double>(done.load()), 0);
+        Reply health = run_one(one_request(cfg, http::verb::get, "/health", {}));
+        json::value hv = json::parse(health.body, jec);
+        if (!jec && hv.is_object() && hv.as_object().contains("dependencies")) {
+          const json::object& d = hv.as_object().at("dependencies").as_object();
+          rep.num("dag releases", static_cast<double>(d.at("released").to_number<double>()), 0);
+          rep.num("dag release p50 ms", d.at("release_us").at("p50").to_number<double>() / 1000.0, 3);
+          rep.num("dag release p99 ms", d.at("release_us").at("p99").to_number<double>() / 1000.0, 3);
+        }
       }
       if (cfg.mcp) {
         double mcp_rps = cycle_phase("mcp", "mcp ", type + "_mcp", mcp_worker);

@@ -40,6 +40,9 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
     append_json_string(out, stats.storage_error);
   }
   out.append("}");
+  out.append(",\"dependencies\":{\"released\":").append(std::to_string(stats.releases));
+  out.append(",\"release_us\":{\"p50\":").append(std::to_string(stats.release_p50_us));
+  out.append(",\"p99\":").append(std::to_string(stats.release_p99_us)).append("}}");
   // Failures no request answered for (core/failures.hpp), by kind.
   out.append(",\"failures\":{");
   for (Failure kind : kFailureKinds) {

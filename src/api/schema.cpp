@@ -166,7 +166,8 @@ constexpr std::string_view kComponents = R"json({
                    "shards": {"type": "integer"}, "storage": {"type": "object"},
                    "failures": {"type": "object",
                                 "additionalProperties": {"type": "integer", "minimum": 0}},
-                   "connections": {"type": "object"}}
+                   "connections": {"type": "object"},
+                   "dependencies": {"type": "object", "description": "Releases of blocked tasks, and the time from a dependency's terminal state to the release being durable (quantiles, to within 19 %)."}}
   },
   "AgentCard": {
     "type": "object", "required": ["name", "description", "version", "urls"],

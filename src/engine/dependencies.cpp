@@ -98,11 +98,17 @@ asio::awaitable<void> LocalEngine::watch_dependencies(Ulid dependent,
 }
 
 asio::awaitable<void> LocalEngine::tell_dependent(Ulid dependent, std::string dependency,
-                                                  bool failed) {
+                                                  bool failed, std::int64_t finished_us) {
   Command done = DependencyDoneCmd{std::move(dependency), failed};
   // No account: the engine's own command, as a lease expiry. A failed write is not
   // retried here: storage recovery watches every blocked task again.
-  co_await apply(std::string(), task_id_string(dependent), std::move(done), nullptr);
+  Outcome outcome =
+      co_await apply(std::string(), task_id_string(dependent), std::move(done), nullptr);
+  if (finished_us > 0 && outcome.ok() && outcome.task &&
+      outcome.task->status == TaskStatus::pending && outcome.task->waiting_on.empty() &&
+      outcome.task->updated_at == outcome.now) {
+    release_latency_.add(wall_now_us() - finished_us);
+  }
 }
 
 void LocalEngine::rewatch_restored() {

@@ -67,8 +67,8 @@ LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
     // On the finished task's shard, once its write is durable.
     shard->set_on_dependency_done([this, &context = shard->context()](
                                       const Ulid& dependent, const std::string& dependency,
-                                      bool failed) {
-      asio::co_spawn(context, tell_dependent(dependent, dependency, failed),
+                                      bool failed, std::int64_t finished_us) {
+      asio::co_spawn(context, tell_dependent(dependent, dependency, failed, finished_us),
                      NoteFailure{"dependency notice"});
     });
   }
@@ -484,6 +484,9 @@ EngineStats LocalEngine::stats() {
     stats.commit_write_us += timing.write_ns / 1000;
     stats.commit_back_to_shard_us += timing.back_to_shard_ns / 1000;
   }
+  stats.releases = release_latency_.count();
+  stats.release_p50_us = release_latency_.quantile(0.5);
+  stats.release_p99_us = release_latency_.quantile(0.99);
   return stats;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/ulid.hpp"
 #include "engine/engine_options.hpp"
+#include "engine/latency_histogram.hpp"
 #include "engine/task_engine.hpp"
 
 namespace baton {
@@ -76,8 +77,10 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<void> watch_dependencies(Ulid dependent,
                                                   std::vector<std::string> waiting_on);
   // Tells `dependent` that `dependency` finished: one DependencyDoneCmd on its shard.
+  // With `finished_us` (when the dependency finished), a release it makes durable is
+  // counted in release_latency_.
   boost::asio::awaitable<void> tell_dependent(Ulid dependent, std::string dependency,
-                                              bool failed);
+                                              bool failed, std::int64_t finished_us = 0);
   // Watches again what every blocked task restore() met waits for (start, storage
   // recovery): the watches of before were in memory only.
   void rewatch_restored();
@@ -95,6 +98,8 @@ class LocalEngine final : public TaskEngine {
   EngineOptions options_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
+  // From a dependency's terminal state to its dependent's release being durable.
+  LatencyHistogram release_latency_;
 };
 
 }  // namespace baton

@@ -114,8 +114,9 @@ class Shard {
   // Dependencies (shard_dependencies.cpp). Called once a task this shard owns reached a
   // terminal state that is durable, for each task blocked on it: `dependent` learns that
   // `dependency` finished (failed: dead-lettered or cancelled).
-  using DependencyNotice =
-      std::function<void(const Ulid& dependent, const std::string& dependency, bool failed)>;
+  // `finished_us`: when the dependency's terminal state was decided (wall clock, µs).
+  using DependencyNotice = std::function<void(const Ulid& dependent, const std::string& dependency,
+                                              bool failed, std::int64_t finished_us)>;
   void set_on_dependency_done(DependencyNotice notice) { on_dependency_done_ = std::move(notice); }
   // `dependent` waits for `dependency`, a task of this shard: nullopt when it is not
   // finished (the notice comes once it is, durably), else whether it failed, for the
@@ -204,6 +205,7 @@ class Shard {
     std::string dependency;
     bool failed = false;
     std::vector<Ulid> dependents;
+    std::int64_t finished_us = 0;
   };
   std::unordered_map<Ulid, std::vector<Ulid>, UlidHash> dependents_;
   std::deque<Release> releases_;

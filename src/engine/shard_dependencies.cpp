@@ -22,7 +22,8 @@ std::optional<bool> Shard::watch_dependency(const Ulid& dependency, const Ulid& 
   }
   // Finished in a write not durable yet: the notice waits for that write.
   if (auto dirty = dirty_.find(dependency); dirty != dirty_.end()) {
-    releases_.push_back(Release{dirty->second.generation, task->id, failed, {dependent}});
+    releases_.push_back(
+        Release{dirty->second.generation, task->id, failed, {dependent}, task->updated_at * 1000});
     return std::nullopt;
   }
   return failed;
@@ -32,7 +33,7 @@ void Shard::note_finished(const Ulid& id, const Task& task, std::uint64_t genera
   auto waiting = dependents_.find(id);
   if (waiting == dependents_.end()) return;
   releases_.push_back(Release{generation, task.id, task.status != TaskStatus::completed,
-                              std::move(waiting->second)});
+                              std::move(waiting->second), wall_now_us()});
   dependents_.erase(waiting);
 }
 
@@ -49,7 +50,7 @@ void Shard::deliver_releases(std::uint64_t generation, bool ok) {
     // A failed write finished nothing: the recovery that follows watches again.
     if (!ok || !on_dependency_done_) continue;
     for (const Ulid& dependent : release.dependents) {
-      on_dependency_done_(dependent, release.dependency, release.failed);
+      on_dependency_done_(dependent, release.dependency, release.failed, release.finished_us);
     }
   }
   releases_ = std::move(later);

@@ -157,6 +157,10 @@ struct EngineStats {
   // Where the writes spent their time, summed over all shards (GroupCommitter's
   // CommitTiming, in microseconds).
   std::uint64_t commit_wait_us = 0, commit_write_us = 0, commit_back_to_shard_us = 0;
+  // Dependency releases: how many were made durable, and the time from a dependency's
+  // terminal state to its dependent's release being durable (quantiles, microseconds).
+  std::uint64_t releases = 0;
+  std::int64_t release_p50_us = 0, release_p99_us = 0;
   std::uint64_t wal_spares_used = 0;    // WAL files that started as a spare (store/spare_wal)
   std::uint64_t wal_spares_missed = 0;  // WAL files created while no spare was ready
 };
