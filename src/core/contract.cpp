@@ -138,6 +138,25 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
                                       "POST", task_path(task.id, "/review")));
       c.next_actions.push_back(next_claim_action());
       break;
+    case TaskStatus::awaiting_acceptance: {
+      bool verifying = task.verification == Verification::pending;
+      bool failed = task.verification == Verification::failed;
+      if (verifying) {
+        c.next_actions.push_back(action(ActionCode::await_verification, true,
+                                        "The verification task has not finished; read the "
+                                        "task later to see its verdict.",
+                                        "GET", task_path(task.id)));
+      }
+      c.next_actions.push_back(action(ActionCode::accept_task, !verifying && !failed,
+                                      "Accept the result against the definition of done.",
+                                      "POST", task_path(task.id, "/accept")));
+      c.next_actions.push_back(action(ActionCode::rework_task, failed,
+                                      "Send the task back to work with feedback for the next "
+                                      "claimer.",
+                                      "POST", task_path(task.id, "/rework")));
+      c.next_actions.push_back(next_claim_action());
+      break;
+    }
   }
   return c;
 }

@@ -72,6 +72,9 @@ std::string_view to_string(ActionCode action) {
     case A::stop_work: return "stop_work";
     case A::review_task: return "review_task";
     case A::await_review: return "await_review";
+    case A::accept_task: return "accept_task";
+    case A::rework_task: return "rework_task";
+    case A::await_verification: return "await_verification";
   }
   return "unknown";
 }

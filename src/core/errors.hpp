@@ -61,8 +61,11 @@ enum class ActionCode : std::uint8_t {
   // Extensions (workflow):
   review_task,   // a reviewer decides on a task awaiting review
   await_review,  // the worker's part is done; the task waits for its reviewer
+  accept_task,   // accept a task at its acceptance gate
+  rework_task,   // send it back with feedback
+  await_verification,  // its verification task has not finished yet
 };
-inline constexpr ActionCode kLastActionCode = ActionCode::await_review;
+inline constexpr ActionCode kLastActionCode = ActionCode::await_verification;
 
 struct ErrorInfo {
   ErrorCode code;

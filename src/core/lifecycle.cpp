@@ -15,6 +15,31 @@ Transition fail_with(const Task& task, ErrorCode code, int retry_after = 0) {
   return t;
 }
 
+// The worker's part is done: completed, or held at the acceptance gate (with a
+// verification to run, and the gate's deadline) when the task has one.
+void finish_work(Task& task, Millis now) {
+  if (!task.has_acceptance_gate()) {
+    task.status = TaskStatus::completed;
+    task.completed_at = now;
+    return;
+  }
+  task.status = TaskStatus::awaiting_acceptance;
+  task.verification = task.verification_type.empty() ? Verification::none : Verification::pending;
+  task.verification_notes.reset();
+  task.verification_task_id.clear();
+  task.acceptance_deadline =
+      task.acceptance_timeout_seconds > 0
+          ? now + static_cast<Millis>(task.acceptance_timeout_seconds) * 1000
+          : 0;
+}
+
+Task accepted(Task task, Millis now) {
+  task.status = TaskStatus::completed;
+  task.completed_at = now;
+  task.acceptance_deadline = 0;
+  return task;
+}
+
 // Nothing to do and nothing to write: a safe retry, or news that changes nothing.
 Transition unchanged(const Task& task) {
   Transition t;
@@ -60,7 +85,8 @@ ErrorCode check_live_claim(const Task& task, const Caller& caller, Millis now, b
       }
       return ErrorCode::invalid_transition;
     case TaskStatus::awaiting_review:
-      // Completed by this claim, waiting for the reviewer: completing again is rule (1).
+    case TaskStatus::awaiting_acceptance:
+      // Completed by this claim, waiting for a decision: completing again is rule (1).
       if (completing && is_same_claim(caller, task.lease_token, task.claimed_by)) {
         return ErrorCode::none;
       }
@@ -136,8 +162,7 @@ struct Apply {
     if (task.review_required) {
       next.status = TaskStatus::awaiting_review;  // the result waits for the reviewer
     } else {
-      next.status = TaskStatus::completed;
-      next.completed_at = ctx.now;
+      finish_work(next, ctx.now);
     }
     return success(std::move(next), ctx.now);
   }
@@ -187,8 +212,7 @@ struct Apply {
     Task next = task;
     switch (cmd.decision) {
       case ReviewDecision::approve:
-        next.status = TaskStatus::completed;
-        next.completed_at = ctx.now;
+        finish_work(next, ctx.now);
         break;
       case ReviewDecision::reject:
         next.status = TaskStatus::dead_letter;
@@ -216,6 +240,66 @@ struct Apply {
     } else if (next.waiting_on.empty()) {
       next.status = TaskStatus::pending;
     }
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const AcceptCmd&) const {
+    if (task.status != TaskStatus::awaiting_acceptance) {
+      return fail_with(task, ErrorCode::invalid_transition);
+    }
+    return success(accepted(task, ctx.now), ctx.now);
+  }
+
+  Transition operator()(const ReworkCmd& cmd) const {
+    if (task.status != TaskStatus::awaiting_acceptance) {
+      return fail_with(task, ErrorCode::invalid_transition);
+    }
+    // Back to work, due now; the next completion gets a verification of its own.
+    Task next = task;
+    next.status = TaskStatus::pending;
+    next.scheduled_at = 0;
+    next.acceptance_deadline = 0;
+    next.review_feedback = cmd.feedback;
+    next.verification = Verification::none;
+    next.verification_task_id.clear();
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const LinkVerificationCmd& cmd) const {
+    if (task.status != TaskStatus::awaiting_acceptance ||
+        task.verification != Verification::pending || !task.verification_task_id.empty()) {
+      return unchanged(task);
+    }
+    Task next = task;
+    next.verification_task_id = cmd.verification_task_id;
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const VerificationDoneCmd& cmd) const {
+    // Only the verification this gate waits for: a late result of an earlier round (the
+    // task was reworked since) changes nothing.
+    if (task.status != TaskStatus::awaiting_acceptance ||
+        task.verification != Verification::pending ||
+        task.verification_task_id != cmd.verification_task_id) {
+      return unchanged(task);
+    }
+    Task next = task;
+    next.verification = cmd.passed ? Verification::passed : Verification::failed;
+    next.verification_notes = cmd.notes;
+    if (cmd.passed && task.auto_accept) next = accepted(std::move(next), ctx.now);
+    return success(std::move(next), ctx.now);
+  }
+
+  Transition operator()(const AcceptanceTimeoutCmd&) const {
+    if (task.status != TaskStatus::awaiting_acceptance || task.acceptance_deadline == 0) {
+      return fail_with(task, ErrorCode::invalid_transition);
+    }
+    if (ctx.now < task.acceptance_deadline) return fail_with(task, ErrorCode::not_yet_claimable);
+    if (task.accept_on_timeout) return success(accepted(task, ctx.now), ctx.now);
+    Task next = task;
+    next.status = TaskStatus::dead_letter;
+    next.acceptance_deadline = 0;
+    next.failure_reason = "acceptance_timeout";
     return success(std::move(next), ctx.now);
   }
 
@@ -257,6 +341,15 @@ std::span<const LifecycleEdge> lifecycle_edges() {
       {S::blocked, S::pending, "dependency_done"},
       {S::blocked, S::cancelled, "dependency_done"},
       {S::blocked, S::cancelled, "cancel_task"},
+      {S::claimed, S::awaiting_acceptance, "complete_task"},
+      {S::awaiting_review, S::awaiting_acceptance, "review_task"},
+      {S::awaiting_acceptance, S::awaiting_acceptance, "verification_done"},
+      {S::awaiting_acceptance, S::completed, "verification_done"},
+      {S::awaiting_acceptance, S::completed, "accept_task"},
+      {S::awaiting_acceptance, S::pending, "rework_task"},
+      {S::awaiting_acceptance, S::completed, "acceptance_timeout"},
+      {S::awaiting_acceptance, S::dead_letter, "acceptance_timeout"},
+      {S::awaiting_acceptance, S::cancelled, "cancel_task"},
   };
   return kEdges;
 }

@@ -64,9 +64,28 @@ struct DependencyDoneCmd {
   bool failed = false;  // dead-lettered or cancelled
 };
 
+// The acceptance gate (awaiting_acceptance).
+struct AcceptCmd {};
+struct ReworkCmd {
+  std::string feedback;  // shown to the next claimer
+};
+// The engine links the verifier's task it created to the task it verifies.
+struct LinkVerificationCmd {
+  std::string verification_task_id;
+};
+// The verifier's task finished: its result, or that it failed (passed = false).
+struct VerificationDoneCmd {
+  std::string verification_task_id;
+  bool passed = false;
+  std::optional<std::string> notes;
+};
+// The gate's timeout passed (issued by the shard's timer).
+struct AcceptanceTimeoutCmd {};
+
 using Command = std::variant<ClaimCmd, HeartbeatCmd, CompleteCmd, FailCmd, CancelCmd,
                              RequeueCmd, ExpireLeaseCmd, ReleaseCmd, ReviewCmd,
-                             DependencyDoneCmd>;
+                             DependencyDoneCmd, AcceptCmd, ReworkCmd, LinkVerificationCmd,
+                             VerificationDoneCmd, AcceptanceTimeoutCmd>;
 
 struct BackoffPolicy {
   int base_seconds = 2;

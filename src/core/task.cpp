@@ -11,6 +11,7 @@ std::string_view to_string(TaskStatus status) {
     case TaskStatus::cancelled: return "cancelled";
     case TaskStatus::blocked: return "blocked";
     case TaskStatus::awaiting_review: return "awaiting_review";
+    case TaskStatus::awaiting_acceptance: return "awaiting_acceptance";
   }
   return "unknown";
 }
@@ -21,6 +22,16 @@ std::optional<TaskStatus> parse_task_status(std::string_view text) {
     if (to_string(status) == text) return status;
   }
   return std::nullopt;
+}
+
+std::string_view to_string(Verification verification) {
+  switch (verification) {
+    case Verification::none: return "none";
+    case Verification::pending: return "pending";
+    case Verification::passed: return "passed";
+    case Verification::failed: return "failed";
+  }
+  return "none";
 }
 
 bool is_terminal(TaskStatus status) {

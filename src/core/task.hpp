@@ -20,8 +20,16 @@ enum class TaskStatus : std::uint8_t {
   cancelled = 4,
   blocked = 5,          // waiting for its dependencies (depends_on)
   awaiting_review = 6,  // completed by its worker, waiting for a reviewer's decision
+  // Completed by its worker, behind an acceptance gate (definition_of_done or
+  // verification): accept, rework, an auto-accept or the gate's timeout ends it.
+  awaiting_acceptance = 7,
 };
-inline constexpr int kTaskStatusCount = 7;
+inline constexpr int kTaskStatusCount = 8;
+
+// An independent verification of a completed task (verification: {type}), as the original
+// task records it. Numeric values are persisted: append, never renumber.
+enum class Verification : std::uint8_t { none = 0, pending = 1, passed = 2, failed = 3 };
+std::string_view to_string(Verification verification);
 
 std::string_view to_string(TaskStatus status);
 std::optional<TaskStatus> parse_task_status(std::string_view text);
@@ -58,9 +66,22 @@ struct Task {
   bool run_on_dependency_failure = false;
   std::string parent_task_id;  // "" = none
   bool review_required = false;
-  std::optional<std::string> review_feedback;  // the latest revise's, for the next claimer
+  std::optional<std::string> review_feedback;  // the latest revise's or rework's, for the next claimer
+  // Acceptance gate: a task with a definition of done or a verification waits in
+  // awaiting_acceptance after its worker completes it.
+  std::optional<std::string> definition_of_done;
+  std::string verification_type;  // "" = no verification task
+  bool auto_accept = false;       // a passed verification accepts at once
+  int acceptance_timeout_seconds = 0;  // 0 = the gate waits for ever
+  bool accept_on_timeout = false;      // at the timeout: accept, else dead-letter
+  Millis acceptance_deadline = 0;      // set while awaiting_acceptance with a timeout
+  Verification verification = Verification::none;
+  std::optional<std::string> verification_notes;
+  std::string verification_task_id;  // the verifier's task, once created
+  std::string verifies_task_id;      // on a verifier's task: the task it verifies
 
   bool ever_claimed() const { return !lease_token.empty(); }
+  bool has_acceptance_gate() const { return definition_of_done || !verification_type.empty(); }
 };
 
 // A parent's children, as its reads show them: the first ids (oldest first) and how many

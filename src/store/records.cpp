@@ -8,7 +8,7 @@ namespace baton::records {
 
 namespace {
 
-// 1: the spec's fields. 2: and the workflow's (dependencies, parent, review).
+// 1: the spec's fields. 2: and the workflow's (dependencies, parent, review, acceptance).
 constexpr char kTaskVersion = 2;
 constexpr char kAccountVersion = 1;
 constexpr char kKeyVersion = 1;
@@ -129,6 +129,16 @@ std::string encode_task(const Task& t) {
   w.str(t.parent_task_id);
   w.u8(t.review_required ? 1 : 0);
   w.opt(t.review_feedback);
+  w.opt(t.definition_of_done);
+  w.str(t.verification_type);
+  w.u8(t.auto_accept ? 1 : 0);
+  w.i64(t.acceptance_timeout_seconds);
+  w.u8(t.accept_on_timeout ? 1 : 0);
+  w.i64(t.acceptance_deadline);
+  w.u8(static_cast<std::uint8_t>(t.verification));
+  w.opt(t.verification_notes);
+  w.str(t.verification_task_id);
+  w.str(t.verifies_task_id);
   return w.take();
 }
 
@@ -162,6 +172,18 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.parent_task_id = r.str();
     t.review_required = r.u8() != 0;
     t.review_feedback = r.opt();
+    t.definition_of_done = r.opt();
+    t.verification_type = r.str();
+    t.auto_accept = r.u8() != 0;
+    t.acceptance_timeout_seconds = r.i32();
+    t.accept_on_timeout = r.u8() != 0;
+    t.acceptance_deadline = r.i64();
+    std::uint8_t verification = r.u8();
+    if (verification > static_cast<std::uint8_t>(Verification::failed)) return std::nullopt;
+    t.verification = static_cast<Verification>(verification);
+    t.verification_notes = r.opt();
+    t.verification_task_id = r.str();
+    t.verifies_task_id = r.str();
   }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
@@ -169,8 +191,9 @@ std::optional<Task> decode_task(std::string_view bytes) {
 }
 
 ActiveEntry active_entry_of(const Task& task) {
-  return ActiveEntry{task.status, task.type, task.priority, task.scheduled_at,
-                     task.lease_expires_at};
+  Millis deadline = task.status == TaskStatus::awaiting_acceptance ? task.acceptance_deadline
+                                                                   : task.lease_expires_at;
+  return ActiveEntry{task.status, task.type, task.priority, task.scheduled_at, deadline};
 }
 
 std::string encode_active(const ActiveEntry& e) {

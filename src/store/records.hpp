@@ -22,7 +22,7 @@ struct ActiveEntry {
   std::string type;
   int priority = 0;
   Millis scheduled_at = 0;
-  Millis lease_expires_at = 0;
+  Millis lease_expires_at = 0;  // claimed: the lease's end; awaiting_acceptance: the gate's
   bool operator==(const ActiveEntry&) const = default;
 };
 ActiveEntry active_entry_of(const Task& task);

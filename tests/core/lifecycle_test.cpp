@@ -24,6 +24,7 @@ using baton::test::task_diff;
 
 namespace baton {
 std::ostream& operator<<(std::ostream& out, TaskStatus status) { return out << to_string(status); }
+std::ostream& operator<<(std::ostream& out, Verification v) { return out << to_string(v); }
 }  // namespace baton
 
 namespace {
@@ -174,6 +175,34 @@ Task awaiting_review() {
   return t;
 }
 
+// Completed by the claim with kLiveToken, held at its acceptance gate while the verifier's
+// task kVerifier runs; the gate times out in a minute.
+const std::string kVerifier = "tsk_01KDXK4M00000000000000VER1";
+Task claimed_live_gate() {
+  Task t = claimed_live();
+  t.definition_of_done = "the pages are counted";
+  t.verification_type = "verify";
+  t.acceptance_timeout_seconds = 3600;
+  return t;
+}
+
+Task awaiting_acceptance() {
+  Task t = claimed_live_gate();
+  t.status = TaskStatus::awaiting_acceptance;
+  t.lease_expires_at = 0;
+  t.result_json = R"({"pages":3})";
+  t.verification = Verification::pending;
+  t.verification_task_id = kVerifier;
+  t.acceptance_deadline = kNow + 60'000;
+  return t;
+}
+
+Task awaiting_acceptance_past_deadline() {
+  Task t = awaiting_acceptance();
+  t.acceptance_deadline = kNow - 1;
+  return t;
+}
+
 // ---- The commands of the matrix ----------------------------------------------------
 
 Caller by_token(const std::string& token) { return Caller{token, ""}; }
@@ -227,9 +256,15 @@ std::vector<NamedCommand> matrix_commands() {
       {"dependency done/waited on", DependencyDoneCmd{kDep, false}},
       {"dependency failed/waited on", DependencyDoneCmd{kDep, true}},
       {"dependency done/not waited on", DependencyDoneCmd{"tsk_other", false}},
+      {"accept", AcceptCmd{}},
+      {"rework", ReworkCmd{"more pages"}},
+      {"link verification", LinkVerificationCmd{kVerifier}},
+      {"verification passed/this one", VerificationDoneCmd{kVerifier, true, "ok"}},
+      {"verification passed/another", VerificationDoneCmd{"tsk_old", true, "ok"}},
+      {"acceptance timeout", AcceptanceTimeoutCmd{}},
   };
 }
-constexpr int kCommands = 24;
+constexpr int kCommands = 30;
 
 constexpr ErrorCode OK = ErrorCode::none;
 constexpr ErrorCode IT = ErrorCode::invalid_transition;
@@ -249,46 +284,52 @@ struct MatrixRow {
 //  claim | hb: live, stale, same worker, other worker, neither | complete: live, stale, neither,
 //  other worker | fail: live, stale, neither | cancel | requeue | expire | release: live, other
 //  | review: approve, reject, revise | dependency: done, failed, not waited on
+//  | accept | rework | link verification | verification: this one, another | timeout
 // A dependency's news for a task that does not wait on it changes nothing (OK, unchanged).
 const MatrixRow kMatrix[] = {
     // Rule (5): pending never claimed -> invalid_transition.
     {"pending due", pending_due,
-     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     {"pending scheduled later", pending_scheduled_later,
-     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (5): pending claimed before -> lease_expired.
     {"pending previously claimed", pending_previously_claimed,
-     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (4) and fencing: stale token / other worker -> lease_expired, neither -> accepted.
     {"claimed live", claimed_live,
-     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK}},
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     {"claimed live, review required", claimed_live_review,
-     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK}},
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (4): lease passed, even before expiry is processed -> lease_expired.
     {"claimed lease passed", claimed_lease_passed,
-     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE,  IT, IT, IT,  OK, OK, OK}},
+     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (1) for complete with the completing token or neither; rule (3) otherwise.
     {"completed", completed,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (3); only requeue acts on a dead letter.
     {"dead_letter", dead_letter,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (2): no token -> task_cancelled; a token that was not live at cancel -> rule (3).
     {"cancelled from pending", cancelled_from_pending,
-     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     {"cancelled from pending after an ended claim", cancelled_from_pending_after_claim,
-     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Rule (2): the claim live at cancel, or no token -> task_cancelled; another token -> (3).
     {"cancelled from claimed", cancelled_from_claimed,
-     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Blocked: nothing but cancel and its dependencies' news moves it.
     {"blocked on two", blocked_on_two,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     {"blocked on the last", blocked_on_last,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
     // Awaiting review: the reviewer decides; completing again with the claim is rule (1).
     {"awaiting review", awaiting_review,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  OK, OK, OK,  OK, OK, OK}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  OK, OK, OK,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+    // Awaiting acceptance: accept, rework, the verifier's verdict or the timeout ends it.
+    {"awaiting acceptance", awaiting_acceptance,
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  OK, OK, OK, OK, OK, NY}},
+    {"awaiting acceptance past its deadline", awaiting_acceptance_past_deadline,
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  OK, OK, OK, OK, OK, OK}},
 };
 // clang-format on
 
@@ -944,7 +985,9 @@ BOOST_AUTO_TEST_CASE(terminal_tasks_reject_every_mutation_but_requeue_of_dead_le
       for (const std::string& name : terminal.accepted) allowed |= name == command.name;
       // A dependency's news reaches finished tasks too (a dependent cancelled meanwhile):
       // answered, and nothing changes.
-      bool news = std::string_view(command.name).starts_with("dependency");
+      std::string_view name = command.name;
+      bool news = name.starts_with("dependency") || name.starts_with("verification") ||
+                  name.starts_with("link");
       BOOST_TEST_CONTEXT(terminal.state << " x " << command.name) {
         BOOST_TEST(t.ok() == (allowed || news));
         if (!t.ok()) BOOST_TEST(task_diff(t.task, input) == "");
@@ -1306,11 +1349,109 @@ BOOST_AUTO_TEST_CASE(a_blocked_task_can_be_cancelled_but_not_claimed) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// ---- Acceptance gate --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(acceptance_gate)
+
+BOOST_AUTO_TEST_CASE(completing_a_gated_task_holds_it_with_a_pending_verification_and_a_deadline) {
+  Transition t = apply(claimed_live_gate(), complete_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  Task expected = claimed_live_gate();
+  expected.status = TaskStatus::awaiting_acceptance;
+  expected.lease_expires_at = 0;
+  expected.result_json = R"({"ok":true})";
+  expected.output_id = "out-2";
+  expected.verification = Verification::pending;
+  expected.acceptance_deadline = kNow + 3'600'000;
+  expected.updated_at = kNow;
+  BOOST_TEST(task_diff(t.task, expected) == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_definition_of_done_alone_gates_without_a_verification_or_deadline) {
+  Task task = claimed_live();
+  task.definition_of_done = "done means done";
+  Transition t = apply(task, complete_cmd(by_token(kLiveToken)), ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.status == TaskStatus::awaiting_acceptance);
+  BOOST_TEST(t.task.verification == Verification::none);
+  BOOST_TEST(t.task.acceptance_deadline == 0);
+  BOOST_TEST(name_of(apply(t.task, AcceptanceTimeoutCmd{}, ctx_at(kNow + 1)).error) ==
+             "invalid_transition");
+}
+
+BOOST_AUTO_TEST_CASE(the_verdict_is_recorded_and_a_pass_auto_accepts_when_asked) {
+  Transition failed = apply(awaiting_acceptance(), VerificationDoneCmd{kVerifier, false, "no tests"},
+                            ctx_at(kNow));
+  BOOST_REQUIRE(failed.ok());
+  BOOST_TEST(failed.task.status == TaskStatus::awaiting_acceptance);
+  BOOST_TEST(failed.task.verification == Verification::failed);
+  BOOST_TEST(failed.task.verification_notes.value_or("") == "no tests");
+
+  Task automatic = awaiting_acceptance();
+  automatic.auto_accept = true;
+  Transition passed = apply(automatic, VerificationDoneCmd{kVerifier, true, "ok"}, ctx_at(kNow));
+  BOOST_REQUIRE(passed.ok());
+  BOOST_TEST(passed.task.status == TaskStatus::completed);
+  BOOST_TEST(passed.task.verification == Verification::passed);
+  BOOST_TEST(passed.task.completed_at == kNow);
+  BOOST_TEST(passed.task.acceptance_deadline == 0);
+}
+
+BOOST_AUTO_TEST_CASE(accept_completes_and_rework_sends_it_back_for_a_new_verification) {
+  Transition accepted = apply(awaiting_acceptance(), AcceptCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(accepted.ok());
+  BOOST_TEST(accepted.task.status == TaskStatus::completed);
+  BOOST_TEST(accepted.task.completed_at == kNow);
+
+  Transition rework = apply(awaiting_acceptance(), ReworkCmd{"more pages"}, ctx_at(kNow));
+  BOOST_REQUIRE(rework.ok());
+  BOOST_TEST(rework.task.status == TaskStatus::pending);
+  BOOST_TEST(rework.task.review_feedback.value_or("") == "more pages");
+  BOOST_TEST(rework.task.verification == Verification::none);
+  BOOST_TEST(rework.task.verification_task_id.empty());
+  BOOST_TEST(rework.task.acceptance_deadline == 0);
+  BOOST_TEST(is_claimable(rework.task, kNow));
+  // The earlier round's verifier reporting late changes nothing.
+  BOOST_TEST(apply(rework.task, VerificationDoneCmd{kVerifier, true, std::nullopt}, ctx_at(kNow)).unchanged);
+}
+
+BOOST_AUTO_TEST_CASE(the_timeout_accepts_or_dead_letters_as_the_task_says) {
+  Transition dead = apply(awaiting_acceptance_past_deadline(), AcceptanceTimeoutCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(dead.ok());
+  BOOST_TEST(dead.task.status == TaskStatus::dead_letter);
+  BOOST_TEST(dead.task.failure_reason.value_or("") == "acceptance_timeout");
+  Task accepting = awaiting_acceptance_past_deadline();
+  accepting.accept_on_timeout = true;
+  Transition accepted = apply(accepting, AcceptanceTimeoutCmd{}, ctx_at(kNow));
+  BOOST_REQUIRE(accepted.ok());
+  BOOST_TEST(accepted.task.status == TaskStatus::completed);
+}
+
+BOOST_AUTO_TEST_CASE(the_verifier_is_linked_once) {
+  Task unlinked = awaiting_acceptance();
+  unlinked.verification_task_id.clear();
+  Transition linked = apply(unlinked, LinkVerificationCmd{kVerifier}, ctx_at(kNow));
+  BOOST_REQUIRE(linked.ok());
+  BOOST_TEST(linked.task.verification_task_id == kVerifier);
+  BOOST_TEST(apply(linked.task, LinkVerificationCmd{"tsk_other"}, ctx_at(kNow)).unchanged);
+}
+
+BOOST_AUTO_TEST_CASE(review_comes_before_the_gate) {
+  Task task = awaiting_review();
+  task.verification_type = "verify";
+  Transition approved = apply(task, ReviewCmd{ReviewDecision::approve, ""}, ctx_at(kNow));
+  BOOST_REQUIRE(approved.ok());
+  BOOST_TEST(approved.task.status == TaskStatus::awaiting_acceptance);
+  BOOST_TEST(approved.task.verification == Verification::pending);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---- Status names --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(status_names_round_trip_and_terminal_states_are_the_three_final_ones) {
-  const char* names[] = {"pending",   "claimed", "completed",      "dead_letter",
-                         "cancelled", "blocked", "awaiting_review"};
+  const char* names[] = {"pending",   "claimed", "completed",       "dead_letter",
+                         "cancelled", "blocked", "awaiting_review", "awaiting_acceptance"};
   for (int i = 0; i < kTaskStatusCount; ++i) {
     auto status = static_cast<TaskStatus>(i);
     BOOST_TEST(to_string(status) == names[i]);
@@ -1356,10 +1497,21 @@ std::vector<EdgeCommand> public_commands() {
           {"review_task", ReviewCmd{ReviewDecision::reject, "no"}},
           {"review_task", ReviewCmd{ReviewDecision::revise, "again"}},
           {"dependency_done", DependencyDoneCmd{kDep, false}},
-          {"dependency_done", DependencyDoneCmd{kDep, true}}};
+          {"dependency_done", DependencyDoneCmd{kDep, true}},
+          {"accept_task", AcceptCmd{}},
+          {"rework_task", ReworkCmd{"again"}},
+          {"verification_done", VerificationDoneCmd{kVerifier, true, std::nullopt}},
+          {"verification_done", VerificationDoneCmd{kVerifier, false, "no"}},
+          {"acceptance_timeout", AcceptanceTimeoutCmd{}}};
 }
 
 std::vector<Task> every_state() {
+  Task auto_accepting = awaiting_acceptance();
+  auto_accepting.auto_accept = true;
+  Task accepting_at_timeout = awaiting_acceptance_past_deadline();
+  accepting_at_timeout.accept_on_timeout = true;
+  Task review_then_gate = awaiting_review();
+  review_then_gate.definition_of_done = "reviewed and accepted";
   Task claimed_last_attempt = claimed_live();
   claimed_last_attempt.attempt_count = 3;
   Task claimed_last_attempt_passed = claimed_lease_passed();
@@ -1368,7 +1520,9 @@ std::vector<Task> every_state() {
           claimed_lease_passed(), claimed_last_attempt, claimed_last_attempt_passed, completed(),
           dead_letter(), cancelled_from_pending(), cancelled_from_pending_after_claim(),
           cancelled_from_claimed(), blocked_on_two(), blocked_on_last(), claimed_live_review(),
-          awaiting_review()};
+          awaiting_review(), claimed_live_gate(), awaiting_acceptance(),
+          awaiting_acceptance_past_deadline(), auto_accepting, accepting_at_timeout,
+          review_then_gate};
 }
 
 bool listed(TaskStatus from, TaskStatus to, std::string_view by) {

@@ -1077,7 +1077,7 @@ const std::vector<std::string_view> kActions = {
     "create_task",    "claim_task",       "complete_task", "fail_task",        "heartbeat",
     "check_task_status", "requeue_task",  "retry_after_wait", "authenticate",  "fix_request",
     "download_artifact", "list_tasks",    "upgrade_plan",  "stop_work",  "review_task",
-    "await_review"};
+    "await_review", "accept_task", "rework_task", "await_verification"};
 
 using ErrorRow = SpecErrorRow;
 const auto& kErrors = kSpecErrors;

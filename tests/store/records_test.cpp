@@ -64,6 +64,16 @@ Task full_task() {
   t.parent_task_id = "tsk_01KDXK4M0000000000000000P0";
   t.review_required = true;
   t.review_feedback = "add tests";
+  t.definition_of_done = "CI passes";
+  t.verification_type = "verify";
+  t.auto_accept = true;
+  t.acceptance_timeout_seconds = 3600;
+  t.accept_on_timeout = true;
+  t.acceptance_deadline = 1'767'229'200'000;
+  t.verification = Verification::failed;
+  t.verification_notes = "tests missing";
+  t.verification_task_id = "tsk_01KDXK4M0000000000000000V1";
+  t.verifies_task_id = "tsk_01KDXK4M0000000000000000V0";
   return t;
 }
 
@@ -251,6 +261,11 @@ BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
     t.parent_task_id = random_bytes(rng()() % 30);
     t.review_required = rng()() % 2;
     if (rng()() % 2) t.review_feedback = random_bytes(rng()() % 100);
+    if (rng()() % 2) t.definition_of_done = random_bytes(rng()() % 100);
+    t.verification_type = random_bytes(rng()() % 20);
+    t.acceptance_deadline = static_cast<Millis>(rng()());
+    t.verification = static_cast<Verification>(rng()() % 4);
+    t.verification_task_id = random_bytes(rng()() % 30);
     auto back = decode_task(encode_task(t));
     BOOST_REQUIRE(back.has_value());
     BOOST_TEST(task_diff(*back, t) == "");
@@ -263,17 +278,20 @@ BOOST_AUTO_TEST_CASE(task_encoding_starts_with_the_version_byte) {
 
 BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
   // Version 1 is version 2 without the workflow tail: two empty lists (8 bytes each),
-  // a flag, an empty string (8), a flag, a null optional (1).
+  // a flag, an empty string (8), a flag, a null optional (1); then the gate's: a null
+  // optional (1), an empty string (8), a flag, an integer (8), a flag, a time (8), a
+  // state (1), a null optional (1), two empty strings (16).
   Task t = minimal_task();
   t.result_json = R"({"ok":true})";
   t.status = TaskStatus::completed;
   std::string v2 = encode_task(t);
-  std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - 27);
+  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16;
+  std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - kTail);
   auto back = decode_task(v1);
   BOOST_REQUIRE(back.has_value());
   BOOST_TEST(task_diff(*back, t) == "");
   // Its tail alone does not make a version 1 record valid.
-  BOOST_TEST(!decode_task(v1 + std::string(27, '\0')).has_value());
+  BOOST_TEST(!decode_task(v1 + std::string(kTail, '\0')).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(decode_task_rejects_truncation_trailing_bytes_and_other_versions) {

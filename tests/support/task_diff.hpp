@@ -39,6 +39,16 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("parent_task_id", a.parent_task_id == b.parent_task_id);
   field("review_required", a.review_required == b.review_required);
   field("review_feedback", a.review_feedback == b.review_feedback);
+  field("definition_of_done", a.definition_of_done == b.definition_of_done);
+  field("verification_type", a.verification_type == b.verification_type);
+  field("auto_accept", a.auto_accept == b.auto_accept);
+  field("acceptance_timeout_seconds", a.acceptance_timeout_seconds == b.acceptance_timeout_seconds);
+  field("accept_on_timeout", a.accept_on_timeout == b.accept_on_timeout);
+  field("acceptance_deadline", a.acceptance_deadline == b.acceptance_deadline);
+  field("verification", a.verification == b.verification);
+  field("verification_notes", a.verification_notes == b.verification_notes);
+  field("verification_task_id", a.verification_task_id == b.verification_task_id);
+  field("verifies_task_id", a.verifies_task_id == b.verifies_task_id);
   return out.str();
 }
 
