@@ -79,6 +79,19 @@ Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits
     const json::value* required = review->get_object().if_contains("required");
     create.review_required = required && required->is_bool() && required->get_bool();
   }
+  create.definition_of_done = input.string("definition_of_done", "definitionOfDone");
+  if (const json::value* verification = input.find("verification")) {
+    create.verification_type = Input(verification->get_object()).string("type").value_or("");
+  }
+  create.auto_accept = input.boolean("auto_accept", "autoAccept").value_or(false);
+  create.acceptance_timeout_seconds = limits.acceptance_timeout_seconds;
+  if (const json::value* acceptance = input.find("acceptance")) {
+    Input gate(acceptance->get_object());
+    if (auto timeout = gate.integer("timeout_seconds", "timeoutSeconds")) {
+      create.acceptance_timeout_seconds = static_cast<int>(*timeout);
+    }
+    create.accept_on_timeout = gate.string("on_timeout", "onTimeout").value_or("") == "accept";
+  }
   return create;
 }
 

@@ -97,7 +97,29 @@ std::vector<FieldSpec> create_fields(const TaskLimits& limits) {
            .description = "{\"required\": true}: completing the task moves it to "
                           "awaiting_review with its result, until review_task decides.",
            .properties = {{.name = "required", .type = FieldType::boolean,
-                           .description = "Hold completions for a reviewer."}}}};
+                           .description = "Hold completions for a reviewer."}}},
+          {.name = "definition_of_done", .alias = "definitionOfDone", .maximum = 10000,
+           .description = "What done means, for the verifier and the acceptor. A task with one "
+                          "waits in awaiting_acceptance after its worker completes it."},
+          {.name = "verification", .type = FieldType::object,
+           .description = "{\"type\": \"…\"}: when the task is completed, a task of this "
+                          "type is created for a verifier (payload: the task's id, payload, "
+                          "result and definition of done); it completes with {passed, notes}, "
+                          "recorded on this task.",
+           .properties = {type_field(FieldIn::body, true, "The verifier's task type.")}},
+          {.name = "auto_accept", .alias = "autoAccept", .type = FieldType::boolean,
+           .description = "Accept at once when the verification passes."},
+          {.name = "acceptance", .type = FieldType::object,
+           .description = "The acceptance gate's timeout: {timeout_seconds, on_timeout: "
+                          "accept | dead_letter}. Default: tasks.acceptance_timeout_seconds, "
+                          "then dead_letter.",
+           .properties = {{.name = "timeout_seconds", .alias = "timeoutSeconds",
+                           .type = FieldType::integer, .minimum = 0,
+                           .maximum = 365LL * 24 * 3600,
+                           .description = "0: wait for ever."},
+                          {.name = "on_timeout", .alias = "onTimeout",
+                           .one_of = {"accept", "dead_letter"},
+                           .description = "What the timeout does."}}}};
 }
 
 std::vector<FieldSpec> with_idempotency(std::vector<FieldSpec> fields, const TaskLimits& limits) {
@@ -186,7 +208,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "Lists the account's tasks, newest first, a page at a time.",
        .fields = {{.name = "status", .in = FieldIn::query,
                    .one_of = {"pending", "claimed", "completed", "dead_letter", "cancelled",
-                              "blocked", "awaiting_review"},
+                              "blocked", "awaiting_review", "awaiting_acceptance"},
                    .description = "Only tasks in this state."},
                   type_field(FieldIn::query, false, "Only tasks of this type."),
                   {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
@@ -288,6 +310,28 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .output = "TaskAnswer",
        .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
        .run = review_task});
+
+  table.push_back(
+      {.id = "accept_task", .method = "POST", .path = "/v1/tasks/{task_id}/accept",
+       .mcp_tool = true, .summary = "Accept a task's result",
+       .description = "Accepts a task awaiting_acceptance (it has a definition_of_done or a "
+                      "verification): it becomes completed with its result.",
+       .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
+       .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
+       .run = accept_task});
+  table.push_back(
+      {.id = "rework_task", .method = "POST", .path = "/v1/tasks/{task_id}/rework",
+       .mcp_tool = true, .summary = "Send a task back to work",
+       .description = "Sends a task awaiting_acceptance back to pending, with feedback shown to "
+                      "the next claimer (reviewFeedback); its next completion gets a new "
+                      "verification.",
+       .fields = with_task_id({{.name = "feedback", .required = true, .minimum = 1,
+                                .maximum = limits.max_reason_chars,
+                                .description = "What to change."},
+                               idempotency_field(limits)}),
+       .output = "TaskAnswer",
+       .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
+       .run = rework_task});
 
   // ---- Accounts and keys (spec section 2) ----
   const FieldSpec label{.name = "label", .maximum = 200, .description = "A name for the key."};

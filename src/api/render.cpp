@@ -136,7 +136,10 @@ std::size_t task_bound(const Task& t) {
   std::size_t listed = 0;  // dependsOn and waitingOn: each id quoted, with a comma
   for (const std::string& id : t.depends_on) listed += id.size() + 1;
   for (const std::string& id : t.waiting_on) listed += id.size() + 1;
-  strings += listed + t.parent_task_id.size() + optional_size(t.review_feedback);
+  strings += listed + t.parent_task_id.size() + optional_size(t.review_feedback) +
+             optional_size(t.definition_of_done) + t.verification_type.size() +
+             optional_size(t.verification_notes) + t.verification_task_id.size() +
+             t.verifies_task_id.size();
   return 1024 + 6 * strings + t.payload_json.size() + optional_size(t.result_json);
 }
 
@@ -173,6 +176,31 @@ void write_workflow_fields(Cursor& w, const Task& t) {
   if (t.review_feedback) {
     w.lit(",\"reviewFeedback\":");
     w.string(*t.review_feedback);
+  }
+  if (t.definition_of_done) {
+    w.lit(",\"definitionOfDone\":");
+    w.string(*t.definition_of_done);
+  }
+  if (!t.verification_type.empty()) {
+    w.lit(",\"verification\":{\"type\":");
+    w.string(t.verification_type);
+    w.lit(",\"state\":");
+    w.string(to_string(t.verification));
+    w.lit(",\"taskId\":");
+    w.string_or_null(t.verification_task_id.empty() ? nullptr : &t.verification_task_id);
+    w.lit(",\"notes\":");
+    w.string_or_null(t.verification_notes ? &*t.verification_notes : nullptr);
+    w.lit("}");
+  }
+  if (t.has_acceptance_gate()) {
+    w.lit(",\"autoAccept\":");
+    w.boolean(t.auto_accept);
+    w.lit(",\"acceptanceDeadline\":");
+    w.time_or_null(t.status == TaskStatus::awaiting_acceptance ? t.acceptance_deadline : 0);
+  }
+  if (!t.verifies_task_id.empty()) {
+    w.lit(",\"verifiesTaskId\":");
+    w.string(t.verifies_task_id);
   }
 }
 

@@ -48,7 +48,7 @@ constexpr std::string_view kComponents = R"json({
       "type": {"type": "string"},
       "status": {"type": "string",
                  "enum": ["pending", "claimed", "completed", "dead_letter", "cancelled",
-                          "blocked", "awaiting_review"]},
+                          "blocked", "awaiting_review", "awaiting_acceptance"]},
       "payload": {"type": "object"}, "result": {"type": ["object", "null"]},
       "outputId": {"type": ["string", "null"]}, "priority": {"type": "integer"},
       "maxAttempts": {"type": "integer"}, "attemptCount": {"type": "integer"},
@@ -70,7 +70,16 @@ constexpr std::string_view kComponents = R"json({
       "parentTaskId": {"type": "string"},
       "review": {"type": "object", "properties": {"required": {"type": "boolean"}}},
       "reviewFeedback": {"type": "string",
-                         "description": "The latest revise decision's feedback, for the next claimer."}
+                         "description": "The latest revise or rework feedback, for the next claimer."},
+      "definitionOfDone": {"type": "string"},
+      "verification": {"type": "object", "required": ["type", "state", "taskId", "notes"],
+                       "properties": {"type": {"type": "string"},
+                                      "state": {"type": "string", "enum": ["none", "pending", "passed", "failed"]},
+                                      "taskId": {"type": ["string", "null"]},
+                                      "notes": {"type": ["string", "null"]}}},
+      "autoAccept": {"type": "boolean"},
+      "acceptanceDeadline": {"type": ["string", "null"], "format": "date-time"},
+      "verifiesTaskId": {"type": "string", "description": "On a verifier's task: the task it verifies."}
     }
   },
   "TaskAnswer": {

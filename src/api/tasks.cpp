@@ -169,6 +169,16 @@ asio::awaitable<Result> review_task(Services& services, Call& call) {
   co_return co_await apply_command(services, call, std::move(review), AnswerShape{}, true);
 }
 
+asio::awaitable<Result> accept_task(Services& services, Call& call) {
+  Command accept = AcceptCmd{};
+  co_return co_await apply_command(services, call, std::move(accept), AnswerShape{}, true);
+}
+
+asio::awaitable<Result> rework_task(Services& services, Call& call) {
+  Command rework = ReworkCmd{call.input.string("feedback").value_or("")};
+  co_return co_await apply_command(services, call, std::move(rework), AnswerShape{}, true);
+}
+
 asio::awaitable<Result> get_task(Services& services, Call& call) {
   std::string task_id = task_id_of(call);
   Outcome outcome = co_await services.engine.get(call.account, task_id);

@@ -278,12 +278,16 @@ struct Apply {
   Transition operator()(const VerificationDoneCmd& cmd) const {
     // Only the verification this gate waits for: a late result of an earlier round (the
     // task was reworked since) changes nothing.
+    // The verdict may arrive before the link (the verifier was quick): the attempt says it
+    // is this round's.
     if (task.status != TaskStatus::awaiting_acceptance ||
-        task.verification != Verification::pending ||
-        task.verification_task_id != cmd.verification_task_id) {
+        task.verification != Verification::pending || task.attempt_count != cmd.attempt ||
+        (!task.verification_task_id.empty() &&
+         task.verification_task_id != cmd.verification_task_id)) {
       return unchanged(task);
     }
     Task next = task;
+    next.verification_task_id = cmd.verification_task_id;
     next.verification = cmd.passed ? Verification::passed : Verification::failed;
     next.verification_notes = cmd.notes;
     if (cmd.passed && task.auto_accept) next = accepted(std::move(next), ctx.now);

@@ -76,6 +76,7 @@ struct LinkVerificationCmd {
 // The verifier's task finished: its result, or that it failed (passed = false).
 struct VerificationDoneCmd {
   std::string verification_task_id;
+  int attempt = 0;  // the verified task's attemptCount the verifier was made for
   bool passed = false;
   std::optional<std::string> notes;
 };

@@ -79,6 +79,7 @@ struct Task {
   std::optional<std::string> verification_notes;
   std::string verification_task_id;  // the verifier's task, once created
   std::string verifies_task_id;      // on a verifier's task: the task it verifies
+  int verifies_attempt = 0;          // and that task's attemptCount when it was completed
 
   bool ever_claimed() const { return !lease_token.empty(); }
   bool has_acceptance_gate() const { return definition_of_done || !verification_type.empty(); }

@@ -115,13 +115,19 @@ void LocalEngine::rewatch_restored() {
   for (auto& shard : shards_) {
     Shard* owner = shard.get();
     asio::post(owner->context(), [this, owner] {
-      for (const Ulid& id : owner->take_restored_blocked()) {
+      for (const Ulid& id : owner->take_restored_links()) {
         auto bytes = db_.get(Cf::tasks, keys::task_key(id));
         if (!bytes) continue;
         auto task = records::decode_task(*bytes);
-        if (!task || task->status != TaskStatus::blocked) continue;
-        asio::co_spawn(owner->context(), watch_dependencies(id, std::move(task->waiting_on)),
-                       NoteFailure{"dependency watch"});
+        if (!task) continue;
+        if (task->status == TaskStatus::blocked) {
+          asio::co_spawn(owner->context(), watch_dependencies(id, std::move(task->waiting_on)),
+                         NoteFailure{"dependency watch"});
+        } else if (task->status == TaskStatus::awaiting_acceptance &&
+                   task->verification == Verification::pending) {
+          asio::co_spawn(owner->context(), resume_verification(share(std::move(*task))),
+                         NoteFailure{"verification"});
+        }
       }
     });
   }

@@ -71,6 +71,14 @@ LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
       asio::co_spawn(context, tell_dependent(dependent, dependency, failed, finished_us),
                      NoteFailure{"dependency notice"});
     });
+    shard->set_on_verification(
+        [this, &context = shard->context()](std::shared_ptr<const Task> task) {
+          asio::co_spawn(context, start_verification(std::move(task)), NoteFailure{"verification"});
+        },
+        [this, &context = shard->context()](std::shared_ptr<const Task> verifier) {
+          asio::co_spawn(context, report_verification(std::move(verifier)),
+                         NoteFailure{"verification"});
+        });
   }
 }
 

@@ -81,9 +81,17 @@ class LocalEngine final : public TaskEngine {
   // counted in release_latency_.
   boost::asio::awaitable<void> tell_dependent(Ulid dependent, std::string dependency,
                                               bool failed, std::int64_t finished_us = 0);
-  // Watches again what every blocked task restore() met waits for (start, storage
-  // recovery): the watches of before were in memory only.
+  // Looks again at what every blocked or gated task restore() met waits for (start,
+  // storage recovery): the watches of before were in memory only, and a notice may have
+  // been lost with them.
   void rewatch_restored();
+  // Verifications (verification.cpp). A task reached its acceptance gate: create its
+  // verifier's task (idempotently, so a retry after a crash makes no second one) and link
+  // it. A verifier's task finished: record its verdict on the task it verifies. After a
+  // restart: whichever of the two a gated task still needs.
+  boost::asio::awaitable<void> start_verification(std::shared_ptr<const Task> task);
+  boost::asio::awaitable<void> report_verification(std::shared_ptr<const Task> verifier);
+  boost::asio::awaitable<void> resume_verification(std::shared_ptr<const Task> task);
   // Runs on shard 0 for the engine's life: while storage is unwritable, tries
   // recover_storage() every kStorageRetry.
   boost::asio::awaitable<void> watch_storage();

@@ -30,7 +30,7 @@ std::size_t footprint(const Task& task) {
 
 // A delayed task waiting to become claimable, or a live lease waiting to expire.
 struct Shard::TaskTimer {
-  enum class Kind { delay, lease } kind = Kind::delay;
+  enum class Kind { delay, lease, gate } kind = Kind::delay;
   WheelTimer timer;
   Ulid id{};
   std::string account;  // delay only: where the task goes when due
@@ -78,8 +78,11 @@ void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entr
   shape.priority = entry.priority;
   shape.scheduled_at = entry.scheduled_at;
   shape.lease_expires_at = entry.lease_expires_at;
+  shape.acceptance_deadline = entry.lease_expires_at;  // the entry's deadline, either kind
   reindex(nullptr, shape, key.id);
-  if (entry.status == TaskStatus::blocked) restored_blocked_.push_back(key.id);
+  if (entry.status == TaskStatus::blocked || entry.status == TaskStatus::awaiting_acceptance) {
+    restored_links_.push_back(key.id);
+  }
 }
 
 void Shard::start() { tick(); }
@@ -94,7 +97,8 @@ void Shard::forget_state() {
   recent_bytes_ = 0;
   dependents_.clear();
   releases_.clear();
-  restored_blocked_.clear();
+  restored_links_.clear();
+  after_durable_.clear();
   committer_.clear_failure();
 }
 
@@ -123,20 +127,25 @@ void Shard::on_timer(WheelTimer& timer) {
     on_claimable(queue);
     return;
   }
+  bool gate = task_timer->kind == TaskTimer::Kind::gate;
   task_timers_.erase(id);
   asio::co_spawn(
       context_,
-      [this, id]() -> asio::awaitable<void> {
-        // An expiry that could not be written (storage fault) or was decided early (the
-        // wall clock stepped back) must be tried again, or the task stays claimed.
+      [this, id, gate]() -> asio::awaitable<void> {
+        // An expiry (of a lease, or of an acceptance gate) that could not be written
+        // (storage fault) or was decided early (the wall clock stepped back) must be tried
+        // again, or the task stays where it is.
         Millis retry_at = 0;
         try {
           // A Command made first, not converted in the call: g++ 12 destroys such a
           // temporary coroutine argument twice.
           Command expire = ExpireLeaseCmd{};
+          if (gate) expire = AcceptanceTimeoutCmd{};
           Outcome outcome = co_await apply(std::string(), id, std::move(expire), nullptr);
-          if (outcome.error == ErrorCode::task_currently_claimed && outcome.task) {
-            retry_at = outcome.task->lease_expires_at;
+          if ((outcome.error == ErrorCode::task_currently_claimed ||
+               outcome.error == ErrorCode::not_yet_claimable) &&
+              outcome.task) {
+            retry_at = gate ? outcome.task->acceptance_deadline : outcome.task->lease_expires_at;
           } else if (outcome.error == ErrorCode::unavailable) {
             retry_at = wall_now_ms() + 1000;
           }
@@ -146,8 +155,9 @@ void Shard::on_timer(WheelTimer& timer) {
         }
         if (retry_at != 0 && !task_timers_.contains(id)) {
           Task shape;
-          shape.status = TaskStatus::claimed;
+          shape.status = gate ? TaskStatus::awaiting_acceptance : TaskStatus::claimed;
           shape.lease_expires_at = retry_at;
+          shape.acceptance_deadline = retry_at;
           reindex(nullptr, shape, id);
         }
       },
@@ -194,6 +204,13 @@ void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
     timer.timer.kind = kTaskTimerKind;
     timer.timer.owner = &timer;
     wheel_.schedule(timer.timer, after.lease_expires_at);
+  } else if (after.status == TaskStatus::awaiting_acceptance && after.acceptance_deadline > 0) {
+    TaskTimer& timer = task_timers_[id];
+    timer.kind = TaskTimer::Kind::gate;
+    timer.id = id;
+    timer.timer.kind = kTaskTimerKind;
+    timer.timer.owner = &timer;
+    wheel_.schedule(timer.timer, after.acceptance_deadline);
   }
 }
 
@@ -209,6 +226,7 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
                                        const Ulid& id, const IdempotencyRequest* idempotency,
                                        Millis now, Outcome& outcome) {
   const Task& after = *shared;
+  std::shared_ptr<const Task> shared_after = shared;
   // Encoded and added to the batch on the commit thread (GroupCommitter::add_transition).
   committer_.add_transition(store::plan_transition(before, shared, id));
   if (idempotency) {
@@ -225,9 +243,9 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   dirty_order_.emplace_back(generation, id);
   committer_.add_op();
   reindex(before, after, id);
-  if (is_terminal(after.status) && (!before || !is_terminal(before->status))) {
-    note_finished(id, after, generation);
-  }
+  bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
+  if (finished) note_finished(id, after, generation);
+  note_verification(before, after, shared_after, generation, finished);
   return generation;
 }
 

@@ -122,9 +122,18 @@ class Shard {
   // finished (the notice comes once it is, durably), else whether it failed, for the
   // caller to tell the dependent. Saying it twice registers once.
   std::optional<bool> watch_dependency(const Ulid& dependency, const Ulid& dependent);
-  // The blocked tasks restore() met: their dependencies are watched again after a
-  // restart or a storage recovery, which forget what was watched.
-  std::vector<Ulid> take_restored_blocked() { return std::exchange(restored_blocked_, {}); }
+  // The blocked and awaiting_acceptance tasks restore() met: what they wait for
+  // (dependencies, a verifier) is looked at again after a restart or a storage recovery,
+  // which forget what was watched and may have lost a notice.
+  std::vector<Ulid> take_restored_links() { return std::exchange(restored_links_, {}); }
+  // Verifications (shard_links.cpp), called once the write that made them is durable: a
+  // task reached its acceptance gate with a verification to run; a verifier's task
+  // finished.
+  using TaskNotice = std::function<void(std::shared_ptr<const Task>)>;
+  void set_on_verification(TaskNotice needed, TaskNotice finished) {
+    on_verification_needed_ = std::move(needed);
+    on_verifier_finished_ = std::move(finished);
+  }
 
   const GroupCommitter& committer() const { return committer_; }
   // After the shard's thread has stopped: see GroupCommitter::finish_pending.
@@ -172,6 +181,9 @@ class Shard {
   // once that write is durable.
   void note_finished(const Ulid& id, const Task& task, std::uint64_t generation);
   void deliver_releases(std::uint64_t generation, bool ok);
+  void note_verification(const Task* before, const Task& after,
+                         const std::shared_ptr<const Task>& shared, std::uint64_t generation,
+                         bool finished);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void tick();
   void on_timer(WheelTimer& timer);
@@ -209,8 +221,10 @@ class Shard {
   };
   std::unordered_map<Ulid, std::vector<Ulid>, UlidHash> dependents_;
   std::deque<Release> releases_;
-  std::vector<Ulid> restored_blocked_;
+  std::vector<Ulid> restored_links_;
   DependencyNotice on_dependency_done_;
+  std::deque<std::pair<std::uint64_t, std::function<void()>>> after_durable_;
+  TaskNotice on_verification_needed_, on_verifier_finished_;
   UlidGenerator ulids_;
   std::mt19937_64 random_;
   bool stopping_ = false;

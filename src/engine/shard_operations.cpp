@@ -59,6 +59,13 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
   task.run_on_dependency_failure = request.run_on_dependency_failure;
   task.parent_task_id = std::move(request.parent_task_id);
   task.review_required = request.review_required;
+  task.definition_of_done = std::move(request.definition_of_done);
+  task.verification_type = std::move(request.verification_type);
+  task.auto_accept = request.auto_accept;
+  task.acceptance_timeout_seconds = request.acceptance_timeout_seconds;
+  task.accept_on_timeout = request.accept_on_timeout;
+  task.verifies_task_id = std::move(request.verifies_task_id);
+  task.verifies_attempt = request.verifies_attempt;
   if (request.dependency_failed) {
     task.status = TaskStatus::cancelled;
     task.failure_reason = "dependency_failed";

@@ -79,6 +79,14 @@ struct CreateRequest {
   bool run_on_dependency_failure = false;
   std::string parent_task_id;  // "" = none
   bool review_required = false;
+  std::optional<std::string> definition_of_done;
+  std::string verification_type;  // "" = none
+  bool auto_accept = false;
+  int acceptance_timeout_seconds = 0;
+  bool accept_on_timeout = false;
+  // Set by the engine for the verifier's task it creates.
+  std::string verifies_task_id;
+  int verifies_attempt = 0;
   // Set by the engine from the dependencies' states when it creates the task: those not
   // finished (the task starts blocked on them), or that one has failed already (the task
   // starts cancelled, reason dependency_failed). Handlers leave them empty.

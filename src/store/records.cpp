@@ -139,6 +139,7 @@ std::string encode_task(const Task& t) {
   w.opt(t.verification_notes);
   w.str(t.verification_task_id);
   w.str(t.verifies_task_id);
+  w.i64(t.verifies_attempt);
   return w.take();
 }
 
@@ -184,6 +185,7 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.verification_notes = r.opt();
     t.verification_task_id = r.str();
     t.verifies_task_id = r.str();
+    t.verifies_attempt = r.i32();
   }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);

@@ -259,8 +259,8 @@ std::vector<NamedCommand> matrix_commands() {
       {"accept", AcceptCmd{}},
       {"rework", ReworkCmd{"more pages"}},
       {"link verification", LinkVerificationCmd{kVerifier}},
-      {"verification passed/this one", VerificationDoneCmd{kVerifier, true, "ok"}},
-      {"verification passed/another", VerificationDoneCmd{"tsk_old", true, "ok"}},
+      {"verification passed/this one", VerificationDoneCmd{kVerifier, 1, true, "ok"}},
+      {"verification passed/another", VerificationDoneCmd{"tsk_old", 1, true, "ok"}},
       {"acceptance timeout", AcceptanceTimeoutCmd{}},
   };
 }
@@ -1380,7 +1380,7 @@ BOOST_AUTO_TEST_CASE(a_definition_of_done_alone_gates_without_a_verification_or_
 }
 
 BOOST_AUTO_TEST_CASE(the_verdict_is_recorded_and_a_pass_auto_accepts_when_asked) {
-  Transition failed = apply(awaiting_acceptance(), VerificationDoneCmd{kVerifier, false, "no tests"},
+  Transition failed = apply(awaiting_acceptance(), VerificationDoneCmd{kVerifier, 1, false, "no tests"},
                             ctx_at(kNow));
   BOOST_REQUIRE(failed.ok());
   BOOST_TEST(failed.task.status == TaskStatus::awaiting_acceptance);
@@ -1389,7 +1389,7 @@ BOOST_AUTO_TEST_CASE(the_verdict_is_recorded_and_a_pass_auto_accepts_when_asked)
 
   Task automatic = awaiting_acceptance();
   automatic.auto_accept = true;
-  Transition passed = apply(automatic, VerificationDoneCmd{kVerifier, true, "ok"}, ctx_at(kNow));
+  Transition passed = apply(automatic, VerificationDoneCmd{kVerifier, 1, true, "ok"}, ctx_at(kNow));
   BOOST_REQUIRE(passed.ok());
   BOOST_TEST(passed.task.status == TaskStatus::completed);
   BOOST_TEST(passed.task.verification == Verification::passed);
@@ -1412,7 +1412,7 @@ BOOST_AUTO_TEST_CASE(accept_completes_and_rework_sends_it_back_for_a_new_verific
   BOOST_TEST(rework.task.acceptance_deadline == 0);
   BOOST_TEST(is_claimable(rework.task, kNow));
   // The earlier round's verifier reporting late changes nothing.
-  BOOST_TEST(apply(rework.task, VerificationDoneCmd{kVerifier, true, std::nullopt}, ctx_at(kNow)).unchanged);
+  BOOST_TEST(apply(rework.task, VerificationDoneCmd{kVerifier, 1, true, std::nullopt}, ctx_at(kNow)).unchanged);
 }
 
 BOOST_AUTO_TEST_CASE(the_timeout_accepts_or_dead_letters_as_the_task_says) {
@@ -1425,6 +1425,16 @@ BOOST_AUTO_TEST_CASE(the_timeout_accepts_or_dead_letters_as_the_task_says) {
   Transition accepted = apply(accepting, AcceptanceTimeoutCmd{}, ctx_at(kNow));
   BOOST_REQUIRE(accepted.ok());
   BOOST_TEST(accepted.task.status == TaskStatus::completed);
+}
+
+BOOST_AUTO_TEST_CASE(a_verdict_before_the_link_counts_but_only_for_this_round) {
+  Task unlinked = awaiting_acceptance();
+  unlinked.verification_task_id.clear();
+  Transition early = apply(unlinked, VerificationDoneCmd{kVerifier, 1, true, "ok"}, ctx_at(kNow));
+  BOOST_REQUIRE(early.ok());
+  BOOST_TEST(early.task.verification == Verification::passed);
+  BOOST_TEST(early.task.verification_task_id == kVerifier);
+  BOOST_TEST(apply(unlinked, VerificationDoneCmd{"tsk_old", 0, true, "ok"}, ctx_at(kNow)).unchanged);
 }
 
 BOOST_AUTO_TEST_CASE(the_verifier_is_linked_once) {
@@ -1500,8 +1510,8 @@ std::vector<EdgeCommand> public_commands() {
           {"dependency_done", DependencyDoneCmd{kDep, true}},
           {"accept_task", AcceptCmd{}},
           {"rework_task", ReworkCmd{"again"}},
-          {"verification_done", VerificationDoneCmd{kVerifier, true, std::nullopt}},
-          {"verification_done", VerificationDoneCmd{kVerifier, false, "no"}},
+          {"verification_done", VerificationDoneCmd{kVerifier, 1, true, std::nullopt}},
+          {"verification_done", VerificationDoneCmd{kVerifier, 1, false, "no"}},
           {"acceptance_timeout", AcceptanceTimeoutCmd{}}};
 }
 

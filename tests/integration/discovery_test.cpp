@@ -168,6 +168,7 @@ json::object minimal_arguments(const Operation& op, const std::string& type) {
     else if (field == "key_id") args["key_id"] = "key_01JXZK0000000000000000000A";
     else if (field == "tasks") args["tasks"] = json::array{minimal_task(type)};
     else if (field == "decision") args["decision"] = "approve";
+    else if (field == "feedback") args["feedback"] = "more";
     else BOOST_FAIL("no minimal value known for required field " << field << " of " << op.id);
   }
   return args;
@@ -265,7 +266,7 @@ BOOST_AUTO_TEST_CASE(capabilities_list_the_catalogs_and_the_lifecycle) {
   BOOST_TEST(actions.count("stop_work") == 1u);
   BOOST_TEST(actions.count("retry_after_wait") == 1u);
   const json::object& lifecycle = caps.at("lifecycle").as_object();
-  BOOST_TEST(lifecycle.at("states").as_array().size() == 7u);
+  BOOST_TEST(lifecycle.at("states").as_array().size() == 8u);
   std::set<std::string> edges;
   for (const json::value& t : lifecycle.at("transitions").as_array()) {
     edges.insert(str(t.at("from")) + ">" + str(t.at("to")) + ":" + str(t.at("by")));

@@ -49,6 +49,7 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("verification_notes", a.verification_notes == b.verification_notes);
   field("verification_task_id", a.verification_task_id == b.verification_task_id);
   field("verifies_task_id", a.verifies_task_id == b.verifies_task_id);
+  field("verifies_attempt", a.verifies_attempt == b.verifies_attempt);
   return out.str();
 }
 

@@ -1,8 +1,9 @@
-// A shard's side of dependencies (docs/workflows.md): which blocked tasks wait for a task
-// it owns, and their notices, sent once the write that finished that task is durable.
-// What is watched lives in memory only: every blocked task names what it still waits for
-// (waiting_on), so after a restart or a storage recovery the engine watches again from
-// those records, and a notice lost to a crash is sent again then.
+// A shard's side of the links between tasks (docs/workflows.md): which blocked tasks wait
+// for a task it owns, and the verifications its tasks start and end. Every notice is sent
+// once the write that caused it is durable. What is watched lives in memory only: every
+// blocked task names what it still waits for (waiting_on), and every task at its
+// acceptance gate its verifier, so after a restart or a storage recovery the engine looks
+// again from those records, and a notice lost to a crash is sent again then.
 #include "engine/shard.hpp"
 
 #include <algorithm>
@@ -37,7 +38,27 @@ void Shard::note_finished(const Ulid& id, const Task& task, std::uint64_t genera
   dependents_.erase(waiting);
 }
 
+void Shard::note_verification(const Task* before, const Task& after,
+                              const std::shared_ptr<const Task>& shared,
+                              std::uint64_t generation, bool finished) {
+  bool reached_gate = after.status == TaskStatus::awaiting_acceptance &&
+                      after.verification == Verification::pending &&
+                      after.verification_task_id.empty() &&
+                      (!before || before->status != TaskStatus::awaiting_acceptance);
+  if (reached_gate && on_verification_needed_) {
+    after_durable_.emplace_back(generation, [this, shared] { on_verification_needed_(shared); });
+  }
+  if (finished && !after.verifies_task_id.empty() && on_verifier_finished_) {
+    after_durable_.emplace_back(generation, [this, shared] { on_verifier_finished_(shared); });
+  }
+}
+
 void Shard::deliver_releases(std::uint64_t generation, bool ok) {
+  while (!after_durable_.empty() && after_durable_.front().first <= generation) {
+    auto notice = std::move(after_durable_.front().second);
+    after_durable_.pop_front();
+    if (ok) notice();
+  }
   if (releases_.empty()) return;
   // Mostly in generation order, but a watch of a task finished in an earlier write that
   // is still in flight queues behind later ones: look at them all.

@@ -1,0 +1,107 @@
+// LocalEngine's side of independent verification (docs/workflows.md). When a task with
+// verification: {type} reaches its acceptance gate, a task of that type is created for a
+// verifier, with the original's payload, result and definition of done; it carries
+// verifiesTaskId, and the original gets verification.taskId. The verifier completes it
+// with {passed, notes}; that verdict is recorded on the original (and accepts it when it
+// asked for auto_accept). Each step is a command the state machine decides, sent once the
+// write before it is durable; the verifier's task is created under an idempotency key of
+// the original's round, so a step repeated after a crash changes nothing.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "engine/local_engine.hpp"
+#include "store/db.hpp"
+#include "store/keys.hpp"
+#include "store/records.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// What the verifier works from.
+std::string verifier_payload(const Task& task) {
+  auto stored = [](const std::optional<std::string>& text) -> json::value {
+    if (!text) return nullptr;
+    boost::system::error_code error;
+    json::value value = json::parse(*text, error);
+    return error ? json::value(nullptr) : value;
+  };
+  json::object payload{{"task_id", task.id},
+                       {"type", task.type},
+                       {"attempt", task.attempt_count},
+                       {"payload", stored(task.payload_json)},
+                       {"result", stored(task.result_json)}};
+  payload["definition_of_done"] =
+      task.definition_of_done ? json::value(*task.definition_of_done) : json::value(nullptr);
+  return json::serialize(payload);
+}
+
+// {passed, notes} from a verifier's task: passed only when it completed with
+// "passed": true.
+std::pair<bool, std::optional<std::string>> verdict_of(const Task& verifier) {
+  if (verifier.status != TaskStatus::completed) {
+    return {false, "the verification task ended " + std::string(to_string(verifier.status))};
+  }
+  bool passed = false;
+  std::optional<std::string> notes;
+  if (verifier.result_json) {
+    boost::system::error_code error;
+    json::value result = json::parse(*verifier.result_json, error);
+    if (!error && result.is_object()) {
+      const json::value* flag = result.get_object().if_contains("passed");
+      passed = flag && flag->is_bool() && flag->get_bool();
+      const json::value* text = result.get_object().if_contains("notes");
+      if (text && text->is_string()) notes = std::string(text->get_string());
+    }
+  }
+  return {passed, notes};
+}
+
+}  // namespace
+
+asio::awaitable<void> LocalEngine::start_verification(std::shared_ptr<const Task> task) {
+  CreateRequest request;
+  request.account = task->account_id;
+  request.type = task->verification_type;
+  request.payload_json = verifier_payload(*task);
+  request.verifies_task_id = task->id;
+  request.verifies_attempt = task->attempt_count;
+  // One verifier per round, whoever asks: a key no client can send (control character).
+  IdempotencyRequest once;
+  once.method = "POST";
+  once.path = "/v1/tasks";
+  once.key = "\x1fverify:" + task->id + ":" + std::to_string(task->attempt_count);
+  once.request_hash = once.key;
+  once.success_status = 201;
+  once.render = [](const Task& created, Millis) { return created.id; };
+  Outcome outcome = co_await create(std::move(request), &once);
+  std::string verifier_id = outcome.status != 0 ? outcome.body
+                            : outcome.task      ? outcome.task->id
+                                                : std::string();
+  if (verifier_id.empty()) co_return;  // storage failed: recovery starts it again
+  Command link = LinkVerificationCmd{std::move(verifier_id)};
+  co_await apply(std::string(), task->id, std::move(link), nullptr);
+}
+
+asio::awaitable<void> LocalEngine::report_verification(std::shared_ptr<const Task> verifier) {
+  auto [passed, notes] = verdict_of(*verifier);
+  Command done = VerificationDoneCmd{verifier->id, verifier->verifies_attempt, passed, notes};
+  co_await apply(std::string(), verifier->verifies_task_id, std::move(done), nullptr);
+}
+
+asio::awaitable<void> LocalEngine::resume_verification(std::shared_ptr<const Task> task) {
+  if (task->verification_task_id.empty()) co_return co_await start_verification(std::move(task));
+  auto id = parse_task_id(task->verification_task_id);
+  if (!id) co_return;
+  auto bytes = db_.get(Cf::tasks, keys::task_key(*id));
+  if (!bytes) co_return;
+  auto verifier = records::decode_task(*bytes);
+  if (verifier && is_terminal(verifier->status)) {
+    co_await report_verification(share(std::move(*verifier)));
+  }
+}
+
+}  // namespace baton
