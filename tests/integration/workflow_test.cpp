@@ -348,3 +348,189 @@ BOOST_AUTO_TEST_CASE(a_parent_shows_its_children_and_their_rollup) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(acceptance)
+
+namespace {
+
+// A gated task of f's type 0, claimed and completed with {"pages": 3}.
+std::string completed_at_gate(Fresh& f, const json::object& gate) {
+  std::string id = f.create(gate, 0);
+  Response claim = f.c.claim_id(f.key, id, js({{"worker_id", "w"}}));
+  BOOST_REQUIRE_MESSAGE(claim.status == 200, claim.describe());
+  Response done = f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")},
+                                              {"result", {{"pages", 3}}}}));
+  BOOST_REQUIRE_MESSAGE(done.status == 200, done.describe());
+  BOOST_REQUIRE_EQUAL(done.task_str("status"), "awaiting_acceptance");
+  return id;
+}
+
+// Waits for the verifier's task of `type` and claims it.
+Response claim_verifier(Fresh& f, const std::string& type) {
+  Response r = f.c.claim(f.key, js({{"type", type}, {"worker_id", "verifier"}, {"wait_seconds", 5}}));
+  BOOST_REQUIRE_MESSAGE(r.status == 200 && !r.task_is_null(), r.describe());
+  return r;
+}
+
+std::string verification_state(Fresh& f, const std::string& id) {
+  const json::object task = f.read(id);
+  return std::string(task.at("verification").at("state").as_string());
+}
+
+json::object gate_with(const std::string& verifier_type) {
+  return {{"definition_of_done", "three pages counted"}, {"verification", {{"type", verifier_type}}}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_verifier_gets_the_work_and_its_pass_is_recorded_then_accept_completes) {
+  Fresh f;
+  std::string verify = f.type_n(9);
+  std::string id = completed_at_gate(f, gate_with(verify));
+  Response verifier = claim_verifier(f, verify);
+  const json::object& payload = verifier.task().at("payload").as_object();
+  BOOST_TEST(payload.at("task_id").as_string() == id);
+  BOOST_TEST(payload.at("result").at("pages").as_int64() == 3);
+  BOOST_TEST(payload.at("definition_of_done").as_string() == "three pages counted");
+  BOOST_TEST(verifier.task_str("verifiesTaskId") == id);
+  BOOST_TEST(poll_until([&] { return !field_is_null(f.read(id).at("verification").as_object(), "taskId"); }, 5s, 10ms));
+  BOOST_TEST(f.read(id).at("verification").at("taskId").as_string() == verifier.task_id());
+  BOOST_TEST(f.c.get_task(f.key, id).recommended_action() == "await_verification");
+
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, verifier.task_id(),
+                                    js({{"lease_token", verifier.task_str("leaseToken")},
+                                        {"result", {{"passed", true}, {"notes", "all there"}}}})),
+                       200);
+  BOOST_TEST(poll_until([&] { return verification_state(f, id) == "passed"; }, 5s, 10ms));
+  BOOST_TEST(f.read(id).at("verification").at("notes").as_string() == "all there");
+  BOOST_TEST(f.status(id) == "awaiting_acceptance");
+  Response page = f.c.get_task(f.key, id);
+  BOOST_TEST(page.recommended_action() == "accept_task");
+  BATON_CHECK_CONTRACT(page.contract());
+  Response accepted = f.c.post("/v1/tasks/" + id + "/accept", f.key, "{}");
+  BATON_REQUIRE_STATUS(accepted, 200);
+  BOOST_TEST(accepted.task_str("status") == "completed");
+  BOOST_TEST(accepted.task().at("result").at("pages").as_int64() == 3);
+  BATON_CHECK_ERROR(f.c.post("/v1/tasks/" + id + "/accept", f.key, "{}"), "invalid_transition");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_verification_recommends_rework_and_rework_runs_a_new_round) {
+  Fresh f;
+  std::string verify = f.type_n(9);
+  std::string id = completed_at_gate(f, gate_with(verify));
+  Response verifier = claim_verifier(f, verify);
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, verifier.task_id(),
+                                    js({{"lease_token", verifier.task_str("leaseToken")},
+                                        {"result", {{"passed", false}, {"notes", "two pages"}}}})),
+                       200);
+  BOOST_TEST(poll_until([&] { return verification_state(f, id) == "failed"; }, 5s, 10ms));
+  BOOST_TEST(f.c.get_task(f.key, id).recommended_action() == "rework_task");
+  BATON_CHECK_ERROR(f.c.post("/v1/tasks/" + id + "/rework", f.key, "{}"), "invalid_request");
+  Response rework = f.c.post("/v1/tasks/" + id + "/rework", f.key, js({{"feedback", "count page 3"}}));
+  BATON_REQUIRE_STATUS(rework, 200);
+  BOOST_TEST(rework.task_str("status") == "pending");
+  BOOST_TEST(rework.task().at("verification").at("state").as_string() == "none");
+
+  Response again = f.c.claim(f.key, js({{"type", f.type_n(0)}}));
+  BOOST_TEST(again.task_id() == id);
+  BOOST_TEST(again.task_str("reviewFeedback") == "count page 3");
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, id, js({{"lease_token", again.task_str("leaseToken")}})), 200);
+  Response second = claim_verifier(f, verify);
+  BOOST_TEST(second.task_id() != verifier.task_id());
+  BOOST_TEST(second.task().at("payload").at("attempt").as_int64() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(auto_accept_completes_on_a_pass_and_a_dead_verifier_fails_the_verification) {
+  Fresh f;
+  std::string verify = f.type_n(9);
+  json::object gate = gate_with(verify);
+  gate["auto_accept"] = true;
+  std::string id = completed_at_gate(f, gate);
+  Response verifier = claim_verifier(f, verify);
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, verifier.task_id(),
+                                    js({{"lease_token", verifier.task_str("leaseToken")},
+                                        {"result", {{"passed", true}}}})),
+                       200);
+  BOOST_TEST(f.becomes(id, "completed"));
+
+  std::string other = completed_at_gate(f, gate_with(verify));
+  Response doomed = claim_verifier(f, verify);
+  BATON_REQUIRE_STATUS(f.c.fail(f.key, doomed.task_id(), js({{"lease_token", doomed.task_str("leaseToken")},
+                                                              {"retryable", false}})),
+                       200);
+  BOOST_TEST(poll_until([&] { return verification_state(f, other) == "failed"; }, 5s, 10ms));
+  BOOST_TEST(f.status(other) == "awaiting_acceptance");
+}
+
+BOOST_AUTO_TEST_CASE(a_definition_of_done_alone_waits_for_accept) {
+  Fresh f;
+  std::string id = completed_at_gate(f, {{"definition_of_done", "it works"}});
+  json::object task = f.read(id);
+  BOOST_TEST(task.at("definitionOfDone").as_string() == "it works");
+  BOOST_TEST(!task.contains("verification"));
+  BOOST_TEST(f.c.get_task(f.key, id).recommended_action() == "accept_task");
+  BATON_CHECK_STATUS(f.c.post("/v1/tasks/" + id + "/accept", f.key, "{}"), 200);
+  BOOST_TEST(f.status(id) == "completed");
+}
+
+BOOST_AUTO_TEST_CASE(the_gate_times_out_as_the_task_says) {
+  Fresh f;
+  std::string dies = completed_at_gate(f, {{"definition_of_done", "x"},
+                                           {"acceptance", {{"timeout_seconds", 1}}}});
+  std::string passes = completed_at_gate(f, {{"definition_of_done", "x"},
+                                             {"acceptance", {{"timeout_seconds", 1}, {"on_timeout", "accept"}}}});
+  BOOST_TEST(!field_is_null(f.read(dies), "acceptanceDeadline"));
+  BOOST_TEST(f.becomes(dies, "dead_letter"));
+  BOOST_TEST(f.read(dies).at("failureReason").as_string() == "acceptance_timeout");
+  BOOST_TEST(f.becomes(passes, "completed"));
+}
+
+BOOST_AUTO_TEST_CASE(after_kill_9_each_round_has_exactly_one_verifier_and_its_verdict_lands) {
+  TestServer server(ServerOptions{}.with("server.shards", "4"));
+  Fresh f(server);
+  std::string verify = f.type_n(9);
+  constexpr int kTasks = 40;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kTasks; ++i) ids.push_back(completed_at_gate(f, gate_with(verify)));
+  server.kill9();  // the verifiers' creation may be in flight
+  server.restart();
+  f.c = server.client();
+  std::map<std::string, int> verifiers;  // verified task -> its verifiers
+  std::vector<Response> claimed;
+  for (;;) {
+    Response r = f.c.claim(f.key, js({{"type", verify}, {"wait_seconds", 2}}));
+    BATON_REQUIRE_STATUS(r, 200);
+    if (r.task_is_null()) break;
+    ++verifiers[r.task_str("verifiesTaskId")];
+    claimed.push_back(r);
+  }
+  BOOST_TEST(verifiers.size() == static_cast<std::size_t>(kTasks));
+  for (const auto& [id, count] : verifiers) BOOST_TEST(count == 1, id);
+  // Verdicts answered just before a second kill land after the restart.
+  for (const Response& v : claimed) {
+    BATON_REQUIRE_STATUS(f.c.complete(f.key, v.task_id(), js({{"lease_token", v.task_str("leaseToken")},
+                                                                {"result", {{"passed", true}}}})),
+                         200);
+  }
+  server.kill9();
+  server.restart();
+  f.c = server.client();
+  for (const std::string& id : ids) {
+    BOOST_TEST(poll_until([&] { return verification_state(f, id) == "passed"; }, 5s, 10ms), id);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(accept_and_rework_work_as_mcp_tools) {
+  Fresh f;
+  McpSession mcp(f.server, f.key);
+  std::string id = completed_at_gate(f, {{"definition_of_done", "x"}});
+  json::object rework = mcp.call("rework_task", {{"task_id", id}, {"feedback", "again"}});
+  BOOST_TEST(rework.at("structuredContent").at("task").at("status").as_string() == "pending", js(rework));
+  Response claim = f.c.claim_id(f.key, id, "{}");
+  BATON_REQUIRE_STATUS(f.c.complete(f.key, id, js({{"lease_token", claim.task_str("leaseToken")}})), 200);
+  json::object accepted = mcp.call("accept_task", {{"task_id", id}});
+  BOOST_TEST(accepted.at("structuredContent").at("task").at("status").as_string() == "completed", js(accepted));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
