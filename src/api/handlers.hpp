@@ -16,6 +16,8 @@ using OperationFn = boost::asio::awaitable<Result>(Services&, Call&);
 // tasks.cpp
 OperationFn create_task, create_tasks, claim_task, claim_task_by_id, heartbeat_task, complete_task, fail_task,
     cancel_task, requeue_task, review_task, accept_task, rework_task, get_task, list_tasks;
+// workers.cpp
+OperationFn list_workers;
 // keys.cpp
 OperationFn register_account, list_keys, create_key, revoke_key;
 // admin.cpp

@@ -333,6 +333,18 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
        .run = rework_task});
 
+  table.push_back(
+      {.id = "list_workers", .method = "GET", .path = "/v1/workers", .mcp_tool = true,
+       .summary = "List workers and their rank",
+       .description = "The account's workers seen in the last days: the types they claimed, "
+                      "their live leases, per type the claims, completions, failures, "
+                      "expiries, acceptances, reworks and mean time to complete, and a rank "
+                      "from 0 to 100 (docs/workflows.md has the formula). Best first.",
+       .fields = {{.name = "days", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 1, .maximum = 365,
+                   .description = "Seen within this many days, default 7."}},
+       .output = "WorkerList", .errors = {}, .run = list_workers});
+
   // ---- Accounts and keys (spec section 2) ----
   const FieldSpec label{.name = "label", .maximum = 200, .description = "A name for the key."};
   table.push_back(

@@ -126,6 +126,28 @@ constexpr std::string_view kComponents = R"json({
       "request_id": {"type": "string", "description": "Equals the X-Request-Id header."},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "WorkerList": {
+    "type": "object", "required": ["workers", "agent_contract"],
+    "properties": {
+      "workers": {"type": "array", "items": {
+        "type": "object",
+        "required": ["worker_id", "last_seen", "live_leases", "rank", "types_claimed", "types"],
+        "properties": {
+          "worker_id": {"type": "string"}, "last_seen": {"type": "string", "format": "date-time"},
+          "live_leases": {"type": "integer", "minimum": 0},
+          "rank": {"type": "integer", "minimum": 0, "maximum": 100},
+          "types_claimed": {"type": "array", "items": {"type": "string"}},
+          "types": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "claims", "completed", "failed", "expired", "accepted", "reworked", "mean_complete_ms", "rank"],
+            "properties": {
+              "type": {"type": "string"}, "claims": {"type": "integer"},
+              "completed": {"type": "integer"}, "failed": {"type": "integer"},
+              "expired": {"type": "integer"}, "accepted": {"type": "integer"},
+              "reworked": {"type": "integer"}, "mean_complete_ms": {"type": ["integer", "null"]},
+              "rank": {"type": "integer", "minimum": 0, "maximum": 100}}}}}}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "Registered": {
     "type": "object", "required": ["apiKey", "accountId", "keyId", "agent_contract"],
     "properties": {
@@ -309,6 +331,7 @@ json::object json_content(json::object schema) {
 
 std::string_view tag_of(const Operation& operation) {
   if (operation.path.starts_with("/v1/tasks")) return "tasks";
+  if (operation.path.starts_with("/v1/workers")) return "workers";
   if (operation.path.starts_with("/v1/keys")) return "keys";
   if (operation.path.starts_with("/v1/admin")) return "admin";
   return "discovery";
@@ -464,6 +487,7 @@ json::object openapi_document(const std::vector<Operation>& table, std::string_v
     item.as_object()[lower(operation.method)] = operation_object(operation);
   }
   json::array tags{json::object{{"name", "tasks"}, {"description", "The task lifecycle."}},
+                   json::object{{"name", "workers"}, {"description", "The worker roster and rank."}},
                    json::object{{"name", "keys"}, {"description", "Accounts and API keys."}},
                    json::object{{"name", "admin"},
                                 {"description", "The operator's operations, with the admin key."}},

@@ -140,6 +140,7 @@ struct Apply {
     next.lease_expires_at = ctx.now + static_cast<Millis>(task.lease_duration_seconds) * 1000;
     next.claimed_by = cmd.worker_id;
     next.lease_token = cmd.new_lease_token;
+    next.claimed_at = ctx.now;
     return success(std::move(next), ctx.now);
   }
 

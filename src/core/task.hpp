@@ -55,6 +55,7 @@ struct Task {
   Millis created_at = 0;
   Millis updated_at = 0;
   Millis completed_at = 0;
+  Millis claimed_at = 0;  // when the latest claim was made (kept after it ends)
   // True when a cancel ended a live claim: that claim's worker gets task_cancelled.
   bool cancelled_live_claim = false;
 

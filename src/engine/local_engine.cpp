@@ -97,6 +97,11 @@ void LocalEngine::recover() {
   store::scan_active(db_, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
     shards_[shard_of_vnode(ulid_vnode(key.id), count)]->restore(key, entry);
   });
+  store::scan_worker_stats(db_, [&](const std::string& key, const WorkerTypeStats& stats) {
+    if (auto parts = keys::decode_worker_stats_key(key)) {
+      queue_owner(parts->account, parts->type).restore_worker_stats(key, stats);
+    }
+  });
 }
 
 void LocalEngine::start() {
@@ -472,6 +477,48 @@ asio::awaitable<ListPage> LocalEngine::list(ListRequest request) {
   page.tasks = std::move(result.tasks);
   if (result.next_before) page.next_cursor = task_id_string(*result.next_before);
   co_return page;
+}
+
+asio::awaitable<std::vector<WorkerSummary>> LocalEngine::workers(std::string account,
+                                                                 Millis seen_since) {
+  std::vector<WorkerSummary> roster;
+  auto row_of = [&roster](const std::string& worker) -> WorkerSummary& {
+    for (WorkerSummary& summary : roster) {
+      if (summary.worker_id == worker) return summary;
+    }
+    WorkerSummary& added = roster.emplace_back();
+    added.worker_id = worker;
+    return added;
+  };
+  for (auto& shard : shards_) {
+    Shard& owner = *shard;
+    auto rows = co_await on_shard(owner.context(), [&]() -> asio::awaitable<
+                                                        std::vector<std::pair<keys::WorkerStatsKey, WorkerTypeStats>>> {
+      co_return owner.worker_stats_of(account, seen_since);
+    });
+    for (auto& [key, stats] : rows) {
+      WorkerSummary& summary = row_of(key.worker);
+      summary.last_seen = std::max(summary.last_seen, stats.last_seen);
+      summary.types.push_back(WorkerTypeSummary{key.type, stats, 0});
+    }
+  }
+  // Live leases: the account's claimed tasks, by who holds them (at most this many read).
+  constexpr int kLeasesRead = 10000;
+  store::ListQuery claimed;
+  claimed.account = account;
+  claimed.status = TaskStatus::claimed;
+  claimed.limit = kLeasesRead;
+  for (const Task& task : store::list_tasks(db_, claimed).tasks) {
+    for (WorkerSummary& summary : roster) {
+      if (summary.worker_id == task.claimed_by) ++summary.live_leases;
+    }
+  }
+  for (WorkerSummary& summary : roster) {
+    std::sort(summary.types.begin(), summary.types.end(),
+              [](const WorkerTypeSummary& a, const WorkerTypeSummary& b) { return a.type < b.type; });
+  }
+  rank_roster(roster);
+  co_return roster;
 }
 
 EngineStats LocalEngine::stats() {

@@ -56,6 +56,8 @@ class LocalEngine final : public TaskEngine {
                                                           ClaimRequest next) override;
   boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) override;
   boost::asio::awaitable<ListPage> list(ListRequest request) override;
+  boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
+                                                             Millis seen_since) override;
   EngineStats stats() override;
   SnapshotOutcome snapshot(const std::string& target) override;
 

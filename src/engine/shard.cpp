@@ -104,6 +104,8 @@ void Shard::forget_state() {
 
 void Shard::tick() {
   if (stopping_) return;
+  constexpr int kTicksPerStatsWrite = 100;  // once a second
+  if (++ticks_ % kTicksPerStatsWrite == 0) write_worker_stats();
   wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });
   ready_.release_empty();  // no queue reference is held between handlers
   ticker_.expires_after(kTickInterval);
@@ -243,6 +245,7 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   dirty_order_.emplace_back(generation, id);
   committer_.add_op();
   reindex(before, after, id);
+  count_worker(before, after, now);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
   if (finished) note_finished(id, after, generation);
   note_verification(before, after, shared_after, generation, finished);

@@ -20,6 +20,7 @@
 
 #include "engine/engine_options.hpp"
 #include "core/lifecycle.hpp"
+#include "core/worker_stats.hpp"
 #include "core/ulid.hpp"
 #include "engine/group_commit.hpp"
 #include "engine/ready_queues.hpp"
@@ -135,6 +136,13 @@ class Shard {
     on_verifier_finished_ = std::move(finished);
   }
 
+  // The worker roster's counts of the queues this shard owns (shard_workers.cpp): kept
+  // here, written once a second (a kill -9 loses at most the last second's counts, never
+  // a task), and read back at start.
+  void restore_worker_stats(const std::string& key, const WorkerTypeStats& stats);
+  std::vector<std::pair<keys::WorkerStatsKey, WorkerTypeStats>> worker_stats_of(
+      const std::string& account, Millis seen_since) const;
+
   const GroupCommitter& committer() const { return committer_; }
   // After the shard's thread has stopped: see GroupCommitter::finish_pending.
   void finish_commits() { committer_.finish_pending(); }
@@ -181,6 +189,8 @@ class Shard {
   // once that write is durable.
   void note_finished(const Ulid& id, const Task& task, std::uint64_t generation);
   void deliver_releases(std::uint64_t generation, bool ok);
+  void count_worker(const Task* before, const Task& after, Millis now);
+  void write_worker_stats();
   void note_verification(const Task* before, const Task& after,
                          const std::shared_ptr<const Task>& shared, std::uint64_t generation,
                          bool finished);
@@ -225,6 +235,9 @@ class Shard {
   DependencyNotice on_dependency_done_;
   std::deque<std::pair<std::uint64_t, std::function<void()>>> after_durable_;
   TaskNotice on_verification_needed_, on_verifier_finished_;
+  std::unordered_map<std::string, WorkerTypeStats> worker_stats_;  // by storage key
+  std::unordered_set<std::string> worker_stats_dirty_;
+  int ticks_ = 0;
   UlidGenerator ulids_;
   std::mt19937_64 random_;
   bool stopping_ = false;

@@ -15,6 +15,7 @@
 #include "core/lifecycle.hpp"
 #include "core/snapshot.hpp"
 #include "core/task.hpp"
+#include "core/worker_stats.hpp"
 
 namespace baton {
 
@@ -214,6 +215,10 @@ class TaskEngine {
       const IdempotencyRequest* idempotency, ClaimRequest next);
   virtual boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) = 0;
   virtual boost::asio::awaitable<ListPage> list(ListRequest request) = 0;
+  // The account's workers seen since `seen_since`, with their counts per type, live
+  // leases and rank (core/worker_stats.hpp), best first.
+  virtual boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
+                                                                     Millis seen_since) = 0;
   virtual EngineStats stats() = 0;
   // A consistent copy of everything stored (tasks, accounts, keys, idempotency records),
   // as a new data directory at `target`, while requests go on being served. Holds every

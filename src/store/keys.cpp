@@ -137,6 +137,30 @@ std::string child_key(std::string_view account, const Ulid& parent, const Ulid& 
   return out;
 }
 
+std::string worker_stats_key(std::string_view account, std::string_view worker,
+                             std::string_view type) {
+  std::string out(kWorkerStatsPrefix);
+  put_string8(out, account);
+  put_string8(out, worker);
+  put_string8(out, type);
+  return out;
+}
+
+std::optional<WorkerStatsKey> decode_worker_stats_key(std::string_view key) {
+  if (!key.starts_with(kWorkerStatsPrefix)) return std::nullopt;
+  std::size_t pos = kWorkerStatsPrefix.size();
+  WorkerStatsKey out;
+  for (std::string* part : {&out.account, &out.worker, &out.type}) {
+    if (pos >= key.size()) return std::nullopt;
+    std::size_t length = static_cast<unsigned char>(key[pos++]);
+    if (length > key.size() - pos) return std::nullopt;
+    part->assign(key.substr(pos, length));
+    pos += length;
+  }
+  if (pos != key.size()) return std::nullopt;
+  return out;
+}
+
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key) {
   std::string out;

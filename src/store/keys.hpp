@@ -18,6 +18,7 @@
 //   keys         'h' · sha256(32)                              -> key record
 //                'a' · account · key id                        -> key record
 //   meta         name                                          -> value
+//                'W' · account · worker · type                 -> worker stats (records.hpp)
 // A claim rewrites only the record and its active entry; the listing indexes change only
 // when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>
@@ -67,6 +68,15 @@ std::optional<Ulid> list_key_id(std::string_view key);
 // the child back).
 std::string children_prefix(std::string_view account, const Ulid& parent);
 std::string child_key(std::string_view account, const Ulid& parent, const Ulid& child);
+
+// A worker's counts for one task type (the roster), and its parts back.
+std::string worker_stats_key(std::string_view account, std::string_view worker,
+                             std::string_view type);
+inline constexpr std::string_view kWorkerStatsPrefix = "W";
+struct WorkerStatsKey {
+  std::string account, worker, type;
+};
+std::optional<WorkerStatsKey> decode_worker_stats_key(std::string_view key);
 
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key);

@@ -14,6 +14,7 @@ constexpr char kAccountVersion = 1;
 constexpr char kKeyVersion = 1;
 constexpr char kResponseVersion = 1;
 constexpr char kActiveVersion = 1;
+constexpr char kWorkerStatsVersion = 1;
 
 class Writer {
  public:
@@ -140,6 +141,7 @@ std::string encode_task(const Task& t) {
   w.str(t.verification_task_id);
   w.str(t.verifies_task_id);
   w.i64(t.verifies_attempt);
+  w.i64(t.claimed_at);
   return w.take();
 }
 
@@ -186,6 +188,7 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.verification_task_id = r.str();
     t.verifies_task_id = r.str();
     t.verifies_attempt = r.i32();
+    t.claimed_at = r.i64();
   }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
@@ -261,6 +264,28 @@ std::optional<ApiKey> decode_key(std::string_view bytes) {
   k.created_at = r.i64();
   if (!r.done()) return std::nullopt;
   return k;
+}
+
+std::string encode_worker_stats(const WorkerTypeStats& s) {
+  Writer w(kWorkerStatsVersion);
+  for (std::uint64_t v : {s.claims, s.completed, s.failed, s.expired, s.accepted, s.reworked,
+                          s.complete_ms_total}) {
+    w.u64(v);
+  }
+  w.i64(s.last_seen);
+  return w.take();
+}
+
+std::optional<WorkerTypeStats> decode_worker_stats(std::string_view bytes) {
+  Reader r(bytes, kWorkerStatsVersion);
+  WorkerTypeStats s;
+  for (std::uint64_t* v : {&s.claims, &s.completed, &s.failed, &s.expired, &s.accepted,
+                           &s.reworked, &s.complete_ms_total}) {
+    *v = r.u64();
+  }
+  s.last_seen = r.i64();
+  if (!r.done()) return std::nullopt;
+  return s;
 }
 
 std::string encode_response(const StoredResponse& s) {

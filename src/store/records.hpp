@@ -9,6 +9,7 @@
 
 #include "core/account.hpp"
 #include "core/task.hpp"
+#include "core/worker_stats.hpp"
 
 namespace baton::records {
 
@@ -37,6 +38,9 @@ std::optional<Account> decode_account(std::string_view bytes);
 using ApiKey = baton::ApiKey;
 std::string encode_key(const ApiKey& key);
 std::optional<ApiKey> decode_key(std::string_view bytes);
+
+std::string encode_worker_stats(const WorkerTypeStats& stats);
+std::optional<WorkerTypeStats> decode_worker_stats(std::string_view bytes);
 
 struct StoredResponse {
   std::string request_hash;  // SHA-256 of the canonical request body

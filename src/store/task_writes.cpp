@@ -87,6 +87,22 @@ void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
   batch.Put(db.cf(Cf::idempotency), slice(key), slice(records::encode_response(response)));
 }
 
+void write_worker_stats(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                        const WorkerTypeStats& stats) {
+  batch.Put(db.cf(Cf::meta), slice(key), slice(records::encode_worker_stats(stats)));
+}
+
+void scan_worker_stats(Db& db,
+                       const std::function<void(const std::string& key, const WorkerTypeStats&)>& each) {
+  auto it = db.iterate(Cf::meta);
+  std::string prefix(keys::kWorkerStatsPrefix);
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    auto stats = records::decode_worker_stats(std::string_view(it->value().data(), it->value().size()));
+    if (stats) each(it->key().ToString(), *stats);
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+}
+
 void scan_active(Db& db,
                  const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each) {
   auto it = db.iterate(Cf::active);

@@ -36,6 +36,12 @@ void write_transition(Db& db, rocksdb::WriteBatch& batch, const TransitionWrite&
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
                     const records::StoredResponse& response);
 
+void write_worker_stats(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                        const WorkerTypeStats& stats);
+// Calls back with every worker's stored counts (recovery at start).
+void scan_worker_stats(Db& db,
+                       const std::function<void(const std::string& key, const WorkerTypeStats&)>& each);
+
 // Calls back with every pending or claimed task (recovery at start).
 void scan_active(Db& db,
                  const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each);

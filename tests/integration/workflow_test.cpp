@@ -534,3 +534,90 @@ BOOST_AUTO_TEST_CASE(accept_and_rework_work_as_mcp_tools) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(roster)
+
+namespace {
+
+const json::object* worker_row(const Response& r, std::string_view worker) {
+  for (const json::value& row : r.obj().at("workers").as_array()) {
+    if (row.at("worker_id").as_string() == worker) return &row.as_object();
+  }
+  return nullptr;
+}
+
+const json::object& type_row(const json::object& worker, std::string_view type) {
+  for (const json::value& row : worker.at("types").as_array()) {
+    if (row.at("type").as_string() == type) return row.as_object();
+  }
+  throw std::runtime_error("no type " + std::string(type) + " in " + js(worker));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_roster_counts_a_known_workload_and_keeps_it_across_a_restart) {
+  TestServer server(ServerOptions{}.with("leases.min_seconds", "1"));
+  Fresh f(server);
+  std::string code = f.type_n(0), docs = f.type_n(1);
+  // alice: completes two code tasks, one of them reviewed and approved; one docs task.
+  // bob: fails one code task and lets another's lease expire; holds one live lease.
+  auto take = [&](const std::string& type, const std::string& worker, const json::object& extra = {}) {
+    f.create(extra, type == code ? 0 : 1);
+    Response r = f.c.claim(f.key, js({{"type", type}, {"worker_id", worker}}));
+    BOOST_REQUIRE_MESSAGE(r.status == 200 && !r.task_is_null(), r.describe());
+    return r;
+  };
+  auto complete = [&](const Response& claim) {
+    BATON_REQUIRE_STATUS(f.c.complete(f.key, claim.task_id(), js({{"lease_token", claim.task_str("leaseToken")}})), 200);
+  };
+  complete(take(code, "alice"));
+  Response reviewed = take(code, "alice", {{"review", {{"required", true}}}});
+  complete(reviewed);
+  BATON_REQUIRE_STATUS(f.review(reviewed.task_id(), {{"decision", "approve"}}), 200);
+  complete(take(docs, "alice"));
+  Response failing = take(code, "bob");
+  BATON_REQUIRE_STATUS(f.c.fail(f.key, failing.task_id(), js({{"lease_token", failing.task_str("leaseToken")},
+                                                              {"retryable", false}})), 200);
+  f.create({{"leaseDurationSeconds", 1}}, 0);
+  Response expiring = f.c.claim(f.key, js({{"type", code}, {"worker_id", "bob"}}));
+  BOOST_REQUIRE(!expiring.task_is_null());
+  BOOST_TEST(f.becomes(expiring.task_id(), "pending"));
+  take(docs, "bob");  // held
+
+  auto check = [&](const Response& r) {
+    BATON_REQUIRE_STATUS(r, 200);
+    BATON_CHECK_CONTRACT(r.contract());
+    const json::object* alice = worker_row(r, "alice");
+    const json::object* bob = worker_row(r, "bob");
+    BOOST_REQUIRE(alice);
+    BOOST_REQUIRE(bob);
+    const json::object& alice_code = type_row(*alice, code);
+    BOOST_TEST(alice_code.at("claims").as_int64() == 2);
+    BOOST_TEST(alice_code.at("completed").as_int64() == 2);
+    BOOST_TEST(alice_code.at("accepted").as_int64() == 1);
+    BOOST_TEST(type_row(*alice, docs).at("completed").as_int64() == 1);
+    BOOST_TEST(alice->at("types_claimed").as_array().size() == 2u);
+    const json::object& bob_code = type_row(*bob, code);
+    BOOST_TEST(bob_code.at("claims").as_int64() == 2);
+    BOOST_TEST(bob_code.at("failed").as_int64() == 1);
+    BOOST_TEST(bob_code.at("expired").as_int64() == 1);
+    BOOST_TEST(bob_code.at("completed").as_int64() == 0);
+    BOOST_TEST(bob->at("live_leases").as_int64() == 1);
+    BOOST_TEST(alice->at("live_leases").as_int64() == 0);
+    // The better worker ranks first.
+    BOOST_TEST(alice->at("rank").as_int64() > bob->at("rank").as_int64());
+    BOOST_TEST(r.obj().at("workers").as_array()[0].at("worker_id").as_string() == "alice");
+  };
+  check(f.c.get("/v1/workers", f.key));
+  std::this_thread::sleep_for(1500ms);  // the counts are written once a second
+  server.kill9();
+  server.restart();
+  f.c = server.client();
+  check(f.c.get("/v1/workers?days=1", f.key));
+  McpSession mcp(server, f.key);
+  json::object listed = mcp.call("list_workers", {{"days", 30}});
+  BOOST_TEST(listed.at("structuredContent").at("workers").as_array().size() == 2u, js(listed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

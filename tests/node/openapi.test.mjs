@@ -164,6 +164,7 @@ test('live answers validate against the document (tasks, claims, errors)', async
     body: { type: 'schema_batch', max_tasks: 5 },
   });
   assert.equal(several.json.tasks.length, 2);
+
   await checked('GET', `/v1/tasks/${id}`, '/v1/tasks/{task_id}');
 
   const claim = await checked('POST', '/v1/tasks/claim', '/v1/tasks/claim', {
@@ -182,6 +183,8 @@ test('live answers validate against the document (tasks, claims, errors)', async
     body: { lease_token: lease },
   });
   assert.equal(beat.status, 200);
+  const roster = await checked('GET', '/v1/workers', '/v1/workers');
+  assert.ok(roster.json.workers.some((w) => w.worker_id === 'w1'), JSON.stringify(roster.json));
   const stale = await checked('POST', `/v1/tasks/${id}/heartbeat`, '/v1/tasks/{task_id}/heartbeat', {
     body: { lease_token: `lse_${'f'.repeat(32)}` },
   });

@@ -75,6 +75,7 @@ Task full_task() {
   t.verification_task_id = "tsk_01KDXK4M0000000000000000V1";
   t.verifies_task_id = "tsk_01KDXK4M0000000000000000V0";
   t.verifies_attempt = 2;
+  t.claimed_at = 1'767'225'650'000;
   return t;
 }
 
@@ -281,12 +282,12 @@ BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
   // Version 1 is version 2 without the workflow tail: two empty lists (8 bytes each),
   // a flag, an empty string (8), a flag, a null optional (1); then the gate's: a null
   // optional (1), an empty string (8), a flag, an integer (8), a flag, a time (8), a
-  // state (1), a null optional (1), two empty strings (16), an integer (8).
+  // state (1), a null optional (1), two empty strings (16), an integer (8), a time (8).
   Task t = minimal_task();
   t.result_json = R"({"ok":true})";
   t.status = TaskStatus::completed;
   std::string v2 = encode_task(t);
-  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8;
+  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8;
   std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - kTail);
   auto back = decode_task(v1);
   BOOST_REQUIRE(back.has_value());

@@ -50,6 +50,7 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("verification_task_id", a.verification_task_id == b.verification_task_id);
   field("verifies_task_id", a.verifies_task_id == b.verifies_task_id);
   field("verifies_attempt", a.verifies_attempt == b.verifies_attempt);
+  field("claimed_at", a.claimed_at == b.claimed_at);
   return out.str();
 }
 
