@@ -84,6 +84,13 @@ Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits
     create.verification_type = Input(verification->get_object()).string("type").value_or("");
   }
   create.auto_accept = input.boolean("auto_accept", "autoAccept").value_or(false);
+  create.assign_to = input.string("assign_to", "assignTo").value_or("");
+  create.assign_best = input.string("assign").value_or("") == "best";
+  if (auto timeout = input.integer("assign_timeout_seconds", "assignTimeoutSeconds")) {
+    create.assign_timeout_seconds = static_cast<int>(*timeout);
+  } else if (create.assign_best) {
+    create.assign_timeout_seconds = limits.assign_timeout_seconds;
+  }
   create.acceptance_timeout_seconds = limits.acceptance_timeout_seconds;
   if (const json::value* acceptance = input.find("acceptance")) {
     Input gate(acceptance->get_object());

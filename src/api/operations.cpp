@@ -119,7 +119,19 @@ std::vector<FieldSpec> create_fields(const TaskLimits& limits) {
                            .description = "0: wait for ever."},
                           {.name = "on_timeout", .alias = "onTimeout",
                            .one_of = {"accept", "dead_letter"},
-                           .description = "What the timeout does."}}}};
+                           .description = "What the timeout does."}}},
+          {.name = "assign_to", .alias = "assignTo", .minimum = 1,
+           .maximum = limits.max_worker_id_chars,
+           .description = "Only the worker with this worker_id may claim the task (for "
+                          "assign_timeout_seconds when sent, else for ever)."},
+          {.name = "assign", .one_of = {"best"},
+           .description = "\"best\": held for the best-ranked worker of the type seen in the "
+                          "last hour (GET /v1/workers), then anyone's after "
+                          "assign_timeout_seconds."},
+          {.name = "assign_timeout_seconds", .alias = "assignTimeoutSeconds",
+           .type = FieldType::integer, .minimum = 1, .maximum = 86400,
+           .description = "How long an assignment holds; default tasks.assign_timeout_seconds "
+                          "for assign: \"best\"."}};
 }
 
 std::vector<FieldSpec> with_idempotency(std::vector<FieldSpec> fields, const TaskLimits& limits) {
@@ -235,7 +247,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "Claims the task with this id, if it is claimable now.",
        .fields = with_task_id({worker_id_field(limits)}), .output = "TaskAnswer",
        .errors = {E::task_not_found, E::task_currently_claimed, E::not_yet_claimable,
-                  E::invalid_transition},
+                  E::invalid_transition, E::task_assigned},
        .run = claim_task_by_id});
   table.push_back(
       {.id = "heartbeat", .method = "POST", .path = "/v1/tasks/{task_id}/heartbeat",

@@ -139,7 +139,7 @@ std::size_t task_bound(const Task& t) {
   strings += listed + t.parent_task_id.size() + optional_size(t.review_feedback) +
              optional_size(t.definition_of_done) + t.verification_type.size() +
              optional_size(t.verification_notes) + t.verification_task_id.size() +
-             t.verifies_task_id.size();
+             t.verifies_task_id.size() + t.assign_to.size();
   return 1024 + 6 * strings + t.payload_json.size() + optional_size(t.result_json);
 }
 
@@ -201,6 +201,12 @@ void write_workflow_fields(Cursor& w, const Task& t) {
   if (!t.verifies_task_id.empty()) {
     w.lit(",\"verifiesTaskId\":");
     w.string(t.verifies_task_id);
+  }
+  if (!t.assign_to.empty()) {
+    w.lit(",\"assignTo\":");
+    w.string(t.assign_to);
+    w.lit(",\"assignedUntil\":");
+    w.time_or_null(t.assigned_until);
   }
 }
 

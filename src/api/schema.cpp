@@ -79,7 +79,9 @@ constexpr std::string_view kComponents = R"json({
                                       "notes": {"type": ["string", "null"]}}},
       "autoAccept": {"type": "boolean"},
       "acceptanceDeadline": {"type": ["string", "null"], "format": "date-time"},
-      "verifiesTaskId": {"type": "string", "description": "On a verifier's task: the task it verifies."}
+      "verifiesTaskId": {"type": "string", "description": "On a verifier's task: the task it verifies."},
+      "assignTo": {"type": "string", "description": "Only this worker may claim the task (until assignedUntil, when set)."},
+      "assignedUntil": {"type": ["string", "null"], "format": "date-time"}
     }
   },
   "TaskAnswer": {

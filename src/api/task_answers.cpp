@@ -24,6 +24,11 @@ std::string message_for(ErrorCode code) {
     case ErrorCode::idempotency_in_flight:
       return "A request with this Idempotency-Key is still being processed.";
     case ErrorCode::unavailable: return "Storage is unavailable or the server is shutting down.";
+    case ErrorCode::task_assigned:
+      return "The task is assigned to another worker (assignTo); only it may claim the task "
+             "until assignedUntil.";
+    case ErrorCode::dependency_not_found:
+      return "depends_on or parent_task_id names a task that does not exist in this account.";
     default: return std::string(error_info(code).name);
   }
 }

@@ -264,6 +264,7 @@ TaskLimits Config::task_limits() const {
   limits.max_create_batch = tasks.max_batch;
   limits.max_dependencies = tasks.max_dependencies;
   limits.acceptance_timeout_seconds = tasks.acceptance_timeout_seconds;
+  limits.assign_timeout_seconds = tasks.assign_timeout_seconds;
   return limits;
 }
 

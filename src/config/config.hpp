@@ -62,6 +62,7 @@ struct Config {
     int max_batch = 1000;  // most tasks in one batch create
     int max_dependencies = 100;  // most depends_on ids of one task
     int acceptance_timeout_seconds = 7 * 24 * 3600;  // an acceptance gate's default; 0 = none
+    int assign_timeout_seconds = 60;  // assign: "best" holds a task this long by default
     int default_max_attempts = 3;
     std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
     int retry_backoff_base_seconds = 2;

@@ -56,6 +56,7 @@ const std::vector<Field>& fields() {
       {"tasks", "max_batch", REF(tasks.max_batch), 1, 100000},
       {"tasks", "max_dependencies", REF(tasks.max_dependencies), 1, 10000},
       {"tasks", "acceptance_timeout_seconds", REF(tasks.acceptance_timeout_seconds), 0, kYear},
+      {"tasks", "assign_timeout_seconds", REF(tasks.assign_timeout_seconds), 1, kDay},
       {"tasks", "default_max_attempts", REF(tasks.default_max_attempts), 1, 100},
       {"tasks", "max_schedule_ahead_seconds", REF(tasks.max_schedule_ahead_seconds), 0, kYear},
       {"tasks", "retry_backoff_base_seconds", REF(tasks.retry_backoff_base_seconds), 0, kDay},

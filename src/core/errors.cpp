@@ -39,9 +39,10 @@ constexpr std::array kCatalog = {
     // Baton's own (ext).
     ErrorInfo{E::forbidden, "forbidden", 403, false, A::authenticate, 0},
     ErrorInfo{E::dependency_not_found, "dependency_not_found", 400, false, A::fix_request, 0},
+    ErrorInfo{E::task_assigned, "task_assigned", 409, false, A::check_task_status, 0},
 };
 
-static_assert(kCatalog.size() == static_cast<std::size_t>(E::dependency_not_found));
+static_assert(kCatalog.size() == static_cast<std::size_t>(E::task_assigned));
 
 constexpr ErrorInfo kNone{E::none, "none", 200, false, A::check_task_status, 0};
 

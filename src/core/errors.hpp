@@ -41,6 +41,7 @@ enum class ErrorCode : std::uint8_t {
   // Extensions, after the spec's codes so that theirs keep their values:
   forbidden,  // an admin operation without the admin key, or on a server that has none
   dependency_not_found,  // depends_on or parent_task_id names no task of the account
+  task_assigned,         // a claim by id of a task assigned to another worker
 };
 
 enum class ActionCode : std::uint8_t {

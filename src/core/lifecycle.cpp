@@ -127,6 +127,10 @@ struct Apply {
           return fail_with(task, ErrorCode::not_yet_claimable,
                            seconds_until(task.scheduled_at, ctx.now));
         }
+        if (task.assigned_at(ctx.now) && cmd.worker_id != task.assign_to) {
+          return fail_with(task, ErrorCode::task_assigned,
+                           task.assigned_until > 0 ? seconds_until(task.assigned_until, ctx.now) : 0);
+        }
         break;
       case TaskStatus::claimed:
         return fail_with(task, ErrorCode::task_currently_claimed,
@@ -361,6 +365,10 @@ std::span<const LifecycleEdge> lifecycle_edges() {
 
 bool is_claimable(const Task& task, Millis now) {
   return task.status == TaskStatus::pending && task.scheduled_at <= now;
+}
+
+bool is_claimable_by(const Task& task, const std::string& worker, Millis now) {
+  return is_claimable(task, now) && (!task.assigned_at(now) || task.assign_to == worker);
 }
 
 Transition apply(const Task& task, const Command& command, const TransitionContext& ctx) {

@@ -119,6 +119,8 @@ std::span<const LifecycleEdge> lifecycle_edges();
 
 // Claimable now: pending and due.
 bool is_claimable(const Task& task, Millis now);
+// And by this worker: not assigned to another one.
+bool is_claimable_by(const Task& task, const std::string& worker, Millis now);
 
 Transition apply(const Task& task, const Command& command, const TransitionContext& ctx);
 

@@ -25,6 +25,7 @@ struct TaskLimits {
   int max_create_batch = 1000;  // tasks of one POST /v1/tasks/batch
   int max_dependencies = 100;   // depends_on of one task
   int acceptance_timeout_seconds = 7 * 24 * 3600;  // an acceptance gate's, by default
+  int assign_timeout_seconds = 60;  // how long assign: "best" holds a task, by default
   int max_reason_chars = 500;
   int max_worker_id_chars = 200;
   int max_idempotency_key_chars = 255;

@@ -82,7 +82,16 @@ struct Task {
   std::string verifies_task_id;      // on a verifier's task: the task it verifies
   int verifies_attempt = 0;          // and that task's attemptCount when it was completed
 
+  // Assignment: only this worker may claim the task (until assigned_until, when set; then
+  // anyone may).
+  std::string assign_to;
+  Millis assigned_until = 0;
+
   bool ever_claimed() const { return !lease_token.empty(); }
+  // Whether only assign_to may claim it at `now`.
+  bool assigned_at(Millis now) const {
+    return !assign_to.empty() && (assigned_until == 0 || now < assigned_until);
+  }
   bool has_acceptance_gate() const { return definition_of_done || !verification_type.empty(); }
 };
 

@@ -348,7 +348,8 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
       Shard& candidate = *shard;
       auto head = co_await on_shard(candidate.context(),
                                     [&]() -> asio::awaitable<std::optional<ReadyEntry>> {
-                                      co_return candidate.peek_best(request.account);
+                                      co_return candidate.peek_best(request.account,
+                                                                    request.worker_id);
                                     });
       if (!head) continue;
       if (!best || *head < *best) {

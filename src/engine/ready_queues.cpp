@@ -10,6 +10,22 @@ std::string queue_key(const std::string& account, const std::string& type) {
   return key;
 }
 
+namespace {
+constexpr char kPinSeparator = '\x1f';
+}  // namespace
+
+std::string pinned_type(const std::string& type, const std::string& worker) {
+  std::string out = type;
+  out.push_back(kPinSeparator);
+  out.append(worker);
+  return out;
+}
+
+std::string_view ReadyQueues::Queue::pinned_worker() const {
+  std::size_t at = type.find(kPinSeparator);
+  return at == std::string::npos ? std::string_view() : std::string_view(type).substr(at + 1);
+}
+
 ReadyQueues::Queue& ReadyQueues::queue(const std::string& account, const std::string& type) {
   auto [it, inserted] = queues_.try_emplace(queue_key(account, type));
   if (inserted) {
@@ -73,12 +89,15 @@ void ReadyQueues::release_empty() {
   }
 }
 
-ReadyQueues::Queue* ReadyQueues::best_queue_of_account(const std::string& account) {
+ReadyQueues::Queue* ReadyQueues::best_queue_of_account(const std::string& account,
+                                                       const std::string& worker) {
   auto it = by_account_.find(account);
   if (it == by_account_.end()) return nullptr;
   Queue* best = nullptr;
   for (Queue* queue : it->second) {
     if (queue->entries.empty()) continue;
+    std::string_view pinned = queue->pinned_worker();
+    if (!pinned.empty() && pinned != worker) continue;
     if (!best || *queue->entries.begin() < *best->entries.begin()) best = queue;
   }
   return best;

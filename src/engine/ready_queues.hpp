@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +29,9 @@ inline ReadyEntry make_ready_entry(int priority, Millis scheduled_at, const Ulid
 }
 
 std::string queue_key(const std::string& account, const std::string& type);
+// The queue of a type's tasks assigned to one worker: the type, a separator no type can
+// hold, the worker. Only that worker's claims look at it.
+std::string pinned_type(const std::string& type, const std::string& worker);
 
 class ReadyQueues {
  public:
@@ -36,6 +40,8 @@ class ReadyQueues {
     std::string type;
     std::set<ReadyEntry> entries;
     bool listed_empty = false;  // in emptied_, to be released unless refilled first
+    // The worker a pinned queue is for ("" for a type's own queue).
+    std::string_view pinned_worker() const;
   };
 
   Queue& queue(const std::string& account, const std::string& type);
@@ -43,8 +49,9 @@ class ReadyQueues {
   void push(Queue& queue, const ReadyEntry& entry);
   bool erase(Queue& queue, const ReadyEntry& entry);
   std::optional<ReadyEntry> pop_best(Queue& queue);
-  // The queue of the account (on this shard) whose best entry comes first, or nullptr.
-  Queue* best_queue_of_account(const std::string& account);
+  // The queue of the account (on this shard) whose best entry comes first, or nullptr;
+  // of the pinned queues, only `worker`'s.
+  Queue* best_queue_of_account(const std::string& account, const std::string& worker = {});
   std::uint64_t size() const { return size_; }
   // Queues that exist, empty ones included until released.
   std::size_t queue_count() const { return queues_.size(); }

@@ -28,13 +28,16 @@ std::size_t footprint(const Task& task) {
 }
 }  // namespace
 
-// A delayed task waiting to become claimable, or a live lease waiting to expire.
+// A delayed task waiting to become claimable, a live lease or an acceptance gate waiting
+// to expire, or a claimable task's assignment to one worker waiting to end.
 struct Shard::TaskTimer {
-  enum class Kind { delay, lease, gate } kind = Kind::delay;
+  enum class Kind { delay, lease, gate, assignment } kind = Kind::delay;
   WheelTimer timer;
   Ulid id{};
-  std::string account;  // delay only: where the task goes when due
+  std::string account;  // delay and assignment: where the task goes when due
   std::string type;
+  std::string assign_to;
+  Millis assigned_until = 0;
   ReadyEntry entry;
 };
 
@@ -79,6 +82,8 @@ void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entr
   shape.scheduled_at = entry.scheduled_at;
   shape.lease_expires_at = entry.lease_expires_at;
   shape.acceptance_deadline = entry.lease_expires_at;  // the entry's deadline, either kind
+  shape.assign_to = entry.assign_to;
+  shape.assigned_until = entry.assigned_until;
   reindex(nullptr, shape, key.id);
   if (entry.status == TaskStatus::blocked || entry.status == TaskStatus::awaiting_acceptance) {
     restored_links_.push_back(key.id);
@@ -123,10 +128,29 @@ void Shard::on_timer(WheelTimer& timer) {
   auto* task_timer = static_cast<TaskTimer*>(timer.owner);
   Ulid id = task_timer->id;
   if (task_timer->kind == TaskTimer::Kind::delay) {
-    ReadyQueues::Queue& queue = ready_.queue(task_timer->account, task_timer->type);
-    ready_.push(queue, task_timer->entry);
+    // Due: into its type's queue, or its worker's while it is assigned.
+    Task shape;
+    shape.account_id = task_timer->account;
+    shape.type = task_timer->type;
+    shape.assign_to = task_timer->assign_to;
+    shape.assigned_until = task_timer->assigned_until;
+    ReadyEntry entry = task_timer->entry;
     task_timers_.erase(id);
-    on_claimable(queue);
+    make_ready(shape, entry, id);
+    return;
+  }
+  if (task_timer->kind == TaskTimer::Kind::assignment) {
+    // The assignment ended: anyone of the type may claim it now.
+    ReadyQueues::Queue* pinned =
+        ready_.find(task_timer->account, pinned_type(task_timer->type, task_timer->assign_to));
+    std::string account = task_timer->account, type = task_timer->type;
+    ReadyEntry entry = task_timer->entry;
+    task_timers_.erase(id);
+    if (pinned && ready_.erase(*pinned, entry)) {
+      ReadyQueues::Queue& queue = ready_.queue(account, type);
+      ready_.push(queue, entry);
+      on_claimable(queue);
+    }
     return;
   }
   bool gate = task_timer->kind == TaskTimer::Kind::gate;
@@ -166,10 +190,42 @@ void Shard::on_timer(WheelTimer& timer) {
       NoteFailure{"lease expiry"});
 }
 
+void Shard::make_ready(const Task& task, const ReadyEntry& entry, const Ulid& id) {
+  Millis now = wall_now_ms();
+  if (!task.assigned_at(now)) {
+    ReadyQueues::Queue& queue = ready_.queue(task.account_id, task.type);
+    ready_.push(queue, entry);
+    on_claimable(queue);
+    return;
+  }
+  ReadyQueues::Queue& pinned = ready_.queue(task.account_id, pinned_type(task.type, task.assign_to));
+  ready_.push(pinned, entry);
+  if (task.assigned_until > 0) {
+    TaskTimer& timer = task_timers_[id];
+    timer.kind = TaskTimer::Kind::assignment;
+    timer.id = id;
+    timer.account = task.account_id;
+    timer.type = task.type;
+    timer.assign_to = task.assign_to;
+    timer.assigned_until = task.assigned_until;
+    timer.entry = entry;
+    timer.timer.kind = kTaskTimerKind;
+    timer.timer.owner = &timer;
+    wheel_.schedule(timer.timer, task.assigned_until);
+  }
+  on_claimable(pinned);
+}
+
 void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
   if (before && before->status == TaskStatus::pending) {
-    if (auto* queue = ready_.find(before->account_id, before->type)) {
-      ready_.erase(*queue, make_ready_entry(before->priority, before->scheduled_at, id));
+    // In its type's queue, or in its worker's when it was assigned (whichever holds it).
+    ReadyEntry entry = make_ready_entry(before->priority, before->scheduled_at, id);
+    ReadyQueues::Queue* queue = ready_.find(before->account_id, before->type);
+    if ((!queue || !ready_.erase(*queue, entry)) && !before->assign_to.empty()) {
+      if (auto* pinned = ready_.find(before->account_id,
+                                     pinned_type(before->type, before->assign_to))) {
+        ready_.erase(*pinned, entry);
+      }
     }
   }
   auto timer_it = task_timers_.find(id);
@@ -185,15 +241,15 @@ void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
   if (after.status == TaskStatus::pending) {
     ReadyEntry entry = make_ready_entry(after.priority, after.scheduled_at, id);
     if (after.scheduled_at <= wall_now_ms()) {
-      ReadyQueues::Queue& queue = ready_.queue(after.account_id, after.type);
-      ready_.push(queue, entry);
-      on_claimable(queue);
+      make_ready(after, entry, id);
     } else {
       TaskTimer& timer = task_timers_[id];
       timer.kind = TaskTimer::Kind::delay;
       timer.id = id;
       timer.account = after.account_id;
       timer.type = after.type;
+      timer.assign_to = after.assign_to;
+      timer.assigned_until = after.assigned_until;
       timer.entry = entry;
       timer.timer.kind = kTaskTimerKind;
       timer.timer.owner = &timer;

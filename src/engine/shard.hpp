@@ -91,7 +91,7 @@ class Shard {
                                                              std::string type,
                                                              std::string worker_id, int count);
   // The best claimable entry of the account on this shard, for a claim across shards.
-  std::optional<ReadyEntry> peek_best(const std::string& account);
+  std::optional<ReadyEntry> peek_best(const std::string& account, const std::string& worker);
   // Parks `waiter` here, serving it at once if a task is already claimable.
   void register_waiter(const std::shared_ptr<Waiter>& waiter);
   void forget_waiter(const std::shared_ptr<Waiter>& waiter);
@@ -142,6 +142,10 @@ class Shard {
   void restore_worker_stats(const std::string& key, const WorkerTypeStats& stats);
   std::vector<std::pair<keys::WorkerStatsKey, WorkerTypeStats>> worker_stats_of(
       const std::string& account, Millis seen_since) const;
+  // The best-ranked worker of (account, type) seen in the last hour (assign: "best"), or
+  // nothing when none was.
+  std::optional<std::string> best_worker(const std::string& account, const std::string& type,
+                                         Millis now) const;
 
   const GroupCommitter& committer() const { return committer_; }
   // After the shard's thread has stopped: see GroupCommitter::finish_pending.
@@ -163,6 +167,13 @@ class Shard {
                                   const IdempotencyRequest* idempotency, Millis now,
                                   Outcome& outcome);
   void reindex(const Task* before, const Task& after, const Ulid& id);
+  // A due pending task into its queue: its type's, or its worker's while assigned (with a
+  // timer that moves it to its type's when the assignment ends). Wakes long polls.
+  void make_ready(const Task& task, const ReadyEntry& entry, const Ulid& id);
+  // The queue a claim of (account, type) by `worker` takes from: the type's, or the
+  // worker's pinned one when its best task comes first. Null when neither exists.
+  ReadyQueues::Queue* queue_for(const std::string& account, const std::string& type,
+                                const std::string& worker);
   void on_claimable(ReadyQueues::Queue& queue);
   // Synchronous claim of the queue's best task; null when it has none, or none of at
   // least `min_priority`. `previous` receives the claimed task as it was before (for

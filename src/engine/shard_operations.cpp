@@ -66,6 +66,18 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
   task.accept_on_timeout = request.accept_on_timeout;
   task.verifies_task_id = std::move(request.verifies_task_id);
   task.verifies_attempt = request.verifies_attempt;
+  Millis until = request.assign_timeout_seconds > 0
+                     ? outcome.now + static_cast<Millis>(request.assign_timeout_seconds) * 1000
+                     : 0;
+  if (!request.assign_to.empty()) {
+    task.assign_to = std::move(request.assign_to);
+    task.assigned_until = until;
+  } else if (request.assign_best) {
+    if (std::optional<std::string> best = best_worker(task.account_id, task.type, outcome.now)) {
+      task.assign_to = std::move(*best);
+      task.assigned_until = until;
+    }
+  }
   if (request.dependency_failed) {
     task.status = TaskStatus::cancelled;
     task.failure_reason = "dependency_failed";
@@ -172,7 +184,7 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   std::uint64_t claim_generation = 0;
   if (!db_.writable()) {
     next.error = ErrorCode::unavailable;
-  } else if (ReadyQueues::Queue* queue = ready_.find(account, type)) {
+  } else if (ReadyQueues::Queue* queue = queue_for(account, type, worker_id)) {
     claim_generation = claim_into(next, *queue, worker_id);
   }
   // The command's answer stands on its own write: a claim whose write fails after it
@@ -220,9 +232,10 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
     if (!entry) break;
     std::shared_ptr<const Task> task = load(entry->id);
     if (!task) continue;  // stale entry: skip it
-    if (!is_claimable(*task, now)) {
-      // Pending but not due: it became ready by a clock that has since stepped back.
-      // Put it back on the wheel rather than dropping it.
+    if (!is_claimable_by(*task, worker_id, now)) {
+      // Pending but not due: it became ready by a clock that has since stepped back; or
+      // in a queue its assignment no longer matches. Put it back where it belongs rather
+      // than dropping it.
       if (task->status == TaskStatus::pending) reindex(nullptr, *task, entry->id);
       continue;
     }
@@ -258,8 +271,8 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
     outcome.error = ErrorCode::unavailable;
     co_return outcome;
   }
-  ReadyQueues::Queue* queue =
-      type ? ready_.find(account, *type) : ready_.best_queue_of_account(account);
+  ReadyQueues::Queue* queue = type ? queue_for(account, *type, worker_id)
+                                    : ready_.best_queue_of_account(account, worker_id);
   if (!queue) co_return outcome;
   std::uint64_t generation = claim_into(outcome, *queue, worker_id, min_priority);
   if (!outcome.task) co_return outcome;
@@ -270,9 +283,10 @@ asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, 
                                                            std::string worker_id, int count) {
   std::vector<Outcome> outcomes;
   Millis now = wall_now_ms();
-  ReadyQueues::Queue* queue = db_.writable() ? ready_.find(account, type) : nullptr;
   std::uint64_t generation = 0;
-  while (queue && static_cast<int>(outcomes.size()) < count) {
+  while (db_.writable() && static_cast<int>(outcomes.size()) < count) {
+    ReadyQueues::Queue* queue = queue_for(account, type, worker_id);
+    if (!queue) break;
     Outcome outcome;
     outcome.now = now;
     std::uint64_t claimed = claim_into(outcome, *queue, worker_id);
@@ -289,8 +303,17 @@ asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, 
   co_return outcomes;
 }
 
-std::optional<ReadyEntry> Shard::peek_best(const std::string& account) {
-  ReadyQueues::Queue* queue = ready_.best_queue_of_account(account);
+ReadyQueues::Queue* Shard::queue_for(const std::string& account, const std::string& type,
+                                     const std::string& worker) {
+  ReadyQueues::Queue* own = ready_.find(account, type);
+  ReadyQueues::Queue* pinned = worker.empty() ? nullptr : ready_.find(account, pinned_type(type, worker));
+  if (!pinned || pinned->entries.empty()) return own;
+  if (!own || own->entries.empty()) return pinned;
+  return *pinned->entries.begin() < *own->entries.begin() ? pinned : own;
+}
+
+std::optional<ReadyEntry> Shard::peek_best(const std::string& account, const std::string& worker) {
+  ReadyQueues::Queue* queue = ready_.best_queue_of_account(account, worker);
   if (!queue) return std::nullopt;
   return *queue->entries.begin();
 }

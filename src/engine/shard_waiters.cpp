@@ -2,6 +2,8 @@
 // something else to happen.
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "engine/shard.hpp"
 #include "store/db.hpp"
 #include "store/records.hpp"
@@ -28,20 +30,35 @@ WaiterList* find_list(std::unordered_map<std::string, WaiterList>& lists, const 
 void Shard::on_claimable(ReadyQueues::Queue& queue) {
   // A claim decided now could not be written: parked claims keep waiting (and time out).
   if (!db_.writable()) return;
+  // A pinned queue's typed list is its worker's (register_waiter); of the claims for any
+  // type, only that worker's may take from it.
+  std::string_view pinned = queue.pinned_worker();
   WaiterList* typed = find_list(typed_waiters_, queue_key(queue.account, queue.type));
   WaiterList* any = find_list(any_waiters_, queue.account);
+  auto first_any = [&]() -> WaiterList::iterator {
+    drop_taken_front(any);
+    if (!any) return {};
+    if (pinned.empty()) return any->begin();
+    return std::find_if(any->begin(), any->end(), [&](const std::shared_ptr<Waiter>& waiter) {
+      return !waiter->taken() && waiter->worker_id == pinned;
+    });
+  };
   while (!queue.entries.empty()) {
     drop_taken_front(typed);
-    drop_taken_front(any);
+    WaiterList::iterator any_it = first_any();
     bool has_typed = typed && !typed->empty();
-    bool has_any = any && !any->empty();
+    bool has_any = any && any_it != any->end();
     if (!has_typed && !has_any) return;
     // The longest-waiting claimer first, whether it asked for this type or for any.
-    WaiterList* from = !has_any ? typed
-                       : !has_typed ? any
-                       : (typed->front()->arrival <= any->front()->arrival ? typed : any);
-    std::shared_ptr<Waiter> waiter = std::move(from->front());
-    from->pop_front();
+    bool from_typed = !has_any || (has_typed && typed->front()->arrival <= (*any_it)->arrival);
+    std::shared_ptr<Waiter> waiter;
+    if (from_typed) {
+      waiter = std::move(typed->front());
+      typed->pop_front();
+    } else {
+      waiter = std::move(*any_it);
+      any->erase(any_it);
+    }
     if (!waiter->try_take()) continue;
     WaitResult result;
     result.now = wall_now_ms();
@@ -65,10 +82,15 @@ void Shard::register_waiter(const std::shared_ptr<Waiter>& waiter) {
   ReadyQueues::Queue* queue = nullptr;
   if (waiter->type) {
     typed_waiters_[queue_key(waiter->account, *waiter->type)].push_back(waiter);
-    queue = ready_.find(waiter->account, *waiter->type);
+    // Also woken by tasks assigned to its worker.
+    if (!waiter->worker_id.empty()) {
+      typed_waiters_[queue_key(waiter->account, pinned_type(*waiter->type, waiter->worker_id))]
+          .push_back(waiter);
+    }
+    queue = queue_for(waiter->account, *waiter->type, waiter->worker_id);
   } else {
     any_waiters_[waiter->account].push_back(waiter);
-    queue = ready_.best_queue_of_account(waiter->account);
+    queue = ready_.best_queue_of_account(waiter->account, waiter->worker_id);
   }
   // A task may have become claimable between the caller's first try and now.
   if (queue && !queue->entries.empty()) on_claimable(*queue);
@@ -76,11 +98,17 @@ void Shard::register_waiter(const std::shared_ptr<Waiter>& waiter) {
 
 void Shard::forget_waiter(const std::shared_ptr<Waiter>& waiter) {
   auto& lists = waiter->type ? typed_waiters_ : any_waiters_;
-  std::string key = waiter->type ? queue_key(waiter->account, *waiter->type) : waiter->account;
-  auto it = lists.find(key);
-  if (it == lists.end()) return;
-  std::erase(it->second, waiter);
-  if (it->second.empty()) lists.erase(it);
+  auto forget = [&](const std::string& key) {
+    auto it = lists.find(key);
+    if (it == lists.end()) return;
+    std::erase(it->second, waiter);
+    if (it->second.empty()) lists.erase(it);
+  };
+  if (!waiter->type) return forget(waiter->account);
+  forget(queue_key(waiter->account, *waiter->type));
+  if (!waiter->worker_id.empty()) {
+    forget(queue_key(waiter->account, pinned_type(*waiter->type, waiter->worker_id)));
+  }
 }
 
 void Shard::arm_deadline(Waiter& waiter, Millis due) {

@@ -85,6 +85,12 @@ struct CreateRequest {
   bool auto_accept = false;
   int acceptance_timeout_seconds = 0;
   bool accept_on_timeout = false;
+  // Only this worker may claim it (for assign_timeout_seconds when > 0, else for ever);
+  // or, with assign_best, the best-ranked worker of the type seen in the last hour, for
+  // assign_timeout_seconds.
+  std::string assign_to;
+  bool assign_best = false;
+  int assign_timeout_seconds = 0;
   // Set by the engine for the verifier's task it creates.
   std::string verifies_task_id;
   int verifies_attempt = 0;

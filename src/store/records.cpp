@@ -13,7 +13,8 @@ constexpr char kTaskVersion = 2;
 constexpr char kAccountVersion = 1;
 constexpr char kKeyVersion = 1;
 constexpr char kResponseVersion = 1;
-constexpr char kActiveVersion = 1;
+// 1: status, type, priority, times. 2: and the assignment.
+constexpr char kActiveVersion = 2;
 constexpr char kWorkerStatsVersion = 1;
 
 class Writer {
@@ -142,6 +143,8 @@ std::string encode_task(const Task& t) {
   w.str(t.verifies_task_id);
   w.i64(t.verifies_attempt);
   w.i64(t.claimed_at);
+  w.str(t.assign_to);
+  w.i64(t.assigned_until);
   return w.take();
 }
 
@@ -189,6 +192,8 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.verifies_task_id = r.str();
     t.verifies_attempt = r.i32();
     t.claimed_at = r.i64();
+    t.assign_to = r.str();
+    t.assigned_until = r.i64();
   }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
@@ -198,7 +203,8 @@ std::optional<Task> decode_task(std::string_view bytes) {
 ActiveEntry active_entry_of(const Task& task) {
   Millis deadline = task.status == TaskStatus::awaiting_acceptance ? task.acceptance_deadline
                                                                    : task.lease_expires_at;
-  return ActiveEntry{task.status, task.type, task.priority, task.scheduled_at, deadline};
+  return ActiveEntry{task.status,   task.type, task.priority, task.scheduled_at, deadline,
+                     task.assign_to, task.assigned_until};
 }
 
 std::string encode_active(const ActiveEntry& e) {
@@ -208,17 +214,23 @@ std::string encode_active(const ActiveEntry& e) {
   w.i64(e.priority);
   w.i64(e.scheduled_at);
   w.i64(e.lease_expires_at);
+  w.str(e.assign_to);
+  w.i64(e.assigned_until);
   return w.take();
 }
 
 std::optional<ActiveEntry> decode_active(std::string_view bytes) {
-  Reader r(bytes, kActiveVersion);
+  Reader r(bytes, 1, kActiveVersion);
   ActiveEntry e;
   std::uint8_t status = r.u8();
   e.type = r.str();
   e.priority = r.i32();
   e.scheduled_at = r.i64();
   e.lease_expires_at = r.i64();
+  if (r.version() >= 2) {
+    e.assign_to = r.str();
+    e.assigned_until = r.i64();
+  }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   e.status = static_cast<TaskStatus>(status);
   return e;

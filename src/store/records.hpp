@@ -24,6 +24,8 @@ struct ActiveEntry {
   int priority = 0;
   Millis scheduled_at = 0;
   Millis lease_expires_at = 0;  // claimed: the lease's end; awaiting_acceptance: the gate's
+  std::string assign_to;        // pending tasks assigned to one worker
+  Millis assigned_until = 0;
   bool operator==(const ActiveEntry&) const = default;
 };
 ActiveEntry active_entry_of(const Task& task);

@@ -76,6 +76,8 @@ Task full_task() {
   t.verifies_task_id = "tsk_01KDXK4M0000000000000000V0";
   t.verifies_attempt = 2;
   t.claimed_at = 1'767'225'650'000;
+  t.assign_to = "agent-7";
+  t.assigned_until = 1'767'225'660'000;
   return t;
 }
 
@@ -282,12 +284,13 @@ BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
   // Version 1 is version 2 without the workflow tail: two empty lists (8 bytes each),
   // a flag, an empty string (8), a flag, a null optional (1); then the gate's: a null
   // optional (1), an empty string (8), a flag, an integer (8), a flag, a time (8), a
-  // state (1), a null optional (1), two empty strings (16), an integer (8), a time (8).
+  // state (1), a null optional (1), two empty strings (16), an integer (8), a time (8);
+  // then the assignment's: an empty string (8), a time (8).
   Task t = minimal_task();
   t.result_json = R"({"ok":true})";
   t.status = TaskStatus::completed;
   std::string v2 = encode_task(t);
-  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8;
+  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8;
   std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - kTail);
   auto back = decode_task(v1);
   BOOST_REQUIRE(back.has_value());
@@ -375,8 +378,22 @@ BOOST_AUTO_TEST_CASE(active_entry_round_trips) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(active_entries_keep_the_assignment_and_version_1_still_decodes) {
+  ActiveEntry e{TaskStatus::pending, "render", 42, 0, 0, "agent-7", 1'767'225'660'000};
+  auto back = decode_active(encode_active(e));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST((*back == e));
+  // Version 1 is version 2 without the assignment: an empty string (8), a time (8).
+  ActiveEntry plain{TaskStatus::claimed, "render", 3, 0, 1'767'225'660'000, "", 0};
+  std::string v2 = encode_active(plain);
+  std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - 16);
+  auto old = decode_active(v1);
+  BOOST_REQUIRE(old.has_value());
+  BOOST_TEST((*old == plain));
+}
+
 BOOST_AUTO_TEST_CASE(decode_active_rejects_corruption_and_survives_garbage) {
-  ActiveEntry e{TaskStatus::pending, "render", 42, 1'767'225'660'000, 0};
+  ActiveEntry e{TaskStatus::pending, "render", 42, 1'767'225'660'000, 0, "agent-7", 5};
   std::string bytes = encode_active(e);
   expect_rejects_corruptions(bytes, [](std::string_view b) { return decode_active(b); });
   // The status is the byte after the version.

@@ -51,6 +51,8 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("verifies_task_id", a.verifies_task_id == b.verifies_task_id);
   field("verifies_attempt", a.verifies_attempt == b.verifies_attempt);
   field("claimed_at", a.claimed_at == b.claimed_at);
+  field("assign_to", a.assign_to == b.assign_to);
+  field("assigned_until", a.assigned_until == b.assigned_until);
   return out.str();
 }
 
