@@ -9,6 +9,7 @@
 #include "integration/harness.hpp"
 #include "integration/mcp_session.hpp"
 
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -618,6 +619,81 @@ BOOST_AUTO_TEST_CASE(the_roster_counts_a_known_workload_and_keeps_it_across_a_re
   McpSession mcp(server, f.key);
   json::object listed = mcp.call("list_workers", {{"days", 30}});
   BOOST_TEST(listed.at("structuredContent").at("workers").as_array().size() == 2u, js(listed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(assignment)
+
+BOOST_AUTO_TEST_CASE(a_task_assigned_to_a_worker_is_claimable_by_that_worker_only) {
+  Fresh f;
+  std::string id = f.create({{"assign_to", "w-7"}}, 0);
+  BOOST_TEST(f.read(id).at("assignTo").as_string() == "w-7");
+  BOOST_TEST(f.c.claim(f.key, js({{"type", f.type_n(0)}, {"worker_id", "w-8"}})).task_is_null());
+  BOOST_TEST(f.c.claim(f.key, js({{"worker_id", "w-8"}})).task_is_null());  // any type
+  BOOST_TEST(f.c.claim(f.key, js({{"type", f.type_n(0)}})).task_is_null());  // no worker
+  BATON_CHECK_ERROR(f.c.claim_id(f.key, id, js({{"worker_id", "w-8"}})), "task_assigned");
+  Response mine = f.c.claim(f.key, js({{"type", f.type_n(0)}, {"worker_id", "w-7"}}));
+  BOOST_TEST(mine.task_id() == id);
+  // A typeless claim of the worker finds its assigned tasks too.
+  std::string other = f.create({{"assign_to", "w-7"}}, 1);
+  BOOST_TEST(f.c.claim(f.key, js({{"worker_id", "w-7"}})).task_id() == other);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_poll_is_woken_by_a_task_assigned_to_its_worker_only) {
+  Fresh f;
+  auto poll = [&](const std::string& worker) {
+    return std::async(std::launch::async, [&f, worker] {
+      Client c = f.server.client();
+      return c.claim(f.key, js({{"type", f.type_n(0)}, {"worker_id", worker}, {"wait_seconds", 2}}));
+    });
+  };
+  auto other = poll("w-8");
+  auto mine = poll("w-7");
+  std::this_thread::sleep_for(300ms);
+  std::string id = f.create({{"assign_to", "w-7"}}, 0);
+  Response got = mine.get();
+  BOOST_TEST(got.task_id() == id);
+  BOOST_TEST(other.get().task_is_null());
+}
+
+BOOST_AUTO_TEST_CASE(assign_best_holds_the_task_for_the_best_ranked_worker_then_for_anyone) {
+  Fresh f;
+  std::string type = f.type_n(0);
+  // alice completes two tasks; bob fails two.
+  for (const char* worker : {"alice", "alice", "bob", "bob"}) {
+    f.create({{"maxAttempts", 1}}, 0);
+    Response r = f.c.claim(f.key, js({{"type", type}, {"worker_id", worker}}));
+    BOOST_REQUIRE(!r.task_is_null());
+    if (std::string(worker) == "alice") {
+      BATON_REQUIRE_STATUS(f.c.complete(f.key, r.task_id(), js({{"lease_token", r.task_str("leaseToken")}})), 200);
+    } else {
+      BATON_REQUIRE_STATUS(f.c.fail(f.key, r.task_id(), js({{"lease_token", r.task_str("leaseToken")}})), 200);
+    }
+  }
+  std::string id = f.create({{"assign", "best"}, {"assign_timeout_seconds", 1}}, 0);
+  json::object task = f.read(id);
+  BOOST_TEST(task.at("assignTo").as_string() == "alice");
+  BOOST_TEST(!field_is_null(task, "assignedUntil"));
+  BOOST_TEST(f.c.claim(f.key, js({{"type", type}, {"worker_id", "bob"}})).task_is_null());
+  // After the timeout anyone may claim it; a long poll started before is woken.
+  Response late = f.c.claim(f.key, js({{"type", type}, {"worker_id", "bob"}, {"wait_seconds", 5}}));
+  BOOST_TEST(late.task_id() == id);
+  // With no worker seen for a type, the task is nobody's in particular.
+  std::string open = f.create({{"assign", "best"}}, 5);
+  BOOST_TEST(!f.read(open).contains("assignTo"));
+}
+
+BOOST_AUTO_TEST_CASE(an_assignment_survives_kill_9) {
+  TestServer server;
+  Fresh f(server);
+  std::string id = f.create({{"assign_to", "w-7"}}, 0);
+  server.kill9();
+  server.restart();
+  f.c = server.client();
+  BOOST_TEST(f.c.claim(f.key, js({{"type", f.type_n(0)}, {"worker_id", "w-8"}})).task_is_null());
+  BOOST_TEST(f.c.claim(f.key, js({{"type", f.type_n(0)}, {"worker_id", "w-7"}})).task_id() == id);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
