@@ -45,15 +45,25 @@ auto on_shards(std::vector<boost::asio::io_context*> owners, Work work)
   gather->left = owners.size();
   gather->results.resize(owners.size());
   if (owners.empty()) gather->done.set(true);
-  for (std::size_t i = 0; i < owners.size(); ++i) {
-    boost::asio::co_spawn(
-        *owners[i], [&work, i] { return work(i); },
-        [gather, i](std::exception_ptr failure, R result) {
-          std::lock_guard lock(gather->mutex);
-          if (failure && !gather->failure) gather->failure = failure;
-          if (!failure) gather->results[i].emplace(std::move(result));
-          if (--gather->left == 0) gather->done.set(true);
-        });
+  std::size_t spawned = 0;
+  try {
+    for (; spawned < owners.size(); ++spawned) {
+      std::size_t i = spawned;
+      boost::asio::co_spawn(
+          *owners[i], [&work, i] { return work(i); },
+          [gather, i](std::exception_ptr failure, R result) {
+            std::lock_guard lock(gather->mutex);
+            if (failure && !gather->failure) gather->failure = failure;
+            if (!failure) gather->results[i].emplace(std::move(result));
+            if (--gather->left == 0) gather->done.set(true);
+          });
+    }
+  } catch (...) {
+    // Those spawned run on `work`, which lives in this frame: wait for them, then fail.
+    std::lock_guard lock(gather->mutex);
+    if (!gather->failure) gather->failure = std::current_exception();
+    gather->left -= owners.size() - spawned;
+    if (gather->left == 0) gather->done.set(true);
   }
   co_await gather->done.wait();
   if (gather->failure) std::rethrow_exception(gather->failure);

@@ -38,7 +38,7 @@ asio::awaitable<Outcome> LocalEngine::find(const std::string& account,
   if (!id) co_return failure(ErrorCode::task_not_found);
   Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
   co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
-    return owner.get(account, *id);
+    return owner.get_durable(account, *id);
   });
 }
 

@@ -15,6 +15,7 @@
 #include "store/backup.hpp"
 #include "store/db.hpp"
 #include "store/keys.hpp"
+#include "store/records.hpp"
 #include "store/task_writes.hpp"
 
 namespace baton {
@@ -73,7 +74,12 @@ LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
     });
     shard->set_on_verification(
         [this, &context = shard->context()](std::shared_ptr<const Task> task) {
-          asio::co_spawn(context, start_verification(std::move(task)), NoteFailure{"verification"});
+          asio::co_spawn(
+              context,
+              [this, task = std::move(task)]() -> asio::awaitable<void> {
+                co_await start_verification(task);
+              },
+              NoteFailure{"verification"});
         },
         [this, &context = shard->context()](std::shared_ptr<const Task> verifier) {
           asio::co_spawn(context, report_verification(std::move(verifier)),
@@ -232,6 +238,15 @@ asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateReques
   }
   batch.items.resize(requests.size());
   Outcome held = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+    // The same key with another body: refused before anything is created.
+    Millis now = wall_now_ms();
+    for (const IdempotencyRequest& item : item_keys) {
+      auto bytes = db_.get(Cf::idempotency, item.scope_key);
+      auto stored = bytes ? records::decode_response(*bytes) : std::nullopt;
+      if (stored && stored->expires_at > now && stored->request_hash != item.request_hash) {
+        co_return error_outcome(ErrorCode::idempotency_conflict);
+      }
+    }
     auto per_shard = co_await on_shards(
         contexts, [&](std::size_t k) -> asio::awaitable<std::vector<Outcome>> {
           Shard& owner = *owners[k];
@@ -509,7 +524,8 @@ asio::awaitable<std::vector<WorkerSummary>> LocalEngine::workers(std::string acc
   claimed.account = account;
   claimed.status = TaskStatus::claimed;
   claimed.limit = kLeasesRead;
-  for (const Task& task : store::list_tasks(db_, claimed).tasks) {
+  store::ListResult leases = store::list_tasks(db_, claimed);
+  for (const Task& task : leases.tasks) {
     for (WorkerSummary& summary : roster) {
       if (summary.worker_id == task.claimed_by) ++summary.live_leases;
     }

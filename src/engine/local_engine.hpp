@@ -73,7 +73,7 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<Outcome> create_linked(CreateRequest request,
                                                 const IdempotencyRequest* idempotency,
                                                 Shard& owner);
-  // The task with this id of this account, as its shard holds it (no children read).
+  // The task with this id of this account, once its state is durable (no children read).
   boost::asio::awaitable<Outcome> find(const std::string& account, const std::string& task_id);
   // Has each dependency's shard watch it for `dependent`, telling it of those finished.
   boost::asio::awaitable<void> watch_dependencies(Ulid dependent,
@@ -91,7 +91,8 @@ class LocalEngine final : public TaskEngine {
   // verifier's task (idempotently, so a retry after a crash makes no second one) and link
   // it. A verifier's task finished: record its verdict on the task it verifies. After a
   // restart: whichever of the two a gated task still needs.
-  boost::asio::awaitable<void> start_verification(std::shared_ptr<const Task> task);
+  // Returns the verifier's task id ("" when storage failed).
+  boost::asio::awaitable<std::string> start_verification(std::shared_ptr<const Task> task);
   boost::asio::awaitable<void> report_verification(std::shared_ptr<const Task> verifier);
   boost::asio::awaitable<void> resume_verification(std::shared_ptr<const Task> task);
   // Runs on shard 0 for the engine's life: while storage is unwritable, tries

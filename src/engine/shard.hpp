@@ -75,6 +75,9 @@ class Shard {
                                                           Command command, std::string type,
                                                           std::string worker_id);
   boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
+  // get(), answered once the state it read is durable: what other tasks are decided from
+  // (a dependency's or a parent's state) must not be one a crash can still take back.
+  boost::asio::awaitable<Outcome> get_durable(std::string account, Ulid id);
   // Claims the best claimable task of the queue (or of the account when type is empty)
   // on this shard; Outcome::task empty when there is none. With `min_priority` (that of
   // the best task seen on another shard), only a task of at least that priority: else

@@ -7,6 +7,7 @@
 #include "engine/shard.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace baton {
 
@@ -61,11 +62,13 @@ void Shard::deliver_releases(std::uint64_t generation, bool ok) {
   }
   if (releases_.empty()) return;
   // Mostly in generation order, but a watch of a task finished in an earlier write that
-  // is still in flight queues behind later ones: look at them all.
-  std::deque<Release> later;
-  for (Release& release : releases_) {
+  // is still in flight queues behind later ones: look at them all. Taken out first: a
+  // notice may run its release at once, on this thread, and that release may queue one
+  // of its own (a chain of failures).
+  std::deque<Release> due = std::exchange(releases_, {});
+  for (Release& release : due) {
     if (release.generation > generation) {
-      later.push_back(std::move(release));
+      releases_.push_back(std::move(release));
       continue;
     }
     // A failed write finished nothing: the recovery that follows watches again.
@@ -74,7 +77,6 @@ void Shard::deliver_releases(std::uint64_t generation, bool ok) {
       on_dependency_done_(dependent, release.dependency, release.failed, release.finished_us);
     }
   }
-  releases_ = std::move(later);
 }
 
 }  // namespace baton

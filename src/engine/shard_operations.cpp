@@ -217,6 +217,15 @@ asio::awaitable<Outcome> Shard::get(std::string account, Ulid id) {
   co_return outcome;
 }
 
+asio::awaitable<Outcome> Shard::get_durable(std::string account, Ulid id) {
+  Outcome outcome = co_await get(std::move(account), id);
+  if (!outcome.ok()) co_return outcome;
+  if (auto dirty = dirty_.find(id); dirty != dirty_.end()) {
+    co_return co_await finish(std::move(outcome), dirty->second.generation);
+  }
+  co_return outcome;
+}
+
 std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
                                               const std::string& worker_id, Millis now,
                                               std::uint64_t& generation,
@@ -283,6 +292,10 @@ asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, 
                                                            std::string worker_id, int count) {
   std::vector<Outcome> outcomes;
   Millis now = wall_now_ms();
+  if (!db_.writable()) {
+    outcomes.push_back(unavailable_at(now));
+    co_return outcomes;
+  }
   std::uint64_t generation = 0;
   while (db_.writable() && static_cast<int>(outcomes.size()) < count) {
     ReadyQueues::Queue* queue = queue_for(account, type, worker_id);

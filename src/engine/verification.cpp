@@ -62,7 +62,7 @@ std::pair<bool, std::optional<std::string>> verdict_of(const Task& verifier) {
 
 }  // namespace
 
-asio::awaitable<void> LocalEngine::start_verification(std::shared_ptr<const Task> task) {
+asio::awaitable<std::string> LocalEngine::start_verification(std::shared_ptr<const Task> task) {
   CreateRequest request;
   request.account = task->account_id;
   request.type = task->verification_type;
@@ -76,14 +76,17 @@ asio::awaitable<void> LocalEngine::start_verification(std::shared_ptr<const Task
   once.key = "\x1fverify:" + task->id + ":" + std::to_string(task->attempt_count);
   once.request_hash = once.key;
   once.success_status = 201;
+  // Kept as long as a gate can wait: a round must never get a second verifier.
+  once.ttl_seconds = 10 * 365 * 24 * 3600;
   once.render = [](const Task& created, Millis) { return created.id; };
   Outcome outcome = co_await create(std::move(request), &once);
   std::string verifier_id = outcome.status != 0 ? outcome.body
                             : outcome.task      ? outcome.task->id
                                                 : std::string();
-  if (verifier_id.empty()) co_return;  // storage failed: recovery starts it again
-  Command link = LinkVerificationCmd{std::move(verifier_id)};
+  if (verifier_id.empty()) co_return verifier_id;  // storage failed: recovery starts it again
+  Command link = LinkVerificationCmd{verifier_id};
   co_await apply(std::string(), task->id, std::move(link), nullptr);
+  co_return verifier_id;
 }
 
 asio::awaitable<void> LocalEngine::report_verification(std::shared_ptr<const Task> verifier) {
@@ -93,8 +96,11 @@ asio::awaitable<void> LocalEngine::report_verification(std::shared_ptr<const Tas
 }
 
 asio::awaitable<void> LocalEngine::resume_verification(std::shared_ptr<const Task> task) {
-  if (task->verification_task_id.empty()) co_return co_await start_verification(std::move(task));
-  auto id = parse_task_id(task->verification_task_id);
+  // Not linked yet: create (or find again) and link the verifier; it may have finished
+  // meanwhile, its verdict lost with the crash, so look at it either way.
+  std::string verifier_id = task->verification_task_id;
+  if (verifier_id.empty()) verifier_id = co_await start_verification(task);
+  auto id = parse_task_id(verifier_id);
   if (!id) co_return;
   auto bytes = db_.get(Cf::tasks, keys::task_key(*id));
   if (!bytes) co_return;

@@ -139,9 +139,11 @@ std::string child_key(std::string_view account, const Ulid& parent, const Ulid& 
 
 std::string worker_stats_key(std::string_view account, std::string_view worker,
                              std::string_view type) {
+  // A worker id is up to 200 characters, so up to 800 bytes: a two-byte length.
   std::string out(kWorkerStatsPrefix);
   put_string8(out, account);
-  put_string8(out, worker);
+  put_be16(out, static_cast<std::uint16_t>(worker.size()));
+  out.append(worker);
   put_string8(out, type);
   return out;
 }
@@ -151,8 +153,10 @@ std::optional<WorkerStatsKey> decode_worker_stats_key(std::string_view key) {
   std::size_t pos = kWorkerStatsPrefix.size();
   WorkerStatsKey out;
   for (std::string* part : {&out.account, &out.worker, &out.type}) {
-    if (pos >= key.size()) return std::nullopt;
-    std::size_t length = static_cast<unsigned char>(key[pos++]);
+    std::size_t width = part == &out.worker ? 2 : 1;
+    if (width > key.size() - pos) return std::nullopt;
+    std::size_t length = width == 2 ? get_be16(key, pos) : static_cast<unsigned char>(key[pos]);
+    pos += width;
     if (length > key.size() - pos) return std::nullopt;
     part->assign(key.substr(pos, length));
     pos += length;

@@ -18,7 +18,7 @@
 //   keys         'h' · sha256(32)                              -> key record
 //                'a' · account · key id                        -> key record
 //   meta         name                                          -> value
-//                'W' · account · worker · type                 -> worker stats (records.hpp)
+//                'W' · account · worker(2-byte length) · type   -> worker stats (records.hpp)
 // A claim rewrites only the record and its active entry; the listing indexes change only
 // when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>

@@ -150,8 +150,9 @@ BOOST_AUTO_TEST_CASE(a_retry_with_the_same_key_returns_the_same_ids_and_creates_
   BOOST_TEST(id_of(replayed[5]) == std::string(first.obj().at("taskIds").as_array()[5].as_string()));
   BOOST_TEST(f.all_tasks().size() == 12u);
 
-  // The same key with another body conflicts, and creates nothing.
-  Response other = f.create_batch(f.batch_body(12), key);
+  // The same key with another body conflicts, and creates nothing (not even the items
+  // beyond the first batch's).
+  Response other = f.create_batch(f.batch_body(14), key);
   BATON_CHECK_ERROR(other, "idempotency_conflict");
   BOOST_TEST(f.all_tasks().size() == 12u);
 }

@@ -461,4 +461,21 @@ BOOST_AUTO_TEST_CASE(key_by_account_starts_with_the_account_prefix_and_not_anoth
   BOOST_TEST(key_by_account("acct_1", "key_01") != key_by_account("acct_1", "key_02"));
 }
 
+BOOST_AUTO_TEST_CASE(worker_stats_keys_round_trip_long_worker_ids_whole) {
+  // 200 characters of 4 UTF-8 bytes each: 800 bytes, more than a one-byte length holds.
+  std::string worker;
+  for (int i = 0; i < 200; ++i) worker += "\xf0\x9f\x98\x80";
+  for (const std::string& id : {std::string("w-1"), std::string(), worker}) {
+    std::string key = worker_stats_key("acct_1", id, "code");
+    auto back = decode_worker_stats_key(key);
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(back->account == "acct_1");
+    BOOST_TEST(back->worker == id);
+    BOOST_TEST(back->type == "code");
+    BOOST_TEST(!decode_worker_stats_key(key.substr(0, key.size() - 1)).has_value());
+    BOOST_TEST(!decode_worker_stats_key(key + "x").has_value());
+  }
+  BOOST_TEST(worker_stats_key("a", worker + "x", "t") != worker_stats_key("a", worker + "y", "t"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
