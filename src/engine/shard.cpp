@@ -31,7 +31,8 @@ std::size_t footprint(const Task& task) {
 // A delayed task waiting to become claimable, a live lease or an acceptance gate waiting
 // to expire, or a claimable task's assignment to one worker waiting to end.
 struct Shard::TaskTimer {
-  enum class Kind { delay, lease, gate, assignment } kind = Kind::delay;
+  using Kind = TaskTimerKind;
+  Kind kind = Kind::delay;
   WheelTimer timer;
   Ulid id{};
   std::string account;  // delay and assignment: where the task goes when due
@@ -201,19 +202,26 @@ void Shard::make_ready(const Task& task, const ReadyEntry& entry, const Ulid& id
   ReadyQueues::Queue& pinned = ready_.queue(task.account_id, pinned_type(task.type, task.assign_to));
   ready_.push(pinned, entry);
   if (task.assigned_until > 0) {
-    TaskTimer& timer = task_timers_[id];
-    timer.kind = TaskTimer::Kind::assignment;
-    timer.id = id;
-    timer.account = task.account_id;
-    timer.type = task.type;
-    timer.assign_to = task.assign_to;
-    timer.assigned_until = task.assigned_until;
-    timer.entry = entry;
-    timer.timer.kind = kTaskTimerKind;
-    timer.timer.owner = &timer;
-    wheel_.schedule(timer.timer, task.assigned_until);
+    arm_task_timer(id, TaskTimer::Kind::assignment, task.assigned_until, &task, entry);
   }
   on_claimable(pinned);
+}
+
+void Shard::arm_task_timer(const Ulid& id, TaskTimerKind kind, Millis due, const Task* task,
+                           const ReadyEntry& entry) {
+  TaskTimer& timer = task_timers_[id];
+  timer.kind = kind;
+  timer.id = id;
+  if (task) {  // delay and assignment: where the task goes when the timer fires
+    timer.account = task->account_id;
+    timer.type = task->type;
+    timer.assign_to = task->assign_to;
+    timer.assigned_until = task->assigned_until;
+    timer.entry = entry;
+  }
+  timer.timer.kind = kTaskTimerKind;
+  timer.timer.owner = &timer;
+  wheel_.schedule(timer.timer, due);
 }
 
 void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
@@ -243,32 +251,12 @@ void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
     if (after.scheduled_at <= wall_now_ms()) {
       make_ready(after, entry, id);
     } else {
-      TaskTimer& timer = task_timers_[id];
-      timer.kind = TaskTimer::Kind::delay;
-      timer.id = id;
-      timer.account = after.account_id;
-      timer.type = after.type;
-      timer.assign_to = after.assign_to;
-      timer.assigned_until = after.assigned_until;
-      timer.entry = entry;
-      timer.timer.kind = kTaskTimerKind;
-      timer.timer.owner = &timer;
-      wheel_.schedule(timer.timer, after.scheduled_at);
+      arm_task_timer(id, TaskTimer::Kind::delay, after.scheduled_at, &after, entry);
     }
   } else if (after.status == TaskStatus::claimed) {
-    TaskTimer& timer = task_timers_[id];
-    timer.kind = TaskTimer::Kind::lease;
-    timer.id = id;
-    timer.timer.kind = kTaskTimerKind;
-    timer.timer.owner = &timer;
-    wheel_.schedule(timer.timer, after.lease_expires_at);
+    arm_task_timer(id, TaskTimer::Kind::lease, after.lease_expires_at);
   } else if (after.status == TaskStatus::awaiting_acceptance && after.acceptance_deadline > 0) {
-    TaskTimer& timer = task_timers_[id];
-    timer.kind = TaskTimer::Kind::gate;
-    timer.id = id;
-    timer.timer.kind = kTaskTimerKind;
-    timer.timer.owner = &timer;
-    wheel_.schedule(timer.timer, after.acceptance_deadline);
+    arm_task_timer(id, TaskTimer::Kind::gate, after.acceptance_deadline);
   }
 }
 

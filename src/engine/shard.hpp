@@ -155,6 +155,7 @@ class Shard {
   void finish_commits() { committer_.finish_pending(); }
 
  private:
+  enum class TaskTimerKind : std::uint8_t { delay, lease, gate, assignment };
   struct TaskTimer;
   struct Dirty {
     std::shared_ptr<const Task> task;
@@ -173,6 +174,10 @@ class Shard {
   // A due pending task into its queue: its type's, or its worker's while assigned (with a
   // timer that moves it to its type's when the assignment ends). Wakes long polls.
   void make_ready(const Task& task, const ReadyEntry& entry, const Ulid& id);
+  // Arms the task's one timer (delay, lease, gate or assignment) at `due`; `task` and
+  // `entry` say where a delay or an assignment puts the task when it fires.
+  void arm_task_timer(const Ulid& id, TaskTimerKind kind, Millis due, const Task* task = nullptr,
+                      const ReadyEntry& entry = {});
   // The queue a claim of (account, type) by `worker` takes from: the type's, or the
   // worker's pinned one when its best task comes first. Null when neither exists.
   ReadyQueues::Queue* queue_for(const std::string& account, const std::string& type,
