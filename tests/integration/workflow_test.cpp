@@ -611,7 +611,7 @@ BOOST_AUTO_TEST_CASE(the_roster_counts_a_known_workload_and_keeps_it_across_a_re
     BOOST_TEST(r.obj().at("workers").as_array()[0].at("worker_id").as_string() == "alice");
   };
   check(f.c.get("/v1/workers", f.key));
-  std::this_thread::sleep_for(1500ms);  // the counts are written once a second
+  std::this_thread::sleep_for(2500ms);  // the counts are written once a second
   server.kill9();
   server.restart();
   f.c = server.client();
@@ -672,13 +672,13 @@ BOOST_AUTO_TEST_CASE(assign_best_holds_the_task_for_the_best_ranked_worker_then_
       BATON_REQUIRE_STATUS(f.c.fail(f.key, r.task_id(), js({{"lease_token", r.task_str("leaseToken")}})), 200);
     }
   }
-  std::string id = f.create({{"assign", "best"}, {"assign_timeout_seconds", 1}}, 0);
+  std::string id = f.create({{"assign", "best"}, {"assign_timeout_seconds", 3}}, 0);
   json::object task = f.read(id);
   BOOST_TEST(task.at("assignTo").as_string() == "alice");
   BOOST_TEST(!field_is_null(task, "assignedUntil"));
   BOOST_TEST(f.c.claim(f.key, js({{"type", type}, {"worker_id", "bob"}})).task_is_null());
   // After the timeout anyone may claim it; a long poll started before is woken.
-  Response late = f.c.claim(f.key, js({{"type", type}, {"worker_id", "bob"}, {"wait_seconds", 5}}));
+  Response late = f.c.claim(f.key, js({{"type", type}, {"worker_id", "bob"}, {"wait_seconds", 8}}));
   BOOST_TEST(late.task_id() == id);
   // With no worker seen for a type, the task is nobody's in particular.
   std::string open = f.create({{"assign", "best"}}, 5);
