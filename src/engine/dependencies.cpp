@@ -10,6 +10,7 @@
 
 #include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
+#include "engine/engine_outcomes.hpp"
 #include "engine/local_engine.hpp"
 #include "engine/routing.hpp"
 #include "engine/shard.hpp"
@@ -21,21 +22,10 @@ namespace baton {
 
 namespace asio = boost::asio;
 
-namespace {
-
-Outcome failure(ErrorCode code) {
-  Outcome outcome;
-  outcome.error = code;
-  outcome.now = wall_now_ms();
-  return outcome;
-}
-
-}  // namespace
-
 asio::awaitable<Outcome> LocalEngine::find(const std::string& account,
                                            const std::string& task_id) {
   auto id = parse_task_id(task_id);
-  if (!id) co_return failure(ErrorCode::task_not_found);
+  if (!id) co_return error_outcome(ErrorCode::task_not_found);
   Shard& owner = *shards_[shard_of_vnode(ulid_vnode(*id), shard_count())];
   co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
     return owner.get_durable(account, *id);
@@ -48,13 +38,13 @@ asio::awaitable<Outcome> LocalEngine::create_linked(CreateRequest request,
   // Each dependency exists now and so is older than the new task: no cycle can form.
   if (!request.parent_task_id.empty()) {
     Outcome parent = co_await find(request.account, request.parent_task_id);
-    if (parent.error == ErrorCode::task_not_found) co_return failure(ErrorCode::dependency_not_found);
+    if (parent.error == ErrorCode::task_not_found) co_return error_outcome(ErrorCode::dependency_not_found);
     if (!parent.ok()) co_return parent;
   }
   for (const std::string& id : request.depends_on) {
     Outcome dependency = co_await find(request.account, id);
     if (dependency.error == ErrorCode::task_not_found) {
-      co_return failure(ErrorCode::dependency_not_found);
+      co_return error_outcome(ErrorCode::dependency_not_found);
     }
     if (!dependency.ok()) co_return dependency;
     switch (dependency.task->status) {

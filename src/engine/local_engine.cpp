@@ -11,6 +11,8 @@
 
 #include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
+#include "engine/engine_outcomes.hpp"
+#include "engine/single_flight.hpp"
 #include "engine/shard.hpp"
 #include "store/backup.hpp"
 #include "store/db.hpp"
@@ -26,14 +28,6 @@ namespace {
 
 thread_local int tls_shard = -1;
 
-Outcome error_outcome(ErrorCode code, int retry_after = 0) {
-  Outcome outcome;
-  outcome.error = code;
-  outcome.retry_after_seconds = retry_after;
-  outcome.now = wall_now_ms();
-  return outcome;
-}
-
 // Lets the connection's shard call off a parked claim whose client went away.
 class WaiterCancel final : public ClaimCancel {
  public:
@@ -45,15 +39,6 @@ class WaiterCancel final : public ClaimCancel {
  private:
   std::shared_ptr<Waiter> waiter_;
 };
-
-// The request with its scope encoded as the idempotency family's key (store/keys).
-std::optional<IdempotencyRequest> scoped(const std::string& account,
-                                         const IdempotencyRequest* request) {
-  if (!request) return std::nullopt;
-  IdempotencyRequest copy = *request;
-  copy.scope_key = keys::idempotency_key(account, copy.method, copy.path, copy.key);
-  return copy;
-}
 
 std::uint64_t arrival_now() {
   return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
@@ -153,39 +138,6 @@ void LocalEngine::stop() {
   for (auto& shard : shards_) shard->finish_commits();
 }
 
-template <typename Operation>
-asio::awaitable<Outcome> LocalEngine::single_flight(const IdempotencyRequest* idempotency,
-                                                    Operation operation) {
-  if (!idempotency) co_return co_await operation();
-  Shard& home = *shards_[shard_of_key(idempotency->scope_key, shard_count())];
-  auto check = co_await on_shard(home.context(), [&]() -> asio::awaitable<Shard::IdempotencyCheck> {
-    co_return home.begin_idempotent(*idempotency);
-  });
-  using Kind = Shard::IdempotencyCheck::Kind;
-  if (check.kind == Kind::replay) {
-    Outcome replay;
-    replay.status = check.status;
-    replay.body = std::move(check.body);
-    replay.now = wall_now_ms();
-    co_return replay;
-  }
-  if (check.kind == Kind::conflict) co_return error_outcome(ErrorCode::idempotency_conflict);
-  if (check.kind == Kind::in_flight) co_return error_outcome(ErrorCode::idempotency_in_flight, 2);
-  Outcome outcome;
-  std::exception_ptr failure;
-  try {
-    outcome = co_await operation();
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  co_await on_shard(home.context(), [&]() -> asio::awaitable<void> {
-    home.end_idempotent(*idempotency);
-    co_return;
-  });
-  if (failure) std::rethrow_exception(failure);
-  co_return outcome;
-}
-
 asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
                                              const IdempotencyRequest* asked) {
   Shard& owner = queue_owner(request.account, request.type);
@@ -202,84 +154,6 @@ asio::awaitable<Outcome> LocalEngine::create(CreateRequest request,
   co_return outcome;
 }
 
-asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateRequest> requests,
-                                                       const IdempotencyRequest* asked) {
-  BatchOutcome batch;
-  batch.now = wall_now_ms();
-  if (requests.empty()) co_return batch;
-  for (const CreateRequest& request : requests) {
-    // Linked items are checked and watched one by one, as single creates.
-    if (!request.depends_on.empty() || !request.parent_task_id.empty()) {
-      co_return co_await TaskEngine::create_batch(std::move(requests), asked);
-    }
-  }
-  const std::string account = requests.front().account;
-  std::optional<IdempotencyRequest> scope = scoped(account, asked);
-  const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
-  std::vector<IdempotencyRequest> item_keys;
-  if (asked) {
-    item_keys.reserve(requests.size());
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      IdempotencyRequest item = item_idempotency(*asked, i);
-      item_keys.push_back(*scoped(account, &item));
-    }
-  }
-  // The items each shard owns, in request order.
-  std::vector<std::vector<std::size_t>> owned(shards_.size());
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    owned[queue_owner(requests[i].account, requests[i].type).index()].push_back(i);
-  }
-  std::vector<asio::io_context*> contexts;
-  std::vector<Shard*> owners;
-  for (auto& shard : shards_) {
-    if (owned[shard->index()].empty()) continue;
-    contexts.push_back(&shard->context());
-    owners.push_back(shard.get());
-  }
-  batch.items.resize(requests.size());
-  Outcome held = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
-    // The same key with another body: refused before anything is created.
-    Millis now = wall_now_ms();
-    for (const IdempotencyRequest& item : item_keys) {
-      auto bytes = db_.get(Cf::idempotency, item.scope_key);
-      auto stored = bytes ? records::decode_response(*bytes) : std::nullopt;
-      if (stored && stored->expires_at > now && stored->request_hash != item.request_hash) {
-        co_return error_outcome(ErrorCode::idempotency_conflict);
-      }
-    }
-    auto per_shard = co_await on_shards(
-        contexts, [&](std::size_t k) -> asio::awaitable<std::vector<Outcome>> {
-          Shard& owner = *owners[k];
-          std::vector<CreateRequest> mine;
-          std::vector<const IdempotencyRequest*> keys;
-          for (std::size_t i : owned[owner.index()]) {
-            mine.push_back(std::move(requests[i]));
-            keys.push_back(item_keys.empty() ? nullptr : &item_keys[i]);
-          }
-          return owner.create_all(std::move(mine), std::move(keys));
-        });
-    for (std::size_t k = 0; k < owners.size(); ++k) {
-      const std::vector<std::size_t>& items = owned[owners[k]->index()];
-      for (std::size_t j = 0; j < items.size(); ++j) batch.items[items[j]] = std::move(per_shard[k][j]);
-    }
-    co_return Outcome{};
-  });
-  if (!held.ok()) {
-    batch.error = held.error;
-    batch.retry_after_seconds = held.retry_after_seconds;
-    batch.items.clear();
-    co_return batch;
-  }
-  for (const Outcome& item : batch.items) {
-    if (!item.ok()) {
-      batch.error = item.error;
-      batch.retry_after_seconds = item.retry_after_seconds;
-      batch.items.clear();
-      break;
-    }
-  }
-  co_return batch;
-}
 
 asio::awaitable<Outcome> LocalEngine::apply(std::string account, std::string task_id,
                                             Command command,
@@ -396,41 +270,6 @@ asio::awaitable<Outcome> LocalEngine::claim_next(ClaimRequest request) {
   co_return outcome;
 }
 
-asio::awaitable<BatchOutcome> LocalEngine::claim_batch(ClaimRequest request, int max_tasks) {
-  if (!request.type || max_tasks <= 1) {
-    co_return co_await TaskEngine::claim_batch(std::move(request), max_tasks);
-  }
-  BatchOutcome batch;
-  batch.now = wall_now_ms();
-  Shard& owner = queue_owner(request.account, *request.type);
-  batch.affinity = owner.index();
-  auto take = [&](int count) {
-    return on_shard(owner.context(), [&, count]() -> asio::awaitable<std::vector<Outcome>> {
-      return owner.claim_several(request.account, *request.type, request.worker_id, count);
-    });
-  };
-  std::vector<Outcome> taken = co_await take(max_tasks);
-  if (taken.empty() && request.wait_ms > 0 && current_shard() >= 0) {
-    // Parked: the first task to arrive ends the wait; whatever else is claimable by then
-    // comes with it.
-    Outcome first = co_await park(request);
-    if (first.ok() && first.task) {
-      taken.push_back(std::move(first));
-      std::vector<Outcome> more = co_await take(max_tasks - 1);
-      if (!more.empty() && more.front().ok()) {
-        for (Outcome& outcome : more) taken.push_back(std::move(outcome));
-      }
-    } else if (!first.ok()) {
-      taken.push_back(std::move(first));
-    }
-  }
-  if (!taken.empty() && !taken.front().ok()) {
-    batch.error = taken.front().error;
-    co_return batch;
-  }
-  batch.items = std::move(taken);
-  co_return batch;
-}
 
 asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   Shard& home = *shards_[current_shard()];
@@ -495,48 +334,6 @@ asio::awaitable<ListPage> LocalEngine::list(ListRequest request) {
   co_return page;
 }
 
-asio::awaitable<std::vector<WorkerSummary>> LocalEngine::workers(std::string account,
-                                                                 Millis seen_since) {
-  std::vector<WorkerSummary> roster;
-  auto row_of = [&roster](const std::string& worker) -> WorkerSummary& {
-    for (WorkerSummary& summary : roster) {
-      if (summary.worker_id == worker) return summary;
-    }
-    WorkerSummary& added = roster.emplace_back();
-    added.worker_id = worker;
-    return added;
-  };
-  for (auto& shard : shards_) {
-    Shard& owner = *shard;
-    auto rows = co_await on_shard(owner.context(), [&]() -> asio::awaitable<
-                                                        std::vector<std::pair<keys::WorkerStatsKey, WorkerTypeStats>>> {
-      co_return owner.worker_stats_of(account, seen_since);
-    });
-    for (auto& [key, stats] : rows) {
-      WorkerSummary& summary = row_of(key.worker);
-      summary.last_seen = std::max(summary.last_seen, stats.last_seen);
-      summary.types.push_back(WorkerTypeSummary{key.type, stats, 0});
-    }
-  }
-  // Live leases: the account's claimed tasks, by who holds them (at most this many read).
-  constexpr int kLeasesRead = 10000;
-  store::ListQuery claimed;
-  claimed.account = account;
-  claimed.status = TaskStatus::claimed;
-  claimed.limit = kLeasesRead;
-  store::ListResult leases = store::list_tasks(db_, claimed);
-  for (const Task& task : leases.tasks) {
-    for (WorkerSummary& summary : roster) {
-      if (summary.worker_id == task.claimed_by) ++summary.live_leases;
-    }
-  }
-  for (WorkerSummary& summary : roster) {
-    std::sort(summary.types.begin(), summary.types.end(),
-              [](const WorkerTypeSummary& a, const WorkerTypeSummary& b) { return a.type < b.type; });
-  }
-  rank_roster(roster);
-  co_return roster;
-}
 
 EngineStats LocalEngine::stats() {
   EngineStats stats;

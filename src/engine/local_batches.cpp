@@ -1,0 +1,136 @@
+// LocalEngine's batches: a batch create written shard by shard in parallel, and a typed
+// batch claim taken in one turn and one write on its queue's shard.
+#include <boost/asio/use_awaitable.hpp>
+
+#include "engine/cross_shard.hpp"
+#include "engine/engine_outcomes.hpp"
+#include "engine/local_engine.hpp"
+#include "engine/single_flight.hpp"
+#include "engine/routing.hpp"
+#include "engine/shard.hpp"
+#include "store/db.hpp"
+#include "store/records.hpp"
+#include "store/task_writes.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateRequest> requests,
+                                                       const IdempotencyRequest* asked) {
+  BatchOutcome batch;
+  batch.now = wall_now_ms();
+  if (requests.empty()) co_return batch;
+  for (const CreateRequest& request : requests) {
+    // Linked items are checked and watched one by one, as single creates.
+    if (!request.depends_on.empty() || !request.parent_task_id.empty()) {
+      co_return co_await TaskEngine::create_batch(std::move(requests), asked);
+    }
+  }
+  const std::string account = requests.front().account;
+  std::optional<IdempotencyRequest> scope = scoped(account, asked);
+  const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
+  std::vector<IdempotencyRequest> item_keys;
+  if (asked) {
+    item_keys.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      IdempotencyRequest item = item_idempotency(*asked, i);
+      item_keys.push_back(*scoped(account, &item));
+    }
+  }
+  // The items each shard owns, in request order.
+  std::vector<std::vector<std::size_t>> owned(shards_.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    owned[queue_owner(requests[i].account, requests[i].type).index()].push_back(i);
+  }
+  std::vector<asio::io_context*> contexts;
+  std::vector<Shard*> owners;
+  for (auto& shard : shards_) {
+    if (owned[shard->index()].empty()) continue;
+    contexts.push_back(&shard->context());
+    owners.push_back(shard.get());
+  }
+  batch.items.resize(requests.size());
+  Outcome held = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
+    // The same key with another body: refused before anything is created.
+    Millis now = wall_now_ms();
+    for (const IdempotencyRequest& item : item_keys) {
+      auto bytes = db_.get(Cf::idempotency, item.scope_key);
+      auto stored = bytes ? records::decode_response(*bytes) : std::nullopt;
+      if (stored && stored->expires_at > now && stored->request_hash != item.request_hash) {
+        co_return error_outcome(ErrorCode::idempotency_conflict);
+      }
+    }
+    auto per_shard = co_await on_shards(
+        contexts, [&](std::size_t k) -> asio::awaitable<std::vector<Outcome>> {
+          Shard& owner = *owners[k];
+          std::vector<CreateRequest> mine;
+          std::vector<const IdempotencyRequest*> keys;
+          for (std::size_t i : owned[owner.index()]) {
+            mine.push_back(std::move(requests[i]));
+            keys.push_back(item_keys.empty() ? nullptr : &item_keys[i]);
+          }
+          return owner.create_all(std::move(mine), std::move(keys));
+        });
+    for (std::size_t k = 0; k < owners.size(); ++k) {
+      const std::vector<std::size_t>& items = owned[owners[k]->index()];
+      for (std::size_t j = 0; j < items.size(); ++j) batch.items[items[j]] = std::move(per_shard[k][j]);
+    }
+    co_return Outcome{};
+  });
+  if (!held.ok()) {
+    batch.error = held.error;
+    batch.retry_after_seconds = held.retry_after_seconds;
+    batch.items.clear();
+    co_return batch;
+  }
+  for (const Outcome& item : batch.items) {
+    if (!item.ok()) {
+      batch.error = item.error;
+      batch.retry_after_seconds = item.retry_after_seconds;
+      batch.items.clear();
+      break;
+    }
+  }
+  co_return batch;
+}
+
+
+asio::awaitable<BatchOutcome> LocalEngine::claim_batch(ClaimRequest request, int max_tasks) {
+  if (!request.type || max_tasks <= 1) {
+    co_return co_await TaskEngine::claim_batch(std::move(request), max_tasks);
+  }
+  BatchOutcome batch;
+  batch.now = wall_now_ms();
+  Shard& owner = queue_owner(request.account, *request.type);
+  batch.affinity = owner.index();
+  auto take = [&](int count) {
+    return on_shard(owner.context(), [&, count]() -> asio::awaitable<std::vector<Outcome>> {
+      return owner.claim_several(request.account, *request.type, request.worker_id, count);
+    });
+  };
+  std::vector<Outcome> taken = co_await take(max_tasks);
+  if (taken.empty() && request.wait_ms > 0 && current_shard() >= 0) {
+    // Parked: the first task to arrive ends the wait; whatever else is claimable by then
+    // comes with it.
+    Outcome first = co_await park(request);
+    if (first.ok() && first.task) {
+      taken.push_back(std::move(first));
+      std::vector<Outcome> more = co_await take(max_tasks - 1);
+      if (!more.empty() && more.front().ok()) {
+        for (Outcome& outcome : more) taken.push_back(std::move(outcome));
+      }
+    } else if (!first.ok()) {
+      taken.push_back(std::move(first));
+    }
+  }
+  if (!taken.empty() && !taken.front().ok()) {
+    batch.error = taken.front().error;
+    co_return batch;
+  }
+  batch.items = std::move(taken);
+  co_return batch;
+}
+
+
+}  // namespace baton
