@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     if (!config) return 2;
     if (!flags["--listen"].empty()) config->server.listen = flags["--listen"];
     if (!flags["--data"].empty()) config->storage.path = flags["--data"];
-    return baton::serve(*config);
+    return baton::serve(*config, flags["--config"]);
   }
   if (command == "backup") {
     const char* key_from_environment = std::getenv("BATON_ADMIN_KEY");

@@ -114,6 +114,7 @@ Result error_result(std::string_view request_id, ErrorCode code, std::string mes
   const ErrorInfo& info = error_info(code);
   Result result;
   result.status = info.http_status;
+  result.error = code;
   if (message.empty()) message = std::string(info.name);
   int retry = retry_after_seconds > 0 ? retry_after_seconds : info.retry_after_seconds;
   result.body = error_body(code, message, request_id, task_id, retry);
@@ -128,21 +129,79 @@ Result error_result(const Call& call, ErrorCode code, std::string message,
   return error_result(call.request_id, code, std::move(message), task_id, retry_after_seconds);
 }
 
+void bind_principal(const Services& services, Call& call, const Principal& principal) {
+  call.account = principal.account;
+  call.plan = services.plans.current().plans.of_account(principal.plan);
+}
+
+namespace {
+
+// How many of its class's hourly allowance a call takes: a batch create, one per task.
+std::int64_t rate_units(const Call& call) {
+  if (call.operation.rate != RateClass::create) return 1;
+  const json::value* tasks = call.input.find("tasks");
+  if (!tasks || !tasks->is_array() || tasks->get_array().empty()) return 1;
+  return static_cast<std::int64_t>(tasks->get_array().size());
+}
+
+void add_rate_headers(Result& result, const RateCheck& check) {
+  if (check.limit <= 0) return;
+  result.headers.emplace_back("X-RateLimit-Limit", std::to_string(check.limit));
+  result.headers.emplace_back("X-RateLimit-Remaining", std::to_string(check.remaining));
+  result.headers.emplace_back("X-RateLimit-Reset", std::to_string(check.reset_at));
+}
+
+// A claim refused at the plan's worker limit: seed 000's contract, with the numbers.
+Result workers_refusal(Services& services, const Call& call, const Result& refused) {
+  Contract contract = contract_for_error(ErrorCode::max_workers_reached);
+  std::int64_t in_use = services.engine.leases_in_use(call.account);
+  contract.billing_context = BillingContext{call.plan.name, in_use, call.plan.workers};
+  Result result = refused;
+  result.body = error_body(
+      "max_workers_reached",
+      "Your plan (" + call.plan.name + ") allows " + std::to_string(call.plan.workers) +
+          " live leases at once and " + std::to_string(in_use) +
+          " are held: complete or fail one, or wait for one to expire, then claim again.",
+      call.request_id, contract);
+  return result;
+}
+
+}  // namespace
+
 asio::awaitable<Result> run_operation(Services& services, Call& call) {
   if (std::string problem = validate_input(call.operation, call.input.values()); !problem.empty()) {
     co_return error_result(call, ErrorCode::invalid_request, std::move(problem));
   }
+  RateCheck rate;
+  if (call.operation.auth == Auth::api_key) {
+    RateClass rate_class = call.operation.rate;
+    rate = services.rates.take(call.account, rate_class, call.plan.hourly(rate_class),
+                               wall_now_ms(), rate_units(call));
+    if (!rate.allowed) {
+      Result refused = error_result(
+          call, ErrorCode::rate_limited,
+          "Your plan (" + call.plan.name + ") allows " + std::to_string(rate.limit) + " " +
+              std::string(to_string(rate_class)) + " requests per hour; wait " +
+              std::to_string(rate.retry_after_seconds) + " s for the next hour.",
+          {}, rate.retry_after_seconds);
+      add_rate_headers(refused, rate);
+      co_return refused;
+    }
+  }
   Run run = call.operation.run;
+  Result result;
   try {
-    Result result = co_await run(services, call);
-    co_return result;
+    result = co_await run(services, call);
   } catch (const StorageError& failure) {
     note_failure(Failure::storage_answer, call.operation.id, failure.what());
-    co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+    result = error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
   } catch (const std::exception& failure) {
     note_failure(Failure::handler_exception, call.operation.id, failure.what());
-    co_return error_result(call, ErrorCode::server_error, "Internal error; retry later.");
+    result = error_result(call, ErrorCode::server_error, "Internal error; retry later.");
   }
+  if (result.error == ErrorCode::max_workers_reached) result = workers_refusal(services, call, result);
+  add_rate_headers(result, rate);
+  co_return result;
 }
 
 Api::Api(TaskEngine& engine, AccountStore& accounts, const Config& config, LogSink warn)
@@ -161,6 +220,19 @@ void Api::set_connection_stats(std::function<http::ConnectionStats()> source) {
 }
 
 void Api::set_max_connections(int in_force) { services_->max_connections = in_force; }
+
+bool Api::reload_limits(const Config& config) {
+  LimitsInForce next = limits_in_force(config);
+  const LimitsInForce& now = services_->plans.current();
+  if (next.plans == now.plans &&
+      next.registrations_per_hour_per_address == now.registrations_per_hour_per_address) {
+    return false;
+  }
+  services_->plans.replace(std::move(next));
+  // Accounts' plans are cached with their keys; a plan's limits are read at each request.
+  invalidate_key_caches();
+  return true;
+}
 
 const std::vector<Operation>& Api::operations() const { return services_->operations; }
 
@@ -236,8 +308,7 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   if (operation.auth == Auth::api_key) {
     auto checked = authenticate_request(*services_, request.request_id, request.authorization);
     if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));
-    Principal& principal = std::get<Principal>(checked);
-    call.account = std::move(principal.account);
+    bind_principal(*services_, call, std::get<Principal>(checked));
   } else if (operation.auth == Auth::admin_key) {
     std::optional<Result> refusal =
         refuse_non_admin(*services_, request.request_id, request.authorization);

@@ -42,6 +42,9 @@ class Api final : public http::Handler {
   void set_connection_stats(std::function<http::ConnectionStats()> source);
   // server.max_connections as in force, when serve lowered it to fit the open-file limit.
   void set_max_connections(int in_force);
+  // SIGHUP: the plans and rate limits of `config` apply from each shard's next request.
+  // Whether anything changed.
+  bool reload_limits(const Config& config);
   const std::vector<Operation>& operations() const;
 
  private:

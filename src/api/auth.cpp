@@ -66,7 +66,8 @@ std::optional<Principal> authenticate(AccountStore& accounts, std::string_view s
   auto key = accounts.find_key_by_secret(secret);
   if (!key) return std::nullopt;
   if (tls_cache.by_secret.size() >= kMaxCachedKeys) forget_all(tls_cache);
-  Principal principal{key->account_id, key->id};
+  std::optional<Account> account = accounts.find_account(key->account_id);
+  Principal principal{key->account_id, key->id, account ? account->plan : std::string()};
   tls_cache.by_secret.emplace(std::string(secret), principal);
   return principal;
 }

@@ -18,6 +18,7 @@ inline constexpr std::string_view kApiKeyPrefix = "orch_live_";
 struct Principal {
   std::string account;
   std::string key_id;
+  std::string plan;  // the account's assigned plan; "" = the default plan
 };
 
 // The credential of an `Authorization: Bearer <token>` header (the scheme name is
@@ -28,6 +29,8 @@ std::optional<Principal> authenticate(AccountStore& accounts, std::string_view s
 // Whether `authorization` is exactly `Bearer <admin_key>` (compared in constant time);
 // never when the server has no admin key.
 bool is_admin_key(std::string_view authorization, const std::string& admin_key);
+// Drops every thread's cached keys (and the plans cached with them): a key was revoked,
+// or an account's plan changed.
 void invalidate_key_caches();
 
 }  // namespace baton::api

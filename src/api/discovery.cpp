@@ -144,12 +144,26 @@ asio::awaitable<Result> get_capabilities(Services& services, Call&) {
   for (const Operation& operation : services.operations) {
     json::array codes;
     for (ErrorCode code : declared_errors(operation)) codes.emplace_back(error_info(code).name);
-    operations.push_back(json::object{{"id", operation.id},
-                                      {"method", operation.method},
-                                      {"path", operation.path},
-                                      {"auth", to_string(operation.auth)},
-                                      {"mcp_tool", operation.mcp_tool},
-                                      {"errors", std::move(codes)}});
+    json::object row{{"id", operation.id},
+                     {"method", operation.method},
+                     {"path", operation.path},
+                     {"auth", to_string(operation.auth)},
+                     {"mcp_tool", operation.mcp_tool},
+                     {"errors", std::move(codes)}};
+    if (operation.auth == Auth::api_key) row["rate_class"] = to_string(operation.rate);
+    operations.push_back(std::move(row));
+  }
+  // The plans as in force now (SIGHUP may have replaced the file's).
+  const LimitsInForce& in_force = services.plans.current();
+  json::object plans;
+  for (const auto& [name, plan] : in_force.plans.plans) {
+    json::object limits;
+    Plan values = plan;
+    for (const PlanKey& key : plan_keys()) {
+      std::int64_t value = plan_value(values, key);
+      limits[key.key] = value > 0 ? json::value(value) : json::value(nullptr);  // null: none
+    }
+    plans[name] = std::move(limits);
   }
   json::object capabilities{
       {"name", "Baton"},
@@ -159,10 +173,17 @@ asio::awaitable<Result> get_capabilities(Services& services, Call&) {
       {"errors", std::move(errors)},
       {"actions", std::move(actions)},
       {"operations", std::move(operations)},
-      // Plans and per-operation rate limits are not enforced by this server yet: every
-      // account is unlimited.
-      {"rate_limits", {{"enforced", false}}},
-      {"plans", {{"default_plan", "unlimited"}, {"plans", json::object{}}}},
+      // Per account and class, in fixed hours (operations[].rate_class says each call's).
+      {"rate_limits",
+       {{"enforced", true},
+        {"window", "hour"},
+        {"classes", {"create", "claim", "read", "mutate", "heartbeat"}},
+        {"headers", {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}},
+        {"registrations_per_hour_per_address",
+         in_force.registrations_per_hour_per_address > 0
+             ? json::value(in_force.registrations_per_hour_per_address)
+             : json::value(nullptr)}}},
+      {"plans", {{"default_plan", in_force.plans.default_plan}, {"plans", std::move(plans)}}},
       {"registration", to_string(services.config.registration)},
   };
   co_return document(capabilities);

@@ -1,7 +1,7 @@
 #pragma once
 // The functions of the operation table (operations.cpp), one per operation: a validated
-// input in, an answer out. tasks.cpp, keys.cpp, admin.cpp, health.cpp and discovery.cpp
-// hold them.
+// input in, an answer out. tasks.cpp, batches.cpp, workers.cpp, keys.cpp, billing.cpp,
+// admin.cpp, health.cpp and discovery.cpp hold them.
 #include <boost/asio/awaitable.hpp>
 
 #include <string>
@@ -20,6 +20,8 @@ OperationFn create_task, create_tasks, claim_task, claim_task_by_id, heartbeat_t
 OperationFn list_workers;
 // keys.cpp
 OperationFn register_account, list_keys, create_key, revoke_key;
+// billing.cpp
+OperationFn get_billing_plans, get_billing_status, set_account_plan;
 // admin.cpp
 OperationFn create_backup;
 std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not

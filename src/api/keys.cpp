@@ -44,9 +44,18 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
                                ? "Registration is closed on this server; ask its operator for a key."
                                : "Registration needs the admin key: 'Authorization: Bearer <admin_key>'.");
   }
-  std::string label = call.input.string("label").value_or("");
   Millis now = wall_now_ms();
-  Account account{new_id("acct_"), label, "free", now};
+  std::int64_t per_address = services.plans.current().registrations_per_hour_per_address;
+  RateCheck rate = services.rates.take_registration(call.connection.peer_address(), per_address, now);
+  if (!rate.allowed) {
+    co_return error_result(call, ErrorCode::rate_limited,
+                           "This address has registered " + std::to_string(rate.limit) +
+                               " accounts this hour, the server's bound; wait " +
+                               std::to_string(rate.retry_after_seconds) + " s.",
+                           {}, rate.retry_after_seconds);
+  }
+  std::string label = call.input.string("label").value_or("");
+  Account account{new_id("acct_"), label, "", now};  // the default plan until assigned
   std::string secret = random_hex_token(kApiKeyPrefix, 32);
   ApiKey key{new_id("key_"), account.id, label, sha256_bytes(secret), now};
   // A named std::function, not a lambda converted in the call (see tasks.cpp).

@@ -345,7 +345,7 @@ asio::awaitable<http::Response> McpEndpoint::handle(http::Request& request,
     co_return answer(200, rpc_error(reply_id, kInvalidParams, "params.arguments must be an object."));
   }
   Call call(*operation, connection, request_id, request.authorization);
-  call.account = principal->account;
+  bind_principal(services_, call, *principal);
   if (arguments && arguments->is_object()) call.input = Input(arguments->get_object());
   // The Idempotency-Key header of this POST applies to its one tool call, as on /v1.
   if (request.has_idempotency_key) call.idempotency_header = request.idempotency_key;

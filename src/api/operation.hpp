@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "core/plan.hpp"
 
 namespace baton::http {
 class Connection;
@@ -85,6 +86,7 @@ struct Result {
   // (http::Response::affinity).
   int affinity = -1;
   bool client_gone = false;  // nothing to send: the client disconnected
+  ErrorCode error = ErrorCode::none;  // set by error_result: the error this answer is
   std::vector<std::pair<std::string, std::string>> headers;  // beyond the usual ones
 };
 
@@ -112,6 +114,7 @@ struct Call {
   std::string request_id;
   std::string authorization;  // the raw header: registration checks the admin key in it
   std::string account;        // set for operations that need a key
+  Plan plan;                  // the account's plan, as in force when the call came
   Input input;
   // The Idempotency-Key header, when sent (the body's idempotencyKey is a field).
   std::optional<std::string> idempotency_header;
@@ -138,6 +141,8 @@ struct Operation {
   std::string_view path = {};    // with {name} for path fields: /v1/tasks/{task_id}
   Auth auth = Auth::api_key;
   bool mcp_tool = false;    // offered by POST /mcp's tools/list (Auth::api_key only)
+  // The hourly rate limit of the account's plan a call counts toward (Auth::api_key only).
+  RateClass rate = RateClass::read;
   std::string_view summary = {};
   std::string_view description = {};
   std::vector<FieldSpec> fields = {};

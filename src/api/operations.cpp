@@ -192,6 +192,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
   // ---- Tasks (spec sections 4-6) ----
   table.push_back(
       {.id = "create_task", .method = "POST", .path = "/v1/tasks", .mcp_tool = true,
+       .rate = RateClass::create,
        .summary = "Create a task",
        .description = "Creates a pending task of a type. Workers claim it with claim_task.",
        .fields = with_idempotency(create_fields(limits), limits),
@@ -200,6 +201,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .run = create_task});
   table.push_back(
       {.id = "create_tasks", .method = "POST", .path = "/v1/tasks/batch", .mcp_tool = true,
+       .rate = RateClass::create,
        .summary = "Create tasks in a batch",
        .description = "Creates every task of tasks, each as create_task would; all are checked "
                       "before any is written (a bad one is a 400 naming its 0-based index), and "
@@ -230,12 +232,13 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .output = "TaskList", .errors = {}, .run = list_tasks});
   table.push_back(
       {.id = "claim_task", .method = "POST", .path = "/v1/tasks/claim", .mcp_tool = true,
+       .rate = RateClass::claim,
        .summary = "Claim the next task",
        .description = "Takes the best claimable task (priority, then schedule, then age) and "
                       "returns it with a lease and a leaseToken. With wait_seconds, waits for "
                       "one to arrive. task is null when none came.",
        .fields = with_claim_count(claim_fields(limits), limits), .output = "ClaimAnswer",
-       .errors = {}, .run = claim_task});
+       .errors = {E::max_workers_reached}, .run = claim_task});
   table.push_back(
       {.id = "get_task", .method = "GET", .path = "/v1/tasks/{task_id}", .mcp_tool = true,
        .summary = "Read a task", .description = "Returns the task and what to do next.",
@@ -243,22 +246,23 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .run = get_task});
   table.push_back(
       {.id = "claim_task_by_id", .method = "POST", .path = "/v1/tasks/{task_id}/claim",
-       .mcp_tool = true, .summary = "Claim one task",
+       .mcp_tool = true, .rate = RateClass::claim, .summary = "Claim one task",
        .description = "Claims the task with this id, if it is claimable now.",
        .fields = with_task_id({worker_id_field(limits)}), .output = "TaskAnswer",
-       .errors = {E::task_not_found, E::task_currently_claimed, E::not_yet_claimable,
+       .errors = {E::max_workers_reached, E::task_not_found, E::task_currently_claimed,
+                  E::not_yet_claimable,
                   E::invalid_transition, E::task_assigned},
        .run = claim_task_by_id});
   table.push_back(
       {.id = "heartbeat", .method = "POST", .path = "/v1/tasks/{task_id}/heartbeat",
-       .mcp_tool = true, .summary = "Renew a lease",
+       .mcp_tool = true, .rate = RateClass::heartbeat, .summary = "Renew a lease",
        .description = "Extends the lease by the task's leaseDurationSeconds. Send it every "
                       "recommended_heartbeat_interval_seconds while working.",
        .fields = with_task_id({lease_token_field(), worker_id_field(limits)}),
        .output = "TaskAnswer", .errors = kFencedErrors, .run = heartbeat_task});
   table.push_back(
       {.id = "complete_task", .method = "POST", .path = "/v1/tasks/{task_id}/complete",
-       .mcp_tool = true, .summary = "Complete a task",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Complete a task",
        .description = "Marks the claimed task completed with its result. Completing again with "
                       "the same lease token returns the same answer.",
        .fields = with_task_id({{.name = "result", .type = FieldType::object,
@@ -270,11 +274,12 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                                lease_token_field(), worker_id_field(limits),
                                idempotency_field(limits), claim_next_field(limits)}),
        .output = "TaskAnswer",
-       .errors = join(join(kFencedErrors, {E::payload_too_large}), kIdempotencyErrors),
+       .errors = join(join(kFencedErrors, {E::payload_too_large, E::max_workers_reached}),
+                      kIdempotencyErrors),
        .run = complete_task});
   table.push_back(
       {.id = "fail_task", .method = "POST", .path = "/v1/tasks/{task_id}/fail",
-       .mcp_tool = true, .summary = "Fail a task",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Fail a task",
        .description = "Reports a failed attempt: the task is retried after a backoff while "
                       "attempts remain (and retryable is not false), else dead-lettered.",
        .fields = with_task_id({{.name = "reason", .maximum = limits.max_reason_chars,
@@ -288,11 +293,12 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                                 .description = "false sends the task to the dead letter now."},
                                lease_token_field(), worker_id_field(limits),
                                idempotency_field(limits), claim_next_field(limits)}),
-       .output = "TaskAnswer", .errors = join(kFencedErrors, kIdempotencyErrors),
+       .output = "TaskAnswer",
+       .errors = join(join(kFencedErrors, {E::max_workers_reached}), kIdempotencyErrors),
        .run = fail_task});
   table.push_back(
       {.id = "cancel_task", .method = "POST", .path = "/v1/tasks/{task_id}/cancel",
-       .mcp_tool = true, .summary = "Cancel a task",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Cancel a task",
        .description = "Cancels a pending or claimed task; the worker of a claimed one is told "
                       "to stop (409 task_cancelled).",
        .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
@@ -300,7 +306,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .run = cancel_task});
   table.push_back(
       {.id = "requeue_task", .method = "POST", .path = "/v1/tasks/{task_id}/requeue",
-       .mcp_tool = true, .summary = "Requeue a dead letter",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Requeue a dead letter",
        .description = "Puts a dead-lettered task back to pending with its attempts reset.",
        .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
        .errors = join({E::task_not_found, E::invalid_transition}, kIdempotencyErrors),
@@ -308,7 +314,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
 
   table.push_back(
       {.id = "review_task", .method = "POST", .path = "/v1/tasks/{task_id}/review",
-       .mcp_tool = true, .summary = "Review a completed task",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Review a completed task",
        .description = "Decides on a task awaiting_review (created with review: {required: "
                       "true}): approve completes it with its result; reject dead-letters it "
                       "with feedback as the reason; revise sends it back to pending with "
@@ -325,7 +331,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
 
   table.push_back(
       {.id = "accept_task", .method = "POST", .path = "/v1/tasks/{task_id}/accept",
-       .mcp_tool = true, .summary = "Accept a task's result",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Accept a task's result",
        .description = "Accepts a task awaiting_acceptance (it has a definition_of_done or a "
                       "verification): it becomes completed with its result.",
        .fields = with_task_id({idempotency_field(limits)}), .output = "TaskAnswer",
@@ -333,7 +339,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .run = accept_task});
   table.push_back(
       {.id = "rework_task", .method = "POST", .path = "/v1/tasks/{task_id}/rework",
-       .mcp_tool = true, .summary = "Send a task back to work",
+       .mcp_tool = true, .rate = RateClass::mutate, .summary = "Send a task back to work",
        .description = "Sends a task awaiting_acceptance back to pending, with feedback shown to "
                       "the next claimer (reviewFeedback); its next completion gets a new "
                       "verification.",
@@ -371,19 +377,45 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                    .description = "The account's keys, never their secrets.",
                    .output = "KeyList", .errors = {}, .run = list_keys});
   table.push_back({.id = "create_key", .method = "POST", .path = "/v1/keys", .mcp_tool = true,
+       .rate = RateClass::mutate,
                    .summary = "Create an API key",
                    .description = "Another key for the same account (the secret is shown once).",
                    .fields = {label}, .success_status = 201, .output = "KeyCreated",
                    .errors = {}, .run = create_key});
   table.push_back(
       {.id = "revoke_key", .method = "DELETE", .path = "/v1/keys/{key_id}", .mcp_tool = true,
+       .rate = RateClass::mutate,
        .summary = "Revoke an API key",
        .description = "Revokes one of the account's keys, on every core before it answers.",
        .fields = {{.name = "key_id", .alias = "keyId", .in = FieldIn::path, .required = true,
                    .minimum = 1, .description = "The key's id (key_…)."}},
        .output = "KeyRevoked", .errors = {E::not_found}, .run = revoke_key});
 
+  // ---- Plans and usage (spec section 9) ----
+  table.push_back({.id = "get_billing_plans", .method = "GET", .path = "/v1/billing/plans",
+                   .auth = Auth::none, .summary = "List the plans",
+                   .description = "The plans of this server (from its config) with their limits; "
+                                  "null is no limit. Public.",
+                   .output = "BillingPlans", .run = get_billing_plans});
+  table.push_back(
+      {.id = "get_billing_status", .method = "GET", .path = "/v1/billing/status",
+       .mcp_tool = true, .summary = "Your plan and usage",
+       .description = "The account's plan and limits, this month's period, the live leases it "
+                      "holds and its requests counted this hour.",
+       .output = "BillingStatus", .run = get_billing_status});
+
   // ---- Administration (ext): the operator's, with the admin key; not MCP tools ----
+  table.push_back(
+      {.id = "set_account_plan", .method = "PUT", .path = "/v1/admin/accounts/{account_id}/plan",
+       .auth = Auth::admin_key, .summary = "Assign a plan",
+       .description = "Assigns one of the config's plans to an account. It applies from the "
+                      "account's next request, on every core.",
+       .fields = {{.name = "account_id", .alias = "accountId", .in = FieldIn::path,
+                   .required = true, .minimum = 1, .maximum = 64,
+                   .description = "The account's id (acct_…)."},
+                  {.name = "plan", .required = true, .minimum = 1, .maximum = 32,
+                   .description = "A plan's name, as GET /v1/billing/plans lists them."}},
+       .output = "AccountPlan", .errors = {E::not_found}, .run = set_account_plan});
   table.push_back(
       {.id = "create_backup", .method = "POST", .path = "/v1/admin/backup",
        .auth = Auth::admin_key, .summary = "Take a backup",
@@ -456,7 +488,9 @@ std::vector<ErrorCode> declared_errors(const Operation& operation) {
   if (operation.auth == Auth::api_key) {
     add(E::missing_api_key);
     add(E::invalid_api_key);
+    add(E::rate_limited);  // the plan's hourly limit of the operation's class
   }
+  if (operation.id == "register_account") add(E::rate_limited);  // per client address
   if (operation.auth == Auth::admin_key) add(E::forbidden);  // whatever the header holds
   std::vector<ErrorCode> out;
   for (const ErrorInfo& info : error_catalog()) {

@@ -212,6 +212,7 @@ void write_workflow_fields(Cursor& w, const Task& t) {
 
 std::size_t contract_bound(const Contract& c) {
   std::size_t bound = 512;
+  if (c.billing_context) bound += 128 + 6 * c.billing_context->plan.size();
   for (const NextAction& a : c.next_actions) {
     bound += 256 + 6 * (a.description.size() + a.method.size() + a.endpoint.size() +
                         optional_size(a.output_id) + to_string(a.action).size());
@@ -318,6 +319,15 @@ void write_contract(Cursor& w, const Contract& c) {
   if (c.recommended_heartbeat_interval_seconds) {
     w.lit(",\"recommended_heartbeat_interval_seconds\":");
     w.integer(*c.recommended_heartbeat_interval_seconds);
+  }
+  if (c.billing_context) {
+    w.lit(",\"billing_context\":{\"plan\":");
+    w.string(c.billing_context->plan);
+    w.lit(",\"workers_in_use\":");
+    w.integer(c.billing_context->workers_in_use);
+    w.lit(",\"workers_limit\":");
+    w.integer(c.billing_context->workers_limit);
+    w.lit("}");
   }
   w.lit("}");
 }

@@ -36,8 +36,58 @@ constexpr std::string_view kComponents = R"json({
       "task_claimable": {"type": "boolean"}, "lease_valid": {"type": "boolean"},
       "lease_expires_in_seconds": {"type": "integer"},
       "recommended_heartbeat_interval_seconds": {"type": "integer", "minimum": 1},
-      "billing_context": {"type": "object"}
+      "billing_context": {
+        "type": "object", "required": ["workers_in_use", "workers_limit"],
+        "description": "max_workers_reached only: the plan and its worker limit.",
+        "properties": {"plan": {"type": "string"},
+                       "workers_in_use": {"type": "integer", "minimum": 0},
+                       "workers_limit": {"type": "integer", "minimum": 0}}}
     }
+  },
+  "Plan": {
+    "type": "object", "required": ["name", "workers", "tasks_per_month", "claims_per_hour",
+                                   "creates_per_hour", "reads_per_hour", "mutations_per_hour",
+                                   "heartbeats_per_hour", "retention_days"],
+    "description": "A plan's limits; null is no limit.",
+    "properties": {
+      "name": {"type": "string"},
+      "workers": {"type": ["integer", "null"], "minimum": 1},
+      "tasks_per_month": {"type": ["integer", "null"], "minimum": 1},
+      "claims_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "creates_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "reads_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "mutations_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "heartbeats_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "retention_days": {"type": ["integer", "null"], "minimum": 1}
+    }
+  },
+  "BillingPlans": {
+    "type": "object", "required": ["plans", "default_plan"],
+    "properties": {"plans": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
+                   "default_plan": {"type": "string"}, "payment": {"type": "string"}}
+  },
+  "BillingStatus": {
+    "type": "object", "required": ["accountId", "plan", "period", "usage", "agent_contract"],
+    "properties": {
+      "accountId": {"type": "string"},
+      "plan": {"$ref": "#/components/schemas/Plan"},
+      "period": {"type": "object", "required": ["start", "end"],
+                 "properties": {"start": {"type": "string", "format": "date-time"},
+                                "end": {"type": "string", "format": "date-time"}}},
+      "usage": {"type": "object", "required": ["workers_in_use", "requests_this_hour"],
+                "properties": {"workers_in_use": {"type": "integer", "minimum": 0},
+                               "requests_this_hour": {"type": "object"}}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "AccountPlan": {
+    "type": "object", "required": ["account", "plan", "agent_contract"],
+    "properties": {
+      "account": {"type": "object", "required": ["id", "plan"],
+                  "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                                 "plan": {"type": "string"},
+                                 "createdAt": {"type": "string", "format": "date-time"}}},
+      "plan": {"$ref": "#/components/schemas/Plan"},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
   "Task": {
     "type": "object",

@@ -11,6 +11,8 @@
 
 #include "api/auth.hpp"
 #include "api/operation.hpp"
+#include "api/plan_source.hpp"
+#include "api/rate_meter.hpp"
 #include "api/storage_worker.hpp"
 #include "config/config.hpp"
 #include "core/limits.hpp"
@@ -23,12 +25,19 @@ namespace baton::api {
 
 struct Services {
   Services(TaskEngine& e, AccountStore& a, const Config& c)
-      : engine(e), accounts(a), config(c), limits(c.task_limits()), started_at(wall_now_ms()) {}
+      : engine(e),
+        accounts(a),
+        config(c),
+        limits(c.task_limits()),
+        plans(limits_in_force(c)),
+        started_at(wall_now_ms()) {}
 
   TaskEngine& engine;
   AccountStore& accounts;
   const Config& config;
   TaskLimits limits;
+  PlanSource plans;  // replaced on SIGHUP
+  RateMeter rates;
   Millis started_at;
   StorageWorker storage{"baton-keys"};  // synced account and key writes, off the shard threads
   // Snapshots (seconds each), on a thread of their own so that registrations and key
@@ -63,6 +72,8 @@ Result json_result(int status, std::string body);
 // /mcp share.
 std::variant<Principal, Result> authenticate_request(Services& services, std::string_view request_id,
                                                      std::string_view authorization);
+// Makes the call the principal's: its account, and its plan as in force now.
+void bind_principal(const Services& services, Call& call, const Principal& principal);
 // nullopt when the request carries the admin key; else the 403 `forbidden` that refuses an
 // admin operation, whatever else the header holds (an API key is not enough).
 std::optional<Result> refuse_non_admin(const Services& services, std::string_view request_id,

@@ -46,6 +46,7 @@ asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest cl
 // nothing.
 asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command command) {
   std::optional<ClaimRequest> claim = claim_next_request(call.input, call.account);
+  if (claim) claim->max_leases = call.plan.workers;
   if (!claim) {
     co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
   }
@@ -104,6 +105,7 @@ asio::awaitable<Result> create_task(Services& services, Call& call) {
 
 asio::awaitable<Result> claim_task(Services& services, Call& call) {
   ClaimRequest claim = claim_request(call.input, call.account);
+  claim.max_leases = call.plan.workers;
   if (std::optional<int> count = claim_count(call.input)) {
     co_return co_await claim_batch(services, call, std::move(claim), *count);
   }
@@ -125,6 +127,7 @@ asio::awaitable<Result> claim_task(Services& services, Call& call) {
 
 asio::awaitable<Result> claim_task_by_id(Services& services, Call& call) {
   Command claim = claim_by_id_command(call.input);
+  std::get<ClaimCmd>(claim).max_leases = call.plan.workers;
   co_return co_await apply_command(services, call, std::move(claim),
                                    AnswerShape{200, ContractSite::claim, true}, false);
 }

@@ -71,7 +71,37 @@ std::string resolve_host(const std::string& host) {
 
 }  // namespace
 
-int serve(const Config& config) {
+namespace {
+
+// SIGHUP's part for plans and rate limits: the file read again (with the environment's
+// overrides, as at start); a file with errors changes nothing.
+void reload_plans(api::Api& api, const Config& running, const std::string& config_path) {
+  if (config_path.empty()) {
+    log(LogLevel::info, "SIGHUP: no config file to reload (started without --config)");
+    return;
+  }
+  ConfigResult reread = load_config(config_path);
+  if (!reread.config) {
+    std::string why;
+    for (const std::string& error : reread.errors) why += (why.empty() ? "" : "; ") + error;
+    log(LogLevel::error, "SIGHUP: the config file has errors, the plans in force stay", why);
+    return;
+  }
+  bool changed = api.reload_limits(*reread.config);
+  Config others = *reread.config;
+  others.plans = running.plans;
+  others.rate_limits = running.rate_limits;
+  others.server.listen = running.server.listen;  // --listen and --data may differ from the file
+  others.storage.path = running.storage.path;
+  bool restart_needed = render_config(others) != render_config(running);
+  log(LogLevel::info,
+      changed ? "SIGHUP: plans and rate limits reloaded" : "SIGHUP: plans and rate limits unchanged",
+      restart_needed ? "other keys changed in the file take effect at the next restart" : "");
+}
+
+}  // namespace
+
+int serve(const Config& config, const std::string& config_path) {
   configure_log(config.log.level, config.log.format);
   set_failure_log([](Failure kind, std::string_view where, std::string_view detail) {
     log(LogLevel::error, "failure: " + std::string(to_string(kind)) + " in " + std::string(where),
@@ -215,7 +245,8 @@ int serve(const Config& config) {
           (limits.tls ? " tls=on" : ""));
 
   // SIGHUP reads the TLS certificate and key again (a renewed certificate is used by the
-  // connections that come after); SIGINT and SIGTERM stop the server.
+  // connections that come after) and the config file's plans and rate limits; SIGINT and
+  // SIGTERM stop the server.
   asio::io_context signals_context;
   asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
   int received = 0;
@@ -226,8 +257,9 @@ int serve(const Config& config) {
           received = signal;
           return;
         }
+        reload_plans(api, config, config_path);
         if (!limits.tls) {
-          log(LogLevel::info, "SIGHUP: nothing to reload (no server.tls)");
+          log(LogLevel::info, "SIGHUP: no TLS certificate to reload (no server.tls)");
         } else if (std::string problem; limits.tls->load(problem)) {
           log(LogLevel::info, "SIGHUP: TLS certificate and key reloaded", config.server.tls.cert);
         } else {

@@ -5,6 +5,7 @@
 
 namespace baton {
 
-int serve(const Config& config);
+// `config_path` ("" when none) is read again on SIGHUP for the plans and rate limits.
+int serve(const Config& config, const std::string& config_path = {});
 
 }  // namespace baton

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -103,6 +104,7 @@ struct Loader {
     each_entry(root, "", [&](const std::string& name, const std::string&, const YAML::Node& key,
                              const YAML::Node& value) {
       if (const Field* f = find_field("", name)) return read_value(*f, key, value);
+      if (name == "plans") return read_plans(key, value);
       if (!is_section(name))
         return result.warnings.push_back(file_at(key) + ": " + name + ": unknown key, ignored");
       read_section(name, key, value);
@@ -121,6 +123,64 @@ struct Loader {
       if (const Field* f = find_field(section, inner)) return read_value(*f, inner_key, inner_value);
       if (is_section(dotted)) return read_section(dotted, inner_key, inner_value);
       result.warnings.push_back(file_at(inner_key) + ": " + dotted + ": unknown key, ignored");
+    });
+  }
+
+  // `plans: {name: {workers: N, …}}`: each plan's limits, 0 or absent meaning none.
+  void read_plans(const YAML::Node& key, const YAML::Node& value) {
+    // The file's plans replace the shipped ones.
+    std::erase_if(config.plans.plans, [](const auto& entry) { return entry.first != kUnlimitedPlan; });
+    if (value.IsNull()) return;
+    if (!value.IsMap()) {
+      result.errors.push_back(file_at(key) + ": plans: expected a map of plans, got " + kind(value));
+      return;
+    }
+    each_entry(value, "plans", [&](const std::string& name, const std::string& dotted,
+                                   const YAML::Node& plan_key, const YAML::Node& plan_node) {
+      if (std::string problem = check_plan_name(name); !problem.empty()) {
+        result.errors.push_back(file_at(plan_key) + ": " + dotted + ": " + problem);
+        return;
+      }
+      if (name == kUnlimitedPlan) {
+        result.errors.push_back(file_at(plan_key) + ": " + dotted +
+                                ": built in (no limits), it cannot be redefined");
+        return;
+      }
+      if (!plan_node.IsMap() && !plan_node.IsNull()) {
+        result.errors.push_back(file_at(plan_key) + ": " + dotted + ": expected a map, got " +
+                                kind(plan_node));
+        return;
+      }
+      Plan plan;
+      plan.name = name;
+      if (plan_node.IsMap()) {
+        each_entry(plan_node, dotted, [&](const std::string& limit, const std::string& limit_dotted,
+                                           const YAML::Node& limit_key, const YAML::Node& limit_value) {
+          const PlanKey* known = nullptr;
+          for (const PlanKey& candidate : plan_keys()) {
+            if (candidate.key == limit) known = &candidate;
+          }
+          if (!known) {
+            result.errors.push_back(file_at(limit_key) + ": " + limit_dotted +
+                                    ": unknown limit; a plan has workers, tasks_per_month, "
+                                    "claims_per_hour, creates_per_hour, reads_per_hour, "
+                                    "mutations_per_hour, heartbeats_per_hour, retention_days");
+            return;
+          }
+          std::int64_t number = -1;
+          const std::string text = limit_value.IsScalar() ? limit_value.Scalar() : "";
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+          if (!limit_value.IsScalar() || ec != std::errc() || end != text.data() + text.size() ||
+              number < 0 || number > 1000000000000LL) {
+            result.errors.push_back(file_at(limit_key) + ": " + limit_dotted +
+                                    ": expected an integer from 0 (no limit) to 10^12, got " +
+                                    quoted(text));
+            return;
+          }
+          plan_value(plan, *known) = number;
+        });
+      }
+      config.plans.plans[name] = plan;
     });
   }
 
@@ -176,6 +236,12 @@ struct Loader {
     check_order("tasks", "retry_backoff_base_seconds", "tasks", "retry_backoff_max_seconds", false);
     if (config.registration == Registration::admin && config.admin_key.empty())
       result.errors.push_back(blame(*find_field("", "registration")) + "admin requires a non-empty admin_key");
+    if (!config.plans.find(config.plans.default_plan)) {
+      std::string known;
+      for (const auto& [name, plan] : config.plans.plans) known += (known.empty() ? "" : ", ") + name;
+      result.errors.push_back(blame(*find_field("", "default_plan")) + "no plan is called " +
+                              quoted(config.plans.default_plan) + "; the plans are " + known);
+    }
     if (config.server.tls.cert.empty() != config.server.tls.key.empty()) {
       const Field& set = *find_field("server.tls", config.server.tls.cert.empty() ? "key" : "cert");
       result.errors.push_back(blame(set) + "HTTPS needs both server.tls.cert and server.tls.key");
@@ -247,7 +313,44 @@ std::string render_config(const Config& config) {
     } else out += std::to_string(int_value(f, copy));
     out += "\n";
   }
+  out += "plans:\n";
+  for (const auto& [name, plan] : config.plans.plans) {
+    if (name == kUnlimitedPlan) continue;  // built in
+    out += "  " + name + ": {";
+    Plan values = plan;
+    bool first = true;
+    for (const PlanKey& key : plan_keys()) {
+      out += std::string(first ? "" : ", ") + std::string(key.key) + ": " +
+             std::to_string(plan_value(values, key));
+      first = false;
+    }
+    out += "}\n";
+  }
   return out;
+}
+
+PlanBook Config::shipped_plans() {
+  PlanBook book;
+  // workers, tasks/month, then per hour: claims, creates, reads, mutations, heartbeats;
+  // retention days. The first three and retention are seed 000's; the rest are ours,
+  // sized so that the plan's workers, heartbeating every 30 s, never meet them.
+  struct Row {
+    const char* name;
+    std::int64_t workers, tasks, claims, creates, reads, mutations, heartbeats, retention;
+  };
+  for (const Row& row : {Row{"free", 2, 200, 120, 600, 3600, 600, 1200, 7},
+                         Row{"basic", 10, 5000, 1200, 6000, 36000, 6000, 6000, 30},
+                         Row{"pro", 25, 25000, 4000, 20000, 100000, 20000, 15000, 60},
+                         Row{"agency", 50, 150000, 15000, 60000, 300000, 60000, 30000, 90}}) {
+    Plan plan;
+    plan.name = row.name;
+    plan.workers = row.workers;
+    plan.tasks_per_month = row.tasks;
+    plan.per_hour = {row.creates, row.claims, row.reads, row.mutations, row.heartbeats};
+    plan.retention_days = row.retention;
+    book.plans[plan.name] = plan;
+  }
+  return book;
 }
 
 TaskLimits Config::task_limits() const {

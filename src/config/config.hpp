@@ -1,13 +1,15 @@
 #pragma once
 // Baton's configuration: one YAML file, then BATON_<SECTION>_<KEY> environment overrides
-// (BATON_REGISTRATION and BATON_ADMIN_KEY for the two top-level scalars). Immutable after
-// start and shared read-only by every shard.
+// (BATON_REGISTRATION, BATON_ADMIN_KEY and BATON_DEFAULT_PLAN for the top-level scalars).
+// Immutable after start and shared read-only by every shard; SIGHUP reads the file again
+// for the plans and rate limits only (api::PlanSource).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/limits.hpp"
+#include "core/plan.hpp"
 #include "core/sync_mode.hpp"
 
 namespace baton {
@@ -83,12 +85,22 @@ struct Config {
   } mcp;
   Registration registration = Registration::open;
   std::string admin_key;
+  // Plans (the `plans:` map, the built-in `unlimited` plan) and `default_plan`, the plan of
+  // an account the admin has not assigned one.
+  PlanBook plans = shipped_plans();
+  struct RateLimits {
+    // POST /v1/keys/register from one client address per hour, at most (0: no bound).
+    int registrations_per_hour_per_address = 0;
+  } rate_limits;
   struct Log {
     std::string level = "info";   // debug | info | warn | error
     std::string format = "json";  // json | text
   } log;
 
   TaskLimits task_limits() const;
+  // Seed 000's four plans (free, basic, pro, agency) beside `unlimited`, the default plan:
+  // there to assign, throttling no one until the admin does. A `plans:` map replaces them.
+  static PlanBook shipped_plans();
 };
 
 struct ConfigResult {

@@ -19,6 +19,13 @@ static std::string check_origin(std::string_view text) {
   }
   return "";
 }
+std::string check_plan_name(std::string_view text) {
+  if (text.empty() || text.size() > 32 ||
+      text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string_view::npos) {
+    return "expected a plan name: 1 to 32 of a-z, 0-9, '_' and '-'";
+  }
+  return "";
+}
 static std::string check_non_empty(std::string_view text) {
   return text.empty() ? "must not be empty" : "";
 }
@@ -69,6 +76,9 @@ const std::vector<Field>& fields() {
       {"mcp", "session_idle_seconds", REF(mcp.session_idle_seconds), 1, kDay},
       {"", "registration", REF(registration), 0, 0, {"open", "closed", "admin"}},
       {"", "admin_key", REF(admin_key)},
+      {"", "default_plan", REF(plans.default_plan), 0, 0, {}, check_plan_name},
+      {"rate_limits", "registrations_per_hour_per_address",
+       REF(rate_limits.registrations_per_hour_per_address), 0, 1000000000},
       {"log", "level", REF(log.level), 0, 0, {"debug", "info", "warn", "error"}},
       {"log", "format", REF(log.format), 0, 0, {"json", "text"}},
   };

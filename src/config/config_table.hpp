@@ -46,5 +46,7 @@ std::string describe(const Field& f);
 // message of the error.
 std::string assign(const Field& f, Config& config, std::string_view text);
 std::int64_t int_value(const Field& f, Config& config);
+// A plan's name (the keys of `plans:` and default_plan): "" or what is wrong.
+std::string check_plan_name(std::string_view text);
 
 }  // namespace baton::config_table

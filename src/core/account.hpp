@@ -10,7 +10,7 @@ namespace baton {
 struct Account {
   std::string id;  // acct_<ULID>
   std::string label;
-  std::string plan = "free";
+  std::string plan;  // "" = the config's default_plan
   Millis created_at = 0;
 };
 

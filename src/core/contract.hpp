@@ -1,6 +1,7 @@
 #pragma once
 // The agent_contract (spec section 7): what an agent should do next, built from a task's
 // state or from an error. Pure data; api/ turns it into JSON.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,13 @@ struct NextAction {
   std::optional<std::string> output_id;    // download_artifact only
 };
 
+// Why a claim was refused at the plan's worker limit (seed 000's contract, with the plan).
+struct BillingContext {
+  std::string plan;
+  std::int64_t workers_in_use = 0;
+  std::int64_t workers_limit = 0;
+};
+
 struct Contract {
   bool retryable = false;
   std::vector<NextAction> next_actions;
@@ -30,6 +38,7 @@ struct Contract {
   std::optional<bool> lease_valid;     // claimed tasks only
   std::optional<long long> lease_expires_in_seconds;
   std::optional<long long> recommended_heartbeat_interval_seconds;
+  std::optional<BillingContext> billing_context;  // max_workers_reached only
 };
 
 // Where the contract is given: a claim's answer recommends heartbeat, later answers

@@ -24,6 +24,9 @@ struct Caller {
 struct ClaimCmd {
   std::string worker_id;
   std::string new_lease_token;
+  // The most live leases the account may hold (0: no limit). The engine enforces it across
+  // its shards before it applies the claim; apply() does not look at it.
+  std::int64_t max_leases = 0;
 };
 struct HeartbeatCmd {
   Caller caller;

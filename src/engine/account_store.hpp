@@ -25,6 +25,11 @@ class AccountStore {
   // leaves the key working.
   virtual StorageStatus revoke_key(const std::string& account, const std::string& key_id,
                                    bool& found) = 0;
+  virtual std::optional<Account> find_account(const std::string& account) = 0;
+  // Assigns the plan ("" = the default plan), durably; `found` is false when there is no
+  // such account.
+  virtual StorageStatus set_plan(const std::string& account, const std::string& plan,
+                                 bool& found) = 0;
 };
 
 }  // namespace baton

@@ -21,4 +21,13 @@ StorageStatus LocalAccountStore::revoke_key(const std::string& account,
   return store::revoke_key(db_, account, key_id, found);
 }
 
+std::optional<Account> LocalAccountStore::find_account(const std::string& account) {
+  return store::find_account(db_, account);
+}
+
+StorageStatus LocalAccountStore::set_plan(const std::string& account, const std::string& plan,
+                                          bool& found) {
+  return store::set_plan(db_, account, plan, found);
+}
+
 }  // namespace baton

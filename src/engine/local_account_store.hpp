@@ -14,6 +14,9 @@ class LocalAccountStore final : public AccountStore {
   std::vector<ApiKey> list_keys(const std::string& account) override;
   StorageStatus revoke_key(const std::string& account, const std::string& key_id,
                            bool& found) override;
+  std::optional<Account> find_account(const std::string& account) override;
+  StorageStatus set_plan(const std::string& account, const std::string& plan,
+                         bool& found) override;
 
  private:
   Db& db_;

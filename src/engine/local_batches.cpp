@@ -104,9 +104,13 @@ asio::awaitable<BatchOutcome> LocalEngine::claim_batch(ClaimRequest request, int
   batch.now = wall_now_ms();
   Shard& owner = queue_owner(request.account, *request.type);
   batch.affinity = owner.index();
+  if (request.max_leases > 0 && leases_.in_use(request.account) >= request.max_leases) {
+    batch.error = ErrorCode::max_workers_reached;  // as claim_once: refused at the limit
+    co_return batch;
+  }
   auto take = [&](int count) {
     return on_shard(owner.context(), [&, count]() -> asio::awaitable<std::vector<Outcome>> {
-      return owner.claim_several(request.account, *request.type, request.worker_id, count);
+      return owner.claim_several(request.account, *request.type, request.claimant(), count);
     });
   };
   std::vector<Outcome> taken = co_await take(max_tasks);

@@ -48,7 +48,7 @@ std::uint64_t arrival_now() {
 
 LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
     : db_(db), options_(options) {
-  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options));
+  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options, leases_));
   for (auto& shard : shards_) {
     // On the finished task's shard, once its write is durable.
     shard->set_on_dependency_done([this, &context = shard->context()](
@@ -187,7 +187,7 @@ asio::awaitable<ChainedOutcome> LocalEngine::apply_then_claim(
   ChainedOutcome chained =
       co_await on_shard(owner->context(), [&]() -> asio::awaitable<ChainedOutcome> {
         return owner->apply_then_claim(account, *id, std::move(command), *next.type,
-                                       next.worker_id);
+                                       next.claimant());
       });
   chained.done.affinity = owner->index();
   chained.next.affinity = owner->index();
@@ -215,10 +215,15 @@ asio::awaitable<Outcome> LocalEngine::get(std::string account, std::string task_
 }
 
 asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
+  // At the limit, a claim is refused whether or not a task waits; below it, the shard
+  // that claims takes the slot exactly (LeaseGate), so a race past this look still stops.
+  if (request.max_leases > 0 && leases_.in_use(request.account) >= request.max_leases) {
+    co_return error_outcome(ErrorCode::max_workers_reached);
+  }
   if (request.type) {
     Shard& owner = queue_owner(request.account, *request.type);
     Outcome outcome = co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
-      return owner.claim_best(request.account, request.type, request.worker_id);
+      return owner.claim_best(request.account, request.type, request.claimant());
     });
     outcome.affinity = owner.index();  // a typed claim's queue has one home
     co_return outcome;
@@ -253,7 +258,7 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
     std::optional<int> floor;
     if (runner_up && look + 1 < kLooks) floor = runner_up->priority();
     Outcome outcome = co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
-      return best_shard->claim_best(request.account, std::nullopt, request.worker_id, floor);
+      return best_shard->claim_best(request.account, std::nullopt, request.claimant(), floor);
     });
     if (!outcome.ok() || outcome.task) co_return outcome;
   }
@@ -277,6 +282,7 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   waiter->account = request.account;
   waiter->type = request.type;
   waiter->worker_id = request.worker_id;
+  waiter->max_leases = request.max_leases;
   waiter->arrival = arrival_now();
   if (request.watch) {
     if (request.watch->client_gone) co_return error_outcome(ErrorCode::none);
@@ -297,6 +303,7 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   for (Shard* host : hosts) asio::post(host->context(), [host, waiter] { host->forget_waiter(waiter); });
 
   if (result.kind == WaitResult::Kind::served) {
+    if (result.at_lease_limit) co_return error_outcome(ErrorCode::max_workers_reached);
     if (!result.task) co_return co_await claim_once(request);
     Shard& server = *shards_[result.shard];
     StorageStatus committed =
@@ -357,6 +364,10 @@ EngineStats LocalEngine::stats() {
   stats.release_p50_us = release_latency_.quantile(0.5);
   stats.release_p99_us = release_latency_.quantile(0.99);
   return stats;
+}
+
+std::int64_t LocalEngine::leases_in_use(const std::string& account) {
+  return leases_.in_use(account);
 }
 
 // The shards keep writing meanwhile: RocksDB's checkpoint needs no pause of them.

@@ -12,6 +12,7 @@
 #include "core/ulid.hpp"
 #include "engine/engine_options.hpp"
 #include "engine/latency_histogram.hpp"
+#include "engine/lease_gate.hpp"
 #include "engine/task_engine.hpp"
 
 namespace baton {
@@ -59,6 +60,7 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
                                                              Millis seen_since) override;
   EngineStats stats() override;
+  std::int64_t leases_in_use(const std::string& account) override;
   SnapshotOutcome snapshot(const std::string& target) override;
 
  private:
@@ -107,6 +109,7 @@ class LocalEngine final : public TaskEngine {
 
   Db& db_;
   EngineOptions options_;
+  LeaseGate leases_;  // before the shards, which hold it
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   // From a dependency's terminal state to its dependent's release being durable.

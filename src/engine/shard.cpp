@@ -48,10 +48,11 @@ std::size_t UlidHash::operator()(const Ulid& id) const {
   return static_cast<std::size_t>(low ^ (low >> 29));
 }
 
-Shard::Shard(int index, Db& db, const EngineOptions& options)
+Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases)
     : index_(index),
       db_(db),
       options_(options),
+      leases_(leases),
       committer_(context_, db, options.sync, options.group_commit_max_batch),
       wheel_(wall_now_ms()),
       ticker_(context_),
@@ -86,6 +87,10 @@ void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entr
   shape.assign_to = entry.assign_to;
   shape.assigned_until = entry.assigned_until;
   reindex(nullptr, shape, key.id);
+  if (entry.status == TaskStatus::claimed) {
+    leases_.add(key.account, 1);
+    ++leases_held_[key.account];
+  }
   if (entry.status == TaskStatus::blocked || entry.status == TaskStatus::awaiting_acceptance) {
     restored_links_.push_back(key.id);
   }
@@ -95,6 +100,9 @@ void Shard::start() { tick(); }
 
 void Shard::forget_state() {
   end_waits();
+  // restore() counts the leases storage holds again.
+  for (const auto& [account, held] : leases_held_) leases_.give_back(account, held);
+  leases_held_.clear();
   for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
   task_timers_.clear();
   ready_.clear();
@@ -289,6 +297,10 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   dirty_order_.emplace_back(generation, id);
   committer_.add_op();
   reindex(before, after, id);
+  // A claim took its lease slot before it committed (claim_from, decide).
+  if (before && before->status == TaskStatus::claimed && after.status != TaskStatus::claimed) {
+    end_lease(after.account_id);
+  }
   count_worker(before, after, now);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
   if (finished) note_finished(id, after, generation);

@@ -23,6 +23,7 @@
 #include "core/worker_stats.hpp"
 #include "core/ulid.hpp"
 #include "engine/group_commit.hpp"
+#include "engine/lease_gate.hpp"
 #include "engine/ready_queues.hpp"
 #include "engine/routing.hpp"
 #include "engine/task_engine.hpp"
@@ -41,7 +42,8 @@ struct UlidHash {
 
 class Shard {
  public:
-  Shard(int index, Db& db, const EngineOptions& options);
+  // `leases` counts every account's live leases across all shards (the worker limit).
+  Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases);
   ~Shard();
 
   int index() const { return index_; }
@@ -73,7 +75,7 @@ class Shard {
   // shard, decided in the same turn: one write makes both durable.
   boost::asio::awaitable<ChainedOutcome> apply_then_claim(std::string account, Ulid id,
                                                           Command command, std::string type,
-                                                          std::string worker_id);
+                                                          Claimant claimant);
   boost::asio::awaitable<Outcome> get(std::string account, Ulid id);
   // get(), answered once the state it read is durable: what other tasks are decided from
   // (a dependency's or a parent's state) must not be one a crash can still take back.
@@ -85,14 +87,18 @@ class Shard {
   // task. Only the priority: comparing the whole order (scheduledAt, id) made concurrent
   // typeless claims of equal-priority tasks miss and look again so often that they ran
   // 15-18 % slower with twice the claim p99 (docs/benchmarks.md).
+  // An account holding `max_leases` live leases (0: no limit) claims nothing: the outcome
+  // is max_workers_reached.
   boost::asio::awaitable<Outcome> claim_best(std::string account, std::optional<std::string> type,
-                                             std::string worker_id,
+                                             Claimant claimant,
                                              std::optional<int> min_priority = std::nullopt);
   // Up to `count` claims of the queue's best tasks, in one turn and one write; empty
   // when none is claimable, one unavailable outcome when the write failed.
+  // Stops at the account's lease limit: a max_workers_reached outcome alone when it was
+  // met before any was claimed.
   boost::asio::awaitable<std::vector<Outcome>> claim_several(std::string account,
                                                              std::string type,
-                                                             std::string worker_id, int count);
+                                                             Claimant claimant, int count);
   // The best claimable entry of the account on this shard, for a claim across shards.
   std::optional<ReadyEntry> peek_best(const std::string& account, const std::string& worker);
   // Parks `waiter` here, serving it at once if a task is already claimable.
@@ -183,18 +189,25 @@ class Shard {
   ReadyQueues::Queue* queue_for(const std::string& account, const std::string& type,
                                 const std::string& worker);
   void on_claimable(ReadyQueues::Queue& queue);
-  // Synchronous claim of the queue's best task; null when it has none, or none of at
-  // least `min_priority`. `previous` receives the claimed task as it was before (for
-  // undoing the claim).
-  std::shared_ptr<const Task> claim_from(ReadyQueues::Queue& queue, const std::string& worker_id,
-                                         Millis now, std::uint64_t& generation,
-                                         std::shared_ptr<const Task>* previous = nullptr,
-                                         std::optional<int> min_priority = std::nullopt);
+  struct Claimed {
+    std::shared_ptr<const Task> task;      // null: nothing claimed
+    std::shared_ptr<const Task> previous;  // the task before the claim (for undoing it)
+    std::uint64_t generation = 0;          // the write to wait for
+    bool at_lease_limit = false;           // the account holds its plan's workers
+  };
+  // Synchronous claim of the queue's best task; none when it has none, or none of at
+  // least `min_priority`, or the claimant's account is at its lease limit.
+  Claimed claim_from(ReadyQueues::Queue& queue, const Claimant& claimant, Millis now,
+                     std::optional<int> min_priority = std::nullopt);
   // claim_from into an outcome (the task, and what it was before, for undoing the
-  // claim); returns the generation to wait for, 0 when nothing was claimed.
-  std::uint64_t claim_into(Outcome& outcome, ReadyQueues::Queue& queue,
-                           const std::string& worker_id,
+  // claim; max_workers_reached at the lease limit); returns the generation to wait for,
+  // 0 when nothing was claimed.
+  std::uint64_t claim_into(Outcome& outcome, ReadyQueues::Queue& queue, const Claimant& claimant,
                            std::optional<int> min_priority = std::nullopt);
+  // A lease slot of the account's (LeaseGate), counted here too so that forget_state can
+  // give back this shard's.
+  bool take_lease(const std::string& account, std::int64_t max_leases);
+  void end_lease(const std::string& account);
   boost::asio::awaitable<Outcome> finish(Outcome outcome, std::uint64_t generation);
   // Decides a create into `outcome`; returns the generation to wait for (0 on an error).
   std::uint64_t decide_create(CreateRequest request, const IdempotencyRequest* idempotency,
@@ -222,6 +235,8 @@ class Shard {
   int index_;
   Db& db_;
   EngineOptions options_;
+  LeaseGate& leases_;
+  std::unordered_map<std::string, std::int64_t> leases_held_;  // this shard's, by account
   boost::asio::io_context context_{1};
   GroupCommitter committer_;
   TimerWheel wheel_;

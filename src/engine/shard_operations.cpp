@@ -138,10 +138,23 @@ std::uint64_t Shard::decide(const std::string& account, const Ulid& id, Command&
     outcome.error = ErrorCode::task_not_found;
     return 0;
   }
+  bool took_lease = false;
   if (auto* claim = std::get_if<ClaimCmd>(&command)) {
     claim->new_lease_token = random_hex_token("lse_", 16);
+    // Only a claim that can succeed meets the limit: one of a task not claimable gets
+    // the error that says why.
+    if (is_claimable_by(*task, claim->worker_id, outcome.now)) {
+      if (!take_lease(task->account_id, claim->max_leases)) {
+        outcome.error = ErrorCode::max_workers_reached;
+        return 0;
+      }
+      took_lease = true;
+    }
   }
   Transition transition = baton::apply(*task, command, context_at(outcome.now));
+  if (took_lease && (!transition.ok() || transition.unchanged || !db_.writable())) {
+    end_lease(task->account_id);
+  }
   if (!transition.ok()) {
     outcome.error = transition.error;
     outcome.retry_after_seconds = transition.retry_after_seconds;
@@ -174,7 +187,7 @@ asio::awaitable<Outcome> Shard::apply(std::string account, Ulid id, Command comm
 
 asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Ulid id,
                                                         Command command, std::string type,
-                                                        std::string worker_id) {
+                                                        Claimant claimant) {
   ChainedOutcome chained;
   std::uint64_t generation = decide(account, id, command, nullptr, chained.done);
   if (!succeeded(chained.done)) co_return chained;
@@ -184,8 +197,8 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   std::uint64_t claim_generation = 0;
   if (!db_.writable()) {
     next.error = ErrorCode::unavailable;
-  } else if (ReadyQueues::Queue* queue = queue_for(account, type, worker_id)) {
-    claim_generation = claim_into(next, *queue, worker_id);
+  } else if (ReadyQueues::Queue* queue = queue_for(account, type, claimant.worker_id)) {
+    claim_generation = claim_into(next, *queue, claimant);
   }
   // The command's answer stands on its own write: a claim whose write fails after it
   // leaves the command acknowledged, with the failure in `next`.
@@ -226,16 +239,26 @@ asio::awaitable<Outcome> Shard::get_durable(std::string account, Ulid id) {
   co_return outcome;
 }
 
-std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
-                                              const std::string& worker_id, Millis now,
-                                              std::uint64_t& generation,
-                                              std::shared_ptr<const Task>* previous,
-                                              std::optional<int> min_priority) {
+bool Shard::take_lease(const std::string& account, std::int64_t max_leases) {
+  if (!leases_.try_take(account, max_leases)) return false;
+  ++leases_held_[account];
+  return true;
+}
+
+void Shard::end_lease(const std::string& account) {
+  leases_.give_back(account);
+  auto held = leases_held_.find(account);
+  if (held != leases_held_.end() && --held->second <= 0) leases_held_.erase(held);
+}
+
+Shard::Claimed Shard::claim_from(ReadyQueues::Queue& queue, const Claimant& claimant, Millis now,
+                                 std::optional<int> min_priority) {
+  const std::string& worker_id = claimant.worker_id;
   for (;;) {
     // Entries rank best first: once the head's priority is too low, so is the rest's.
     if (min_priority && !queue.entries.empty() &&
         queue.entries.begin()->priority() < *min_priority) {
-      return nullptr;
+      return {};
     }
     auto entry = ready_.pop_best(queue);
     if (!entry) break;
@@ -248,32 +271,43 @@ std::shared_ptr<const Task> Shard::claim_from(ReadyQueues::Queue& queue,
       if (task->status == TaskStatus::pending) reindex(nullptr, *task, entry->id);
       continue;
     }
+    if (!take_lease(task->account_id, claimant.max_leases)) {
+      ready_.push(queue, *entry);  // still the queue's best, for a claim under the limit
+      Claimed refused;
+      refused.at_lease_limit = true;
+      return refused;
+    }
     ClaimCmd claim{worker_id, random_hex_token("lse_", 16)};
     Transition transition = baton::apply(*task, claim, context_at(now));
-    if (!transition.ok()) continue;
+    if (!transition.ok()) {
+      end_lease(task->account_id);
+      continue;
+    }
     Outcome unused;
-    auto claimed = share(std::move(transition.task));
-    generation = commit_transition(task.get(), claimed, entry->id, nullptr, now, unused);
-    if (previous) *previous = std::move(task);
+    Claimed claimed;
+    claimed.task = share(std::move(transition.task));
+    claimed.generation = commit_transition(task.get(), claimed.task, entry->id, nullptr, now, unused);
+    claimed.previous = std::move(task);
     return claimed;
   }
-  return nullptr;
+  return {};
 }
 
 std::uint64_t Shard::claim_into(Outcome& outcome, ReadyQueues::Queue& queue,
-                                const std::string& worker_id, std::optional<int> min_priority) {
-  std::uint64_t generation = 0;
-  std::shared_ptr<const Task> previous;
-  outcome.task = claim_from(queue, worker_id, outcome.now, generation, &previous, min_priority);
-  if (!outcome.task) return 0;
-  outcome.previous_claimed_by = previous->claimed_by;
-  outcome.previous_lease_token = previous->lease_token;
-  return generation;
+                                const Claimant& claimant, std::optional<int> min_priority) {
+  Claimed claimed = claim_from(queue, claimant, outcome.now, min_priority);
+  if (claimed.at_lease_limit) outcome.error = ErrorCode::max_workers_reached;
+  if (!claimed.task) return 0;
+  outcome.task = std::move(claimed.task);
+  outcome.previous_claimed_by = claimed.previous->claimed_by;
+  outcome.previous_lease_token = claimed.previous->lease_token;
+  return claimed.generation;
 }
 
 asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<std::string> type,
-                                           std::string worker_id,
+                                           Claimant claimant,
                                            std::optional<int> min_priority) {
+  const std::string& worker_id = claimant.worker_id;
   Outcome outcome;
   outcome.now = wall_now_ms();
   if (!db_.writable()) {
@@ -283,13 +317,13 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
   ReadyQueues::Queue* queue = type ? queue_for(account, *type, worker_id)
                                     : ready_.best_queue_of_account(account, worker_id);
   if (!queue) co_return outcome;
-  std::uint64_t generation = claim_into(outcome, *queue, worker_id, min_priority);
+  std::uint64_t generation = claim_into(outcome, *queue, claimant, min_priority);
   if (!outcome.task) co_return outcome;
   co_return co_await finish(std::move(outcome), generation);
 }
 
 asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, std::string type,
-                                                           std::string worker_id, int count) {
+                                                           Claimant claimant, int count) {
   std::vector<Outcome> outcomes;
   Millis now = wall_now_ms();
   if (!db_.writable()) {
@@ -298,11 +332,12 @@ asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, 
   }
   std::uint64_t generation = 0;
   while (db_.writable() && static_cast<int>(outcomes.size()) < count) {
-    ReadyQueues::Queue* queue = queue_for(account, type, worker_id);
+    ReadyQueues::Queue* queue = queue_for(account, type, claimant.worker_id);
     if (!queue) break;
     Outcome outcome;
     outcome.now = now;
-    std::uint64_t claimed = claim_into(outcome, *queue, worker_id);
+    std::uint64_t claimed = claim_into(outcome, *queue, claimant);
+    if (!outcome.ok() && outcomes.empty()) outcomes.push_back(std::move(outcome));
     if (!outcome.task) break;
     generation = std::max(generation, claimed);
     outcomes.push_back(std::move(outcome));

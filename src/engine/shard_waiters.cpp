@@ -62,11 +62,13 @@ void Shard::on_claimable(ReadyQueues::Queue& queue) {
     if (!waiter->try_take()) continue;
     WaitResult result;
     result.now = wall_now_ms();
-    std::shared_ptr<const Task> previous;
-    result.task = claim_from(queue, waiter->worker_id, result.now, result.generation, &previous);
-    if (previous) {
-      result.previous_claimed_by = previous->claimed_by;
-      result.previous_lease_token = previous->lease_token;
+    Claimed claimed = claim_from(queue, {waiter->worker_id, waiter->max_leases}, result.now);
+    result.task = std::move(claimed.task);
+    result.generation = claimed.generation;
+    result.at_lease_limit = claimed.at_lease_limit;
+    if (claimed.previous) {
+      result.previous_claimed_by = claimed.previous->claimed_by;
+      result.previous_lease_token = claimed.previous->lease_token;
     }
     result.kind = WaitResult::Kind::served;
     result.shard = index_;

@@ -122,12 +122,22 @@ struct ClaimWatch {
   }
 };
 
+// Who claims: the worker, and the most live leases its account may hold (its plan's
+// workers; 0: no limit). A claim that would pass it takes nothing: max_workers_reached.
+struct Claimant {
+  std::string worker_id;
+  std::int64_t max_leases = 0;
+};
+
 struct ClaimRequest {
   std::string account;
   std::optional<std::string> type;  // nullopt: any type of the account
   std::string worker_id;
+  std::int64_t max_leases = 0;  // as Claimant's
   int wait_ms = 0;
   std::shared_ptr<ClaimWatch> watch;  // long polls only
+
+  Claimant claimant() const { return {worker_id, max_leases}; }
 };
 
 // Several outcomes of one call, in request order (batch create, batch claim), or the
@@ -226,6 +236,8 @@ class TaskEngine {
   virtual boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
                                                                      Millis seen_since) = 0;
   virtual EngineStats stats() = 0;
+  // The account's live leases (tasks claimed and not yet completed, failed or expired).
+  virtual std::int64_t leases_in_use(const std::string& account) = 0;
   // A consistent copy of everything stored (tasks, accounts, keys, idempotency records),
   // as a new data directory at `target`, while requests go on being served. Holds every
   // change acknowledged before the call. Blocks for as long as the copy takes: call it

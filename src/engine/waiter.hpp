@@ -21,6 +21,7 @@ struct WaitResult {
   std::shared_ptr<const Task> task;  // null: nothing was claimed
   std::string previous_claimed_by;   // the task's worker and token before this claim
   std::string previous_lease_token;
+  bool at_lease_limit = false;     // served, but the account held its lease limit
   int shard = -1;                 // the shard whose commit the claim waits on
   std::uint64_t generation = 0;   // that commit
   Millis now = 0;
@@ -36,6 +37,7 @@ struct Waiter {
   std::string account;
   std::optional<std::string> type;
   std::string worker_id;
+  std::int64_t max_leases = 0;  // the account's lease limit (Claimant)
   std::uint64_t arrival = 0;  // global arrival order: the longest-waiting is served first
   OneShot<WaitResult> result;
   WheelTimer deadline;        // armed on the home shard's wheel only

@@ -54,6 +54,8 @@ class Connection {
   // while the handler is still working: long polls use it to give up their place.
   virtual void watch_disconnect(std::function<void()> on_gone) = 0;
   virtual bool disconnected() const = 0;
+  // The client's IP address as text (an IPv4 client over IPv6 as IPv4); "" when unknown.
+  virtual std::string peer_address() const { return {}; }
 };
 
 class Handler {

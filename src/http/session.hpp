@@ -94,6 +94,17 @@ struct Session final : Connection {
     socket.cancel(ignored);
   }
 
+  std::string peer_address() const override {
+    boost::system::error_code error;
+    auto endpoint = socket.remote_endpoint(error);
+    if (error) return {};
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+      address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+    }
+    return address.to_string();
+  }
+
   void watch_disconnect(std::function<void()> on_gone) override {
     if (watch->watching) return;
     if (layer && layer->peer_done()) {

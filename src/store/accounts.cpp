@@ -68,4 +68,21 @@ StorageStatus revoke_key(Db& db, const std::string& account, const std::string& 
       true);
 }
 
+std::optional<records::Account> find_account(Db& db, const std::string& account) {
+  auto bytes = db.get(Cf::accounts, account);
+  if (!bytes) return std::nullopt;
+  return records::decode_account(*bytes);
+}
+
+StorageStatus set_plan(Db& db, const std::string& account, const std::string& plan, bool& found) {
+  std::optional<records::Account> stored = find_account(db, account);
+  found = stored.has_value();
+  if (!found) return {};
+  stored->plan = plan;
+  std::string record = records::encode_account(*stored);
+  return db.write_built(
+      [&](rocksdb::WriteBatch& batch) { batch.Put(db.cf(Cf::accounts), slice(account), slice(record)); },
+      true);
+}
+
 }  // namespace baton::store

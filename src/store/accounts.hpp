@@ -19,4 +19,8 @@ std::vector<records::ApiKey> list_keys(Db& db, const std::string& account);
 StorageStatus revoke_key(Db& db, const std::string& account, const std::string& key_id,
                          bool& found);
 
+std::optional<records::Account> find_account(Db& db, const std::string& account);
+// Rewrites the account's plan in one synced write; `found` is false when there is none.
+StorageStatus set_plan(Db& db, const std::string& account, const std::string& plan, bool& found);
+
 }  // namespace baton::store

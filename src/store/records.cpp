@@ -10,7 +10,9 @@ namespace {
 
 // 1: the spec's fields. 2: and the workflow's (dependencies, parent, review, acceptance).
 constexpr char kTaskVersion = 2;
-constexpr char kAccountVersion = 1;
+// 2: the plan is "" until the admin assigns one (version 1 wrote "free" for every account,
+// and is read as "").
+constexpr char kAccountVersion = 2;
 constexpr char kKeyVersion = 1;
 constexpr char kResponseVersion = 1;
 // 1: status, type, priority, times. 2: and the assignment.
@@ -246,11 +248,12 @@ std::string encode_account(const Account& a) {
 }
 
 std::optional<Account> decode_account(std::string_view bytes) {
-  Reader r(bytes, kAccountVersion);
+  Reader r(bytes, 1, kAccountVersion);
   Account a;
   a.id = r.str();
   a.label = r.str();
   a.plan = r.str();
+  if (r.version() == 1) a.plan.clear();
   a.created_at = r.i64();
   if (!r.done()) return std::nullopt;
   return a;

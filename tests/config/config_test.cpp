@@ -568,3 +568,65 @@ BOOST_AUTO_TEST_CASE(tls_is_a_nested_map_with_both_files_or_neither) {
   BOOST_REQUIRE(from_env.config.has_value());
   BOOST_TEST(from_env.config->server.tls.key == "/k.pem");
 }
+
+// ---- Plans (docs/limits.md) ----
+
+BOOST_AUTO_TEST_CASE(the_shipped_plans_are_seed_000s_and_the_default_is_unlimited) {
+  const Config c;
+  BOOST_TEST(c.plans.default_plan == "unlimited");
+  BOOST_REQUIRE(c.plans.find("free") != nullptr);
+  BOOST_TEST(c.plans.find("free")->workers == 2);
+  BOOST_TEST(c.plans.find("free")->tasks_per_month == 200);
+  BOOST_TEST(c.plans.find("free")->hourly(RateClass::claim) == 120);
+  BOOST_TEST(c.plans.find("basic")->workers == 10);
+  BOOST_TEST(c.plans.find("pro")->tasks_per_month == 25000);
+  BOOST_TEST(c.plans.find("agency")->retention_days == 90);
+  BOOST_TEST(c.plans.find("unlimited")->workers == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_plans_map_replaces_the_shipped_plans) {
+  const Loaded loaded(
+      "default_plan: team\n"
+      "plans:\n"
+      "  team: { workers: 4, claims_per_hour: 100, mutations_per_hour: 7 }\n"
+      "  solo:\n"
+      "    workers: 1\n");
+  BOOST_TEST_INFO(joined(loaded.result.errors));
+  BOOST_REQUIRE(loaded.result.config.has_value());
+  const PlanBook& plans = loaded.result.config->plans;
+  BOOST_TEST(plans.plans.size() == 3u);  // with unlimited
+  BOOST_TEST(plans.find("free") == nullptr);
+  BOOST_TEST(plans.find("team")->workers == 4);
+  BOOST_TEST(plans.find("team")->hourly(RateClass::claim) == 100);
+  BOOST_TEST(plans.find("team")->hourly(RateClass::mutate) == 7);
+  BOOST_TEST(plans.find("team")->hourly(RateClass::create) == 0);
+  BOOST_TEST(plans.find("solo")->workers == 1);
+  BOOST_TEST(plans.of_account("").name == "team");
+  // What check-config prints loads back to the same plans.
+  const Loaded again(render_config(*loaded.result.config));
+  BOOST_REQUIRE(again.result.config.has_value());
+  BOOST_TEST((again.result.config->plans == plans));
+}
+
+BOOST_AUTO_TEST_CASE(bad_plans_are_errors_naming_the_line) {
+  BOOST_TEST(only_error(Loaded("plans:\n  free: { workers: -1 }\n").result)
+                 .find(":2: plans.free.workers: expected an integer") != std::string::npos);
+  BOOST_TEST(only_error(Loaded("plans:\n  free: { wrokers: 1 }\n").result)
+                 .find("plans.free.wrokers: unknown limit") != std::string::npos);
+  BOOST_TEST(only_error(Loaded("plans:\n  unlimited: { workers: 1 }\n").result)
+                 .find("built in") != std::string::npos);
+  BOOST_TEST(only_error(Loaded("plans:\n  Big Plan: { workers: 1 }\n").result)
+                 .find("expected a plan name") != std::string::npos);
+  BOOST_TEST(only_error(Loaded("plans: [1, 2]\n").result).find("expected a map of plans") !=
+             std::string::npos);
+  BOOST_TEST(only_error(Loaded("default_plan: gold\n").result)
+                 .find("no plan is called \"gold\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_environment_picks_the_default_plan_and_the_registration_bound) {
+  const Loaded loaded("", Env{"BATON_DEFAULT_PLAN=free",
+                              "BATON_RATE_LIMITS_REGISTRATIONS_PER_HOUR_PER_ADDRESS=5"});
+  BOOST_REQUIRE(loaded.result.config.has_value());
+  BOOST_TEST(loaded.result.config->plans.of_account("").name == "free");
+  BOOST_TEST(loaded.result.config->rate_limits.registrations_per_hour_per_address == 5);
+}

@@ -106,9 +106,10 @@ StoredResponse full_response() {
 }
 
 // Every strict prefix, the record plus trailing bytes, and the record under every other
-// version byte must all be rejected.
+// version byte (but `same_layout`, an older version written the same way) must all be
+// rejected.
 template <typename Decode>
-void expect_rejects_corruptions(const std::string& bytes, Decode decode) {
+void expect_rejects_corruptions(const std::string& bytes, Decode decode, int same_layout = -1) {
   BOOST_REQUIRE(decode(bytes).has_value());
   for (std::size_t n = 0; n < bytes.size(); ++n) {
     BOOST_TEST_CONTEXT("truncated to " << n << " of " << bytes.size()) {
@@ -119,7 +120,7 @@ void expect_rejects_corruptions(const std::string& bytes, Decode decode) {
   BOOST_TEST(!decode(bytes + "trailing").has_value());
   BOOST_TEST(!decode(bytes + bytes).has_value());
   for (int version = 0; version < 256; ++version) {
-    if (version == static_cast<unsigned char>(bytes[0])) continue;
+    if (version == static_cast<unsigned char>(bytes[0]) || version == same_layout) continue;
     std::string other = bytes;
     other[0] = static_cast<char>(version);
     BOOST_TEST_CONTEXT("version " << version) { BOOST_TEST(!decode(other).has_value()); }
@@ -432,9 +433,23 @@ BOOST_AUTO_TEST_CASE(account_round_trips) {
 BOOST_AUTO_TEST_CASE(account_decode_rejects_corruption_and_survives_garbage) {
   std::string bytes = encode_account(full_account());
   auto decode = [](std::string_view b) { return decode_account(b); };
-  expect_rejects_corruptions(bytes, decode);
+  expect_rejects_corruptions(bytes, decode, 1);
   expect_rejects_huge_lengths(bytes, decode);
   expect_survives_garbage(bytes, decode, [](const Account& a) { return encode_account(a); });
+}
+
+// Version 1 wrote "free" for every account, which no admin had chosen: it reads as the
+// default plan. Version 2 keeps what was assigned.
+BOOST_AUTO_TEST_CASE(account_version_1_reads_as_the_default_plan) {
+  Account a = full_account();
+  a.plan = "free";
+  std::string v2 = encode_account(a);
+  BOOST_TEST(decode_account(v2)->plan == "free");
+  std::string v1 = "\x01" + v2.substr(1);
+  auto old = decode_account(v1);
+  BOOST_REQUIRE(old.has_value());
+  BOOST_TEST(old->plan == "");
+  BOOST_TEST(old->id == a.id);
 }
 
 BOOST_AUTO_TEST_CASE(api_key_round_trips_with_a_raw_binary_digest) {

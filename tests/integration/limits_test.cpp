@@ -1,0 +1,356 @@
+// Plans, the worker limit, hourly rate limits and their headers, registration per address,
+// and SIGHUP reloads (spec section 9, docs/limits.md), against the real server.
+#define BOOST_TEST_MODULE limits
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json.hpp>
+
+#include "integration/harness.hpp"
+#include "integration/mcp_session.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <thread>
+
+using namespace baton::test;
+
+BOOST_TEST_GLOBAL_FIXTURE(SharedServerGuard);
+
+namespace {
+
+const std::string kAdminKey = "limits-admin-key-0123456789";
+
+// Small plans, so that tests meet their limits in a few requests.
+const std::string kPlans =
+    "plans:\n"
+    "  two: { workers: 2 }\n"
+    "  five: { workers: 5 }\n"
+    "  three_claims: { claims_per_hour: 3, reads_per_hour: 1000 }\n"
+    "  two_creates: { creates_per_hour: 2 }\n";
+
+ServerOptions limits_options() {
+  ServerOptions options;
+  options.with("admin_key", "\"" + kAdminKey + "\"");
+  options.extra_yaml = kPlans;
+  return options;
+}
+
+TestServer& limits_server() { return shared_server("limits", limits_options()); }
+
+struct Fresh : FreshAccount {
+  std::string account;
+  explicit Fresh(TestServer& on = limits_server()) : FreshAccount("limits_", on) {
+    Response status = c.get("/v1/billing/status", key);
+    BOOST_REQUIRE_MESSAGE(status.status == 200, status.describe());
+    account = std::string(status.obj().at("accountId").as_string());
+  }
+
+  Response set_plan(const std::string& plan) {
+    return c.request("PUT", "/v1/admin/accounts/" + account + "/plan", js({{"plan", plan}}),
+                     {{"Authorization", "Bearer " + kAdminKey}});
+  }
+  void require_plan(const std::string& plan) {
+    Response r = set_plan(plan);
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.describe());
+  }
+  void create(int count, const std::string& of_type = {}, const json::object& extra = {}) {
+    for (int i = 0; i < count; ++i) {
+      c.create_task_id(key, task_body(of_type.empty() ? type : of_type, extra));
+    }
+  }
+  Response claim(const std::string& worker = "w", const std::string& of_type = {}) {
+    return c.claim(key, js({{"type", of_type.empty() ? type : of_type}, {"worker_id", worker}}));
+  }
+};
+
+// "w<i>" (built so that g++ 12 sees no overlapping copy in "w" + std::to_string(i)).
+std::string worker(int i) {
+  std::string name = "w";
+  name += std::to_string(i);
+  return name;
+}
+
+std::int64_t header_int(const Response& r, std::string_view name) {
+  std::string text = r.header(name);
+  BOOST_REQUIRE_MESSAGE(!text.empty(), "no " << name << " in " << r.describe());
+  return std::stoll(text);
+}
+
+const json::object& plan_named(const Response& plans, std::string_view name) {
+  for (const json::value& plan : plans.obj().at("plans").as_array()) {
+    if (plan.as_object().at("name").as_string() == name) return plan.as_object();
+  }
+  throw std::runtime_error("no plan " + std::string(name) + " in " + plans.describe());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(plans)
+
+BOOST_AUTO_TEST_CASE(the_shipped_plans_are_listed_publicly_and_no_one_is_throttled_by_default) {
+  Client c = shared_server().client();
+  Response plans = c.get("/v1/billing/plans", "");
+  BATON_CHECK_STATUS(plans, 200);
+  BOOST_TEST(plans.obj().at("default_plan").as_string() == "unlimited");
+  const json::object& free = plan_named(plans, "free");
+  BOOST_TEST(free.at("workers").as_int64() == 2);
+  BOOST_TEST(free.at("tasks_per_month").as_int64() == 200);
+  BOOST_TEST(free.at("claims_per_hour").as_int64() == 120);
+  BOOST_TEST(free.at("retention_days").as_int64() == 7);
+  BOOST_TEST(plan_named(plans, "agency").at("tasks_per_month").as_int64() == 150000);
+  BOOST_TEST(plan_named(plans, "unlimited").at("workers").is_null());
+
+  FreshAccount f("limits_", shared_server());
+  f.c.create_task_id(f.key, task_body(f.type));
+  Response claim = f.c.claim(f.key, js({{"type", f.type}}));
+  BATON_CHECK_STATUS(claim, 200);
+  BOOST_TEST(!claim.has_header("X-RateLimit-Limit"));  // no limit, no headers
+  Response status = f.c.get("/v1/billing/status", f.key);
+  BATON_CHECK_STATUS(status, 200);
+  BOOST_TEST(status.obj().at("plan").as_object().at("name").as_string() == "unlimited");
+  BOOST_TEST(status.obj().at("usage").as_object().at("workers_in_use").as_int64() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_admin_assigns_plans_and_only_plans_that_exist) {
+  Fresh f;
+  Response as_account = f.c.request("PUT", "/v1/admin/accounts/" + f.account + "/plan",
+                                    js({{"plan", "two"}}), {{"Authorization", "Bearer " + f.key}});
+  BOOST_TEST(error_problem(as_account, "forbidden") == "");
+  Response unknown_plan = f.set_plan("platinum");
+  BOOST_TEST(error_problem(unknown_plan, "invalid_request") == "");
+  BOOST_TEST(unknown_plan.obj().at("message").as_string().find("two") != std::string::npos);
+  Response unknown_account =
+      f.c.request("PUT", "/v1/admin/accounts/acct_nosuch/plan", js({{"plan", "two"}}),
+                  {{"Authorization", "Bearer " + kAdminKey}});
+  BOOST_TEST(error_problem(unknown_account, "not_found") == "");
+
+  Response assigned = f.set_plan("two");
+  BATON_CHECK_STATUS(assigned, 200);
+  BOOST_TEST(assigned.obj().at("account").as_object().at("id").as_string() == f.account);
+  BOOST_TEST(assigned.obj().at("account").as_object().at("plan").as_string() == "two");
+  BOOST_TEST(assigned.obj().at("plan").as_object().at("workers").as_int64() == 2);
+  // From the account's next request on.
+  Response status = f.c.get("/v1/billing/status", f.key);
+  BOOST_TEST(status.obj().at("plan").as_object().at("name").as_string() == "two");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(workers)
+
+BOOST_AUTO_TEST_CASE(a_claim_past_the_limit_gets_seed_000s_contract_with_billing_context) {
+  Fresh f;
+  f.require_plan("two");
+  f.create(4);
+  std::string first = f.claim("w1").task_id();
+  BATON_CHECK_STATUS(f.claim("w2"), 200);
+  Response refused = f.claim("w3");
+  BOOST_TEST(error_problem(refused, "max_workers_reached") == "");
+  BOOST_TEST(refused.recommended_action() == "retry_after_wait");
+  BOOST_TEST(refused.has_header("Retry-After"));
+  const json::object& billing = refused.contract().at("billing_context").as_object();
+  BOOST_TEST(billing.at("plan").as_string() == "two");
+  BOOST_TEST(billing.at("workers_in_use").as_int64() == 2);
+  BOOST_TEST(billing.at("workers_limit").as_int64() == 2);
+  // A claim by id is held to the same limit.
+  std::string third = f.c.list_tasks(f.key, "status=pending&limit=1")
+                          .obj().at("tasks").as_array().at(0).as_object().at("id").as_string()
+                          .c_str();
+  BOOST_TEST(error_problem(f.c.claim_id(f.key, third, js({{"worker_id", "w3"}})),
+                           "max_workers_reached") == "");
+  // A lease that ends frees its slot.
+  BATON_CHECK_STATUS(f.c.complete(f.key, first, js({{"result", {{"ok", true}}}})), 200);
+  BATON_CHECK_STATUS(f.claim("w3"), 200);
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_lease_frees_its_slot) {
+  Fresh f;
+  f.require_plan("two");
+  f.create(3, {}, {{"leaseDurationSeconds", 1}});
+  BATON_CHECK_STATUS(f.claim("w1"), 200);
+  BATON_CHECK_STATUS(f.claim("w2"), 200);
+  BOOST_TEST(error_problem(f.claim("w3"), "max_workers_reached") == "");
+  bool freed = poll_until([&] { return f.claim("w3").status == 200; }, 10s, 100ms);
+  BOOST_TEST(freed);
+}
+
+// 64 claimers at once over types that live on both shards, batch claims among them: the
+// account never holds one lease more than its plan's workers.
+BOOST_AUTO_TEST_CASE(parallel_claimers_across_shards_never_pass_the_limit) {
+  Fresh f;
+  f.require_plan("five");
+  std::vector<std::string> types;
+  for (int i = 0; i < 8; ++i) types.push_back(f.type + "_" + std::to_string(i));
+  for (const std::string& t : types) f.create(6, t);
+  std::atomic<int> claimed{0}, refused{0}, other{0};
+  std::vector<std::future<void>> claimers;
+  for (int i = 0; i < 64; ++i) {
+    claimers.push_back(std::async(std::launch::async, [&, i] {
+      Client c = limits_server().client();
+      json::object body{{"type", types[static_cast<std::size_t>(i) % types.size()]},
+                        {"worker_id", worker(i)}};
+      if (i % 4 == 0) body["max_tasks"] = 3;
+      if (i % 4 == 1) body.erase("type");  // any type: looks across shards
+      Response r = c.claim(f.key, js(body));
+      if (r.status == 200 && r.obj().contains("tasks")) {
+        claimed += static_cast<int>(r.obj().at("tasks").as_array().size());
+      } else if (r.status == 200) {
+        claimed += r.task_is_null() ? 0 : 1;
+      } else if (r.error() == "max_workers_reached") {
+        ++refused;
+      } else {
+        ++other;
+      }
+    }));
+  }
+  for (auto& claimer : claimers) claimer.get();
+  BOOST_TEST(claimed.load() == 5);
+  BOOST_TEST(other.load() == 0);
+  BOOST_TEST(refused.load() >= 64 - 5);
+  Response status = f.c.get("/v1/billing/status", f.key);
+  BOOST_TEST(status.obj().at("usage").as_object().at("workers_in_use").as_int64() == 5);
+  Response claimed_list = f.c.list_tasks(f.key, "status=claimed&limit=100");
+  BOOST_TEST(claimed_list.obj().at("tasks").as_array().size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(the_count_of_live_leases_is_rebuilt_after_a_restart) {
+  TestServer server(limits_options());
+  Fresh f(server);
+  f.require_plan("two");
+  f.create(3);
+  BATON_CHECK_STATUS(f.claim("w1"), 200);
+  BATON_CHECK_STATUS(f.claim("w2"), 200);
+  server.kill9();
+  server.restart();
+  Client c = server.client();
+  Response refused = c.claim(f.key, js({{"type", f.type}, {"worker_id", "w3"}}));
+  BOOST_TEST(error_problem(refused, "max_workers_reached") == "");
+  Response status = c.get("/v1/billing/status", f.key);
+  BOOST_TEST(status.obj().at("usage").as_object().at("workers_in_use").as_int64() == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(rates)
+
+BOOST_AUTO_TEST_CASE(headers_count_down_then_a_429_says_when_the_hour_resets) {
+  Fresh f;
+  f.require_plan("three_claims");
+  f.create(1);
+  std::int64_t hour_ends = (std::chrono::duration_cast<std::chrono::seconds>(
+                                WallClock::now().time_since_epoch())
+                                .count() / 3600 + 1) * 3600;
+  for (int i = 0; i < 3; ++i) {
+    Response r = f.claim(worker(i));  // empty claims count too
+    BATON_CHECK_STATUS(r, 200);
+    BOOST_TEST(header_int(r, "X-RateLimit-Limit") == 3);
+    BOOST_TEST(header_int(r, "X-RateLimit-Remaining") == 2 - i);
+    BOOST_TEST(header_int(r, "X-RateLimit-Reset") >= hour_ends);
+    BOOST_TEST(header_int(r, "X-RateLimit-Reset") <= hour_ends + 3600);
+  }
+  Response limited = f.claim("w9");
+  BOOST_TEST(error_problem(limited, "rate_limited") == "");
+  BOOST_TEST(header_int(limited, "X-RateLimit-Remaining") == 0);
+  std::int64_t retry = header_int(limited, "Retry-After");
+  BOOST_TEST(retry >= 1);
+  BOOST_TEST(retry <= 3600);
+  // Other classes keep their own counts.
+  Response read = f.c.get("/v1/billing/status", f.key);
+  BATON_CHECK_STATUS(read, 200);
+  BOOST_TEST(header_int(read, "X-RateLimit-Limit") == 1000);
+  const json::object& counted =
+      read.obj().at("usage").as_object().at("requests_this_hour").as_object();
+  BOOST_TEST(counted.at("claim").as_int64() == 3);
+  BOOST_TEST(counted.at("create").is_null());  // not limited, not counted
+}
+
+BOOST_AUTO_TEST_CASE(a_long_poll_counts_once) {
+  Fresh f;
+  f.require_plan("three_claims");
+  Response waited = f.c.claim(f.key, js({{"type", f.type}, {"wait_seconds", 1}}));
+  BATON_CHECK_STATUS(waited, 200);
+  BOOST_TEST(header_int(waited, "X-RateLimit-Remaining") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_create_counts_each_task) {
+  Fresh f;
+  f.require_plan("two_creates");
+  json::array three;
+  for (int i = 0; i < 3; ++i) three.push_back(json::object{{"type", f.type}, {"payload", {{"n", i}}}});
+  Response too_many = f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}));
+  BOOST_TEST(error_problem(too_many, "rate_limited") == "");
+  three.pop_back();
+  Response two = f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}));
+  BATON_CHECK_STATUS(two, 201);
+  BOOST_TEST(header_int(two, "X-RateLimit-Remaining") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(mcp_tool_calls_count_toward_the_same_limits) {
+  Fresh f;
+  f.require_plan("three_claims");
+  McpSession mcp(limits_server(), f.key);
+  for (int i = 0; i < 3; ++i) {
+    json::object result = mcp.call("claim_task", {{"type", f.type}});
+    BOOST_TEST(!(result.contains("isError") && result.at("isError").as_bool()));
+  }
+  json::object limited = mcp.call("claim_task", {{"type", f.type}});
+  BOOST_TEST(limited.at("isError").as_bool());
+  BOOST_TEST(js(limited).find("rate_limited") != std::string::npos);
+  json::object status = mcp.call("get_billing_status", {});
+  BOOST_TEST(js(status).find("\"claim\":3") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(registrations_are_bounded_per_client_address) {
+  TestServer server(ServerOptions{}.with("rate_limits.registrations_per_hour_per_address", "2"));
+  Client c = server.client();
+  BATON_CHECK_STATUS(c.post("/v1/keys/register", ""), 201);
+  BATON_CHECK_STATUS(c.post("/v1/keys/register", ""), 201);
+  Response third = c.post("/v1/keys/register", "");
+  BOOST_TEST(error_problem(third, "rate_limited") == "");
+  BOOST_TEST(third.has_header("Retry-After"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(reload)
+
+BOOST_AUTO_TEST_CASE(sighup_applies_a_good_file_and_keeps_the_plans_on_a_bad_one) {
+  TestServer server(limits_options());
+  Fresh f(server);
+  f.require_plan("two");
+  f.create(4);
+  BATON_CHECK_STATUS(f.claim("w1"), 200);
+  BATON_CHECK_STATUS(f.claim("w2"), 200);
+  BOOST_TEST(error_problem(f.claim("w3"), "max_workers_reached") == "");
+
+  std::string original = read_file(server.config_path());
+  auto rewrite = [&](const std::string& text) {
+    std::ofstream(server.config_path(), std::ios::trunc) << text;
+    ::kill(server.pid(), SIGHUP);
+  };
+  // The same connection stays open across the reload.
+  int connects = f.c.connects();
+  std::string wider = original;
+  wider.replace(wider.find("two: { workers: 2 }"), 19, "two: { workers: 3 }");
+  rewrite(wider);
+  bool applied = poll_until([&] { return f.claim("w3").status == 200; }, 5s, 50ms);
+  BOOST_TEST(applied);
+  BOOST_TEST(f.c.connects() == connects);
+
+  rewrite(wider + "plans_typo: [\n");  // a YAML error: nothing changes
+  bool logged = poll_until(
+      [&] { return server.log_tail(20).find("the plans in force stay") != std::string::npos; }, 5s);
+  BOOST_TEST(logged);
+  Response status = f.c.get("/v1/billing/status", f.key);
+  BOOST_TEST(status.obj().at("plan").as_object().at("workers").as_int64() == 3);
+  BOOST_TEST(server.alive());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
