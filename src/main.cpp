@@ -5,8 +5,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/backup.hpp"
+#include "cli/operator.hpp"
 #include "cli/serve.hpp"
 #include "core/version.hpp"
 #include "store/format.hpp"
@@ -36,6 +38,15 @@ constexpr const char* kUsage =
     "  baton restore --from DIR --data DIR\n"
     "      Copy a snapshot into a new or empty data directory, with no server running on\n"
     "      it. Exit 1 when refused or failed.\n"
+    "  baton keys create [--account ID] [--label TEXT] [--plan PLAN] [--url URL] [--admin-key KEY]\n"
+    "      A key for the account; without --account, a new account (on PLAN, else the\n"
+    "      default plan) and its first key, whatever the registration mode. Prints the\n"
+    "      secret alone on the first line: it is shown only once.\n"
+    "  baton keys list --account ID [--url URL] [--admin-key KEY]\n"
+    "  baton keys revoke --account ID --key KEY_ID [--url URL] [--admin-key KEY]\n"
+    "  baton accounts set-plan ACCOUNT_ID PLAN [--url URL] [--admin-key KEY]\n"
+    "      Through the running server, with its admin key (as for backup). Exit 1 when\n"
+    "      refused or failed.\n"
     "  baton version\n"
     "  baton --help\n";
 
@@ -47,8 +58,9 @@ int usage_error(const std::string& message) {
 // Reads the `--flag value` pairs after the command into `values`, which names the flags
 // the command takes (their defaults as values). nullopt when all were read; else the
 // exit code: 0 after --help, 2 after a usage error.
-std::optional<int> read_flags(int argc, char** argv, std::map<std::string, std::string>& values) {
-  for (int i = 2; i < argc; ++i) {
+std::optional<int> read_flags(int argc, char** argv, std::map<std::string, std::string>& values,
+                              int first = 2) {
+  for (int i = first; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
@@ -69,6 +81,53 @@ std::optional<baton::Config> load(const std::string& path) {
   for (const auto& error : result.errors) std::fprintf(stderr, "error: %s\n", error.c_str());
   if (!result.errors.empty() || !result.config) return std::nullopt;
   return result.config;
+}
+
+// An account or key id as it goes into a URL path: the characters Baton's ids are made of.
+bool is_id(const std::string& text) {
+  return !text.empty() && text.size() <= 64 &&
+         text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+             std::string::npos;
+}
+
+// `baton keys …` and `baton accounts …`: the subcommand, its positional arguments, then
+// flags, with the server's URL and admin key as for backup.
+int operator_command(int argc, char** argv) {
+  std::string command = argv[1];
+  if (argc < 3) return usage_error(command + " needs a subcommand");
+  std::string sub = argv[2];
+  std::vector<std::string> positional;
+  int first_flag = 3;
+  while (first_flag < argc && !std::string(argv[first_flag]).starts_with("--")) {
+    positional.push_back(argv[first_flag++]);
+  }
+  const char* key_from_environment = std::getenv("BATON_ADMIN_KEY");
+  std::map<std::string, std::string> flags{
+      {"--url", "http://" + baton::Config{}.server.listen},
+      {"--admin-key", key_from_environment ? key_from_environment : ""},
+      {"--account", ""}, {"--label", ""}, {"--plan", ""}, {"--key", ""}};
+  if (auto exit_code = read_flags(argc, argv, flags, first_flag)) return *exit_code;
+  if (flags["--admin-key"].empty()) {
+    return usage_error(command + " needs the server's admin key: --admin-key or BATON_ADMIN_KEY");
+  }
+  baton::ServerAccess server{flags["--url"], flags["--admin-key"]};
+  const std::string& account = flags["--account"];
+  if (!account.empty() && !is_id(account)) return usage_error("--account is not an account id");
+  if (command == "keys" && sub == "create" && positional.empty()) {
+    return baton::keys_create(server, account, flags["--label"], flags["--plan"]);
+  }
+  if (command == "keys" && sub == "list" && positional.empty() && !account.empty()) {
+    return baton::keys_list(server, account);
+  }
+  if (command == "keys" && sub == "revoke" && positional.empty() && !account.empty() &&
+      is_id(flags["--key"])) {
+    return baton::keys_revoke(server, account, flags["--key"]);
+  }
+  if (command == "accounts" && sub == "set-plan" && positional.size() == 2 &&
+      is_id(positional[0]) && is_id(positional[1])) {
+    return baton::accounts_set_plan(server, positional[0], positional[1]);
+  }
+  return usage_error("bad arguments for " + command + " " + sub);
 }
 
 }  // namespace
@@ -114,6 +173,7 @@ int main(int argc, char** argv) {
     }
     return baton::backup(flags["--url"], flags["--admin-key"], flags["--to"]);
   }
+  if (command == "keys" || command == "accounts") return operator_command(argc, argv);
   if (command == "restore") {
     std::map<std::string, std::string> flags{{"--from", ""}, {"--data", ""}};
     if (auto exit_code = read_flags(argc, argv, flags)) return *exit_code;

@@ -20,6 +20,10 @@ OperationFn create_task, create_tasks, claim_task, claim_task_by_id, heartbeat_t
 OperationFn list_workers;
 // keys.cpp
 OperationFn register_account, list_keys, create_key, revoke_key;
+OperationFn create_account, admin_list_keys, admin_create_key, admin_revoke_key;
+// An account and its first key, answered as a registration; `plan` "" = the default.
+boost::asio::awaitable<Result> open_account(Services& services, Call& call, std::string label,
+                                            std::string plan);
 // billing.cpp
 OperationFn get_billing_plans, get_billing_status, set_account_plan;
 // admin.cpp

@@ -1,4 +1,5 @@
-// Accounts and API keys (spec section 2): register, list, create, revoke.
+// Accounts and API keys (spec section 2): register, list, create, revoke; and the same
+// for the operator, with the admin key, on any account (`baton keys`).
 #include <random>
 
 #include "api/auth.hpp"
@@ -54,8 +55,13 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
                                std::to_string(rate.retry_after_seconds) + " s.",
                            {}, rate.retry_after_seconds);
   }
-  std::string label = call.input.string("label").value_or("");
-  Account account{new_id("acct_"), label, "", now};  // the default plan until assigned
+  co_return co_await open_account(services, call, call.input.string("label").value_or(""), "");
+}
+
+asio::awaitable<Result> open_account(Services& services, Call& call, std::string label,
+                                     std::string plan) {
+  Millis now = wall_now_ms();
+  Account account{new_id("acct_"), label, plan, now};  // "": the default plan
   std::string secret = random_hex_token(kApiKeyPrefix, 32);
   ApiKey key{new_id("key_"), account.id, label, sha256_bytes(secret), now};
   // A named std::function, not a lambda converted in the call (see tasks.cpp).
@@ -72,6 +78,8 @@ asio::awaitable<Result> register_account(Services& services, Call& call) {
   append_json_string(out, account.id);
   out.append(",\"keyId\":");
   append_json_string(out, key.id);
+  out.append(",\"plan\":");
+  append_json_string(out, services.plans.current().plans.of_account(plan).name);
   out.append(",\"agent_contract\":");
   append_contract(out, contract_after_registration());
   out.push_back('}');
@@ -137,6 +145,44 @@ asio::awaitable<Result> revoke_key(Services& services, Call& call) {
   append_contract(out, contract_after_registration());
   out.push_back('}');
   co_return key_answer(200, std::move(out));
+}
+
+asio::awaitable<Result> create_account(Services& services, Call& call) {
+  std::string plan = call.input.string("plan").value_or("");
+  if (!plan.empty() && !services.plans.current().plans.find(plan)) {
+    co_return error_result(call, ErrorCode::invalid_request,
+                           "plan: no plan is called " + printable(plan) +
+                               " (GET /v1/billing/plans lists them).");
+  }
+  co_return co_await open_account(services, call, call.input.string("label").value_or(""),
+                                  std::move(plan));
+}
+
+namespace {
+
+// The admin's key operations act for the account named in the path, as the account's own
+// do for the key's: nullopt when it exists, else the 404.
+std::optional<Result> act_for_path_account(Services& services, Call& call) {
+  call.account = call.input.string("account_id", "accountId").value_or("");
+  if (services.accounts.find_account(call.account)) return std::nullopt;
+  return error_result(call, ErrorCode::not_found, "No account with this id.");
+}
+
+}  // namespace
+
+asio::awaitable<Result> admin_list_keys(Services& services, Call& call) {
+  if (auto missing = act_for_path_account(services, call)) co_return std::move(*missing);
+  co_return co_await list_keys(services, call);
+}
+
+asio::awaitable<Result> admin_create_key(Services& services, Call& call) {
+  if (auto missing = act_for_path_account(services, call)) co_return std::move(*missing);
+  co_return co_await create_key(services, call);
+}
+
+asio::awaitable<Result> admin_revoke_key(Services& services, Call& call) {
+  if (auto missing = act_for_path_account(services, call)) co_return std::move(*missing);
+  co_return co_await revoke_key(services, call);
 }
 
 }  // namespace baton::api

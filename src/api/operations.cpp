@@ -377,7 +377,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                    .description = "The account's keys, never their secrets.",
                    .output = "KeyList", .errors = {}, .run = list_keys});
   table.push_back({.id = "create_key", .method = "POST", .path = "/v1/keys", .mcp_tool = true,
-       .rate = RateClass::mutate,
+                   .rate = RateClass::mutate,
                    .summary = "Create an API key",
                    .description = "Another key for the same account (the secret is shown once).",
                    .fields = {label}, .success_status = 201, .output = "KeyCreated",
@@ -416,6 +416,39 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                   {.name = "plan", .required = true, .minimum = 1, .maximum = 32,
                    .description = "A plan's name, as GET /v1/billing/plans lists them."}},
        .output = "AccountPlan", .errors = {E::not_found}, .run = set_account_plan});
+  const FieldSpec account_in_path{.name = "account_id", .alias = "accountId", .in = FieldIn::path,
+                                  .required = true, .minimum = 1, .maximum = 64,
+                                  .description = "The account's id (acct_…)."};
+  table.push_back(
+      {.id = "create_account", .method = "POST", .path = "/v1/admin/accounts",
+       .auth = Auth::admin_key, .summary = "Create an account",
+       .description = "An account and its first key, whatever the registration mode, answered "
+                      "as a registration (the secret is shown once).",
+       .fields = {label,
+                  {.name = "plan", .minimum = 1, .maximum = 32,
+                   .description = "Its plan; the default plan when left out."}},
+       .success_status = 201, .output = "Registered", .errors = {}, .run = create_account});
+  table.push_back({.id = "admin_list_keys", .method = "GET",
+                   .path = "/v1/admin/accounts/{account_id}/keys", .auth = Auth::admin_key,
+                   .summary = "List an account's keys",
+                   .description = "The account's keys, never their secrets.",
+                   .fields = {account_in_path}, .output = "KeyList", .errors = {E::not_found},
+                   .run = admin_list_keys});
+  table.push_back({.id = "admin_create_key", .method = "POST",
+                   .path = "/v1/admin/accounts/{account_id}/keys", .auth = Auth::admin_key,
+                   .summary = "Create a key for an account",
+                   .description = "Another key for the account (the secret is shown once).",
+                   .fields = {account_in_path, label}, .success_status = 201,
+                   .output = "KeyCreated", .errors = {E::not_found}, .run = admin_create_key});
+  table.push_back(
+      {.id = "admin_revoke_key", .method = "DELETE",
+       .path = "/v1/admin/accounts/{account_id}/keys/{key_id}", .auth = Auth::admin_key,
+       .summary = "Revoke an account's key",
+       .description = "Revokes the key, on every core before it answers.",
+       .fields = {account_in_path,
+                  {.name = "key_id", .alias = "keyId", .in = FieldIn::path, .required = true,
+                   .minimum = 1, .description = "The key's id (key_…)."}},
+       .output = "KeyRevoked", .errors = {E::not_found}, .run = admin_revoke_key});
   table.push_back(
       {.id = "create_backup", .method = "POST", .path = "/v1/admin/backup",
        .auth = Auth::admin_key, .summary = "Take a backup",

@@ -205,6 +205,7 @@ constexpr std::string_view kComponents = R"json({
     "properties": {
       "apiKey": {"type": "string", "description": "Shown once; only its SHA-256 is stored."},
       "accountId": {"type": "string"}, "keyId": {"type": "string"},
+      "plan": {"type": "string", "description": "The plan the account follows."},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
   "Key": {

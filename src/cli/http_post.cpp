@@ -33,6 +33,12 @@ PostResult failed(std::string why) {
 PostResult post_json(const std::string& base_url, const std::string& path,
                      const std::string& bearer, const std::string& body,
                      std::chrono::seconds connect_timeout) {
+  return call_json("POST", base_url, path, bearer, body, connect_timeout);
+}
+
+PostResult call_json(std::string_view method, const std::string& base_url, const std::string& path,
+                     const std::string& bearer, const std::string& body,
+                     std::chrono::seconds connect_timeout) {
   auto url = boost::urls::parse_absolute_uri(base_url);
   if (!url || url->scheme() != "http" || url->host().empty()) {
     return failed(base_url + " is not an http://HOST[:PORT] URL");
@@ -46,10 +52,10 @@ PostResult post_json(const std::string& base_url, const std::string& path,
   target += path;
 
   namespace http = beast::http;
-  http::request<http::string_body> request{http::verb::post, target, 11};
+  http::request<http::string_body> request{http::string_to_verb(method), target, 11};
   request.set(http::field::host, url->encoded_authority());
   request.set(http::field::user_agent, std::string("baton/") + kBatonVersion);
-  request.set(http::field::content_type, "application/json");
+  if (!body.empty()) request.set(http::field::content_type, "application/json");
   request.set(http::field::authorization, "Bearer " + bearer);
   request.body() = body;
   request.prepare_payload();

@@ -1,9 +1,11 @@
 #pragma once
-// One JSON POST to a running Baton server, for the commands that talk to one (`baton
-// backup`): plain HTTP/1.1, as Baton serves it, one connection per call.
+// One JSON request to a running Baton server, for the commands that talk to one (`baton
+// backup`, `baton keys`, `baton accounts`): plain HTTP/1.1, as Baton serves it, one
+// connection per call.
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace baton {
 
@@ -21,6 +23,10 @@ struct PostResult {
 // `Authorization: Bearer <bearer>`. Connecting may take `connect_timeout`; the answer is
 // waited for as long as it takes.
 PostResult post_json(const std::string& base_url, const std::string& path,
+                     const std::string& bearer, const std::string& body,
+                     std::chrono::seconds connect_timeout);
+// The same with another method (GET, PUT, DELETE); `body` "" sends none.
+PostResult call_json(std::string_view method, const std::string& base_url, const std::string& path,
                      const std::string& bearer, const std::string& body,
                      std::chrono::seconds connect_timeout);
 

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "integration/command.hpp"
 #include "integration/harness.hpp"
 #include "integration/mcp_session.hpp"
 
@@ -351,6 +352,81 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_good_file_and_keeps_the_plans_on_a_bad_one
   Response status = f.c.get("/v1/billing/status", f.key);
   BOOST_TEST(status.obj().at("plan").as_object().at("workers").as_int64() == 3);
   BOOST_TEST(server.alive());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(operator_commands)
+
+BOOST_AUTO_TEST_CASE(baton_keys_and_accounts_manage_any_account_through_the_server) {
+  TestServer& server = limits_server();
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  std::map<std::string, std::string> env{{"BATON_ADMIN_KEY", kAdminKey}};
+
+  // A new account on a plan, whatever the registration mode; the secret alone on line 1.
+  CommandRun created = run_baton({"keys", "create", "--label", "ops", "--plan", "two", "--url", url}, env);
+  BOOST_REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+  std::string secret = created.out.substr(0, created.out.find('\n'));
+  BOOST_TEST(secret.starts_with("orch_live_"));
+  Client c = server.client();
+  Response status = c.get("/v1/billing/status", secret);
+  BATON_CHECK_STATUS(status, 200);
+  std::string account = std::string(status.obj().at("accountId").as_string());
+  BOOST_TEST(status.obj().at("plan").as_object().at("name").as_string() == "two");
+
+  CommandRun second = run_baton({"keys", "create", "--account", account, "--url", url}, env);
+  BOOST_REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  std::string second_secret = second.out.substr(0, second.out.find('\n'));
+  BATON_CHECK_STATUS(c.get("/v1/keys", second_secret), 200);
+
+  CommandRun listed = run_baton({"keys", "list", "--account", account, "--url", url}, env);
+  BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.err);
+  BOOST_TEST(std::count(listed.out.begin(), listed.out.end(), '\n') == 2);
+  BOOST_TEST(listed.out.find("orch_live_") == std::string::npos);  // never the secrets
+  std::string second_id = second.out.substr(second.out.find(" key ") + 5);
+  second_id = second_id.substr(0, second_id.find_first_of(" \n"));
+  BOOST_TEST(listed.out.find(second_id) != std::string::npos);
+
+  CommandRun revoked =
+      run_baton({"keys", "revoke", "--account", account, "--key", second_id, "--url", url}, env);
+  BOOST_REQUIRE_MESSAGE(revoked.exit_code == 0, revoked.err);
+  BOOST_TEST(error_problem(c.get("/v1/keys", second_secret), "invalid_api_key") == "");
+  BATON_CHECK_STATUS(c.get("/v1/keys", secret), 200);
+
+  CommandRun planned = run_baton({"accounts", "set-plan", account, "five", "--url", url}, env);
+  BOOST_REQUIRE_MESSAGE(planned.exit_code == 0, planned.err);
+  status = c.get("/v1/billing/status", secret);
+  BOOST_TEST(status.obj().at("plan").as_object().at("name").as_string() == "five");
+
+  CommandRun unknown = run_baton({"accounts", "set-plan", account, "gold", "--url", url}, env);
+  BOOST_TEST(unknown.exit_code == 1);
+  BOOST_TEST(unknown.err.find("invalid_request") != std::string::npos);
+  CommandRun wrong_key = run_baton({"keys", "list", "--account", account, "--url", url},
+                                   {{"BATON_ADMIN_KEY", "not-the-key"}});
+  BOOST_TEST(wrong_key.exit_code == 1);
+  BOOST_TEST(wrong_key.err.find("forbidden") != std::string::npos);
+  CommandRun no_key = run_baton({"keys", "list", "--account", account, "--url", url});
+  BOOST_TEST(no_key.exit_code == 2);
+}
+
+// Revocation takes effect on the next request on every shard: connections served by each
+// shard's thread (the harness runs two) all see it.
+BOOST_AUTO_TEST_CASE(a_revoked_key_fails_on_every_connection_at_once) {
+  Fresh f;
+  Response second = f.c.post("/v1/keys", f.key, js({{"label", "spare"}}));
+  BATON_CHECK_STATUS(second, 201);
+  std::string spare = std::string(second.obj().at("apiKey").as_string());
+  std::string spare_id = std::string(second.obj().at("keyId").as_string());
+  std::vector<Client> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(limits_server().client());
+    BATON_CHECK_STATUS(clients.back().get("/v1/keys", spare), 200);  // cached on its shard
+  }
+  BATON_CHECK_STATUS(f.c.del("/v1/keys/" + spare_id, f.key), 200);
+  for (Client& client : clients) {
+    BOOST_TEST(error_problem(client.get("/v1/keys", spare), "invalid_api_key") == "");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
