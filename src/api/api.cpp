@@ -169,24 +169,42 @@ Result workers_refusal(Services& services, const Call& call, const Result& refus
 }  // namespace
 
 asio::awaitable<Result> run_operation(Services& services, Call& call) {
-  if (std::string problem = validate_input(call.operation, call.input.values()); !problem.empty()) {
-    co_return error_result(call, ErrorCode::invalid_request, std::move(problem));
-  }
+  // Counted before validation: a flood of bad requests is throttled like any other.
   RateCheck rate;
   if (call.operation.auth == Auth::api_key) {
     RateClass rate_class = call.operation.rate;
-    rate = services.rates.take(call.account, rate_class, call.plan.hourly(rate_class),
-                               wall_now_ms(), rate_units(call));
+    std::int64_t units = rate_units(call);
+    Millis now = wall_now_ms();
+    rate = services.rates.take(call.account, rate_class, call.plan.hourly(rate_class), now, units);
+    // complete and fail with claim_next claim too: one claim more.
+    if (rate.allowed && call.input.find("claim_next")) {
+      RateCheck claim = services.rates.take(call.account, RateClass::claim,
+                                            call.plan.hourly(RateClass::claim), now);
+      if (!claim.allowed) {
+        services.rates.give_back(call.account, rate_class, now, units);
+        rate = claim;
+        rate_class = RateClass::claim;
+      }
+    }
     if (!rate.allowed) {
-      Result refused = error_result(
-          call, ErrorCode::rate_limited,
-          "Your plan (" + call.plan.name + ") allows " + std::to_string(rate.limit) + " " +
-              std::string(to_string(rate_class)) + " requests per hour; wait " +
-              std::to_string(rate.retry_after_seconds) + " s for the next hour.",
-          {}, rate.retry_after_seconds);
+      std::string message =
+          units > rate.limit
+              ? "This batch has " + std::to_string(units) + " tasks and your plan (" +
+                    call.plan.name + ") allows " + std::to_string(rate.limit) +
+                    " creates per hour: split it."
+              : "Your plan (" + call.plan.name + ") allows " + std::to_string(rate.limit) + " " +
+                    std::string(to_string(rate_class)) + " requests per hour; wait " +
+                    std::to_string(rate.retry_after_seconds) + " s for the next hour.";
+      Result refused = error_result(call, ErrorCode::rate_limited, std::move(message), {},
+                                    rate.retry_after_seconds);
       add_rate_headers(refused, rate);
       co_return refused;
     }
+  }
+  if (std::string problem = validate_input(call.operation, call.input.values()); !problem.empty()) {
+    Result refused = error_result(call, ErrorCode::invalid_request, std::move(problem));
+    add_rate_headers(refused, rate);
+    co_return refused;
   }
   Run run = call.operation.run;
   Result result;

@@ -46,6 +46,11 @@ RateCheck RateMeter::take(std::string_view account, RateClass rate_class, std::i
   return checked(taken.allowed, limit, taken.count, now);
 }
 
+void RateMeter::give_back(std::string_view account, RateClass rate_class, Millis now,
+                          std::int64_t n) {
+  counts(account).hourly[static_cast<int>(rate_class)].give_back(now / kHour, n);
+}
+
 std::int64_t RateMeter::used(std::string_view account, RateClass rate_class, Millis now) const {
   const AccountCounts* found = find(account);
   return found ? found->hourly[static_cast<int>(rate_class)].count(now / kHour) : 0;

@@ -3,8 +3,8 @@
 // per client address. Each count is one WindowCounter (core/rate_window.hpp) shared by
 // every shard: a request takes from it with one compare-and-swap on the thread that
 // serves it, so a limit is exact whichever shards the requests land on, at the price of a
-// cache line that moves between cores when one account's requests run on several
-// (docs/limits.md has the cost, measured). Counts are in memory: a restart starts the
+// cache line that moves between cores when one account's requests run on several.
+// Counts are in memory: a restart starts the
 // hour's counts again from zero.
 #include <cstdint>
 #include <memory>
@@ -35,6 +35,8 @@ class RateMeter {
   // limit, nothing is counted).
   RateCheck take(std::string_view account, RateClass rate_class, std::int64_t limit, Millis now,
                  std::int64_t n = 1);
+  // Undoes a take of `n` this hour (a call refused by its second class).
+  void give_back(std::string_view account, RateClass rate_class, Millis now, std::int64_t n = 1);
   // The requests of the class counted for the account this hour.
   std::int64_t used(std::string_view account, RateClass rate_class, Millis now) const;
   // One registration from `address` (limit 0: no limit).

@@ -192,7 +192,11 @@ asio::awaitable<ChainedOutcome> LocalEngine::apply_then_claim(
   chained.done.affinity = owner->index();
   chained.next.affinity = owner->index();
   if (chained.claimed && chained.next.ok() && !chained.next.task && next.wait_ms > 0 &&
-      current_shard() >= 0) {
+      current_shard() >= 0 && next.max_leases > 0 &&
+      leases_.in_use(next.account) >= next.max_leases) {
+    chained.next = error_outcome(ErrorCode::max_workers_reached);  // as claim_once
+  } else if (chained.claimed && chained.next.ok() && !chained.next.task && next.wait_ms > 0 &&
+             current_shard() >= 0) {
     chained.next = co_await park(next);
     chained.next.affinity = owner->index();
   }
@@ -258,7 +262,8 @@ asio::awaitable<Outcome> LocalEngine::claim_once(const ClaimRequest& request) {
     std::optional<int> floor;
     if (runner_up && look + 1 < kLooks) floor = runner_up->priority();
     Outcome outcome = co_await on_shard(best_shard->context(), [&]() -> asio::awaitable<Outcome> {
-      return best_shard->claim_best(request.account, std::nullopt, request.claimant(), floor);
+      std::optional<std::string> any_type;  // named: not a converted temporary (g++ 12)
+      return best_shard->claim_best(request.account, any_type, request.claimant(), floor);
     });
     if (!outcome.ok() || outcome.task) co_return outcome;
   }

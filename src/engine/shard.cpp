@@ -296,11 +296,12 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   dirty_[id] = Dirty{std::move(shared), generation};
   dirty_order_.emplace_back(generation, id);
   committer_.add_op();
-  reindex(before, after, id);
-  // A claim took its lease slot before it committed (claim_from, decide).
+  // A claim took its lease slot before it committed (claim_from, decide). Given back
+  // before reindex, which may hand the task to a parked claim of the same account at once.
   if (before && before->status == TaskStatus::claimed && after.status != TaskStatus::claimed) {
     end_lease(after.account_id);
   }
+  reindex(before, after, id);
   count_worker(before, after, now);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
   if (finished) note_finished(id, after, generation);

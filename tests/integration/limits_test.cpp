@@ -279,6 +279,22 @@ BOOST_AUTO_TEST_CASE(a_long_poll_counts_once) {
   BOOST_TEST(header_int(waited, "X-RateLimit-Remaining") == 2);
 }
 
+BOOST_AUTO_TEST_CASE(claim_next_counts_a_claim_and_bad_requests_count_too) {
+  Fresh f;
+  f.require_plan("three_claims");
+  f.create(2);
+  std::string first = f.claim("w1").task_id();
+  Response chained = f.c.complete(
+      f.key, first, js({{"result", {{"ok", true}}}, {"claim_next", {{"type", f.type}, {"worker_id", "w1"}}}}));
+  BATON_CHECK_STATUS(chained, 200);
+  BOOST_TEST(!chained.obj().at("next").as_object().at("task").is_null());
+  Response bad = f.c.claim(f.key, js({{"type", f.type}, {"wait_seconds", "soon"}}));
+  BOOST_TEST(error_problem(bad, "invalid_request") == "");
+  BOOST_TEST(header_int(bad, "X-RateLimit-Remaining") == 0);  // 1 claim, 1 claim_next, 1 bad
+  Response limited = f.c.claim(f.key, js({{"type", f.type}}));
+  BOOST_TEST(error_problem(limited, "rate_limited") == "");
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_create_counts_each_task) {
   Fresh f;
   f.require_plan("two_creates");
@@ -286,6 +302,7 @@ BOOST_AUTO_TEST_CASE(a_batch_create_counts_each_task) {
   for (int i = 0; i < 3; ++i) three.push_back(json::object{{"type", f.type}, {"payload", {{"n", i}}}});
   Response too_many = f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}));
   BOOST_TEST(error_problem(too_many, "rate_limited") == "");
+  BOOST_TEST(too_many.obj().at("message").as_string().find("split it") != std::string::npos);
   three.pop_back();
   Response two = f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}));
   BATON_CHECK_STATUS(two, 201);
