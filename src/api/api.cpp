@@ -166,6 +166,18 @@ Result workers_refusal(Services& services, const Call& call, const Result& refus
   return result;
 }
 
+// A create past the plan's monthly quota.
+Result quota_refusal(const Call& call, const Result& refused) {
+  Result result = refused;
+  result.body = error_body(
+      ErrorCode::quota_exceeded,
+      "Your plan (" + call.plan.name + ") allows " + std::to_string(call.plan.tasks_per_month) +
+          " tasks per calendar month (UTC) and they are created: ask the operator for a larger "
+          "plan (GET /v1/billing/plans lists them), or wait for the next month.",
+      call.request_id);
+  return result;
+}
+
 }  // namespace
 
 asio::awaitable<Result> run_operation(Services& services, Call& call) {
@@ -218,6 +230,7 @@ asio::awaitable<Result> run_operation(Services& services, Call& call) {
     result = error_result(call, ErrorCode::server_error, "Internal error; retry later.");
   }
   if (result.error == ErrorCode::max_workers_reached) result = workers_refusal(services, call, result);
+  if (result.error == ErrorCode::quota_exceeded) result = quota_refusal(call, result);
   add_rate_headers(result, rate);
   co_return result;
 }

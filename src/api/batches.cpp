@@ -37,9 +37,10 @@ asio::awaitable<Result> create_tasks(Services& services, Call& call) {
   // Each item's stored answer is its single create's (TaskEngine::create_batch).
   auto idempotency = idempotency_for(services, call, shape, problem);
   if (problem) co_return *problem;
-  BatchOutcome batch = co_await services.engine.create_batch(
-      std::move(std::get<std::vector<CreateRequest>>(built)),
-      idempotency ? &*idempotency : nullptr);
+  std::vector<CreateRequest> creates = std::move(std::get<std::vector<CreateRequest>>(built));
+  for (CreateRequest& create : creates) create.monthly_quota = call.plan.tasks_per_month;
+  BatchOutcome batch = co_await services.engine.create_batch(std::move(creates),
+                                                             idempotency ? &*idempotency : nullptr);
   if (!batch.ok()) {
     co_return error_result(call, batch.error, message_for(batch.error), {},
                            batch.retry_after_seconds);

@@ -76,6 +76,8 @@ asio::awaitable<Result> get_billing_status(Services& services, Call& call) {
   out.append("\",\"end\":\"").append(format_rfc3339(month.end)).append("\"}");
   out.append(",\"usage\":{\"workers_in_use\":");
   out.append(std::to_string(services.engine.leases_in_use(call.account)));
+  out.append(",\"tasks_created_this_month\":");
+  out.append(std::to_string(services.engine.created_this_month(call.account)));
   out.append(",\"requests_this_hour\":{");
   for (int i = 0; i < kRateClassCount; ++i) {
     auto rate_class = static_cast<RateClass>(i);

@@ -26,6 +26,8 @@ boost::asio::awaitable<Result> open_account(Services& services, Call& call, std:
                                             std::string plan);
 // billing.cpp
 OperationFn get_billing_plans, get_billing_status, set_account_plan;
+// usage.cpp
+OperationFn get_usage, get_usage_timeseries, get_usage_breakdown;
 // admin.cpp
 OperationFn create_backup;
 std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not

@@ -197,7 +197,8 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "Creates a pending task of a type. Workers claim it with claim_task.",
        .fields = with_idempotency(create_fields(limits), limits),
        .success_status = 201, .output = "TaskAnswer",
-       .errors = join({E::payload_too_large, E::dependency_not_found}, kIdempotencyErrors),
+       .errors = join({E::payload_too_large, E::dependency_not_found, E::quota_exceeded},
+                      kIdempotencyErrors),
        .run = create_task});
   table.push_back(
       {.id = "create_tasks", .method = "POST", .path = "/v1/tasks/batch", .mcp_tool = true,
@@ -214,7 +215,8 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                    .properties = create_fields(limits)},
                   idempotency_field(limits)},
        .success_status = 201, .output = "BatchCreated",
-       .errors = join({E::payload_too_large, E::dependency_not_found}, kIdempotencyErrors),
+       .errors = join({E::payload_too_large, E::dependency_not_found, E::quota_exceeded},
+                      kIdempotencyErrors),
        .run = create_tasks});
   table.push_back(
       {.id = "list_tasks", .method = "GET", .path = "/v1/tasks", .mcp_tool = true,
@@ -403,6 +405,36 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .description = "The account's plan and limits, this month's period, the live leases it "
                       "holds and its requests counted this hour.",
        .output = "BillingStatus", .run = get_billing_status});
+
+  const std::vector<FieldSpec> period{
+      // No length of their own: a time that does not parse is refused whatever its length,
+      // and the query is bounded by server.max_header_bytes.
+      {.name = "since", .in = FieldIn::query,
+       .description = "From this time: RFC 3339 or epoch milliseconds."},
+      {.name = "until", .in = FieldIn::query,
+       .description = "Up to this time (its hour included); now when left out."}};
+  table.push_back(
+      {.id = "get_usage", .method = "GET", .path = "/v1/usage", .mcp_tool = true,
+       .summary = "Usage summary",
+       .description = "The account's tasks created, claimed, completed, failed, dead-lettered "
+                      "and cancelled in a period (this month by default), the mean wait in "
+                      "queue and time to complete, and the monthly quota's count.",
+       .fields = period, .output = "Usage", .run = get_usage});
+  std::vector<FieldSpec> series = period;
+  series.insert(series.begin(), {.name = "bucket", .in = FieldIn::query, .one_of = {"hour", "day"},
+                                 .description = "hour (default: the last 24 hours) or day (the "
+                                                "last 31 days)."});
+  table.push_back(
+      {.id = "get_usage_timeseries", .method = "GET", .path = "/v1/usage/timeseries",
+       .mcp_tool = true, .summary = "Usage over time",
+       .description = "The usage summary's counts per hour or per day, every bucket of the "
+                      "period (at most 744 hours or 366 days).",
+       .fields = series, .output = "UsageSeries", .run = get_usage_timeseries});
+  table.push_back(
+      {.id = "get_usage_breakdown", .method = "GET", .path = "/v1/usage/breakdown",
+       .mcp_tool = true, .summary = "Usage by task type",
+       .description = "The usage summary's counts per task type, this month by default.",
+       .fields = period, .output = "UsageBreakdown", .run = get_usage_breakdown});
 
   // ---- Administration (ext): the operator's, with the admin key; not MCP tools ----
   table.push_back(

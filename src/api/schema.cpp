@@ -61,6 +61,56 @@ constexpr std::string_view kComponents = R"json({
       "retention_days": {"type": ["integer", "null"], "minimum": 1}
     }
   },
+  "UsageCounts": {
+    "type": "object",
+    "required": ["created", "claimed", "completed", "failed", "dead_lettered", "cancelled",
+                 "mean_wait_ms", "mean_run_ms"],
+    "properties": {
+      "created": {"type": "integer"}, "claimed": {"type": "integer"},
+      "completed": {"type": "integer"},
+      "failed": {"type": "integer", "description": "Attempts that failed or expired."},
+      "dead_lettered": {"type": "integer"}, "cancelled": {"type": "integer"},
+      "mean_wait_ms": {"type": "integer", "description": "From claimable to claimed."},
+      "mean_run_ms": {"type": "integer", "description": "From claim to result."}}
+  },
+  "Period": {
+    "type": "object", "required": ["start", "end"],
+    "properties": {"start": {"type": "string", "format": "date-time"},
+                   "end": {"type": "string", "format": "date-time"}}
+  },
+  "Usage": {
+    "type": "object", "required": ["accountId", "period", "totals", "quota", "workers_in_use",
+                                   "agent_contract"],
+    "properties": {
+      "accountId": {"type": "string"},
+      "period": {"$ref": "#/components/schemas/Period"},
+      "totals": {"$ref": "#/components/schemas/UsageCounts"},
+      "quota": {"type": "object", "required": ["tasks_per_month", "created_this_month"],
+                "properties": {"tasks_per_month": {"type": ["integer", "null"]},
+                               "created_this_month": {"type": "integer", "minimum": 0}}},
+      "workers_in_use": {"type": "integer", "minimum": 0},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "UsageSeries": {
+    "type": "object", "required": ["bucket", "period", "points", "agent_contract"],
+    "properties": {
+      "bucket": {"type": "string", "enum": ["hour", "day"]},
+      "period": {"$ref": "#/components/schemas/Period"},
+      "points": {"type": "array", "items": {"allOf": [
+        {"$ref": "#/components/schemas/UsageCounts"},
+        {"type": "object", "required": ["start"],
+         "properties": {"start": {"type": "string", "format": "date-time"}}}]}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "UsageBreakdown": {
+    "type": "object", "required": ["period", "types", "agent_contract"],
+    "properties": {
+      "period": {"$ref": "#/components/schemas/Period"},
+      "types": {"type": "array", "items": {"allOf": [
+        {"$ref": "#/components/schemas/UsageCounts"},
+        {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}}]}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "BillingPlans": {
     "type": "object", "required": ["plans", "default_plan"],
     "properties": {"plans": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
@@ -76,6 +126,7 @@ constexpr std::string_view kComponents = R"json({
                                 "end": {"type": "string", "format": "date-time"}}},
       "usage": {"type": "object", "required": ["workers_in_use", "requests_this_hour"],
                 "properties": {"workers_in_use": {"type": "integer", "minimum": 0},
+                               "tasks_created_this_month": {"type": "integer", "minimum": 0},
                                "requests_this_hour": {"type": "object"}}},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },

@@ -93,6 +93,7 @@ asio::awaitable<Result> create_task(Services& services, Call& call) {
       create_request(call.input, services.limits, call.account, wall_now_ms());
   if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
   CreateRequest create = std::move(std::get<CreateRequest>(built));
+  create.monthly_quota = call.plan.tasks_per_month;
   const AnswerShape shape{201, ContractSite::other, false};
   std::optional<Result> problem;
   auto idempotency = idempotency_for(services, call, shape, problem);

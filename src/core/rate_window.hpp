@@ -44,6 +44,12 @@ class WindowCounter {
       if (word_.compare_exchange_weak(seen, word, std::memory_order_relaxed)) return;
     }
   }
+  // Sets the counter to `count` in `window` (a count read from storage).
+  void reset(std::int64_t window, std::int64_t count) {
+    std::uint64_t clamped = static_cast<std::uint64_t>(count < 0 ? 0 : count) & kCountMask;
+    word_.store(((static_cast<std::uint64_t>(window) & kWindowMask) << kCountBits) | clamped,
+                std::memory_order_relaxed);
+  }
   // The count in `window` (0 when the counter is in another).
   std::int64_t count(std::int64_t window) const {
     std::uint64_t seen = word_.load(std::memory_order_relaxed);

@@ -146,6 +146,7 @@ void GroupCommitter::schedule_seal() {
 
 void GroupCommitter::seal(bool turn_end) {
   if (filling_ops_ == 0) return;
+  if (before_seal_) before_seal_();
   // Synced writes (`batch`, `always`) are the commit thread's: the shard must not wait on
   // a disk.
   if (turn_end && mode_ == SyncMode::none && write_here()) return;

@@ -97,6 +97,9 @@ class GroupCommitter {
 
   // The generation the next add_op() will return.
   std::uint64_t filling_generation() const { return filling_generation_; }
+  // Called on the shard's thread just before what was added is sealed: the last writes of
+  // the round (counts kept up to date by its operations) go into batch() then.
+  void set_before_seal(std::function<void()> callback) { before_seal_ = std::move(callback); }
   // Called on the shard's thread each time a generation is written: durable when `ok`.
   void set_on_durable(std::function<void(std::uint64_t generation, bool ok)> callback) {
     on_durable_ = std::move(callback);
@@ -153,6 +156,7 @@ class GroupCommitter {
   bool seal_posted_ = false;
   std::deque<std::unique_ptr<Waiter>> waiters_;  // in generation order
   std::function<void(std::uint64_t, bool)> on_durable_;
+  std::function<void()> before_seal_;
   // Shared with the commit thread, under mutex_.
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -54,13 +54,21 @@ asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateReques
   Outcome held = co_await single_flight(idempotency, [&]() -> asio::awaitable<Outcome> {
     // The same key with another body: refused before anything is created.
     Millis now = wall_now_ms();
+    std::int64_t fresh = static_cast<std::int64_t>(requests.size());
     for (const IdempotencyRequest& item : item_keys) {
       auto bytes = db_.get(Cf::idempotency, item.scope_key);
       auto stored = bytes ? records::decode_response(*bytes) : std::nullopt;
       if (stored && stored->expires_at > now && stored->request_hash != item.request_hash) {
         co_return error_outcome(ErrorCode::idempotency_conflict);
       }
+      if (stored && stored->expires_at > now) --fresh;  // made by an earlier attempt
     }
+    // The quota: all the items not made yet, or none (the batch's key is held, so no other
+    // attempt makes them meanwhile).
+    if (!quota_.try_take(account, usage_month(now), requests.front().monthly_quota, fresh)) {
+      co_return error_outcome(ErrorCode::quota_exceeded);
+    }
+    for (CreateRequest& request : requests) request.quota_taken = true;
     auto per_shard = co_await on_shards(
         contexts, [&](std::size_t k) -> asio::awaitable<std::vector<Outcome>> {
           Shard& owner = *owners[k];

@@ -47,8 +47,17 @@ std::uint64_t arrival_now() {
 }  // namespace
 
 LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
-    : db_(db), options_(options) {
-  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options, leases_));
+    : db_(db),
+      options_(options),
+      quota_([&db](const std::string& account, std::int64_t month) {
+        std::int64_t created = 0;
+        store::scan_usage(db, account, month_first_hour(month), month_first_hour(month + 1),
+                          [&](const keys::UsageKey&, const UsageCounts& counts) {
+                            created += counts.created;
+                          });
+        return created;
+      }) {
+  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options, leases_, quota_));
   for (auto& shard : shards_) {
     // On the finished task's shard, once its write is durable.
     shard->set_on_dependency_done([this, &context = shard->context()](
@@ -373,6 +382,20 @@ EngineStats LocalEngine::stats() {
 
 std::int64_t LocalEngine::leases_in_use(const std::string& account) {
   return leases_.in_use(account);
+}
+
+std::vector<UsageRow> LocalEngine::usage(const std::string& account, std::int64_t from_hour,
+                                         std::int64_t until_hour) {
+  std::vector<UsageRow> rows;
+  store::scan_usage(db_, account, from_hour, until_hour,
+                    [&](const keys::UsageKey& key, const UsageCounts& counts) {
+                      rows.push_back(UsageRow{key.hour, key.type, counts});
+                    });
+  return rows;
+}
+
+std::int64_t LocalEngine::created_this_month(const std::string& account) {
+  return quota_.used(account, usage_month(wall_now_ms()));
 }
 
 // The shards keep writing meanwhile: RocksDB's checkpoint needs no pause of them.

@@ -13,6 +13,7 @@
 #include "engine/engine_options.hpp"
 #include "engine/latency_histogram.hpp"
 #include "engine/lease_gate.hpp"
+#include "engine/quota_gate.hpp"
 #include "engine/task_engine.hpp"
 
 namespace baton {
@@ -61,6 +62,9 @@ class LocalEngine final : public TaskEngine {
                                                              Millis seen_since) override;
   EngineStats stats() override;
   std::int64_t leases_in_use(const std::string& account) override;
+  std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
+                              std::int64_t until_hour) override;
+  std::int64_t created_this_month(const std::string& account) override;
   SnapshotOutcome snapshot(const std::string& target) override;
 
  private:
@@ -110,6 +114,7 @@ class LocalEngine final : public TaskEngine {
   Db& db_;
   EngineOptions options_;
   LeaseGate leases_;  // before the shards, which hold it
+  QuotaGate quota_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   // From a dependency's terminal state to its dependent's release being durable.

@@ -48,11 +48,13 @@ std::size_t UlidHash::operator()(const Ulid& id) const {
   return static_cast<std::size_t>(low ^ (low >> 29));
 }
 
-Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases)
+Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases,
+             QuotaGate& quota)
     : index_(index),
       db_(db),
       options_(options),
       leases_(leases),
+      quota_(quota),
       committer_(context_, db, options.sync, options.group_commit_max_batch),
       wheel_(wall_now_ms()),
       ticker_(context_),
@@ -60,6 +62,7 @@ Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases)
       random_(std::random_device{}()) {
   committer_.set_on_durable(
       [this](std::uint64_t generation, bool ok) { on_durable(generation, ok); });
+  committer_.set_before_seal([this] { write_usage(); });
 }
 
 Shard::~Shard() {
@@ -103,6 +106,9 @@ void Shard::forget_state() {
   // restore() counts the leases storage holds again.
   for (const auto& [account, held] : leases_held_) leases_.give_back(account, held);
   leases_held_.clear();
+  // Counts of failed writes may be in here: read them from storage again when next met.
+  usage_.clear();
+  usage_dirty_.clear();
   for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
   task_timers_.clear();
   ready_.clear();
@@ -119,7 +125,10 @@ void Shard::forget_state() {
 void Shard::tick() {
   if (stopping_) return;
   constexpr int kTicksPerStatsWrite = 100;  // once a second
-  if (++ticks_ % kTicksPerStatsWrite == 0) write_worker_stats();
+  if (++ticks_ % kTicksPerStatsWrite == 0) {
+    write_worker_stats();
+    drop_old_usage(wall_now_ms());
+  }
   wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });
   ready_.release_empty();  // no queue reference is held between handlers
   ticker_.expires_after(kTickInterval);
@@ -303,6 +312,7 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   }
   reindex(before, after, id);
   count_worker(before, after, now);
+  count_usage(before, after, now);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
   if (finished) note_finished(id, after, generation);
   note_verification(before, after, shared_after, generation, finished);

@@ -24,6 +24,7 @@
 #include "core/ulid.hpp"
 #include "engine/group_commit.hpp"
 #include "engine/lease_gate.hpp"
+#include "engine/quota_gate.hpp"
 #include "engine/ready_queues.hpp"
 #include "engine/routing.hpp"
 #include "engine/task_engine.hpp"
@@ -42,8 +43,9 @@ struct UlidHash {
 
 class Shard {
  public:
-  // `leases` counts every account's live leases across all shards (the worker limit).
-  Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases);
+  // `leases` counts every account's live leases across all shards (the worker limit),
+  // `quota` every account's creates this month.
+  Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases, QuotaGate& quota);
   ~Shard();
 
   int index() const { return index_; }
@@ -222,6 +224,12 @@ class Shard {
   void note_finished(const Ulid& id, const Task& task, std::uint64_t generation);
   void deliver_releases(std::uint64_t generation, bool ok);
   void count_worker(const Task* before, const Task& after, Millis now);
+  // Usage (shard_usage.cpp): what a transition adds to its (account, type, hour) counts,
+  // kept here and written whole into the batch of the round that changed them, just
+  // before it is sealed, so the counts are durable with the transitions they count.
+  void count_usage(const Task* before, const Task& after, Millis now);
+  void write_usage();
+  void drop_old_usage(Millis now);
   void write_worker_stats();
   void note_verification(const Task* before, const Task& after,
                          const std::shared_ptr<const Task>& shared, std::uint64_t generation,
@@ -237,6 +245,11 @@ class Shard {
   EngineOptions options_;
   LeaseGate& leases_;
   std::unordered_map<std::string, std::int64_t> leases_held_;  // this shard's, by account
+  QuotaGate& quota_;
+  // Usage counts by storage key (keys::usage_key) of the hours this shard counted in
+  // lately, read from storage when first met; those changed this round.
+  std::unordered_map<std::string, UsageCounts> usage_;
+  std::unordered_set<std::string> usage_dirty_;
   boost::asio::io_context context_{1};
   GroupCommitter committer_;
   TimerWheel wheel_;

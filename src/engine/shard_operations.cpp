@@ -43,6 +43,12 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
     outcome.error = ErrorCode::unavailable;
     return 0;
   }
+  // Counted once its decision is certain: nothing below refuses a create.
+  if (!request.quota_taken &&
+      !quota_.try_take(request.account, usage_month(outcome.now), request.monthly_quota)) {
+    outcome.error = ErrorCode::quota_exceeded;
+    return 0;
+  }
   Task task;
   task.account_id = std::move(request.account);
   task.type = std::move(request.type);

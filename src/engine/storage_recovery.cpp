@@ -109,6 +109,8 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
       co_return;
     });
   }
+  // Creates counted toward a quota whose writes failed: count again from storage.
+  quota_.forget();
   // A write off the shards (account and key records) that failed meanwhile means storage
   // is failing again: stay unwritable, and look again later.
   if (db_.failed_writes() != failed_before) co_return false;

@@ -15,6 +15,7 @@
 #include "core/lifecycle.hpp"
 #include "core/snapshot.hpp"
 #include "core/task.hpp"
+#include "core/usage.hpp"
 #include "core/worker_stats.hpp"
 
 namespace baton {
@@ -91,6 +92,12 @@ struct CreateRequest {
   std::string assign_to;
   bool assign_best = false;
   int assign_timeout_seconds = 0;
+  // The most tasks the account may create this calendar month (its plan's
+  // tasks_per_month; 0: no limit): past it, quota_exceeded. `quota_taken`: the create was
+  // counted already (a batch counts its items at once) or is not owed (tasks the engine
+  // makes itself).
+  std::int64_t monthly_quota = 0;
+  bool quota_taken = false;
   // Set by the engine for the verifier's task it creates.
   std::string verifies_task_id;
   int verifies_attempt = 0;
@@ -171,6 +178,12 @@ struct ListPage {
   std::optional<std::string> next_cursor;
 };
 
+struct UsageRow {
+  std::int64_t hour = 0;  // hours since the epoch (UTC)
+  std::string type;
+  UsageCounts counts;
+};
+
 struct EngineStats {
   int shards = 0;
   bool storage_writable = true;
@@ -238,6 +251,11 @@ class TaskEngine {
   virtual EngineStats stats() = 0;
   // The account's live leases (tasks claimed and not yet completed, failed or expired).
   virtual std::int64_t leases_in_use(const std::string& account) = 0;
+  // The account's usage per type and hour, of the hours [from_hour, until_hour) (hours
+  // since the epoch), in hour order; and its creates counted toward this month's quota.
+  virtual std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
+                                      std::int64_t until_hour) = 0;
+  virtual std::int64_t created_this_month(const std::string& account) = 0;
   // A consistent copy of everything stored (tasks, accounts, keys, idempotency records),
   // as a new data directory at `target`, while requests go on being served. Holds every
   // change acknowledged before the call. Blocks for as long as the copy takes: call it

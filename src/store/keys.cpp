@@ -165,6 +165,38 @@ std::optional<WorkerStatsKey> decode_worker_stats_key(std::string_view key) {
   return out;
 }
 
+std::string usage_key_from(std::string_view account, std::int64_t hour) {
+  std::string out(kUsagePrefix);
+  put_string8(out, account);
+  put_be64(out, static_cast<std::uint64_t>(hour));
+  return out;
+}
+
+std::string usage_key(std::string_view account, std::int64_t hour, std::string_view type) {
+  std::string out = usage_key_from(account, hour);
+  put_string8(out, type);
+  return out;
+}
+
+std::optional<UsageKey> decode_usage_key(std::string_view key) {
+  if (!key.starts_with(kUsagePrefix)) return std::nullopt;
+  std::size_t pos = kUsagePrefix.size();
+  UsageKey out;
+  if (pos >= key.size()) return std::nullopt;
+  std::size_t length = static_cast<unsigned char>(key[pos++]);
+  if (length > key.size() - pos) return std::nullopt;
+  out.account.assign(key.substr(pos, length));
+  pos += length;
+  if (8 > key.size() - pos) return std::nullopt;
+  out.hour = static_cast<std::int64_t>(get_be64(key, pos));
+  pos += 8;
+  if (pos >= key.size()) return std::nullopt;
+  length = static_cast<unsigned char>(key[pos++]);
+  if (length != key.size() - pos) return std::nullopt;
+  out.type.assign(key.substr(pos));
+  return out;
+}
+
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key) {
   std::string out;

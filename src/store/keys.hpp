@@ -19,6 +19,7 @@
 //                'a' · account · key id                        -> key record
 //   meta         name                                          -> value
 //                'W' · account · worker(2-byte length) · type   -> worker stats (records.hpp)
+//                'U' · account · hour(8) · type                 -> usage counts (records.hpp)
 // A claim rewrites only the record and its active entry; the listing indexes change only
 // when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>
@@ -73,6 +74,19 @@ std::string child_key(std::string_view account, const Ulid& parent, const Ulid& 
 std::string worker_stats_key(std::string_view account, std::string_view worker,
                              std::string_view type);
 inline constexpr std::string_view kWorkerStatsPrefix = "W";
+
+// An account's usage of one task type in one UTC hour (hours since the epoch): an
+// account's hours in time order, so a period is one range scan.
+inline constexpr std::string_view kUsagePrefix = "U";
+std::string usage_key(std::string_view account, std::int64_t hour, std::string_view type);
+// The account's usage keys from `hour` on (a scan's start).
+std::string usage_key_from(std::string_view account, std::int64_t hour);
+struct UsageKey {
+  std::string account;
+  std::int64_t hour = 0;
+  std::string type;
+};
+std::optional<UsageKey> decode_usage_key(std::string_view key);
 struct WorkerStatsKey {
   std::string account, worker, type;
 };

@@ -18,6 +18,7 @@ constexpr char kResponseVersion = 1;
 // 1: status, type, priority, times. 2: and the assignment.
 constexpr char kActiveVersion = 2;
 constexpr char kWorkerStatsVersion = 1;
+constexpr char kUsageVersion = 1;
 
 class Writer {
  public:
@@ -279,6 +280,26 @@ std::optional<ApiKey> decode_key(std::string_view bytes) {
   k.created_at = r.i64();
   if (!r.done()) return std::nullopt;
   return k;
+}
+
+std::string encode_usage(const UsageCounts& u) {
+  Writer w(kUsageVersion);
+  for (std::int64_t v : {u.created, u.claimed, u.completed, u.failed, u.dead_lettered,
+                         u.cancelled, u.wait_ms_total, u.runs, u.run_ms_total}) {
+    w.i64(v);
+  }
+  return w.take();
+}
+
+std::optional<UsageCounts> decode_usage(std::string_view bytes) {
+  Reader r(bytes, kUsageVersion);
+  UsageCounts u;
+  for (std::int64_t* v : {&u.created, &u.claimed, &u.completed, &u.failed, &u.dead_lettered,
+                          &u.cancelled, &u.wait_ms_total, &u.runs, &u.run_ms_total}) {
+    *v = r.i64();
+  }
+  if (!r.done()) return std::nullopt;
+  return u;
 }
 
 std::string encode_worker_stats(const WorkerTypeStats& s) {

@@ -9,6 +9,7 @@
 
 #include "core/account.hpp"
 #include "core/task.hpp"
+#include "core/usage.hpp"
 #include "core/worker_stats.hpp"
 
 namespace baton::records {
@@ -41,6 +42,8 @@ using ApiKey = baton::ApiKey;
 std::string encode_key(const ApiKey& key);
 std::optional<ApiKey> decode_key(std::string_view bytes);
 
+std::string encode_usage(const UsageCounts& counts);
+std::optional<UsageCounts> decode_usage(std::string_view bytes);
 std::string encode_worker_stats(const WorkerTypeStats& stats);
 std::optional<WorkerTypeStats> decode_worker_stats(std::string_view bytes);
 

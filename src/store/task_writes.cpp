@@ -92,6 +92,30 @@ void write_worker_stats(Db& db, rocksdb::WriteBatch& batch, const std::string& k
   batch.Put(db.cf(Cf::meta), slice(key), slice(records::encode_worker_stats(stats)));
 }
 
+void write_usage(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                 const UsageCounts& counts) {
+  batch.Put(db.cf(Cf::meta), slice(key), slice(records::encode_usage(counts)));
+}
+
+std::optional<UsageCounts> read_usage(Db& db, const std::string& key) {
+  auto bytes = db.get(Cf::meta, key);
+  if (!bytes) return std::nullopt;
+  return records::decode_usage(*bytes);
+}
+
+void scan_usage(Db& db, const std::string& account, std::int64_t from_hour, std::int64_t until_hour,
+                const std::function<void(const keys::UsageKey&, const UsageCounts&)>& each) {
+  std::string start = keys::usage_key_from(account, from_hour);
+  std::string end = keys::usage_key_from(account, until_hour);
+  auto it = db.iterate(Cf::meta);
+  for (it->Seek(slice(start)); it->Valid() && it->key().compare(slice(end)) < 0; it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    auto parts = keys::decode_usage_key(key);
+    auto counts = records::decode_usage(std::string_view(it->value().data(), it->value().size()));
+    if (parts && counts && parts->account == account) each(*parts, *counts);
+  }
+}
+
 void scan_worker_stats(Db& db,
                        const std::function<void(const std::string& key, const WorkerTypeStats&)>& each) {
   auto it = db.iterate(Cf::meta);

@@ -42,6 +42,15 @@ void write_worker_stats(Db& db, rocksdb::WriteBatch& batch, const std::string& k
 void scan_worker_stats(Db& db,
                        const std::function<void(const std::string& key, const WorkerTypeStats&)>& each);
 
+// Usage counts of one (account, hour, type) (keys::usage_key), written whole: their shard
+// is their one writer.
+void write_usage(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                 const UsageCounts& counts);
+std::optional<UsageCounts> read_usage(Db& db, const std::string& key);
+// Calls back with the account's usage rows of hours [from_hour, until_hour), in hour order.
+void scan_usage(Db& db, const std::string& account, std::int64_t from_hour, std::int64_t until_hour,
+                const std::function<void(const keys::UsageKey&, const UsageCounts&)>& each);
+
 // Calls back with every pending or claimed task (recovery at start).
 void scan_active(Db& db,
                  const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each);

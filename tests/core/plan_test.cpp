@@ -10,6 +10,7 @@
 
 #include "core/plan.hpp"
 #include "core/rate_window.hpp"
+#include "core/usage.hpp"
 #include "engine/lease_gate.hpp"
 
 using namespace baton;
@@ -152,6 +153,72 @@ BOOST_AUTO_TEST_CASE(concurrent_takes_and_gives_never_pass_the_limit) {
   for (auto& thread : threads) thread.join();
   BOOST_TEST(most.load() <= 3);
   BOOST_TEST(gate.in_use("acct") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(usage)
+
+Task task_in(TaskStatus status) {
+  Task task;
+  task.status = status;
+  task.created_at = 1'000;
+  task.attempt_count = status == TaskStatus::claimed ? 1 : 0;
+  task.claimed_at = status == TaskStatus::claimed ? 5'000 : 0;
+  return task;
+}
+
+BOOST_AUTO_TEST_CASE(each_transition_counts_what_happened) {
+  Task pending = task_in(TaskStatus::pending);
+  BOOST_TEST(usage_change(nullptr, pending, 1'000).created == 1);
+  Task claimed = task_in(TaskStatus::claimed);
+  UsageCounts claim = usage_change(&pending, claimed, 5'000);
+  BOOST_TEST(claim.claimed == 1);
+  BOOST_TEST(claim.wait_ms_total == 4'000);
+  BOOST_TEST(usage_change(&claimed, claimed, 6'000).empty());  // a heartbeat
+
+  Task completed = claimed;
+  completed.status = TaskStatus::completed;
+  UsageCounts done = usage_change(&claimed, completed, 8'000);
+  BOOST_TEST(done.completed == 1);
+  BOOST_TEST(done.runs == 1);
+  BOOST_TEST(done.run_ms_total == 3'000);
+
+  Task retry = claimed;
+  retry.status = TaskStatus::pending;  // failed or expired, attempts left
+  BOOST_TEST(usage_change(&claimed, retry, 8'000).failed == 1);
+  Task dead = claimed;
+  dead.status = TaskStatus::dead_letter;
+  UsageCounts buried = usage_change(&claimed, dead, 8'000);
+  BOOST_TEST(buried.failed == 1);
+  BOOST_TEST(buried.dead_lettered == 1);
+  Task cancelled = pending;
+  cancelled.status = TaskStatus::cancelled;
+  BOOST_TEST(usage_change(&pending, cancelled, 9'000).cancelled == 1);
+  Task gated = claimed;
+  gated.status = TaskStatus::awaiting_review;
+  UsageCounts review = usage_change(&claimed, gated, 8'000);
+  BOOST_TEST(review.runs == 1);
+  BOOST_TEST(review.completed == 0);  // counted when approved
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_given_back_is_taken_back_whole) {
+  Task pending = task_in(TaskStatus::pending);
+  Task claimed = task_in(TaskStatus::claimed);
+  UsageCounts sum = usage_change(&pending, claimed, 5'000);
+  Task released = pending;  // ReleaseCmd: the attempt count goes back
+  sum.add(usage_change(&claimed, released, 5'100));
+  BOOST_TEST(sum.empty());
+}
+
+BOOST_AUTO_TEST_CASE(months_and_their_first_hours) {
+  BOOST_TEST(usage_month(0) == 0);
+  // 2026-12-06T20:00Z: month 56 * 12 + 11.
+  BOOST_TEST(usage_month(1'796'587'200'000) == 56 * 12 + 11);
+  BOOST_TEST(month_first_hour(0) == 0);
+  BOOST_TEST(month_first_hour(1) == 31 * 24);                 // February 1970
+  BOOST_TEST(month_first_hour(56 * 12 + 11) * 3'600'000 == 1'796'083'200'000);  // 2026-12-01
+  BOOST_TEST(month_first_hour(56 * 12 + 12) * 3'600'000 == 1'798'761'600'000);  // 2027-01-01
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,7 +30,9 @@ const std::string kPlans =
     "  two: { workers: 2 }\n"
     "  five: { workers: 5 }\n"
     "  three_claims: { claims_per_hour: 3, reads_per_hour: 1000 }\n"
-    "  two_creates: { creates_per_hour: 2 }\n";
+    "  two_creates: { creates_per_hour: 2 }\n"
+    "  five_tasks: { tasks_per_month: 5 }\n"
+    "  twenty_tasks: { tasks_per_month: 20 }\n";
 
 ServerOptions limits_options() {
   ServerOptions options;
@@ -444,6 +446,181 @@ BOOST_AUTO_TEST_CASE(a_revoked_key_fails_on_every_connection_at_once) {
   for (Client& client : clients) {
     BOOST_TEST(error_problem(client.get("/v1/keys", spare), "invalid_api_key") == "");
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(quota)
+
+BOOST_AUTO_TEST_CASE(creates_past_the_month_get_402_and_replays_do_not_count) {
+  Fresh f;
+  f.require_plan("five_tasks");
+  Response first = f.c.create_task(f.key, task_body(f.type), {{"Idempotency-Key", "once"}});
+  BATON_CHECK_STATUS(first, 201);
+  f.create(2);
+  // A batch is all or nothing: three do not fit in the two left.
+  json::array three;
+  for (int i = 0; i < 3; ++i) three.push_back(json::object{{"type", f.type}, {"payload", {{"n", i}}}});
+  Response batch = f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}));
+  BOOST_TEST(error_problem(batch, "quota_exceeded") == "");
+  three.pop_back();
+  BATON_CHECK_STATUS(f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}), {{"Idempotency-Key", "b"}}), 201);
+  Response over = f.c.create_task(f.key, task_body(f.type));
+  BOOST_TEST(error_problem(over, "quota_exceeded") == "");
+  BOOST_TEST(over.recommended_action() == "upgrade_plan");
+  BOOST_TEST(over.obj().at("message").as_string().find("5 tasks per calendar month") != std::string::npos);
+  // Replays answer what was made, without counting.
+  Response replay = f.c.create_task(f.key, task_body(f.type), {{"Idempotency-Key", "once"}});
+  BATON_CHECK_STATUS(replay, 201);
+  BOOST_TEST(replay.task_id() == first.task_id());
+  BATON_CHECK_STATUS(f.c.post("/v1/tasks/batch", f.key, js({{"tasks", three}}), {{"Idempotency-Key", "b"}}), 201);
+  Response listed = f.c.list_tasks(f.key, "limit=100");
+  BOOST_TEST(listed.obj().at("tasks").as_array().size() == 5u);
+  Response usage = f.c.get("/v1/usage", f.key);
+  BATON_CHECK_STATUS(usage, 200);
+  BOOST_TEST(usage.obj().at("quota").as_object().at("created_this_month").as_int64() == 5);
+  BOOST_TEST(usage.obj().at("quota").as_object().at("tasks_per_month").as_int64() == 5);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_creates_across_shards_never_pass_the_quota) {
+  Fresh f;
+  f.require_plan("twenty_tasks");
+  std::atomic<int> created{0}, refused{0}, other{0};
+  std::vector<std::future<void>> producers;
+  for (int i = 0; i < 64; ++i) {
+    producers.push_back(std::async(std::launch::async, [&, i] {
+      Client c = limits_server().client();
+      Response r = c.create_task(f.key, task_body(f.type + "_" + std::to_string(i % 8)));
+      if (r.status == 201) {
+        ++created;
+      } else if (r.error() == "quota_exceeded") {
+        ++refused;
+      } else {
+        ++other;
+      }
+    }));
+  }
+  for (auto& producer : producers) producer.get();
+  BOOST_TEST(created.load() == 20);
+  BOOST_TEST(refused.load() == 44);
+  BOOST_TEST(other.load() == 0);
+  BOOST_TEST(f.c.list_tasks(f.key, "limit=100").obj().at("tasks").as_array().size() == 20u);
+}
+
+BOOST_AUTO_TEST_CASE(the_months_count_survives_a_kill_9) {
+  TestServer server(limits_options());
+  Fresh f(server);
+  f.require_plan("five_tasks");
+  f.create(5);
+  server.kill9();
+  server.restart();
+  Client c = server.client();
+  BOOST_TEST(error_problem(c.create_task(f.key, task_body(f.type)), "quota_exceeded") == "");
+  Response status = c.get("/v1/billing/status", f.key);
+  BOOST_TEST(status.obj().at("usage").as_object().at("tasks_created_this_month").as_int64() == 5);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(usage)
+
+namespace {
+
+// A known workload over two types: 5 created (3 of a, 2 of b); 4 claimed; 2 completed; one
+// failed with attempts left and claimed no more; one failed for good (dead letter); one
+// cancelled while pending.
+void run_known_workload(Fresh& f) {
+  std::string a = f.type + "_a", b = f.type + "_b";
+  f.create(2, a);
+  f.create(1, a, {{"maxAttempts", 1}});
+  f.create(2, b);
+  std::vector<std::string> claimed_a, claimed_b;
+  for (int i = 0; i < 3; ++i) claimed_a.push_back(f.claim("w", a).task_id());
+  claimed_b.push_back(f.claim("w", b).task_id());
+  for (const std::string& id : {claimed_a[0], claimed_b[0]}) {
+    BATON_CHECK_STATUS(f.c.complete(f.key, id, js({{"result", {{"ok", true}}}})), 200);
+  }
+  for (const std::string& id : {claimed_a[1], claimed_a[2]}) {
+    BATON_CHECK_STATUS(f.c.fail(f.key, id, js({{"error", "boom"}})), 200);
+  }
+  Response pending_b = f.c.list_tasks(f.key, "type=" + b + "&status=pending");
+  std::string left = std::string(pending_b.obj().at("tasks").as_array().at(0).as_object().at("id").as_string());
+  BATON_CHECK_STATUS(f.c.cancel(f.key, left), 200);
+}
+
+void check_known_workload(Client& c, const std::string& key, const std::string& type) {
+  Response usage = c.get("/v1/usage", key);
+  BATON_CHECK_STATUS(usage, 200);
+  const json::object& totals = usage.obj().at("totals").as_object();
+  BOOST_TEST(totals.at("created").as_int64() == 5);
+  BOOST_TEST(totals.at("claimed").as_int64() == 4);
+  BOOST_TEST(totals.at("completed").as_int64() == 2);
+  BOOST_TEST(totals.at("failed").as_int64() == 2);
+  BOOST_TEST(totals.at("dead_lettered").as_int64() == 1);
+  BOOST_TEST(totals.at("cancelled").as_int64() == 1);
+  BOOST_TEST(totals.at("mean_wait_ms").as_int64() >= 0);
+
+  Response breakdown = c.get("/v1/usage/breakdown", key);
+  BATON_CHECK_STATUS(breakdown, 200);
+  const json::array& types = breakdown.obj().at("types").as_array();
+  BOOST_REQUIRE_EQUAL(types.size(), 2u);
+  const json::object& a = types.at(0).as_object();
+  BOOST_TEST(a.at("type").as_string() == type + "_a");
+  BOOST_TEST(a.at("created").as_int64() == 3);
+  BOOST_TEST(a.at("claimed").as_int64() == 3);
+  BOOST_TEST(a.at("completed").as_int64() == 1);
+  BOOST_TEST(a.at("failed").as_int64() == 2);
+  BOOST_TEST(a.at("dead_lettered").as_int64() == 1);
+  const json::object& b = types.at(1).as_object();
+  BOOST_TEST(b.at("created").as_int64() == 2);
+  BOOST_TEST(b.at("cancelled").as_int64() == 1);
+
+  Response hours = c.get("/v1/usage/timeseries?bucket=hour", key);
+  BATON_CHECK_STATUS(hours, 200);
+  const json::array& points = hours.obj().at("points").as_array();
+  BOOST_TEST(points.size() == 24u);
+  std::int64_t created = 0;
+  for (const json::value& point : points) created += point.as_object().at("created").as_int64();
+  BOOST_TEST(created == 5);
+  Response days = c.get("/v1/usage/timeseries?bucket=day", key);
+  BATON_CHECK_STATUS(days, 200);
+  BOOST_TEST(days.obj().at("points").as_array().size() >= 31u);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(usage_matches_a_known_workload_before_and_after_a_kill_9) {
+  TestServer server(limits_options());
+  Fresh f(server);
+  run_known_workload(f);
+  check_known_workload(f.c, f.key, f.type);
+  server.kill9();
+  server.restart();
+  Client c = server.client();
+  check_known_workload(c, f.key, f.type);
+}
+
+BOOST_AUTO_TEST_CASE(usage_periods_are_checked_and_reachable_over_mcp) {
+  Fresh f;
+  f.create(1);
+  BOOST_TEST(error_problem(f.c.get("/v1/usage?since=yesterday", f.key), "invalid_request") == "");
+  BOOST_TEST(error_problem(f.c.get("/v1/usage/timeseries?bucket=week", f.key), "invalid_request") == "");
+  BOOST_TEST(error_problem(f.c.get("/v1/usage/timeseries?bucket=hour&since=0", f.key),
+                           "invalid_request") == "");  // too many points
+  // Epoch milliseconds, as seed 004 sends them, and RFC 3339.
+  std::int64_t hour_ago = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              WallClock::now().time_since_epoch()).count() - 3'600'000;
+  Response since = f.c.get("/v1/usage?since=" + std::to_string(hour_ago), f.key);
+  BATON_CHECK_STATUS(since, 200);
+  BOOST_TEST(since.obj().at("totals").as_object().at("created").as_int64() == 1);
+  Response future = f.c.get("/v1/usage?since=2999-01-01T00:00:00Z&until=2999-01-02T00:00:00Z", f.key);
+  BATON_CHECK_STATUS(future, 200);
+  BOOST_TEST(future.obj().at("totals").as_object().at("created").as_int64() == 0);
+  McpSession mcp(limits_server(), f.key);
+  json::object result = mcp.call("get_usage_breakdown", {});
+  BOOST_TEST(js(result).find(f.type) != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

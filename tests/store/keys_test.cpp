@@ -478,4 +478,23 @@ BOOST_AUTO_TEST_CASE(worker_stats_keys_round_trip_long_worker_ids_whole) {
   BOOST_TEST(worker_stats_key("a", worker + "x", "t") != worker_stats_key("a", worker + "y", "t"));
 }
 
+BOOST_AUTO_TEST_CASE(usage_keys_round_trip_and_order_an_accounts_hours) {
+  std::string key = usage_key("acct_1", 500'000, "code");
+  auto back = decode_usage_key(key);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->account == "acct_1");
+  BOOST_TEST(back->hour == 500'000);
+  BOOST_TEST(back->type == "code");
+  BOOST_TEST(!decode_usage_key(key.substr(0, key.size() - 1)).has_value());
+  BOOST_TEST(!decode_usage_key(key + "x").has_value());
+  BOOST_TEST(!decode_usage_key(worker_stats_key("acct_1", "w", "code")).has_value());
+  // Hours in order, every type of an hour before the next hour, within the account's range.
+  // (Double parentheses: Boost.Test would compare the keys as C strings, stopping at NUL.)
+  BOOST_TEST((usage_key("acct_1", 7, "zzz") < usage_key("acct_1", 8, "a")));
+  BOOST_TEST((usage_key_from("acct_1", 8) <= usage_key("acct_1", 8, "a")));
+  BOOST_TEST((usage_key("acct_1", 8, "a") < usage_key_from("acct_1", 9)));
+  BOOST_TEST(!starts_with(usage_key("acct_12", 8, "a"), usage_key_from("acct_1", 8).substr(0, 8)));
+  BOOST_TEST((usage_key("acct_12", 1, "a") > usage_key_from("acct_1", 1'000'000)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

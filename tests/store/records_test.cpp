@@ -440,6 +440,16 @@ BOOST_AUTO_TEST_CASE(account_decode_rejects_corruption_and_survives_garbage) {
 
 // Version 1 wrote "free" for every account, which no admin had chosen: it reads as the
 // default plan. Version 2 keeps what was assigned.
+BOOST_AUTO_TEST_CASE(usage_counts_round_trip_with_negative_corrections) {
+  UsageCounts u{1, 2, 3, 4, 5, 6, 7'000'000'000, 8, -9};
+  auto back = decode_usage(encode_usage(u));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST((*back == u));
+  std::string bytes = encode_usage(u);
+  auto decode = [](std::string_view b) { return decode_usage(b); };
+  expect_rejects_corruptions(bytes, decode);
+}
+
 BOOST_AUTO_TEST_CASE(account_version_1_reads_as_the_default_plan) {
   Account a = full_account();
   a.plan = "free";
