@@ -44,6 +44,8 @@ struct Config {
   long preload = 0;
   bool claim_check = false, json = false, typeless = false, mcp = false, next = false;
   bool workflow = false;
+  std::string limited_plan, admin_key;  // --limited-plan, --admin-key
+  long history = 0;  // --history: terminal tasks made before the history phases
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
 };
 
@@ -421,6 +423,53 @@ awaitable<void> preload_worker(const Config& cfg, Stats& st, std::atomic<long>& 
   }
 }
 
+// ---- History (--history) ----
+// Makes terminal tasks of `type` until `left` runs out: a batch of 100 created, claimed
+// with max_tasks 100, each completed.
+awaitable<void> history_worker(const Config& cfg, Stats& st, std::atomic<long>& left, std::string type) {
+  Conn c(co_await asio::this_coro::executor);
+  std::string items;
+  for (int i = 0; i < 100; ++i) items += (i ? "," : "") + create_body(type, static_cast<uint64_t>(i));
+  const std::string batch_body = R"({"tasks":[)" + items + "]}";
+  const std::string claim = json::serialize(json::object{{"type", type}, {"worker_id", "history"},
+                                                         {"max_tasks", 100}});
+  while (left.fetch_sub(100) > 0) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/batch", batch_body, 60s);
+    if (!account(st, nullptr, CREATE, t0, r)) {
+      if (r.status == 0) co_await pause(20ms);
+      continue;
+    }
+    t0 = Clock::now();
+    r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/claim", claim, cfg.timeout);
+    if (!account(st, nullptr, CLAIM, t0, r)) continue;
+    boost::system::error_code ec;
+    json::value answer = json::parse(r.body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("tasks")) continue;
+    for (const json::value& item : answer.as_object().at("tasks").as_array()) {
+      const json::object& task = item.at("task").as_object();
+      std::string body = R"({"result":{"ok":true},"lease_token":)" +
+                         json::serialize(task.at("leaseToken")) + "}";
+      t0 = Clock::now();
+      Reply d = co_await exchange(c, cfg, http::verb::post,
+                                  "/v1/tasks/" + std::string(task.at("id").as_string()) + "/complete",
+                                  std::move(body), cfg.timeout);
+      if (account(st, nullptr, COMPLETE, t0, d)) ++st.cycles;
+    }
+  }
+}
+
+// GETs `target` (a listing) inside the window.
+awaitable<void> list_worker(const Config& cfg, Stats& st, Window w, std::string target) {
+  Conn c(co_await asio::this_coro::executor);
+  while (Clock::now() < w.end) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::get, target, {}, cfg.timeout);
+    account(st, &w, LIST, t0, r);
+    if (r.status == 0) co_await pause(20ms);
+  }
+}
+
 // ---- Workflow (--workflow) ----
 // Creates tasks of `type` inside the window, one per request (batch 1) or `batch` per
 // POST /v1/tasks/batch; counts tasks as cycles.
@@ -691,6 +740,13 @@ int main(int argc, char** argv) {
       "and its release latency (from the server's /health)")(
       "next", po::bool_switch(&cfg.next),
       "lifecycle completes carry claim_next and take the answer's next task (two requests per task)")(
+      "limited-plan", po::value(&cfg.limited_plan),
+      "add the limits phases: the lifecycle in an account on this plan (made with --admin-key), "
+      "between two lifecycle phases of the unlimited account; the figure is its rate over theirs")(
+      "admin-key", po::value(&cfg.admin_key), "the server's admin key, for --limited-plan")(
+      "history", po::value(&cfg.history),
+      "add the history phases: listings and the lifecycle measured, then N completed tasks made "
+      "(batches of 100), then the same measured again; the figures are after/before ratios")(
       "rate", po::value(&cfg.rate),
       "add an open-loop phase: lifecycle requests at R requests/s (R/3 task cycles/s), with at most --workers connections")(
       "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");
@@ -726,6 +782,7 @@ int main(int argc, char** argv) {
   if (!(cfg.warmup >= 0 && cfg.warmup <= 86400)) return bad("--warmup must be >= 0");
   if (!(timeout_s > 0 && timeout_s <= 3600)) return bad("--timeout must be > 0");
   if (vm.count("pid") && cfg.pid <= 0) return bad("--pid must be positive");
+  if (!cfg.limited_plan.empty() && cfg.admin_key.empty()) return bad("--limited-plan needs --admin-key");
   if (vm.count("preload") && cfg.preload < 1) return bad("--preload must be >= 1");
   if (vm.count("rate") && !(cfg.rate >= 3 && cfg.rate <= 1e6)) return bad("--rate must be 3-1000000 requests/s");
   if (!bench::valid_type(cfg.type)) return bad("--type must be 1-100 chars of [A-Za-z0-9_-]");
@@ -837,6 +894,64 @@ int main(int argc, char** argv) {
       report_rss(rep, cfg, "after");
       rep.num("lifecycle/health ratio",
               health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);
+      if (cfg.history > 0) {
+        // Listings and claims as history grows: the same phases before and after N
+        // terminal tasks of another type are made in this account.
+        const std::string pending = type + "_listed";
+        auto list_phase = [&](const std::string& name) {
+          auto phase_start = Clock::now() + secs(cfg.warmup);
+          Window window{phase_start, phase_start + secs(cfg.seconds)};
+          Stats st = run_workers(cfg, [&](Stats& s, int k) {
+            std::string target = k % 2 == 0 ? "/v1/tasks?limit=20"
+                                            : "/v1/tasks?status=pending&type=" + pending + "&limit=20";
+            return list_worker(cfg, s, window, target);
+          });
+          rep.num(name + " requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
+          rep.ops(st, {LIST}, name + " ");
+          rep.num(name + " errors", static_cast<double>(st.errors), 0);
+          return percentile_ms(st.lat_us[LIST], 0.99).value_or(0);
+        };
+        run_one(one_request(cfg, http::verb::post, "/v1/tasks", create_body(pending, 0)));
+        double list_before = list_phase("list before");
+        double cycle_before = cycle_phase("lifecycle before", "before ", type + "_before", lifecycle_worker);
+        std::atomic<long> left{cfg.history};
+        auto t_history = Clock::now();
+        Stats made = run_workers(cfg, [&](Stats& s, int) { return history_worker(cfg, s, left, type + "_history"); });
+        double history_seconds = std::chrono::duration<double>(Clock::now() - t_history).count();
+        rep.num("history tasks", static_cast<double>(made.cycles), 0);
+        rep.num("history seconds", history_seconds, 1);
+        report_rss(rep, cfg, "after history");
+        double list_after = list_phase("list after");
+        double cycle_after = cycle_phase("lifecycle after", "after ", type + "_after", lifecycle_worker);
+        rep.num("list p99 after/before ratio",
+                list_before > 0 ? std::optional<double>(list_after / list_before) : std::nullopt, 2);
+        rep.num("lifecycle after/before ratio",
+                cycle_before > 0 ? std::optional<double>(cycle_after / cycle_before) : std::nullopt, 3);
+      }
+      if (!cfg.limited_plan.empty()) {
+        // Limits counted on every request (an account whose plan limits every class, far
+        // above what the run makes), against no limits: the unlimited account's lifecycle
+        // before and after, so that drift over the run cancels.
+        Config admin = cfg;
+        admin.auth = "Bearer " + cfg.admin_key;
+        Reply made = run_one(one_request(admin, http::verb::post, "/v1/admin/accounts",
+                                         json::serialize(json::object{{"plan", cfg.limited_plan}})));
+        boost::system::error_code jec;
+        json::value v = json::parse(made.body, jec);
+        if (made.status != 201 || jec || !v.is_object() || !v.as_object().contains("apiKey")) {
+          std::fprintf(stderr, "baton-bench: no account on plan %s: HTTP %d %s\n",
+                       cfg.limited_plan.c_str(), made.status, made.body.c_str());
+          return 1;
+        }
+        std::string unlimited_auth = cfg.auth;
+        cfg.auth = "Bearer " + std::string(v.as_object().at("apiKey").as_string());
+        double limited_rps = cycle_phase("limited", "limited ", type + "_limited", lifecycle_worker);
+        cfg.auth = unlimited_auth;
+        double again_rps = cycle_phase("lifecycle again", "again ", type + "_again", lifecycle_worker);
+        double unlimited_rps = (life_rps + again_rps) / 2;
+        rep.num("limited/unlimited ratio",
+                unlimited_rps > 0 ? std::optional<double>(limited_rps / unlimited_rps) : std::nullopt, 3);
+      }
       if (cfg.rate > 0) {
         auto phase_start = Clock::now() + secs(cfg.warmup);
         Window window{phase_start, phase_start + secs(cfg.seconds)};

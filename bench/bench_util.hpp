@@ -228,8 +228,8 @@ inline bool valid_type(const std::string& t) {
   });
 }
 
-enum Op { HEALTH, CREATE, CLAIM, COMPLETE, NOPS };
-inline constexpr const char* kOpName[NOPS] = {"health", "create", "claim", "complete"};
+enum Op { HEALTH, CREATE, CLAIM, COMPLETE, LIST, NOPS };
+inline constexpr const char* kOpName[NOPS] = {"health", "create", "claim", "complete", "list"};
 
 // One per thread; only that thread's io_context touches it.
 struct Stats {

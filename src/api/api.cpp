@@ -252,6 +252,12 @@ void Api::set_connection_stats(std::function<http::ConnectionStats()> source) {
 
 void Api::set_max_connections(int in_force) { services_->max_connections = in_force; }
 
+Millis Api::retention_ms(const std::string& account) {
+  std::optional<Account> found = services_->accounts.find_account(account);
+  if (!found) return 0;
+  return services_->plans.current().plans.of_account(found->plan).retention_ms();
+}
+
 bool Api::reload_limits(const Config& config) {
   LimitsInForce next = limits_in_force(config);
   const LimitsInForce& now = services_->plans.current();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/operation.hpp"
+#include "core/time.hpp"
 #include "http/message.hpp"
 
 namespace baton {
@@ -45,6 +46,8 @@ class Api final : public http::Handler {
   // SIGHUP: the plans and rate limits of `config` apply from each shard's next request.
   // Whether anything changed.
   bool reload_limits(const Config& config);
+  // How long the account's plan keeps its terminal tasks (the engine's RetentionPolicy).
+  Millis retention_ms(const std::string& account);
   const std::vector<Operation>& operations() const;
 
  private:

@@ -43,6 +43,7 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   out.append(",\"dependencies\":{\"released\":").append(std::to_string(stats.releases));
   out.append(",\"release_us\":{\"p50\":").append(std::to_string(stats.release_p50_us));
   out.append(",\"p99\":").append(std::to_string(stats.release_p99_us)).append("}}");
+  out.append(",\"retention\":{\"purged\":").append(std::to_string(stats.purged)).append("}");
   // Failures no request answered for (core/failures.hpp), by kind.
   out.append(",\"failures\":{");
   for (Failure kind : kFailureKinds) {

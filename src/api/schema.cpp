@@ -47,7 +47,7 @@ constexpr std::string_view kComponents = R"json({
   "Plan": {
     "type": "object", "required": ["name", "workers", "tasks_per_month", "claims_per_hour",
                                    "creates_per_hour", "reads_per_hour", "mutations_per_hour",
-                                   "heartbeats_per_hour", "retention_days"],
+                                   "heartbeats_per_hour", "retention_days", "retention_seconds"],
     "description": "A plan's limits; null is no limit.",
     "properties": {
       "name": {"type": "string"},
@@ -58,7 +58,9 @@ constexpr std::string_view kComponents = R"json({
       "reads_per_hour": {"type": ["integer", "null"], "minimum": 1},
       "mutations_per_hour": {"type": ["integer", "null"], "minimum": 1},
       "heartbeats_per_hour": {"type": ["integer", "null"], "minimum": 1},
-      "retention_days": {"type": ["integer", "null"], "minimum": 1}
+      "retention_days": {"type": ["integer", "null"], "minimum": 1},
+      "retention_seconds": {"type": ["integer", "null"], "minimum": 1,
+                            "description": "Wins over retention_days when set."}
     }
   },
   "UsageCounts": {
@@ -302,6 +304,7 @@ constexpr std::string_view kComponents = R"json({
                    "failures": {"type": "object",
                                 "additionalProperties": {"type": "integer", "minimum": 0}},
                    "connections": {"type": "object"},
+                   "retention": {"type": "object", "description": "Terminal tasks purged past their plan's retention since start."},
                    "dependencies": {"type": "object", "description": "Releases of blocked tasks, and the time from a dependency's terminal state to the release being durable (quantiles, to within 19 %)."}}
   },
   "AgentCard": {

@@ -18,13 +18,18 @@ namespace {
 constexpr std::int64_t kMaxHourlyPoints = 31 * 24;
 constexpr std::int64_t kMaxDailyPoints = 366;
 
-// A time as RFC 3339 or epoch milliseconds (seed 004 sends the latter).
+// A time as RFC 3339 or epoch milliseconds (seed 004 sends the latter), from 1970 to the
+// end of 9999: usage hours are never negative, and no sum of them overflows.
 std::optional<Millis> parse_time(std::string_view text) {
-  if (auto at = parse_rfc3339(text)) return at;
-  Millis ms = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (ec != std::errc() || end != text.data() + text.size() || ms < 0) return std::nullopt;
-  return ms;
+  constexpr Millis kLast = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  std::optional<Millis> at = parse_rfc3339(text);
+  if (!at) {
+    Millis ms = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec == std::errc() && end == text.data() + text.size()) at = ms;
+  }
+  if (!at || *at < 0 || *at > kLast) return std::nullopt;
+  return at;
 }
 
 struct Range {
@@ -38,7 +43,10 @@ std::string read_range(const Call& call, Millis since_default, Range& range) {
   for (auto [name, into] : {std::pair{"since", &range.since}, std::pair{"until", &range.until}}) {
     if (auto text = call.input.string(name)) {
       auto at = parse_time(*text);
-      if (!at) return std::string(name) + " must be an RFC 3339 time or epoch milliseconds";
+      if (!at) {
+        return std::string(name) +
+               " must be an RFC 3339 time or epoch milliseconds, from 1970 to 9999";
+      }
       *into = *at;
     }
   }

@@ -177,6 +177,8 @@ int serve(const Config& config, const std::string& config_path) {
   options.retry_backoff_base_seconds = config.tasks.retry_backoff_base_seconds;
   options.retry_backoff_max_seconds = config.tasks.retry_backoff_max_seconds;
   options.pin_shards = config.server.pin_shards;
+  options.purge_interval_seconds = config.tasks.purge_interval_seconds;
+  options.purge_batch = config.tasks.purge_batch;
   LocalEngine engine(*db, options, shards);
   engine.recover();
   auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -189,6 +191,7 @@ int serve(const Config& config, const std::string& config_path) {
   api::Api api(engine, accounts, config, [](std::string_view message, std::string_view detail) {
     log(LogLevel::warn, message, detail);
   });
+  engine.set_retention([&api](const std::string& account) { return api.retention_ms(account); });
   http::ListenerLimits limits;
   limits.max_body_bytes = static_cast<std::uint64_t>(config.server.max_body_bytes);
   limits.max_header_bytes = static_cast<std::uint32_t>(config.server.max_header_bytes);

@@ -164,7 +164,8 @@ struct Loader {
             result.errors.push_back(file_at(limit_key) + ": " + limit_dotted +
                                     ": unknown limit; a plan has workers, tasks_per_month, "
                                     "claims_per_hour, creates_per_hour, reads_per_hour, "
-                                    "mutations_per_hour, heartbeats_per_hour, retention_days");
+                                    "mutations_per_hour, heartbeats_per_hour, retention_days, "
+                                    "retention_seconds");
             return;
           }
           std::int64_t number = -1;

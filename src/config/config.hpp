@@ -69,6 +69,10 @@ struct Config {
     std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
     int retry_backoff_base_seconds = 2;
     int retry_backoff_max_seconds = 300;
+    // The retention purge (docs/limits.md): how often it runs, and the most tasks one
+    // shard removes per write.
+    int purge_interval_seconds = 60;
+    int purge_batch = 1000;
   } tasks;
   struct Idempotency {
     int ttl_seconds = 86400;

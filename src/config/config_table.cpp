@@ -68,6 +68,8 @@ const std::vector<Field>& fields() {
       {"tasks", "max_schedule_ahead_seconds", REF(tasks.max_schedule_ahead_seconds), 0, kYear},
       {"tasks", "retry_backoff_base_seconds", REF(tasks.retry_backoff_base_seconds), 0, kDay},
       {"tasks", "retry_backoff_max_seconds", REF(tasks.retry_backoff_max_seconds), 0, kDay},
+      {"tasks", "purge_interval_seconds", REF(tasks.purge_interval_seconds), 1, kDay},
+      {"tasks", "purge_batch", REF(tasks.purge_batch), 1, 100000},
       {"idempotency", "ttl_seconds", REF(idempotency.ttl_seconds), 1, kYear},
       {"mcp", "enabled", REF(mcp.enabled)},
       {"mcp", "allowed_origins", REF(mcp.allowed_origins), 0, 0, {}, check_origin},

@@ -30,8 +30,8 @@ const Plan& PlanBook::of_account(std::string_view name) const {
   return plans.find(kUnlimitedPlan)->second;
 }
 
-const std::array<PlanKey, 8>& plan_keys() {
-  static const std::array<PlanKey, 8> keys = {{
+const std::array<PlanKey, 9>& plan_keys() {
+  static const std::array<PlanKey, 9> keys = {{
       {"workers", &Plan::workers, std::nullopt},
       {"tasks_per_month", &Plan::tasks_per_month, std::nullopt},
       {"claims_per_hour", nullptr, RateClass::claim},
@@ -40,6 +40,7 @@ const std::array<PlanKey, 8>& plan_keys() {
       {"mutations_per_hour", nullptr, RateClass::mutate},
       {"heartbeats_per_hour", nullptr, RateClass::heartbeat},
       {"retention_days", &Plan::retention_days, std::nullopt},
+      {"retention_seconds", &Plan::retention_seconds, std::nullopt},
   }};
   return keys;
 }

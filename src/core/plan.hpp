@@ -23,6 +23,12 @@ struct Plan {
   // Requests per hour, by RateClass.
   std::array<std::int64_t, kRateClassCount> per_hour{};
   std::int64_t retention_days = 0;  // terminal tasks are purged this long after they end
+  // The same in seconds, for short-lived deployments and tests; wins when set.
+  std::int64_t retention_seconds = 0;
+  // How long terminal tasks are kept after they end, in milliseconds; 0: for ever.
+  std::int64_t retention_ms() const {
+    return retention_seconds > 0 ? retention_seconds * 1000 : retention_days * 86'400'000;
+  }
 
   std::int64_t hourly(RateClass rate_class) const {
     return per_hour[static_cast<std::size_t>(rate_class)];
@@ -52,7 +58,7 @@ struct PlanKey {
   std::int64_t Plan::*scalar = nullptr;  // or
   std::optional<RateClass> rate;
 };
-const std::array<PlanKey, 8>& plan_keys();
+const std::array<PlanKey, 9>& plan_keys();
 std::int64_t& plan_value(Plan& plan, const PlanKey& key);
 
 }  // namespace baton

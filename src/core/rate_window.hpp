@@ -4,6 +4,7 @@
 // window's number, the low 40 bits the count in it. A take in a newer window starts it
 // from zero; one for an older window (a thread whose clock read lagged) counts in the
 // newer one, never reopening the old.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -46,7 +47,7 @@ class WindowCounter {
   }
   // Sets the counter to `count` in `window` (a count read from storage).
   void reset(std::int64_t window, std::int64_t count) {
-    std::uint64_t clamped = static_cast<std::uint64_t>(count < 0 ? 0 : count) & kCountMask;
+    std::uint64_t clamped = count < 0 ? 0 : std::min(static_cast<std::uint64_t>(count), kCountMask);
     word_.store(((static_cast<std::uint64_t>(window) & kWindowMask) << kCountBits) | clamped,
                 std::memory_order_relaxed);
   }

@@ -11,6 +11,10 @@ struct EngineOptions {
   int retry_backoff_base_seconds = 2;  // first retry delay after a failure, doubling
   int retry_backoff_max_seconds = 300;
   bool pin_shards = true;  // shard i runs on core i mod cores
+  // The retention purge: how often it looks for terminal tasks past their account's
+  // retention, and how many one shard removes per write (a turn of its thread).
+  int purge_interval_seconds = 60;
+  int purge_batch = 1000;
 };
 
 }  // namespace baton

@@ -21,13 +21,42 @@ asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateReques
   BatchOutcome batch;
   batch.now = wall_now_ms();
   if (requests.empty()) co_return batch;
+  const std::string account = requests.front().account;
+  const std::int64_t month = usage_month(batch.now);
+  auto batch_error = [&](ErrorCode code) {
+    batch.error = code;
+    return batch;
+  };
+  // Whether an earlier attempt made item `item` durably (its stored answer is live).
+  auto stored_item = [&](const IdempotencyRequest& item) {
+    std::optional<IdempotencyRequest> scope = scoped(account, &item);
+    auto bytes = db_.get(Cf::idempotency, scope->scope_key);
+    auto stored = bytes ? records::decode_response(*bytes) : std::nullopt;
+    return stored && stored->expires_at > batch.now;
+  };
   for (const CreateRequest& request : requests) {
-    // Linked items are checked and watched one by one, as single creates.
+    // Linked items are checked and watched one by one, as single creates; the quota is
+    // still taken for the whole batch first, and what was not created given back.
     if (!request.depends_on.empty() || !request.parent_task_id.empty()) {
-      co_return co_await TaskEngine::create_batch(std::move(requests), asked);
+      std::int64_t fresh = 0;
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        if (!asked || !stored_item(item_idempotency(*asked, i))) ++fresh;
+      }
+      if (!db_.writable()) co_return batch_error(ErrorCode::unavailable);
+      if (!quota_.try_take(account, month, requests.front().monthly_quota, fresh)) {
+        co_return batch_error(ErrorCode::quota_exceeded);
+      }
+      for (CreateRequest& item : requests) item.quota_taken = true;
+      std::size_t asked_for = requests.size();
+      BatchOutcome linked = co_await TaskEngine::create_batch(std::move(requests), asked);
+      if (!linked.ok()) {
+        std::int64_t made = static_cast<std::int64_t>(linked.items.size());
+        std::int64_t unmade = static_cast<std::int64_t>(asked_for) - made;
+        quota_.give_back(account, month, std::clamp<std::int64_t>(unmade, 0, fresh));
+      }
+      co_return linked;
     }
   }
-  const std::string account = requests.front().account;
   std::optional<IdempotencyRequest> scope = scoped(account, asked);
   const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
   std::vector<IdempotencyRequest> item_keys;
@@ -64,8 +93,9 @@ asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateReques
       if (stored && stored->expires_at > now) --fresh;  // made by an earlier attempt
     }
     // The quota: all the items not made yet, or none (the batch's key is held, so no other
-    // attempt makes them meanwhile).
-    if (!quota_.try_take(account, usage_month(now), requests.front().monthly_quota, fresh)) {
+    // attempt makes them meanwhile). Items refused below are given back.
+    if (!db_.writable()) co_return error_outcome(ErrorCode::unavailable);
+    if (!quota_.try_take(account, month, requests.front().monthly_quota, fresh)) {
       co_return error_outcome(ErrorCode::quota_exceeded);
     }
     for (CreateRequest& request : requests) request.quota_taken = true;
@@ -92,13 +122,18 @@ asio::awaitable<BatchOutcome> LocalEngine::create_batch(std::vector<CreateReques
     batch.items.clear();
     co_return batch;
   }
+  std::int64_t refused = 0;
   for (const Outcome& item : batch.items) {
-    if (!item.ok()) {
+    if (item.ok()) continue;
+    ++refused;
+    if (batch.error == ErrorCode::none) {
       batch.error = item.error;
       batch.retry_after_seconds = item.retry_after_seconds;
-      batch.items.clear();
-      break;
     }
+  }
+  if (refused > 0) {
+    quota_.give_back(account, month, refused);
+    batch.items.clear();
   }
   co_return batch;
 }

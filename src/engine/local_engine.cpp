@@ -126,6 +126,10 @@ void LocalEngine::start() {
     });
   }
   asio::co_spawn(shards_.front()->context(), watch_storage(), NoteFailure{"storage watch"});
+  if (retention_) {
+    asio::co_spawn(shards_.front()->context(), keep_history_bounded(),
+                   NoteFailure{"retention purge"});
+  }
   rewatch_restored();
 }
 
@@ -374,6 +378,7 @@ EngineStats LocalEngine::stats() {
     stats.commit_write_us += timing.write_ns / 1000;
     stats.commit_back_to_shard_us += timing.back_to_shard_ns / 1000;
   }
+  stats.purged = purged_.load(std::memory_order_relaxed);
   stats.releases = release_latency_.count();
   stats.release_p50_us = release_latency_.quantile(0.5);
   stats.release_p99_us = release_latency_.quantile(0.99);

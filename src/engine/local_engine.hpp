@@ -62,6 +62,7 @@ class LocalEngine final : public TaskEngine {
                                                              Millis seen_since) override;
   EngineStats stats() override;
   std::int64_t leases_in_use(const std::string& account) override;
+  void set_retention(RetentionPolicy policy) override { retention_ = std::move(policy); }
   std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
                               std::int64_t until_hour) override;
   std::int64_t created_this_month(const std::string& account) override;
@@ -101,6 +102,10 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<std::string> start_verification(std::shared_ptr<const Task> task);
   boost::asio::awaitable<void> report_verification(std::shared_ptr<const Task> verifier);
   boost::asio::awaitable<void> resume_verification(std::shared_ptr<const Task> task);
+  // Runs on shard 0 for the engine's life when a retention policy is set: every
+  // purge_interval_seconds, each account's terminal tasks past its retention are removed,
+  // shard by shard, purge_batch at a time (local_retention.cpp).
+  boost::asio::awaitable<void> keep_history_bounded();
   // Runs on shard 0 for the engine's life: while storage is unwritable, tries
   // recover_storage() every kStorageRetry.
   boost::asio::awaitable<void> watch_storage();
@@ -119,6 +124,8 @@ class LocalEngine final : public TaskEngine {
   std::vector<std::thread> threads_;
   // From a dependency's terminal state to its dependent's release being durable.
   LatencyHistogram release_latency_;
+  RetentionPolicy retention_;
+  std::atomic<std::uint64_t> purged_{0};
 };
 
 }  // namespace baton

@@ -14,9 +14,11 @@ QuotaGate::Entry& QuotaGate::entry(const std::string& account) {
 }
 
 void QuotaGate::ensure_loaded(Entry& entry, const std::string& account, std::int64_t month) {
-  if (entry.loaded_month.load(std::memory_order_acquire) == month) return;
+  // A newer month loaded already: a take for an older one (a clock read a moment behind)
+  // counts in it, never reloads it.
+  if (entry.loaded_month.load(std::memory_order_acquire) >= month) return;
   std::lock_guard lock(entry.load);
-  if (entry.loaded_month.load(std::memory_order_acquire) == month) return;
+  if (entry.loaded_month.load(std::memory_order_acquire) >= month) return;
   entry.count.reset(month, load_(account, month));
   entry.loaded_month.store(month, std::memory_order_release);
 }
@@ -26,7 +28,7 @@ bool QuotaGate::try_take(const std::string& account, std::int64_t month, std::in
   if (limit <= 0) {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(account);
-    if (it == entries_.end() || it->second->loaded_month.load(std::memory_order_acquire) != month) {
+    if (it == entries_.end() || it->second->loaded_month.load(std::memory_order_acquire) < month) {
       return true;
     }
     it->second->count.take(month, 0, n);

@@ -290,6 +290,9 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
                                        Millis now, Outcome& outcome) {
   const Task& after = *shared;
   std::shared_ptr<const Task> shared_after = shared;
+  // First: it may read storage (and throw) before anything else is changed, and its row
+  // must be dirty before add_op, which may seal the round (and write the dirty rows).
+  count_usage(before, after, now);
   // Encoded and added to the batch on the commit thread (GroupCommitter::add_transition).
   committer_.add_transition(store::plan_transition(before, shared, id));
   if (idempotency) {
@@ -312,7 +315,6 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   }
   reindex(before, after, id);
   count_worker(before, after, now);
-  count_usage(before, after, now);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
   if (finished) note_finished(id, after, generation);
   note_verification(before, after, shared_after, generation, finished);
@@ -326,7 +328,7 @@ void Shard::on_durable(std::uint64_t generation, bool ok) {
     dirty_order_.pop_front();
     auto it = dirty_.find(id);
     if (it == dirty_.end() || it->second.generation != written) continue;
-    if (ok) remember(id, std::move(it->second.task));
+    if (ok && it->second.task) remember(id, std::move(it->second.task));  // null: purged
     dirty_.erase(it);
   }
 }

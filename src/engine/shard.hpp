@@ -147,6 +147,11 @@ class Shard {
     on_verifier_finished_ = std::move(finished);
   }
 
+  // Removes up to `limit` of the account's terminal tasks this shard owns that ended
+  // before `cutoff` (and were created before it), in one write; answers how many once it
+  // is durable. `shard_count` tells which tasks are this shard's.
+  boost::asio::awaitable<int> purge(std::string account, Millis cutoff, int limit, int shard_count);
+
   // The worker roster's counts of the queues this shard owns (shard_workers.cpp): kept
   // here, written once a second (a kill -9 loses at most the last second's counts, never
   // a task), and read back at start.

@@ -14,10 +14,13 @@ void Shard::count_usage(const Task* before, const Task& after, Millis now) {
   UsageCounts change = usage_change(before, after, now);
   if (change.empty()) return;
   std::string key = keys::usage_key(after.account_id, usage_hour(now), after.type);
-  auto [it, met] = usage_.try_emplace(key);
-  if (met) {
-    // The first change of this row since it was last dropped: what storage holds so far.
-    if (auto stored = store::read_usage(db_, key)) it->second = *stored;
+  auto it = usage_.find(key);
+  if (it == usage_.end()) {
+    // The first change of this row since it was last dropped: what storage holds so far,
+    // read before the row exists here, so a failed read (it throws) leaves no zero row
+    // to be written over the stored one.
+    UsageCounts stored = store::read_usage(db_, key).value_or(UsageCounts{});
+    it = usage_.emplace(key, stored).first;
   }
   it->second.add(change);
   usage_dirty_.insert(std::move(key));

@@ -199,6 +199,7 @@ struct EngineStats {
   // terminal state to its dependent's release being durable (quantiles, microseconds).
   std::uint64_t releases = 0;
   std::int64_t release_p50_us = 0, release_p99_us = 0;
+  std::uint64_t purged = 0;  // terminal tasks removed past their retention
   std::uint64_t wal_spares_used = 0;    // WAL files that started as a spare (store/spare_wal)
   std::uint64_t wal_spares_missed = 0;  // WAL files created while no spare was ready
 };
@@ -216,9 +217,17 @@ inline bool succeeded(const Outcome& outcome) {
   return outcome.ok() && (outcome.status == 0 || (outcome.status >= 200 && outcome.status < 300));
 }
 
+// How long an account's terminal tasks (completed, dead-lettered, cancelled) are kept
+// after they end, in milliseconds; 0: for ever. Called from the engine's threads.
+using RetentionPolicy = std::function<Millis(const std::string& account)>;
+
 class TaskEngine {
  public:
   virtual ~TaskEngine() = default;
+  // Terminal tasks past their account's retention are removed in the background, in
+  // bounded batches; pending, claimed, blocked and gated tasks never are. Set before the
+  // engine starts.
+  virtual void set_retention(RetentionPolicy policy) = 0;
   virtual boost::asio::awaitable<Outcome> create(CreateRequest request,
                                                  const IdempotencyRequest* idempotency) = 0;
   // Creates every request, answered once all are durable. With `idempotency`, item i is

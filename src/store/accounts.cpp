@@ -68,6 +68,13 @@ StorageStatus revoke_key(Db& db, const std::string& account, const std::string& 
       true);
 }
 
+std::vector<std::string> account_ids(Db& db) {
+  std::vector<std::string> out;
+  auto it = db.iterate(Cf::accounts);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().data(), it->key().size());
+  return out;
+}
+
 std::optional<records::Account> find_account(Db& db, const std::string& account) {
   auto bytes = db.get(Cf::accounts, account);
   if (!bytes) return std::nullopt;

@@ -20,6 +20,8 @@ StorageStatus revoke_key(Db& db, const std::string& account, const std::string& 
                          bool& found);
 
 std::optional<records::Account> find_account(Db& db, const std::string& account);
+// Every account's id, in id order.
+std::vector<std::string> account_ids(Db& db);
 // Rewrites the account's plan in one synced write; `found` is false when there is none.
 StorageStatus set_plan(Db& db, const std::string& account, const std::string& plan, bool& found);
 

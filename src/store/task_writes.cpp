@@ -82,6 +82,39 @@ void write_transition(Db& db, rocksdb::WriteBatch& batch, const TransitionWrite&
   }
 }
 
+void write_purge(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id) {
+  using keys::ListIndex;
+  batch.Delete(db.cf(Cf::tasks), slice(keys::task_key(id)));
+  for (ListIndex index : {ListIndex::all, ListIndex::by_type}) {
+    batch.Delete(db.cf(Cf::listing),
+                 slice(keys::list_key(index, task.account_id, task.type, task.status, id)));
+  }
+  put_terminal_entries(db, batch, task.account_id, task.type, task.status, id, true);
+  if (!task.parent_task_id.empty()) {
+    if (auto parent = parse_task_id(task.parent_task_id)) {
+      batch.Delete(db.cf(Cf::listing), slice(keys::child_key(task.account_id, *parent, id)));
+    }
+  }
+}
+
+std::vector<Ulid> terminal_created_before(Db& db, const std::string& account, TaskStatus status,
+                                          Millis created_before, std::size_t limit,
+                                          const std::function<bool(const Ulid&)>& wanted) {
+  std::vector<Ulid> out;
+  std::string prefix = keys::list_prefix(keys::ListIndex::by_status, account, {}, status);
+  auto it = db.iterate(Cf::listing);
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)) &&
+                                out.size() < limit;
+       it->Next()) {
+    auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
+    if (!id) continue;
+    if (ulid_time(*id) >= created_before) break;  // ids are in creation order
+    if (wanted(*id)) out.push_back(*id);
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+  return out;
+}
+
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
                     const records::StoredResponse& response) {
   batch.Put(db.cf(Cf::idempotency), slice(key), slice(records::encode_response(response)));
@@ -114,6 +147,7 @@ void scan_usage(Db& db, const std::string& account, std::int64_t from_hour, std:
     auto counts = records::decode_usage(std::string_view(it->value().data(), it->value().size()));
     if (parts && counts && parts->account == account) each(*parts, *counts);
   }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
 }
 
 void scan_worker_stats(Db& db,

@@ -42,6 +42,14 @@ void write_worker_stats(Db& db, rocksdb::WriteBatch& batch, const std::string& k
 void scan_worker_stats(Db& db,
                        const std::function<void(const std::string& key, const WorkerTypeStats&)>& each);
 
+// Removes a terminal task whole: its record and every listing entry it has.
+void write_purge(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id);
+// Up to `limit` of the account's tasks in terminal `status` created before `created_before`
+// for which `wanted` holds, oldest first (the by_status index, in id order).
+std::vector<Ulid> terminal_created_before(Db& db, const std::string& account, TaskStatus status,
+                                          Millis created_before, std::size_t limit,
+                                          const std::function<bool(const Ulid&)>& wanted);
+
 // Usage counts of one (account, hour, type) (keys::usage_key), written whole: their shard
 // is their one writer.
 void write_usage(Db& db, rocksdb::WriteBatch& batch, const std::string& key,

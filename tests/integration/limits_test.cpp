@@ -32,7 +32,8 @@ const std::string kPlans =
     "  three_claims: { claims_per_hour: 3, reads_per_hour: 1000 }\n"
     "  two_creates: { creates_per_hour: 2 }\n"
     "  five_tasks: { tasks_per_month: 5 }\n"
-    "  twenty_tasks: { tasks_per_month: 20 }\n";
+    "  twenty_tasks: { tasks_per_month: 20 }\n"
+    "  short_history: { retention_seconds: 2 }\n";
 
 ServerOptions limits_options() {
   ServerOptions options;
@@ -483,6 +484,23 @@ BOOST_AUTO_TEST_CASE(creates_past_the_month_get_402_and_replays_do_not_count) {
   BOOST_TEST(usage.obj().at("quota").as_object().at("tasks_per_month").as_int64() == 5);
 }
 
+BOOST_AUTO_TEST_CASE(a_linked_batch_is_all_or_nothing_for_the_quota_too) {
+  Fresh f;
+  f.require_plan("five_tasks");
+  std::string parent = f.c.create_task_id(f.key, task_body(f.type));
+  auto children = [&](int count) {
+    json::array items;
+    for (int i = 0; i < count; ++i) {
+      items.push_back(json::object{{"type", f.type}, {"payload", {{"n", i}}}, {"parent_task_id", parent}});
+    }
+    return js({{"tasks", items}});
+  };
+  BOOST_TEST(error_problem(f.c.post("/v1/tasks/batch", f.key, children(5)), "quota_exceeded") == "");
+  BOOST_TEST(f.c.list_tasks(f.key, "limit=100").obj().at("tasks").as_array().size() == 1u);
+  BATON_CHECK_STATUS(f.c.post("/v1/tasks/batch", f.key, children(4)), 201);
+  BOOST_TEST(error_problem(f.c.create_task(f.key, task_body(f.type)), "quota_exceeded") == "");
+}
+
 BOOST_AUTO_TEST_CASE(parallel_creates_across_shards_never_pass_the_quota) {
   Fresh f;
   f.require_plan("twenty_tasks");
@@ -621,6 +639,61 @@ BOOST_AUTO_TEST_CASE(usage_periods_are_checked_and_reachable_over_mcp) {
   McpSession mcp(limits_server(), f.key);
   json::object result = mcp.call("get_usage_breakdown", {});
   BOOST_TEST(js(result).find(f.type) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(retention)
+
+BOOST_AUTO_TEST_CASE(terminal_tasks_past_the_plans_retention_are_purged_and_live_ones_stay) {
+  ServerOptions options = limits_options();
+  options.with("tasks.purge_interval_seconds", "1").with("tasks.purge_batch", "2");
+  TestServer server(options);
+  Fresh f(server);
+  f.require_plan("short_history");
+  Fresh other(server);  // the default plan: kept for ever
+  std::string kept = other.c.create_task_id(other.key, task_body(other.type));
+  BATON_CHECK_STATUS(other.c.cancel(other.key, kept), 200);
+
+  f.create(6, {}, {{"maxAttempts", 1}});
+  std::vector<std::string> done;
+  for (int i = 0; i < 4; ++i) done.push_back(f.claim(worker(i)).task_id());
+  BATON_CHECK_STATUS(f.c.complete(f.key, done[0], js({{"result", {{"n", 0}}}})), 200);
+  BATON_CHECK_STATUS(f.c.complete(f.key, done[1], js({{"result", {{"n", 1}}}})), 200);
+  BATON_CHECK_STATUS(f.c.fail(f.key, done[2], js({{"error", "x"}})), 200);  // dead letter
+  std::string claimed = done[3];
+  Response pending = f.c.list_tasks(f.key, "status=pending&limit=10");
+  const json::array& waiting = pending.obj().at("tasks").as_array();
+  BOOST_REQUIRE_EQUAL(waiting.size(), 2u);
+  std::string cancelled = std::string(waiting.at(0).as_object().at("id").as_string());
+  std::string still_pending = std::string(waiting.at(1).as_object().at("id").as_string());
+  BATON_CHECK_STATUS(f.c.cancel(f.key, cancelled), 200);
+
+  // Four terminal tasks, two per write: gone within a few purge rounds.
+  bool purged = poll_until([&] {
+    return f.c.list_tasks(f.key, "limit=100").obj().at("tasks").as_array().size() == 2u;
+  }, 15s, 200ms);
+  BOOST_TEST(purged);
+  for (const std::string& id : {done[0], done[1], done[2], cancelled}) {
+    BOOST_TEST(error_problem(f.c.get_task(f.key, id), "task_not_found") == "");
+  }
+  BOOST_TEST(f.c.list_tasks(f.key, "status=completed").obj().at("tasks").as_array().empty());
+  BOOST_TEST(f.c.list_tasks(f.key, "status=dead_letter").obj().at("tasks").as_array().empty());
+  // Live tasks stay, whatever their age; another plan's history stays.
+  BATON_CHECK_STATUS(f.c.get_task(f.key, still_pending), 200);
+  BATON_CHECK_STATUS(f.c.heartbeat(f.key, claimed), 200);
+  BATON_CHECK_STATUS(other.c.get_task(other.key, kept), 200);
+  Response health = f.c.get("/health", "");
+  BOOST_TEST(health.obj().at("retention").as_object().at("purged").as_int64() == 4);
+  // Usage is history: it keeps what the purged tasks did.
+  Response usage = f.c.get("/v1/usage", f.key);
+  BOOST_TEST(usage.obj().at("totals").as_object().at("completed").as_int64() == 2);
+  // And the purge survives a restart: nothing comes back.
+  server.kill9();
+  server.restart();
+  Client c = server.client();
+  BOOST_TEST(c.list_tasks(f.key, "limit=100").obj().at("tasks").as_array().size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,43 @@
+// The retention purge's schedule: every account with a retention, every shard, a bounded
+// batch at a time, so that requests keep being served between batches.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "engine/cross_shard.hpp"
+#include "engine/local_engine.hpp"
+#include "engine/shard.hpp"
+#include "store/accounts.hpp"
+
+namespace baton {
+
+namespace asio = boost::asio;
+
+asio::awaitable<void> LocalEngine::keep_history_bounded() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(options_.purge_interval_seconds));
+    auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+    if (!db_.writable()) continue;
+    for (const std::string& account : store::account_ids(db_)) {
+      Millis keep = retention_(account);
+      if (keep <= 0) continue;
+      Millis cutoff = wall_now_ms() - keep;
+      for (auto& shard : shards_) {
+        Shard* owner = shard.get();
+        int count = shard_count();
+        int batch = options_.purge_batch;
+        for (;;) {
+          int purged = co_await on_shard(owner->context(), [&]() -> asio::awaitable<int> {
+            return owner->purge(account, cutoff, batch, count);
+          });
+          purged_.fetch_add(static_cast<std::uint64_t>(purged), std::memory_order_relaxed);
+          if (purged < batch) break;  // this shard's part is done for now
+        }
+      }
+    }
+  }
+}
+
+}  // namespace baton
