@@ -101,11 +101,9 @@ asio::awaitable<Result> set_account_plan(Services& services, Call& call) {
   const LimitsInForce& limits = services.plans.current();
   const Plan* plan = limits.plans.find(plan_name);
   if (!plan) {
-    std::string known;
-    for (const auto& [name, entry] : limits.plans.plans) known += (known.empty() ? "" : ", ") + name;
     co_return error_result(call, ErrorCode::invalid_request,
                            "plan: no plan is called " + printable(plan_name) + "; the plans are " +
-                               known + ".");
+                               limits.plans.names() + ".");
   }
   Plan assigned = *plan;  // copied: the set in force may be replaced while this waits
   bool found = false;

@@ -151,8 +151,8 @@ asio::awaitable<Result> create_account(Services& services, Call& call) {
   std::string plan = call.input.string("plan").value_or("");
   if (!plan.empty() && !services.plans.current().plans.find(plan)) {
     co_return error_result(call, ErrorCode::invalid_request,
-                           "plan: no plan is called " + printable(plan) +
-                               " (GET /v1/billing/plans lists them).");
+                           "plan: no plan is called " + printable(plan) + "; the plans are " +
+                               services.plans.current().plans.names() + ".");
   }
   co_return co_await open_account(services, call, call.input.string("label").value_or(""),
                                   std::move(plan));

@@ -238,10 +238,9 @@ struct Loader {
     if (config.registration == Registration::admin && config.admin_key.empty())
       result.errors.push_back(blame(*find_field("", "registration")) + "admin requires a non-empty admin_key");
     if (!config.plans.find(config.plans.default_plan)) {
-      std::string known;
-      for (const auto& [name, plan] : config.plans.plans) known += (known.empty() ? "" : ", ") + name;
       result.errors.push_back(blame(*find_field("", "default_plan")) + "no plan is called " +
-                              quoted(config.plans.default_plan) + "; the plans are " + known);
+                              quoted(config.plans.default_plan) + "; the plans are " +
+                              config.plans.names());
     }
     if (config.server.tls.cert.empty() != config.server.tls.key.empty()) {
       const Field& set = *find_field("server.tls", config.server.tls.cert.empty() ? "key" : "cert");

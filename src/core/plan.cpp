@@ -30,6 +30,12 @@ const Plan& PlanBook::of_account(std::string_view name) const {
   return plans.find(kUnlimitedPlan)->second;
 }
 
+std::string PlanBook::names() const {
+  std::string out;
+  for (const auto& [name, plan] : plans) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
 const std::array<PlanKey, 9>& plan_keys() {
   static const std::array<PlanKey, 9> keys = {{
       {"workers", &Plan::workers, std::nullopt},

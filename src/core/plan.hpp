@@ -2,6 +2,7 @@
 // Plans (spec section 9): what an account may use, from the config's `plans:` map. There
 // is no payment flow; the operator assigns plans. A limit of 0 means no limit, so the
 // built-in `unlimited` plan, the default, never throttles a self-hosted server.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -26,8 +27,11 @@ struct Plan {
   // The same in seconds, for short-lived deployments and tests; wins when set.
   std::int64_t retention_seconds = 0;
   // How long terminal tasks are kept after they end, in milliseconds; 0: for ever.
+  // Past 1000 years is for ever (and no product overflows).
   std::int64_t retention_ms() const {
-    return retention_seconds > 0 ? retention_seconds * 1000 : retention_days * 86'400'000;
+    constexpr std::int64_t kMaxDays = 365'000;
+    if (retention_seconds > 0) return std::min(retention_seconds, kMaxDays * 86'400) * 1000;
+    return std::min(retention_days, kMaxDays) * 86'400'000;
   }
 
   std::int64_t hourly(RateClass rate_class) const {
@@ -49,6 +53,8 @@ struct PlanBook {
   const Plan* find(std::string_view name) const;
   // The plan an account whose stored plan is `name` follows.
   const Plan& of_account(std::string_view name) const;
+  // "agency, basic, free, …": the plans' names, for messages.
+  std::string names() const;
   bool operator==(const PlanBook&) const = default;
 };
 

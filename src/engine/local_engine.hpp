@@ -106,6 +106,7 @@ class LocalEngine final : public TaskEngine {
   // purge_interval_seconds, each account's terminal tasks past its retention are removed,
   // shard by shard, purge_batch at a time (local_retention.cpp).
   boost::asio::awaitable<void> keep_history_bounded();
+  boost::asio::awaitable<void> purge_round();  // one look at every account
   // Runs on shard 0 for the engine's life: while storage is unwritable, tries
   // recover_storage() every kStorageRetry.
   boost::asio::awaitable<void> watch_storage();

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
 #include "engine/local_engine.hpp"
 #include "engine/shard.hpp"
@@ -20,20 +21,37 @@ asio::awaitable<void> LocalEngine::keep_history_bounded() {
     auto [error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
     if (!db_.writable()) continue;
-    for (const std::string& account : store::account_ids(db_)) {
-      Millis keep = retention_(account);
-      if (keep <= 0) continue;
-      Millis cutoff = wall_now_ms() - keep;
-      for (auto& shard : shards_) {
-        Shard* owner = shard.get();
-        int count = shard_count();
-        int batch = options_.purge_batch;
+    // A storage fault ends this round (noted for /health), never the purge.
+    try {
+      co_await purge_round();
+    } catch (const std::exception& failure) {
+      note_failure(Failure::storage_answer, "retention purge", failure.what());
+    }
+  }
+}
+
+asio::awaitable<void> LocalEngine::purge_round() {
+  const int count = shard_count();
+  const int batch = options_.purge_batch;
+  for (const std::string& account : store::account_ids(db_)) {
+    Millis keep = retention_(account);
+    if (keep <= 0) continue;
+    Millis cutoff = wall_now_ms() - keep;
+    for (auto& shard : shards_) {
+      Shard* owner = shard.get();
+      for (TaskStatus status :
+           {TaskStatus::completed, TaskStatus::dead_letter, TaskStatus::cancelled}) {
+        // Each step resumes after the last task the one before looked at, so a task that
+        // must stay (ended after the cutoff, requeued) is looked at once per round.
+        std::optional<Ulid> after;
         for (;;) {
-          int purged = co_await on_shard(owner->context(), [&]() -> asio::awaitable<int> {
-            return owner->purge(account, cutoff, batch, count);
-          });
-          purged_.fetch_add(static_cast<std::uint64_t>(purged), std::memory_order_relaxed);
-          if (purged < batch) break;  // this shard's part is done for now
+          Shard::PurgeStep step = co_await on_shard(
+              owner->context(), [&]() -> asio::awaitable<Shard::PurgeStep> {
+                return owner->purge(account, status, cutoff, after, batch, count);
+              });
+          purged_.fetch_add(static_cast<std::uint64_t>(step.purged), std::memory_order_relaxed);
+          if (step.done || !db_.writable()) break;
+          after = step.last;
         }
       }
     }

@@ -333,6 +333,13 @@ void Shard::on_durable(std::uint64_t generation, bool ok) {
   }
 }
 
+void Shard::forget_recent(const Ulid& id) {
+  auto it = recent_.find(id);
+  if (it == recent_.end()) return;
+  recent_bytes_ -= footprint(*it->second);
+  recent_.erase(it);  // its place in recent_order_ is skipped when reached
+}
+
 void Shard::remember(const Ulid& id, std::shared_ptr<const Task> task) {
   std::size_t size = footprint(*task);
   auto [it, inserted] = recent_.try_emplace(id);

@@ -147,10 +147,17 @@ class Shard {
     on_verifier_finished_ = std::move(finished);
   }
 
-  // Removes up to `limit` of the account's terminal tasks this shard owns that ended
-  // before `cutoff` (and were created before it), in one write; answers how many once it
-  // is durable. `shard_count` tells which tasks are this shard's.
-  boost::asio::awaitable<int> purge(std::string account, Millis cutoff, int limit, int shard_count);
+  // One step of the retention purge: of the account's tasks in terminal `status` this
+  // shard owns, created before `cutoff`, after `after`, up to `limit` are looked at, and
+  // those still terminal that ended before `cutoff` are removed in one write. Answered
+  // once it is durable. `shard_count` tells which tasks are this shard's.
+  struct PurgeStep {
+    int purged = 0;
+    std::optional<Ulid> last;  // where the next step resumes
+    bool done = true;          // nothing more of this status to look at now
+  };
+  boost::asio::awaitable<PurgeStep> purge(std::string account, TaskStatus status, Millis cutoff,
+                                          std::optional<Ulid> after, int limit, int shard_count);
 
   // The worker roster's counts of the queues this shard owns (shard_workers.cpp): kept
   // here, written once a second (a kill -9 loses at most the last second's counts, never
@@ -240,6 +247,7 @@ class Shard {
                          const std::shared_ptr<const Task>& shared, std::uint64_t generation,
                          bool finished);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
+  void forget_recent(const Ulid& id);
   void tick();
   void on_timer(WheelTimer& timer);
   void end_waits();  // answers every parked long poll with "nothing"

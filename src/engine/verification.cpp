@@ -103,7 +103,16 @@ asio::awaitable<void> LocalEngine::resume_verification(std::shared_ptr<const Tas
   auto id = parse_task_id(verifier_id);
   if (!id) co_return;
   auto bytes = db_.get(Cf::tasks, keys::task_key(*id));
-  if (!bytes) co_return;
+  if (!bytes) {
+    // The verifier's task is gone (purged past its retention, its verdict lost with a
+    // crash): the verification failed, so the gate does not wait for ever.
+    if (!task->verification_task_id.empty()) {
+      Command failed = VerificationDoneCmd{verifier_id, task->attempt_count, false,
+                                           "the verifier's task no longer exists"};
+      co_await apply(std::string(), task->id, std::move(failed), nullptr);
+    }
+    co_return;
+  }
   auto verifier = records::decode_task(*bytes);
   if (verifier && is_terminal(verifier->status)) {
     co_await report_verification(share(std::move(*verifier)));

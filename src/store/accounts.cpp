@@ -72,6 +72,7 @@ std::vector<std::string> account_ids(Db& db) {
   std::vector<std::string> out;
   auto it = db.iterate(Cf::accounts);
   for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().data(), it->key().size());
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
   return out;
 }
 

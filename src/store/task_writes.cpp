@@ -97,22 +97,28 @@ void write_purge(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Uli
   }
 }
 
-std::vector<Ulid> terminal_created_before(Db& db, const std::string& account, TaskStatus status,
-                                          Millis created_before, std::size_t limit,
-                                          const std::function<bool(const Ulid&)>& wanted) {
-  std::vector<Ulid> out;
+TerminalScan terminal_created_before(Db& db, const std::string& account, TaskStatus status,
+                                     Millis created_before, std::optional<Ulid> after,
+                                     std::size_t limit,
+                                     const std::function<bool(const Ulid&)>& wanted) {
+  TerminalScan scan;
   std::string prefix = keys::list_prefix(keys::ListIndex::by_status, account, {}, status);
+  std::string start = after ? keys::list_key(keys::ListIndex::by_status, account, {}, status, *after)
+                            : prefix;
   auto it = db.iterate(Cf::listing);
-  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)) &&
-                                out.size() < limit;
-       it->Next()) {
+  it->Seek(slice(start));
+  if (after && it->Valid() && it->key() == slice(start)) it->Next();
+  for (; it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
     auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
     if (!id) continue;
     if (ulid_time(*id) >= created_before) break;  // ids are in creation order
-    if (wanted(*id)) out.push_back(*id);
+    scan.last = *id;
+    if (wanted(*id)) scan.ids.push_back(*id);
+    if (scan.ids.size() >= limit) break;
   }
   if (!it->status().ok()) throw StorageError(it->status().ToString());
-  return out;
+  scan.done = scan.ids.size() < limit;
+  return scan;
 }
 
 void write_response(Db& db, rocksdb::WriteBatch& batch, const std::string& key,

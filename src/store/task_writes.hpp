@@ -44,11 +44,19 @@ void scan_worker_stats(Db& db,
 
 // Removes a terminal task whole: its record and every listing entry it has.
 void write_purge(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id);
-// Up to `limit` of the account's tasks in terminal `status` created before `created_before`
-// for which `wanted` holds, oldest first (the by_status index, in id order).
-std::vector<Ulid> terminal_created_before(Db& db, const std::string& account, TaskStatus status,
-                                          Millis created_before, std::size_t limit,
-                                          const std::function<bool(const Ulid&)>& wanted);
+// The account's tasks in terminal `status` created before `created_before`, oldest first
+// (the by_status index, in id order), after `after` when given: up to `limit` for which
+// `wanted` holds. `last` gets the last id looked at (where the next scan resumes);
+// `done` is set when the scan reached the end of those.
+struct TerminalScan {
+  std::vector<Ulid> ids;
+  std::optional<Ulid> last;
+  bool done = false;
+};
+TerminalScan terminal_created_before(Db& db, const std::string& account, TaskStatus status,
+                                     Millis created_before, std::optional<Ulid> after,
+                                     std::size_t limit,
+                                     const std::function<bool(const Ulid&)>& wanted);
 
 // Usage counts of one (account, hour, type) (keys::usage_key), written whole: their shard
 // is their one writer.
