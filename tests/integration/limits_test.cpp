@@ -327,6 +327,34 @@ BOOST_AUTO_TEST_CASE(mcp_tool_calls_count_toward_the_same_limits) {
   BOOST_TEST(js(status).find("\"claim\":3") != std::string::npos);
 }
 
+// The worker limit and the quota answer the same over MCP: a tool error carrying the
+// HTTP answer, billing_context and upgrade_plan included.
+BOOST_AUTO_TEST_CASE(the_worker_limit_and_the_quota_hold_over_mcp) {
+  Fresh f;
+  f.require_plan("two");
+  f.create(3);
+  McpSession mcp(limits_server(), f.key);
+  for (int i = 0; i < 2; ++i) {
+    json::object claimed = mcp.call("claim_task", {{"type", f.type}, {"worker_id", worker(i)}});
+    BOOST_TEST(!(claimed.contains("isError") && claimed.at("isError").as_bool()));
+  }
+  json::object refused = mcp.call("claim_task", {{"type", f.type}, {"worker_id", "w9"}});
+  BOOST_TEST(refused.at("isError").as_bool());
+  const json::object& answer = refused.at("structuredContent").as_object();
+  BOOST_TEST(answer.at("error").as_string() == "max_workers_reached");
+  BOOST_TEST(answer.at("agent_contract").as_object().at("billing_context").as_object()
+                 .at("workers_limit").as_int64() == 2);
+
+  f.require_plan("five_tasks");
+  for (int i = 0; i < 2; ++i) {
+    json::object made = mcp.call("create_task", {{"type", f.type}, {"payload", {{"n", i}}}});
+    BOOST_TEST(!(made.contains("isError") && made.at("isError").as_bool()));
+  }
+  json::object over = mcp.call("create_task", {{"type", f.type}, {"payload", {{"n", 9}}}});
+  BOOST_TEST(over.at("isError").as_bool());
+  BOOST_TEST(over.at("structuredContent").as_object().at("error").as_string() == "quota_exceeded");
+}
+
 BOOST_AUTO_TEST_CASE(registrations_are_bounded_per_client_address) {
   TestServer server(ServerOptions{}.with("rate_limits.registrations_per_hour_per_address", "2"));
   Client c = server.client();
