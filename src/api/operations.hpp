@@ -1,7 +1,8 @@
 #pragma once
-// The operation table: every endpoint of Baton's API, one row each. Adding an endpoint is
-// one row here plus its function (handlers.hpp); routing, the MCP tools and the discovery
-// documents follow from the row.
+// The operation table: every endpoint of Baton's API, one row each (operations.cpp: tasks
+// and discovery; account_operations.cpp: accounts, keys, plans, usage, admin). Adding an
+// endpoint is one row plus its function (handlers.hpp); routing, the MCP tools and the
+// discovery documents follow from the row.
 #include <string_view>
 #include <vector>
 
@@ -12,6 +13,10 @@ namespace baton::api {
 
 // Bounds in the rows come from `limits`, the same values the engine and the config enforce.
 std::vector<Operation> operation_table(const TaskLimits& limits);
+
+// The rows of accounts, keys, plans, usage and the admin operations (account_operations.cpp),
+// appended to `table`.
+void add_account_operations(std::vector<Operation>& table);
 
 // The row named `id`, or nullptr.
 const Operation* find_operation(const std::vector<Operation>& table, std::string_view id);

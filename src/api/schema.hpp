@@ -18,6 +18,10 @@ boost::json::object input_schema(const Operation& operation);
 // {"name", "title", "description", "inputSchema"} of one operation.
 boost::json::object tool_entry(const Operation& operation);
 
+// The answer bodies' schemas as JSON text, the OpenAPI document's components/schemas
+// (schema_components.cpp).
+std::string_view answer_components();
+
 // `with_mcp`: whether POST /mcp is served (mcp.enabled).
 boost::json::object openapi_document(const std::vector<Operation>& table, std::string_view version,
                                      bool with_mcp);

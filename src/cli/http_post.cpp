@@ -8,7 +8,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+
+#include <cstdio>
 
 #include "core/version.hpp"
 
@@ -29,12 +33,6 @@ PostResult failed(std::string why) {
 }
 
 }  // namespace
-
-PostResult post_json(const std::string& base_url, const std::string& path,
-                     const std::string& bearer, const std::string& body,
-                     std::chrono::seconds connect_timeout) {
-  return call_json("POST", base_url, path, bearer, body, connect_timeout);
-}
 
 PostResult call_json(std::string_view method, const std::string& base_url, const std::string& path,
                      const std::string& bearer, const std::string& body,
@@ -81,6 +79,38 @@ PostResult call_json(std::string_view method, const std::string& base_url, const
   result.reply = HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, error);
   return result;
+}
+
+std::string text_of(const boost::json::object& fields, std::string_view name) {
+  const boost::json::value* value = fields.if_contains(name);
+  if (!value) return "";
+  return value->is_string() ? std::string(value->get_string()) : boost::json::serialize(*value);
+}
+
+std::optional<boost::json::object> answer_of(const std::string& base_url, const std::string& bearer,
+                                             std::string_view method, const std::string& path,
+                                             const std::string& body, int wanted,
+                                             const char* what) {
+  constexpr std::chrono::seconds kConnectTimeout{10};
+  PostResult called = call_json(method, base_url, path, bearer, body, kConnectTimeout);
+  if (!called.reply) {
+    std::fprintf(stderr, "baton: %s failed: %s\n", what, called.failure.c_str());
+    return std::nullopt;
+  }
+  boost::system::error_code error;
+  boost::json::value answer = boost::json::parse(called.reply->body, error);
+  if (error || !answer.is_object()) {
+    std::fprintf(stderr, "baton: %s failed: HTTP %d with a body that is not JSON: %.200s\n", what,
+                 called.reply->status, called.reply->body.c_str());
+    return std::nullopt;
+  }
+  boost::json::object& fields = answer.get_object();
+  if (called.reply->status != wanted) {
+    std::fprintf(stderr, "baton: %s refused (HTTP %d %s): %s\n", what, called.reply->status,
+                 text_of(fields, "error").c_str(), text_of(fields, "message").c_str());
+    return std::nullopt;
+  }
+  return std::move(fields);
 }
 
 }  // namespace baton

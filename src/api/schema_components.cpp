@@ -1,0 +1,352 @@
+// The schemas of the answer bodies: data, beside render.cpp, which writes the answers.
+#include "api/schema.hpp"
+
+namespace baton::api {
+
+namespace {
+
+// The answer bodies, as JSON Schema 2020-12 (OpenAPI 3.1). Written by hand beside
+// render.cpp, which writes them; the integration tests validate live answers against it.
+// The error and action enums are filled from the catalogs in core/errors.
+constexpr std::string_view kComponents = R"json({
+  "NextAction": {
+    "type": "object", "required": ["action", "available", "recommended"],
+    "properties": {
+      "action": {"type": "string"}, "available": {"type": "boolean"},
+      "recommended": {"type": "boolean", "description": "Exactly one action is recommended."},
+      "description": {"type": "string"}, "method": {"type": "string"},
+      "endpoint": {"type": "string"},
+      "retry_after_seconds": {"type": "integer", "minimum": 0},
+      "output_id": {"type": "string"}
+    }
+  },
+  "AgentContract": {
+    "type": "object", "required": ["version", "retryable", "next_actions"],
+    "description": "What the agent should do next.",
+    "properties": {
+      "version": {"type": "string", "const": "1"}, "retryable": {"type": "boolean"},
+      "next_actions": {"type": "array", "minItems": 1,
+                       "items": {"$ref": "#/components/schemas/NextAction"}},
+      "task_claimable": {"type": "boolean"}, "lease_valid": {"type": "boolean"},
+      "lease_expires_in_seconds": {"type": "integer"},
+      "recommended_heartbeat_interval_seconds": {"type": "integer", "minimum": 1},
+      "billing_context": {
+        "type": "object", "required": ["workers_in_use", "workers_limit"],
+        "description": "max_workers_reached only: the plan and its worker limit.",
+        "properties": {"plan": {"type": "string"},
+                       "workers_in_use": {"type": "integer", "minimum": 0},
+                       "workers_limit": {"type": "integer", "minimum": 0}}}
+    }
+  },
+  "Plan": {
+    "type": "object", "required": ["name", "workers", "tasks_per_month", "claims_per_hour",
+                                   "creates_per_hour", "reads_per_hour", "mutations_per_hour",
+                                   "heartbeats_per_hour", "retention_days", "retention_seconds"],
+    "description": "A plan's limits; null is no limit.",
+    "properties": {
+      "name": {"type": "string"},
+      "workers": {"type": ["integer", "null"], "minimum": 1},
+      "tasks_per_month": {"type": ["integer", "null"], "minimum": 1},
+      "claims_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "creates_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "reads_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "mutations_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "heartbeats_per_hour": {"type": ["integer", "null"], "minimum": 1},
+      "retention_days": {"type": ["integer", "null"], "minimum": 1},
+      "retention_seconds": {"type": ["integer", "null"], "minimum": 1,
+                            "description": "Wins over retention_days when set."}
+    }
+  },
+  "UsageCounts": {
+    "type": "object",
+    "required": ["created", "claimed", "completed", "failed", "dead_lettered", "cancelled",
+                 "mean_wait_ms", "mean_run_ms"],
+    "properties": {
+      "created": {"type": "integer"}, "claimed": {"type": "integer"},
+      "completed": {"type": "integer"},
+      "failed": {"type": "integer", "description": "Attempts that failed or expired."},
+      "dead_lettered": {"type": "integer"}, "cancelled": {"type": "integer"},
+      "mean_wait_ms": {"type": "integer", "description": "From claimable to claimed."},
+      "mean_run_ms": {"type": "integer", "description": "From claim to result."}}
+  },
+  "Period": {
+    "type": "object", "required": ["start", "end"],
+    "properties": {"start": {"type": "string", "format": "date-time"},
+                   "end": {"type": "string", "format": "date-time"}}
+  },
+  "Usage": {
+    "type": "object", "required": ["accountId", "period", "totals", "quota", "workers_in_use",
+                                   "agent_contract"],
+    "properties": {
+      "accountId": {"type": "string"},
+      "period": {"$ref": "#/components/schemas/Period"},
+      "totals": {"$ref": "#/components/schemas/UsageCounts"},
+      "quota": {"type": "object", "required": ["tasks_per_month", "created_this_month"],
+                "properties": {"tasks_per_month": {"type": ["integer", "null"]},
+                               "created_this_month": {"type": "integer", "minimum": 0}}},
+      "workers_in_use": {"type": "integer", "minimum": 0},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "UsageSeries": {
+    "type": "object", "required": ["bucket", "period", "points", "agent_contract"],
+    "properties": {
+      "bucket": {"type": "string", "enum": ["hour", "day"]},
+      "period": {"$ref": "#/components/schemas/Period"},
+      "points": {"type": "array", "items": {"allOf": [
+        {"$ref": "#/components/schemas/UsageCounts"},
+        {"type": "object", "required": ["start"],
+         "properties": {"start": {"type": "string", "format": "date-time"}}}]}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "UsageBreakdown": {
+    "type": "object", "required": ["period", "types", "agent_contract"],
+    "properties": {
+      "period": {"$ref": "#/components/schemas/Period"},
+      "types": {"type": "array", "items": {"allOf": [
+        {"$ref": "#/components/schemas/UsageCounts"},
+        {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}}]}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "BillingPlans": {
+    "type": "object", "required": ["plans", "default_plan"],
+    "properties": {"plans": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
+                   "default_plan": {"type": "string"}, "payment": {"type": "string"}}
+  },
+  "BillingStatus": {
+    "type": "object", "required": ["accountId", "plan", "period", "usage", "agent_contract"],
+    "properties": {
+      "accountId": {"type": "string"},
+      "plan": {"$ref": "#/components/schemas/Plan"},
+      "period": {"type": "object", "required": ["start", "end"],
+                 "properties": {"start": {"type": "string", "format": "date-time"},
+                                "end": {"type": "string", "format": "date-time"}}},
+      "usage": {"type": "object", "required": ["workers_in_use", "requests_this_hour"],
+                "properties": {"workers_in_use": {"type": "integer", "minimum": 0},
+                               "tasks_created_this_month": {"type": "integer", "minimum": 0},
+                               "requests_this_hour": {"type": "object"}}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "AccountPlan": {
+    "type": "object", "required": ["account", "plan", "agent_contract"],
+    "properties": {
+      "account": {"type": "object", "required": ["id", "plan"],
+                  "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                                 "plan": {"type": "string"},
+                                 "createdAt": {"type": "string", "format": "date-time"}}},
+      "plan": {"$ref": "#/components/schemas/Plan"},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Task": {
+    "type": "object",
+    "required": ["id", "type", "status", "payload", "priority", "maxAttempts", "attemptCount",
+                 "leaseDurationSeconds", "createdAt", "updatedAt"],
+    "properties": {
+      "id": {"type": "string", "pattern": "^tsk_[0-9A-HJKMNP-TV-Z]{26}$"},
+      "type": {"type": "string"},
+      "status": {"type": "string",
+                 "enum": ["pending", "claimed", "completed", "dead_letter", "cancelled",
+                          "blocked", "awaiting_review", "awaiting_acceptance"]},
+      "payload": {"type": "object"}, "result": {"type": ["object", "null"]},
+      "outputId": {"type": ["string", "null"]}, "priority": {"type": "integer"},
+      "maxAttempts": {"type": "integer"}, "attemptCount": {"type": "integer"},
+      "leaseDurationSeconds": {"type": "integer"},
+      "leaseExpiresAt": {"type": ["string", "null"], "format": "date-time"},
+      "claimedBy": {"type": ["string", "null"]},
+      "leaseToken": {"type": "string",
+                     "description": "Only in claim and heartbeat answers: the fencing token."},
+      "scheduledAt": {"type": ["string", "null"], "format": "date-time"},
+      "failureReason": {"type": ["string", "null"]},
+      "createdAt": {"type": "string", "format": "date-time"},
+      "updatedAt": {"type": "string", "format": "date-time"},
+      "completedAt": {"type": ["string", "null"], "format": "date-time"},
+      "dependsOn": {"type": "array", "items": {"type": "string"},
+                    "description": "Only on tasks created with depends_on."},
+      "waitingOn": {"type": "array", "items": {"type": "string"},
+                    "description": "The dependencies not finished yet."},
+      "onDependencyFailure": {"type": "string", "enum": ["cancel", "run"]},
+      "parentTaskId": {"type": "string"},
+      "review": {"type": "object", "properties": {"required": {"type": "boolean"}}},
+      "reviewFeedback": {"type": "string",
+                         "description": "The latest revise or rework feedback, for the next claimer."},
+      "definitionOfDone": {"type": "string"},
+      "verification": {"type": "object", "required": ["type", "state", "taskId", "notes"],
+                       "properties": {"type": {"type": "string"},
+                                      "state": {"type": "string", "enum": ["none", "pending", "passed", "failed"]},
+                                      "taskId": {"type": ["string", "null"]},
+                                      "notes": {"type": ["string", "null"]}}},
+      "autoAccept": {"type": "boolean"},
+      "acceptanceDeadline": {"type": ["string", "null"], "format": "date-time"},
+      "verifiesTaskId": {"type": "string", "description": "On a verifier's task: the task it verifies."},
+      "assignTo": {"type": "string", "description": "Only this worker may claim the task (until assignedUntil, when set)."},
+      "assignedUntil": {"type": ["string", "null"], "format": "date-time"}
+    }
+  },
+  "TaskAnswer": {
+    "type": "object", "required": ["task", "agent_contract"],
+    "properties": {"task": {"$ref": "#/components/schemas/Task"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"},
+                   "children": {"description": "Reads of a parent: its children (the first 1000 ids, oldest first) and how many are in each state.",
+                                "type": "object", "required": ["count", "ids", "rollup"],
+                                "properties": {"count": {"type": "integer", "minimum": 0},
+                                               "ids": {"type": "array", "items": {"type": "string"}},
+                                               "rollup": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+                   "next": {"description": "Complete and fail with claim_next: the claim made after this call (a ClaimAnswer; with error and message when the claim itself failed).",
+                            "$ref": "#/components/schemas/ClaimAnswer"}}
+  },
+  "ClaimAnswer": {
+    "type": "object", "required": ["agent_contract"],
+    "description": "task without max_tasks; tasks with it.",
+    "properties": {
+      "task": {"description": "null when no task was claimable (within wait_seconds).",
+               "anyOf": [{"$ref": "#/components/schemas/Task"}, {"type": "null"}]},
+      "tasks": {"type": "array", "description": "With max_tasks: each claimed task and its own contract; empty when none was claimable.",
+                "items": {"$ref": "#/components/schemas/TaskAnswer"}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "BatchCreated": {
+    "type": "object", "required": ["tasks", "taskIds", "agent_contract"],
+    "properties": {
+      "tasks": {"type": "array", "description": "Each task as create_task answers it, in request order.",
+                "items": {"$ref": "#/components/schemas/TaskAnswer"}},
+      "taskIds": {"type": "array", "items": {"type": "string"}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "TaskList": {
+    "type": "object", "required": ["tasks", "next_cursor", "agent_contract"],
+    "properties": {
+      "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
+      "next_cursor": {"type": ["string", "null"]},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Error": {
+    "type": "object", "required": ["error", "message", "request_id", "agent_contract"],
+    "properties": {
+      "error": {"type": "string"}, "message": {"type": "string"},
+      "request_id": {"type": "string", "description": "Equals the X-Request-Id header."},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "WorkerList": {
+    "type": "object", "required": ["workers", "agent_contract"],
+    "properties": {
+      "workers": {"type": "array", "items": {
+        "type": "object",
+        "required": ["worker_id", "last_seen", "live_leases", "rank", "types_claimed", "types"],
+        "properties": {
+          "worker_id": {"type": "string"}, "last_seen": {"type": "string", "format": "date-time"},
+          "live_leases": {"type": "integer", "minimum": 0},
+          "rank": {"type": "integer", "minimum": 0, "maximum": 100},
+          "types_claimed": {"type": "array", "items": {"type": "string"}},
+          "types": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "claims", "completed", "failed", "expired", "accepted", "reworked", "mean_complete_ms", "rank"],
+            "properties": {
+              "type": {"type": "string"}, "claims": {"type": "integer"},
+              "completed": {"type": "integer"}, "failed": {"type": "integer"},
+              "expired": {"type": "integer"}, "accepted": {"type": "integer"},
+              "reworked": {"type": "integer"}, "mean_complete_ms": {"type": ["integer", "null"]},
+              "rank": {"type": "integer", "minimum": 0, "maximum": 100}}}}}}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Registered": {
+    "type": "object", "required": ["apiKey", "accountId", "keyId", "agent_contract"],
+    "properties": {
+      "apiKey": {"type": "string", "description": "Shown once; only its SHA-256 is stored."},
+      "accountId": {"type": "string"}, "keyId": {"type": "string"},
+      "plan": {"type": "string", "description": "The plan the account follows."},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Key": {
+    "type": "object", "required": ["keyId", "label", "createdAt"],
+    "properties": {"keyId": {"type": "string"}, "label": {"type": "string"},
+                   "createdAt": {"type": "string", "format": "date-time"}}
+  },
+  "KeyList": {
+    "type": "object", "required": ["keys", "agent_contract"],
+    "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "KeyCreated": {
+    "type": "object", "required": ["apiKey", "accountId", "key", "keyId", "agent_contract"],
+    "properties": {"apiKey": {"type": "string"}, "accountId": {"type": "string"},
+                   "key": {"$ref": "#/components/schemas/Key"}, "keyId": {"type": "string"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "KeyRevoked": {
+    "type": "object", "required": ["revoked", "keyId", "agent_contract"],
+    "properties": {"revoked": {"type": "boolean"}, "keyId": {"type": "string"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Backup": {
+    "type": "object",
+    "required": ["path", "bytes", "files", "sequence", "took_ms", "agent_contract"],
+    "properties": {
+      "path": {"type": "string", "description": "The snapshot's directory on the server."},
+      "bytes": {"type": "integer", "minimum": 0,
+                "description": "Its files' sizes summed (hard links counted in full)."},
+      "files": {"type": "integer", "minimum": 0},
+      "sequence": {"type": "integer", "minimum": 0,
+                   "description": "Every RocksDB write up to this sequence number is in it."},
+      "took_ms": {"type": "integer", "minimum": 0},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Health": {
+    "type": "object",
+    "required": ["status", "version", "uptime_seconds", "shards", "storage", "failures"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]},
+                   "version": {"type": "string"}, "uptime_seconds": {"type": "integer"},
+                   "shards": {"type": "integer"}, "storage": {"type": "object"},
+                   "failures": {"type": "object",
+                                "additionalProperties": {"type": "integer", "minimum": 0}},
+                   "connections": {"type": "object"},
+                   "retention": {"type": "object", "description": "Terminal tasks purged past their plan's retention since start."},
+                   "dependencies": {"type": "object", "description": "Releases of blocked tasks, and the time from a dependency's terminal state to the release being durable (quantiles, to within 19 %)."}}
+  },
+  "AgentCard": {
+    "type": "object", "required": ["name", "description", "version", "urls"],
+    "properties": {"name": {"type": "string"}, "description": {"type": "string"},
+                   "version": {"type": "string"}, "api": {"type": "string"},
+                   "urls": {"type": "object"}, "authentication": {"type": "object"},
+                   "worker_loop": {"type": "array", "items": {"type": "string"}},
+                   "mcp": {"type": "object"}}
+  },
+  "Capabilities": {
+    "type": "object",
+    "required": ["lifecycle", "limits", "errors", "actions", "operations"],
+    "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                   "registration": {"type": "string"},
+                   "lifecycle": {"type": "object"}, "limits": {"type": "object"},
+                   "errors": {"type": "array"}, "actions": {"type": "array"},
+                   "operations": {"type": "array"}, "rate_limits": {"type": "object"},
+                   "plans": {"type": "object"}}
+  },
+  "ToolManifest": {
+    "type": "object", "required": ["tools"],
+    "properties": {"tools": {"type": "array", "items": {
+      "type": "object", "required": ["name", "description", "inputSchema"],
+      "properties": {"name": {"type": "string"}, "title": {"type": "string"},
+                     "description": {"type": "string"}, "inputSchema": {"type": "object"},
+                     "method": {"type": "string"}, "path": {"type": "string"},
+                     "auth": {"type": "string", "enum": ["bearer", "admin", "none"]},
+                     "mcp_tool": {"type": "boolean"}}}}}
+  },
+  "OpenApiDocument": {
+    "type": "object", "required": ["openapi", "info", "paths"],
+    "properties": {"openapi": {"type": "string"}, "info": {"type": "object"},
+                   "servers": {"type": "array"}, "tags": {"type": "array"},
+                   "paths": {"type": "object"}, "components": {"type": "object"}}
+  },
+  "JsonRpcMessage": {
+    "type": "object", "required": ["jsonrpc"],
+    "description": "A JSON-RPC 2.0 request, notification or response (no batches).",
+    "properties": {"jsonrpc": {"type": "string", "const": "2.0"},
+                   "id": {"type": ["string", "integer"]}, "method": {"type": "string"},
+                   "params": {"type": "object"}, "result": {"type": "object"},
+                   "error": {"type": "object"}}
+  }
+})json";
+
+}  // namespace
+
+std::string_view answer_components() { return kComponents; }
+
+}  // namespace baton::api
