@@ -41,6 +41,7 @@ bool has_type(const json::value& value, api::FieldType type) {
     case api::FieldType::boolean: return value.is_bool();
     case api::FieldType::object: return value.is_object();
     case api::FieldType::array: return value.is_array();
+    case api::FieldType::number: return value.is_number();
   }
   return false;
 }

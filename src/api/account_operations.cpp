@@ -78,6 +78,23 @@ void add_account_operations(std::vector<Operation>& table) {
        .mcp_tool = true, .summary = "Usage by task type",
        .description = "The usage summary's counts per task type, this month by default.",
        .fields = period, .output = "UsageBreakdown", .run = get_usage_breakdown});
+  table.push_back(
+      {.id = "get_costs", .method = "GET", .path = "/v1/costs", .mcp_tool = true,
+       .summary = "Costs per task",
+       .description = "What workers reported their tasks cost (seed 004): the account's tasks "
+                      "created since `since` that reported any cost, newest first, with their "
+                      "aggregate and the sum by type over this page. A page ends after `limit` "
+                      "such tasks (or 10000 tasks read); next_cursor goes on.",
+       .fields = {{.name = "since", .in = FieldIn::query,
+                   .description = "Tasks created from this time: RFC 3339 or epoch "
+                                  "milliseconds. Default: all."},
+                  {.name = "type", .in = FieldIn::query, .minimum = 1, .maximum = 100,
+                   .description = "Only tasks of this type."},
+                  {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 1, .maximum = 1000, .description = "Costed tasks per page; 100."},
+                  {.name = "cursor", .in = FieldIn::query,
+                   .description = "next_cursor of the page before."}},
+       .output = "Costs", .run = get_costs});
 
   // ---- Administration (ext): the operator's, with the admin key; not MCP tools ----
   table.push_back(

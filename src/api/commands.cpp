@@ -25,6 +25,21 @@ std::optional<InputProblem> missing_token(const Caller& caller, bool require_tok
   return std::nullopt;
 }
 
+// The cost a heartbeat, complete or fail reports (its fields checked by cost_field).
+TaskCost cost_of(const Input& input) {
+  TaskCost cost;
+  const json::value* fields = input.find("cost");
+  if (!fields || !fields->is_object()) return cost;
+  Input figures(fields->get_object());
+  cost.input_tokens = figures.integer("input_tokens", "inputTokens").value_or(0);
+  cost.output_tokens = figures.integer("output_tokens", "outputTokens").value_or(0);
+  cost.total_tokens = figures.integer("total_tokens", "totalTokens").value_or(0);
+  cost.usd_nanos = usd_to_nanos(figures.number("estimated_cost_usd", "estimatedCostUsd").value_or(0));
+  cost.cpu_time_ms = figures.integer("cpu_time_ms", "cpuTimeMs").value_or(0);
+  cost.subrequests = figures.integer("subrequests").value_or(0);
+  return cost;
+}
+
 }  // namespace
 
 Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits,
@@ -91,6 +106,7 @@ Built<CreateRequest> create_request(const Input& input, const TaskLimits& limits
   } else if (create.assign_best) {
     create.assign_timeout_seconds = limits.assign_timeout_seconds;
   }
+  create.budget_usd_nanos = usd_to_nanos(input.number("budget_usd", "budgetUsd").value_or(0));
   create.acceptance_timeout_seconds = limits.acceptance_timeout_seconds;
   if (const json::value* acceptance = input.find("acceptance")) {
     Input gate(acceptance->get_object());
@@ -150,12 +166,13 @@ std::optional<ClaimRequest> claim_next_request(const Input& input, std::string a
 Built<HeartbeatCmd> heartbeat_command(const Input& input, bool require_token) {
   Caller caller = caller_of(input);
   if (auto problem = missing_token(caller, require_token)) return *problem;
-  return HeartbeatCmd{std::move(caller)};
+  return HeartbeatCmd{std::move(caller), cost_of(input)};
 }
 
 Built<CompleteCmd> complete_command(const Input& input, const TaskLimits& limits,
                                     bool require_token) {
-  CompleteCmd complete{caller_of(input), std::nullopt, input.string("output_id", "outputId")};
+  CompleteCmd complete{caller_of(input), cost_of(input), std::nullopt,
+                       input.string("output_id", "outputId")};
   if (auto problem = missing_token(complete.caller, require_token)) return *problem;
   if (const json::value* result = input.find("result")) {
     complete.result_json = json::serialize(*result);
@@ -178,6 +195,7 @@ Built<FailCmd> fail_command(const Input& input, bool require_token) {
   fail.caller = caller_of(input);
   if (auto problem = missing_token(fail.caller, require_token)) return *problem;
   fail.reason = input.string("reason");
+  fail.cost = cost_of(input);
   fail.retryable = input.boolean("retryable").value_or(true);
   if (auto retry = input.integer("retry_after_seconds", "retryAfterSeconds")) {
     fail.retry_after_seconds = static_cast<int>(*retry);

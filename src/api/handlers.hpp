@@ -4,8 +4,11 @@
 // admin.cpp, health.cpp and discovery.cpp hold them.
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/time.hpp"
 
 #include "api/operation.hpp"
 
@@ -28,6 +31,14 @@ boost::asio::awaitable<Result> open_account(Services& services, Call& call, std:
 OperationFn get_billing_plans, get_billing_status, set_account_plan;
 // usage.cpp
 OperationFn get_usage, get_usage_timeseries, get_usage_breakdown;
+// A time as RFC 3339 or epoch milliseconds (seed 004 sends the latter), from 1970 to the
+// end of 9999: usage hours are never negative, and no sum of them overflows.
+std::optional<Millis> parse_time(std::string_view text);
+// costs.cpp
+OperationFn get_costs;
+// The answer refusing a claim of an account past its monthly cost budget (its own, else
+// its plan's), or nullopt when it may claim.
+std::optional<Result> month_budget_refusal(Services& services, const Call& call);
 // admin.cpp
 OperationFn create_backup;
 std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not

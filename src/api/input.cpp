@@ -15,7 +15,8 @@ namespace json = boost::json;
 namespace {
 
 std::string range_message(std::string_view name, const FieldSpec& field) {
-  std::string message = std::string(name) + " must be an integer";
+  std::string message =
+      std::string(name) + (field.type == FieldType::number ? " must be a number" : " must be an integer");
   if (field.minimum && field.maximum) {
     message += " from " + std::to_string(*field.minimum) + " to " + std::to_string(*field.maximum);
   } else if (field.minimum) {
@@ -52,6 +53,9 @@ std::optional<std::int64_t> as_integer(const json::value& value) {
 // Equal JSON, or (integer fields) the same integer however spelled: 2 and 2.0.
 bool same_value(const FieldSpec& field, const json::value& a, const json::value& b) {
   if (a == b) return true;
+  if (field.type == FieldType::number) {
+    return a.is_number() && b.is_number() && a.to_number<double>() == b.to_number<double>();
+  }
   if (field.type != FieldType::integer) return false;
   auto x = as_integer(a), y = as_integer(b);
   return x && y && *x == *y;
@@ -67,6 +71,15 @@ std::string check_value(const FieldSpec& field, const json::value& value) {
       if (!number) return std::string(name) + " must be an integer";
       if ((field.minimum && *number < *field.minimum) ||
           (field.maximum && *number > *field.maximum)) {
+        return range_message(name, field);
+      }
+      return {};
+    }
+    case FieldType::number: {
+      if (!value.is_number()) return std::string(name) + " must be a number";
+      double number = value.to_number<double>();
+      if ((field.minimum && number < static_cast<double>(*field.minimum)) ||
+          (field.maximum && number > static_cast<double>(*field.maximum))) {
         return range_message(name, field);
       }
       return {};
@@ -211,6 +224,12 @@ std::optional<bool> Input::boolean(std::string_view name, std::string_view alias
   const json::value* value = find(name, alias);
   if (!value || !value->is_bool()) return std::nullopt;
   return value->get_bool();
+}
+
+std::optional<double> Input::number(std::string_view name, std::string_view alias) const {
+  const json::value* value = find(name, alias);
+  if (!value || !value->is_number()) return std::nullopt;
+  return value->to_number<double>();
 }
 
 std::string validate_input(const Operation& operation, const json::object& values) {

@@ -32,7 +32,8 @@ struct Services;
 // unexpected exception behind a 500): the serve command's log.
 using LogSink = std::function<void(std::string_view message, std::string_view detail)>;
 
-enum class FieldType : std::uint8_t { string, integer, boolean, object, array };
+// number: any finite JSON number (integers too), as a double; bounds are whole numbers.
+enum class FieldType : std::uint8_t { string, integer, boolean, object, array, number };
 // Where the HTTP form of an operation carries a field. MCP tool arguments carry them all.
 enum class FieldIn : std::uint8_t { body, query, path };
 
@@ -42,7 +43,7 @@ struct FieldSpec {
   FieldType type = FieldType::string;
   FieldIn in = FieldIn::body;
   bool required = false;
-  // Integers: the value's range. Strings: the length's, in code points. Arrays: the
+  // Integers and numbers: the value's range. Strings: the length's, in code points. Arrays: the
   // number of items.
   std::optional<std::int64_t> minimum = {};
   std::optional<std::int64_t> maximum = {};
@@ -71,6 +72,7 @@ class Input {
   std::optional<std::string> string(std::string_view name, std::string_view alias = {}) const;
   std::optional<std::int64_t> integer(std::string_view name, std::string_view alias = {}) const;
   std::optional<bool> boolean(std::string_view name, std::string_view alias = {}) const;
+  std::optional<double> number(std::string_view name, std::string_view alias = {}) const;
   const boost::json::object& values() const { return values_; }
 
  private:

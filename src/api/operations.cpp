@@ -1,6 +1,7 @@
 #include "api/operations.hpp"
 
 #include "api/handlers.hpp"
+#include "core/cost.hpp"
 #include "core/ulid.hpp"
 
 namespace baton::api {
@@ -54,6 +55,29 @@ FieldSpec idempotency_field(const TaskLimits& limits) {
           .maximum = limits.max_idempotency_key_chars, .check = check_printable,
           .description = "Makes a retry safe: the same key with the same input returns the "
                          "stored answer (the Idempotency-Key header does the same)."};
+}
+
+FieldSpec cost_figure(std::string_view name, std::string_view alias, std::string_view description) {
+  return {.name = name, .alias = alias, .type = FieldType::integer, .minimum = 0,
+          .maximum = kMaxCostFigure, .description = description};
+}
+
+// Heartbeat, complete and fail report what the work cost since the last report (seed
+// 004's CostBreakdown, either spelling): added to the task's cost.
+FieldSpec cost_field() {
+  return {.name = "cost", .type = FieldType::object,
+          .description = "What the work cost since your last report, added to the task's "
+                         "cost: {input_tokens, output_tokens, total_tokens, "
+                         "estimated_cost_usd, cpu_time_ms, subrequests}, each optional.",
+          .properties = {cost_figure("input_tokens", "inputTokens", "Prompt tokens."),
+                         cost_figure("output_tokens", "outputTokens", "Completion tokens."),
+                         cost_figure("total_tokens", "totalTokens", "All tokens."),
+                         {.name = "estimated_cost_usd", .alias = "estimatedCostUsd",
+                          .type = FieldType::number, .minimum = 0,
+                          .maximum = static_cast<std::int64_t>(kMaxUsd),
+                          .description = "Dollars (kept to the nano-dollar)."},
+                         cost_figure("cpu_time_ms", "cpuTimeMs", "CPU time, milliseconds."),
+                         cost_figure("subrequests", {}, "Calls the work made.")}};
 }
 
 // What a task is created with: create_task's fields, and each item's of a batch.
@@ -131,7 +155,12 @@ std::vector<FieldSpec> create_fields(const TaskLimits& limits) {
           {.name = "assign_timeout_seconds", .alias = "assignTimeoutSeconds",
            .type = FieldType::integer, .minimum = 1, .maximum = 86400,
            .description = "How long an assignment holds; default tasks.assign_timeout_seconds "
-                          "for assign: \"best\"."}};
+                          "for assign: \"best\"."},
+          {.name = "budget_usd", .alias = "budgetUsd", .type = FieldType::number, .minimum = 0,
+           .maximum = static_cast<std::int64_t>(kMaxUsd),
+           .description = "The most the task should cost (seed 003): once the cost its "
+                          "workers report passes it, their answers say budget_exceeded with "
+                          "a stop_work action. 0: no budget."}};
 }
 
 std::vector<FieldSpec> with_idempotency(std::vector<FieldSpec> fields, const TaskLimits& limits) {
@@ -240,7 +269,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                       "returns it with a lease and a leaseToken. With wait_seconds, waits for "
                       "one to arrive. task is null when none came.",
        .fields = with_claim_count(claim_fields(limits), limits), .output = "ClaimAnswer",
-       .errors = {E::max_workers_reached}, .run = claim_task});
+       .errors = {E::max_workers_reached, E::budget_exceeded}, .run = claim_task});
   table.push_back(
       {.id = "get_task", .method = "GET", .path = "/v1/tasks/{task_id}", .mcp_tool = true,
        .summary = "Read a task", .description = "Returns the task and what to do next.",
@@ -251,7 +280,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .mcp_tool = true, .rate = RateClass::claim, .summary = "Claim one task",
        .description = "Claims the task with this id, if it is claimable now.",
        .fields = with_task_id({worker_id_field(limits)}), .output = "TaskAnswer",
-       .errors = {E::max_workers_reached, E::task_not_found, E::task_currently_claimed,
+       .errors = {E::max_workers_reached, E::budget_exceeded, E::task_not_found, E::task_currently_claimed,
                   E::not_yet_claimable,
                   E::invalid_transition, E::task_assigned},
        .run = claim_task_by_id});
@@ -260,8 +289,21 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .mcp_tool = true, .rate = RateClass::heartbeat, .summary = "Renew a lease",
        .description = "Extends the lease by the task's leaseDurationSeconds. Send it every "
                       "recommended_heartbeat_interval_seconds while working.",
-       .fields = with_task_id({lease_token_field(), worker_id_field(limits)}),
+       .fields = with_task_id({lease_token_field(), worker_id_field(limits), cost_field()}),
        .output = "TaskAnswer", .errors = kFencedErrors, .run = heartbeat_task});
+  {
+    FieldSpec cost = cost_field();
+    cost.required = true;
+    table.push_back(
+        {.id = "report_cost", .method = "POST", .path = "/v1/tasks/{task_id}/cost",
+         .mcp_tool = true, .rate = RateClass::heartbeat, .summary = "Report what a task cost",
+         .description = "Adds what the work cost since your last report to the claimed task's "
+                        "cost (heartbeat, complete and fail take the same cost field). Renews "
+                        "the lease as a heartbeat does. Past the task's budgetUsd the contract "
+                        "says budget_exceeded with stop_work.",
+         .fields = with_task_id({cost, lease_token_field(), worker_id_field(limits)}),
+         .output = "TaskAnswer", .errors = kFencedErrors, .run = heartbeat_task});
+  }
   table.push_back(
       {.id = "complete_task", .method = "POST", .path = "/v1/tasks/{task_id}/complete",
        .mcp_tool = true, .rate = RateClass::mutate, .summary = "Complete a task",
@@ -273,7 +315,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                                                "tasks.max_payload_bytes serialized)."},
                                {.name = "output_id", .alias = "outputId",
                                 .description = "An id of the output; else result.output_id."},
-                               lease_token_field(), worker_id_field(limits),
+                               lease_token_field(), worker_id_field(limits), cost_field(),
                                idempotency_field(limits), claim_next_field(limits)}),
        .output = "TaskAnswer",
        .errors = join(join(kFencedErrors, {E::payload_too_large, E::max_workers_reached}),
@@ -293,7 +335,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
                                                "exponential backoff."},
                                {.name = "retryable", .type = FieldType::boolean,
                                 .description = "false sends the task to the dead letter now."},
-                               lease_token_field(), worker_id_field(limits),
+                               lease_token_field(), worker_id_field(limits), cost_field(),
                                idempotency_field(limits), claim_next_field(limits)}),
        .output = "TaskAnswer",
        .errors = join(join(kFencedErrors, {E::max_workers_reached}), kIdempotencyErrors),

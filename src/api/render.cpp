@@ -65,6 +65,11 @@ class Cursor {
     }
   }
   void integer(long long value) { p_ = std::to_chars(p_, p_ + 24, value).ptr; }
+  void usd(std::int64_t nanos) {
+    std::string text;
+    append_usd(text, nanos);
+    raw(text);
+  }
   void time_or_null(Millis ms) {
     if (ms == 0) return lit("null");
     *p_++ = '"';
@@ -129,6 +134,9 @@ std::size_t optional_size(const std::optional<std::string>& text) {
 // Upper bounds of what write_task / write_contract emit: every fixed part (keys,
 // punctuation, literals, integers, times) is covered by the constant, every string by
 // its worst-case escaped size, stored JSON by its length.
+// A cost object: six keys and six integers of at most 20 characters.
+constexpr std::size_t kCostBound = 256;
+
 std::size_t task_bound(const Task& t) {
   std::size_t strings = t.id.size() + t.type.size() + optional_size(t.output_id) +
                         t.claimed_by.size() + t.lease_token.size() +
@@ -140,7 +148,7 @@ std::size_t task_bound(const Task& t) {
              optional_size(t.definition_of_done) + t.verification_type.size() +
              optional_size(t.verification_notes) + t.verification_task_id.size() +
              t.verifies_task_id.size() + t.assign_to.size();
-  return 1024 + 6 * strings + t.payload_json.size() + optional_size(t.result_json);
+  return 1024 + kCostBound + 6 * strings + t.payload_json.size() + optional_size(t.result_json);
 }
 
 void write_ids(Cursor& w, const std::vector<std::string>& ids) {
@@ -150,6 +158,22 @@ void write_ids(Cursor& w, const std::vector<std::string>& ids) {
     w.string(ids[i]);
   }
   w.lit("]");
+}
+
+void write_cost(Cursor& w, const TaskCost& c) {
+  w.lit("{\"inputTokens\":");
+  w.integer(c.input_tokens);
+  w.lit(",\"outputTokens\":");
+  w.integer(c.output_tokens);
+  w.lit(",\"totalTokens\":");
+  w.integer(c.total_tokens);
+  w.lit(",\"estimatedCostUsd\":");
+  w.usd(c.usd_nanos);
+  w.lit(",\"cpuTimeMs\":");
+  w.integer(c.cpu_time_ms);
+  w.lit(",\"subrequests\":");
+  w.integer(c.subrequests);
+  w.lit("}");
 }
 
 // Present only on tasks that use them, so a plain task's answer is the spec's shape.
@@ -202,6 +226,14 @@ void write_workflow_fields(Cursor& w, const Task& t) {
     w.lit(",\"verifiesTaskId\":");
     w.string(t.verifies_task_id);
   }
+  if (!t.cost.empty() || t.budget_usd_nanos > 0) {
+    w.lit(",\"cost\":");
+    write_cost(w, t.cost);
+  }
+  if (t.budget_usd_nanos > 0) {
+    w.lit(",\"budgetUsd\":");
+    w.usd(t.budget_usd_nanos);
+  }
   if (!t.assign_to.empty()) {
     w.lit(",\"assignTo\":");
     w.string(t.assign_to);
@@ -213,6 +245,7 @@ void write_workflow_fields(Cursor& w, const Task& t) {
 std::size_t contract_bound(const Contract& c) {
   std::size_t bound = 512;
   if (c.billing_context) bound += 128 + 6 * c.billing_context->plan.size();
+  if (c.budget_context) bound += 256;
   for (const NextAction& a : c.next_actions) {
     bound += 256 + 6 * (a.description.size() + a.method.size() + a.endpoint.size() +
                         optional_size(a.output_id) + to_string(a.action).size());
@@ -329,6 +362,24 @@ void write_contract(Cursor& w, const Contract& c) {
     w.integer(c.billing_context->workers_limit);
     w.lit("}");
   }
+  if (c.budget_context) {
+    const BudgetContext& b = *c.budget_context;
+    w.lit(",\"budget_context\":{\"reason\":\"budget_exceeded\",\"scope\":");
+    if (b.scope == BudgetContext::Scope::task) {
+      w.lit("\"task\"");
+    } else {
+      w.lit("\"month\"");
+    }
+    w.lit(",\"budget_usd\":");
+    w.usd(b.budget_usd_nanos);
+    w.lit(",\"spent_usd\":");
+    w.usd(b.spent_usd_nanos);
+    if (b.resets_at != 0) {
+      w.lit(",\"resets_at\":");
+      w.time_or_null(b.resets_at);
+    }
+    w.lit("}");
+  }
   w.lit("}");
 }
 
@@ -355,6 +406,12 @@ void append_task(std::string& out, const Task& t, TaskView view) {
 void append_contract(std::string& out, const Contract& c) {
   Cursor w(contract_bound(c));
   write_contract(w, c);
+  w.append_to(out);
+}
+
+void append_cost(std::string& out, const TaskCost& cost) {
+  Cursor w(kCostBound);
+  write_cost(w, cost);
   w.append_to(out);
 }
 

@@ -24,6 +24,10 @@ void append_json_string(std::string& out, std::string_view text);
 // ,"children":{"count", "ids", "rollup": {status: n, …}} of a parent's read
 void append_children(std::string& out, const TaskChildren& children);
 
+// {"inputTokens", "outputTokens", "totalTokens", "estimatedCostUsd", "cpuTimeMs",
+// "subrequests"}: seed 004's CostBreakdown.
+void append_cost(std::string& out, const TaskCost& cost);
+
 // {"task": …, "agent_contract": …}
 std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view);
 // {"task": null, "agent_contract": …} for a claim that found nothing

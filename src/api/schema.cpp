@@ -47,6 +47,11 @@ json::object field_schema(const FieldSpec& field) {
       if (field.minimum) schema["minimum"] = *field.minimum;
       if (field.maximum) schema["maximum"] = *field.maximum;
       break;
+    case FieldType::number:
+      schema["type"] = "number";
+      if (field.minimum) schema["minimum"] = *field.minimum;
+      if (field.maximum) schema["maximum"] = *field.maximum;
+      break;
     case FieldType::boolean:
       schema["type"] = "boolean";
       break;

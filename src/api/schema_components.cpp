@@ -35,13 +35,21 @@ constexpr std::string_view kComponents = R"json({
         "description": "max_workers_reached only: the plan and its worker limit.",
         "properties": {"plan": {"type": "string"},
                        "workers_in_use": {"type": "integer", "minimum": 0},
-                       "workers_limit": {"type": "integer", "minimum": 0}}}
+                       "workers_limit": {"type": "integer", "minimum": 0}}},
+      "budget_context": {
+        "type": "object", "required": ["reason", "scope", "budget_usd", "spent_usd"],
+        "description": "budget_exceeded: the task's budget or the account's for the month.",
+        "properties": {"reason": {"const": "budget_exceeded"},
+                       "scope": {"enum": ["task", "month"]},
+                       "budget_usd": {"type": "number"}, "spent_usd": {"type": "number"},
+                       "resets_at": {"type": "string", "format": "date-time"}}}
     }
   },
   "Plan": {
     "type": "object", "required": ["name", "workers", "tasks_per_month", "claims_per_hour",
                                    "creates_per_hour", "reads_per_hour", "mutations_per_hour",
-                                   "heartbeats_per_hour", "retention_days", "retention_seconds"],
+                                   "heartbeats_per_hour", "retention_days", "retention_seconds",
+                                   "cost_budget_usd"],
     "description": "A plan's limits; null is no limit.",
     "properties": {
       "name": {"type": "string"},
@@ -54,7 +62,9 @@ constexpr std::string_view kComponents = R"json({
       "heartbeats_per_hour": {"type": ["integer", "null"], "minimum": 1},
       "retention_days": {"type": ["integer", "null"], "minimum": 1},
       "retention_seconds": {"type": ["integer", "null"], "minimum": 1,
-                            "description": "Wins over retention_days when set."}
+                            "description": "Wins over retention_days when set."},
+      "cost_budget_usd": {"type": ["integer", "null"], "minimum": 1,
+                          "description": "Whole dollars of reported cost per calendar month."}
     }
   },
   "UsageCounts": {
@@ -67,7 +77,8 @@ constexpr std::string_view kComponents = R"json({
       "failed": {"type": "integer", "description": "Attempts that failed or expired."},
       "dead_lettered": {"type": "integer"}, "cancelled": {"type": "integer"},
       "mean_wait_ms": {"type": "integer", "description": "From claimable to claimed."},
-      "mean_run_ms": {"type": "integer", "description": "From claim to result."}}
+      "mean_run_ms": {"type": "integer", "description": "From claim to result."},
+      "cost": {"$ref": "#/components/schemas/Cost"}}
   },
   "Period": {
     "type": "object", "required": ["start", "end"],
@@ -105,6 +116,32 @@ constexpr std::string_view kComponents = R"json({
       "types": {"type": "array", "items": {"allOf": [
         {"$ref": "#/components/schemas/UsageCounts"},
         {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}}]}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Cost": {
+    "type": "object", "description": "Seed 004's CostBreakdown: the sum of what was reported.",
+    "required": ["inputTokens", "outputTokens", "totalTokens", "estimatedCostUsd", "cpuTimeMs",
+                 "subrequests"],
+    "properties": {
+      "inputTokens": {"type": "integer", "minimum": 0},
+      "outputTokens": {"type": "integer", "minimum": 0},
+      "totalTokens": {"type": "integer", "minimum": 0},
+      "estimatedCostUsd": {"type": "number", "minimum": 0},
+      "cpuTimeMs": {"type": "integer", "minimum": 0},
+      "subrequests": {"type": "integer", "minimum": 0}}
+  },
+  "Costs": {
+    "type": "object", "required": ["tasks", "aggregate", "by_type", "next_cursor", "agent_contract"],
+    "properties": {
+      "tasks": {"type": "array", "items": {
+        "type": "object", "required": ["taskId", "type", "status", "cost"],
+        "properties": {"taskId": {"type": "string"}, "type": {"type": "string"},
+                       "status": {"type": "string"},
+                       "cost": {"$ref": "#/components/schemas/Cost"}}}},
+      "aggregate": {"$ref": "#/components/schemas/Cost"},
+      "by_type": {"type": "object",
+                  "additionalProperties": {"$ref": "#/components/schemas/Cost"}},
+      "next_cursor": {"type": ["string", "null"]},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
   "BillingPlans": {
@@ -178,6 +215,8 @@ constexpr std::string_view kComponents = R"json({
       "acceptanceDeadline": {"type": ["string", "null"], "format": "date-time"},
       "verifiesTaskId": {"type": "string", "description": "On a verifier's task: the task it verifies."},
       "assignTo": {"type": "string", "description": "Only this worker may claim the task (until assignedUntil, when set)."},
+      "cost": {"$ref": "#/components/schemas/Cost"},
+      "budgetUsd": {"type": "number", "description": "Past it, answers say budget_exceeded."},
       "assignedUntil": {"type": ["string", "null"], "format": "date-time"}
     }
   },

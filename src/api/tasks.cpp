@@ -41,6 +41,32 @@ asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest cl
   co_return co_await keep_or_release(services, call, std::move(outcome));
 }
 
+// The claim a complete or fail with claim_next made, as the answer's `next`: the claimed
+// task or null, or the error that stopped the claim (the call itself succeeded).
+std::string next_of(const Call& call, const Outcome& outcome) {
+  if (!outcome.ok()) {
+    return "{\"task\":null," +
+           error_body(outcome.error, message_for(outcome.error), call.request_id, {},
+                      outcome.retry_after_seconds)
+               .substr(1);
+  }
+  if (outcome.task) {
+    return task_body(*outcome.task, outcome.now, ContractSite::claim, TaskView{true});
+  }
+  return empty_claim_body(kEmptyClaimRetrySeconds);
+}
+
+void append_next(Result& result, const std::string& next) {
+  result.body.pop_back();  // the closing brace of {"task": …, "agent_contract": …}
+  result.body.append(",\"next\":").append(next).push_back('}');
+}
+
+Result client_gone() {
+  Result gone;
+  gone.client_gone = true;
+  return gone;
+}
+
 // Complete and fail. With claim_next, once the call has succeeded (its new state
 // durable), a claim as claim_task would make it, answered as `next`; a failed call claims
 // nothing.
@@ -49,6 +75,22 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
   if (claim) claim->max_leases = call.plan.workers;
   if (!claim) {
     co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+  }
+  if (call.plan.cost_budget_usd > 0) {
+    // The call's own cost report may pass the monthly budget: the claim is decided after
+    // it, in a step of its own.
+    Result result =
+        co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
+    if (result.status != 200) co_return result;
+    if (std::optional<Result> refused = month_budget_refusal(services, call)) {
+      append_next(result, "{\"task\":null," + refused->body.substr(1));
+      co_return result;
+    }
+    Taken taken = co_await take_task(services, call, std::move(*claim));
+    if (taken.client_gone) co_return client_gone();
+    if (taken.outcome.ok() && taken.outcome.task) result.affinity = taken.outcome.affinity;
+    append_next(result, next_of(call, taken.outcome));
+    co_return result;
   }
   std::string task_id = task_id_of(call);
   std::optional<Result> problem;
@@ -62,27 +104,10 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
   Result result = from_outcome(call, chained.done, AnswerShape{}, task_id);
   if (!chained.claimed || result.status != 200) co_return result;
   Taken taken = co_await keep_or_release(services, call, std::move(chained.next));
-  if (taken.client_gone) {
-    Result gone;
-    gone.client_gone = true;
-    co_return gone;
-  }
-  const Outcome& outcome = taken.outcome;
-  std::string next;
-  if (!outcome.ok()) {
-    // The call itself succeeded; only the claim did not: say so inside next.
-    next = "{\"task\":null," +
-           error_body(outcome.error, message_for(outcome.error), call.request_id, {},
-                      outcome.retry_after_seconds)
-               .substr(1);
-  } else if (outcome.task) {
-    next = task_body(*outcome.task, outcome.now, ContractSite::claim, TaskView{true});
-    result.affinity = outcome.affinity;  // the next call is about this task
-  } else {
-    next = empty_claim_body(kEmptyClaimRetrySeconds);
-  }
-  result.body.pop_back();  // the closing brace of {"task": …, "agent_contract": …}
-  result.body.append(",\"next\":").append(next).push_back('}');
+  if (taken.client_gone) co_return client_gone();
+  // The next call is about the claimed task.
+  if (taken.outcome.ok() && taken.outcome.task) result.affinity = taken.outcome.affinity;
+  append_next(result, next_of(call, taken.outcome));
   co_return result;
 }
 
@@ -105,17 +130,14 @@ asio::awaitable<Result> create_task(Services& services, Call& call) {
 }
 
 asio::awaitable<Result> claim_task(Services& services, Call& call) {
+  if (std::optional<Result> refused = month_budget_refusal(services, call)) co_return *refused;
   ClaimRequest claim = claim_request(call.input, call.account);
   claim.max_leases = call.plan.workers;
   if (std::optional<int> count = claim_count(call.input)) {
     co_return co_await claim_batch(services, call, std::move(claim), *count);
   }
   Taken taken = co_await take_task(services, call, std::move(claim));
-  if (taken.client_gone) {
-    Result gone;
-    gone.client_gone = true;
-    co_return gone;
-  }
+  if (taken.client_gone) co_return client_gone();
   const Outcome& outcome = taken.outcome;
   if (outcome.ok() && !outcome.task) {
     Result empty = json_result(200, empty_claim_body(kEmptyClaimRetrySeconds));
@@ -127,6 +149,7 @@ asio::awaitable<Result> claim_task(Services& services, Call& call) {
 }
 
 asio::awaitable<Result> claim_task_by_id(Services& services, Call& call) {
+  if (std::optional<Result> refused = month_budget_refusal(services, call)) co_return *refused;
   Command claim = claim_by_id_command(call.input);
   std::get<ClaimCmd>(claim).max_leases = call.plan.workers;
   co_return co_await apply_command(services, call, std::move(claim),

@@ -13,13 +13,6 @@ namespace baton::api {
 
 namespace asio = boost::asio;
 
-namespace {
-
-constexpr std::int64_t kMaxHourlyPoints = 31 * 24;
-constexpr std::int64_t kMaxDailyPoints = 366;
-
-// A time as RFC 3339 or epoch milliseconds (seed 004 sends the latter), from 1970 to the
-// end of 9999: usage hours are never negative, and no sum of them overflows.
 std::optional<Millis> parse_time(std::string_view text) {
   constexpr Millis kLast = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
   std::optional<Millis> at = parse_rfc3339(text);
@@ -31,6 +24,11 @@ std::optional<Millis> parse_time(std::string_view text) {
   if (!at || *at < 0 || *at > kLast) return std::nullopt;
   return at;
 }
+
+namespace {
+
+constexpr std::int64_t kMaxHourlyPoints = 31 * 24;
+constexpr std::int64_t kMaxDailyPoints = 366;
 
 struct Range {
   Millis since = 0, until = 0;
@@ -74,6 +72,8 @@ void append_counts(std::string& out, const UsageCounts& c) {
   field("mean_wait_ms", c.claimed > 0 ? c.wait_ms_total / c.claimed : 0);
   out.append("\"mean_run_ms\":");
   out.append(std::to_string(c.runs > 0 ? c.run_ms_total / c.runs : 0));
+  out.append(",\"cost\":");
+  append_cost(out, c.cost);
 }
 
 void append_range(std::string& out, std::int64_t from_hour, std::int64_t until_hour) {

@@ -165,7 +165,7 @@ struct Loader {
                                     ": unknown limit; a plan has workers, tasks_per_month, "
                                     "claims_per_hour, creates_per_hour, reads_per_hour, "
                                     "mutations_per_hour, heartbeats_per_hour, retention_days, "
-                                    "retention_seconds");
+                                    "retention_seconds, cost_budget_usd");
             return;
           }
           std::int64_t number = -1;

@@ -76,6 +76,24 @@ void add_claimed_actions(Contract& c, const Task& task, Millis now, ContractSite
                                   "POST", task_path(task.id, "/fail")));
 }
 
+// A task whose reported cost passed its budget: its worker is told to stop. Claimed, the
+// stop is the recommended action (complete and fail stay offered, to hand in what there
+// is); otherwise the state's own actions stay recommended and stop_work says why no more
+// work should follow.
+void add_budget_stop(Contract& c, const Task& task) {
+  c.budget_context = BudgetContext{BudgetContext::Scope::task, task.budget_usd_nanos,
+                                   task.cost.usd_nanos, 0};
+  bool claimed = task.status == TaskStatus::claimed && c.lease_valid.value_or(false);
+  if (claimed) {
+    for (NextAction& a : c.next_actions) a.recommended = false;
+  }
+  c.next_actions.insert(c.next_actions.begin(),
+                        action(ActionCode::stop_work, claimed,
+                               "budget_exceeded: the task's reported cost passed its budgetUsd. "
+                               "Stop working on it; complete or fail it with what you have.",
+                               "", ""));
+}
+
 }  // namespace
 
 Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
@@ -158,6 +176,20 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site) {
       break;
     }
   }
+  if (task.over_budget()) add_budget_stop(c, task);
+  return c;
+}
+
+Contract contract_for_month_budget(const BudgetContext& budget, Millis now) {
+  Contract c;
+  c.retryable = true;
+  int seconds = static_cast<int>(std::min<Millis>((budget.resets_at - now + 999) / 1000, 31 * 86400));
+  c.next_actions.push_back(wait_action(seconds,
+                                       "budget_exceeded: the account spent its monthly cost "
+                                       "budget (cost_budget_usd); claims are refused until it "
+                                       "resets at the start of next month (UTC).",
+                                       "POST", "/v1/tasks/claim"));
+  c.budget_context = budget;
   return c;
 }
 

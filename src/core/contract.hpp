@@ -31,6 +31,15 @@ struct BillingContext {
   std::int64_t workers_limit = 0;
 };
 
+// Why the work should stop for its cost (budget_exceeded): the task's own budget, or the
+// account's for the month (then also when it resets).
+struct BudgetContext {
+  enum class Scope : std::uint8_t { task, month } scope = Scope::task;
+  std::int64_t budget_usd_nanos = 0;
+  std::int64_t spent_usd_nanos = 0;
+  Millis resets_at = 0;  // month only: the first instant of next month (UTC)
+};
+
 struct Contract {
   bool retryable = false;
   std::vector<NextAction> next_actions;
@@ -39,6 +48,7 @@ struct Contract {
   std::optional<long long> lease_expires_in_seconds;
   std::optional<long long> recommended_heartbeat_interval_seconds;
   std::optional<BillingContext> billing_context;  // max_workers_reached only
+  std::optional<BudgetContext> budget_context;    // budget_exceeded only
 };
 
 // Where the contract is given: a claim's answer recommends heartbeat, later answers
@@ -55,6 +65,8 @@ Contract contract_for_error(ErrorCode code, const std::string& task_id = {},
                             int retry_after_seconds = 0);
 // After registration: create a task next.
 Contract contract_after_registration();
+// The account spent its monthly cost budget: no claims until it resets.
+Contract contract_for_month_budget(const BudgetContext& budget, Millis now);
 // A list page: claim or create next.
 Contract contract_for_list();
 

@@ -42,6 +42,7 @@ enum class ErrorCode : std::uint8_t {
   forbidden,  // an admin operation without the admin key, or on a server that has none
   dependency_not_found,  // depends_on or parent_task_id names no task of the account
   task_assigned,         // a claim by id of a task assigned to another worker
+  budget_exceeded,       // a claim by an account past its monthly cost budget
 };
 
 enum class ActionCode : std::uint8_t {

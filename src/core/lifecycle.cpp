@@ -153,6 +153,7 @@ struct Apply {
     if (error != ErrorCode::none) return fail_with(task, error);
     Task next = task;
     next.lease_expires_at = ctx.now + static_cast<Millis>(task.lease_duration_seconds) * 1000;
+    next.cost.add(cmd.cost);
     return success(std::move(next), ctx.now);
   }
 
@@ -164,6 +165,7 @@ struct Apply {
     next.lease_expires_at = 0;
     next.result_json = cmd.result_json;
     next.output_id = cmd.output_id;
+    next.cost.add(cmd.cost);
     if (task.review_required) {
       next.status = TaskStatus::awaiting_review;  // the result waits for the reviewer
     } else {
@@ -181,6 +183,7 @@ struct Apply {
     Millis retry_at = delay > 0 ? ctx.now + static_cast<Millis>(delay) * 1000 : 0;
     Task next = end_attempt(task, cmd.retryable, retry_at);
     next.failure_reason = cmd.reason;
+    next.cost.add(cmd.cost);
     return success(std::move(next), ctx.now);
   }
 

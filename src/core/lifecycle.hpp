@@ -28,16 +28,21 @@ struct ClaimCmd {
   // its shards before it applies the claim; apply() does not look at it.
   std::int64_t max_leases = 0;
 };
+// Heartbeat, complete and fail may report what the work cost since the last report: it is
+// added to the task's sum when the command applies (a safe retry of complete adds nothing).
 struct HeartbeatCmd {
   Caller caller;
+  TaskCost cost;
 };
 struct CompleteCmd {
   Caller caller;
+  TaskCost cost;
   std::optional<std::string> result_json;
   std::optional<std::string> output_id;
 };
 struct FailCmd {
   Caller caller;
+  TaskCost cost;
   std::optional<std::string> reason;
   std::optional<int> retry_after_seconds;  // nullopt: default backoff
   bool retryable = true;

@@ -36,8 +36,8 @@ std::string PlanBook::names() const {
   return out;
 }
 
-const std::array<PlanKey, 9>& plan_keys() {
-  static const std::array<PlanKey, 9> keys = {{
+const std::array<PlanKey, 10>& plan_keys() {
+  static const std::array<PlanKey, 10> keys = {{
       {"workers", &Plan::workers, std::nullopt},
       {"tasks_per_month", &Plan::tasks_per_month, std::nullopt},
       {"claims_per_hour", nullptr, RateClass::claim},
@@ -47,6 +47,7 @@ const std::array<PlanKey, 9>& plan_keys() {
       {"heartbeats_per_hour", nullptr, RateClass::heartbeat},
       {"retention_days", &Plan::retention_days, std::nullopt},
       {"retention_seconds", &Plan::retention_seconds, std::nullopt},
+      {"cost_budget_usd", &Plan::cost_budget_usd, std::nullopt},
   }};
   return keys;
 }

@@ -26,6 +26,10 @@ struct Plan {
   std::int64_t retention_days = 0;  // terminal tasks are purged this long after they end
   // The same in seconds, for short-lived deployments and tests; wins when set.
   std::int64_t retention_seconds = 0;
+  // Whole dollars of cost (as workers report it) the account may spend per calendar month
+  // (UTC); past it, claims are refused until the month ends. An account's own budget
+  // (set by the admin) wins over it.
+  std::int64_t cost_budget_usd = 0;
   // How long terminal tasks are kept after they end, in milliseconds; 0: for ever.
   // Past 1000 years is for ever (and no product overflows).
   std::int64_t retention_ms() const {
@@ -64,7 +68,7 @@ struct PlanKey {
   std::int64_t Plan::*scalar = nullptr;  // or
   std::optional<RateClass> rate;
 };
-const std::array<PlanKey, 9>& plan_keys();
+const std::array<PlanKey, 10>& plan_keys();
 std::int64_t& plan_value(Plan& plan, const PlanKey& key);
 
 }  // namespace baton

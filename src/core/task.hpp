@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cost.hpp"
 #include "core/time.hpp"
 
 namespace baton {
@@ -87,12 +88,18 @@ struct Task {
   std::string assign_to;
   Millis assigned_until = 0;
 
+  // Cost (docs/api.md "Costs and budgets"): the sum of what its workers reported, and the
+  // budget it was created with (0: none). Past the budget, answers tell the worker to stop.
+  TaskCost cost;
+  std::int64_t budget_usd_nanos = 0;
+
   bool ever_claimed() const { return !lease_token.empty(); }
   // Whether only assign_to may claim it at `now`.
   bool assigned_at(Millis now) const {
     return !assign_to.empty() && (assigned_until == 0 || now < assigned_until);
   }
   bool has_acceptance_gate() const { return definition_of_done || !verification_type.empty(); }
+  bool over_budget() const { return budget_usd_nanos > 0 && cost.usd_nanos > budget_usd_nanos; }
 };
 
 // A parent's children, as its reads show them: the first ids (oldest first) and how many

@@ -15,6 +15,7 @@ void UsageCounts::add(const UsageCounts& o) {
   wait_ms_total += o.wait_ms_total;
   runs += o.runs;
   run_ms_total += o.run_ms_total;
+  cost.add(o.cost);
 }
 
 UsageCounts usage_change(const Task* before, const Task& after, Millis now) {
@@ -23,6 +24,7 @@ UsageCounts usage_change(const Task* before, const Task& after, Millis now) {
     return after.status == status && (!before || before->status != status);
   };
   if (!before) change.created = 1;
+  if (before && after.cost != before->cost) change.cost = cost_added(before->cost, after.cost);
   if (entered(TaskStatus::claimed)) {
     change.claimed = 1;
     Millis claimable = std::max(after.created_at, after.scheduled_at);

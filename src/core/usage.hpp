@@ -21,6 +21,7 @@ struct UsageCounts {
   std::int64_t wait_ms_total = 0;  // over `claimed`: from claimable to claimed
   std::int64_t runs = 0;           // claims that ended in a result (completed, or a gate)
   std::int64_t run_ms_total = 0;   // over `runs`: from claim to result
+  TaskCost cost;                   // what the account's workers reported in the hour
 
   void add(const UsageCounts& other);
   bool empty() const { return *this == UsageCounts{}; }

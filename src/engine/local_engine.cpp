@@ -56,8 +56,18 @@ LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
                             created += counts.created;
                           });
         return created;
+      }),
+      spend_([&db](const std::string& account, std::int64_t month) {
+        std::int64_t nanos = 0;
+        store::scan_usage(db, account, month_first_hour(month), month_first_hour(month + 1),
+                          [&](const keys::UsageKey&, const UsageCounts& counts) {
+                            nanos += counts.cost.usd_nanos;
+                          });
+        return nanos;
       }) {
-  for (int i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>(i, db, options, leases_, quota_));
+  for (int i = 0; i < shard_count; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, db, options, leases_, quota_, spend_));
+  }
   for (auto& shard : shards_) {
     // On the finished task's shard, once its write is durable.
     shard->set_on_dependency_done([this, &context = shard->context()](
@@ -401,6 +411,10 @@ std::vector<UsageRow> LocalEngine::usage(const std::string& account, std::int64_
 
 std::int64_t LocalEngine::created_this_month(const std::string& account) {
   return quota_.used(account, usage_month(wall_now_ms()));
+}
+
+std::int64_t LocalEngine::spent_this_month(const std::string& account) {
+  return spend_.spent(account, usage_month(wall_now_ms()));
 }
 
 // The shards keep writing meanwhile: RocksDB's checkpoint needs no pause of them.

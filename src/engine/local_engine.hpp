@@ -14,6 +14,7 @@
 #include "engine/latency_histogram.hpp"
 #include "engine/lease_gate.hpp"
 #include "engine/quota_gate.hpp"
+#include "engine/spend_meter.hpp"
 #include "engine/task_engine.hpp"
 
 namespace baton {
@@ -66,6 +67,7 @@ class LocalEngine final : public TaskEngine {
   std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
                               std::int64_t until_hour) override;
   std::int64_t created_this_month(const std::string& account) override;
+  std::int64_t spent_this_month(const std::string& account) override;
   SnapshotOutcome snapshot(const std::string& target) override;
 
  private:
@@ -121,6 +123,7 @@ class LocalEngine final : public TaskEngine {
   EngineOptions options_;
   LeaseGate leases_;  // before the shards, which hold it
   QuotaGate quota_;
+  SpendMeter spend_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   // From a dependency's terminal state to its dependent's release being durable.

@@ -49,12 +49,13 @@ std::size_t UlidHash::operator()(const Ulid& id) const {
 }
 
 Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases,
-             QuotaGate& quota)
+             QuotaGate& quota, SpendMeter& spend)
     : index_(index),
       db_(db),
       options_(options),
       leases_(leases),
       quota_(quota),
+      spend_(spend),
       committer_(context_, db, options.sync, options.group_commit_max_batch),
       wheel_(wall_now_ms()),
       ticker_(context_),

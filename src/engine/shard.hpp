@@ -26,6 +26,7 @@
 #include "engine/lease_gate.hpp"
 #include "engine/quota_gate.hpp"
 #include "engine/ready_queues.hpp"
+#include "engine/spend_meter.hpp"
 #include "engine/routing.hpp"
 #include "engine/task_engine.hpp"
 #include "engine/timer_wheel.hpp"
@@ -44,8 +45,9 @@ struct UlidHash {
 class Shard {
  public:
   // `leases` counts every account's live leases across all shards (the worker limit),
-  // `quota` every account's creates this month.
-  Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases, QuotaGate& quota);
+  // `quota` every account's creates this month, `spend` the cost they reported.
+  Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases, QuotaGate& quota,
+        SpendMeter& spend);
   ~Shard();
 
   int index() const { return index_; }
@@ -259,6 +261,7 @@ class Shard {
   LeaseGate& leases_;
   std::unordered_map<std::string, std::int64_t> leases_held_;  // this shard's, by account
   QuotaGate& quota_;
+  SpendMeter& spend_;
   // Usage counts by storage key (keys::usage_key) of the hours this shard counted in
   // lately, read from storage when first met; those changed this round.
   std::unordered_map<std::string, UsageCounts> usage_;

@@ -65,6 +65,7 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
   task.run_on_dependency_failure = request.run_on_dependency_failure;
   task.parent_task_id = std::move(request.parent_task_id);
   task.review_required = request.review_required;
+  task.budget_usd_nanos = request.budget_usd_nanos;
   task.definition_of_done = std::move(request.definition_of_done);
   task.verification_type = std::move(request.verification_type);
   task.auto_accept = request.auto_accept;

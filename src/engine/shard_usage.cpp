@@ -24,6 +24,7 @@ void Shard::count_usage(const Task* before, const Task& after, Millis now) {
   }
   it->second.add(change);
   usage_dirty_.insert(std::move(key));
+  if (change.cost.usd_nanos > 0) spend_.add(after.account_id, usage_month(now), change.cost.usd_nanos);
 }
 
 void Shard::write_usage() {

@@ -111,6 +111,7 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
   }
   // Creates counted toward a quota whose writes failed: count again from storage.
   quota_.forget();
+  spend_.forget();
   // A write off the shards (account and key records) that failed meanwhile means storage
   // is failing again: stay unwritable, and look again later.
   if (db_.failed_writes() != failed_before) co_return false;

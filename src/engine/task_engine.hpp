@@ -98,6 +98,7 @@ struct CreateRequest {
   // makes itself).
   std::int64_t monthly_quota = 0;
   bool quota_taken = false;
+  std::int64_t budget_usd_nanos = 0;  // 0: none
   // Set by the engine for the verifier's task it creates.
   std::string verifies_task_id;
   int verifies_attempt = 0;
@@ -265,6 +266,9 @@ class TaskEngine {
   virtual std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
                                       std::int64_t until_hour) = 0;
   virtual std::int64_t created_this_month(const std::string& account) = 0;
+  // The cost (estimated_cost_usd, in nano-dollars) the account's workers reported this
+  // calendar month (UTC): what a monthly cost budget is checked against.
+  virtual std::int64_t spent_this_month(const std::string& account) = 0;
   // A consistent copy of everything stored (tasks, accounts, keys, idempotency records),
   // as a new data directory at `target`, while requests go on being served. Holds every
   // change acknowledged before the call. Blocks for as long as the copy takes: call it

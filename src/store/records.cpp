@@ -9,7 +9,8 @@ namespace baton::records {
 namespace {
 
 // 1: the spec's fields. 2: and the workflow's (dependencies, parent, review, acceptance).
-constexpr char kTaskVersion = 2;
+// 3: and the cost and budget.
+constexpr char kTaskVersion = 3;
 // 2: the plan is "" until the admin assigns one (version 1 wrote "free" for every account,
 // and is read as "").
 constexpr char kAccountVersion = 2;
@@ -18,7 +19,8 @@ constexpr char kResponseVersion = 1;
 // 1: status, type, priority, times. 2: and the assignment.
 constexpr char kActiveVersion = 2;
 constexpr char kWorkerStatsVersion = 1;
-constexpr char kUsageVersion = 1;
+// 1: the lifecycle's counts. 2: and the cost reported.
+constexpr char kUsageVersion = 2;
 
 class Writer {
  public:
@@ -104,6 +106,26 @@ class Reader {
   bool ok_ = false;
 };
 
+void write_cost(Writer& w, const TaskCost& c) {
+  w.i64(c.input_tokens);
+  w.i64(c.output_tokens);
+  w.i64(c.total_tokens);
+  w.i64(c.usd_nanos);
+  w.i64(c.cpu_time_ms);
+  w.i64(c.subrequests);
+}
+
+TaskCost read_cost(Reader& r) {
+  TaskCost c;
+  c.input_tokens = r.i64();
+  c.output_tokens = r.i64();
+  c.total_tokens = r.i64();
+  c.usd_nanos = r.i64();
+  c.cpu_time_ms = r.i64();
+  c.subrequests = r.i64();
+  return c;
+}
+
 }  // namespace
 
 std::string encode_task(const Task& t) {
@@ -148,6 +170,8 @@ std::string encode_task(const Task& t) {
   w.i64(t.claimed_at);
   w.str(t.assign_to);
   w.i64(t.assigned_until);
+  write_cost(w, t.cost);
+  w.i64(t.budget_usd_nanos);
   return w.take();
 }
 
@@ -197,6 +221,10 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.claimed_at = r.i64();
     t.assign_to = r.str();
     t.assigned_until = r.i64();
+  }
+  if (r.version() >= 3) {
+    t.cost = read_cost(r);
+    t.budget_usd_nanos = r.i64();
   }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
@@ -288,16 +316,18 @@ std::string encode_usage(const UsageCounts& u) {
                          u.cancelled, u.wait_ms_total, u.runs, u.run_ms_total}) {
     w.i64(v);
   }
+  write_cost(w, u.cost);
   return w.take();
 }
 
 std::optional<UsageCounts> decode_usage(std::string_view bytes) {
-  Reader r(bytes, kUsageVersion);
+  Reader r(bytes, 1, kUsageVersion);
   UsageCounts u;
   for (std::int64_t* v : {&u.created, &u.claimed, &u.completed, &u.failed, &u.dead_lettered,
                           &u.cancelled, &u.wait_ms_total, &u.runs, &u.run_ms_total}) {
     *v = r.i64();
   }
+  if (r.version() >= 2) u.cost = read_cost(r);
   if (!r.done()) return std::nullopt;
   return u;
 }

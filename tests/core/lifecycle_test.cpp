@@ -233,11 +233,11 @@ struct NamedCommand {
 std::vector<NamedCommand> matrix_commands() {
   return {
       {"claim", ClaimCmd{"w2", kNewToken}},
-      {"heartbeat/live token", HeartbeatCmd{by_token(kLiveToken)}},
-      {"heartbeat/stale token", HeartbeatCmd{by_token(kStaleToken)}},
-      {"heartbeat/same worker", HeartbeatCmd{by_worker("w1")}},
-      {"heartbeat/other worker", HeartbeatCmd{by_worker("w2")}},
-      {"heartbeat/neither", HeartbeatCmd{anonymous()}},
+      {"heartbeat/live token", HeartbeatCmd{by_token(kLiveToken), {}}},
+      {"heartbeat/stale token", HeartbeatCmd{by_token(kStaleToken), {}}},
+      {"heartbeat/same worker", HeartbeatCmd{by_worker("w1"), {}}},
+      {"heartbeat/other worker", HeartbeatCmd{by_worker("w2"), {}}},
+      {"heartbeat/neither", HeartbeatCmd{anonymous(), {}}},
       {"complete/live token", complete_cmd(by_token(kLiveToken))},
       {"complete/stale token", complete_cmd(by_token(kStaleToken))},
       {"complete/neither", complete_cmd(anonymous())},
@@ -509,7 +509,7 @@ BOOST_AUTO_TEST_SUITE(heartbeat)
 BOOST_AUTO_TEST_CASE(heartbeat_extends_the_lease_from_now) {
   Task input = claimed_live();
   Millis later = kNow + 100'000;
-  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(later));
+  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken), {}}, ctx_at(later));
   BOOST_REQUIRE(t.ok());
   BOOST_TEST(t.task.lease_expires_at == later + 300'000);
   BOOST_TEST(t.task.updated_at == later);
@@ -526,14 +526,14 @@ BOOST_AUTO_TEST_CASE(heartbeat_extends_the_lease_from_now) {
 
 BOOST_AUTO_TEST_CASE(heartbeat_one_millisecond_before_expiry_is_accepted) {
   Task input = claimed_live();
-  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken)},
+  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken), {}},
                        ctx_at(input.lease_expires_at - 1));
   BOOST_TEST(t.ok());
 }
 
 BOOST_AUTO_TEST_CASE(heartbeat_after_lease_passed_is_lease_expired_even_before_expiry_runs) {
   Task input = claimed_live();
-  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken)},
+  Transition t = apply(input, HeartbeatCmd{by_token(kLiveToken), {}},
                        ctx_at(input.lease_expires_at + 1));
   BOOST_TEST(name_of(t.error) == "lease_expired");
   BOOST_TEST(task_diff(t.task, input) == "");
@@ -542,7 +542,7 @@ BOOST_AUTO_TEST_CASE(heartbeat_after_lease_passed_is_lease_expired_even_before_e
 BOOST_AUTO_TEST_CASE(at_the_expiry_instant_heartbeat_and_expiry_timer_agree_the_lease_is_over) {
   Task input = claimed_live();
   Millis at = input.lease_expires_at;
-  Transition hb = apply(input, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(at));
+  Transition hb = apply(input, HeartbeatCmd{by_token(kLiveToken), {}}, ctx_at(at));
   Transition expire = apply(input, ExpireLeaseCmd{}, ctx_at(at));
   BOOST_TEST(name_of(hb.error) == "lease_expired");
   BOOST_TEST(expire.ok());
@@ -556,7 +556,7 @@ BOOST_AUTO_TEST_SUITE(fencing)
 
 BOOST_AUTO_TEST_CASE(stale_token_is_lease_expired_for_heartbeat_complete_and_fail) {
   Task input = claimed_live();
-  Command commands[] = {HeartbeatCmd{by_token(kStaleToken)}, complete_cmd(by_token(kStaleToken)),
+  Command commands[] = {HeartbeatCmd{by_token(kStaleToken), {}}, complete_cmd(by_token(kStaleToken)),
                         fail_cmd(by_token(kStaleToken))};
   for (const Command& command : commands) {
     Transition t = apply(input, command, ctx_at(kNow));
@@ -567,7 +567,7 @@ BOOST_AUTO_TEST_CASE(stale_token_is_lease_expired_for_heartbeat_complete_and_fai
 
 BOOST_AUTO_TEST_CASE(other_worker_id_without_token_is_lease_expired) {
   Task input = claimed_live();  // claimed by w1
-  Command commands[] = {HeartbeatCmd{by_worker("w2")}, complete_cmd(by_worker("w2")),
+  Command commands[] = {HeartbeatCmd{by_worker("w2"), {}}, complete_cmd(by_worker("w2")),
                         fail_cmd(by_worker("w2"))};
   for (const Command& command : commands) {
     Transition t = apply(input, command, ctx_at(kNow));
@@ -578,27 +578,27 @@ BOOST_AUTO_TEST_CASE(other_worker_id_without_token_is_lease_expired) {
 
 BOOST_AUTO_TEST_CASE(request_with_neither_token_nor_worker_is_accepted_against_the_live_lease) {
   Task input = claimed_live();
-  BOOST_TEST(apply(input, HeartbeatCmd{anonymous()}, ctx_at(kNow)).ok());
+  BOOST_TEST(apply(input, HeartbeatCmd{anonymous(), {}}, ctx_at(kNow)).ok());
   BOOST_TEST(apply(input, complete_cmd(anonymous()), ctx_at(kNow)).ok());
   BOOST_TEST(apply(input, fail_cmd(anonymous()), ctx_at(kNow)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(the_claiming_worker_id_without_token_is_accepted) {
   Task input = claimed_live();
-  BOOST_TEST(apply(input, HeartbeatCmd{by_worker("w1")}, ctx_at(kNow)).ok());
+  BOOST_TEST(apply(input, HeartbeatCmd{by_worker("w1"), {}}, ctx_at(kNow)).ok());
   BOOST_TEST(apply(input, complete_cmd(by_worker("w1")), ctx_at(kNow)).ok());
   BOOST_TEST(apply(input, fail_cmd(by_worker("w1")), ctx_at(kNow)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(a_stale_token_is_rejected_even_with_the_current_worker_id) {
   Task input = claimed_live();
-  Transition t = apply(input, HeartbeatCmd{Caller{kStaleToken, "w1"}}, ctx_at(kNow));
+  Transition t = apply(input, HeartbeatCmd{Caller{kStaleToken, "w1"}, {}}, ctx_at(kNow));
   BOOST_TEST(name_of(t.error) == "lease_expired");
 }
 
 BOOST_AUTO_TEST_CASE(the_live_token_is_accepted_whatever_worker_id_comes_with_it) {
   Task input = claimed_live();
-  Transition t = apply(input, HeartbeatCmd{Caller{kLiveToken, "w1"}}, ctx_at(kNow));
+  Transition t = apply(input, HeartbeatCmd{Caller{kLiveToken, "w1"}, {}}, ctx_at(kNow));
   BOOST_TEST(t.ok());
 }
 
@@ -616,7 +616,7 @@ BOOST_AUTO_TEST_CASE(stale_worker_can_never_touch_a_task_reclaimed_by_someone_el
   Task held = b.task;
 
   for (Caller stale : {by_token("lse_a"), by_worker("A"), Caller{"lse_a", "A"}}) {
-    Command commands[] = {HeartbeatCmd{stale}, complete_cmd(stale), fail_cmd(stale)};
+    Command commands[] = {HeartbeatCmd{stale, {}}, complete_cmd(stale), fail_cmd(stale)};
     for (const Command& command : commands) {
       Transition t = apply(held, command, ctx_at(after + 20));
       BOOST_TEST(name_of(t.error) == "lease_expired");
@@ -638,7 +638,7 @@ BOOST_AUTO_TEST_CASE(stale_worker_id_is_fenced_off_a_task_reclaimed_without_work
   Transition anonymous_claim = apply(expired.task, ClaimCmd{"", "lse_b"}, ctx_at(after + 10));
   BOOST_REQUIRE(anonymous_claim.ok());
   Task held = anonymous_claim.task;
-  Command commands[] = {HeartbeatCmd{by_worker("A")}, complete_cmd(by_worker("A")),
+  Command commands[] = {HeartbeatCmd{by_worker("A"), {}}, complete_cmd(by_worker("A")),
                         fail_cmd(by_worker("A"))};
   for (const Command& command : commands) {
     Transition t = apply(held, command, ctx_at(after + 20));
@@ -662,7 +662,7 @@ BOOST_AUTO_TEST_CASE(the_worker_of_an_ended_claim_gets_lease_expired_on_the_pend
   Transition failed = apply(t0, fail_cmd(by_token(kLiveToken)), ctx_at(kNow));
   BOOST_REQUIRE(failed.ok());
   BOOST_REQUIRE(failed.task.status == TaskStatus::pending);
-  Transition hb = apply(failed.task, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(kNow + 1));
+  Transition hb = apply(failed.task, HeartbeatCmd{by_token(kLiveToken), {}}, ctx_at(kNow + 1));
   BOOST_TEST(name_of(hb.error) == "lease_expired");
 }
 
@@ -749,7 +749,7 @@ BOOST_AUTO_TEST_CASE(complete_of_completed_task_by_another_worker_is_invalid_tra
 
 BOOST_AUTO_TEST_CASE(heartbeat_or_fail_of_completed_task_with_its_token_is_invalid_transition) {
   Task done = completed();
-  BOOST_TEST(name_of(apply(done, HeartbeatCmd{by_token(kLiveToken)}, ctx_at(kNow)).error) ==
+  BOOST_TEST(name_of(apply(done, HeartbeatCmd{by_token(kLiveToken), {}}, ctx_at(kNow)).error) ==
              "invalid_transition");
   BOOST_TEST(name_of(apply(done, fail_cmd(by_token(kLiveToken)), ctx_at(kNow)).error) ==
              "invalid_transition");
@@ -904,7 +904,7 @@ BOOST_AUTO_TEST_CASE(worker_of_a_cancelled_claim_is_told_task_cancelled_on_every
   Transition cancelled = apply(claimed_live(), CancelCmd{}, ctx_at(kNow));
   BOOST_REQUIRE(cancelled.ok());
   Task c = cancelled.task;
-  Command commands[] = {HeartbeatCmd{by_token(kLiveToken)}, complete_cmd(by_token(kLiveToken)),
+  Command commands[] = {HeartbeatCmd{by_token(kLiveToken), {}}, complete_cmd(by_token(kLiveToken)),
                         fail_cmd(by_token(kLiveToken))};
   for (const Command& command : commands) {
     Transition t = apply(c, command, ctx_at(kNow + 1));
@@ -1062,7 +1062,7 @@ BOOST_AUTO_TEST_CASE(release_of_the_current_claim_undoes_it) {
   BOOST_TEST(released.task.claimed_by == before.claimed_by);
   BOOST_TEST(released.task.lease_token == before.lease_token);
   BOOST_TEST(!released.task.ever_claimed());
-  Transition late = apply(released.task, CompleteCmd{Caller{kNewToken, ""}, {}, {}}, ctx_at(kNow + 6));
+  Transition late = apply(released.task, CompleteCmd{Caller{kNewToken, ""}, {}, {}, {}}, ctx_at(kNow + 6));
   BOOST_TEST(name_of(late.error) == "invalid_transition");
 }
 

@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(a_failure_whose_cause_is_gone_is_recovered_and_memory_follo
         Outcome still = co_await engine.get(kAccount, held);
         BOOST_REQUIRE(still.ok());
         BOOST_TEST((still.task->status == TaskStatus::claimed));
-        Command beat = HeartbeatCmd{Caller{held_token, {}}};
+        Command beat = HeartbeatCmd{Caller{held_token, {}}, {}};
         Outcome renewed = co_await engine.apply(kAccount, held,
                                                 std::move(beat), nullptr);
         BOOST_TEST(renewed.ok());

@@ -78,6 +78,8 @@ Task full_task() {
   t.claimed_at = 1'767'225'650'000;
   t.assign_to = "agent-7";
   t.assigned_until = 1'767'225'660'000;
+  t.cost = TaskCost{2340, 890, 3230, 20'400'000, 4520, 12};
+  t.budget_usd_nanos = 120 * kNanosPerUsd;
   return t;
 }
 
@@ -278,26 +280,41 @@ BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(task_encoding_starts_with_the_version_byte) {
-  BOOST_TEST(encode_task(minimal_task())[0] == '\x02');
+  BOOST_TEST(encode_task(minimal_task())[0] == '\x03');
 }
 
 BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
-  // Version 1 is version 2 without the workflow tail: two empty lists (8 bytes each),
+  // Version 1 is version 3 without the workflow tail: two empty lists (8 bytes each),
   // a flag, an empty string (8), a flag, a null optional (1); then the gate's: a null
   // optional (1), an empty string (8), a flag, an integer (8), a flag, a time (8), a
   // state (1), a null optional (1), two empty strings (16), an integer (8), a time (8);
-  // then the assignment's: an empty string (8), a time (8).
+  // then the assignment's: an empty string (8), a time (8); then version 3's cost and
+  // budget (seven integers).
   Task t = minimal_task();
   t.result_json = R"({"ok":true})";
   t.status = TaskStatus::completed;
   std::string v2 = encode_task(t);
-  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8;
+  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8 + 7 * 8;
   std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - kTail);
   auto back = decode_task(v1);
   BOOST_REQUIRE(back.has_value());
   BOOST_TEST(task_diff(*back, t) == "");
   // Its tail alone does not make a version 1 record valid.
   BOOST_TEST(!decode_task(v1 + std::string(kTail, '\0')).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_version_2_record_still_decodes_with_no_cost) {
+  // Version 2 is version 3 without the cost (six integers) and the budget (one).
+  Task t = full_task();
+  t.cost = TaskCost{};
+  t.budget_usd_nanos = 0;
+  std::string v3 = encode_task(t);
+  constexpr std::size_t kTail = 7 * 8;
+  std::string v2 = "\x02" + v3.substr(1, v3.size() - 1 - kTail);
+  auto back = decode_task(v2);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+  BOOST_TEST(!decode_task(v2 + std::string(kTail, '\0')).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(decode_task_rejects_truncation_trailing_bytes_and_other_versions) {
@@ -441,7 +458,7 @@ BOOST_AUTO_TEST_CASE(account_decode_rejects_corruption_and_survives_garbage) {
 // Version 1 wrote "free" for every account, which no admin had chosen: it reads as the
 // default plan. Version 2 keeps what was assigned.
 BOOST_AUTO_TEST_CASE(usage_counts_round_trip_with_negative_corrections) {
-  UsageCounts u{1, 2, 3, 4, 5, 6, 7'000'000'000, 8, -9};
+  UsageCounts u{1, 2, 3, 4, 5, 6, 7'000'000'000, 8, -9, TaskCost{10, 11, 21, 20'400'000, 12, 13}};
   auto back = decode_usage(encode_usage(u));
   BOOST_REQUIRE(back.has_value());
   BOOST_TEST((*back == u));

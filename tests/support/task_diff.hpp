@@ -53,6 +53,8 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("claimed_at", a.claimed_at == b.claimed_at);
   field("assign_to", a.assign_to == b.assign_to);
   field("assigned_until", a.assigned_until == b.assigned_until);
+  field("cost", a.cost == b.cost);
+  field("budget_usd_nanos", a.budget_usd_nanos == b.budget_usd_nanos);
   return out.str();
 }
 

@@ -1,0 +1,54 @@
+#pragma once
+// Each account's cost reported this calendar month (UTC), across every shard: what a
+// monthly cost budget is checked against when the account claims. Loaded from the durable
+// usage rows the first time the account's spend is asked for in a month; after that, the
+// shards add each report as they count it. A budget is checked before a claim and spend
+// is reported after the work, so the meter is exact about what was reported, not a bound
+// on what may be spent: reports in the round being written when it loads are missed
+// until the next load (docs/api.md, "Costs and budgets").
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace baton {
+
+class SpendMeter {
+ public:
+  // The account's reported cost in `month` (months since 1970-01), in nano-dollars, as
+  // storage holds it.
+  using Loader = std::function<std::int64_t(const std::string& account, std::int64_t month)>;
+  explicit SpendMeter(Loader load) : load_(std::move(load)) {}
+
+  // A report of `nanos` in `month`: counted when the account's spend of that month is
+  // loaded (else the load will find it in storage).
+  void add(const std::string& account, std::int64_t month, std::int64_t nanos);
+  // The account's spend in `month`, loaded when not yet.
+  std::int64_t spent(const std::string& account, std::int64_t month);
+  // Every spend is loaded again at its next use (after a storage recovery).
+  void forget();
+
+ private:
+  struct Entry {
+    std::mutex load;
+    std::atomic<std::int64_t> month{-1};
+    std::atomic<std::int64_t> nanos{0};
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  Entry* find(const std::string& account);
+
+  Loader load_;
+  std::shared_mutex mutex_;
+  // Never removed (one per account that asked): pointers stay valid.
+  std::unordered_map<std::string, std::unique_ptr<Entry>, Hash, std::equal_to<>> entries_;
+};
+
+}  // namespace baton
