@@ -415,7 +415,7 @@ void append_cost(std::string& out, const TaskCost& cost) {
   w.append_to(out);
 }
 
-void append_children(std::string& out, const TaskChildren& children) {
+void append_children(std::string& out, const TaskChildren& children, const TaskCost& parent_cost) {
   out.append(",\"children\":{\"count\":").append(std::to_string(children.count));
   out.append(",\"ids\":[");
   for (std::size_t i = 0; i < children.ids.size(); ++i) {
@@ -429,7 +429,13 @@ void append_children(std::string& out, const TaskChildren& children) {
     out.push_back(':');
     out.append(std::to_string(children.by_status[s]));
   }
-  out.append("}}");
+  out.append("},\"cost\":");
+  append_cost(out, children.cost);
+  TaskCost total = parent_cost;
+  total.add(children.cost);
+  out.append(",\"total_cost\":");
+  append_cost(out, total);
+  out.push_back('}');
 }
 
 std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view) {

@@ -22,7 +22,9 @@ void append_task(std::string& out, const Task& task, TaskView view);
 void append_contract(std::string& out, const Contract& contract);
 void append_json_string(std::string& out, std::string_view text);
 // ,"children":{"count", "ids", "rollup": {status: n, …}} of a parent's read
-void append_children(std::string& out, const TaskChildren& children);
+// "children": ids, count, rollup by status, their cost and, with the parent's own
+// (`parent_cost`), the total.
+void append_children(std::string& out, const TaskChildren& children, const TaskCost& parent_cost);
 
 // {"inputTokens", "outputTokens", "totalTokens", "estimatedCostUsd", "cpuTimeMs",
 // "subrequests"}: seed 004's CostBreakdown.

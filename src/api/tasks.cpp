@@ -212,7 +212,7 @@ asio::awaitable<Result> get_task(Services& services, Call& call) {
   Result result = from_outcome(call, outcome, AnswerShape{}, task_id);
   if (outcome.ok() && outcome.children) {
     result.body.pop_back();  // the closing brace of {"task": …, "agent_contract": …}
-    append_children(result.body, *outcome.children);
+    append_children(result.body, *outcome.children, outcome.task->cost);
     result.body.push_back('}');
   }
   co_return result;

@@ -108,6 +108,8 @@ struct TaskChildren {
   std::vector<std::string> ids;  // at most kShownChildren
   int count = 0;
   int by_status[kTaskStatusCount] = {};
+  TaskCost cost;  // all of their costs, summed
+
   static constexpr int kShownChildren = 1000;
 };
 

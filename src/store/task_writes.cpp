@@ -255,6 +255,7 @@ TaskChildren read_children(Db& db, const std::string& account, const Ulid& paren
     if (!task) continue;
     ++children.count;
     ++children.by_status[static_cast<int>(task->status)];
+    children.cost.add(task->cost);
     if (static_cast<int>(children.ids.size()) < TaskChildren::kShownChildren) {
       children.ids.push_back(std::move(task->id));
     }

@@ -293,3 +293,27 @@ BOOST_AUTO_TEST_CASE(report_cost_adds_and_renews_the_lease) {
                     "lease_expired");
   BOOST_TEST(cost_of(f.c.get_task(f.key, id)).at("cpuTimeMs").as_int64() == 40);
 }
+
+BOOST_AUTO_TEST_CASE(a_parent_rolls_up_its_childrens_cost) {
+  Fresh f;
+  auto [parent, parent_token] = f.claimed();
+  BATON_REQUIRE_STATUS(
+      f.c.heartbeat(f.key, parent,
+                    js({{"lease_token", parent_token}, {"cost", {{"estimated_cost_usd", 0.5}}}})),
+      200);
+  for (int i = 0; i < 3; ++i) {
+    auto [child, token] = f.claimed({{"parent_task_id", parent}});
+    BATON_REQUIRE_STATUS(
+        f.c.complete(f.key, child,
+                     js({{"lease_token", token},
+                         {"cost", {{"estimated_cost_usd", 0.25}, {"input_tokens", 10}}}})),
+        200);
+  }
+  Response read = f.c.get_task(f.key, parent);
+  BATON_REQUIRE_STATUS(read, 200);
+  const json::object& children = read.obj().at("children").as_object();
+  BOOST_TEST(usd(children.at("cost").as_object().at("estimatedCostUsd")) == 0.75);
+  BOOST_TEST(children.at("cost").as_object().at("inputTokens").as_int64() == 30);
+  BOOST_TEST(usd(children.at("total_cost").as_object().at("estimatedCostUsd")) == 1.25);
+  BOOST_TEST(usd(cost_of(read).at("estimatedCostUsd")) == 0.5);  // its own, apart
+}
