@@ -34,6 +34,8 @@ OperationFn get_usage, get_usage_timeseries, get_usage_breakdown;
 // A time as RFC 3339 or epoch milliseconds (seed 004 sends the latter), from 1970 to the
 // end of 9999: usage hours are never negative, and no sum of them overflows.
 std::optional<Millis> parse_time(std::string_view text);
+// logs.cpp
+OperationFn append_logs, get_logs;
 // costs.cpp
 OperationFn get_costs;
 // The answer refusing a claim of an account past its monthly cost budget (its own, else

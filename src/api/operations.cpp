@@ -408,6 +408,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .output = "WorkerList", .errors = {}, .run = list_workers});
 
   add_account_operations(table);
+  add_log_operations(table, limits);
 
   // ---- Discovery (spec section 10): public, no agent_contract ----
   table.push_back({.id = "get_health", .method = "GET", .path = "/health", .auth = Auth::none,

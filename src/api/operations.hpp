@@ -18,6 +18,9 @@ std::vector<Operation> operation_table(const TaskLimits& limits);
 // appended to `table`.
 void add_account_operations(std::vector<Operation>& table);
 
+// The rows of task logs and their live streams (log_operations.cpp), appended to `table`.
+void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits);
+
 // The row named `id`, or nullptr.
 const Operation* find_operation(const std::vector<Operation>& table, std::string_view id);
 

@@ -118,6 +118,39 @@ constexpr std::string_view kComponents = R"json({
         {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}}]}},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "LogLine": {
+    "type": "object", "required": ["seq", "timestamp", "level", "message", "workerId", "taskId"],
+    "properties": {
+      "seq": {"type": "integer", "minimum": 1},
+      "timestamp": {"type": "string", "format": "date-time"},
+      "level": {"type": "string"}, "message": {"type": "string"}, "data": {"type": "object"},
+      "workerId": {"type": ["string", "null"]}, "taskId": {"type": "string"}}
+  },
+  "LogState": {
+    "type": "object", "required": ["first_seq", "last_seq", "bytes", "dropped"],
+    "description": "The kept lines are first_seq..last_seq (none when first_seq > last_seq).",
+    "properties": {
+      "first_seq": {"type": "integer"}, "last_seq": {"type": "integer"},
+      "bytes": {"type": "integer"}, "dropped": {"type": "integer"}}
+  },
+  "LogAppended": {
+    "type": "object", "required": ["taskId", "appended", "seqs", "log", "agent_contract"],
+    "properties": {
+      "taskId": {"type": "string"}, "appended": {"type": "integer"},
+      "seqs": {"type": "object", "required": ["first", "last"],
+               "properties": {"first": {"type": "integer"}, "last": {"type": "integer"}}},
+      "log": {"$ref": "#/components/schemas/LogState"},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "LogPage": {
+    "type": "object", "required": ["taskId", "status", "lines", "log", "next_after", "agent_contract"],
+    "properties": {
+      "taskId": {"type": "string"}, "status": {"type": "string"},
+      "lines": {"type": "array", "items": {"$ref": "#/components/schemas/LogLine"}},
+      "log": {"$ref": "#/components/schemas/LogState"},
+      "next_after": {"type": "integer"},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "Cost": {
     "type": "object", "description": "Seed 004's CostBreakdown: the sum of what was reported.",
     "required": ["inputTokens", "outputTokens", "totalTokens", "estimatedCostUsd", "cpuTimeMs",

@@ -368,6 +368,8 @@ TaskLimits Config::task_limits() const {
   limits.max_dependencies = tasks.max_dependencies;
   limits.acceptance_timeout_seconds = tasks.acceptance_timeout_seconds;
   limits.assign_timeout_seconds = tasks.assign_timeout_seconds;
+  limits.max_log_line_bytes = task_logs.max_line_bytes;
+  limits.max_log_lines_per_append = task_logs.max_lines_per_append;
   return limits;
 }
 

@@ -74,6 +74,16 @@ struct Config {
     int purge_interval_seconds = 60;
     int purge_batch = 1000;
   } tasks;
+  // Task logs and their live streams (docs/api.md "Task logs").
+  struct TaskLogs {
+    int max_line_bytes = 16384;         // a line's level, message and data, serialized
+    int max_lines_per_append = 1000;
+    std::int64_t max_task_bytes = 1048576;  // kept per task; past it the oldest are dropped
+    int max_streams = 10000;            // live streams open at once, all accounts
+    int max_streams_per_account = 1000;
+    std::int64_t stream_buffer_bytes = 1048576;  // a subscriber's unsent lines; past it, dropped
+    int stream_heartbeat_seconds = 15;  // an idle stream's keep-alive
+  } task_logs;
   struct Idempotency {
     int ttl_seconds = 86400;
   } idempotency;

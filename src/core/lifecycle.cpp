@@ -187,6 +187,17 @@ struct Apply {
     return success(std::move(next), ctx.now);
   }
 
+  Transition operator()(const AppendLogCmd& cmd) const {
+    ErrorCode error = check_live_claim(task, cmd.caller, ctx.now, false);
+    if (error != ErrorCode::none) return fail_with(task, error);
+    Task next = task;
+    next.log_last_seq += cmd.change.added;
+    next.log_first_seq += cmd.change.dropped;
+    next.log_bytes += cmd.change.added_bytes - cmd.change.dropped_bytes;
+    next.log_dropped += cmd.change.dropped;
+    return success(std::move(next), ctx.now);
+  }
+
   Transition operator()(const CancelCmd&) const {
     if (is_terminal(task.status)) return fail_with(task, ErrorCode::invalid_transition);
     Task next = task;

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "core/errors.hpp"
+#include "core/log_line.hpp"
 #include "core/task.hpp"
 
 namespace baton {
@@ -46,6 +47,12 @@ struct FailCmd {
   std::optional<std::string> reason;
   std::optional<int> retry_after_seconds;  // nullopt: default backoff
   bool retryable = true;
+};
+// The lease holder appends lines to the task's log: fenced like a heartbeat, it moves the
+// log's counters by `change` (the engine stores the lines) and leaves the lease as it is.
+struct AppendLogCmd {
+  Caller caller;
+  LogChange change;
 };
 struct CancelCmd {};
 struct RequeueCmd {};
@@ -94,7 +101,7 @@ struct AcceptanceTimeoutCmd {};
 using Command = std::variant<ClaimCmd, HeartbeatCmd, CompleteCmd, FailCmd, CancelCmd,
                              RequeueCmd, ExpireLeaseCmd, ReleaseCmd, ReviewCmd,
                              DependencyDoneCmd, AcceptCmd, ReworkCmd, LinkVerificationCmd,
-                             VerificationDoneCmd, AcceptanceTimeoutCmd>;
+                             VerificationDoneCmd, AcceptanceTimeoutCmd, AppendLogCmd>;
 
 struct BackoffPolicy {
   int base_seconds = 2;

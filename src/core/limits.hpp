@@ -30,6 +30,8 @@ struct TaskLimits {
   int max_worker_id_chars = 200;
   int max_idempotency_key_chars = 255;
   int max_retry_after_seconds = 30 * 24 * 3600;
+  int max_log_line_bytes = 16384;   // task_logs.max_line_bytes
+  int max_log_lines_per_append = 1000;
 };
 
 std::string check_type(std::string_view type);

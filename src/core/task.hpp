@@ -93,6 +93,14 @@ struct Task {
   TaskCost cost;
   std::int64_t budget_usd_nanos = 0;
 
+  // Log lines (docs/api.md "Task logs"): those kept are seqs log_first_seq..log_last_seq
+  // (none while first > last), log_bytes of them; log_dropped were dropped, oldest first,
+  // to stay within the task's bound.
+  std::int64_t log_first_seq = 1;
+  std::int64_t log_last_seq = 0;
+  std::int64_t log_bytes = 0;
+  std::int64_t log_dropped = 0;
+
   bool ever_claimed() const { return !lease_token.empty(); }
   // Whether only assign_to may claim it at `now`.
   bool assigned_at(Millis now) const {

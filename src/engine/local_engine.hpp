@@ -68,6 +68,14 @@ class LocalEngine final : public TaskEngine {
                               std::int64_t until_hour) override;
   std::int64_t created_this_month(const std::string& account) override;
   std::int64_t spent_this_month(const std::string& account) override;
+  boost::asio::awaitable<LogAppendOutcome> append_logs(LogAppendRequest request) override;
+  boost::asio::awaitable<LogPage> read_logs(std::string account, std::string task_id,
+                                            std::int64_t after, int limit) override;
+  boost::asio::awaitable<LogSubscription> subscribe_logs(
+      std::string account, std::string task_id,
+      std::shared_ptr<LogSubscriber> subscriber) override;
+  void unsubscribe_logs(const std::string& task_id,
+                        std::shared_ptr<LogSubscriber> subscriber) override;
   SnapshotOutcome snapshot(const std::string& target) override;
 
  private:

@@ -104,6 +104,8 @@ void Shard::start() { tick(); }
 
 void Shard::forget_state() {
   end_waits();
+  // Sizes of lines a failed write never stored may be in here; streams resume by seq.
+  end_log_streams("storage_recovery");
   // restore() counts the leases storage holds again.
   for (const auto& [account, held] : leases_held_) leases_.give_back(account, held);
   leases_held_.clear();
@@ -316,6 +318,7 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   }
   reindex(before, after, id);
   count_worker(before, after, now);
+  if (!logs_.empty()) note_log_transition(before, after, id, generation);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));
   if (finished) note_finished(id, after, generation);
   note_verification(before, after, shared_after, generation, finished);

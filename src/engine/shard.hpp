@@ -161,6 +161,14 @@ class Shard {
   boost::asio::awaitable<PurgeStep> purge(std::string account, TaskStatus status, Millis cutoff,
                                           std::optional<Ulid> after, int limit, int shard_count);
 
+  // Task logs of this shard's tasks (shard_logs.cpp).
+  boost::asio::awaitable<LogAppendOutcome> append_logs(Ulid id, LogAppendRequest request);
+  boost::asio::awaitable<LogPage> read_logs(std::string account, Ulid id, std::int64_t after,
+                                            int limit);
+  LogSubscription subscribe_logs(const std::string& account, const Ulid& id,
+                                 std::shared_ptr<LogSubscriber> subscriber);
+  void unsubscribe_logs(const Ulid& id, const std::shared_ptr<LogSubscriber>& subscriber);
+
   // The worker roster's counts of the queues this shard owns (shard_workers.cpp): kept
   // here, written once a second (a kill -9 loses at most the last second's counts, never
   // a task), and read back at start.
@@ -248,6 +256,12 @@ class Shard {
   void note_verification(const Task* before, const Task& after,
                          const std::shared_ptr<const Task>& shared, std::uint64_t generation,
                          bool finished);
+  // Logs (shard_logs.cpp): a task's transition ended its claim, or ended it; a task's
+  // subscribers are told once the write is durable.
+  void note_log_transition(const Task* before, const Task& after, const Ulid& id,
+                           std::uint64_t generation);
+  void end_log_streams_when_durable(const Ulid& id, TaskStatus status, std::uint64_t generation);
+  void end_log_streams(std::string_view reason);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void forget_recent(const Ulid& id);
   void tick();
@@ -298,6 +312,16 @@ class Shard {
   DependencyNotice on_dependency_done_;
   std::deque<std::pair<std::uint64_t, std::function<void()>>> after_durable_;
   TaskNotice on_verification_needed_, on_verifier_finished_;
+  // Tasks with logs written since start or with live subscribers: the sizes of the lines
+  // kept (seq log_first_seq on, the unwritten ones too), so an append knows what to drop
+  // without reading storage, and who follows the task.
+  struct TaskLog {
+    std::deque<std::int64_t> sizes;
+    bool sizes_known = false;
+    std::int64_t durable_next = 0;  // lines below it are durable (0: all the record says)
+    std::vector<std::shared_ptr<LogSubscriber>> subscribers;
+  };
+  std::unordered_map<Ulid, TaskLog, UlidHash> logs_;
   std::unordered_map<std::string, WorkerTypeStats> worker_stats_;  // by storage key
   std::unordered_set<std::string> worker_stats_dirty_;
   int ticks_ = 0;

@@ -13,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "core/lifecycle.hpp"
+#include "core/log_line.hpp"
 #include "core/snapshot.hpp"
 #include "core/task.hpp"
 #include "core/usage.hpp"
@@ -218,6 +219,61 @@ inline bool succeeded(const Outcome& outcome) {
   return outcome.ok() && (outcome.status == 0 || (outcome.status >= 200 && outcome.status < 300));
 }
 
+// Task logs (docs/api.md "Task logs"). The lease holder appends lines; they get their
+// seq and time here, are durable before the append is answered, and go to the task's
+// subscribers once durable.
+struct LogLineInput {
+  std::string level;
+  std::string message;
+  std::string data_json;  // "" = none
+};
+
+struct LogAppendRequest {
+  std::string account;
+  std::string task_id;
+  Caller caller;
+  std::vector<LogLineInput> lines;
+  // The most bytes (LogLine::bytes) of lines a task keeps: past it the oldest are dropped.
+  std::int64_t max_task_bytes = 1 << 20;
+};
+
+struct LogAppendOutcome {
+  ErrorCode error = ErrorCode::none;
+  std::shared_ptr<const Task> task;  // after the append (its log counters)
+  std::int64_t first_seq = 0;        // the seqs the lines got
+  std::int64_t last_seq = 0;
+  Millis now = 0;
+  bool ok() const { return error == ErrorCode::none; }
+};
+
+struct LogPage {
+  ErrorCode error = ErrorCode::none;
+  std::shared_ptr<const Task> task;
+  std::vector<LogLine> lines;  // in seq order
+};
+
+// A live stream's end of a subscription. Called on the engine's threads: implementations
+// hand the call to their own and return at once.
+class LogSubscriber {
+ public:
+  virtual ~LogSubscriber() = default;
+  // Lines, in seq order, once durable.
+  virtual void deliver(std::shared_ptr<const std::vector<LogLine>> lines) = 0;
+  // No more lines will come: the task reached a terminal state (`status`), or the engine
+  // stopped following it (`reason`: "shutting_down", "storage_recovery", "purged").
+  virtual void end(std::string_view reason, TaskStatus status) = 0;
+};
+
+struct LogSubscription {
+  ErrorCode error = ErrorCode::none;
+  std::shared_ptr<const Task> task;
+  // Lines before this seq are stored (read them with read_logs); from it on they are
+  // delivered. When the task is terminal already, nothing is delivered or ended: read
+  // what is stored, then end.
+  std::int64_t next_seq = 1;
+  bool terminal = false;
+};
+
 // How long an account's terminal tasks (completed, dead-lettered, cancelled) are kept
 // after they end, in milliseconds; 0: for ever. Called from the engine's threads.
 using RetentionPolicy = std::function<Millis(const std::string& account)>;
@@ -258,6 +314,16 @@ class TaskEngine {
   // leases and rank (core/worker_stats.hpp), best first.
   virtual boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
                                                                      Millis seen_since) = 0;
+  // Task logs: append (fenced by the caller's lease like a heartbeat, without renewing the
+  // lease), read (lines after `after`, at most `limit`), and follow live.
+  virtual boost::asio::awaitable<LogAppendOutcome> append_logs(LogAppendRequest request) = 0;
+  virtual boost::asio::awaitable<LogPage> read_logs(std::string account, std::string task_id,
+                                                    std::int64_t after, int limit) = 0;
+  virtual boost::asio::awaitable<LogSubscription> subscribe_logs(
+      std::string account, std::string task_id, std::shared_ptr<LogSubscriber> subscriber) = 0;
+  // Any thread; saying it twice, or after the end, does nothing.
+  virtual void unsubscribe_logs(const std::string& task_id,
+                                std::shared_ptr<LogSubscriber> subscriber) = 0;
   virtual EngineStats stats() = 0;
   // The account's live leases (tasks claimed and not yet completed, failed or expired).
   virtual std::int64_t leases_in_use(const std::string& account) = 0;

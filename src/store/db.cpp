@@ -42,7 +42,7 @@ StorageStatus storage_status(const rocksdb::Status& status) {
 namespace {
 
 constexpr const char* kCfNames[kCfCount] = {"tasks",    "active", "listing", "idempotency",
-                                            "accounts", "keys",   "meta"};
+                                            "accounts", "keys",   "meta",    "logs"};
 
 // Idempotency keys are kept ttl_seconds: compaction drops the expired ones, so they cost
 // nothing to purge (lookups already ignore an expired record).

@@ -31,8 +31,8 @@ class Status;
 
 namespace baton {
 
-enum class Cf { tasks, active, listing, idempotency, accounts, keys, meta };
-inline constexpr int kCfCount = 7;
+enum class Cf { tasks, active, listing, idempotency, accounts, keys, meta, logs };
+inline constexpr int kCfCount = 8;
 const char* cf_name(Cf family);  // the column family's name in RocksDB
 
 class Db {

@@ -197,6 +197,17 @@ std::optional<UsageKey> decode_usage_key(std::string_view key) {
   return out;
 }
 
+std::string log_key(const Ulid& task, std::int64_t seq) {
+  std::string key(reinterpret_cast<const char*>(task.data()), task.size());
+  put_be64(key, static_cast<std::uint64_t>(seq));
+  return key;
+}
+
+std::optional<std::int64_t> log_key_seq(std::string_view key) {
+  if (key.size() != std::tuple_size_v<Ulid> + 8) return std::nullopt;
+  return static_cast<std::int64_t>(get_be64(key, std::tuple_size_v<Ulid>));
+}
+
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key) {
   std::string out;

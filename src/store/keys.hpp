@@ -17,6 +17,7 @@
 //   accounts     account id                                    -> account record
 //   keys         'h' · sha256(32)                              -> key record
 //                'a' · account · key id                        -> key record
+//   logs         task ulid(16) · seq(8)                        -> log line (records.hpp)
 //   meta         name                                          -> value
 //                'W' · account · worker(2-byte length) · type   -> worker stats (records.hpp)
 //                'U' · account · hour(8) · type                 -> usage counts (records.hpp)
@@ -91,6 +92,10 @@ struct WorkerStatsKey {
   std::string account, worker, type;
 };
 std::optional<WorkerStatsKey> decode_worker_stats_key(std::string_view key);
+
+// A task's log line `seq`; its lines are one range, in seq order.
+std::string log_key(const Ulid& task, std::int64_t seq);
+std::optional<std::int64_t> log_key_seq(std::string_view key);
 
 std::string idempotency_key(std::string_view account, std::string_view method,
                             std::string_view path, std::string_view key);

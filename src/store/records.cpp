@@ -9,8 +9,9 @@ namespace baton::records {
 namespace {
 
 // 1: the spec's fields. 2: and the workflow's (dependencies, parent, review, acceptance).
-// 3: and the cost and budget.
-constexpr char kTaskVersion = 3;
+// 3: and the cost and budget. 4: and the log's counters.
+constexpr char kTaskVersion = 4;
+constexpr char kLogLineVersion = 1;
 // 2: the plan is "" until the admin assigns one (version 1 wrote "free" for every account,
 // and is read as "").
 constexpr char kAccountVersion = 2;
@@ -172,6 +173,10 @@ std::string encode_task(const Task& t) {
   w.i64(t.assigned_until);
   write_cost(w, t.cost);
   w.i64(t.budget_usd_nanos);
+  w.i64(t.log_first_seq);
+  w.i64(t.log_last_seq);
+  w.i64(t.log_bytes);
+  w.i64(t.log_dropped);
   return w.take();
 }
 
@@ -226,9 +231,39 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.cost = read_cost(r);
     t.budget_usd_nanos = r.i64();
   }
+  if (r.version() >= 4) {
+    t.log_first_seq = r.i64();
+    t.log_last_seq = r.i64();
+    t.log_bytes = r.i64();
+    t.log_dropped = r.i64();
+  }
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
   return t;
+}
+
+std::string encode_log_line(const LogLine& line) {
+  Writer w(kLogLineVersion);
+  w.i64(line.seq);
+  w.i64(line.at);
+  w.str(line.level);
+  w.str(line.message);
+  w.str(line.data_json);
+  w.str(line.worker_id);
+  return w.take();
+}
+
+std::optional<LogLine> decode_log_line(std::string_view bytes) {
+  Reader r(bytes, kLogLineVersion);
+  LogLine line;
+  line.seq = r.i64();
+  line.at = r.i64();
+  line.level = r.str();
+  line.message = r.str();
+  line.data_json = r.str();
+  line.worker_id = r.str();
+  if (!r.done()) return std::nullopt;
+  return line;
 }
 
 ActiveEntry active_entry_of(const Task& task) {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/account.hpp"
+#include "core/log_line.hpp"
 #include "core/task.hpp"
 #include "core/usage.hpp"
 #include "core/worker_stats.hpp"
@@ -16,6 +17,8 @@ namespace baton::records {
 
 std::string encode_task(const Task& task);
 std::optional<Task> decode_task(std::string_view bytes);
+std::string encode_log_line(const LogLine& line);
+std::optional<LogLine> decode_log_line(std::string_view bytes);
 
 // What the engine keeps in memory of a pending or claimed task, stored beside the record
 // so a restart rebuilds queues and timers without reading records.

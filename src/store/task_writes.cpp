@@ -95,6 +95,39 @@ void write_purge(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Uli
       batch.Delete(db.cf(Cf::listing), slice(keys::child_key(task.account_id, *parent, id)));
     }
   }
+  if (task.log_last_seq > 0) drop_log_lines(db, batch, id, 0, task.log_last_seq + 1);
+}
+
+void write_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task,
+                     const std::vector<LogLine>& lines) {
+  for (const LogLine& line : lines) {
+    batch.Put(db.cf(Cf::logs), slice(keys::log_key(task, line.seq)),
+              slice(records::encode_log_line(line)));
+  }
+}
+
+void drop_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task, std::int64_t from,
+                    std::int64_t until) {
+  if (until <= from) return;
+  // One range tombstone, whatever the number of lines.
+  batch.DeleteRange(db.cf(Cf::logs), slice(keys::log_key(task, from)),
+                    slice(keys::log_key(task, until)));
+}
+
+std::vector<LogLine> read_log_lines(Db& db, const Ulid& task, std::int64_t after,
+                                    std::size_t limit) {
+  std::vector<LogLine> lines;
+  std::string start = keys::log_key(task, after + 1);
+  std::string end = keys::log_key(task, INT64_MAX);
+  auto it = db.iterate(Cf::logs);
+  for (it->Seek(slice(start)); it->Valid() && it->key().compare(slice(end)) < 0 &&
+                               lines.size() < limit;
+       it->Next()) {
+    auto line = records::decode_log_line(std::string_view(it->value().data(), it->value().size()));
+    if (line) lines.push_back(std::move(*line));
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+  return lines;
 }
 
 TerminalScan terminal_created_before(Db& db, const std::string& account, TaskStatus status,

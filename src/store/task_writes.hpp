@@ -43,7 +43,17 @@ void scan_worker_stats(Db& db,
                        const std::function<void(const std::string& key, const WorkerTypeStats&)>& each);
 
 // Removes a terminal task whole: its record and every listing entry it has.
+// Removes the task: its record, its listing entries and its log lines.
 void write_purge(Db& db, rocksdb::WriteBatch& batch, const Task& task, const Ulid& id);
+
+// A task's log lines (the logs family): written, dropped (seqs [from, until)), and read
+// in seq order, those after `after`, at most `limit`.
+void write_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task,
+                     const std::vector<LogLine>& lines);
+void drop_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task, std::int64_t from,
+                    std::int64_t until);
+std::vector<LogLine> read_log_lines(Db& db, const Ulid& task, std::int64_t after,
+                                    std::size_t limit);
 // The account's tasks in terminal `status` created before `created_before`, oldest first
 // (the by_status index, in id order), after `after` when given: up to `limit` for which
 // `wanted` holds. `last` gets the last id looked at (where the next scan resumes);

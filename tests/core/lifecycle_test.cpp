@@ -262,9 +262,11 @@ std::vector<NamedCommand> matrix_commands() {
       {"verification passed/this one", VerificationDoneCmd{kVerifier, 1, true, "ok"}},
       {"verification passed/another", VerificationDoneCmd{"tsk_old", 1, true, "ok"}},
       {"acceptance timeout", AcceptanceTimeoutCmd{}},
+      {"append log/live token", AppendLogCmd{by_token(kLiveToken), LogChange{2, 40, 0, 0}}},
+      {"append log/stale token", AppendLogCmd{by_token(kStaleToken), LogChange{2, 40, 0, 0}}},
   };
 }
-constexpr int kCommands = 30;
+constexpr int kCommands = 32;
 
 constexpr ErrorCode OK = ErrorCode::none;
 constexpr ErrorCode IT = ErrorCode::invalid_transition;
@@ -285,51 +287,52 @@ struct MatrixRow {
 //  other worker | fail: live, stale, neither | cancel | requeue | expire | release: live, other
 //  | review: approve, reject, revise | dependency: done, failed, not waited on
 //  | accept | rework | link verification | verification: this one, another | timeout
+//  | append log: live, stale (fenced as a heartbeat is)
 // A dependency's news for a task that does not wait on it changes nothing (OK, unchanged).
 const MatrixRow kMatrix[] = {
     // Rule (5): pending never claimed -> invalid_transition.
     {"pending due", pending_due,
-     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {OK,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     {"pending scheduled later", pending_scheduled_later,
-     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {NY,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     // Rule (5): pending claimed before -> lease_expired.
     {"pending previously claimed", pending_previously_claimed,
-     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {OK,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  LE, LE}},
     // Rule (4) and fencing: stale token / other worker -> lease_expired, neither -> accepted.
     {"claimed live", claimed_live,
-     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  OK, LE}},
     {"claimed live, review required", claimed_live_review,
-     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {CC,  OK, LE, OK, LE, OK,  OK, LE, OK, LE,  OK, LE, OK,  OK, IT, CC,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  OK, LE}},
     // Rule (4): lease passed, even before expiry is processed -> lease_expired.
     {"claimed lease passed", claimed_lease_passed,
-     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {CC,  LE, LE, LE, LE, LE,  LE, LE, LE, LE,  LE, LE, LE,  OK, IT, OK,  OK, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  LE, LE}},
     // Rule (1) for complete with the completing token or neither; rule (3) otherwise.
     {"completed", completed,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     // Rule (3); only requeue acts on a dead letter.
     {"dead_letter", dead_letter,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  IT, OK, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     // Rule (2): no token -> task_cancelled; a token that was not live at cancel -> rule (3).
     {"cancelled from pending", cancelled_from_pending,
-     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     {"cancelled from pending after an ended claim", cancelled_from_pending_after_claim,
-     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, TC, TC, TC,  IT, IT, TC, TC,  IT, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     // Rule (2): the claim live at cancel, or no token -> task_cancelled; another token -> (3).
     {"cancelled from claimed", cancelled_from_claimed,
-     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  TC, IT, TC, TC, TC,  TC, IT, TC, TC,  TC, IT, TC,  IT, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  TC, IT}},
     // Blocked: nothing but cancel and its dependencies' news moves it.
     {"blocked on two", blocked_on_two,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     {"blocked on the last", blocked_on_last,
-     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, IT, IT, IT,  IT, IT, IT, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     // Awaiting review: the reviewer decides; completing again with the claim is rule (1).
     {"awaiting review", awaiting_review,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  OK, OK, OK,  OK, OK, OK,  IT, IT, OK, OK, OK, IT}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  OK, OK, OK,  OK, OK, OK,  IT, IT, OK, OK, OK, IT,  IT, IT}},
     // Awaiting acceptance: accept, rework, the verifier's verdict or the timeout ends it.
     {"awaiting acceptance", awaiting_acceptance,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  OK, OK, OK, OK, OK, NY}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  OK, OK, OK, OK, OK, NY,  IT, IT}},
     {"awaiting acceptance past its deadline", awaiting_acceptance_past_deadline,
-     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  OK, OK, OK, OK, OK, OK}},
+     {IT,  IT, IT, IT, IT, IT,  OK, IT, OK, IT,  IT, IT, IT,  OK, IT, IT,  LE, LE,  IT, IT, IT,  OK, OK, OK,  OK, OK, OK, OK, OK, OK,  IT, IT}},
 };
 // clang-format on
 
@@ -1575,6 +1578,30 @@ BOOST_AUTO_TEST_CASE(every_listed_edge_is_a_transition_apply_makes) {
     BOOST_TEST(made, to_string(edge.from) << " -> " << to_string(edge.to) << " by " << edge.by
                                           << " is listed but apply() never makes it");
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(log_appends)
+
+BOOST_AUTO_TEST_CASE(an_append_moves_the_log_counters_and_not_the_lease) {
+  Task input = claimed_live();
+  Transition first = apply(input, AppendLogCmd{by_token(kLiveToken), LogChange{3, 30, 0, 0}},
+                           ctx_at(kNow));
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(first.task.log_first_seq == 1);
+  BOOST_TEST(first.task.log_last_seq == 3);
+  BOOST_TEST(first.task.log_bytes == 30);
+  BOOST_TEST(first.task.lease_expires_at == input.lease_expires_at);
+  BOOST_TEST(first.task.status == TaskStatus::claimed);
+  // Past the bound the oldest go: two dropped (25 bytes), one added.
+  Transition second = apply(first.task, AppendLogCmd{by_token(kLiveToken), LogChange{1, 5, 2, 25}},
+                            ctx_at(kNow + 1));
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(second.task.log_first_seq == 3);
+  BOOST_TEST(second.task.log_last_seq == 4);
+  BOOST_TEST(second.task.log_bytes == 10);
+  BOOST_TEST(second.task.log_dropped == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

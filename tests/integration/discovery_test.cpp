@@ -170,6 +170,7 @@ json::object minimal_arguments(const Operation& op, const std::string& type) {
     else if (field == "decision") args["decision"] = "approve";
     else if (field == "feedback") args["feedback"] = "more";
     else if (field == "cost") args["cost"] = json::object{{"cpu_time_ms", 1}};
+    else if (field == "lines") args["lines"] = json::array{json::object{{"message", "x"}}};
     else BOOST_FAIL("no minimal value known for required field " << field << " of " << op.id);
   }
   return args;
@@ -341,12 +342,17 @@ BOOST_AUTO_TEST_CASE(every_listed_bound_is_the_bound_enforced) {
         }
       } else if (kind == "array") {
         // A batch: as many minimal items as the bound allows, and one more or one fewer.
-        bool ids = schema.at("items").as_object().at("type").as_string() == "string";
+        const json::object& item_schema = schema.at("items").as_object();
+        bool ids = item_schema.at("type").as_string() == "string";
+        // Log lines need only a message; a batch's items are tasks.
+        bool log_lines = name == "lines";
         auto items = [&](std::int64_t count) {
           json::array out;
           for (std::int64_t i = 0; i < count; ++i) {
             if (ids) {
               out.push_back(json::string("tsk_01JXZK" + std::string(19, '0') + std::to_string(i % 10)));
+            } else if (log_lines) {
+              out.push_back(json::object{{"message", "x"}});
             } else {
               out.push_back(minimal_task(type));
             }

@@ -80,6 +80,10 @@ Task full_task() {
   t.assigned_until = 1'767'225'660'000;
   t.cost = TaskCost{2340, 890, 3230, 20'400'000, 4520, 12};
   t.budget_usd_nanos = 120 * kNanosPerUsd;
+  t.log_first_seq = 3;
+  t.log_last_seq = 40;
+  t.log_bytes = 4000;
+  t.log_dropped = 2;
   return t;
 }
 
@@ -280,7 +284,7 @@ BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(task_encoding_starts_with_the_version_byte) {
-  BOOST_TEST(encode_task(minimal_task())[0] == '\x03');
+  BOOST_TEST(encode_task(minimal_task())[0] == '\x04');
 }
 
 BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
@@ -289,12 +293,12 @@ BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
   // optional (1), an empty string (8), a flag, an integer (8), a flag, a time (8), a
   // state (1), a null optional (1), two empty strings (16), an integer (8), a time (8);
   // then the assignment's: an empty string (8), a time (8); then version 3's cost and
-  // budget (seven integers).
+  // budget (seven integers), and version 4's log counters (four).
   Task t = minimal_task();
   t.result_json = R"({"ok":true})";
   t.status = TaskStatus::completed;
   std::string v2 = encode_task(t);
-  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8 + 7 * 8;
+  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8 + 7 * 8 + 4 * 8;
   std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - kTail);
   auto back = decode_task(v1);
   BOOST_REQUIRE(back.has_value());
@@ -304,12 +308,17 @@ BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
 }
 
 BOOST_AUTO_TEST_CASE(a_version_2_record_still_decodes_with_no_cost) {
-  // Version 2 is version 3 without the cost (six integers) and the budget (one).
+  // Version 2 is version 4 without the cost (six integers), the budget (one) and the log
+  // counters (four).
   Task t = full_task();
   t.cost = TaskCost{};
   t.budget_usd_nanos = 0;
+  t.log_first_seq = 1;
+  t.log_last_seq = 0;
+  t.log_bytes = 0;
+  t.log_dropped = 0;
   std::string v3 = encode_task(t);
-  constexpr std::size_t kTail = 7 * 8;
+  constexpr std::size_t kTail = 11 * 8;
   std::string v2 = "\x02" + v3.substr(1, v3.size() - 1 - kTail);
   auto back = decode_task(v2);
   BOOST_REQUIRE(back.has_value());
@@ -549,3 +558,18 @@ BOOST_AUTO_TEST_CASE(empty_input_is_rejected_by_every_decoder) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(log_lines_round_trip_and_reject_corruption) {
+  LogLine line{7, 1'767'225'600'123, "warn", "disk \"almost\" full\n", R"({"free":12})", "w-1"};
+  auto back = decode_log_line(encode_log_line(line));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->seq == 7);
+  BOOST_TEST(back->at == line.at);
+  BOOST_TEST(back->message == line.message);
+  BOOST_TEST(back->data_json == line.data_json);
+  BOOST_TEST(back->worker_id == "w-1");
+  std::string bytes = encode_log_line(line);
+  BOOST_TEST(!decode_log_line(bytes.substr(0, bytes.size() - 1)).has_value());
+  BOOST_TEST(!decode_log_line(bytes + "x").has_value());
+  BOOST_TEST(!decode_log_line("").has_value());
+}

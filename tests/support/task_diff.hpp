@@ -55,6 +55,8 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("assigned_until", a.assigned_until == b.assigned_until);
   field("cost", a.cost == b.cost);
   field("budget_usd_nanos", a.budget_usd_nanos == b.budget_usd_nanos);
+  field("log", a.log_first_seq == b.log_first_seq && a.log_last_seq == b.log_last_seq &&
+                   a.log_bytes == b.log_bytes && a.log_dropped == b.log_dropped);
   return out.str();
 }
 

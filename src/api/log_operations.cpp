@@ -1,0 +1,57 @@
+// The operation table's rows for task logs (docs/api.md "Task logs"): appending, reading
+// and following a task's lines.
+#include "api/handlers.hpp"
+#include "api/operations.hpp"
+
+namespace baton::api {
+
+using E = ErrorCode;
+
+void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits) {
+  const FieldSpec task_id{.name = "task_id", .alias = "taskId", .in = FieldIn::path,
+                          .required = true, .minimum = 1, .description = "The task's id (tsk_…)."};
+  const std::vector<FieldSpec> line_fields{
+      {.name = "level", .one_of = {"debug", "info", "log", "warn", "error"},
+       .description = "debug, info (default), log (seed 004's), warn or error."},
+      {.name = "message", .required = true, .maximum = limits.max_log_line_bytes,
+       .description = "The line's text."},
+      {.name = "data", .type = FieldType::object,
+       .description = "Structured fields, a JSON object."}};
+  table.push_back(
+      {.id = "append_logs", .method = "POST", .path = "/v1/tasks/{task_id}/logs", .mcp_tool = true,
+       .rate = RateClass::heartbeat, .summary = "Append log lines",
+       .description = "The lease holder appends lines to the task's log (fenced by the lease "
+                      "token like a heartbeat, without renewing the lease). Each line gets a "
+                      "server timestamp and the next seq, and is durable when this answers. "
+                      "Past task_logs.max_task_bytes the oldest lines are dropped, counted in "
+                      "log.dropped.",
+       .fields = {task_id,
+                  {.name = "lines", .type = FieldType::array, .required = true, .minimum = 1,
+                   .maximum = limits.max_log_lines_per_append,
+                   .description = "The lines, oldest first: {level?, message, data?}; at most "
+                                  "task_logs.max_lines_per_append, each at most "
+                                  "task_logs.max_line_bytes (level, message and data).",
+                   .properties = line_fields},
+                  {.name = "lease_token", .alias = "leaseToken",
+                   .description = "The leaseToken of your claim."},
+                  {.name = "worker_id", .alias = "workerId", .maximum = limits.max_worker_id_chars,
+                   .description = "Your worker_id, when no lease_token is sent."}},
+       .output = "LogAppended",
+       .errors = {E::task_not_found, E::lease_expired, E::invalid_transition, E::task_cancelled,
+                  E::payload_too_large},
+       .run = append_logs});
+  table.push_back(
+      {.id = "get_logs", .method = "GET", .path = "/v1/tasks/{task_id}/logs", .mcp_tool = true,
+       .summary = "Read a task's log",
+       .description = "The task's lines after seq `after`, oldest first, at most `limit`; "
+                      "next_after is where the next page starts. Lines dropped past the task's "
+                      "bound are gone (log.first_seq says where the kept ones begin).",
+       .fields = {task_id,
+                  {.name = "after", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 0, .description = "Lines with a larger seq; 0 (default): all."},
+                  {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 1, .maximum = 1000, .description = "Lines per page; 100."}},
+       .output = "LogPage", .errors = {E::task_not_found}, .run = get_logs});
+}
+
+}  // namespace baton::api
