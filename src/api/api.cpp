@@ -42,6 +42,38 @@ bool query_carries_key(std::string_view query) {
   return false;
 }
 
+// The value of the query's `stream_token`, or "".
+std::string stream_token_in(std::string_view query) {
+  auto params = boost::urls::parse_query(query);
+  if (!params) return {};
+  for (auto param : boost::urls::params_view(*params)) {
+    if (param.key == "stream_token") return param.value;
+  }
+  return {};
+}
+
+bool query_names_token(std::string_view query) {
+  return !query.empty() && !stream_token_in(query).empty();
+}
+
+// A call that came with a stream token (a browser's live stream) instead of a key: the
+// account the token was issued to, for the one task it names; else the 401 that refuses it.
+std::optional<Result> bind_stream_token(Services& services, Call& call, std::string_view path,
+                                        std::string_view query) {
+  // /v1/tasks/{id}/logs/stream: the id is the fourth segment.
+  constexpr std::string_view kPrefix = "/v1/tasks/";
+  std::string_view rest = path.substr(std::min(path.size(), kPrefix.size()));
+  std::string task_id(rest.substr(0, rest.find('/')));
+  auto grant = services.stream_tokens.redeem(stream_token_in(query), task_id, wall_now_ms());
+  if (!grant) {
+    return error_result(call, ErrorCode::invalid_api_key,
+                        "stream_token is unknown, expired, or for another task; get a new one "
+                        "with POST /v1/tasks/{id}/logs/stream-token.");
+  }
+  bind_principal(services, call, Principal{grant->account, "", grant->plan});
+  return std::nullopt;
+}
+
 }  // namespace
 
 http::Response to_response(Result result) {
@@ -50,6 +82,9 @@ http::Response to_response(Result result) {
   response.body = std::move(result.body);
   response.affinity = result.affinity;
   response.headers = std::move(result.headers);
+  response.stream = std::move(result.stream);
+  response.websocket = result.websocket;
+  if (!result.content_type.empty()) response.content_type = std::move(result.content_type);
   if (result.retry_after_seconds > 0) {
     response.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
   }
@@ -342,7 +377,11 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
   const Operation& operation = *route.operation;
   Call call(operation, connection, request.request_id, request.authorization);
-  if (operation.auth == Auth::api_key) {
+  call.http = &request;
+  if (operation.stream_token && request.authorization.empty() && query_names_token(query)) {
+    std::optional<Result> refusal = bind_stream_token(*services_, call, path, query);
+    if (refusal) co_return to_response(std::move(*refusal));
+  } else if (operation.auth == Auth::api_key) {
     auto checked = authenticate_request(*services_, request.request_id, request.authorization);
     if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));
     bind_principal(*services_, call, std::get<Principal>(checked));

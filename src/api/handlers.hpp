@@ -36,6 +36,8 @@ OperationFn get_usage, get_usage_timeseries, get_usage_breakdown;
 std::optional<Millis> parse_time(std::string_view text);
 // logs.cpp
 OperationFn append_logs, get_logs;
+// log_streams.cpp
+OperationFn stream_logs, create_stream_token;
 // costs.cpp
 OperationFn get_costs;
 // The answer refusing a claim of an account past its monthly cost budget (its own, else

@@ -52,6 +52,33 @@ void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits)
                   {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
                    .minimum = 1, .maximum = 1000, .description = "Lines per page; 100."}},
        .output = "LogPage", .errors = {E::task_not_found}, .run = get_logs});
+  table.push_back(
+      {.id = "stream_logs", .method = "GET", .path = "/v1/tasks/{task_id}/logs/stream",
+       .stream_token = true, .summary = "Follow a task's log live",
+       .description = "Server-Sent Events (text/event-stream): the lines after Last-Event-ID "
+                      "(or `after`) first, then each line once durable (`id:` its seq), a "
+                      "keep-alive comment while idle, an `end` event when the task reaches a "
+                      "terminal state. With Upgrade: websocket, the same as WebSocket messages "
+                      "{\"type\":\"logs\",\"data\":[…]}, the backlog first. A reader that "
+                      "falls task_logs.stream_buffer_bytes behind gets a `dropped` event and "
+                      "the stream closes. Browsers authenticate with ?stream_token= (POST "
+                      "…/logs/stream-token), never with the key in the URL.",
+       .fields = {task_id,
+                  {.name = "after", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 0, .description = "Lines after this seq; Last-Event-ID wins."},
+                  {.name = "stream_token", .in = FieldIn::query, .maximum = 100,
+                   .description = "A stream token instead of the Authorization header."}},
+       .output = "LogStream", .errors = {E::task_not_found, E::rate_limited},
+       .run = stream_logs});
+  table.push_back(
+      {.id = "create_stream_token", .method = "POST",
+       .path = "/v1/tasks/{task_id}/logs/stream-token", .rate = RateClass::read,
+       .summary = "A browser's token for a log stream",
+       .description = "A short-lived token (task_logs.stream_token_seconds) that opens this "
+                      "task's stream as ?stream_token=…: for browsers, whose EventSource and "
+                      "WebSocket cannot send the Authorization header.",
+       .fields = {task_id}, .success_status = 201, .output = "StreamToken",
+       .errors = {E::task_not_found, E::rate_limited}, .run = create_stream_token});
 }
 
 }  // namespace baton::api

@@ -22,6 +22,8 @@
 
 namespace baton::http {
 class Connection;
+class BodyStream;
+struct Request;
 }
 
 namespace baton::api {
@@ -90,6 +92,10 @@ struct Result {
   bool client_gone = false;  // nothing to send: the client disconnected
   ErrorCode error = ErrorCode::none;  // set by error_result: the error this answer is
   std::vector<std::pair<std::string, std::string>> headers;  // beyond the usual ones
+  // A live stream (HTTP only): `body` first, then what the stream gives, as content_type.
+  std::shared_ptr<http::BodyStream> stream;
+  std::string content_type;  // "" = application/json
+  bool websocket = false;    // the stream goes out as WebSocket messages (Response::websocket)
 };
 
 struct Operation;
@@ -125,6 +131,7 @@ struct Call {
   std::string method;
   std::string path;
   std::shared_ptr<CallCancel> cancel;  // MCP tool calls only
+  const http::Request* http = nullptr;  // HTTP calls only: the request's own headers
 };
 
 using Run = boost::asio::awaitable<Result> (*)(Services&, Call&);
@@ -143,6 +150,9 @@ struct Operation {
   std::string_view path = {};    // with {name} for path fields: /v1/tasks/{task_id}
   Auth auth = Auth::api_key;
   bool mcp_tool = false;    // offered by POST /mcp's tools/list (Auth::api_key only)
+  // Also takes a stream token (POST …/logs/stream-token) in the `token` query field
+  // instead of a key: what a browser's EventSource or WebSocket can send.
+  bool stream_token = false;
   // The hourly rate limit of the account's plan a call counts toward (Auth::api_key only).
   RateClass rate = RateClass::read;
   std::string_view summary = {};

@@ -151,6 +151,17 @@ constexpr std::string_view kComponents = R"json({
       "next_after": {"type": "integer"},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "LogStream": {
+    "type": "string",
+    "description": "text/event-stream: `id: <seq>` and `data: <LogLine>` per line, `: keep-alive` comments, `event: end` (data {taskId, status}) or `event: dropped` (data {taskId, reason}) last. Over WebSocket: {type: logs, data: [LogLine]} messages, then {type: end | dropped, data}."
+  },
+  "StreamToken": {
+    "type": "object", "required": ["token", "expires_at", "url", "agent_contract"],
+    "properties": {
+      "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
+      "url": {"type": "string"},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "Cost": {
     "type": "object", "description": "Seed 004's CostBreakdown: the sum of what was reported.",
     "required": ["inputTokens", "outputTokens", "totalTokens", "estimatedCostUsd", "cpuTimeMs",

@@ -14,6 +14,7 @@
 #include "api/plan_source.hpp"
 #include "api/rate_meter.hpp"
 #include "api/storage_worker.hpp"
+#include "api/stream_access.hpp"
 #include "config/config.hpp"
 #include "core/limits.hpp"
 #include "core/time.hpp"
@@ -49,6 +50,8 @@ struct Services {
   // server.max_connections as in force (serve may lower it to fit the open-file limit).
   int max_connections = 0;
   LogSink warn = [](std::string_view, std::string_view) {};
+  StreamTokens stream_tokens;  // browsers' tokens for live log streams
+  StreamSlots stream_slots;    // open live log streams
 };
 
 // An operation's answer as HTTP: status, body, Retry-After and its other headers.

@@ -83,6 +83,7 @@ struct Config {
     int max_streams_per_account = 1000;
     std::int64_t stream_buffer_bytes = 1048576;  // a subscriber's unsent lines; past it, dropped
     int stream_heartbeat_seconds = 15;  // an idle stream's keep-alive
+    int stream_token_seconds = 300;     // how long a browser's stream token is good for
   } task_logs;
   struct Idempotency {
     int ttl_seconds = 86400;

@@ -77,6 +77,7 @@ const std::vector<Field>& fields() {
       {"task_logs", "max_streams_per_account", REF(task_logs.max_streams_per_account), 0, 1000000},
       {"task_logs", "stream_buffer_bytes", REF(task_logs.stream_buffer_bytes), 1024, kGiB},
       {"task_logs", "stream_heartbeat_seconds", REF(task_logs.stream_heartbeat_seconds), 1, 3600},
+      {"task_logs", "stream_token_seconds", REF(task_logs.stream_token_seconds), 1, kDay},
       {"idempotency", "ttl_seconds", REF(idempotency.ttl_seconds), 1, kYear},
       {"mcp", "enabled", REF(mcp.enabled)},
       {"mcp", "allowed_origins", REF(mcp.allowed_origins), 0, 0, {}, check_origin},

@@ -25,13 +25,37 @@ struct Request {
   std::string origin;
   std::string mcp_session_id;
   std::string mcp_protocol_version;
+  // Live streams (GET /v1/tasks/{id}/logs/stream): Server-Sent Events' resume point, and
+  // what a WebSocket upgrade sends.
+  std::string accept;
+  std::string last_event_id;
+  std::string upgrade;
+  std::string websocket_key;
+  std::string websocket_version;
   std::string body;
   std::string remote;      // peer address, for logs
 };
 
+// A body sent as it comes (a live stream), after the head, with no Content-Length: the
+// connection closes when it ends. next() resumes on the connection's thread with the next
+// piece, or nothing once the stream is over; stop() (the client left, the server drains)
+// makes it end soon. Any thread may hold it; only the connection's calls it.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+  virtual void stop() = 0;
+};
+
 struct Response {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON, unless content_type says otherwise
+  std::string content_type = "application/json";
+  // Set: the body is this stream, sent after `body`; or, with `websocket`, the answer is
+  // the WebSocket handshake of the request (its Upgrade and Sec-WebSocket-* headers), and
+  // each piece a text message (an empty piece: a ping).
+  std::shared_ptr<BodyStream> stream;
+  bool websocket = false;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after this response
   // The listener (by index) best placed to serve this connection's next request, or -1.

@@ -79,6 +79,18 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     case bhttp::field::origin:
       keep_first(seen_origin_, out_.origin);
       return;
+    case bhttp::field::accept:
+      keep_first(seen_accept_, out_.accept);
+      return;
+    case bhttp::field::upgrade:
+      keep_first(seen_upgrade_, out_.upgrade);
+      return;
+    case bhttp::field::sec_websocket_key:
+      keep_first(seen_websocket_key_, out_.websocket_key);
+      return;
+    case bhttp::field::sec_websocket_version:
+      keep_first(seen_websocket_version_, out_.websocket_version);
+      return;
     case bhttp::field::host:
       ++host_fields_;
       return;
@@ -102,6 +114,8 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     keep_first(seen_mcp_session_id_, out_.mcp_session_id);
   } else if (boost::beast::iequals(name_text, "MCP-Protocol-Version")) {
     keep_first(seen_mcp_protocol_version_, out_.mcp_protocol_version);
+  } else if (boost::beast::iequals(name_text, "Last-Event-ID")) {
+    keep_first(seen_last_event_id_, out_.last_event_id);
   }
 }
 

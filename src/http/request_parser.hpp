@@ -64,6 +64,11 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   std::string_view refusal_;
   bool seen_mcp_session_id_ = false;
   bool seen_mcp_protocol_version_ = false;
+  bool seen_last_event_id_ = false;
+  bool seen_accept_ = false;
+  bool seen_upgrade_ = false;
+  bool seen_websocket_key_ = false;
+  bool seen_websocket_version_ = false;
 };
 
 }  // namespace baton::http

@@ -20,6 +20,11 @@
 
 #include "http/message.hpp"
 
+namespace boost::asio::ssl {
+template <typename Stream>
+class stream;
+}
+
 namespace baton::http {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -42,6 +47,8 @@ class StreamLayer {
   // The client can send nothing more (memory: the input is used up). A socket's layer
   // answers false: the disconnect watch looks at the socket itself.
   virtual bool peer_done() const = 0;
+  // The TLS stream under a TLS layer (a WebSocket runs over it), else null.
+  virtual boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>* tls_stream() { return nullptr; }
 };
 
 // One connection. Owned by its coroutine; the listener keeps a plain pointer while it
@@ -64,6 +71,7 @@ struct Session final : Connection {
   bool timed_out = false;  // the sweep shut it down: every later read or write fails
   bool busy = false;
   bool closing = false;
+  std::shared_ptr<BodyStream> streaming;  // the live stream being sent, if any
   std::shared_ptr<Watch> watch = std::make_shared<Watch>();
 
   explicit Session(boost::asio::ip::tcp::socket s, std::unique_ptr<StreamLayer> l = nullptr)

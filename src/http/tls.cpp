@@ -38,6 +38,7 @@ class TlsStream final : public StreamLayer {
   void shutdown_send() override {}
   void abort() override {}  // the socket's own shutdown ends every TLS operation on it
   bool peer_done() const override { return false; }
+  ssl::stream<tcp::socket&>* tls_stream() override { return &stream_; }
 
  private:
   std::shared_ptr<ssl::context> context_;  // outlives the stream that uses it

@@ -30,16 +30,19 @@ std::string serialize_head(const Response& response, unsigned version, bool keep
   out.push_back(' ');
   auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
   out.append(reason.data(), reason.size());
-  out.append("\r\nServer: baton\r\nContent-Type: application/json\r\n");
+  out.append("\r\nServer: baton\r\nContent-Type: ").append(response.content_type).append("\r\n");
   for (const auto& [name, value] : response.headers) {
     if (name.empty() || !safe_header_text(name) || !safe_header_text(value)) continue;
     out.append(name).append(": ").append(value).append("\r\n");
   }
   if (close && version != 10) out.append("Connection: close\r\n");
   if (!close && version == 10) out.append("Connection: keep-alive\r\n");
-  out.append("Content-Length: ");
-  append_number(out, response.body.size());
-  out.append("\r\n\r\n");
+  if (!response.stream) {  // a stream's body ends when the connection closes
+    out.append("Content-Length: ");
+    append_number(out, response.body.size());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
   return out;
 }
 

@@ -1,0 +1,190 @@
+#include "api/log_stream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "api/log_lines.hpp"
+#include "api/render.hpp"
+
+namespace baton::api {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// What a queued line is counted as against the buffer: its text and the JSON around it.
+constexpr std::int64_t kLineOverhead = 160;
+constexpr int kBacklogPage = 1000;
+
+}  // namespace
+
+LogStream::LogStream(asio::any_io_executor executor, TaskEngine& engine, std::string account,
+                     std::string task_id, std::int64_t after, LogStreamOptions options,
+                     std::unique_ptr<StreamSlots::Slot> slot)
+    : executor_(executor),
+      engine_(engine),
+      account_(std::move(account)),
+      task_id_(std::move(task_id)),
+      options_(options),
+      slot_(std::move(slot)),
+      wake_(executor),
+      after_(after) {}
+
+void LogStream::begin(const LogSubscription& subscription) {
+  subscribed_ = !subscription.terminal;
+  if (subscription.terminal) {
+    ended_ = true;
+    end_status_ = subscription.task ? subscription.task->status : TaskStatus::completed;
+  }
+}
+
+void LogStream::deliver(std::shared_ptr<const std::vector<LogLine>> lines) {
+  asio::post(executor_, [self = shared_from_this(), lines = std::move(lines)] { self->on_lines(lines); });
+}
+
+void LogStream::end(std::string_view reason, TaskStatus status) {
+  asio::post(executor_, [self = shared_from_this(), reason = std::string(reason), status] {
+    self->on_end(reason, status);
+  });
+}
+
+void LogStream::on_lines(const std::shared_ptr<const std::vector<LogLine>>& lines) {
+  if (ended_ || stopped_) return;
+  pending_.push_back(lines);
+  for (const LogLine& line : *lines) pending_bytes_ += line.bytes() + kLineOverhead;
+  if (pending_bytes_ > options_.buffer_bytes) {
+    // Too far behind: what is queued is dropped, and so is the stream; the client
+    // resumes from the last line it got (Last-Event-ID) when it can keep up.
+    pending_.clear();
+    pending_bytes_ = 0;
+    on_end("slow_reader", TaskStatus::pending);
+    leave();
+    return;
+  }
+  wake_.cancel();
+}
+
+void LogStream::on_end(std::string reason, TaskStatus status) {
+  if (ended_) return;
+  ended_ = true;
+  subscribed_ = false;  // the engine let it go
+  end_reason_ = std::move(reason);
+  end_status_ = status;
+  wake_.cancel();
+}
+
+void LogStream::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  leave();
+  wake_.cancel();
+}
+
+void LogStream::leave() {
+  if (!subscribed_) return;
+  subscribed_ = false;
+  engine_.unsubscribe_logs(task_id_, shared_from_this());
+}
+
+asio::awaitable<std::string> LogStream::backlog() {
+  std::string out;
+  std::vector<LogLine> lines;
+  std::int64_t after = after_;
+  for (;;) {
+    LogPage page = co_await engine_.read_logs(account_, task_id_, after, kBacklogPage);
+    if (page.error != ErrorCode::none || page.lines.empty()) break;
+    after = page.lines.back().seq;
+    for (LogLine& line : page.lines) lines.push_back(std::move(line));
+    if (static_cast<int>(page.lines.size()) < kBacklogPage || stopped_) break;
+  }
+  std::vector<const LogLine*> shown;
+  for (const LogLine& line : lines) {
+    if (line.seq > last_sent_) shown.push_back(&line);
+  }
+  if (!lines.empty()) last_sent_ = std::max(last_sent_, lines.back().seq);
+  // WebSocket: the backlog is the first message, even when empty (seed 004).
+  if (!shown.empty() || options_.framing == StreamFraming::websocket) out = frame(shown);
+  co_return out;
+}
+
+asio::awaitable<std::optional<std::string>> LogStream::next() {
+  if (!backlog_sent_) {
+    backlog_sent_ = true;
+    last_sent_ = after_;
+    std::string first = co_await backlog();
+    if (!first.empty()) co_return first;
+  }
+  for (;;) {
+    if (stopped_) co_return std::nullopt;
+    if (!pending_.empty()) {
+      auto queued = std::exchange(pending_, {});
+      pending_bytes_ = 0;
+      std::vector<const LogLine*> shown;
+      for (const auto& batch : queued) {
+        for (const LogLine& line : *batch) {
+          if (line.seq > last_sent_) shown.push_back(&line);
+        }
+      }
+      if (!shown.empty()) {
+        last_sent_ = shown.back()->seq;
+        std::string piece = frame(shown);
+        co_return piece;
+      }
+      continue;
+    }
+    if (ended_) {
+      if (end_sent_) co_return std::nullopt;
+      end_sent_ = true;
+      co_return end_piece();
+    }
+    wake_.expires_after(std::chrono::seconds(options_.heartbeat_seconds));
+    auto [error] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!error) co_return heartbeat_piece();  // idle for a whole interval
+  }
+}
+
+std::string LogStream::frame(const std::vector<const LogLine*>& lines) const {
+  std::string out;
+  if (options_.framing == StreamFraming::websocket) {
+    out = "{\"type\":\"logs\",\"data\":[";
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i) out.push_back(',');
+      append_log_line(out, *lines[i], task_id_);
+    }
+    out.append("]}");
+    return out;
+  }
+  for (const LogLine* line : lines) {
+    out.append("id: ").append(std::to_string(line->seq)).append("\ndata: ");
+    append_log_line(out, *line, task_id_);
+    out.append("\n\n");
+  }
+  return out;
+}
+
+std::string LogStream::end_piece() const {
+  std::string data = "{\"taskId\":";
+  append_json_string(data, task_id_);
+  if (end_reason_.empty()) {
+    data.append(",\"status\":\"").append(to_string(end_status_)).append("\"}");
+  } else {
+    data.append(",\"reason\":");
+    append_json_string(data, end_reason_);
+    data.push_back('}');
+  }
+  const char* kind = end_reason_.empty() ? "end" : "dropped";
+  if (options_.framing == StreamFraming::websocket) {
+    return "{\"type\":\"" + std::string(kind) + "\",\"data\":" + data + "}";
+  }
+  return "event: " + std::string(kind) + "\ndata: " + data + "\n\n";
+}
+
+std::string LogStream::heartbeat_piece() const {
+  if (options_.framing == StreamFraming::websocket) return {};  // a ping
+  return ": keep-alive\n\n";
+}
+
+}  // namespace baton::api
