@@ -18,8 +18,7 @@ export function batonBin() {
 // The admin key of every test server, for the admin operations (POST /v1/admin/backup).
 export const ADMIN_KEY = 'node-test-admin-key-0123456789';
 
-const CONFIG = `server: {shards: 2}
-storage: {sync: none}
+const CONFIG = `storage: {sync: none}
 leases: {min_seconds: 1}
 log: {level: info}
 admin_key: ${ADMIN_KEY}
@@ -32,10 +31,11 @@ function serverEnvironment() {
   return env;
 }
 
-export async function startServer() {
+// `server`: more keys of the server section; `extra`: more sections of the config.
+export async function startServer({ server = '', extra = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'baton-node-'));
   const config = join(dir, 'baton.yaml');
-  writeFileSync(config, CONFIG);
+  writeFileSync(config, `server: {shards: 2${server ? `, ${server}` : ''}}\n${CONFIG}${extra}`);
   const child = spawn(
     batonBin(),
     ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data', join(dir, 'data')],
@@ -66,6 +66,7 @@ export async function startServer() {
   return {
     base,
     dir,
+    pid: child.pid,
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
