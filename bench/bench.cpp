@@ -1,6 +1,7 @@
 // baton-bench: HTTP load generator for a running Baton server (loopback only).
 // Boost.Asio C++20 coroutines + Boost.Beast, one io_context per --threads.
 #include "bench_util.hpp"
+#include "log_streams.hpp"
 
 #include <array>
 #include <atomic>
@@ -47,6 +48,9 @@ struct Config {
   std::string limited_plan, admin_key;  // --limited-plan, --admin-key
   long history = 0;  // --history: terminal tasks made before the history phases
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
+  int streams = 0;  // --streams: idle log streams held during a lifecycle phase
+  int fan_out = 100;  // --fan-out: subscribers of the task whose appends are timed
+  bench::StreamTarget stream_target;
 };
 
 struct Conn {
@@ -749,6 +753,11 @@ int main(int argc, char** argv) {
       "(batches of 100), then the same measured again; the figures are after/before ratios")(
       "rate", po::value(&cfg.rate),
       "add an open-loop phase: lifecycle requests at R requests/s (R/3 task cycles/s), with at most --workers connections")(
+      "streams", po::value(&cfg.streams),
+      "add the log stream phases: the lifecycle with N idle log streams (Server-Sent Events) open, "
+      "between two without; then 200 lines appended one by one to a task with --fan-out subscribers, "
+      "each timed until every subscriber read it")(
+      "fan-out", po::value(&cfg.fan_out)->default_value(100), "subscribers of the fan-out phase (1-10000)")(
       "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");
   po::variables_map vm;
   try {
@@ -775,6 +784,8 @@ int main(int argc, char** argv) {
   cfg.ep = {addr, static_cast<unsigned short>(url->port)};
   cfg.host_header = (addr.is_v6() ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
   cfg.prefix = url->prefix;
+  cfg.stream_target = bench::StreamTarget{addr.to_string(), static_cast<int>(url->port), cfg.host_header,
+                                          cfg.prefix, {}};
   if (cfg.workers < 1 || cfg.workers > 10000) return bad("--workers must be 1-10000");
   if (cfg.threads < 1 || cfg.threads > 64) return bad("--threads must be 1-64");
   if (cfg.types < 1 || cfg.types > 1000) return bad("--types must be 1-1000");
@@ -784,6 +795,8 @@ int main(int argc, char** argv) {
   if (vm.count("pid") && cfg.pid <= 0) return bad("--pid must be positive");
   if (!cfg.limited_plan.empty() && cfg.admin_key.empty()) return bad("--limited-plan needs --admin-key");
   if (vm.count("preload") && cfg.preload < 1) return bad("--preload must be >= 1");
+  if (vm.count("streams") && (cfg.streams < 1 || cfg.streams > 100000)) return bad("--streams must be 1-100000");
+  if (cfg.fan_out < 1 || cfg.fan_out > 10000) return bad("--fan-out must be 1-10000");
   if (vm.count("rate") && !(cfg.rate >= 3 && cfg.rate <= 1e6)) return bad("--rate must be 3-1000000 requests/s");
   if (!bench::valid_type(cfg.type)) return bad("--type must be 1-100 chars of [A-Za-z0-9_-]");
   if (cfg.claim_check && key.empty() && !cfg.preload) return bad("--claim-check needs --key or --preload");
@@ -930,6 +943,52 @@ int main(int argc, char** argv) {
                 list_before > 0 ? std::optional<double>(list_after / list_before) : std::nullopt, 2);
         rep.num("lifecycle after/before ratio",
                 cycle_before > 0 ? std::optional<double>(cycle_after / cycle_before) : std::nullopt, 3);
+      }
+      if (cfg.streams > 0) {
+        // A task of this account to follow, created and claimed here; its lease token for
+        // the appends.
+        auto claimed_task = [&](const std::string& of_type) -> std::pair<std::string, std::string> {
+          Reply made = run_one(one_request(cfg, http::verb::post, "/v1/tasks",
+                                           json::serialize(json::object{{"type", of_type}, {"payload", json::object{}},
+                                                                        {"leaseDurationSeconds", 3600}})));
+          boost::system::error_code jec;
+          json::value created = json::parse(made.body, jec);
+          if (made.status != 201 || jec) throw std::runtime_error("create failed: " + made.body);
+          std::string id(created.at("task").at("id").as_string());
+          Reply claim = run_one(one_request(cfg, http::verb::post, "/v1/tasks/" + id + "/claim",
+                                            R"({"worker_id":"streams"})"));
+          json::value claimed = json::parse(claim.body, jec);
+          if (claim.status != 200 || jec) throw std::runtime_error("claim failed: " + claim.body);
+          return {id, std::string(claimed.at("task").at("leaseToken").as_string())};
+        };
+        bench::StreamTarget target = cfg.stream_target;
+        target.auth = cfg.auth;
+        auto [idle_task, idle_token] = claimed_task(type + "_followed");
+        double none_rps = cycle_phase("streams none", "none ", type + "_none", lifecycle_worker);
+        double open_rps = 0;
+        {
+          bench::IdleStreams idle(target, idle_task, cfg.streams);
+          rep.num("idle streams", idle.open(), 0);
+          report_rss(rep, cfg, "with idle streams");
+          open_rps = cycle_phase("streams open", "open ", type + "_open", lifecycle_worker);
+        }
+        double again_rps = cycle_phase("streams again", "again ", type + "_again", lifecycle_worker);
+        double without = (none_rps + again_rps) / 2;
+        rep.num("streams open/none ratio", without > 0 ? std::optional<double>(open_rps / without) : std::nullopt, 3);
+
+        auto [fan_task, fan_token] = claimed_task(type + "_fan_out");
+        std::string append_body = json::serialize(json::object{
+            {"lease_token", fan_token},
+            {"lines", json::array{json::object{{"message", "one line for every subscriber"}}}}});
+        bench::FanOut fan = bench::measure_fan_out(target, fan_task, cfg.fan_out, 200, [&] {
+          return run_one(one_request(cfg, http::verb::post, "/v1/tasks/" + fan_task + "/logs", append_body)).status == 200;
+        });
+        rep.num("fan-out subscribers", fan.subscribers, 0);
+        rep.num("fan-out lines", static_cast<double>(fan.all_us.size()), 0);
+        rep.num("fan-out all p50 ms", percentile_ms(fan.all_us, 0.50), 3);
+        rep.num("fan-out all p99 ms", percentile_ms(fan.all_us, 0.99), 3);
+        rep.num("fan-out each p99 ms", percentile_ms(fan.each_us, 0.99), 3);
+        rep.num("fan-out missing", fan.missing, 0);
       }
       if (!cfg.limited_plan.empty()) {
         // Limits counted on every request (an account whose plan limits every class, far
