@@ -112,6 +112,18 @@ void add_account_operations(std::vector<Operation>& table) {
                                   .required = true, .minimum = 1, .maximum = 64,
                                   .description = "The account's id (acct_…)."};
   table.push_back(
+      {.id = "set_account_budget", .method = "PUT",
+       .path = "/v1/admin/accounts/{account_id}/budget", .auth = Auth::admin_key,
+       .summary = "Set an account's cost budget",
+       .description = "The account's own monthly cost budget, in dollars of reported cost "
+                      "(docs/api.md, Costs and budgets): it wins over its plan's "
+                      "cost_budget_usd. 0: no budget; null or left out: the plan's again.",
+       .fields = {account_in_path,
+                  {.name = "cost_budget_usd", .alias = "costBudgetUsd", .type = FieldType::number,
+                   .minimum = 0, .maximum = 9000000,
+                   .description = "Dollars per calendar month (UTC)."}},
+       .output = "AccountBudget", .errors = {E::not_found}, .run = set_account_budget});
+  table.push_back(
       {.id = "create_account", .method = "POST", .path = "/v1/admin/accounts",
        .auth = Auth::admin_key, .summary = "Create an account",
        .description = "An account and its first key, whatever the registration mode, answered "

@@ -67,7 +67,8 @@ std::optional<Principal> authenticate(AccountStore& accounts, std::string_view s
   if (!key) return std::nullopt;
   if (tls_cache.by_secret.size() >= kMaxCachedKeys) forget_all(tls_cache);
   std::optional<Account> account = accounts.find_account(key->account_id);
-  Principal principal{key->account_id, key->id, account ? account->plan : std::string()};
+  Principal principal{key->account_id, key->id, account ? account->plan : std::string(),
+                      account ? account->cost_budget_usd_nanos : -1};
   tls_cache.by_secret.emplace(std::string(secret), principal);
   return principal;
 }

@@ -19,6 +19,7 @@ struct Principal {
   std::string account;
   std::string key_id;
   std::string plan;  // the account's assigned plan; "" = the default plan
+  std::int64_t cost_budget_usd_nanos = -1;  // the account's own (Account's), -1: the plan's
 };
 
 // The credential of an `Authorization: Bearer <token>` header (the scheme name is

@@ -78,6 +78,15 @@ asio::awaitable<Result> get_billing_status(Services& services, Call& call) {
   out.append(std::to_string(services.engine.leases_in_use(call.account)));
   out.append(",\"tasks_created_this_month\":");
   out.append(std::to_string(services.engine.created_this_month(call.account)));
+  out.append(",\"cost_this_month\":{\"spent_usd\":");
+  append_usd(out, services.engine.spent_this_month(call.account));
+  out.append(",\"budget_usd\":");
+  if (call.cost_budget_usd_nanos > 0) {
+    append_usd(out, call.cost_budget_usd_nanos);
+  } else {
+    out.append("null");
+  }
+  out.push_back('}');
   out.append(",\"requests_this_hour\":{");
   for (int i = 0; i < kRateClassCount; ++i) {
     auto rate_class = static_cast<RateClass>(i);
@@ -90,6 +99,36 @@ asio::awaitable<Result> get_billing_status(Services& services, Call& call) {
                    : "null");
   }
   out.append("}},\"agent_contract\":");
+  append_contract(out, contract_after_registration());
+  out.push_back('}');
+  co_return json_result(200, std::move(out));
+}
+
+asio::awaitable<Result> set_account_budget(Services& services, Call& call) {
+  std::string account_id = call.input.string("account_id", "accountId").value_or("");
+  std::optional<double> dollars = call.input.number("cost_budget_usd", "costBudgetUsd");
+  std::int64_t nanos = dollars ? usd_to_nanos(*dollars) : -1;
+  bool found = false;
+  std::function<StorageStatus()> write = [&services, &account_id, nanos, &found] {
+    return services.accounts.set_cost_budget(account_id, nanos, found);
+  };
+  StorageStatus written = co_await services.storage.run(std::move(write));
+  if (written.ok() && !found) {
+    co_return error_result(call, ErrorCode::not_found, "No account with this id.");
+  }
+  if (!written.ok()) {
+    co_return error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+  }
+  invalidate_key_caches();  // the budget rides with the cached keys, like the plan
+  std::string out = "{\"account\":{\"id\":";
+  append_json_string(out, account_id);
+  out.append(",\"cost_budget_usd\":");
+  if (nanos >= 0) {
+    append_usd(out, nanos);
+  } else {
+    out.append("null");
+  }
+  out.append("},\"agent_contract\":");
   append_contract(out, contract_after_registration());
   out.push_back('}');
   co_return json_result(200, std::move(out));

@@ -25,7 +25,7 @@ Millis next_month_start(Millis now) {
 }  // namespace
 
 std::optional<Result> month_budget_refusal(Services& services, const Call& call) {
-  std::int64_t budget = call.plan.cost_budget_usd * kNanosPerUsd;
+  std::int64_t budget = call.cost_budget_usd_nanos;
   if (budget <= 0) return std::nullopt;
   std::int64_t spent = services.engine.spent_this_month(call.account);
   if (spent < budget) return std::nullopt;

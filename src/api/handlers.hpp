@@ -28,7 +28,7 @@ OperationFn create_account, admin_list_keys, admin_create_key, admin_revoke_key;
 boost::asio::awaitable<Result> open_account(Services& services, Call& call, std::string label,
                                             std::string plan);
 // billing.cpp
-OperationFn get_billing_plans, get_billing_status, set_account_plan;
+OperationFn get_billing_plans, get_billing_status, set_account_plan, set_account_budget;
 // usage.cpp
 OperationFn get_usage, get_usage_timeseries, get_usage_breakdown;
 // A time as RFC 3339 or epoch milliseconds (seed 004 sends the latter), from 1970 to the

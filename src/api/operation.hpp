@@ -123,6 +123,8 @@ struct Call {
   std::string authorization;  // the raw header: registration checks the admin key in it
   std::string account;        // set for operations that need a key
   Plan plan;                  // the account's plan, as in force when the call came
+  // The account's monthly cost budget in nano-dollars (its own, else its plan's); 0: none.
+  std::int64_t cost_budget_usd_nanos = 0;
   Input input;
   // The Idempotency-Key header, when sent (the body's idempotencyKey is a field).
   std::optional<std::string> idempotency_header;

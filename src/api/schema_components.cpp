@@ -188,6 +188,15 @@ constexpr std::string_view kComponents = R"json({
       "next_cursor": {"type": ["string", "null"]},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "AccountBudget": {
+    "type": "object", "required": ["account", "agent_contract"],
+    "properties": {
+      "account": {"type": "object", "required": ["id", "cost_budget_usd"],
+                  "properties": {"id": {"type": "string"},
+                                 "cost_budget_usd": {"type": ["number", "null"],
+                                                     "description": "null: the plan's."}}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "BillingPlans": {
     "type": "object", "required": ["plans", "default_plan"],
     "properties": {"plans": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
@@ -204,6 +213,9 @@ constexpr std::string_view kComponents = R"json({
       "usage": {"type": "object", "required": ["workers_in_use", "requests_this_hour"],
                 "properties": {"workers_in_use": {"type": "integer", "minimum": 0},
                                "tasks_created_this_month": {"type": "integer", "minimum": 0},
+                               "cost_this_month": {"type": "object",
+                                                   "properties": {"spent_usd": {"type": "number"},
+                                                                  "budget_usd": {"type": ["number", "null"]}}},
                                "requests_this_hour": {"type": "object"}}},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },

@@ -76,7 +76,7 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
   if (!claim) {
     co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
   }
-  if (call.plan.cost_budget_usd > 0) {
+  if (call.cost_budget_usd_nanos > 0) {
     // The call's own cost report may pass the monthly budget: the claim is decided after
     // it, in a step of its own.
     Result result =

@@ -12,6 +12,9 @@ struct Account {
   std::string label;
   std::string plan;  // "" = the config's default_plan
   Millis created_at = 0;
+  // The account's own monthly cost budget, in nano-dollars, set by the admin: it wins over
+  // its plan's cost_budget_usd. 0: none; -1: the plan's.
+  std::int64_t cost_budget_usd_nanos = -1;
 };
 
 struct ApiKey {

@@ -30,6 +30,9 @@ class AccountStore {
   // such account.
   virtual StorageStatus set_plan(const std::string& account, const std::string& plan,
                                  bool& found) = 0;
+  // Sets the account's own monthly cost budget (nano-dollars; 0: none; -1: its plan's).
+  virtual StorageStatus set_cost_budget(const std::string& account, std::int64_t nanos,
+                                        bool& found) = 0;
 };
 
 }  // namespace baton

@@ -30,4 +30,9 @@ StorageStatus LocalAccountStore::set_plan(const std::string& account, const std:
   return store::set_plan(db_, account, plan, found);
 }
 
+StorageStatus LocalAccountStore::set_cost_budget(const std::string& account, std::int64_t nanos,
+                                                 bool& found) {
+  return store::set_cost_budget(db_, account, nanos, found);
+}
+
 }  // namespace baton

@@ -17,6 +17,8 @@ class LocalAccountStore final : public AccountStore {
   std::optional<Account> find_account(const std::string& account) override;
   StorageStatus set_plan(const std::string& account, const std::string& plan,
                          bool& found) override;
+  StorageStatus set_cost_budget(const std::string& account, std::int64_t nanos,
+                                bool& found) override;
 
  private:
   Db& db_;

@@ -83,10 +83,20 @@ std::optional<records::Account> find_account(Db& db, const std::string& account)
 }
 
 StorageStatus set_plan(Db& db, const std::string& account, const std::string& plan, bool& found) {
+  return update_account(db, account, [&](records::Account& stored) { stored.plan = plan; }, found);
+}
+
+StorageStatus set_cost_budget(Db& db, const std::string& account, std::int64_t nanos, bool& found) {
+  return update_account(
+      db, account, [&](records::Account& stored) { stored.cost_budget_usd_nanos = nanos; }, found);
+}
+
+StorageStatus update_account(Db& db, const std::string& account,
+                             const std::function<void(records::Account&)>& change, bool& found) {
   std::optional<records::Account> stored = find_account(db, account);
   found = stored.has_value();
   if (!found) return {};
-  stored->plan = plan;
+  change(*stored);
   std::string record = records::encode_account(*stored);
   return db.write_built(
       [&](rocksdb::WriteBatch& batch) { batch.Put(db.cf(Cf::accounts), slice(account), slice(record)); },

@@ -1,6 +1,7 @@
 #pragma once
 // Accounts and API keys in RocksDB: only the SHA-256 of a key is stored, under 'h' for
 // authentication and under 'a' · account for listing and revocation.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,5 +25,10 @@ std::optional<records::Account> find_account(Db& db, const std::string& account)
 std::vector<std::string> account_ids(Db& db);
 // Rewrites the account's plan in one synced write; `found` is false when there is none.
 StorageStatus set_plan(Db& db, const std::string& account, const std::string& plan, bool& found);
+// The account's own monthly cost budget (nano-dollars; 0 none, -1 its plan's).
+StorageStatus set_cost_budget(Db& db, const std::string& account, std::int64_t nanos, bool& found);
+// Reads the account's record, changes it, and writes it back, synced.
+StorageStatus update_account(Db& db, const std::string& account,
+                             const std::function<void(records::Account&)>& change, bool& found);
 
 }  // namespace baton::store

@@ -13,8 +13,8 @@ namespace {
 constexpr char kTaskVersion = 4;
 constexpr char kLogLineVersion = 1;
 // 2: the plan is "" until the admin assigns one (version 1 wrote "free" for every account,
-// and is read as "").
-constexpr char kAccountVersion = 2;
+// and is read as ""). 3: and the account's own cost budget.
+constexpr char kAccountVersion = 3;
 constexpr char kKeyVersion = 1;
 constexpr char kResponseVersion = 1;
 // 1: status, type, priority, times. 2: and the assignment.
@@ -308,6 +308,7 @@ std::string encode_account(const Account& a) {
   w.str(a.label);
   w.str(a.plan);
   w.i64(a.created_at);
+  w.i64(a.cost_budget_usd_nanos);
   return w.take();
 }
 
@@ -319,6 +320,7 @@ std::optional<Account> decode_account(std::string_view bytes) {
   a.plan = r.str();
   if (r.version() == 1) a.plan.clear();
   a.created_at = r.i64();
+  if (r.version() >= 3) a.cost_budget_usd_nanos = r.i64();
   if (!r.done()) return std::nullopt;
   return a;
 }

@@ -317,3 +317,49 @@ BOOST_AUTO_TEST_CASE(a_parent_rolls_up_its_childrens_cost) {
   BOOST_TEST(usd(children.at("total_cost").as_object().at("estimatedCostUsd")) == 1.25);
   BOOST_TEST(usd(cost_of(read).at("estimatedCostUsd")) == 0.5);  // its own, apart
 }
+
+BOOST_AUTO_TEST_CASE(an_accounts_own_budget_wins_over_its_plans) {
+  Fresh f;
+  Response status = f.c.get("/v1/billing/status", f.key);
+  std::string account(status.obj().at("accountId").as_string());
+  auto admin = [&](const std::string& method, const std::string& path, const json::value& body) {
+    return f.c.request(method, "/v1/admin/accounts/" + account + path, js(body),
+                       {{"Authorization", "Bearer " + kAdminKey}});
+  };
+  BATON_REQUIRE_STATUS(admin("PUT", "/plan", json::object{{"plan", "one_dollar"}}), 200);
+  Response set = admin("PUT", "/budget", json::object{{"cost_budget_usd", 0.25}});
+  BATON_REQUIRE_STATUS(set, 200);
+  BOOST_TEST(usd(set.obj().at("account").at("cost_budget_usd")) == 0.25);
+
+  auto [id, token] = f.claimed();
+  BATON_REQUIRE_STATUS(
+      f.c.complete(f.key, id, js({{"lease_token", token}, {"cost", {{"estimated_cost_usd", 0.3}}}})),
+      200);
+  f.c.create_task_id(f.key, task_body(f.type));
+  Response refused = f.c.claim(f.key, js({{"type", f.type}}));
+  BATON_CHECK_ERROR(refused, "budget_exceeded");
+  BOOST_TEST(usd(refused.contract().at("budget_context").at("budget_usd")) == 0.25);
+  Response billing = f.c.get("/v1/billing/status", f.key);
+  const json::object& cost = billing.obj().at("usage").at("cost_this_month").as_object();
+  BOOST_TEST(usd(cost.at("spent_usd")) == 0.3);
+  BOOST_TEST(usd(cost.at("budget_usd")) == 0.25);
+
+  // 0: no budget for this account, whatever its plan says.
+  BATON_REQUIRE_STATUS(admin("PUT", "/budget", json::object{{"cost_budget_usd", 0}}), 200);
+  BATON_CHECK_STATUS(f.c.claim(f.key, js({{"type", f.type}})), 200);
+  // Left out: the plan's again ($1, not reached).
+  Response cleared = admin("PUT", "/budget", json::object{});
+  BATON_REQUIRE_STATUS(cleared, 200);
+  BOOST_TEST(cleared.obj().at("account").at("cost_budget_usd").is_null());
+  f.c.create_task_id(f.key, task_body(f.type));
+  BATON_CHECK_STATUS(f.c.claim(f.key, js({{"type", f.type}})), 200);
+
+  BATON_CHECK_ERROR(f.c.request("PUT", "/v1/admin/accounts/acct_nobody/budget",
+                                js(json::object{{"cost_budget_usd", 1}}),
+                                {{"Authorization", "Bearer " + kAdminKey}}),
+                    "not_found");
+  BATON_CHECK_ERROR(f.c.request("PUT", "/v1/admin/accounts/" + account + "/budget",
+                                js(json::object{{"cost_budget_usd", 1}}),
+                                {{"Authorization", "Bearer " + f.key}}),
+                    "forbidden");
+}

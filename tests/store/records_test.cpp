@@ -145,7 +145,8 @@ void expect_survives_garbage(const std::string& bytes, Decode decode, Encode enc
     auto decoded = decode(garbage);
     if (decoded) {
       ++accepted;
-      BOOST_TEST(encode(*decoded).size() == garbage.size());
+      // An older version's layout is re-encoded in the current one, with its new fields.
+      if (garbage[0] == bytes[0]) BOOST_TEST(encode(*decoded).size() == garbage.size());
     }
   }
   BOOST_TEST(accepted <= 20);
@@ -156,7 +157,7 @@ void expect_survives_garbage(const std::string& bytes, Decode decode, Encode enc
       flipped[rng()() % flipped.size()] ^= static_cast<char>(1 << (rng()() % 8));
     }
     auto decoded = decode(flipped);
-    if (decoded) BOOST_TEST(encode(*decoded).size() == flipped.size());
+    if (decoded && flipped[0] == bytes[0]) BOOST_TEST(encode(*decoded).size() == flipped.size());
   }
 }
 
@@ -479,9 +480,17 @@ BOOST_AUTO_TEST_CASE(usage_counts_round_trip_with_negative_corrections) {
 BOOST_AUTO_TEST_CASE(account_version_1_reads_as_the_default_plan) {
   Account a = full_account();
   a.plan = "free";
-  std::string v2 = encode_account(a);
-  BOOST_TEST(decode_account(v2)->plan == "free");
-  std::string v1 = "\x01" + v2.substr(1);
+  a.cost_budget_usd_nanos = 5 * kNanosPerUsd;
+  std::string v3 = encode_account(a);
+  BOOST_TEST(decode_account(v3)->plan == "free");
+  BOOST_TEST(decode_account(v3)->cost_budget_usd_nanos == 5 * kNanosPerUsd);
+  // Versions 1 and 2 are version 3 without the budget (one integer): the plan's budget.
+  std::string v2 = "\x02" + v3.substr(1, v3.size() - 9);
+  auto middle = decode_account(v2);
+  BOOST_REQUIRE(middle.has_value());
+  BOOST_TEST(middle->plan == "free");
+  BOOST_TEST(middle->cost_budget_usd_nanos == -1);
+  std::string v1 = "\x01" + v3.substr(1, v3.size() - 9);
   auto old = decode_account(v1);
   BOOST_REQUIRE(old.has_value());
   BOOST_TEST(old->plan == "");
