@@ -167,9 +167,12 @@ Result error_result(const Call& call, ErrorCode code, std::string message,
 void bind_principal(const Services& services, Call& call, const Principal& principal) {
   call.account = principal.account;
   call.plan = services.plans.current().plans.of_account(principal.plan);
-  call.cost_budget_usd_nanos = principal.cost_budget_usd_nanos >= 0
-                                   ? principal.cost_budget_usd_nanos
-                                   : call.plan.cost_budget_usd * kNanosPerUsd;
+  // A plan's budget past what a sum can hold is no bound at all: capped, it never overflows.
+  call.cost_budget_usd_nanos =
+      principal.cost_budget_usd_nanos >= 0
+          ? principal.cost_budget_usd_nanos
+          : std::min<std::int64_t>(call.plan.cost_budget_usd, kMaxCostFigure / kNanosPerUsd) *
+                kNanosPerUsd;
 }
 
 namespace {

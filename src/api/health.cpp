@@ -44,6 +44,9 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   out.append(",\"release_us\":{\"p50\":").append(std::to_string(stats.release_p50_us));
   out.append(",\"p99\":").append(std::to_string(stats.release_p99_us)).append("}}");
   out.append(",\"retention\":{\"purged\":").append(std::to_string(stats.purged)).append("}");
+  out.append(",\"log_streams\":{\"open\":")
+      .append(std::to_string(services.stream_slots.open()))
+      .append("}");
   // Failures no request answered for (core/failures.hpp), by kind.
   out.append(",\"failures\":{");
   for (Failure kind : kFailureKinds) {

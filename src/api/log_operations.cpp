@@ -7,6 +7,9 @@ namespace baton::api {
 
 using E = ErrorCode;
 
+// The largest seq a client may name: far past any log, and no sum with it overflows.
+constexpr std::int64_t kMaxSeq = std::int64_t{1} << 62;
+
 void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits) {
   const FieldSpec task_id{.name = "task_id", .alias = "taskId", .in = FieldIn::path,
                           .required = true, .minimum = 1, .description = "The task's id (tsk_…)."};
@@ -48,7 +51,8 @@ void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits)
                       "bound are gone (log.first_seq says where the kept ones begin).",
        .fields = {task_id,
                   {.name = "after", .type = FieldType::integer, .in = FieldIn::query,
-                   .minimum = 0, .description = "Lines with a larger seq; 0 (default): all."},
+                   .minimum = 0, .maximum = kMaxSeq,
+                   .description = "Lines with a larger seq; 0 (default): all."},
                   {.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
                    .minimum = 1, .maximum = 1000, .description = "Lines per page; 100."}},
        .output = "LogPage", .errors = {E::task_not_found}, .run = get_logs});
@@ -65,7 +69,8 @@ void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits)
                       "…/logs/stream-token), never with the key in the URL.",
        .fields = {task_id,
                   {.name = "after", .type = FieldType::integer, .in = FieldIn::query,
-                   .minimum = 0, .description = "Lines after this seq; Last-Event-ID wins."},
+                   .minimum = 0, .maximum = kMaxSeq,
+                   .description = "Lines after this seq; Last-Event-ID wins."},
                   {.name = "stream_token", .in = FieldIn::query, .maximum = 100,
                    .description = "A stream token instead of the Authorization header."}},
        .output = "LogStream", .errors = {E::task_not_found, E::rate_limited},

@@ -60,8 +60,8 @@ void LogStream::on_lines(const std::shared_ptr<const std::vector<LogLine>>& line
     // resumes from the last line it got (Last-Event-ID) when it can keep up.
     pending_.clear();
     pending_bytes_ = 0;
+    leave();  // before on_end, which takes the stream as let go
     on_end("slow_reader", TaskStatus::pending);
-    leave();
     return;
   }
   wake_.cancel();
@@ -83,39 +83,62 @@ void LogStream::stop() {
   wake_.cancel();
 }
 
+void LogStream::drain() {
+  leave();
+  on_end("shutting_down", TaskStatus::pending);
+}
+
 void LogStream::leave() {
   if (!subscribed_) return;
   subscribed_ = false;
   engine_.unsubscribe_logs(task_id_, shared_from_this());
 }
 
-asio::awaitable<std::string> LogStream::backlog() {
-  std::string out;
-  std::vector<LogLine> lines;
-  std::int64_t after = after_;
-  for (;;) {
-    LogPage page = co_await engine_.read_logs(account_, task_id_, after, kBacklogPage);
-    if (page.error != ErrorCode::none || page.lines.empty()) break;
-    after = page.lines.back().seq;
-    for (LogLine& line : page.lines) lines.push_back(std::move(line));
-    if (static_cast<int>(page.lines.size()) < kBacklogPage || stopped_) break;
+asio::awaitable<std::optional<std::string>> LogStream::backlog_page() {
+  LogPage page = co_await engine_.read_logs(account_, task_id_, last_sent_, kBacklogPage);
+  if (page.error != ErrorCode::none) {
+    // No silent gap: the stream ends, and the client resumes from its last line.
+    backlog_done_ = true;
+    leave();
+    on_end(page.error == ErrorCode::task_not_found ? "task_gone" : "unavailable", TaskStatus::pending);
+    co_return std::nullopt;
   }
+  if (static_cast<int>(page.lines.size()) < kBacklogPage) backlog_done_ = true;
+  if (page.lines.empty()) co_return std::nullopt;
+  last_sent_ = page.lines.back().seq;
   std::vector<const LogLine*> shown;
-  for (const LogLine& line : lines) {
-    if (line.seq > last_sent_) shown.push_back(&line);
+  for (const LogLine& line : page.lines) shown.push_back(&line);
+  if (options_.framing == StreamFraming::sse) co_return frame(shown);
+  // WebSocket: the whole backlog is the first message (seed 004); it is at most what the
+  // task keeps (task_logs.max_task_bytes).
+  for (const LogLine* line : shown) {
+    if (!websocket_backlog_.empty()) websocket_backlog_.push_back(',');
+    append_log_line(websocket_backlog_, *line, task_id_);
   }
-  if (!lines.empty()) last_sent_ = std::max(last_sent_, lines.back().seq);
-  // WebSocket: the backlog is the first message, even when empty (seed 004).
-  if (!shown.empty() || options_.framing == StreamFraming::websocket) out = frame(shown);
-  co_return out;
+  co_return std::nullopt;
 }
 
 asio::awaitable<std::optional<std::string>> LogStream::next() {
-  if (!backlog_sent_) {
-    backlog_sent_ = true;
+  // The backlog, a page per piece (SSE) or as one first message (WebSocket). A storage
+  // fault ends the stream with a reason instead of escaping to the connection.
+  if (!backlog_started_) {
+    backlog_started_ = true;
     last_sent_ = after_;
-    std::string first = co_await backlog();
-    if (!first.empty()) co_return first;
+  }
+  while (!backlog_done_ && !stopped_) {
+    std::optional<std::string> page;
+    try {
+      page = co_await backlog_page();
+    } catch (const std::exception&) {
+      backlog_done_ = true;
+      leave();
+      on_end("unavailable", TaskStatus::pending);
+    }
+    if (page) co_return page;
+  }
+  if (options_.framing == StreamFraming::websocket && !websocket_backlog_sent_) {
+    websocket_backlog_sent_ = true;
+    co_return "{\"type\":\"logs\",\"data\":[" + std::exchange(websocket_backlog_, {}) + "]}";
   }
   for (;;) {
     if (stopped_) co_return std::nullopt;

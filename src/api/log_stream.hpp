@@ -47,13 +47,16 @@ class LogStream final : public http::BodyStream,
   // message, and an empty piece asks for a ping.
   boost::asio::awaitable<std::optional<std::string>> next() override;
   void stop() override;
+  void drain() override;
 
   // LogSubscriber, on the task's shard.
   void deliver(std::shared_ptr<const std::vector<LogLine>> lines) override;
   void end(std::string_view reason, TaskStatus status) override;
 
  private:
-  boost::asio::awaitable<std::string> backlog();
+  // One page of the stored lines after last_sent_: an SSE piece, or (WebSocket) gathered
+  // into the first message; nullopt when there is nothing to send yet.
+  boost::asio::awaitable<std::optional<std::string>> backlog_page();
   void on_lines(const std::shared_ptr<const std::vector<LogLine>>& lines);
   void on_end(std::string reason, TaskStatus status);
   void leave();  // unsubscribes, once
@@ -72,7 +75,10 @@ class LogStream final : public http::BodyStream,
   std::int64_t last_sent_ = 0;  // the largest seq queued or sent
   std::deque<std::shared_ptr<const std::vector<LogLine>>> pending_;
   std::int64_t pending_bytes_ = 0;
-  bool backlog_sent_ = false;
+  bool backlog_started_ = false;
+  bool backlog_done_ = false;
+  bool websocket_backlog_sent_ = false;
+  std::string websocket_backlog_;  // the lines of the first WebSocket message, joined
   bool ended_ = false;        // no more lines will come
   bool end_sent_ = false;
   bool stopped_ = false;      // the client left, or the server drains

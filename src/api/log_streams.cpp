@@ -25,7 +25,10 @@ constexpr std::size_t kMaxStreamTokens = 100000;
 std::optional<std::int64_t> seq_of(std::string_view text) {
   std::int64_t seq = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
-  if (ec != std::errc() || end != text.data() + text.size() || seq < 0) return std::nullopt;
+  if (ec != std::errc() || end != text.data() + text.size() || seq < 0 ||
+      seq > (std::int64_t{1} << 62)) {
+    return std::nullopt;
+  }
   return seq;
 }
 
@@ -43,6 +46,11 @@ asio::awaitable<Result> stream_logs(Services& services, Call& call) {
   if (!request.upgrade.empty() && !websocket) {
     co_return error_result(call, ErrorCode::invalid_request,
                            "Upgrade: only websocket is offered here.");
+  }
+  if (websocket && (request.websocket_version != "13" || request.websocket_key.empty())) {
+    co_return error_result(call, ErrorCode::invalid_request,
+                           "A WebSocket handshake needs Sec-WebSocket-Version: 13 and a "
+                           "Sec-WebSocket-Key (RFC 6455).");
   }
   std::int64_t after = call.input.integer("after").value_or(0);
   if (!request.last_event_id.empty()) {

@@ -396,6 +396,7 @@ constexpr std::string_view kComponents = R"json({
                                 "additionalProperties": {"type": "integer", "minimum": 0}},
                    "connections": {"type": "object"},
                    "retention": {"type": "object", "description": "Terminal tasks purged past their plan's retention since start."},
+                   "log_streams": {"type": "object", "description": "Live log streams open now (open)."},
                    "dependencies": {"type": "object", "description": "Releases of blocked tasks, and the time from a dependency's terminal state to the release being durable (quantiles, to within 19 %)."}}
   },
   "AgentCard": {

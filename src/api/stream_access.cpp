@@ -31,28 +31,28 @@ std::optional<StreamTokens::Grant> StreamTokens::redeem(const std::string& token
 }
 
 StreamSlots::Slot::~Slot() {
-  std::lock_guard lock(owner_.mutex_);
-  --owner_.total_;
-  auto it = owner_.by_account_.find(account_);
-  if (it != owner_.by_account_.end() && --it->second == 0) owner_.by_account_.erase(it);
+  std::lock_guard lock(counts_->mutex);
+  --counts_->total;
+  auto it = counts_->by_account.find(account_);
+  if (it != counts_->by_account.end() && --it->second == 0) counts_->by_account.erase(it);
 }
 
 std::unique_ptr<StreamSlots::Slot> StreamSlots::take(const std::string& account, int max_total,
                                                      int max_per_account) {
-  std::lock_guard lock(mutex_);
-  int& mine = by_account_[account];
-  if (total_ >= max_total || mine >= max_per_account) {
-    if (mine == 0) by_account_.erase(account);
+  std::lock_guard lock(counts_->mutex);
+  int& mine = counts_->by_account[account];
+  if (counts_->total >= max_total || mine >= max_per_account) {
+    if (mine == 0) counts_->by_account.erase(account);
     return nullptr;
   }
-  ++total_;
+  ++counts_->total;
   ++mine;
-  return std::make_unique<Slot>(*this, account);
+  return std::make_unique<Slot>(counts_, account);
 }
 
 int StreamSlots::open() const {
-  std::lock_guard lock(mutex_);
-  return total_;
+  std::lock_guard lock(counts_->mutex);
+  return counts_->total;
 }
 
 }  // namespace baton::api

@@ -43,16 +43,25 @@ class StreamTokens {
 };
 
 class StreamSlots {
+  struct Counts {
+    std::mutex mutex;
+    int total = 0;
+    std::unordered_map<std::string, int> by_account;
+  };
+
  public:
+  // Holds the counts it was taken from: a stream may outlive the Api that made it (a
+  // posted delivery still holding it at shutdown).
   class Slot {
    public:
-    Slot(StreamSlots& owner, std::string account) : owner_(owner), account_(std::move(account)) {}
+    Slot(std::shared_ptr<Counts> counts, std::string account)
+        : counts_(std::move(counts)), account_(std::move(account)) {}
     ~Slot();
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
 
    private:
-    StreamSlots& owner_;
+    std::shared_ptr<Counts> counts_;
     std::string account_;
   };
   // A slot when fewer than `max_total` streams are open and fewer than `max_per_account`
@@ -61,9 +70,7 @@ class StreamSlots {
   int open() const;
 
  private:
-  mutable std::mutex mutex_;
-  int total_ = 0;
-  std::unordered_map<std::string, int> by_account_;
+  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
 };
 
 }  // namespace baton::api

@@ -105,7 +105,7 @@ void Shard::start() { tick(); }
 void Shard::forget_state() {
   end_waits();
   // Sizes of lines a failed write never stored may be in here; streams resume by seq.
-  end_log_streams("storage_recovery");
+  end_log_streams("storage_recovery", true);
   // restore() counts the leases storage holds again.
   for (const auto& [account, held] : leases_held_) leases_.give_back(account, held);
   leases_held_.clear();

@@ -261,7 +261,9 @@ class Shard {
   void note_log_transition(const Task* before, const Task& after, const Ulid& id,
                            std::uint64_t generation);
   void end_log_streams_when_durable(const Ulid& id, TaskStatus status, std::uint64_t generation);
-  void end_log_streams(std::string_view reason);
+  // Tells every subscriber the stream ends (`reason`); `forget_sizes` also drops what the
+  // shard knows of its tasks' lines (after a storage fault, when it may be wrong).
+  void end_log_streams(std::string_view reason, bool forget_sizes);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void forget_recent(const Ulid& id);
   void tick();
@@ -318,7 +320,6 @@ class Shard {
   struct TaskLog {
     std::deque<std::int64_t> sizes;
     bool sizes_known = false;
-    std::int64_t durable_next = 0;  // lines below it are durable (0: all the record says)
     std::vector<std::shared_ptr<LogSubscriber>> subscribers;
   };
   std::unordered_map<Ulid, TaskLog, UlidHash> logs_;

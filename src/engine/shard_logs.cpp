@@ -67,7 +67,8 @@ asio::awaitable<LogAppendOutcome> Shard::append_logs(Ulid id, LogAppendRequest r
   std::shared_ptr<const Task> after = share(std::move(appended.task));
   // Lines dropped by this very append are never written.
   std::erase_if(*lines, [&](const LogLine& line) { return line.seq < after->log_first_seq; });
-  store::drop_log_lines(db_, committer_.batch(), id, task->log_first_seq, after->log_first_seq);
+  store::drop_log_lines(db_, committer_.batch(), id, task->log_first_seq,
+                        std::min(after->log_first_seq, task->log_last_seq + 1));
   store::write_log_lines(db_, committer_.batch(), id, *lines);
   Outcome committed;
   std::uint64_t generation =
@@ -76,13 +77,13 @@ asio::awaitable<LogAppendOutcome> Shard::append_logs(Ulid id, LogAppendRequest r
   outcome.first_seq = task->log_last_seq + 1;
   outcome.last_seq = after->log_last_seq;
   std::shared_ptr<const std::vector<LogLine>> shared_lines = std::move(lines);
-  after_durable_.emplace_back(generation, [this, id, shared_lines, next = after->log_last_seq + 1] {
-    auto it = logs_.find(id);
-    if (it == logs_.end()) return;
-    it->second.durable_next = std::max(it->second.durable_next, next);
-    if (shared_lines->empty()) return;
-    for (const auto& subscriber : it->second.subscribers) subscriber->deliver(shared_lines);
-  });
+  if (!shared_lines->empty()) {
+    after_durable_.emplace_back(generation, [this, id, shared_lines] {
+      auto it = logs_.find(id);
+      if (it == logs_.end()) return;
+      for (const auto& subscriber : it->second.subscribers) subscriber->deliver(shared_lines);
+    });
+  }
   StorageStatus written = co_await committer_.wait(generation);
   if (!written.ok()) {
     outcome = LogAppendOutcome{};
@@ -110,6 +111,10 @@ asio::awaitable<LogPage> Shard::read_logs(std::string account, Ulid id, std::int
 LogSubscription Shard::subscribe_logs(const std::string& account, const Ulid& id,
                                       std::shared_ptr<LogSubscriber> subscriber) {
   LogSubscription subscription;
+  if (stopping_) {
+    subscription.error = ErrorCode::unavailable;  // shutting down: no one would end it
+    return subscription;
+  }
   std::shared_ptr<const Task> task = load(id);
   if (!task || task->account_id != account) {
     subscription.error = ErrorCode::task_not_found;
@@ -120,16 +125,9 @@ LogSubscription Shard::subscribe_logs(const std::string& account, const Ulid& id
   bool settled = dirty == dirty_.end();
   if (is_terminal(task->status) && settled) {
     subscription.terminal = true;
-    subscription.next_seq = task->log_last_seq + 1;
     return subscription;
   }
-  TaskLog& log = logs_[id];
-  // Lines below durable_next are stored; an append in flight delivers the rest. With no
-  // write in flight, the record's last line is stored too.
-  subscription.next_seq =
-      settled ? task->log_last_seq + 1 : std::max<std::int64_t>(log.durable_next, 1);
-  if (settled) log.durable_next = subscription.next_seq;
-  log.subscribers.push_back(std::move(subscriber));
+  logs_[id].subscribers.push_back(std::move(subscriber));
   // Its terminal state is being written: the end comes once it is durable.
   if (is_terminal(task->status)) end_log_streams_when_durable(id, task->status, dirty->second.generation);
   return subscription;
@@ -170,11 +168,13 @@ void Shard::end_log_streams_when_durable(const Ulid& id, TaskStatus status,
   });
 }
 
-void Shard::end_log_streams(std::string_view reason) {
+void Shard::end_log_streams(std::string_view reason, bool forget_sizes) {
   for (auto& [id, log] : logs_) {
     for (const auto& subscriber : log.subscribers) subscriber->end(reason, TaskStatus::pending);
+    log.subscribers.clear();
   }
-  logs_.clear();
+  // At shutdown appends may still be in flight: their tasks' sizes must stay right.
+  if (forget_sizes) logs_.clear();
 }
 
 }  // namespace baton

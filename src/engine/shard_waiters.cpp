@@ -125,7 +125,7 @@ void Shard::shut_down() {
   stopping_ = true;
   ticker_.cancel();
   end_waits();
-  end_log_streams("shutting_down");
+  end_log_streams("shutting_down", false);
 }
 
 void Shard::end_waits() {

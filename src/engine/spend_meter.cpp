@@ -10,8 +10,12 @@ SpendMeter::Entry* SpendMeter::find(const std::string& account) {
 
 void SpendMeter::add(const std::string& account, std::int64_t month, std::int64_t nanos) {
   Entry* entry = find(account);
-  if (!entry || entry->month.load(std::memory_order_acquire) != month) return;
-  entry->nanos.fetch_add(nanos, std::memory_order_relaxed);
+  if (!entry) return;
+  if (entry->month.load(std::memory_order_acquire) == month) {
+    entry->nanos.fetch_add(nanos, std::memory_order_relaxed);
+  } else if (entry->loading.load(std::memory_order_acquire) == month) {
+    entry->early.fetch_add(nanos, std::memory_order_relaxed);
+  }
 }
 
 std::int64_t SpendMeter::spent(const std::string& account, std::int64_t month) {
@@ -25,8 +29,20 @@ std::int64_t SpendMeter::spent(const std::string& account, std::int64_t month) {
   if (entry->month.load(std::memory_order_acquire) != month) {
     std::lock_guard lock(entry->load);
     if (entry->month.load(std::memory_order_acquire) != month) {
-      entry->nanos.store(load_(account, month), std::memory_order_relaxed);
+      entry->early.store(0, std::memory_order_relaxed);
+      entry->loading.store(month, std::memory_order_release);
+      std::int64_t stored = 0;
+      try {
+        stored = load_(account, month);
+      } catch (...) {
+        entry->loading.store(-1, std::memory_order_release);
+        throw;
+      }
+      entry->nanos.store(stored, std::memory_order_relaxed);
       entry->month.store(month, std::memory_order_release);
+      entry->loading.store(-1, std::memory_order_release);
+      entry->nanos.fetch_add(entry->early.exchange(0, std::memory_order_relaxed),
+                             std::memory_order_relaxed);
     }
   }
   return entry->nanos.load(std::memory_order_relaxed);

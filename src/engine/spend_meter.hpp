@@ -4,8 +4,9 @@
 // usage rows the first time the account's spend is asked for in a month; after that, the
 // shards add each report as they count it. A budget is checked before a claim and spend
 // is reported after the work, so the meter is exact about what was reported, not a bound
-// on what may be spent: reports in the round being written when it loads are missed
-// until the next load (docs/api.md, "Costs and budgets").
+// on what may be spent. Reports counted while a load reads storage are added after it, so
+// none is lost; one already written by then is counted twice, which errs toward stopping
+// claims a little early, never late (docs/api.md, "Costs and budgets").
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -36,8 +37,10 @@ class SpendMeter {
  private:
   struct Entry {
     std::mutex load;
-    std::atomic<std::int64_t> month{-1};
+    std::atomic<std::int64_t> month{-1};    // loaded for this month
+    std::atomic<std::int64_t> loading{-1};  // being loaded for this month
     std::atomic<std::int64_t> nanos{0};
+    std::atomic<std::int64_t> early{0};     // reports counted during the load
   };
   struct Hash {
     using is_transparent = void;

@@ -264,13 +264,13 @@ class LogSubscriber {
   virtual void end(std::string_view reason, TaskStatus status) = 0;
 };
 
+// From the moment it is made, every line that becomes durable is delivered; what was
+// durable before it is read with read_logs (which waits for the writes in flight), so
+// the two overlap and never leave a gap (the subscriber drops lines it has already).
+// When the task is over already, nothing is delivered or ended: read, then end.
 struct LogSubscription {
   ErrorCode error = ErrorCode::none;
   std::shared_ptr<const Task> task;
-  // Lines before this seq are stored (read them with read_logs); from it on they are
-  // delivered. When the task is terminal already, nothing is delivered or ended: read
-  // what is stored, then end.
-  std::int64_t next_seq = 1;
   bool terminal = false;
 };
 

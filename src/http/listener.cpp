@@ -99,7 +99,6 @@ asio::awaitable<void> write_stream(Session& session, Response response, unsigned
     (void)size;
     error = written;
   }
-  stream->stop();
   session.streaming.reset();
 }
 
@@ -282,15 +281,23 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     Response response = co_await state->handler.handle(request, session);
     session.stop_watching();
     if (session.watch->gone) break;
-    if (response.stream && response.websocket) {
-      session.streaming = response.stream;
-      co_await run_websocket(session, request, response.stream, limits);
-      session.streaming.reset();
-      break;
-    }
     if (response.stream) {
-      co_await write_stream(session, std::move(response), version, request.request_id, limits,
-                            head_request);
+      // Whatever ends it (its end, the client, an exception), the stream is stopped: it
+      // lets go of what it holds (its subscription, its slot).
+      std::shared_ptr<BodyStream> stream = response.stream;
+      struct StopAtEnd {
+        std::shared_ptr<BodyStream> stream;
+        ~StopAtEnd() { stream->stop(); }
+      } stop_at_end{stream};
+      if (state->draining) stream->drain();  // opened as the server began to shut down
+      if (response.websocket) {
+        session.streaming = stream;
+        co_await run_websocket(session, request, stream, limits);
+        session.streaming.reset();
+      } else {
+        co_await write_stream(session, std::move(response), version, request.request_id, limits,
+                              head_request);
+      }
       break;
     }
     bool close = response.close || !keep_alive || state->draining || session.closing;
@@ -450,7 +457,7 @@ void Listener::drain() {
   beast::error_code ignored;
   state_->acceptor.close(ignored);
   for (Session* session : state_->sessions) {
-    if (session->streaming) session->streaming->stop();
+    if (session->streaming) session->streaming->drain();
     if (session->busy) {
       session->closing = true;
     } else {

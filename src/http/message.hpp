@@ -45,6 +45,8 @@ class BodyStream {
   virtual ~BodyStream() = default;
   virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
   virtual void stop() = 0;
+  // The server is shutting down: the stream says so in its own way, then ends.
+  virtual void drain() { stop(); }
 };
 
 struct Response {

@@ -55,7 +55,7 @@ asio::awaitable<void> serve(Session& session, Next& next, const Request& request
   session.expires_after(limits.idle_timeout_seconds);
   auto [refused] = co_await ws.async_accept(upgrade_request(request),
                                             asio::as_tuple(asio::use_awaitable));
-  if (refused) co_return;  // Beast answered the bad handshake (400 or 426)
+  if (refused) co_return;  // Beast answered the bad handshake (400 or 426); the caller stops the stream
 
   // The reader: drops what the client sends, answers its pings and close; ends the stream
   // when the client goes, closes, or sends a bad frame.
@@ -79,19 +79,24 @@ asio::awaitable<void> serve(Session& session, Next& next, const Request& request
       asio::detached);
 
   ws.text(true);
-  for (;;) {
-    session.deadline = SteadyClock::time_point::max();
-    std::optional<std::string> piece = co_await stream->next();
-    if (!piece) break;
-    session.expires_after(limits.idle_timeout_seconds);
-    boost::system::error_code error;
-    if (piece->empty()) {
-      std::tie(error) = co_await ws.async_ping({}, asio::as_tuple(asio::use_awaitable));
-    } else {
-      std::tie(error, std::ignore) =
-          co_await ws.async_write(asio::buffer(*piece), asio::as_tuple(asio::use_awaitable));
+  // Nothing may leave this frame while the reader runs: it holds references into it.
+  try {
+    for (;;) {
+      session.deadline = SteadyClock::time_point::max();
+      std::optional<std::string> piece = co_await stream->next();
+      if (!piece) break;
+      session.expires_after(limits.idle_timeout_seconds);
+      boost::system::error_code error;
+      if (piece->empty()) {
+        std::tie(error) = co_await ws.async_ping({}, asio::as_tuple(asio::use_awaitable));
+      } else {
+        std::tie(error, std::ignore) =
+            co_await ws.async_write(asio::buffer(*piece), asio::as_tuple(asio::use_awaitable));
+      }
+      if (error) break;
     }
-    if (error) break;
+  } catch (const std::exception&) {
+    // Ended below like any other end: closed, the reader waited for.
   }
   stream->stop();
   if (reading && ws.is_open()) {

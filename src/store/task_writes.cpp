@@ -109,7 +109,16 @@ void write_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task,
 void drop_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task, std::int64_t from,
                     std::int64_t until) {
   if (until <= from) return;
-  // One range tombstone, whatever the number of lines.
+  // A few lines (a task at its bound drops about what each append adds): point deletes,
+  // which compaction drops like any other; a range tombstone would stay in every read's
+  // way until then. More: one range tombstone, whatever the number.
+  constexpr std::int64_t kPointDeletes = 64;
+  if (until - from <= kPointDeletes) {
+    for (std::int64_t seq = from; seq < until; ++seq) {
+      batch.Delete(db.cf(Cf::logs), slice(keys::log_key(task, seq)));
+    }
+    return;
+  }
   batch.DeleteRange(db.cf(Cf::logs), slice(keys::log_key(task, from)),
                     slice(keys::log_key(task, until)));
 }
@@ -117,7 +126,8 @@ void drop_log_lines(Db& db, rocksdb::WriteBatch& batch, const Ulid& task, std::i
 std::vector<LogLine> read_log_lines(Db& db, const Ulid& task, std::int64_t after,
                                     std::size_t limit) {
   std::vector<LogLine> lines;
-  std::string start = keys::log_key(task, after + 1);
+  if (after >= INT64_MAX - 1) return lines;  // no seq comes after it
+  std::string start = keys::log_key(task, std::max<std::int64_t>(after, 0) + 1);
   std::string end = keys::log_key(task, INT64_MAX);
   auto it = db.iterate(Cf::logs);
   for (it->Seek(slice(start)); it->Valid() && it->key().compare(slice(end)) < 0 &&

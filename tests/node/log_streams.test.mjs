@@ -194,6 +194,13 @@ describe('Server-Sent Events with the eventsource client', () => {
     const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     assert.ok(ids.length < batches * 16, `the slow reader got ${ids.length} lines`);
     assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => i + 1));  // in order, no gap
+    // Both gone: their slots are free again.
+    let open = -1;
+    for (let i = 0; i < 50 && open !== 0; ++i) {
+      open = (await http(server.base, 'GET', '/health')).json.log_streams.open;
+      if (open !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(open, 0);
   });
 });
 
