@@ -317,3 +317,55 @@ BOOST_AUTO_TEST_CASE(several_batches_are_written_as_one_in_order) {
   BOOST_TEST(!t.db->get(Cf::meta, "b"));
   BOOST_TEST(t.db->get(Cf::accounts, "c").value_or("") == "3");
 }
+
+BOOST_AUTO_TEST_CASE(log_lines_are_read_in_seq_order_dropped_and_purged_with_their_task) {
+  TempDb t;
+  Ulid id{}, other{};
+  Task task = make_task("acct_logs", "t", id, 1'767'225'600'000);
+  Task neighbour = make_task("acct_logs", "t", other, 1'767'225'600'001);
+  commit(*t.db, nullptr, task, id);
+  commit(*t.db, nullptr, neighbour, other);
+  auto lines_of = [](std::int64_t from, std::int64_t to) {
+    std::vector<LogLine> lines;
+    for (std::int64_t seq = from; seq <= to; ++seq) {
+      lines.push_back(LogLine{seq, 1, "info", "line " + std::to_string(seq), "", "w"});
+    }
+    return lines;
+  };
+  {
+    rocksdb::WriteBatch batch;
+    store::write_log_lines(*t.db, batch, id, lines_of(1, 300));
+    store::write_log_lines(*t.db, batch, other, lines_of(1, 3));
+    BOOST_REQUIRE(t.db->write(batch, false).ok());
+  }
+  auto seqs = [&](const Ulid& of, std::int64_t after, std::size_t limit) {
+    std::vector<std::int64_t> out;
+    for (const LogLine& line : store::read_log_lines(*t.db, of, after, limit)) out.push_back(line.seq);
+    return out;
+  };
+  BOOST_TEST((seqs(id, 0, 3) == std::vector<std::int64_t>{1, 2, 3}));
+  BOOST_TEST((seqs(id, 298, 10) == std::vector<std::int64_t>{299, 300}));  // not the neighbour's
+  BOOST_TEST(seqs(id, INT64_MAX, 10).empty());
+  {
+    // A few dropped (point deletes), then many (a range).
+    rocksdb::WriteBatch batch;
+    store::drop_log_lines(*t.db, batch, id, 1, 11);
+    store::drop_log_lines(*t.db, batch, id, 11, 201);
+    BOOST_REQUIRE(t.db->write(batch, false).ok());
+  }
+  BOOST_TEST(seqs(id, 0, 1000).size() == 100u);
+  BOOST_TEST(seqs(id, 0, 1).front() == 201);
+  // The purge takes the task's lines with it, and leaves the neighbour's.
+  task.status = TaskStatus::completed;
+  task.log_first_seq = 201;
+  task.log_last_seq = 300;
+  {
+    rocksdb::WriteBatch batch;
+    store::write_purge(*t.db, batch, task, id);
+    BOOST_REQUIRE(t.db->write(batch, false).ok());
+  }
+  BOOST_TEST(seqs(id, 0, 1000).empty());
+  BOOST_TEST(seqs(other, 0, 1000).size() == 3u);
+  t.reopen();
+  BOOST_TEST(seqs(id, 0, 1000).empty());
+}

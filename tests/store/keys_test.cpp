@@ -497,4 +497,15 @@ BOOST_AUTO_TEST_CASE(usage_keys_round_trip_and_order_an_accounts_hours) {
   BOOST_TEST((usage_key("acct_12", 1, "a") > usage_key_from("acct_1", 1'000'000)));
 }
 
+BOOST_AUTO_TEST_CASE(log_keys_order_a_tasks_lines_by_seq_and_keep_tasks_apart) {
+  Ulid a{}, b{};
+  a[15] = 1;
+  b[15] = 2;
+  BOOST_TEST(log_key_seq(log_key(a, 42)).value_or(-1) == 42);
+  BOOST_TEST((log_key(a, 9) < log_key(a, 10)));
+  BOOST_TEST((log_key(a, 255) < log_key(a, 256)));
+  BOOST_TEST((log_key(a, INT64_MAX) < log_key(b, 0)));  // one task's lines, then the next's
+  BOOST_TEST(!log_key_seq("short").has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
