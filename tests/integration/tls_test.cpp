@@ -8,8 +8,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <openssl/x509.h>
@@ -118,6 +121,68 @@ BOOST_FIXTURE_TEST_CASE(the_api_works_over_https, TlsFixture) {
   // Keep-alive: several requests went over the one TLS connection.
   auto again = client.request(bhttp::verb::get, "/v1/tasks", api_key);
   BOOST_TEST(again.result_int() == 200);
+}
+
+// Live log streams over HTTPS: Server-Sent Events read to their end, and a WebSocket
+// (wss) over the same TLS layer.
+BOOST_FIXTURE_TEST_CASE(log_streams_work_over_https, TlsFixture) {
+  HttpsClient setup(server->port(), cert);
+  auto registered = setup.request(bhttp::verb::post, "/v1/keys/register");
+  BOOST_REQUIRE(registered.result_int() == 201);
+  const std::string api_key(boost::json::parse(registered.body()).at("apiKey").as_string());
+  auto created = setup.request(bhttp::verb::post, "/v1/tasks", api_key,
+                               R"({"type":"tls_logs","payload":{}})");
+  BOOST_REQUIRE(created.result_int() == 201);
+  const std::string id(boost::json::parse(created.body()).at("task").at("id").as_string());
+  auto claimed = setup.request(bhttp::verb::post, "/v1/tasks/" + id + "/claim", api_key, "{}");
+  BOOST_REQUIRE(claimed.result_int() == 200);
+  const std::string token(boost::json::parse(claimed.body()).at("task").at("leaseToken").as_string());
+  auto appended = setup.request(bhttp::verb::post, "/v1/tasks/" + id + "/logs", api_key,
+                                R"({"lease_token":")" + token + R"(","lines":[{"message":"secure"}]})");
+  BOOST_REQUIRE(appended.result_int() == 200);
+
+  HttpsClient for_ws(server->port(), cert);
+  boost::beast::websocket::stream<ssl::stream<asio::ip::tcp::socket>&> ws(for_ws.stream);
+  ws.set_option(boost::beast::websocket::stream_base::decorator(
+      [&](boost::beast::websocket::request_type& request) {
+        request.set(bhttp::field::authorization, "Bearer " + api_key);
+      }));
+  ws.handshake("127.0.0.1", "/v1/tasks/" + id + "/logs/stream");
+  boost::beast::flat_buffer message;
+  ws.read(message);
+  auto first = boost::json::parse(boost::beast::buffers_to_string(message.data()));
+  BOOST_TEST(first.at("type").as_string() == "logs");
+  BOOST_TEST(first.at("data").at(0).at("message").as_string() == "secure");
+
+  auto done = setup.request(bhttp::verb::post, "/v1/tasks/" + id + "/complete", api_key,
+                            R"({"lease_token":")" + token + R"("})");
+  BOOST_REQUIRE(done.result_int() == 200);
+  message.consume(message.size());
+  ws.read(message);
+  auto last = boost::json::parse(boost::beast::buffers_to_string(message.data()));
+  BOOST_TEST(last.at("type").as_string() == "end");
+  boost::system::error_code closed;
+  message.consume(message.size());
+  ws.read(message, closed);  // the server's close frame
+  BOOST_TEST((closed == boost::beast::websocket::error::closed));
+
+  // SSE over TLS: the task is over, so the stream is its backlog and its end.
+  HttpsClient for_sse(server->port(), cert);
+  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, "/v1/tasks/" + id + "/logs/stream", 11};
+  request.set(bhttp::field::host, "127.0.0.1");
+  request.set(bhttp::field::authorization, "Bearer " + api_key);
+  bhttp::write(for_sse.stream, request);
+  std::string seen;
+  char buffer[4096];
+  boost::system::error_code read_error;
+  while (seen.find("event: end") == std::string::npos) {
+    std::size_t n = for_sse.stream.read_some(asio::buffer(buffer), read_error);
+    seen.append(buffer, n);
+    if (read_error) break;
+  }
+  BOOST_TEST(seen.find("text/event-stream") != std::string::npos);
+  BOOST_TEST(seen.find("\"message\":\"secure\"") != std::string::npos);
+  BOOST_TEST(seen.find("event: end") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(plain_http_to_the_tls_port_gets_a_plain_refusal, TlsFixture) {
