@@ -76,6 +76,19 @@ void LogStream::on_end(std::string reason, TaskStatus status) {
   wake_.cancel();
 }
 
+void LogStream::fail_backlog(std::string reason) {
+  // Lines queued meanwhile come after the ones the backlog could not read: sending them
+  // would leave a gap the client could not see. The stream ends here, with why, whatever
+  // end it had before (a task over, a drain), so the client resumes from its last line.
+  backlog_done_ = true;
+  pending_.clear();
+  pending_bytes_ = 0;
+  leave();
+  ended_ = true;
+  end_reason_ = std::move(reason);
+  wake_.cancel();
+}
+
 void LogStream::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -97,10 +110,7 @@ void LogStream::leave() {
 asio::awaitable<std::optional<std::string>> LogStream::backlog_page() {
   LogPage page = co_await engine_.read_logs(account_, task_id_, last_sent_, kBacklogPage);
   if (page.error != ErrorCode::none) {
-    // No silent gap: the stream ends, and the client resumes from its last line.
-    backlog_done_ = true;
-    leave();
-    on_end(page.error == ErrorCode::task_not_found ? "task_gone" : "unavailable", TaskStatus::pending);
+    fail_backlog(page.error == ErrorCode::task_not_found ? "task_gone" : "unavailable");
     co_return std::nullopt;
   }
   if (static_cast<int>(page.lines.size()) < kBacklogPage) backlog_done_ = true;
@@ -125,16 +135,20 @@ asio::awaitable<std::optional<std::string>> LogStream::next() {
     backlog_started_ = true;
     last_sent_ = after_;
   }
-  while (!backlog_done_ && !stopped_) {
+  // Once ended with a reason (a slow reader, a drain), the rest of the backlog is not read.
+  while (!backlog_done_ && !stopped_ && (!ended_ || end_reason_.empty())) {
     std::optional<std::string> page;
     try {
       page = co_await backlog_page();
     } catch (const std::exception&) {
-      backlog_done_ = true;
-      leave();
-      on_end("unavailable", TaskStatus::pending);
+      fail_backlog("unavailable");
     }
     if (page) co_return page;
+  }
+  if (!backlog_done_) {
+    // Cut short (a slow reader, a drain): live lines would come after a gap.
+    pending_.clear();
+    pending_bytes_ = 0;
   }
   if (options_.framing == StreamFraming::websocket && !websocket_backlog_sent_) {
     websocket_backlog_sent_ = true;

@@ -60,6 +60,7 @@ class LogStream final : public http::BodyStream,
   void on_lines(const std::shared_ptr<const std::vector<LogLine>>& lines);
   void on_end(std::string reason, TaskStatus status);
   void leave();  // unsubscribes, once
+  void fail_backlog(std::string reason);
   std::string frame(const std::vector<const LogLine*>& lines) const;
   std::string end_piece() const;
   std::string heartbeat_piece() const;

@@ -13,8 +13,14 @@ void SpendMeter::add(const std::string& account, std::int64_t month, std::int64_
   if (!entry) return;
   if (entry->month.load(std::memory_order_acquire) == month) {
     entry->nanos.fetch_add(nanos, std::memory_order_relaxed);
-  } else if (entry->loading.load(std::memory_order_acquire) == month) {
-    entry->early.fetch_add(nanos, std::memory_order_relaxed);
+    return;
+  }
+  // Not loaded for this month: maybe loading, maybe finishing; the state lock decides.
+  std::lock_guard state(entry->state);
+  if (entry->month.load(std::memory_order_acquire) == month) {
+    entry->nanos.fetch_add(nanos, std::memory_order_relaxed);
+  } else if (entry->loading == month) {
+    entry->early += nanos;
   }
 }
 
@@ -29,20 +35,24 @@ std::int64_t SpendMeter::spent(const std::string& account, std::int64_t month) {
   if (entry->month.load(std::memory_order_acquire) != month) {
     std::lock_guard lock(entry->load);
     if (entry->month.load(std::memory_order_acquire) != month) {
-      entry->early.store(0, std::memory_order_relaxed);
-      entry->loading.store(month, std::memory_order_release);
+      {
+        std::lock_guard state(entry->state);
+        entry->loading = month;
+        entry->early = 0;
+      }
       std::int64_t stored = 0;
       try {
-        stored = load_(account, month);
+        stored = load_(account, month);  // storage: outside the state lock
       } catch (...) {
-        entry->loading.store(-1, std::memory_order_release);
+        std::lock_guard state(entry->state);
+        entry->loading = -1;
         throw;
       }
-      entry->nanos.store(stored, std::memory_order_relaxed);
+      std::lock_guard state(entry->state);
+      entry->nanos.store(stored + entry->early, std::memory_order_relaxed);
+      entry->early = 0;
       entry->month.store(month, std::memory_order_release);
-      entry->loading.store(-1, std::memory_order_release);
-      entry->nanos.fetch_add(entry->early.exchange(0, std::memory_order_relaxed),
-                             std::memory_order_relaxed);
+      entry->loading = -1;
     }
   }
   return entry->nanos.load(std::memory_order_relaxed);

@@ -36,11 +36,12 @@ class SpendMeter {
 
  private:
   struct Entry {
-    std::mutex load;
-    std::atomic<std::int64_t> month{-1};    // loaded for this month
-    std::atomic<std::int64_t> loading{-1};  // being loaded for this month
+    std::mutex load;   // one load at a time
+    std::mutex state;  // a load's start and end against the reports that come meanwhile
+    std::atomic<std::int64_t> month{-1};  // loaded for this month
     std::atomic<std::int64_t> nanos{0};
-    std::atomic<std::int64_t> early{0};     // reports counted during the load
+    std::int64_t loading = -1;  // under `state`: being loaded for this month
+    std::int64_t early = 0;     // under `state`: reports counted during the load
   };
   struct Hash {
     using is_transparent = void;

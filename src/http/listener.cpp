@@ -280,7 +280,6 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
     session.deadline = SteadyClock::time_point::max();  // a long poll bounds itself
     Response response = co_await state->handler.handle(request, session);
     session.stop_watching();
-    if (session.watch->gone) break;
     if (response.stream) {
       // Whatever ends it (its end, the client, an exception), the stream is stopped: it
       // lets go of what it holds (its subscription, its slot).
@@ -300,6 +299,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
       }
       break;
     }
+    if (session.watch->gone) break;
     bool close = response.close || !keep_alive || state->draining || session.closing;
     int affinity = response.affinity;
     // Still busy while writing: drain() must not cut a committed answer short.
