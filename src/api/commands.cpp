@@ -217,6 +217,30 @@ Built<ReviewCmd> review_command(const Input& input) {
   return review;
 }
 
+Built<LogAppendRequest> log_append_request(const Input& input, const TaskLimits& limits,
+                                           bool require_token) {
+  LogAppendRequest request;
+  request.caller = caller_of(input);
+  if (auto problem = missing_token(request.caller, require_token)) return *problem;
+  const json::array& lines = input.find("lines")->get_array();
+  request.lines.reserve(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    Input line(lines[i].get_object());
+    LogLineInput item{line.string("level").value_or("info"), line.string("message").value_or(""),
+                      ""};
+    if (const json::value* data = line.find("data")) item.data_json = json::serialize(*data);
+    std::size_t bytes = item.level.size() + item.message.size() + item.data_json.size();
+    if (bytes > static_cast<std::size_t>(limits.max_log_line_bytes)) {
+      return InputProblem{ErrorCode::payload_too_large,
+                          "lines[" + std::to_string(i) + "] has " + std::to_string(bytes) +
+                              " bytes (level, message and data); task_logs.max_line_bytes is " +
+                              std::to_string(limits.max_log_line_bytes) + "."};
+    }
+    request.lines.push_back(std::move(item));
+  }
+  return request;
+}
+
 ClaimCmd claim_by_id_command(const Input& input) {
   return ClaimCmd{caller_of(input).worker_id, {}};
 }

@@ -44,6 +44,10 @@ Built<CompleteCmd> complete_command(const Input& input, const TaskLimits& limits
                                     bool require_token);
 Built<FailCmd> fail_command(const Input& input, bool require_token);
 ClaimCmd claim_by_id_command(const Input& input);
+// append_logs: the caller, and each line with its level (default info) and data; a line
+// past limits.max_log_line_bytes (level, message and data) is payload_too_large.
+Built<LogAppendRequest> log_append_request(const Input& input, const TaskLimits& limits,
+                                           bool require_token);
 // review_task: reject and revise must say why (feedback).
 Built<ReviewCmd> review_command(const Input& input);
 

@@ -11,8 +11,7 @@ using E = ErrorCode;
 constexpr std::int64_t kMaxSeq = std::int64_t{1} << 62;
 
 void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits) {
-  const FieldSpec task_id{.name = "task_id", .alias = "taskId", .in = FieldIn::path,
-                          .required = true, .minimum = 1, .description = "The task's id (tsk_…)."};
+  const FieldSpec task_id = task_id_field();
   const std::vector<FieldSpec> line_fields{
       {.name = "level", .one_of = {"debug", "info", "log", "warn", "error"},
        .description = "debug, info (default), log (seed 004's), warn or error."},
@@ -35,10 +34,7 @@ void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits)
                                   "task_logs.max_lines_per_append, each at most "
                                   "task_logs.max_line_bytes (level, message and data).",
                    .properties = line_fields},
-                  {.name = "lease_token", .alias = "leaseToken",
-                   .description = "The leaseToken of your claim."},
-                  {.name = "worker_id", .alias = "workerId", .maximum = limits.max_worker_id_chars,
-                   .description = "Your worker_id, when no lease_token is sent."}},
+                  lease_token_field(), worker_id_field(limits)},
        .output = "LogAppended",
        .errors = {E::task_not_found, E::lease_expired, E::invalid_transition, E::task_cancelled,
                   E::payload_too_large},

@@ -1,7 +1,6 @@
 // Task logs (seed 004's LogEntry): the lease holder appends lines, anyone with the
 // account's key reads them, page by page (docs/api.md "Task logs").
-#include <boost/json/serialize.hpp>
-
+#include "api/commands.hpp"
 #include "api/handlers.hpp"
 #include "api/log_lines.hpp"
 #include "api/render.hpp"
@@ -14,11 +13,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-Caller caller_of(const Input& input) {
-  return Caller{input.string("lease_token", "leaseToken").value_or(""),
-                input.string("worker_id", "workerId").value_or("")};
-}
 
 // The log's counters, as every log answer shows them.
 void append_log_state(std::string& out, const Task& task) {
@@ -35,32 +29,13 @@ Result log_error(const Call& call, ErrorCode error, const std::string& task_id) 
 }  // namespace
 
 asio::awaitable<Result> append_logs(Services& services, Call& call) {
-  const Config::TaskLogs& bounds = services.config.task_logs;
-  LogAppendRequest request;
+  Built<LogAppendRequest> built =
+      log_append_request(call.input, services.limits, services.config.leases.require_token);
+  if (auto* problem = std::get_if<InputProblem>(&built)) co_return problem_result(call, *problem);
+  LogAppendRequest request = std::move(std::get<LogAppendRequest>(built));
   request.account = call.account;
   request.task_id = task_id_of(call);
-  request.caller = caller_of(call.input);
-  request.max_task_bytes = bounds.max_task_bytes;
-  if (services.config.leases.require_token && request.caller.lease_token.empty()) {
-    co_return error_result(call, ErrorCode::invalid_request,
-                           "lease_token is required (leases.require_token is on).");
-  }
-  const json::array& lines = call.input.find("lines")->get_array();
-  request.lines.reserve(lines.size());
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    Input line(lines[i].get_object());
-    LogLineInput input{line.string("level").value_or("info"), line.string("message").value_or(""),
-                       ""};
-    if (const json::value* data = line.find("data")) input.data_json = json::serialize(*data);
-    std::size_t bytes = input.level.size() + input.message.size() + input.data_json.size();
-    if (bytes > static_cast<std::size_t>(bounds.max_line_bytes)) {
-      co_return error_result(call, ErrorCode::payload_too_large,
-                             "lines[" + std::to_string(i) + "] has " + std::to_string(bytes) +
-                                 " bytes (level, message and data); task_logs.max_line_bytes "
-                                 "is " + std::to_string(bounds.max_line_bytes) + ".");
-    }
-    request.lines.push_back(std::move(input));
-  }
+  request.max_task_bytes = services.config.task_logs.max_task_bytes;
   LogAppendOutcome outcome = co_await services.engine.append_logs(std::move(request));
   std::string task_id = task_id_of(call);
   if (!outcome.ok()) {

@@ -28,27 +28,13 @@ std::string check_parent_id(std::string_view id) {
 
 // ---- Fields shared by several operations. ----
 
-FieldSpec task_id_field() {
-  return {.name = "task_id", .alias = "taskId", .in = FieldIn::path, .required = true,
-          .minimum = 1, .description = "The task's id (tsk_…)."};
-}
 
 FieldSpec type_field(FieldIn in, bool required, std::string_view description) {
   return {.name = "type", .in = in, .required = required, .minimum = 1, .maximum = 100,
           .pattern = "^[A-Za-z0-9_-]+$", .check = check_type, .description = description};
 }
 
-FieldSpec worker_id_field(const TaskLimits& limits) {
-  return {.name = "worker_id", .alias = "workerId", .maximum = limits.max_worker_id_chars,
-          .description = "Who is working: recorded as claimedBy, and a fencing identity when no "
-                         "lease_token is sent."};
-}
 
-FieldSpec lease_token_field() {
-  return {.name = "lease_token", .alias = "leaseToken",
-          .description = "The leaseToken of your claim. A stale token gets 409 lease_expired, so "
-                         "a worker that lost its lease can never touch the task again."};
-}
 
 FieldSpec idempotency_field(const TaskLimits& limits) {
   return {.name = "idempotencyKey", .alias = "idempotency_key", .minimum = 1,
@@ -214,6 +200,23 @@ std::vector<ErrorCode> join(std::vector<ErrorCode> a, const std::vector<ErrorCod
 }
 
 }  // namespace
+
+FieldSpec task_id_field() {
+  return {.name = "task_id", .alias = "taskId", .in = FieldIn::path, .required = true,
+          .minimum = 1, .description = "The task's id (tsk_…)."};
+}
+
+FieldSpec worker_id_field(const TaskLimits& limits) {
+  return {.name = "worker_id", .alias = "workerId", .maximum = limits.max_worker_id_chars,
+          .description = "Who is working: recorded as claimedBy, and a fencing identity when no "
+                         "lease_token is sent."};
+}
+
+FieldSpec lease_token_field() {
+  return {.name = "lease_token", .alias = "leaseToken",
+          .description = "The leaseToken of your claim. A stale token gets 409 lease_expired, so "
+                         "a worker that lost its lease can never touch the task again."};
+}
 
 std::vector<Operation> operation_table(const TaskLimits& limits) {
   std::vector<Operation> table;

@@ -21,6 +21,11 @@ void add_account_operations(std::vector<Operation>& table);
 // The rows of task logs and their live streams (log_operations.cpp), appended to `table`.
 void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits);
 
+// Fields several files' rows share.
+FieldSpec task_id_field();
+FieldSpec lease_token_field();
+FieldSpec worker_id_field(const TaskLimits& limits);
+
 // The row named `id`, or nullptr.
 const Operation* find_operation(const std::vector<Operation>& table, std::string_view id);
 

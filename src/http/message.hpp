@@ -27,7 +27,6 @@ struct Request {
   std::string mcp_protocol_version;
   // Live streams (GET /v1/tasks/{id}/logs/stream): Server-Sent Events' resume point, and
   // what a WebSocket upgrade sends.
-  std::string accept;
   std::string last_event_id;
   std::string upgrade;
   std::string websocket_key;

@@ -79,9 +79,6 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     case bhttp::field::origin:
       keep_first(seen_origin_, out_.origin);
       return;
-    case bhttp::field::accept:
-      keep_first(seen_accept_, out_.accept);
-      return;
     case bhttp::field::upgrade:
       keep_first(seen_upgrade_, out_.upgrade);
       return;
