@@ -24,8 +24,8 @@
 #include "http/request_parser.hpp"
 #include "http/request_reader.hpp"
 #include "http/session.hpp"
+#include "http/streams.hpp"
 #include "http/tls.hpp"
-#include "http/websocket.hpp"
 #include "http/wire.hpp"
 
 namespace baton::http {
@@ -76,30 +76,6 @@ asio::awaitable<boost::system::error_code> write(Session& session, Response resp
   auto [error, written] = co_await session.write(wire);
   (void)written;
   co_return error;
-}
-
-// A streamed answer (Response::stream): its head, then each piece the stream gives, until
-// it ends, the client leaves or the listener drains. Waiting for a piece has no deadline
-// and costs nothing; each write must finish within the idle timeout, so a client that
-// stops reading is cut by the sweep. The connection closes after it.
-asio::awaitable<void> write_stream(Session& session, Response response, unsigned version,
-                                   const std::string& request_id, const ListenerLimits& limits,
-                                   bool head_request) {
-  std::shared_ptr<BodyStream> stream = response.stream;
-  session.streaming = stream;
-  session.watch_disconnect([stream] { stream->stop(); });
-  auto error = co_await write(session, std::move(response), version, kNoKeepAlive, request_id,
-                              limits, head_request);
-  while (!error && !head_request) {
-    session.deadline = SteadyClock::time_point::max();
-    std::optional<std::string> piece = co_await stream->next();
-    if (!piece) break;
-    session.expires_after(limits.idle_timeout_seconds);
-    auto [written, size] = co_await session.write(AnswerBuffers{asio::buffer(*piece), {}});
-    (void)size;
-    error = written;
-  }
-  session.streaming.reset();
 }
 
 // Keeps the listener's view of one session (its list entry and the live count) right
@@ -294,8 +270,10 @@ asio::awaitable<void> run_session(std::shared_ptr<Listener::State> state, tcp::s
         co_await run_websocket(session, request, stream, limits);
         session.streaming.reset();
       } else {
-        co_await write_stream(session, std::move(response), version, request.request_id, limits,
-                              head_request);
+        response.headers.emplace_back("X-Request-Id", request.request_id);
+        std::string head = serialize_head(response, version, kNoKeepAlive);
+        if (!head_request) head += response.body;  // what comes before the stream's pieces
+        co_await write_stream(session, std::move(head), stream, limits, head_request);
       }
       break;
     }

@@ -1,4 +1,4 @@
-#include "http/websocket.hpp"
+#include "http/streams.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -112,6 +112,26 @@ asio::awaitable<void> serve(Session& session, Next& next, const Request& request
 }
 
 }  // namespace
+
+asio::awaitable<void> write_stream(Session& session, std::string head,
+                                   std::shared_ptr<BodyStream> stream,
+                                   const ListenerLimits& limits, bool head_request) {
+  session.streaming = stream;
+  session.watch_disconnect([stream] { stream->stop(); });
+  session.expires_after(limits.idle_timeout_seconds);
+  auto [error, written] = co_await session.write(AnswerBuffers{asio::buffer(head), {}});
+  (void)written;
+  while (!error && !head_request) {
+    session.deadline = SteadyClock::time_point::max();
+    std::optional<std::string> piece = co_await stream->next();
+    if (!piece) break;
+    session.expires_after(limits.idle_timeout_seconds);
+    auto [failed, size] = co_await session.write(AnswerBuffers{asio::buffer(*piece), {}});
+    (void)size;
+    error = failed;
+  }
+  session.streaming.reset();
+}
 
 asio::awaitable<void> run_websocket(Session& session, const Request& request,
                                     std::shared_ptr<BodyStream> stream,
