@@ -70,6 +70,7 @@ asio::awaitable<Result> create_tasks(Services& services, Call& call) {
 asio::awaitable<Result> claim_batch(Services& services, Call& call, ClaimRequest claim,
                                     int max_tasks) {
   watch_claim(call, claim);
+  const std::optional<std::string> claim_type = claim.type;
   BatchOutcome batch = co_await services.engine.claim_batch(std::move(claim), max_tasks);
   if (!batch.ok()) {
     co_return error_result(call, batch.error, message_for(batch.error), {},
@@ -93,8 +94,13 @@ asio::awaitable<Result> claim_batch(Services& services, Call& call, ClaimRequest
     out.append(task_body(*kept[i].task, kept[i].now, ContractSite::claim, TaskView{true}));
   }
   out.append("],\"agent_contract\":");
-  append_contract(out, kept.empty() ? contract_for_empty_claim(kEmptyClaimRetrySeconds)
-                                    : contract_for_claimed_batch());
+  if (!kept.empty()) {
+    append_contract(out, contract_for_claimed_batch());
+  } else if (batch.queue_paused && claim_type) {
+    append_contract(out, contract_for_paused_queue(*claim_type, kPausedClaimRetrySeconds));
+  } else {
+    append_contract(out, contract_for_empty_claim(kEmptyClaimRetrySeconds));
+  }
   out.push_back('}');
   Result result = json_result(200, std::move(out));
   result.affinity = batch.affinity;

@@ -1,7 +1,7 @@
 #pragma once
 // The functions of the operation table (operations.cpp), one per operation: a validated
 // input in, an answer out. tasks.cpp, batches.cpp, workers.cpp, keys.cpp, billing.cpp,
-// admin.cpp, health.cpp and discovery.cpp hold them.
+// queues.cpp, admin.cpp, health.cpp and discovery.cpp hold them.
 #include <boost/asio/awaitable.hpp>
 
 #include <optional>
@@ -43,6 +43,10 @@ OperationFn get_costs;
 // The answer refusing a claim of an account past its monthly cost budget (its own, else
 // its plan's), or nullopt when it may claim.
 std::optional<Result> month_budget_refusal(Services& services, const Call& call);
+// queues.cpp
+OperationFn list_queues, pause_queue, resume_queue;
+// queues.cpp
+OperationFn list_queues, pause_queue, resume_queue;
 // admin.cpp
 OperationFn create_backup;
 std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not

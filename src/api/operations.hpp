@@ -21,6 +21,9 @@ void add_account_operations(std::vector<Operation>& table);
 // The rows of task logs and their live streams (log_operations.cpp), appended to `table`.
 void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits);
 
+// The rows of queues (queue_operations.cpp), appended to `table`.
+void add_queue_operations(std::vector<Operation>& table);
+
 // Fields several files' rows share.
 FieldSpec task_id_field();
 FieldSpec lease_token_field();

@@ -246,6 +246,7 @@ std::size_t contract_bound(const Contract& c) {
   std::size_t bound = 512;
   if (c.billing_context) bound += 128 + 6 * c.billing_context->plan.size();
   if (c.budget_context) bound += 256;
+  if (c.queue_context) bound += 64 + 6 * c.queue_context->type.size();
   for (const NextAction& a : c.next_actions) {
     bound += 256 + 6 * (a.description.size() + a.method.size() + a.endpoint.size() +
                         optional_size(a.output_id) + to_string(a.action).size());
@@ -380,6 +381,11 @@ void write_contract(Cursor& w, const Contract& c) {
     }
     w.lit("}");
   }
+  if (c.queue_context) {
+    w.lit(",\"queue_context\":{\"reason\":\"queue_paused\",\"type\":");
+    w.string(c.queue_context->type);
+    w.lit("}");
+  }
   w.lit("}");
 }
 
@@ -448,6 +454,13 @@ std::string task_body(const Task& task, Millis now, ContractSite site, TaskView 
   w.lit("}");
   std::string out;
   w.append_to(out);
+  return out;
+}
+
+std::string paused_claim_body(const std::string& type, int retry_after_seconds) {
+  std::string out = "{\"task\":null,\"agent_contract\":";
+  append_contract(out, contract_for_paused_queue(type, retry_after_seconds));
+  out.push_back('}');
   return out;
 }
 

@@ -34,6 +34,8 @@ void append_cost(std::string& out, const TaskCost& cost);
 std::string task_body(const Task& task, Millis now, ContractSite site, TaskView view);
 // {"task": null, "agent_contract": …} for a claim that found nothing
 std::string empty_claim_body(int retry_after_seconds);
+// A claim of a paused queue's type (contract_for_paused_queue).
+std::string paused_claim_body(const std::string& type, int retry_after_seconds);
 // {"error", "message", "request_id", "agent_contract"}
 std::string error_body(ErrorCode code, std::string_view message, std::string_view request_id,
                        const std::string& task_id = {}, int retry_after_seconds = 0);

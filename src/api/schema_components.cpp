@@ -42,7 +42,11 @@ constexpr std::string_view kComponents = R"json({
         "properties": {"reason": {"const": "budget_exceeded"},
                        "scope": {"enum": ["task", "month"]},
                        "budget_usd": {"type": "number"}, "spent_usd": {"type": "number"},
-                       "resets_at": {"type": "string", "format": "date-time"}}}
+                       "resets_at": {"type": "string", "format": "date-time"}}},
+      "queue_context": {
+        "type": "object", "required": ["reason", "type"],
+        "description": "queue_paused: an operator paused the claimed type's queue.",
+        "properties": {"reason": {"const": "queue_paused"}, "type": {"type": "string"}}}
     }
   },
   "Plan": {
@@ -321,6 +325,37 @@ constexpr std::string_view kComponents = R"json({
       "error": {"type": "string"}, "message": {"type": "string"},
       "request_id": {"type": "string", "description": "Equals the X-Request-Id header."},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "Queue": {
+    "type": "object",
+    "required": ["type", "pending", "scheduled", "claimed", "blocked", "awaiting_review",
+                 "awaiting_acceptance", "dead_lettered", "oldest_pending_age_seconds",
+                 "created_per_minute", "completed_per_minute", "paused", "paused_at"],
+    "properties": {
+      "type": {"type": "string"},
+      "pending": {"type": "integer", "minimum": 0, "description": "Due: claimable now (or once resumed)."},
+      "scheduled": {"type": "integer", "minimum": 0, "description": "Pending, not due yet."},
+      "claimed": {"type": "integer", "minimum": 0},
+      "blocked": {"type": "integer", "minimum": 0},
+      "awaiting_review": {"type": "integer", "minimum": 0},
+      "awaiting_acceptance": {"type": "integer", "minimum": 0},
+      "dead_lettered": {"type": "integer", "minimum": 0},
+      "oldest_pending_age_seconds": {"type": ["integer", "null"],
+                                     "description": "How long the longest-waiting due task has waited."},
+      "created_per_minute": {"type": "integer", "minimum": 0, "description": "In the last minute."},
+      "completed_per_minute": {"type": "integer", "minimum": 0, "description": "In the last minute."},
+      "paused": {"type": "boolean"},
+      "paused_at": {"type": ["string", "null"], "format": "date-time"}}
+  },
+  "QueueList": {
+    "type": "object", "required": ["queues", "agent_contract"],
+    "properties": {"queues": {"type": "array", "items": {"$ref": "#/components/schemas/Queue"}},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "QueueAnswer": {
+    "type": "object", "required": ["queue", "agent_contract"],
+    "properties": {"queue": {"$ref": "#/components/schemas/Queue"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
   "WorkerList": {
     "type": "object", "required": ["workers", "agent_contract"],

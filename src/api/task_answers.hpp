@@ -16,6 +16,8 @@ namespace baton::api {
 
 // An empty claim asks the agent to come back after this long (spec section 4).
 inline constexpr int kEmptyClaimRetrySeconds = 5;
+// A claim of a paused queue: pausing is an operator's act, undone in minutes, not seconds.
+inline constexpr int kPausedClaimRetrySeconds = 30;
 
 std::string message_for(ErrorCode code);
 

@@ -43,7 +43,7 @@ asio::awaitable<Taken> take_task(Services& services, Call& call, ClaimRequest cl
 
 // The claim a complete or fail with claim_next made, as the answer's `next`: the claimed
 // task or null, or the error that stopped the claim (the call itself succeeded).
-std::string next_of(const Call& call, const Outcome& outcome) {
+std::string next_of(const Call& call, const Outcome& outcome, const std::string& claimed_type) {
   if (!outcome.ok()) {
     return "{\"task\":null," +
            error_body(outcome.error, message_for(outcome.error), call.request_id, {},
@@ -53,6 +53,7 @@ std::string next_of(const Call& call, const Outcome& outcome) {
   if (outcome.task) {
     return task_body(*outcome.task, outcome.now, ContractSite::claim, TaskView{true});
   }
+  if (outcome.queue_paused) return paused_claim_body(claimed_type, kPausedClaimRetrySeconds);
   return empty_claim_body(kEmptyClaimRetrySeconds);
 }
 
@@ -73,6 +74,7 @@ Result client_gone() {
 asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command command) {
   std::optional<ClaimRequest> claim = claim_next_request(call.input, call.account);
   if (claim) claim->max_leases = call.plan.workers;
+  const std::string claimed_type = claim && claim->type ? *claim->type : std::string();
   if (!claim) {
     co_return co_await apply_command(services, call, std::move(command), AnswerShape{}, true);
   }
@@ -89,7 +91,7 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
     Taken taken = co_await take_task(services, call, std::move(*claim));
     if (taken.client_gone) co_return client_gone();
     if (taken.outcome.ok() && taken.outcome.task) result.affinity = taken.outcome.affinity;
-    append_next(result, next_of(call, taken.outcome));
+    append_next(result, next_of(call, taken.outcome, claimed_type));
     co_return result;
   }
   std::string task_id = task_id_of(call);
@@ -107,7 +109,7 @@ asio::awaitable<Result> apply_then_claim(Services& services, Call& call, Command
   if (taken.client_gone) co_return client_gone();
   // The next call is about the claimed task.
   if (taken.outcome.ok() && taken.outcome.task) result.affinity = taken.outcome.affinity;
-  append_next(result, next_of(call, taken.outcome));
+  append_next(result, next_of(call, taken.outcome, claimed_type));
   co_return result;
 }
 
@@ -136,11 +138,14 @@ asio::awaitable<Result> claim_task(Services& services, Call& call) {
   if (std::optional<int> count = claim_count(call.input)) {
     co_return co_await claim_batch(services, call, std::move(claim), *count);
   }
+  const std::string claim_type = claim.type.value_or(std::string());
   Taken taken = co_await take_task(services, call, std::move(claim));
   if (taken.client_gone) co_return client_gone();
   const Outcome& outcome = taken.outcome;
   if (outcome.ok() && !outcome.task) {
-    Result empty = json_result(200, empty_claim_body(kEmptyClaimRetrySeconds));
+    Result empty = json_result(200, outcome.queue_paused
+                                        ? paused_claim_body(claim_type, kPausedClaimRetrySeconds)
+                                        : empty_claim_body(kEmptyClaimRetrySeconds));
     empty.affinity = outcome.affinity;
     co_return empty;
   }

@@ -215,6 +215,20 @@ Contract contract_for_empty_claim(int retry_after_seconds) {
   return c;
 }
 
+Contract contract_for_paused_queue(const std::string& type, int retry_after_seconds) {
+  Contract c;
+  c.retryable = true;
+  c.task_claimable = false;
+  c.next_actions.push_back(wait_action(retry_after_seconds,
+                                       "queue_paused: an operator paused this task type's "
+                                       "queue; no task of it is handed out until it is resumed. "
+                                       "Claim again after the wait (a long poll waits for the "
+                                       "resume).",
+                                       "POST", "/v1/tasks/claim"));
+  c.queue_context = QueueContext{type};
+  return c;
+}
+
 Contract contract_for_error(ErrorCode code, const std::string& task_id, int retry_after_seconds) {
   const ErrorInfo& info = error_info(code);
   Contract c;

@@ -40,6 +40,11 @@ struct BudgetContext {
   Millis resets_at = 0;  // month only: the first instant of next month (UTC)
 };
 
+// Why a claim of a type found nothing: an operator paused its queue.
+struct QueueContext {
+  std::string type;
+};
+
 struct Contract {
   bool retryable = false;
   std::vector<NextAction> next_actions;
@@ -49,6 +54,7 @@ struct Contract {
   std::optional<long long> recommended_heartbeat_interval_seconds;
   std::optional<BillingContext> billing_context;  // max_workers_reached only
   std::optional<BudgetContext> budget_context;    // budget_exceeded only
+  std::optional<QueueContext> queue_context;      // claims of a paused queue only
 };
 
 // Where the contract is given: a claim's answer recommends heartbeat, later answers
@@ -60,6 +66,8 @@ Contract contract_for_task(const Task& task, Millis now, ContractSite site);
 Contract contract_for_claimed_batch();
 // A claim that found nothing.
 Contract contract_for_empty_claim(int retry_after_seconds);
+// A claim of a type whose queue is paused: nothing is claimed until it is resumed.
+Contract contract_for_paused_queue(const std::string& type, int retry_after_seconds);
 // An error; `task_id` fills endpoints when the error concerns one task.
 Contract contract_for_error(ErrorCode code, const std::string& task_id = {},
                             int retry_after_seconds = 0);

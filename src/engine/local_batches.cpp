@@ -175,6 +175,11 @@ asio::awaitable<BatchOutcome> LocalEngine::claim_batch(ClaimRequest request, int
     batch.error = taken.front().error;
     co_return batch;
   }
+  if (taken.empty()) {
+    batch.queue_paused = co_await on_shard(owner.context(), [&]() -> asio::awaitable<bool> {
+      co_return owner.queue_paused(request.account, *request.type);
+    });
+  }
   batch.items = std::move(taken);
   co_return batch;
 }

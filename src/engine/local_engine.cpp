@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/failures.hpp"
@@ -104,6 +105,12 @@ Shard& LocalEngine::queue_owner(const std::string& account, const std::string& t
 
 void LocalEngine::recover() {
   int count = shard_count();
+  StorageStatus counted = store::count_queue_facts(db_);
+  if (!counted.ok()) throw StorageError(counted.message);
+  store::scan_queue_facts(db_, keys::kQueueFactsPrefix,
+                          [&](const keys::QueueFactsKey& key, const QueueFacts& facts) {
+                            if (facts.paused) queue_owner(key.account, key.type).restore_paused(key.account, key.type);
+                          });
   store::scan_active(db_, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
     shards_[shard_of_vnode(ulid_vnode(key.id), count)]->restore(key, entry);
   });
@@ -297,8 +304,16 @@ asio::awaitable<Outcome> LocalEngine::claim_next(ClaimRequest request) {
   Outcome outcome = co_await claim_once(request);
   if (outcome.ok() && !outcome.task && request.wait_ms > 0 && current_shard() >= 0) {
     int affinity = outcome.affinity;  // a typeless claim has none: served wherever the best is
+    bool paused = outcome.queue_paused;
     outcome = co_await park(request);
     outcome.affinity = affinity;
+    if (paused && outcome.ok() && !outcome.task) {
+      // Waited out on a paused queue: say whether it still is.
+      Shard& owner = queue_owner(request.account, *request.type);
+      outcome.queue_paused = co_await on_shard(owner.context(), [&]() -> asio::awaitable<bool> {
+        co_return owner.queue_paused(request.account, *request.type);
+      });
+    }
   }
   co_return outcome;
 }
@@ -347,6 +362,31 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
     co_return outcome;
   }
   co_return error_outcome(ErrorCode::none);
+}
+
+asio::awaitable<std::vector<QueueStats>> LocalEngine::queues(std::string account) {
+  std::vector<QueueStats> all;
+  int count = shard_count();
+  for (auto& shard : shards_) {
+    Shard& owner = *shard;
+    std::vector<QueueStats> part =
+        co_await on_shard(owner.context(), [&]() -> asio::awaitable<std::vector<QueueStats>> {
+          co_return owner.queue_stats(account, count);
+        });
+    for (QueueStats& stats : part) all.push_back(std::move(stats));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const QueueStats& a, const QueueStats& b) { return a.type < b.type; });
+  co_return all;
+}
+
+asio::awaitable<QueueControlOutcome> LocalEngine::pause_queue(std::string account,
+                                                              std::string type, bool paused) {
+  Shard& owner = queue_owner(account, type);
+  int count = shard_count();
+  co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<QueueControlOutcome> {
+    return owner.set_paused(account, type, paused, count);
+  });
 }
 
 asio::awaitable<ListPage> LocalEngine::list(ListRequest request) {

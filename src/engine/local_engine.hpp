@@ -61,6 +61,9 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<ListPage> list(ListRequest request) override;
   boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
                                                              Millis seen_since) override;
+  boost::asio::awaitable<std::vector<QueueStats>> queues(std::string account) override;
+  boost::asio::awaitable<QueueControlOutcome> pause_queue(std::string account, std::string type,
+                                                          bool paused) override;
   EngineStats stats() override;
   std::int64_t leases_in_use(const std::string& account) override;
   void set_retention(RetentionPolicy policy) override { retention_ = std::move(policy); }

@@ -1,5 +1,7 @@
 #include "engine/ready_queues.hpp"
 
+#include <limits>
+
 namespace baton {
 
 std::string queue_key(const std::string& account, const std::string& type) {
@@ -26,11 +28,43 @@ std::string_view ReadyQueues::Queue::pinned_worker() const {
   return at == std::string::npos ? std::string_view() : std::string_view(type).substr(at + 1);
 }
 
+std::string_view ReadyQueues::Queue::base_type() const {
+  std::size_t at = type.find(kPinSeparator);
+  return at == std::string::npos ? std::string_view(type) : std::string_view(type).substr(0, at);
+}
+
+Millis ReadyQueues::Queue::oldest_due() const {
+  // Entries rank by priority, then scheduledAt (0 first), then id: within one priority the
+  // oldest is the first entry with no scheduledAt or the first with one. So two looks per
+  // priority present, not a walk of every entry.
+  Millis oldest = 0;
+  auto consider = [&](const ReadyEntry& entry) {
+    Millis since = entry.scheduled_at > 0 ? entry.scheduled_at : ulid_time(entry.id);
+    if (oldest == 0 || since < oldest) oldest = since;
+  };
+  auto it = entries.begin();
+  while (it != entries.end()) {
+    std::uint8_t band = it->inverse_priority;
+    consider(*it);
+    if (it->scheduled_at <= 0) {
+      auto scheduled = entries.lower_bound(ReadyEntry{band, 1, Ulid{}});
+      if (scheduled != entries.end() && scheduled->inverse_priority == band) consider(*scheduled);
+    }
+    if (band == 255) break;
+    it = entries.lower_bound(ReadyEntry{static_cast<std::uint8_t>(band + 1),
+                                        std::numeric_limits<Millis>::min(), Ulid{}});
+  }
+  return oldest;
+}
+
 ReadyQueues::Queue& ReadyQueues::queue(const std::string& account, const std::string& type) {
   auto [it, inserted] = queues_.try_emplace(queue_key(account, type));
   if (inserted) {
     it->second.account = account;
     it->second.type = type;
+    if (!paused_.empty()) {
+      it->second.paused = paused_.contains(queue_key(account, std::string(it->second.base_type())));
+    }
     by_account_[account].push_back(&it->second);
   }
   return it->second;
@@ -95,12 +129,29 @@ ReadyQueues::Queue* ReadyQueues::best_queue_of_account(const std::string& accoun
   if (it == by_account_.end()) return nullptr;
   Queue* best = nullptr;
   for (Queue* queue : it->second) {
-    if (queue->entries.empty()) continue;
+    if (queue->entries.empty() || queue->paused) continue;
     std::string_view pinned = queue->pinned_worker();
     if (!pinned.empty() && pinned != worker) continue;
     if (!best || *queue->entries.begin() < *best->entries.begin()) best = queue;
   }
   return best;
+}
+
+void ReadyQueues::set_paused(const std::string& account, const std::string& type, bool paused) {
+  if (paused) {
+    paused_.insert(queue_key(account, type));
+  } else {
+    paused_.erase(queue_key(account, type));
+  }
+  auto it = by_account_.find(account);
+  if (it == by_account_.end()) return;
+  for (Queue* queue : it->second) {
+    if (queue->base_type() == type) queue->paused = paused;
+  }
+}
+
+bool ReadyQueues::paused(const std::string& account, const std::string& type) const {
+  return !paused_.empty() && paused_.contains(queue_key(account, type));
 }
 
 void ReadyQueues::clear() {

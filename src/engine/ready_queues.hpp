@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/time.hpp"
@@ -40,8 +41,14 @@ class ReadyQueues {
     std::string type;
     std::set<ReadyEntry> entries;
     bool listed_empty = false;  // in emptied_, to be released unless refilled first
+    bool paused = false;        // its type is paused: no claim takes from it
     // The worker a pinned queue is for ("" for a type's own queue).
     std::string_view pinned_worker() const;
+    // The task type whichever queue it is (a pinned queue's type without its worker).
+    std::string_view base_type() const;
+    // Since when its longest-waiting entry has been due: its scheduledAt, else the time
+    // in its id (its creation). 0 when empty.
+    Millis oldest_due() const;
   };
 
   Queue& queue(const std::string& account, const std::string& type);
@@ -55,6 +62,17 @@ class ReadyQueues {
   std::uint64_t size() const { return size_; }
   // Queues that exist, empty ones included until released.
   std::size_t queue_count() const { return queues_.size(); }
+  // Calls `each` with every queue of the account on this shard, pinned ones included.
+  template <typename Each>
+  void for_each_of_account(const std::string& account, Each each) const {
+    auto it = by_account_.find(account);
+    if (it == by_account_.end()) return;
+    for (const Queue* queue : it->second) each(*queue);
+  }
+  // Pauses or resumes a task type of an account: its queue and its pinned ones, those
+  // made later too. Survives clear(): it is the stored state, not an index.
+  void set_paused(const std::string& account, const std::string& type, bool paused);
+  bool paused(const std::string& account, const std::string& type) const;
   // Drops every queue that emptied since the last call and is still empty, so a queue
   // per (account, type) ever seen does not stay in memory forever (a client making up a
   // new type per task would otherwise grow the shard without bound). Invalidates the
@@ -67,6 +85,7 @@ class ReadyQueues {
   std::unordered_map<std::string, Queue> queues_;
   std::unordered_map<std::string, std::vector<Queue*>> by_account_;
   std::vector<Queue*> emptied_;
+  std::unordered_set<std::string> paused_;  // queue_key(account, type) of paused types
   std::uint64_t size_ = 0;
 };
 

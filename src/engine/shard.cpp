@@ -63,7 +63,10 @@ Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases,
       random_(std::random_device{}()) {
   committer_.set_on_durable(
       [this](std::uint64_t generation, bool ok) { on_durable(generation, ok); });
-  committer_.set_before_seal([this] { write_usage(); });
+  committer_.set_before_seal([this] {
+    write_usage();
+    write_queue_facts();
+  });
 }
 
 Shard::~Shard() {
@@ -91,6 +94,7 @@ void Shard::restore(const keys::ActiveKey& key, const records::ActiveEntry& entr
   shape.assign_to = entry.assign_to;
   shape.assigned_until = entry.assigned_until;
   reindex(nullptr, shape, key.id);
+  count_queue_status(key.account, entry.type, entry.status, 1);
   if (entry.status == TaskStatus::claimed) {
     leases_.add(key.account, 1);
     ++leases_held_[key.account];
@@ -112,6 +116,10 @@ void Shard::forget_state() {
   // Counts of failed writes may be in here: read them from storage again when next met.
   usage_.clear();
   usage_dirty_.clear();
+  // Likewise the queues' facts; their counts by status are rebuilt by restore().
+  queue_facts_.clear();
+  queue_facts_dirty_.clear();
+  queue_tallies_.clear();
   for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
   task_timers_.clear();
   ready_.clear();
@@ -131,6 +139,7 @@ void Shard::tick() {
   if (++ticks_ % kTicksPerStatsWrite == 0) {
     write_worker_stats();
     drop_old_usage(wall_now_ms());
+    drop_idle_queues(wall_now_ms());
   }
   wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });
   ready_.release_empty();  // no queue reference is held between handlers
@@ -293,9 +302,14 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
                                        Millis now, Outcome& outcome) {
   const Task& after = *shared;
   std::shared_ptr<const Task> shared_after = shared;
-  // First: it may read storage (and throw) before anything else is changed, and its row
-  // must be dirty before add_op, which may seal the round (and write the dirty rows).
+  // First: they may read storage (and throw) before anything else is changed, and their
+  // rows must be dirty before add_op, which may seal the round (and write the dirty rows).
+  // The queue's facts are read before either counts anything.
+  if ((before && before->status == TaskStatus::dead_letter) != (after.status == TaskStatus::dead_letter)) {
+    queue_facts(after.account_id, after.type);
+  }
   count_usage(before, after, now);
+  count_queue(before, after, now);
   // Encoded and added to the batch on the commit thread (GroupCommitter::add_transition).
   committer_.add_transition(store::plan_transition(before, shared, id));
   if (idempotency) {

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -20,6 +21,7 @@
 
 #include "engine/engine_options.hpp"
 #include "core/lifecycle.hpp"
+#include "core/minute_count.hpp"
 #include "core/worker_stats.hpp"
 #include "core/ulid.hpp"
 #include "engine/group_commit.hpp"
@@ -180,6 +182,19 @@ class Shard {
   std::optional<std::string> best_worker(const std::string& account, const std::string& type,
                                          Millis now) const;
 
+  // Queues (shard_queues.cpp): what GET /v1/queues shows of the account's queues this
+  // shard owns (of `shard_count`), and pausing one of them durably.
+  std::vector<QueueStats> queue_stats(const std::string& account, int shard_count);
+  boost::asio::awaitable<QueueControlOutcome> set_paused(std::string account, std::string type,
+                                                         bool paused, int shard_count);
+  bool queue_paused(const std::string& account, const std::string& type) const {
+    return ready_.paused(account, type);
+  }
+  // Start-up: a queue storage says is paused.
+  void restore_paused(const std::string& account, const std::string& type) {
+    ready_.set_paused(account, type, true);
+  }
+
   const GroupCommitter& committer() const { return committer_; }
   // After the shard's thread has stopped: see GroupCommitter::finish_pending.
   void finish_commits() { committer_.finish_pending(); }
@@ -264,6 +279,18 @@ class Shard {
   // Tells every subscriber the stream ends (`reason`); `forget_sizes` also drops what the
   // shard knows of its tasks' lines (after a storage fault, when it may be wrong).
   void end_log_streams(std::string_view reason, bool forget_sizes);
+  // Queues (shard_queues.cpp): a transition's change to its queue's counts by status and
+  // last-minute rates (memory), and to its dead-letter count (stored, written whole into
+  // the round's batch before it is sealed, as usage is).
+  void count_queue(const Task* before, const Task& after, Millis now);
+  void count_queue_status(const std::string& account, const std::string& type, TaskStatus status,
+                          int change);
+  QueueFacts& queue_facts(const std::string& account, const std::string& type);
+  void write_queue_facts();
+  void count_purged(const Task& task);
+  // Once a second: drops counts of queues with nothing in them and no recent activity,
+  // and stored facts no write is waiting for (read back when next met).
+  void drop_idle_queues(Millis now);
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void forget_recent(const Ulid& id);
   void tick();
@@ -323,6 +350,16 @@ class Shard {
     std::vector<std::shared_ptr<LogSubscriber>> subscribers;
   };
   std::unordered_map<Ulid, TaskLog, UlidHash> logs_;
+  // A queue's tasks by status (those not finished) and its last minute's creates and
+  // completions, by queue_key; its stored facts by keys::queue_facts_key, those changed
+  // this round.
+  struct QueueTally {
+    std::array<std::int64_t, kTaskStatusCount> by_status{};
+    MinuteCount created, completed;
+  };
+  std::unordered_map<std::string, QueueTally> queue_tallies_;
+  std::unordered_map<std::string, QueueFacts> queue_facts_;
+  std::unordered_set<std::string> queue_facts_dirty_;
   std::unordered_map<std::string, WorkerTypeStats> worker_stats_;  // by storage key
   std::unordered_set<std::string> worker_stats_dirty_;
   int ticks_ = 0;

@@ -204,6 +204,8 @@ asio::awaitable<ChainedOutcome> Shard::apply_then_claim(std::string account, Uli
   std::uint64_t claim_generation = 0;
   if (!db_.writable()) {
     next.error = ErrorCode::unavailable;
+  } else if (ready_.paused(account, type)) {
+    next.queue_paused = true;
   } else if (ReadyQueues::Queue* queue = queue_for(account, type, claimant.worker_id)) {
     claim_generation = claim_into(next, *queue, claimant);
   }
@@ -321,6 +323,10 @@ asio::awaitable<Outcome> Shard::claim_best(std::string account, std::optional<st
     outcome.error = ErrorCode::unavailable;
     co_return outcome;
   }
+  if (type && ready_.paused(account, *type)) {
+    outcome.queue_paused = true;
+    co_return outcome;
+  }
   ReadyQueues::Queue* queue = type ? queue_for(account, *type, worker_id)
                                     : ready_.best_queue_of_account(account, worker_id);
   if (!queue) co_return outcome;
@@ -360,6 +366,7 @@ asio::awaitable<std::vector<Outcome>> Shard::claim_several(std::string account, 
 
 ReadyQueues::Queue* Shard::queue_for(const std::string& account, const std::string& type,
                                      const std::string& worker) {
+  if (ready_.paused(account, type)) return nullptr;
   ReadyQueues::Queue* own = ready_.find(account, type);
   ReadyQueues::Queue* pinned = worker.empty() ? nullptr : ready_.find(account, pinned_type(type, worker));
   if (!pinned || pinned->entries.empty()) return own;

@@ -27,12 +27,14 @@ boost::asio::awaitable<Shard::PurgeStep> Shard::purge(std::string account, TaskS
     if (dirty_.contains(id)) continue;
     std::shared_ptr<const Task> task = load(id);
     if (!task || !is_terminal(task->status) || task->updated_at >= cutoff) continue;
+    if (task->status == TaskStatus::dead_letter) queue_facts(task->account_id, task->type);
     doomed.emplace_back(id, std::move(task));
   }
   if (doomed.empty()) co_return step;
   std::uint64_t generation = committer_.filling_generation();
   for (const auto& [id, task] : doomed) {
     store::write_purge(db_, committer_.batch(), *task, id);
+    count_purged(*task);
     // Gone from here on: until the write is durable, a command on it finds no task (a
     // null in dirty_), and nothing can write it back over the purge.
     forget_recent(id);

@@ -28,8 +28,9 @@ WaiterList* find_list(std::unordered_map<std::string, WaiterList>& lists, const 
 }  // namespace
 
 void Shard::on_claimable(ReadyQueues::Queue& queue) {
-  // A claim decided now could not be written: parked claims keep waiting (and time out).
-  if (!db_.writable()) return;
+  // A claim decided now could not be written, or the queue is paused: parked claims keep
+  // waiting (and time out).
+  if (!db_.writable() || queue.paused) return;
   // A pinned queue's typed list is its worker's (register_waiter); of the claims for any
   // type, only that worker's may take from it.
   std::string_view pinned = queue.pinned_worker();

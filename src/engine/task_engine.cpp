@@ -44,7 +44,10 @@ boost::asio::awaitable<BatchOutcome> TaskEngine::claim_batch(ClaimRequest reques
       }
       break;
     }
-    if (!outcome.task) break;
+    if (!outcome.task) {
+      if (batch.items.empty()) batch.queue_paused = outcome.queue_paused;
+      break;
+    }
     batch.items.push_back(std::move(outcome));
     request.wait_ms = 0;  // the long poll ends at the first task
   }

@@ -14,6 +14,7 @@
 #include "core/errors.hpp"
 #include "core/lifecycle.hpp"
 #include "core/log_line.hpp"
+#include "core/queue.hpp"
 #include "core/snapshot.hpp"
 #include "core/task.hpp"
 #include "core/usage.hpp"
@@ -59,6 +60,8 @@ struct Outcome {
   int affinity = -1;
   // Reads of a task that is a parent: its children and their rollup.
   std::shared_ptr<const TaskChildren> children;
+  // Typed claims: nothing was claimed because an operator paused the type's queue.
+  bool queue_paused = false;
   bool ok() const { return error == ErrorCode::none; }
 };
 
@@ -157,6 +160,7 @@ struct BatchOutcome {
   std::vector<Outcome> items;
   Millis now = 0;
   int affinity = -1;
+  bool queue_paused = false;  // as Outcome's
   bool ok() const { return error == ErrorCode::none; }
 };
 
@@ -274,6 +278,13 @@ struct LogSubscription {
   bool terminal = false;
 };
 
+// Pausing or resuming a queue: the queue as it is once that is durable.
+struct QueueControlOutcome {
+  ErrorCode error = ErrorCode::none;
+  QueueStats queue;
+  bool ok() const { return error == ErrorCode::none; }
+};
+
 // How long an account's terminal tasks (completed, dead-lettered, cancelled) are kept
 // after they end, in milliseconds; 0: for ever. Called from the engine's threads.
 using RetentionPolicy = std::function<Millis(const std::string& account)>;
@@ -324,6 +335,15 @@ class TaskEngine {
   // Any thread; saying it twice, or after the end, does nothing.
   virtual void unsubscribe_logs(const std::string& task_id,
                                 std::shared_ptr<LogSubscriber> subscriber) = 0;
+  // The account's queues (docs/operations.md "Queues"): every type with a task not yet
+  // finished, a dead letter, a create or completion in the last minute, or a pause; by type.
+  virtual boost::asio::awaitable<std::vector<QueueStats>> queues(std::string account) = 0;
+  // Pauses (or resumes) a type's queue, durably: while paused, no claim takes its tasks
+  // (a typed claim answers empty with queue_paused, a long poll waits, a claim of any
+  // type passes it by); creates, heartbeats and completions go on.
+  virtual boost::asio::awaitable<QueueControlOutcome> pause_queue(std::string account,
+                                                                  std::string type,
+                                                                  bool paused) = 0;
   virtual EngineStats stats() = 0;
   // The account's live leases (tasks claimed and not yet completed, failed or expired).
   virtual std::int64_t leases_in_use(const std::string& account) = 0;

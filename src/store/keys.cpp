@@ -197,6 +197,34 @@ std::optional<UsageKey> decode_usage_key(std::string_view key) {
   return out;
 }
 
+std::string queue_facts_prefix(std::string_view account) {
+  std::string out(kQueueFactsPrefix);
+  put_string8(out, account);
+  return out;
+}
+
+std::string queue_facts_key(std::string_view account, std::string_view type) {
+  std::string out = queue_facts_prefix(account);
+  put_string8(out, type);
+  return out;
+}
+
+std::optional<QueueFactsKey> decode_queue_facts_key(std::string_view key) {
+  if (!key.starts_with(kQueueFactsPrefix)) return std::nullopt;
+  std::size_t pos = kQueueFactsPrefix.size();
+  QueueFactsKey out;
+  if (pos >= key.size()) return std::nullopt;
+  std::size_t length = static_cast<unsigned char>(key[pos++]);
+  if (length > key.size() - pos) return std::nullopt;
+  out.account.assign(key.substr(pos, length));
+  pos += length;
+  if (pos >= key.size()) return std::nullopt;
+  length = static_cast<unsigned char>(key[pos++]);
+  if (length != key.size() - pos) return std::nullopt;
+  out.type.assign(key.substr(pos));
+  return out;
+}
+
 std::string log_key(const Ulid& task, std::int64_t seq) {
   std::string key(reinterpret_cast<const char*>(task.data()), task.size());
   put_be64(key, static_cast<std::uint64_t>(seq));

@@ -21,6 +21,9 @@
 //   meta         name                                          -> value
 //                'W' · account · worker(2-byte length) · type   -> worker stats (records.hpp)
 //                'U' · account · hour(8) · type                 -> usage counts (records.hpp)
+//                'Q' · account · type                           -> queue facts (records.hpp)
+//                "queue_facts"                                  -> "1" once every queue's
+//                                                                  facts are counted
 // A claim rewrites only the record and its active entry; the listing indexes change only
 // when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>
@@ -92,6 +95,18 @@ struct WorkerStatsKey {
   std::string account, worker, type;
 };
 std::optional<WorkerStatsKey> decode_worker_stats_key(std::string_view key);
+
+// A queue's facts (core/queue.hpp): dead letters counted, paused. An account's queues are
+// one range (queue_facts_prefix), every account's the 'Q' prefix.
+inline constexpr std::string_view kQueueFactsPrefix = "Q";
+inline constexpr std::string_view kQueueFactsCounted = "queue_facts";
+std::string queue_facts_key(std::string_view account, std::string_view type);
+std::string queue_facts_prefix(std::string_view account);
+struct QueueFactsKey {
+  std::string account;
+  std::string type;
+};
+std::optional<QueueFactsKey> decode_queue_facts_key(std::string_view key);
 
 // A task's log line `seq`; its lines are one range, in seq order.
 std::string log_key(const Ulid& task, std::int64_t seq);

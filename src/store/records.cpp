@@ -22,6 +22,7 @@ constexpr char kActiveVersion = 2;
 constexpr char kWorkerStatsVersion = 1;
 // 1: the lifecycle's counts. 2: and the cost reported.
 constexpr char kUsageVersion = 2;
+constexpr char kQueueFactsVersion = 1;
 
 class Writer {
  public:
@@ -367,6 +368,25 @@ std::optional<UsageCounts> decode_usage(std::string_view bytes) {
   if (r.version() >= 2) u.cost = read_cost(r);
   if (!r.done()) return std::nullopt;
   return u;
+}
+
+std::string encode_queue_facts(const QueueFacts& f) {
+  Writer w(kQueueFactsVersion);
+  w.i64(f.dead_lettered);
+  w.u8(f.paused ? 1 : 0);
+  w.i64(f.paused_at);
+  return w.take();
+}
+
+std::optional<QueueFacts> decode_queue_facts(std::string_view bytes) {
+  Reader r(bytes, kQueueFactsVersion);
+  QueueFacts f;
+  f.dead_lettered = r.i64();
+  std::uint8_t paused = r.u8();
+  f.paused_at = r.i64();
+  if (!r.done() || paused > 1) return std::nullopt;
+  f.paused = paused == 1;
+  return f;
 }
 
 std::string encode_worker_stats(const WorkerTypeStats& s) {

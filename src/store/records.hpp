@@ -9,6 +9,7 @@
 
 #include "core/account.hpp"
 #include "core/log_line.hpp"
+#include "core/queue.hpp"
 #include "core/task.hpp"
 #include "core/usage.hpp"
 #include "core/worker_stats.hpp"
@@ -47,6 +48,8 @@ std::optional<ApiKey> decode_key(std::string_view bytes);
 
 std::string encode_usage(const UsageCounts& counts);
 std::optional<UsageCounts> decode_usage(std::string_view bytes);
+std::string encode_queue_facts(const QueueFacts& facts);
+std::optional<QueueFacts> decode_queue_facts(std::string_view bytes);
 std::string encode_worker_stats(const WorkerTypeStats& stats);
 std::optional<WorkerTypeStats> decode_worker_stats(std::string_view bytes);
 

@@ -4,6 +4,8 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
+#include <map>
+
 namespace baton::store {
 
 namespace {
@@ -197,6 +199,60 @@ void scan_usage(Db& db, const std::string& account, std::int64_t from_hour, std:
     if (parts && counts && parts->account == account) each(*parts, *counts);
   }
   if (!it->status().ok()) throw StorageError(it->status().ToString());
+}
+
+void write_queue_facts(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                       const QueueFacts& facts) {
+  if (facts.empty()) {
+    batch.Delete(db.cf(Cf::meta), slice(key));
+  } else {
+    batch.Put(db.cf(Cf::meta), slice(key), slice(records::encode_queue_facts(facts)));
+  }
+}
+
+std::optional<QueueFacts> read_queue_facts(Db& db, const std::string& key) {
+  auto bytes = db.get(Cf::meta, key);
+  if (!bytes) return std::nullopt;
+  return records::decode_queue_facts(*bytes);
+}
+
+void scan_queue_facts(Db& db, std::string_view prefix,
+                      const std::function<void(const keys::QueueFactsKey&, const QueueFacts&)>& each) {
+  auto it = db.iterate(Cf::meta);
+  rocksdb::Slice start(prefix.data(), prefix.size());
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    auto key = keys::decode_queue_facts_key(std::string_view(it->key().data(), it->key().size()));
+    auto facts = records::decode_queue_facts(std::string_view(it->value().data(), it->value().size()));
+    if (key && facts) each(*key, *facts);
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+}
+
+StorageStatus count_queue_facts(Db& db) {
+  std::string mark(keys::kQueueFactsCounted);
+  if (db.get(Cf::meta, mark)) return {};
+  std::map<std::string, QueueFacts> counted;  // by queue facts key
+  auto accounts = db.iterate(Cf::accounts);
+  for (accounts->SeekToFirst(); accounts->Valid(); accounts->Next()) {
+    std::string account = accounts->key().ToString();
+    std::string prefix = keys::list_prefix(keys::ListIndex::by_status, account, {},
+                                           TaskStatus::dead_letter);
+    auto it = db.iterate(Cf::listing);
+    for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+      auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
+      if (!id) continue;
+      auto bytes = db.get(Cf::tasks, keys::task_key(*id));
+      std::optional<Task> task = bytes ? records::decode_task(*bytes) : std::nullopt;
+      if (!task || task->status != TaskStatus::dead_letter) continue;
+      ++counted[keys::queue_facts_key(account, task->type)].dead_lettered;
+    }
+    if (!it->status().ok()) throw StorageError(it->status().ToString());
+  }
+  if (!accounts->status().ok()) throw StorageError(accounts->status().ToString());
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, facts] : counted) write_queue_facts(db, batch, key, facts);
+  batch.Put(db.cf(Cf::meta), slice(mark), "1");
+  return db.write(batch, true);
 }
 
 void scan_worker_stats(Db& db,

@@ -77,6 +77,20 @@ std::optional<UsageCounts> read_usage(Db& db, const std::string& key);
 void scan_usage(Db& db, const std::string& account, std::int64_t from_hour, std::int64_t until_hour,
                 const std::function<void(const keys::UsageKey&, const UsageCounts&)>& each);
 
+// A queue's facts (keys::queue_facts_key), written whole by the shard that owns the queue;
+// an empty one is deleted.
+void write_queue_facts(Db& db, rocksdb::WriteBatch& batch, const std::string& key,
+                       const QueueFacts& facts);
+std::optional<QueueFacts> read_queue_facts(Db& db, const std::string& key);
+// Calls back with the stored facts of every queue whose key starts with `prefix`
+// (keys::queue_facts_prefix for an account's, keys::kQueueFactsPrefix for all).
+void scan_queue_facts(Db& db, std::string_view prefix,
+                      const std::function<void(const keys::QueueFactsKey&, const QueueFacts&)>& each);
+// Counts the dead letters of every queue into its facts, once per data directory (one
+// written before queues counted them): reads each account's dead-letter index and each
+// dead letter's type, and writes the counts with the mark that they are done, synced.
+StorageStatus count_queue_facts(Db& db);
+
 // Calls back with every pending or claimed task (recovery at start).
 void scan_active(Db& db,
                  const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each);

@@ -351,3 +351,56 @@ BOOST_AUTO_TEST_CASE(emptied_queues_are_released_unless_refilled_first) {
   BOOST_TEST(rq.queue_count() == 2u);
   BOOST_TEST(rq.size() == 2u);
 }
+
+BOOST_AUTO_TEST_CASE(oldest_due_is_the_longest_waiting_entry_of_any_priority) {
+  ReadyQueues queues;
+  auto& q = queues.queue("a", "t");
+  BOOST_TEST(q.oldest_due() == 0);
+  Ids ids;
+  Ulid early = ids.next();  // created at kT0
+  ids.now = kT0 + 5000;
+  Ulid late = ids.next();
+  // A high-priority task created late, a low-priority one created early, and a delayed
+  // one that became due before either was created.
+  queues.push(q, make_ready_entry(90, 0, late));
+  queues.push(q, make_ready_entry(0, 0, early));
+  BOOST_TEST(q.oldest_due() == kT0);
+  queues.push(q, make_ready_entry(50, kT0 - 100, ids.next()));
+  BOOST_TEST(q.oldest_due() == kT0 - 100);
+  // Within one priority, a scheduled entry ranks after unscheduled ones yet may be older.
+  ReadyQueues other;
+  auto& r = other.queue("a", "t");
+  other.push(r, make_ready_entry(7, 0, late));
+  other.push(r, make_ready_entry(7, kT0 - 1, ids.next()));
+  BOOST_TEST(r.oldest_due() == kT0 - 1);
+  other.push(r, make_ready_entry(0, 0, early));  // priority 0: the last band
+  BOOST_TEST(r.oldest_due() == kT0 - 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_type_is_passed_by_and_stays_paused_for_new_queues) {
+  ReadyQueues queues;
+  Ids ids;
+  auto& own = queues.queue("a", "t");
+  queues.push(own, make_ready_entry(9, 0, ids.next()));
+  auto& other = queues.queue("a", "u");
+  queues.push(other, make_ready_entry(1, 0, ids.next()));
+  BOOST_TEST(queues.best_queue_of_account("a") == &own);
+  queues.set_paused("a", "t", true);
+  BOOST_TEST(queues.paused("a", "t"));
+  BOOST_TEST(!queues.paused("b", "t"));
+  BOOST_TEST(own.paused);
+  BOOST_TEST(queues.best_queue_of_account("a") == &other);
+  // A worker's pinned queue of the type is paused with it, made before or after.
+  auto& pinned = queues.queue("a", pinned_type("t", "w"));
+  BOOST_TEST(pinned.paused);
+  BOOST_TEST(pinned.base_type() == "t");
+  queues.push(pinned, make_ready_entry(99, 0, ids.next()));
+  BOOST_TEST(queues.best_queue_of_account("a", "w") == &other);
+  // clear() drops the indexes, not the pause.
+  queues.clear();
+  BOOST_TEST(queues.paused("a", "t"));
+  BOOST_TEST(queues.queue("a", "t").paused);
+  queues.set_paused("a", "t", false);
+  BOOST_TEST(!queues.queue("a", "t").paused);
+  BOOST_TEST(!queues.queue("a", pinned_type("t", "w")).paused);
+}

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <ostream>
 
 #include "core/ulid.hpp"
@@ -368,4 +369,58 @@ BOOST_AUTO_TEST_CASE(log_lines_are_read_in_seq_order_dropped_and_purged_with_the
   BOOST_TEST(seqs(other, 0, 1000).size() == 3u);
   t.reopen();
   BOOST_TEST(seqs(id, 0, 1000).empty());
+}
+
+BOOST_AUTO_TEST_CASE(queue_facts_are_counted_once_from_the_dead_letters_stored) {
+  TempDb t;
+  // Two accounts' dead letters and a completed task, as a data directory from before
+  // queues were counted holds them.
+  for (const std::string account : {"acct_1", "acct_2"}) {
+    BOOST_REQUIRE(t.db->write_built([&](rocksdb::WriteBatch& b) {
+      b.Put(t.db->cf(Cf::accounts), account, "a");
+    }, false).ok());
+  }
+  auto dead_letter = [&](const std::string& account, const std::string& type, Millis now) {
+    Ulid id;
+    Task task = make_task(account, type, id, now);
+    commit(*t.db, nullptr, task, id);
+    Task dead = task;
+    dead.status = TaskStatus::dead_letter;
+    commit(*t.db, &task, dead, id);
+  };
+  dead_letter("acct_1", "x", 1000);
+  dead_letter("acct_1", "x", 1001);
+  dead_letter("acct_1", "y", 1002);
+  dead_letter("acct_2", "x", 1003);
+  Ulid done;
+  Task task = make_task("acct_1", "z", done, 1004);
+  commit(*t.db, nullptr, task, done);
+  Task completed = task;
+  completed.status = TaskStatus::completed;
+  commit(*t.db, &task, completed, done);
+
+  BOOST_REQUIRE(store::count_queue_facts(*t.db).ok());
+  std::map<std::string, std::int64_t> counted;
+  store::scan_queue_facts(*t.db, keys::kQueueFactsPrefix,
+                          [&](const keys::QueueFactsKey& key, const QueueFacts& facts) {
+                            counted[key.account + "/" + key.type] = facts.dead_lettered;
+                          });
+  BOOST_TEST(counted.size() == 3u);
+  BOOST_TEST(counted["acct_1/x"] == 2);
+  BOOST_TEST(counted["acct_1/y"] == 1);
+  BOOST_TEST(counted["acct_2/x"] == 1);
+  // Only once: counts kept since are not counted again.
+  rocksdb::WriteBatch batch;
+  store::write_queue_facts(*t.db, batch, keys::queue_facts_key("acct_1", "x"), QueueFacts{7, true, 5});
+  BOOST_REQUIRE(t.db->write(batch, false).ok());
+  BOOST_REQUIRE(store::count_queue_facts(*t.db).ok());
+  auto kept = store::read_queue_facts(*t.db, keys::queue_facts_key("acct_1", "x"));
+  BOOST_REQUIRE(kept.has_value());
+  BOOST_TEST(kept->dead_lettered == 7);
+  BOOST_TEST(kept->paused);
+  // An empty queue's facts are deleted, not kept as zeros.
+  rocksdb::WriteBatch empty;
+  store::write_queue_facts(*t.db, empty, keys::queue_facts_key("acct_1", "y"), QueueFacts{});
+  BOOST_REQUIRE(t.db->write(empty, false).ok());
+  BOOST_TEST(!t.db->get(Cf::meta, keys::queue_facts_key("acct_1", "y")).has_value());
 }

@@ -509,3 +509,17 @@ BOOST_AUTO_TEST_CASE(log_keys_order_a_tasks_lines_by_seq_and_keep_tasks_apart) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(queue_facts_keys_round_trip_and_group_an_accounts_queues) {
+  std::string key = queue_facts_key("acct_1", "code");
+  auto back = decode_queue_facts_key(key);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->account == "acct_1");
+  BOOST_TEST(back->type == "code");
+  BOOST_TEST(key.starts_with(queue_facts_prefix("acct_1")));
+  BOOST_TEST(!key.starts_with(queue_facts_prefix("acct_")));  // the length byte differs
+  BOOST_TEST(!decode_queue_facts_key(key.substr(0, key.size() - 1)).has_value());
+  BOOST_TEST(!decode_queue_facts_key(key + "x").has_value());
+  BOOST_TEST(!decode_queue_facts_key(usage_key("acct_1", 5, "code")).has_value());
+  BOOST_TEST(!decode_queue_facts_key(queue_facts_prefix("acct_1")).has_value());
+}

@@ -582,3 +582,15 @@ BOOST_AUTO_TEST_CASE(log_lines_round_trip_and_reject_corruption) {
   BOOST_TEST(!decode_log_line(bytes + "x").has_value());
   BOOST_TEST(!decode_log_line("").has_value());
 }
+
+BOOST_AUTO_TEST_CASE(queue_facts_round_trip) {
+  QueueFacts facts{12, true, 1'767'225'600'000};
+  auto back = decode_queue_facts(encode_queue_facts(facts));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST((*back == facts));
+  std::string bytes = encode_queue_facts(facts);
+  auto decode = [](std::string_view b) { return decode_queue_facts(b); };
+  expect_rejects_corruptions(bytes, decode);
+  bytes[9] = 2;  // the paused flag is 0 or 1
+  BOOST_TEST(!decode_queue_facts(bytes).has_value());
+}

@@ -1,0 +1,40 @@
+#pragma once
+// A queue is one task type of one account. What is kept of it beyond its tasks: its
+// dead letters' count and whether an operator paused it (QueueFacts, stored), and what an
+// operator sees of it (QueueStats, GET /v1/queues).
+#include <cstdint>
+#include <string>
+
+#include "core/time.hpp"
+
+namespace baton {
+
+// Stored per queue, written in the same batch as the transitions that change it, so the
+// count always matches the stored tasks.
+struct QueueFacts {
+  std::int64_t dead_lettered = 0;
+  bool paused = false;
+  Millis paused_at = 0;  // when paused, else 0
+  bool empty() const { return dead_lettered == 0 && !paused; }
+  bool operator==(const QueueFacts&) const = default;
+};
+
+struct QueueStats {
+  std::string type;
+  std::int64_t pending = 0;    // due: claimable now (or once the queue is resumed)
+  std::int64_t scheduled = 0;  // pending, not due yet (delay, scheduledAt, retry backoff)
+  std::int64_t claimed = 0;
+  std::int64_t blocked = 0;
+  std::int64_t awaiting_review = 0;
+  std::int64_t awaiting_acceptance = 0;
+  std::int64_t dead_lettered = 0;
+  // Since when the longest-waiting due task has been claimable (0: none is): its
+  // scheduledAt, else its creation.
+  Millis oldest_pending_since = 0;
+  std::int64_t created_last_minute = 0;
+  std::int64_t completed_last_minute = 0;
+  bool paused = false;
+  Millis paused_at = 0;
+};
+
+}  // namespace baton
