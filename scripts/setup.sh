@@ -23,8 +23,9 @@ packages=(
   librocksdb-dev libyaml-cpp-dev libssl-dev libjemalloc-dev
 )
 # The fuzz targets need clang and its libFuzzer runtime; the TLS tests make their
-# certificates with the openssl command (tests only).
-test_packages=(clang libclang-rt-14-dev openssl)
+# certificates with the openssl command; the metrics tests check /metrics with promtool
+# and scrape it with a real Prometheus (tests only: neither is needed to run Baton).
+test_packages=(clang libclang-rt-14-dev openssl prometheus)
 
 install_missing() {
   local missing=()

@@ -165,6 +165,15 @@ void add_account_operations(std::vector<Operation>& table) {
                    .description = "Absolute path on the server of a new or empty directory whose "
                                   "parent exists, outside the data directory."}},
        .output = "Backup", .errors = {}, .run = create_backup});
+  table.push_back(
+      {.id = "get_metrics", .method = "GET", .path = "/metrics", .auth = Auth::admin_key,
+       .summary = "Prometheus metrics",
+       .description = "The Prometheus text format (0.0.4): requests by route and status, "
+                      "latency histograms (request, claim wait, commit), group-commit batch "
+                      "sizes, lease-expiry lag, tasks by state and type, shard depths, WAL "
+                      "syncs, storage stalls and compactions. metrics.listen serves the same "
+                      "without a key on a loopback port of its own.",
+       .output = "Metrics", .errors = {}, .run = get_metrics});
 }
 
 }  // namespace baton::api

@@ -1,5 +1,7 @@
 #include "api/api.hpp"
 
+#include <chrono>
+
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
 
@@ -7,6 +9,7 @@
 #include "api/body.hpp"
 #include "api/input.hpp"
 #include "api/mcp.hpp"
+#include "api/metrics.hpp"
 #include "api/operations.hpp"
 #include "api/render.hpp"
 #include "api/router.hpp"
@@ -281,11 +284,14 @@ Api::Api(TaskEngine& engine, AccountStore& accounts, const Config& config, LogSi
   services_->max_connections = config.server.max_connections;
   if (warn) services_->warn = std::move(warn);
   services_->operations = operation_table(services_->limits);
+  services_->request_metrics = std::make_unique<RequestMetrics>(services_->operations);
   router_ = std::make_unique<Router>(services_->operations);
   mcp_ = std::make_unique<McpEndpoint>(*services_);
 }
 
 Api::~Api() = default;
+
+std::unique_ptr<http::Handler> Api::metrics_port() { return std::make_unique<MetricsPort>(*services_); }
 
 void Api::set_connection_stats(std::function<http::ConnectionStats()> source) {
   services_->connection_stats = std::move(source);
@@ -327,6 +333,7 @@ http::Response Api::reject(int status, const std::string& code, const std::strin
     response.headers.emplace_back("Retry-After",
                                   std::to_string(std::max(1, error_info(known).retry_after_seconds)));
   }
+  services_->request_metrics->record(services_->request_metrics->unmatched_route(), status, 0);
   return response;
 }
 
@@ -371,17 +378,43 @@ std::optional<http::Response> Api::refuse_target(const http::Request& request, s
 std::optional<http::Response> Api::screen(const http::Request& head) {
   auto [path, query] = split_target(head.target);
   RouteMatch route;
-  if (auto refusal = refuse_target(head, path, query, route)) return refusal;
+  if (auto refusal = refuse_target(head, path, query, route)) {
+    services_->request_metrics->record(route.operation ? services_->request_metrics->route_of(*route.operation)
+                                                       : services_->request_metrics->unmatched_route(),
+                                       refusal->status, 0);
+    return refusal;
+  }
   if (path == McpEndpoint::kPath) return mcp_->screen(head);
   return std::nullopt;
 }
 
 asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connection& connection) {
+  auto began = std::chrono::steady_clock::now();
+  bool answered = true;
+  int route = services_->request_metrics->unmatched_route();
+  http::Response response = co_await answer(request, connection, route, answered);
+  if (answered) {
+    auto took = std::chrono::steady_clock::now() - began;
+    services_->request_metrics->record(
+        route, response.status, std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+  }
+  co_return response;
+}
+
+asio::awaitable<http::Response> Api::answer(http::Request& request, http::Connection& connection,
+                                            int& metrics_route, bool& answered) {
   auto [path, query] = split_target(request.target);
   RouteMatch route;
-  if (auto refusal = refuse_target(request, path, query, route)) co_return std::move(*refusal);
-  if (path == McpEndpoint::kPath) co_return co_await mcp_->handle(request, connection);
+  if (auto refusal = refuse_target(request, path, query, route)) {
+    if (route.operation) metrics_route = services_->request_metrics->route_of(*route.operation);
+    co_return std::move(*refusal);
+  }
+  if (path == McpEndpoint::kPath) {
+    metrics_route = services_->request_metrics->mcp_route();
+    co_return co_await mcp_->handle(request, connection);
+  }
   const Operation& operation = *route.operation;
+  metrics_route = services_->request_metrics->route_of(operation);
   Call call(operation, connection, request.request_id, request.authorization);
   call.http = &request;
   if (operation.stream_token && request.authorization.empty() && query_names_token(query)) {
@@ -413,7 +446,10 @@ asio::awaitable<http::Response> Api::handle(http::Request& request, http::Connec
   call.path = std::string(path);
 
   Result result = co_await run_operation(*services_, call);
-  if (result.client_gone) co_return http::Response{};
+  if (result.client_gone) {
+    answered = false;
+    co_return http::Response{};
+  }
   co_return to_response(std::move(result));
 }
 

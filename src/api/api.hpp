@@ -49,6 +49,8 @@ class Api final : public http::Handler {
   // How long the account's plan keeps its terminal tasks (the engine's RetentionPolicy).
   Millis retention_ms(const std::string& account);
   const std::vector<Operation>& operations() const;
+  // The handler of the metrics port (metrics.listen): GET /metrics without a key.
+  std::unique_ptr<http::Handler> metrics_port();
 
  private:
   // The answer when the request's target refuses it before any key or body is looked at
@@ -56,6 +58,11 @@ class Api final : public http::Handler {
   // and `route` names the operation.
   std::optional<http::Response> refuse_target(const http::Request& request, std::string_view path,
                                               std::string_view query, RouteMatch& route) const;
+
+  // handle() without the counting: the answer, the route it counts under (a
+  // RequestMetrics route), and whether anything was answered (not when the client left).
+  boost::asio::awaitable<http::Response> answer(http::Request& request, http::Connection& connection,
+                                                int& metrics_route, bool& answered);
 
   std::unique_ptr<Services> services_;
   std::unique_ptr<Router> router_;

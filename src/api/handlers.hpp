@@ -47,6 +47,8 @@ std::optional<Result> month_budget_refusal(Services& services, const Call& call)
 OperationFn list_queues, pause_queue, resume_queue;
 // queues.cpp
 OperationFn list_queues, pause_queue, resume_queue;
+// metrics.cpp
+OperationFn get_metrics;
 // admin.cpp
 OperationFn create_backup;
 std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not

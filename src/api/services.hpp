@@ -3,6 +3,7 @@
 // the operation table itself (for the discovery documents). Owned by Api; shared by every
 // shard thread, and read-only after start except where a member says otherwise.
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "api/operation.hpp"
 #include "api/plan_source.hpp"
 #include "api/rate_meter.hpp"
+#include "api/request_metrics.hpp"
 #include "api/storage_worker.hpp"
 #include "api/stream_access.hpp"
 #include "config/config.hpp"
@@ -52,6 +54,8 @@ struct Services {
   LogSink warn = [](std::string_view, std::string_view) {};
   StreamTokens stream_tokens;  // browsers' tokens for live log streams
   StreamSlots stream_slots;    // open live log streams
+  // Requests by route and status, and their durations (/metrics); made with the table.
+  std::unique_ptr<RequestMetrics> request_metrics;
 };
 
 // An operation's answer as HTTP: status, body, Retry-After and its other headers.

@@ -19,6 +19,9 @@ inline constexpr std::uint64_t kStorageFixedDescriptors = 64;
 // Per shard: its epoll and event descriptors, the listening socket, a socket in the middle
 // of a hand-over.
 inline constexpr std::uint64_t kShardDescriptors = 8;
+// The metrics port (metrics.listen), when on: its listening socket and its connections.
+inline constexpr int kMetricsConnections = 8;
+inline constexpr int kMetricsDescriptors = kMetricsConnections + 1;
 // Standard streams, the key-storage thread, a resolver lookup, accepts racing the count.
 inline constexpr std::uint64_t kSpareDescriptors = 64;
 

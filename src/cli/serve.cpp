@@ -118,8 +118,10 @@ int serve(const Config& config, const std::string& config_path) {
     return 2;
   }
   // Descriptors: storage's share first, so no number of idle connections can starve it.
-  DescriptorBudget descriptors =
-      plan_descriptors(config.server.max_connections, config.storage.max_open_files, shards);
+  // The metrics port's descriptors are set aside with storage's.
+  int metrics_descriptors = config.metrics.listen.empty() ? 0 : kMetricsDescriptors;
+  DescriptorBudget descriptors = plan_descriptors(
+      config.server.max_connections, config.storage.max_open_files + metrics_descriptors, shards);
   if (descriptors.connections < 1) {
     log(LogLevel::error, "the open-file limit leaves no room for connections",
         "limit " + std::to_string(descriptors.limit) + ", storage and shards need up to " +
@@ -224,6 +226,32 @@ int serve(const Config& config, const std::string& config_path) {
     log(LogLevel::error, "cannot listen on " + config.server.listen, failure.what());
     return 1;
   }
+  // The metrics port: shard 0's, plain HTTP, a few connections (a scraper or two).
+  std::unique_ptr<http::Handler> metrics_handler;
+  std::unique_ptr<http::Listener> metrics_listener;
+  if (!config.metrics.listen.empty()) {
+    auto metrics_endpoint = split_listen(config.metrics.listen);
+    http::ListenerLimits metrics_limits;
+    metrics_limits.max_body_bytes = 4096;  // a scrape sends none; a stray POST gets its 405
+    metrics_limits.max_header_bytes = limits.max_header_bytes;
+    metrics_limits.idle_timeout_seconds = limits.idle_timeout_seconds;
+    metrics_limits.max_connections = kMetricsConnections;
+    metrics_limits.move_after = 0;
+    try {
+      if (!metrics_endpoint) throw std::runtime_error("expected HOST:PORT");
+      metrics_handler = api.metrics_port();
+      metrics_listener = std::make_unique<http::Listener>(engine.context(0), *metrics_handler,
+                                                          metrics_limits, 0);
+      unsigned short bound = metrics_listener->open(resolve_host(metrics_endpoint->host),
+                                                    metrics_endpoint->port);
+      metrics_listener->set_peers({metrics_listener.get()});
+      log(LogLevel::info, "metrics listening",
+          metrics_endpoint->host + ":" + std::to_string(bound));
+    } catch (const std::exception& failure) {
+      log(LogLevel::error, "cannot listen on metrics.listen " + config.metrics.listen, failure.what());
+      return 1;
+    }
+  }
   std::vector<http::Listener*> peers;
   for (auto& listener : listeners) peers.push_back(listener.get());
   for (auto& listener : listeners) listener->set_peers(peers);
@@ -240,6 +268,10 @@ int serve(const Config& config, const std::string& config_path) {
   for (int i = 0; i < shards; ++i) {
     http::Listener* listener = listeners[i].get();
     asio::post(engine.context(i), [listener] { listener->start(); });
+  }
+  if (metrics_listener) {
+    http::Listener* listener = metrics_listener.get();
+    asio::post(engine.context(0), [listener] { listener->start(); });
   }
   log(LogLevel::info, "listening",
       (address.find(':') == std::string::npos ? address : "[" + address + "]") + ":" +
@@ -281,6 +313,10 @@ int serve(const Config& config, const std::string& config_path) {
     http::Listener* listener = listeners[i].get();
     asio::post(engine.context(i), [listener] { listener->drain(); });
   }
+  if (metrics_listener) {
+    http::Listener* listener = metrics_listener.get();
+    asio::post(engine.context(0), [listener] { listener->drain(); });
+  }
   engine.begin_shutdown();
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::seconds(config.server.shutdown_grace_seconds);
@@ -289,6 +325,10 @@ int serve(const Config& config, const std::string& config_path) {
     int live = 0;
     for (auto& listener : listeners) drained = drained && listener->drained();
     for (auto& listener : listeners) live += listener->live_connections();
+    if (metrics_listener) {
+      drained = drained && metrics_listener->drained();
+      live += metrics_listener->live_connections();
+    }
     if (drained && live == 0) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       // Requests still running hold coroutine frames that span shards; tearing the
@@ -303,6 +343,7 @@ int serve(const Config& config, const std::string& config_path) {
   }
   engine.stop();
   listeners.clear();
+  metrics_listener.reset();
   log(LogLevel::info, "stopped");
   return 0;
 }

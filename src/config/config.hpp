@@ -85,6 +85,14 @@ struct Config {
     int stream_heartbeat_seconds = 15;  // an idle stream's keep-alive
     int stream_token_seconds = 300;     // how long a browser's stream token is good for
   } task_logs;
+  // GET /metrics (docs/operations.md "Metrics").
+  struct Metrics {
+    // HOST:PORT of a port serving only GET /metrics, without a key, as Prometheus scrapes
+    // it; loopback only. "" (the default): none, /metrics is on the main port with the
+    // admin key.
+    std::string listen;
+    int max_types = 100;  // task types labelled apart; the rest fold into "other"
+  } metrics;
   struct Idempotency {
     int ttl_seconds = 86400;
   } idempotency;

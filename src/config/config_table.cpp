@@ -26,6 +26,18 @@ std::string check_plan_name(std::string_view text) {
   }
   return "";
 }
+// Off when empty; else HOST:PORT on a loopback address: the port answers without a key.
+static std::string check_metrics_listen(std::string_view text) {
+  if (text.empty()) return {};
+  if (std::string problem = check_listen(text); !problem.empty()) return problem;
+  std::string_view host = text.substr(0, text.rfind(':'));
+  if (host != "localhost" && !host.starts_with("127.") && host != "[::1]" && host != "::1") {
+    return "must be a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT): it "
+           "serves /metrics without a key";
+  }
+  return {};
+}
+
 static std::string check_non_empty(std::string_view text) {
   return text.empty() ? "must not be empty" : "";
 }
@@ -70,6 +82,8 @@ const std::vector<Field>& fields() {
       {"tasks", "retry_backoff_max_seconds", REF(tasks.retry_backoff_max_seconds), 0, kDay},
       {"tasks", "purge_interval_seconds", REF(tasks.purge_interval_seconds), 1, kDay},
       {"tasks", "purge_batch", REF(tasks.purge_batch), 1, 100000},
+      {"metrics", "listen", REF(metrics.listen), 0, 0, {}, check_metrics_listen},
+      {"metrics", "max_types", REF(metrics.max_types), 1, 10000},
       {"task_logs", "max_line_bytes", REF(task_logs.max_line_bytes), 16, kGiB},
       {"task_logs", "max_lines_per_append", REF(task_logs.max_lines_per_append), 1, 100000},
       {"task_logs", "max_task_bytes", REF(task_logs.max_task_bytes), 16, kGiB},

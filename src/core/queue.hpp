@@ -4,6 +4,7 @@
 // operator sees of it (QueueStats, GET /v1/queues).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/time.hpp"
 
@@ -36,5 +37,14 @@ struct QueueStats {
   bool paused = false;
   Millis paused_at = 0;
 };
+
+// Its tasks, of every state counted.
+std::int64_t task_count(const QueueStats& queue);
+// Adds `from`'s counts to `into`'s (the same type seen on several shards or accounts).
+void add_counts(QueueStats& into, const QueueStats& from);
+// At most `max_types` + 1 entries: the `max_types` types with the most tasks (ties by
+// name), by name, then "other" with the counts of the rest (when there is a rest). What
+// /metrics labels by type, so a client making up types cannot grow its series unbounded.
+std::vector<QueueStats> fold_types(std::vector<QueueStats> types, int max_types);
 
 }  // namespace baton

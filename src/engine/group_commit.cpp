@@ -87,9 +87,12 @@ std::uint64_t GroupCommitter::to_ns(Clock::duration duration) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count());
 }
 
-void GroupCommitter::record_write(Clock::time_point first_op, Clock::time_point began) {
+void GroupCommitter::record_write(Clock::time_point first_op, Clock::time_point began, int ops) {
+  std::uint64_t took = to_ns(Clock::now() - began);
   wait_ns_.fetch_add(to_ns(began - first_op), std::memory_order_relaxed);
-  write_ns_.fetch_add(to_ns(Clock::now() - began), std::memory_order_relaxed);
+  write_ns_.fetch_add(took, std::memory_order_relaxed);
+  write_us_.add(static_cast<std::int64_t>(took / 1000));
+  write_ops_.add(ops);
 }
 
 CommitTiming GroupCommitter::timing() const {
@@ -182,7 +185,7 @@ bool GroupCommitter::write_here() {
   Clock::time_point began = Clock::now();
   std::optional<StorageStatus> error = db_.write_unless_stalled(*filling_);
   if (!error) return false;  // left for the commit thread, transitions now encoded
-  record_write(filling_since_, began);
+  record_write(filling_since_, began, filling_ops_);
   std::uint64_t generation = filling_generation_;
   writes_.fetch_add(1, std::memory_order_relaxed);
   writes_here_.fetch_add(1, std::memory_order_relaxed);
@@ -235,7 +238,7 @@ void GroupCommitter::commit_loop() {
       // this write and those other shards' commit threads make meanwhile.
       error = db_.write_all(batches, mode_ != SyncMode::none);
     }
-    record_write(taken.front()->since, began);
+    record_write(taken.front()->since, began, ops);
     writes_.fetch_add(1, std::memory_order_relaxed);
     ops_.fetch_add(static_cast<std::uint64_t>(ops), std::memory_order_relaxed);
     // Generations are sealed one after another, so a write covers a contiguous range.

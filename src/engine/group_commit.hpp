@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/histogram.hpp"
 #include "core/storage_status.hpp"
 #include "core/sync_mode.hpp"
 
@@ -108,6 +109,9 @@ class GroupCommitter {
   // Counters for /health; any thread may read them.
   std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   std::uint64_t ops() const { return ops_.load(std::memory_order_relaxed); }
+  // Each write's duration (µs, its fsync included when synced) and its operations.
+  HistogramSnapshot write_latency() const { return write_us_.snapshot(); }
+  HistogramSnapshot write_sizes() const { return write_ops_.snapshot(); }
   // Of writes(), those made on the shard's own thread.
   std::uint64_t writes_here() const { return writes_here_.load(std::memory_order_relaxed); }
   CommitTiming timing() const;
@@ -131,7 +135,7 @@ class GroupCommitter {
   void resume(std::uint64_t generation, const StorageStatus& error);
   using Clock = std::chrono::steady_clock;
   static std::uint64_t to_ns(Clock::duration duration);
-  void record_write(Clock::time_point first_op, Clock::time_point began);
+  void record_write(Clock::time_point first_op, Clock::time_point began, int ops);
 
   boost::asio::io_context& shard_;
   Db& db_;
@@ -168,6 +172,8 @@ class GroupCommitter {
   std::atomic<std::uint64_t> writes_here_{0};
   // CommitTiming's sums.
   std::atomic<std::uint64_t> wait_ns_{0}, write_ns_{0}, back_to_shard_ns_{0};
+  Histogram write_us_{kDurationBoundsUs};
+  Histogram write_ops_{kSizeBounds};
   std::thread commit_thread_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
@@ -341,7 +342,9 @@ asio::awaitable<Outcome> LocalEngine::park(const ClaimRequest& request) {
   }
   for (Shard* host : hosts) asio::post(host->context(), [host, waiter] { host->register_waiter(waiter); });
 
+  std::int64_t parked_us = wall_now_us();
   WaitResult result = co_await waiter->result.wait();
+  claim_wait_us_.add(std::max<std::int64_t>(0, wall_now_us() - parked_us));
   home.disarm_deadline(*waiter);
   for (Shard* host : hosts) asio::post(host->context(), [host, waiter] { host->forget_waiter(waiter); });
 
@@ -387,6 +390,36 @@ asio::awaitable<QueueControlOutcome> LocalEngine::pause_queue(std::string accoun
   co_return co_await on_shard(owner.context(), [&]() -> asio::awaitable<QueueControlOutcome> {
     return owner.set_paused(account, type, paused, count);
   });
+}
+
+asio::awaitable<EngineMetrics> LocalEngine::metrics(int max_types) {
+  EngineMetrics out;
+  std::map<std::string, QueueStats> by_type;
+  for (auto& shard : shards_) {
+    Shard& owner = *shard;
+    out.commit_write_us.merge(owner.committer().write_latency());
+    out.commit_ops.merge(owner.committer().write_sizes());
+    out.lease_expiry_lag_us.merge(owner.expiry_lag());
+    out.shard_ready.push_back(owner.ready_depth());
+    std::vector<QueueStats> part =
+        co_await on_shard(owner.context(), [&]() -> asio::awaitable<std::vector<QueueStats>> {
+          co_return owner.type_totals();
+        });
+    for (QueueStats& stats : part) add_counts(by_type[stats.type], stats);
+  }
+  out.claim_wait_us = claim_wait_us_.snapshot();
+  // Dead letters as stored: a change not yet written shows within a commit round.
+  store::scan_queue_facts(db_, keys::kQueueFactsPrefix,
+                          [&](const keys::QueueFactsKey& key, const QueueFacts& facts) {
+                            if (facts.dead_lettered > 0) by_type[key.type].dead_lettered += facts.dead_lettered;
+                          });
+  for (auto& [type, stats] : by_type) {
+    stats.type = type;
+    out.types.push_back(std::move(stats));
+  }
+  out.types = fold_types(std::move(out.types), max_types);
+  out.storage = db_.figures();
+  co_return out;
 }
 
 asio::awaitable<ListPage> LocalEngine::list(ListRequest request) {

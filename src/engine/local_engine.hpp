@@ -65,6 +65,7 @@ class LocalEngine final : public TaskEngine {
   boost::asio::awaitable<QueueControlOutcome> pause_queue(std::string account, std::string type,
                                                           bool paused) override;
   EngineStats stats() override;
+  boost::asio::awaitable<EngineMetrics> metrics(int max_types) override;
   std::int64_t leases_in_use(const std::string& account) override;
   void set_retention(RetentionPolicy policy) override { retention_ = std::move(policy); }
   std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
@@ -139,6 +140,7 @@ class LocalEngine final : public TaskEngine {
   std::vector<std::thread> threads_;
   // From a dependency's terminal state to its dependent's release being durable.
   LatencyHistogram release_latency_;
+  Histogram claim_wait_us_{kDurationBoundsUs};  // long polls, parked -> answered
   RetentionPolicy retention_;
   std::atomic<std::uint64_t> purged_{0};
 };

@@ -69,6 +69,10 @@ class ReadyQueues {
     if (it == by_account_.end()) return;
     for (const Queue* queue : it->second) each(*queue);
   }
+  template <typename Each>
+  void for_each(Each each) const {
+    for (const auto& [key, queue] : queues_) each(queue);
+  }
   // Pauses or resumes a task type of an account: its queue and its pinned ones, those
   // made later too. Survives clear(): it is the stored state, not an index.
   void set_paused(const std::string& account, const std::string& type, bool paused);

@@ -143,6 +143,7 @@ void Shard::tick() {
   }
   wheel_.advance(wall_now_ms(), [this](WheelTimer& timer) { on_timer(timer); });
   ready_.release_empty();  // no queue reference is held between handlers
+  ready_depth_.store(ready_.size(), std::memory_order_relaxed);
   ticker_.expires_after(kTickInterval);
   ticker_.async_wait([this](boost::system::error_code error) {
     if (!error) tick();
@@ -184,6 +185,7 @@ void Shard::on_timer(WheelTimer& timer) {
     return;
   }
   bool gate = task_timer->kind == TaskTimer::Kind::gate;
+  if (!gate) expiry_lag_us_.add(std::max<std::int64_t>(0, wall_now_us() - timer.due_ms * 1000));
   task_timers_.erase(id);
   asio::co_spawn(
       context_,

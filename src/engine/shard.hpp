@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -190,6 +191,11 @@ class Shard {
   bool queue_paused(const std::string& account, const std::string& type) const {
     return ready_.paused(account, type);
   }
+  // /metrics: the shard's queues by type, all accounts together (no dead letters, which
+  // are stored); how late lease expiries were handled; claimable tasks held (any thread).
+  std::vector<QueueStats> type_totals();
+  HistogramSnapshot expiry_lag() const { return expiry_lag_us_.snapshot(); }
+  std::uint64_t ready_depth() const { return ready_depth_.load(std::memory_order_relaxed); }
   // Start-up: a queue storage says is paused.
   void restore_paused(const std::string& account, const std::string& type) {
     ready_.set_paused(account, type, true);
@@ -362,6 +368,8 @@ class Shard {
   std::unordered_set<std::string> queue_facts_dirty_;
   std::unordered_map<std::string, WorkerTypeStats> worker_stats_;  // by storage key
   std::unordered_set<std::string> worker_stats_dirty_;
+  Histogram expiry_lag_us_{kDurationBoundsUs};
+  std::atomic<std::uint64_t> ready_depth_{0};  // ready_.size() as of the last tick
   int ticks_ = 0;
   UlidGenerator ulids_;
   std::mt19937_64 random_;

@@ -146,6 +146,38 @@ std::vector<QueueStats> Shard::queue_stats(const std::string& account, int shard
   return out;
 }
 
+std::vector<QueueStats> Shard::type_totals() {
+  Millis now = wall_now_ms();
+  std::map<std::string, QueueStats, std::less<>> by_type;
+  for (const auto& [key, tally] : queue_tallies_) {
+    std::size_t separator = key.find('\0');
+    if (separator == std::string::npos) continue;
+    QueueStats& stats = by_type[key.substr(separator + 1)];
+    stats.pending += tally.by_status[static_cast<int>(TaskStatus::pending)];
+    stats.claimed += tally.by_status[static_cast<int>(TaskStatus::claimed)];
+    stats.blocked += tally.by_status[static_cast<int>(TaskStatus::blocked)];
+    stats.awaiting_review += tally.by_status[static_cast<int>(TaskStatus::awaiting_review)];
+    stats.awaiting_acceptance += tally.by_status[static_cast<int>(TaskStatus::awaiting_acceptance)];
+    stats.created_last_minute += tally.created.sum(now);
+    stats.completed_last_minute += tally.completed.sum(now);
+  }
+  std::map<std::string, std::int64_t, std::less<>> due;
+  ready_.for_each([&](const ReadyQueues::Queue& queue) {
+    due[std::string(queue.base_type())] += static_cast<std::int64_t>(queue.entries.size());
+  });
+  std::vector<QueueStats> out;
+  out.reserve(by_type.size());
+  for (auto& [type, stats] : by_type) {
+    auto ready = due.find(type);
+    std::int64_t count = ready == due.end() ? 0 : ready->second;
+    stats.scheduled = std::max<std::int64_t>(0, stats.pending - count);
+    stats.pending = std::min(stats.pending, count);
+    stats.type = type;
+    out.push_back(std::move(stats));
+  }
+  return out;
+}
+
 boost::asio::awaitable<QueueControlOutcome> Shard::set_paused(std::string account,
                                                               std::string type, bool paused,
                                                               int shard_count) {

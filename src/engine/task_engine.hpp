@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "core/histogram.hpp"
 #include "core/lifecycle.hpp"
 #include "core/log_line.hpp"
 #include "core/queue.hpp"
 #include "core/snapshot.hpp"
+#include "core/storage_figures.hpp"
 #include "core/task.hpp"
 #include "core/usage.hpp"
 #include "core/worker_stats.hpp"
@@ -210,6 +212,20 @@ struct EngineStats {
   std::uint64_t wal_spares_missed = 0;  // WAL files created while no spare was ready
 };
 
+// What /metrics shows of the engine: latency and size histograms, the storage engine's
+// own figures, and the tasks not yet finished by type across accounts.
+struct EngineMetrics {
+  HistogramSnapshot commit_write_us;   // each group-commit write, its fsync included
+  HistogramSnapshot commit_ops;        // transitions per write
+  HistogramSnapshot lease_expiry_lag_us;  // a lease's end -> its expiry handled
+  HistogramSnapshot claim_wait_us;     // long polls: parked -> answered
+  std::vector<std::uint64_t> shard_ready;  // claimable tasks held per shard
+  StorageFigures storage;
+  // Per type, all accounts together (QueueStats's counts; oldest and paused unset): the
+  // `max_types` types with the most tasks, then one named "other" for the rest.
+  std::vector<QueueStats> types;
+};
+
 // A command and the claim that follows it (complete and fail with claim_next).
 struct ChainedOutcome {
   Outcome done;       // the command's outcome, as apply() gives it
@@ -345,6 +361,7 @@ class TaskEngine {
                                                                   std::string type,
                                                                   bool paused) = 0;
   virtual EngineStats stats() = 0;
+  virtual boost::asio::awaitable<EngineMetrics> metrics(int max_types) = 0;
   // The account's live leases (tasks claimed and not yet completed, failed or expired).
   virtual std::int64_t leases_in_use(const std::string& account) = 0;
   // The account's usage per type and hour, of the hours [from_hour, until_hour) (hours

@@ -13,7 +13,9 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <stdexcept>
 #include <thread>
@@ -321,6 +323,70 @@ StorageStatus Db::write_all(const std::vector<rocksdb::WriteBatch*>& batches, bo
   }
   rocksdb::WriteBatch merged(std::move(rep));
   return write(merged, sync);
+}
+
+namespace {
+
+std::uint64_t figure(const std::map<std::string, std::string>& map, const std::string& name) {
+  auto it = map.find(name);
+  if (it == map.end()) return 0;
+  try {
+    double value = std::stod(it->second);
+    return value > 0 ? static_cast<std::uint64_t>(value) : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+StorageFigures Db::figures() {
+  StorageFigures out;
+  std::shared_lock lock(access_);
+  if (!db_) return out;
+  std::map<std::string, std::string> stats;
+  if (db_->GetMapProperty(rocksdb::DB::Properties::kDBStats, &stats)) {
+    out.wal_syncs = figure(stats, "db.wal_syncs");
+    out.wal_bytes = figure(stats, "db.wal_bytes_written");
+    out.write_stall_micros = figure(stats, "db.user_write_stall_micros");
+  }
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;  // RocksDB's "GB"
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    std::map<std::string, std::string> cf;
+    if (!db_->GetMapProperty(handle, rocksdb::DB::Properties::kCFStats, &cf)) continue;
+    out.compactions += figure(cf, "compaction.Sum.CompCount");
+    auto gib = [&](const char* name) {
+      auto it = cf.find(name);
+      if (it == cf.end()) return std::uint64_t{0};
+      try {
+        return static_cast<std::uint64_t>(std::max(0.0, std::stod(it->second)) * kGiB);
+      } catch (const std::exception&) {
+        return std::uint64_t{0};
+      }
+    };
+    out.compaction_read_bytes += gib("compaction.Sum.ReadGB");
+    out.compaction_write_bytes += gib("compaction.Sum.WriteGB");
+  }
+  std::uint64_t value = 0;
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &value)) {
+    out.compactions_running = value;
+  }
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &value)) {
+    out.compaction_pending_bytes = value;
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &value)) {
+    out.delayed_write_rate = value;
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &value)) {
+    out.write_stopped = value != 0;
+  }
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) {
+    out.memtable_bytes = value;
+  }
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &value)) {
+    out.live_data_bytes = value;
+  }
+  return out;
 }
 
 SpareWalStats Db::wal_spare_stats() const {

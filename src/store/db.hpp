@@ -15,6 +15,7 @@
 
 #include "core/errors.hpp"  // StorageError
 #include "core/snapshot.hpp"
+#include "core/storage_figures.hpp"
 #include "store/spare_wal.hpp"
 #include "core/storage_status.hpp"
 
@@ -137,6 +138,8 @@ class Db {
   std::string last_error() const;
   // Spare WAL files used, missed and written (store/spare_wal.hpp); zeros when off.
   SpareWalStats wal_spare_stats() const;
+  // RocksDB's own figures (WAL syncs, stalls, compactions) for /metrics. Any thread.
+  StorageFigures figures();
 
  private:
   Db() = default;

@@ -630,3 +630,25 @@ BOOST_AUTO_TEST_CASE(the_environment_picks_the_default_plan_and_the_registration
   BOOST_TEST(loaded.result.config->plans.of_account("").name == "free");
   BOOST_TEST(loaded.result.config->rate_limits.registrations_per_hour_per_address == 5);
 }
+
+BOOST_AUTO_TEST_CASE(the_metrics_port_is_off_by_default_and_loopback_only) {
+  BOOST_TEST(Config{}.metrics.listen.empty());
+  BOOST_TEST(Config{}.metrics.max_types == 100);
+  const Loaded on("metrics:\n  listen: \"127.0.0.1:9464\"\n  max_types: 20\n");
+  BOOST_REQUIRE(on.result.config.has_value());
+  BOOST_TEST(on.result.config->metrics.listen == "127.0.0.1:9464");
+  BOOST_TEST(on.result.config->metrics.max_types == 20);
+  for (const char* loopback : {"[::1]:9464", "localhost:9464", "127.0.0.2:0"}) {
+    const Loaded ok(std::string("metrics:\n  listen: \"") + loopback + "\"\n");
+    BOOST_TEST(ok.result.config.has_value(), loopback);
+  }
+  // Keyless metrics on a public address would show every account's types to anyone.
+  const Loaded open("metrics:\n  listen: \"0.0.0.0:9464\"\n");
+  BOOST_TEST(!open.result.config.has_value());
+  BOOST_REQUIRE(!open.result.errors.empty());
+  BOOST_TEST(open.result.errors.front().find("loopback") != std::string::npos);
+  const Loaded garbage("metrics:\n  listen: \"nope\"\n");
+  BOOST_TEST(!garbage.result.config.has_value());
+  const Loaded none("metrics:\n  max_types: 0\n");
+  BOOST_TEST(!none.result.config.has_value());
+}

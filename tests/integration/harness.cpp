@@ -599,8 +599,6 @@ RawRead raw_exchange(int port, std::string_view bytes, std::chrono::milliseconds
 // ---------------------------------------------------------------------------------------
 // TestServer
 
-namespace {
-
 int pick_free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) harness_fail(std::string("socket: ") + std::strerror(errno));
@@ -617,6 +615,8 @@ int pick_free_port() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+namespace {
 
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);

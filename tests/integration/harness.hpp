@@ -296,6 +296,8 @@ bool poll_until(const std::function<bool()>& condition, std::chrono::millisecond
                 std::chrono::milliseconds interval = 50ms);
 
 std::string unique_suffix();
+// A loopback port free now (bound and released: free until someone else takes it).
+int pick_free_port();
 
 // A new account on a running server, with a client and a task type of its own, so tests
 // sharing one server never see each other's tasks. Test files derive their fixtures from it.
