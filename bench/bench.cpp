@@ -49,6 +49,7 @@ struct Config {
   long history = 0;  // --history: terminal tasks made before the history phases
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
   int streams = 0;  // --streams: idle log streams held during a lifecycle phase
+  bool scrape_metrics = false;  // --scrape-metrics: the lifecycle with GET /metrics each second
   int fan_out = 100;  // --fan-out: subscribers of the task whose appends are timed
   bench::StreamTarget stream_target;
 };
@@ -758,6 +759,9 @@ int main(int argc, char** argv) {
       "between two without; then 200 lines appended one by one to a task with --fan-out subscribers, "
       "each timed until every subscriber read it")(
       "fan-out", po::value(&cfg.fan_out)->default_value(100), "subscribers of the fan-out phase (1-10000)")(
+      "scrape-metrics", po::bool_switch(&cfg.scrape_metrics),
+      "add the metrics phases: the lifecycle with GET /metrics (with --admin-key) scraped every "
+      "second, between two without")(
       "json", po::bool_switch(&cfg.json), "also print the final figures as one JSON line");
   po::variables_map vm;
   try {
@@ -794,6 +798,7 @@ int main(int argc, char** argv) {
   if (!(timeout_s > 0 && timeout_s <= 3600)) return bad("--timeout must be > 0");
   if (vm.count("pid") && cfg.pid <= 0) return bad("--pid must be positive");
   if (!cfg.limited_plan.empty() && cfg.admin_key.empty()) return bad("--limited-plan needs --admin-key");
+  if (cfg.scrape_metrics && cfg.admin_key.empty()) return bad("--scrape-metrics needs --admin-key");
   if (vm.count("preload") && cfg.preload < 1) return bad("--preload must be >= 1");
   if (vm.count("streams") && (cfg.streams < 1 || cfg.streams > 100000)) return bad("--streams must be 1-100000");
   if (cfg.fan_out < 1 || cfg.fan_out > 10000) return bad("--fan-out must be 1-10000");
@@ -989,6 +994,37 @@ int main(int argc, char** argv) {
         rep.num("fan-out all p99 ms", percentile_ms(fan.all_us, 0.99), 3);
         rep.num("fan-out each p99 ms", percentile_ms(fan.each_us, 0.99), 3);
         rep.num("fan-out missing", fan.missing, 0);
+      }
+      if (cfg.scrape_metrics) {
+        // A scrape of /metrics every second, as Prometheus makes it, against none: the
+        // lifecycle before and after, so that drift over the run cancels.
+        Config admin = cfg;
+        admin.auth = "Bearer " + cfg.admin_key;
+        double none_rps = cycle_phase("scrape none", "unscraped ", type + "_unscraped", lifecycle_worker);
+        std::atomic<bool> scraping{true};
+        std::vector<double> scrape_us;
+        std::size_t scrape_bytes = 0;
+        int scrape_errors = 0;
+        std::thread scraper([&] {
+          while (scraping.load()) {
+            auto began = Clock::now();
+            Reply r = run_one(one_request(admin, http::verb::get, "/metrics", {}));
+            scrape_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - began).count());
+            if (r.status != 200) ++scrape_errors;
+            scrape_bytes = r.body.size();
+            for (int i = 0; i < 100 && scraping.load(); ++i) std::this_thread::sleep_for(10ms);
+          }
+        });
+        double scraped_rps = cycle_phase("scrape on", "scraped ", type + "_scraped", lifecycle_worker);
+        scraping = false;
+        scraper.join();
+        double again_rps = cycle_phase("scrape again", "unscraped again ", type + "_unscraped_again", lifecycle_worker);
+        double without = (none_rps + again_rps) / 2;
+        rep.num("scrapes", static_cast<double>(scrape_us.size()), 0);
+        rep.num("scrape errors", scrape_errors, 0);
+        rep.num("scrape bytes", static_cast<double>(scrape_bytes), 0);
+        rep.num("scrape p50 ms", percentile_ms(scrape_us, 0.50), 3);
+        rep.num("scraped/unscraped ratio", without > 0 ? std::optional<double>(scraped_rps / without) : std::nullopt, 3);
       }
       if (!cfg.limited_plan.empty()) {
         // Limits counted on every request (an account whose plan limits every class, far
