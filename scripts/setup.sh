@@ -21,6 +21,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-test1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libyaml-cpp-dev libssl-dev libjemalloc-dev
+  libhowardhinnant-date-dev tzdata
 )
 # The fuzz targets need clang and its libFuzzer runtime; the TLS tests make their
 # certificates with the openssl command; the metrics tests check /metrics with promtool
