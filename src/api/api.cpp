@@ -7,6 +7,7 @@
 
 #include "api/auth.hpp"
 #include "api/body.hpp"
+#include "api/handlers.hpp"
 #include "api/input.hpp"
 #include "api/mcp.hpp"
 #include "api/metrics.hpp"
@@ -285,6 +286,7 @@ Api::Api(TaskEngine& engine, AccountStore& accounts, const Config& config, LogSi
   if (warn) services_->warn = std::move(warn);
   services_->operations = operation_table(services_->limits);
   services_->request_metrics = std::make_unique<RequestMetrics>(services_->operations);
+  engine.set_task_template(task_template(*services_), config.schedules.runs_kept);
   router_ = std::make_unique<Router>(services_->operations);
   mcp_ = std::make_unique<McpEndpoint>(*services_);
 }

@@ -49,6 +49,9 @@ OperationFn list_queues, pause_queue, resume_queue;
 OperationFn list_queues, pause_queue, resume_queue;
 // metrics.cpp
 OperationFn get_metrics;
+// schedules.cpp
+OperationFn create_schedule, list_schedules, get_schedule, update_schedule, delete_schedule,
+    trigger_schedule, list_schedule_runs, rotate_schedule_webhook, fire_webhook;
 // admin.cpp
 OperationFn create_backup;
 std::string check_absolute_path(std::string_view path);  // create_backup's `to`: "" or why not

@@ -201,6 +201,8 @@ std::vector<ErrorCode> join(std::vector<ErrorCode> a, const std::vector<ErrorCod
 
 }  // namespace
 
+std::vector<FieldSpec> task_template_fields(const TaskLimits& limits) { return create_fields(limits); }
+
 FieldSpec task_id_field() {
   return {.name = "task_id", .alias = "taskId", .in = FieldIn::path, .required = true,
           .minimum = 1, .description = "The task's id (tsk_…)."};
@@ -413,6 +415,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
   add_account_operations(table);
   add_log_operations(table, limits);
   add_queue_operations(table);
+  add_schedule_operations(table, limits);
 
   // ---- Discovery (spec section 10): public, no agent_contract ----
   table.push_back({.id = "get_health", .method = "GET", .path = "/health", .auth = Auth::none,

@@ -24,7 +24,11 @@ void add_log_operations(std::vector<Operation>& table, const TaskLimits& limits)
 // The rows of queues (queue_operations.cpp), appended to `table`.
 void add_queue_operations(std::vector<Operation>& table);
 
+// The rows of schedules and webhooks (schedule_operations.cpp), appended to `table`.
+void add_schedule_operations(std::vector<Operation>& table, const TaskLimits& limits);
+
 // Fields several files' rows share.
+std::vector<FieldSpec> task_template_fields(const TaskLimits& limits);  // create_task's
 FieldSpec task_id_field();
 FieldSpec lease_token_field();
 FieldSpec worker_id_field(const TaskLimits& limits);

@@ -330,6 +330,60 @@ constexpr std::string_view kComponents = R"json({
       "request_id": {"type": "string", "description": "Equals the X-Request-Id header."},
       "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "Schedule": {
+    "type": "object",
+    "required": ["id", "name", "cron", "timezone", "enabled", "missed", "task", "webhook",
+                 "next_run_at", "last_run_at", "last_task_id", "runs", "created_at", "updated_at"],
+    "properties": {
+      "id": {"type": "string"}, "name": {"type": "string"}, "cron": {"type": "string"},
+      "timezone": {"type": "string"}, "enabled": {"type": "boolean"},
+      "missed": {"enum": ["skip", "run_once"]},
+      "task": {"type": "object", "description": "The template: the fields of a create."},
+      "webhook": {"type": "boolean", "description": "Whether it has a webhook URL."},
+      "next_run_at": {"type": ["string", "null"], "format": "date-time"},
+      "last_run_at": {"type": ["string", "null"], "format": "date-time"},
+      "last_task_id": {"type": ["string", "null"]},
+      "runs": {"type": "integer", "minimum": 0},
+      "created_at": {"type": "string", "format": "date-time"},
+      "updated_at": {"type": "string", "format": "date-time"}}
+  },
+  "ScheduleAnswer": {
+    "type": "object", "required": ["schedule", "agent_contract"],
+    "properties": {
+      "schedule": {"$ref": "#/components/schemas/Schedule"},
+      "webhook": {"type": "object", "required": ["url", "secret"],
+                  "description": "Only when the secret was just made (create, webhook: true, rotate).",
+                  "properties": {"url": {"type": "string"}, "secret": {"type": "string"}}},
+      "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "ScheduleList": {
+    "type": "object", "required": ["schedules", "agent_contract"],
+    "properties": {"schedules": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "ScheduleRun": {
+    "type": "object", "required": ["seq", "trigger", "due_at", "fired_at", "task_id", "task_status", "error"],
+    "properties": {
+      "seq": {"type": "integer", "minimum": 1},
+      "trigger": {"enum": ["cron", "manual", "webhook", "missed"]},
+      "due_at": {"type": "string", "format": "date-time"},
+      "fired_at": {"type": "string", "format": "date-time"},
+      "task_id": {"type": ["string", "null"]},
+      "task_status": {"type": ["string", "null"], "description": "The task's state now (null: none made, or purged)."},
+      "error": {"type": ["string", "null"], "description": "Why no task was made."}}
+  },
+  "ScheduleRuns": {
+    "type": "object", "required": ["runs", "next_before", "agent_contract"],
+    "properties": {"runs": {"type": "array", "items": {"$ref": "#/components/schemas/ScheduleRun"}},
+                   "next_before": {"type": ["integer", "null"]},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
+  "ScheduleFired": {
+    "type": "object", "required": ["task", "run", "agent_contract"],
+    "properties": {"task": {"$ref": "#/components/schemas/Task"},
+                   "run": {"$ref": "#/components/schemas/ScheduleRun"},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "Queue": {
     "type": "object",
     "required": ["type", "pending", "scheduled", "claimed", "blocked", "awaiting_review",

@@ -4,6 +4,8 @@
 // shard thread, and read-only after start except where a member says otherwise.
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +21,7 @@
 #include "api/stream_access.hpp"
 #include "config/config.hpp"
 #include "core/limits.hpp"
+#include "core/rate_window.hpp"
 #include "core/time.hpp"
 #include "engine/account_store.hpp"
 #include "engine/task_engine.hpp"
@@ -56,7 +59,14 @@ struct Services {
   StreamSlots stream_slots;    // open live log streams
   // Requests by route and status, and their durations (/metrics); made with the table.
   std::unique_ptr<RequestMetrics> request_metrics;
+  // Webhook calls per schedule this minute (schedules.webhook_per_minute).
+  std::mutex webhook_mutex;
+  std::unordered_map<std::string, WindowCounter> webhook_calls;
 };
+
+// What a schedule's firing creates, by the create's own rules (schedules.cpp); the Api
+// sets it on the engine.
+TaskTemplate task_template(Services& services);
 
 // An operation's answer as HTTP: status, body, Retry-After and its other headers.
 http::Response to_response(Result result);

@@ -85,6 +85,12 @@ struct Config {
     int stream_heartbeat_seconds = 15;  // an idle stream's keep-alive
     int stream_token_seconds = 300;     // how long a browser's stream token is good for
   } task_logs;
+  // Cron schedules and webhook triggers (docs/operations.md "Schedules").
+  struct Schedules {
+    int max_per_account = 1000;
+    int runs_kept = 100;           // firings kept per schedule (GET …/runs); older ones dropped
+    int webhook_per_minute = 60;   // webhook calls of one schedule per minute, at most
+  } schedules;
   // GET /metrics (docs/operations.md "Metrics").
   struct Metrics {
     // HOST:PORT of a port serving only GET /metrics, without a key, as Prometheus scrapes

@@ -1,5 +1,6 @@
 #include "core/sha256.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -18,6 +19,10 @@ std::string sha256_bytes(std::string_view text) {
     throw std::runtime_error("SHA-256 unavailable");
   }
   return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace baton

@@ -8,5 +8,7 @@ namespace baton {
 
 // The raw 32-byte digest.
 std::string sha256_bytes(std::string_view text);
+// Whether `a` and `b` are equal, in time that depends on their lengths only (secrets).
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 }  // namespace baton

@@ -115,6 +115,7 @@ void LocalEngine::recover() {
   store::scan_active(db_, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
     shards_[shard_of_vnode(ulid_vnode(key.id), count)]->restore(key, entry);
   });
+  recover_schedules();
   store::scan_worker_stats(db_, [&](const std::string& key, const WorkerTypeStats& stats) {
     if (auto parts = keys::decode_worker_stats_key(key)) {
       queue_owner(parts->account, parts->type).restore_worker_stats(key, stats);
@@ -142,6 +143,10 @@ void LocalEngine::start() {
       asio::post(raw->context(), [raw] { raw->start(); });
       raw->context().run();
     });
+  }
+  for (auto& shard : shards_) {
+    Shard* raw = shard.get();
+    asio::post(raw->context(), [raw] { raw->catch_up_schedules(); });
   }
   asio::co_spawn(shards_.front()->context(), watch_storage(), NoteFailure{"storage watch"});
   if (retention_) {

@@ -6,6 +6,10 @@
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <thread>
 #include <vector>
 
@@ -81,9 +85,32 @@ class LocalEngine final : public TaskEngine {
   void unsubscribe_logs(const std::string& task_id,
                         std::shared_ptr<LogSubscriber> subscriber) override;
   SnapshotOutcome snapshot(const std::string& target) override;
+  void set_task_template(TaskTemplate make, std::int64_t runs_kept) override;
+  boost::asio::awaitable<ScheduleOutcome> create_schedule(Schedule schedule,
+                                                          int max_per_account) override;
+  boost::asio::awaitable<ScheduleOutcome> update_schedule(std::string account, std::string id,
+                                                          SchedulePatch patch) override;
+  boost::asio::awaitable<ScheduleOutcome> delete_schedule(std::string account,
+                                                          std::string id) override;
+  boost::asio::awaitable<ScheduleOutcome> get_schedule(std::string account, std::string id) override;
+  boost::asio::awaitable<std::vector<Schedule>> list_schedules(std::string account) override;
+  boost::asio::awaitable<FireOutcome> fire_schedule(FireRequest request,
+                                                    const IdempotencyRequest* idempotency) override;
+  boost::asio::awaitable<RunPage> schedule_runs(std::string account, std::string id,
+                                                std::int64_t before, int limit) override;
 
  private:
   Shard& queue_owner(const std::string& account, const std::string& type);
+  // Schedules (local_schedules.cpp): the shard that owns a schedule (its template's
+  // queue's), and the index from id to account and type.
+  struct ScheduleHome {
+    std::string account;
+    std::string type;
+  };
+  Shard& schedule_owner(const Schedule& schedule);
+  std::optional<ScheduleHome> schedule_home(const std::string& id);
+  void set_schedule_home(const std::string& id, std::optional<ScheduleHome> home);
+  void recover_schedules();  // at start, before the shards run
   boost::asio::awaitable<Outcome> claim_once(const ClaimRequest& request);
   boost::asio::awaitable<Outcome> park(const ClaimRequest& request);
   template <typename Operation>
@@ -142,6 +169,9 @@ class LocalEngine final : public TaskEngine {
   LatencyHistogram release_latency_;
   Histogram claim_wait_us_{kDurationBoundsUs};  // long polls, parked -> answered
   RetentionPolicy retention_;
+  TaskTemplate make_task_;  // set before start; the shards hold a pointer to it
+  std::mutex schedules_mutex_;
+  std::unordered_map<std::string, ScheduleHome> schedule_homes_;  // by schedule id
   std::atomic<std::uint64_t> purged_{0};
 };
 

@@ -66,12 +66,14 @@ Shard::Shard(int index, Db& db, const EngineOptions& options, LeaseGate& leases,
   committer_.set_before_seal([this] {
     write_usage();
     write_queue_facts();
+    write_schedules();
   });
 }
 
 Shard::~Shard() {
   // The wheel links into these nodes; unlink them before the map frees them.
   for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
+  for (auto& [id, schedule] : schedules_) wheel_.cancel(schedule->timer);
 }
 
 TransitionContext Shard::context_at(Millis now) {
@@ -120,6 +122,11 @@ void Shard::forget_state() {
   queue_facts_.clear();
   queue_facts_dirty_.clear();
   queue_tallies_.clear();
+  // Schedules too: adopted again from what storage holds.
+  for (auto& [id, schedule] : schedules_) wheel_.cancel(schedule->timer);
+  schedules_.clear();
+  schedules_dirty_.clear();
+  runs_to_write_.clear();
   for (auto& [id, timer] : task_timers_) wheel_.cancel(timer.timer);
   task_timers_.clear();
   ready_.clear();
@@ -151,6 +158,10 @@ void Shard::tick() {
 }
 
 void Shard::on_timer(WheelTimer& timer) {
+  if (timer.kind == kScheduleTimerKind) {
+    on_schedule_timer(timer);
+    return;
+  }
   if (timer.kind == kWaiterDeadlineKind) {
     auto* waiter = static_cast<Waiter*>(timer.owner);
     if (waiter->try_take()) waiter->result.set(WaitResult::ended(WaitResult::Kind::timed_out));

@@ -22,6 +22,7 @@
 
 #include "engine/engine_options.hpp"
 #include "core/lifecycle.hpp"
+#include "core/cron.hpp"
 #include "core/minute_count.hpp"
 #include "core/worker_stats.hpp"
 #include "core/ulid.hpp"
@@ -36,6 +37,10 @@
 #include "engine/waiter.hpp"
 #include "store/keys.hpp"
 #include "store/records.hpp"
+
+namespace date {
+class time_zone;
+}
 
 namespace baton {
 
@@ -201,6 +206,36 @@ class Shard {
     ready_.set_paused(account, type, true);
   }
 
+  // Schedules (shard_schedules.cpp): those whose template's queue this shard owns. Each
+  // is armed on the wheel at its next firing; a firing's task, the schedule's new state
+  // and the firing's record are written in one round.
+  void set_task_template(const TaskTemplate* make, std::int64_t runs_kept) {
+    make_task_ = make;
+    runs_kept_ = runs_kept;
+  }
+  // Takes a schedule into memory without writing it (start, storage recovery, a schedule
+  // handed over by the shard that owned its old type) and arms it.
+  void adopt_schedule(const Ulid& id, const Schedule& schedule);
+  // Writes the schedule (new or changed) and keeps or arms it here; answered once durable.
+  boost::asio::awaitable<ScheduleOutcome> put_schedule(Ulid id, Schedule schedule);
+  // Writes the schedule and lets it go (its type now lives on another shard): nothing
+  // here fires it after this returns.
+  boost::asio::awaitable<ScheduleOutcome> release_schedule(Ulid id, Schedule schedule);
+  boost::asio::awaitable<ScheduleOutcome> remove_schedule(Ulid id);
+  // Applies `patch` to the account's schedule and writes it; `moved` when its new type's
+  // queue is another shard's (of `shard_count`), which must then put_schedule it.
+  boost::asio::awaitable<ScheduleOutcome> patch_schedule(Ulid id, std::string account,
+                                                         SchedulePatch patch, int shard_count,
+                                                         bool& moved);
+  Ulid new_schedule_id();
+  std::shared_ptr<const Schedule> find_schedule(const Ulid& id) const;
+  std::vector<Schedule> schedules_of(const std::string& account) const;
+  boost::asio::awaitable<FireOutcome> fire_schedule(Ulid id, FireRequest request,
+                                                    const IdempotencyRequest* idempotency);
+  // After start: each enabled schedule whose firing passed while the server was down
+  // fires once now (missed: run_once) or moves on to its next (skip).
+  void catch_up_schedules();
+
   const GroupCommitter& committer() const { return committer_; }
   // After the shard's thread has stopped: see GroupCommitter::finish_pending.
   void finish_commits() { committer_.finish_pending(); }
@@ -297,6 +332,24 @@ class Shard {
   // Once a second: drops counts of queues with nothing in them and no recent activity,
   // and stored facts no write is waiting for (read back when next met).
   void drop_idle_queues(Millis now);
+  // Schedules (shard_schedules.cpp).
+  static constexpr std::uint32_t kScheduleTimerKind = 3;
+  struct ShardSchedule {
+    Ulid id{};
+    Schedule record;
+    CronSpec spec;
+    const date::time_zone* zone = nullptr;
+    WheelTimer timer;  // armed at record.next_due while enabled
+  };
+  void on_schedule_timer(WheelTimer& timer);
+  void arm_schedule(ShardSchedule& schedule);
+  // Decides a firing of `schedule` due at `due` into `fired` (its run and task); returns
+  // the generation to wait for.
+  std::uint64_t decide_fire(ShardSchedule& schedule, RunTrigger trigger, Millis due,
+                            const std::string* payload, const IdempotencyRequest* idempotency,
+                            FireOutcome& fired);
+  boost::asio::awaitable<void> fire_on_time(Ulid id, Millis due, RunTrigger trigger);
+  void write_schedules();
   void remember(const Ulid& id, std::shared_ptr<const Task> task);
   void forget_recent(const Ulid& id);
   void tick();
@@ -368,6 +421,13 @@ class Shard {
   std::unordered_set<std::string> queue_facts_dirty_;
   std::unordered_map<std::string, WorkerTypeStats> worker_stats_;  // by storage key
   std::unordered_set<std::string> worker_stats_dirty_;
+  std::unordered_map<Ulid, std::unique_ptr<ShardSchedule>, UlidHash> schedules_;
+  // Schedules changed this round (written whole before it is sealed, or deleted), and
+  // the firings to record with them.
+  std::unordered_set<Ulid, UlidHash> schedules_dirty_;
+  std::vector<std::pair<Ulid, ScheduleRun>> runs_to_write_;
+  const TaskTemplate* make_task_ = nullptr;
+  std::int64_t runs_kept_ = 100;
   Histogram expiry_lag_us_{kDurationBoundsUs};
   std::atomic<std::uint64_t> ready_depth_{0};  // ready_.size() as of the last tick
   int ticks_ = 0;

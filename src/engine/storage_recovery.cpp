@@ -106,6 +106,9 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
       store::scan_active(db_, [&](const keys::ActiveKey& key, const records::ActiveEntry& entry) {
         if (shard_of_vnode(ulid_vnode(key.id), count) == owner->index()) owner->restore(key, entry);
       });
+      store::scan_schedules(db_, [&](const Ulid& id, const Schedule& schedule) {
+        if (&schedule_owner(schedule) == owner) owner->adopt_schedule(id, schedule);
+      });
       co_return;
     });
   }

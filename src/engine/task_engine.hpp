@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -16,6 +17,7 @@
 #include "core/lifecycle.hpp"
 #include "core/log_line.hpp"
 #include "core/queue.hpp"
+#include "core/schedule.hpp"
 #include "core/snapshot.hpp"
 #include "core/storage_figures.hpp"
 #include "core/task.hpp"
@@ -301,6 +303,54 @@ struct QueueControlOutcome {
   bool ok() const { return error == ErrorCode::none; }
 };
 
+// Schedules (docs/operations.md "Schedules"). The engine keeps them, fires them on their
+// cron expression, and makes each firing's task in the same write as the schedule's new
+// state and the firing's record, so a firing happens once, also across kill -9.
+struct ScheduleOutcome {
+  ErrorCode error = ErrorCode::none;
+  std::string message;  // for invalid_request: what is wrong
+  std::shared_ptr<const Schedule> schedule;
+  bool ok() const { return error == ErrorCode::none; }
+};
+
+// The fields a PATCH changes; absent ones stay.
+struct SchedulePatch {
+  std::optional<std::string> name, cron, timezone;
+  std::optional<bool> enabled;
+  std::optional<MissedPolicy> missed;
+  std::optional<std::string> task_type, template_json;  // both or neither
+  std::optional<std::string> webhook_secret_sha256;     // "" removes the webhook
+};
+
+struct FireRequest {
+  std::string account;  // "" for a webhook: the schedule's own
+  std::string schedule_id;
+  RunTrigger trigger = RunTrigger::manual;
+  std::optional<std::string> payload_json;  // replaces the template's payload
+  std::string secret_sha256;                // webhooks: must be the schedule's
+};
+
+struct FireOutcome {
+  ErrorCode error = ErrorCode::none;  // not_found, or as a create's
+  ScheduleRun run;
+  Outcome task;  // the create's outcome (a replay of an idempotent one: status and body)
+  std::shared_ptr<const Schedule> schedule;
+  bool ok() const { return error == ErrorCode::none; }
+};
+
+struct RunPage {
+  ErrorCode error = ErrorCode::none;
+  std::vector<ScheduleRun> runs;  // newest first
+  // Each run's task as it is now (null: none made, or since purged).
+  std::vector<std::shared_ptr<const Task>> tasks;
+};
+
+// Turns a schedule's template (and a webhook's payload, when given) into the create a
+// firing makes, or the error that stops it. Set by the API, which owns the create's
+// rules; called on the engine's threads.
+using TaskTemplate = std::function<std::variant<CreateRequest, ErrorCode>(
+    const Schedule& schedule, const std::string* payload_json, Millis now)>;
+
 // How long an account's terminal tasks (completed, dead-lettered, cancelled) are kept
 // after they end, in milliseconds; 0: for ever. Called from the engine's threads.
 using RetentionPolicy = std::function<Millis(const std::string& account)>;
@@ -362,6 +412,26 @@ class TaskEngine {
                                                                   bool paused) = 0;
   virtual EngineStats stats() = 0;
   virtual boost::asio::awaitable<EngineMetrics> metrics(int max_types) = 0;
+  // Schedules. Set the template before the engine starts; schedules fire from start().
+  // create_schedule takes the schedule without id, times or runs (the engine sets them)
+  // and refuses past `max_per_account`; runs past `runs_kept` per schedule are dropped.
+  virtual void set_task_template(TaskTemplate make, std::int64_t runs_kept) = 0;
+  virtual boost::asio::awaitable<ScheduleOutcome> create_schedule(Schedule schedule,
+                                                                  int max_per_account) = 0;
+  virtual boost::asio::awaitable<ScheduleOutcome> update_schedule(std::string account,
+                                                                  std::string id,
+                                                                  SchedulePatch patch) = 0;
+  virtual boost::asio::awaitable<ScheduleOutcome> delete_schedule(std::string account,
+                                                                  std::string id) = 0;
+  virtual boost::asio::awaitable<ScheduleOutcome> get_schedule(std::string account,
+                                                               std::string id) = 0;
+  virtual boost::asio::awaitable<std::vector<Schedule>> list_schedules(std::string account) = 0;
+  // Fires once now (trigger or webhook); with `idempotency`, a retry answers the stored
+  // create instead of firing again.
+  virtual boost::asio::awaitable<FireOutcome> fire_schedule(FireRequest request,
+                                                            const IdempotencyRequest* idempotency) = 0;
+  virtual boost::asio::awaitable<RunPage> schedule_runs(std::string account, std::string id,
+                                                        std::int64_t before, int limit) = 0;
   // The account's live leases (tasks claimed and not yet completed, failed or expired).
   virtual std::int64_t leases_in_use(const std::string& account) = 0;
   // The account's usage per type and hour, of the hours [from_hour, until_hour) (hours

@@ -225,6 +225,34 @@ std::optional<QueueFactsKey> decode_queue_facts_key(std::string_view key) {
   return out;
 }
 
+std::string schedule_key(const Ulid& schedule) {
+  std::string out(kSchedulePrefix);
+  put_ulid(out, schedule);
+  return out;
+}
+
+std::optional<Ulid> schedule_key_id(std::string_view key) {
+  if (key.size() != kSchedulePrefix.size() + 16 || !key.starts_with(kSchedulePrefix)) return std::nullopt;
+  return get_ulid(key, kSchedulePrefix.size());
+}
+
+std::string schedule_runs_prefix(const Ulid& schedule) {
+  std::string out("H");
+  put_ulid(out, schedule);
+  return out;
+}
+
+std::string schedule_run_key(const Ulid& schedule, std::int64_t seq) {
+  std::string out = schedule_runs_prefix(schedule);
+  put_be64(out, static_cast<std::uint64_t>(seq));
+  return out;
+}
+
+std::optional<std::int64_t> schedule_run_seq(std::string_view key) {
+  if (key.size() != 1 + 16 + 8 || key[0] != 'H') return std::nullopt;
+  return static_cast<std::int64_t>(get_be64(key, 17));
+}
+
 std::string log_key(const Ulid& task, std::int64_t seq) {
   std::string key(reinterpret_cast<const char*>(task.data()), task.size());
   put_be64(key, static_cast<std::uint64_t>(seq));

@@ -24,6 +24,8 @@
 //                'Q' · account · type                           -> queue facts (records.hpp)
 //                "queue_facts"                                  -> "1" once every queue's
 //                                                                  facts are counted
+//                'K' · schedule ulid(16)                         -> schedule (records.hpp)
+//                'H' · schedule ulid(16) · seq(8)                -> a firing of it
 // A claim rewrites only the record and its active entry; the listing indexes change only
 // when a task is created or reaches (or leaves) a terminal state.
 #include <cstdint>
@@ -107,6 +109,14 @@ struct QueueFactsKey {
   std::string type;
 };
 std::optional<QueueFactsKey> decode_queue_facts_key(std::string_view key);
+
+// Schedules, all of them one range ('K'), and each one's firings in seq order.
+inline constexpr std::string_view kSchedulePrefix = "K";
+std::string schedule_key(const Ulid& schedule);
+std::optional<Ulid> schedule_key_id(std::string_view key);
+std::string schedule_run_key(const Ulid& schedule, std::int64_t seq);
+std::string schedule_runs_prefix(const Ulid& schedule);
+std::optional<std::int64_t> schedule_run_seq(std::string_view key);
 
 // A task's log line `seq`; its lines are one range, in seq order.
 std::string log_key(const Ulid& task, std::int64_t seq);

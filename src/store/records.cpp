@@ -23,6 +23,8 @@ constexpr char kWorkerStatsVersion = 1;
 // 1: the lifecycle's counts. 2: and the cost reported.
 constexpr char kUsageVersion = 2;
 constexpr char kQueueFactsVersion = 1;
+constexpr char kScheduleVersion = 1;
+constexpr char kScheduleRunVersion = 1;
 
 class Writer {
  public:
@@ -387,6 +389,68 @@ std::optional<QueueFacts> decode_queue_facts(std::string_view bytes) {
   if (!r.done() || paused > 1) return std::nullopt;
   f.paused = paused == 1;
   return f;
+}
+
+std::string encode_schedule(const Schedule& s) {
+  Writer w(kScheduleVersion);
+  for (const std::string* text : {&s.id, &s.account, &s.name, &s.cron, &s.timezone, &s.task_type,
+                                  &s.template_json, &s.webhook_secret_sha256, &s.last_task_id}) {
+    w.str(*text);
+  }
+  w.u8(s.enabled ? 1 : 0);
+  w.u8(static_cast<std::uint8_t>(s.missed));
+  for (std::int64_t v : {s.created_at, s.updated_at, s.next_due, s.runs, s.last_fired_at}) w.i64(v);
+  return w.take();
+}
+
+std::optional<Schedule> decode_schedule(std::string_view bytes) {
+  Reader r(bytes, kScheduleVersion);
+  Schedule s;
+  for (std::string* text : {&s.id, &s.account, &s.name, &s.cron, &s.timezone, &s.task_type,
+                            &s.template_json, &s.webhook_secret_sha256, &s.last_task_id}) {
+    *text = r.str();
+  }
+  std::uint8_t enabled = r.u8();
+  std::uint8_t missed = r.u8();
+  for (std::int64_t* v : {&s.created_at, &s.updated_at, &s.next_due, &s.runs, &s.last_fired_at}) *v = r.i64();
+  if (!r.done() || enabled > 1 || missed > static_cast<std::uint8_t>(MissedPolicy::run_once)) {
+    return std::nullopt;
+  }
+  s.enabled = enabled == 1;
+  s.missed = static_cast<MissedPolicy>(missed);
+  return s;
+}
+
+std::string encode_schedule_run(const ScheduleRun& run) {
+  Writer w(kScheduleRunVersion);
+  w.i64(run.seq);
+  w.u8(static_cast<std::uint8_t>(run.trigger));
+  w.i64(run.due_at);
+  w.i64(run.fired_at);
+  w.str(run.task_id);
+  // By name: the catalog's order may change, its names do not.
+  w.str(run.error == ErrorCode::none ? std::string_view() : error_info(run.error).name);
+  return w.take();
+}
+
+std::optional<ScheduleRun> decode_schedule_run(std::string_view bytes) {
+  Reader r(bytes, kScheduleRunVersion);
+  ScheduleRun run;
+  run.seq = r.i64();
+  std::uint8_t trigger = r.u8();
+  run.due_at = r.i64();
+  run.fired_at = r.i64();
+  run.task_id = r.str();
+  std::string error = r.str();
+  if (!r.done() || trigger > static_cast<std::uint8_t>(RunTrigger::missed)) return std::nullopt;
+  run.trigger = static_cast<RunTrigger>(trigger);
+  if (!error.empty()) {
+    run.error = ErrorCode::server_error;  // a name this release does not know
+    for (const ErrorInfo& info : error_catalog()) {
+      if (info.name == error) run.error = info.code;
+    }
+  }
+  return run;
 }
 
 std::string encode_worker_stats(const WorkerTypeStats& s) {

@@ -10,6 +10,7 @@
 #include "core/account.hpp"
 #include "core/log_line.hpp"
 #include "core/queue.hpp"
+#include "core/schedule.hpp"
 #include "core/task.hpp"
 #include "core/usage.hpp"
 #include "core/worker_stats.hpp"
@@ -50,6 +51,10 @@ std::string encode_usage(const UsageCounts& counts);
 std::optional<UsageCounts> decode_usage(std::string_view bytes);
 std::string encode_queue_facts(const QueueFacts& facts);
 std::optional<QueueFacts> decode_queue_facts(std::string_view bytes);
+std::string encode_schedule(const Schedule& schedule);
+std::optional<Schedule> decode_schedule(std::string_view bytes);
+std::string encode_schedule_run(const ScheduleRun& run);
+std::optional<ScheduleRun> decode_schedule_run(std::string_view bytes);
 std::string encode_worker_stats(const WorkerTypeStats& stats);
 std::optional<WorkerTypeStats> decode_worker_stats(std::string_view bytes);
 

@@ -4,6 +4,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
+#include <limits>
 #include <map>
 
 namespace baton::store {
@@ -253,6 +254,54 @@ StorageStatus count_queue_facts(Db& db) {
   for (const auto& [key, facts] : counted) write_queue_facts(db, batch, key, facts);
   batch.Put(db.cf(Cf::meta), slice(mark), "1");
   return db.write(batch, true);
+}
+
+void write_schedule(Db& db, rocksdb::WriteBatch& batch, const Schedule& schedule, const Ulid& id) {
+  batch.Put(db.cf(Cf::meta), slice(keys::schedule_key(id)), slice(records::encode_schedule(schedule)));
+}
+
+void delete_schedule(Db& db, rocksdb::WriteBatch& batch, const Ulid& id) {
+  batch.Delete(db.cf(Cf::meta), slice(keys::schedule_key(id)));
+  std::string from = keys::schedule_runs_prefix(id);
+  std::string to = keys::schedule_run_key(id, std::numeric_limits<std::int64_t>::max());
+  batch.DeleteRange(db.cf(Cf::meta), slice(from), slice(to));
+}
+
+void write_schedule_run(Db& db, rocksdb::WriteBatch& batch, const Ulid& id, const ScheduleRun& run,
+                        std::int64_t keep) {
+  batch.Put(db.cf(Cf::meta), slice(keys::schedule_run_key(id, run.seq)),
+            slice(records::encode_schedule_run(run)));
+  if (keep > 0 && run.seq > keep) {
+    batch.Delete(db.cf(Cf::meta), slice(keys::schedule_run_key(id, run.seq - keep)));
+  }
+}
+
+void scan_schedules(Db& db, const std::function<void(const Ulid&, const Schedule&)>& each) {
+  auto it = db.iterate(Cf::meta);
+  std::string prefix(keys::kSchedulePrefix);
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    auto id = keys::schedule_key_id(std::string_view(it->key().data(), it->key().size()));
+    auto schedule = records::decode_schedule(std::string_view(it->value().data(), it->value().size()));
+    if (id && schedule) each(*id, *schedule);
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+}
+
+std::vector<ScheduleRun> read_schedule_runs(Db& db, const Ulid& id, std::int64_t before, int limit) {
+  std::vector<ScheduleRun> runs;
+  std::string prefix = keys::schedule_runs_prefix(id);
+  std::string start = keys::schedule_run_key(id, before > 0 ? before : std::numeric_limits<std::int64_t>::max());
+  auto it = db.iterate(Cf::meta);
+  for (it->SeekForPrev(slice(start)); it->Valid() && it->key().starts_with(slice(prefix)) &&
+                                      static_cast<int>(runs.size()) < limit;
+       it->Prev()) {
+    auto seq = keys::schedule_run_seq(std::string_view(it->key().data(), it->key().size()));
+    if (!seq || (before > 0 && *seq >= before)) continue;
+    auto run = records::decode_schedule_run(std::string_view(it->value().data(), it->value().size()));
+    if (run) runs.push_back(std::move(*run));
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+  return runs;
 }
 
 void scan_worker_stats(Db& db,

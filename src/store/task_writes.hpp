@@ -91,6 +91,17 @@ void scan_queue_facts(Db& db, std::string_view prefix,
 // dead letter's type, and writes the counts with the mark that they are done, synced.
 StorageStatus count_queue_facts(Db& db);
 
+// Schedules: written whole by the shard that owns the schedule; deleted with their runs.
+void write_schedule(Db& db, rocksdb::WriteBatch& batch, const Schedule& schedule, const Ulid& id);
+void delete_schedule(Db& db, rocksdb::WriteBatch& batch, const Ulid& id);
+// A firing, and the one `keep` firings before it dropped (a schedule keeps its last runs).
+void write_schedule_run(Db& db, rocksdb::WriteBatch& batch, const Ulid& id, const ScheduleRun& run,
+                        std::int64_t keep);
+void scan_schedules(Db& db, const std::function<void(const Ulid&, const Schedule&)>& each);
+// The schedule's runs with seq below `before` (0: from the newest), newest first, at most
+// `limit`.
+std::vector<ScheduleRun> read_schedule_runs(Db& db, const Ulid& id, std::int64_t before, int limit);
+
 // Calls back with every pending or claimed task (recovery at start).
 void scan_active(Db& db,
                  const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each);

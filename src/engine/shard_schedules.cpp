@@ -1,0 +1,305 @@
+// A shard's schedules: those whose template's queue it owns, so that a firing's task, the
+// schedule's new state and the firing's record are decided on one thread and written in
+// one round. Each enabled schedule is one node on the shard's timer wheel.
+#include <boost/asio/co_spawn.hpp>
+
+#include "core/cron_zone.hpp"
+#include "core/failures.hpp"
+#include "core/sha256.hpp"
+#include "engine/engine_outcomes.hpp"
+#include "engine/routing.hpp"
+#include "engine/shard.hpp"
+#include "store/db.hpp"
+#include "store/task_writes.hpp"
+
+namespace asio = boost::asio;
+
+namespace baton {
+
+namespace {
+
+// The schedule's next cron firing strictly after `after`; 0 when it is disabled or never
+// fires.
+Millis next_due_of(const CronSpec& spec, const date::time_zone* zone, bool enabled, Millis after) {
+  if (!enabled || !zone) return 0;
+  return next_cron_fire(spec, *zone, after).value_or(0);
+}
+
+}  // namespace
+
+void Shard::arm_schedule(ShardSchedule& schedule) {
+  wheel_.cancel(schedule.timer);
+  if (schedule.record.next_due <= 0) return;
+  schedule.timer.kind = kScheduleTimerKind;
+  schedule.timer.owner = &schedule;
+  wheel_.schedule(schedule.timer, schedule.record.next_due);
+}
+
+void Shard::adopt_schedule(const Ulid& id, const Schedule& record) {
+  auto parsed = parse_cron(record.cron);
+  auto& slot = schedules_[id];
+  if (!slot) slot = std::make_unique<ShardSchedule>();
+  ShardSchedule& schedule = *slot;
+  schedule.id = id;
+  schedule.record = record;
+  schedule.zone = find_time_zone(record.timezone);
+  if (auto* spec = std::get_if<CronSpec>(&parsed)) {
+    schedule.spec = *spec;
+  } else {
+    schedule.record.next_due = 0;  // stored by an older release that read it otherwise
+    schedule.zone = nullptr;
+  }
+  arm_schedule(schedule);
+}
+
+boost::asio::awaitable<ScheduleOutcome> Shard::put_schedule(Ulid id, Schedule record) {
+  ScheduleOutcome outcome;
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  auto parsed = parse_cron(record.cron);
+  const date::time_zone* zone = find_time_zone(record.timezone);
+  if (!std::holds_alternative<CronSpec>(parsed) || !zone) {
+    outcome.error = ErrorCode::invalid_request;
+    outcome.message = std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed)
+                                                                  : "unknown time zone " + record.timezone;
+    co_return outcome;
+  }
+  const CronSpec& spec = std::get<CronSpec>(parsed);
+  auto existing = schedules_.find(id);
+  bool timing_changed = existing == schedules_.end() || existing->second->record.cron != record.cron ||
+                        existing->second->record.timezone != record.timezone ||
+                        existing->second->record.enabled != record.enabled ||
+                        existing->second->record.next_due == 0;
+  if (timing_changed) record.next_due = next_due_of(spec, zone, record.enabled, wall_now_ms());
+  adopt_schedule(id, record);
+  schedules_dirty_.insert(id);
+  std::uint64_t generation = committer_.add_op();
+  StorageStatus written = co_await committer_.wait(generation);
+  if (!written.ok()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  outcome.schedule = find_schedule(id);
+  co_return outcome;
+}
+
+boost::asio::awaitable<ScheduleOutcome> Shard::release_schedule(Ulid id, Schedule record) {
+  ScheduleOutcome outcome;
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  if (auto it = schedules_.find(id); it != schedules_.end()) {
+    wheel_.cancel(it->second->timer);
+    schedules_.erase(it);
+  }
+  schedules_dirty_.erase(id);
+  // Written here (the new owner adopts it once this is durable): a crash in between
+  // leaves the new record, which the new owner takes at start.
+  store::write_schedule(db_, committer_.batch(), record, id);
+  std::uint64_t generation = committer_.add_op();
+  StorageStatus written = co_await committer_.wait(generation);
+  if (!written.ok()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  outcome.schedule = std::make_shared<const Schedule>(std::move(record));
+  co_return outcome;
+}
+
+boost::asio::awaitable<ScheduleOutcome> Shard::remove_schedule(Ulid id) {
+  ScheduleOutcome outcome;
+  if (!db_.writable()) {
+    outcome.error = ErrorCode::unavailable;
+    co_return outcome;
+  }
+  auto it = schedules_.find(id);
+  if (it == schedules_.end()) {
+    outcome.error = ErrorCode::not_found;
+    co_return outcome;
+  }
+  outcome.schedule = std::make_shared<const Schedule>(it->second->record);
+  wheel_.cancel(it->second->timer);
+  schedules_.erase(it);
+  schedules_dirty_.erase(id);
+  std::erase_if(runs_to_write_, [&](const auto& run) { return run.first == id; });
+  store::delete_schedule(db_, committer_.batch(), id);
+  std::uint64_t generation = committer_.add_op();
+  StorageStatus written = co_await committer_.wait(generation);
+  if (!written.ok()) outcome.error = ErrorCode::unavailable;
+  co_return outcome;
+}
+
+boost::asio::awaitable<ScheduleOutcome> Shard::patch_schedule(Ulid id, std::string account,
+                                                               SchedulePatch patch,
+                                                               int shard_count, bool& moved) {
+  moved = false;
+  auto it = schedules_.find(id);
+  if (it == schedules_.end() || it->second->record.account != account) {
+    ScheduleOutcome missing;
+    missing.error = ErrorCode::not_found;
+    co_return missing;
+  }
+  Schedule record = it->second->record;
+  if (patch.name) record.name = *patch.name;
+  if (patch.cron) record.cron = *patch.cron;
+  if (patch.timezone) record.timezone = *patch.timezone;
+  if (patch.enabled) record.enabled = *patch.enabled;
+  if (patch.missed) record.missed = *patch.missed;
+  if (patch.task_type && patch.template_json) {
+    record.task_type = *patch.task_type;
+    record.template_json = *patch.template_json;
+  }
+  if (patch.webhook_secret_sha256) record.webhook_secret_sha256 = *patch.webhook_secret_sha256;
+  record.updated_at = wall_now_ms();
+  if (shard_of_vnode(vnode_of(record.account, record.task_type), shard_count) != index_) {
+    moved = true;  // its type's queue is another shard's: that shard takes it
+    co_return co_await release_schedule(id, std::move(record));
+  }
+  co_return co_await put_schedule(id, std::move(record));
+}
+
+Ulid Shard::new_schedule_id() {
+  std::int64_t micros = wall_now_us();
+  return ulids_.next(micros / 1000, 0, static_cast<int>(micros % 1000));
+}
+
+std::shared_ptr<const Schedule> Shard::find_schedule(const Ulid& id) const {
+  auto it = schedules_.find(id);
+  if (it == schedules_.end()) return nullptr;
+  return std::make_shared<const Schedule>(it->second->record);
+}
+
+std::vector<Schedule> Shard::schedules_of(const std::string& account) const {
+  std::vector<Schedule> out;
+  for (const auto& [id, schedule] : schedules_) {
+    if (schedule->record.account == account) out.push_back(schedule->record);
+  }
+  return out;
+}
+
+void Shard::write_schedules() {
+  for (const Ulid& id : schedules_dirty_) {
+    auto it = schedules_.find(id);
+    if (it != schedules_.end()) store::write_schedule(db_, committer_.batch(), it->second->record, id);
+  }
+  schedules_dirty_.clear();
+  for (const auto& [id, run] : runs_to_write_) {
+    store::write_schedule_run(db_, committer_.batch(), id, run, runs_kept_);
+  }
+  runs_to_write_.clear();
+}
+
+std::uint64_t Shard::decide_fire(ShardSchedule& schedule, RunTrigger trigger, Millis due,
+                                 const std::string* payload, const IdempotencyRequest* idempotency,
+                                 FireOutcome& fired) {
+  Millis now = wall_now_ms();
+  Schedule& record = schedule.record;
+  ScheduleRun& run = fired.run;
+  run.seq = record.runs + 1;
+  run.trigger = trigger;
+  run.due_at = due;
+  run.fired_at = now;
+  // The schedule's new state first, so that it is in the round its task is in (the
+  // create below may seal a full round): the next cron firing moves on only for cron
+  // firings, from the later of when this one was due and now (a late firing does not
+  // make up for the slots that passed meanwhile).
+  record.runs = run.seq;
+  record.last_fired_at = now;
+  if (trigger == RunTrigger::cron || trigger == RunTrigger::missed) {
+    record.next_due = next_due_of(schedule.spec, schedule.zone, record.enabled, std::max(due, now));
+  }
+  schedules_dirty_.insert(schedule.id);
+  std::uint64_t generation = 0;
+  std::variant<CreateRequest, ErrorCode> made =
+      make_task_ ? (*make_task_)(record, payload, now) : std::variant<CreateRequest, ErrorCode>(ErrorCode::server_error);
+  if (auto* error = std::get_if<ErrorCode>(&made)) {
+    run.error = *error;
+  } else {
+    generation = decide_create(std::move(std::get<CreateRequest>(made)), idempotency, fired.task);
+    if (fired.task.ok() && fired.task.task) {
+      run.task_id = fired.task.task->id;
+      record.last_task_id = run.task_id;
+    } else {
+      run.error = fired.task.error;
+    }
+  }
+  runs_to_write_.emplace_back(schedule.id, run);
+  if (generation == 0) generation = committer_.add_op();  // the run and the schedule alone
+  fired.schedule = std::make_shared<const Schedule>(record);
+  return generation;
+}
+
+boost::asio::awaitable<FireOutcome> Shard::fire_schedule(Ulid id, FireRequest request,
+                                                         const IdempotencyRequest* idempotency) {
+  FireOutcome fired;
+  auto it = schedules_.find(id);
+  if (it == schedules_.end() || (!request.account.empty() && it->second->record.account != request.account)) {
+    fired.error = ErrorCode::not_found;
+    co_return fired;
+  }
+  ShardSchedule& schedule = *it->second;
+  if (request.trigger == RunTrigger::webhook &&
+      (schedule.record.webhook_secret_sha256.empty() || !constant_time_equal(request.secret_sha256, schedule.record.webhook_secret_sha256))) {
+    fired.error = ErrorCode::not_found;  // as an unknown schedule: nothing to learn
+    co_return fired;
+  }
+  if (!db_.writable()) {
+    fired.error = ErrorCode::unavailable;
+    co_return fired;
+  }
+  const std::string* payload = request.payload_json ? &*request.payload_json : nullptr;
+  std::uint64_t generation = decide_fire(schedule, request.trigger, wall_now_ms(), payload,
+                                         idempotency, fired);
+  StorageStatus written = co_await committer_.wait(generation);
+  if (!written.ok()) {
+    fired.error = ErrorCode::unavailable;
+    fired.task = error_outcome(ErrorCode::unavailable);
+    fired.task.now = fired.run.fired_at;
+  }
+  co_return fired;
+}
+
+void Shard::on_schedule_timer(WheelTimer& timer) {
+  auto* schedule = static_cast<ShardSchedule*>(timer.owner);
+  asio::co_spawn(context_, fire_on_time(schedule->id, timer.due_ms, RunTrigger::cron),
+                 NoteFailure{"schedule firing"});
+}
+
+boost::asio::awaitable<void> Shard::fire_on_time(Ulid id, Millis due, RunTrigger trigger) {
+  auto it = schedules_.find(id);
+  if (it == schedules_.end() || stopping_) co_return;
+  ShardSchedule& schedule = *it->second;
+  if (!db_.writable()) {
+    // Tried again in a second, until storage takes writes again (a recovery adopts the
+    // schedules afresh).
+    wheel_.schedule(schedule.timer, wall_now_ms() + 1000);
+    co_return;
+  }
+  FireOutcome fired;
+  std::uint64_t generation = decide_fire(schedule, trigger, due, nullptr, nullptr, fired);
+  arm_schedule(schedule);
+  co_await committer_.wait(generation);
+}
+
+void Shard::catch_up_schedules() {
+  Millis now = wall_now_ms();
+  for (auto& [id, slot] : schedules_) {
+    ShardSchedule& schedule = *slot;
+    if (!schedule.record.enabled || schedule.record.next_due <= 0 || schedule.record.next_due > now) continue;
+    if (schedule.record.missed == MissedPolicy::run_once) {
+      wheel_.cancel(schedule.timer);
+      asio::co_spawn(context_, fire_on_time(id, schedule.record.next_due, RunTrigger::missed),
+                     NoteFailure{"schedule firing"});
+    } else {
+      schedule.record.next_due = next_due_of(schedule.spec, schedule.zone, true, now);
+      schedules_dirty_.insert(id);
+      committer_.add_op();
+      arm_schedule(schedule);
+    }
+  }
+}
+
+}  // namespace baton
