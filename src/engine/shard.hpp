@@ -232,8 +232,9 @@ class Shard {
   std::vector<Schedule> schedules_of(const std::string& account) const;
   boost::asio::awaitable<FireOutcome> fire_schedule(Ulid id, FireRequest request,
                                                     const IdempotencyRequest* idempotency);
-  // After start: each enabled schedule whose firing passed while the server was down
-  // fires once now (missed: run_once) or moves on to its next (skip).
+  // After start and after a storage recovery: each enabled schedule whose firing passed
+  // while it was not armed fires once now (missed: run_once) or moves on to its next
+  // (skip).
   void catch_up_schedules();
 
   const GroupCommitter& committer() const { return committer_; }

@@ -49,7 +49,13 @@ void Shard::adopt_schedule(const Ulid& id, const Schedule& record) {
     schedule.record.next_due = 0;  // stored by an older release that read it otherwise
     schedule.zone = nullptr;
   }
-  arm_schedule(schedule);
+  // A firing that passed while the schedule was not here (the server down, storage
+  // failing) is catch_up_schedules()' to decide, by the schedule's missed policy.
+  if (schedule.record.next_due > wall_now_ms()) {
+    arm_schedule(schedule);
+  } else {
+    wheel_.cancel(schedule.timer);
+  }
 }
 
 boost::asio::awaitable<ScheduleOutcome> Shard::put_schedule(Ulid id, Schedule record) {
@@ -74,6 +80,8 @@ boost::asio::awaitable<ScheduleOutcome> Shard::put_schedule(Ulid id, Schedule re
                         existing->second->record.next_due == 0;
   if (timing_changed) record.next_due = next_due_of(spec, zone, record.enabled, wall_now_ms());
   adopt_schedule(id, record);
+  // Here already and due this very moment: it fires at the next tick, not never.
+  arm_schedule(*schedules_.at(id));
   schedules_dirty_.insert(id);
   std::uint64_t generation = committer_.add_op();
   StorageStatus written = co_await committer_.wait(generation);

@@ -109,6 +109,7 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
       store::scan_schedules(db_, [&](const Ulid& id, const Schedule& schedule) {
         if (&schedule_owner(schedule) == owner) owner->adopt_schedule(id, schedule);
       });
+      owner->catch_up_schedules();
       co_return;
     });
   }

@@ -523,3 +523,16 @@ BOOST_AUTO_TEST_CASE(queue_facts_keys_round_trip_and_group_an_accounts_queues) {
   BOOST_TEST(!decode_queue_facts_key(usage_key("acct_1", 5, "code")).has_value());
   BOOST_TEST(!decode_queue_facts_key(queue_facts_prefix("acct_1")).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(schedule_keys_round_trip_and_runs_sort_by_seq) {
+  Ulid id = UlidGenerator(7).next(1'000, 0);
+  std::string key = schedule_key(id);
+  BOOST_TEST((schedule_key_id(key) == id));
+  BOOST_TEST(!schedule_key_id(key + "x").has_value());
+  BOOST_TEST(!schedule_key_id(queue_facts_key("a", "b")).has_value());
+  std::string first = schedule_run_key(id, 2), later = schedule_run_key(id, 10);
+  BOOST_TEST(first < later);  // big-endian seq: byte order is seq order
+  BOOST_TEST(first.starts_with(schedule_runs_prefix(id)));
+  BOOST_TEST(*schedule_run_seq(later) == 10);
+  BOOST_TEST(!schedule_run_seq(key).has_value());
+}

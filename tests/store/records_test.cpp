@@ -594,3 +594,43 @@ BOOST_AUTO_TEST_CASE(queue_facts_round_trip) {
   bytes[9] = 2;  // the paused flag is 0 or 1
   BOOST_TEST(!decode_queue_facts(bytes).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(schedules_and_their_runs_round_trip) {
+  Schedule s;
+  s.id = "sch_01M9769X7KXQ8WMZBAKYTB2000";
+  s.account = "acct_1";
+  s.name = "nightly";
+  s.cron = "0 3 * * *";
+  s.timezone = "Europe/Berlin";
+  s.enabled = false;
+  s.missed = MissedPolicy::run_once;
+  s.task_type = "report";
+  s.template_json = R"({"type":"report","payload":{}})";
+  s.webhook_secret_sha256 = std::string(64, 'a');
+  s.created_at = 1;
+  s.updated_at = 2;
+  s.next_due = 3;
+  s.runs = 4;
+  s.last_fired_at = 5;
+  s.last_task_id = "tsk_x";
+  auto back = decode_schedule(encode_schedule(s));
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->cron == s.cron);
+  BOOST_TEST(back->timezone == s.timezone);
+  BOOST_TEST(back->enabled == false);
+  BOOST_TEST((back->missed == MissedPolicy::run_once));
+  BOOST_TEST(back->template_json == s.template_json);
+  BOOST_TEST(back->webhook_secret_sha256 == s.webhook_secret_sha256);
+  BOOST_TEST(back->next_due == 3);
+  BOOST_TEST(back->runs == 4);
+  BOOST_TEST(back->last_task_id == "tsk_x");
+  std::string bytes = encode_schedule(s);
+  expect_rejects_corruptions(bytes, [](std::string_view b) { return decode_schedule(b); });
+
+  ScheduleRun run{7, RunTrigger::webhook, 10, 11, "tsk_y", ErrorCode::none};
+  BOOST_TEST((*decode_schedule_run(encode_schedule_run(run)) == run));
+  ScheduleRun failed{8, RunTrigger::missed, 12, 13, "", ErrorCode::quota_exceeded};
+  BOOST_TEST((*decode_schedule_run(encode_schedule_run(failed)) == failed));
+  expect_rejects_corruptions(encode_schedule_run(failed),
+                             [](std::string_view b) { return decode_schedule_run(b); });
+}
