@@ -50,6 +50,7 @@ struct Config {
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
   int streams = 0;  // --streams: idle log streams held during a lifecycle phase
   bool scrape_metrics = false;  // --scrape-metrics: the lifecycle with GET /metrics each second
+  int schedules = 0;  // --schedules: the server's idle CPU with N per-minute schedules
   int fan_out = 100;  // --fan-out: subscribers of the task whose appends are timed
   bench::StreamTarget stream_target;
 };
@@ -759,6 +760,9 @@ int main(int argc, char** argv) {
       "between two without; then 200 lines appended one by one to a task with --fan-out subscribers, "
       "each timed until every subscriber read it")(
       "fan-out", po::value(&cfg.fan_out)->default_value(100), "subscribers of the fan-out phase (1-10000)")(
+      "schedules", po::value(&cfg.schedules),
+      "instead of the phases: the server's CPU over a minute idle, then with N schedules firing "
+      "every minute (made in accounts of 1000, the default schedules.max_per_account)")(
       "scrape-metrics", po::bool_switch(&cfg.scrape_metrics),
       "add the metrics phases: the lifecycle with GET /metrics (with --admin-key) scraped every "
       "second, between two without")(
@@ -853,7 +857,64 @@ int main(int argc, char** argv) {
     rep.num("workers", cfg.workers, 0);
     rep.num("threads", cfg.threads, 0);
 
-    if (cfg.preload) {
+    if (cfg.schedules > 0) {
+      // A minute of the idle server's CPU, then N schedules (cron "* * * * *", 1000 per
+      // account, types spread over the shards), then a minute of it again: what the
+      // firings cost beyond idling. Each window holds one minute boundary, so each
+      // schedule fires once in it.
+      auto idle_cpu = [&](const std::string& name) {
+        auto pids = server_pids(cfg);
+        auto s0 = bench::cpu_seconds(pids);
+        std::this_thread::sleep_for(60s);
+        auto s1 = bench::cpu_seconds(pids);
+        double percent = s0 && s1 ? (*s1 - *s0) / 60.0 * 100.0 : -1;
+        rep.num(name + " server CPU % of a core", percent, 2);
+        return percent;
+      };
+      double before = idle_cpu("idle");
+      std::vector<std::string> keys;
+      int made = 0, refused = 0;
+      for (int i = 0; i < cfg.schedules; ++i) {
+        if (i % 1000 == 0) {
+          Reply r = run_one(one_request(cfg, http::verb::post, "/v1/keys/register", "{}"));
+          boost::system::error_code jec;
+          json::value v = json::parse(r.body, jec);
+          if (r.status != 201 || jec) {
+            std::fprintf(stderr, "baton-bench: registration failed: HTTP %d %s\n", r.status, r.body.c_str());
+            return 1;
+          }
+          keys.push_back("Bearer " + std::string(v.at("apiKey").as_string()));
+        }
+        Config as = cfg;
+        as.auth = keys.back();
+        std::string body = json::serialize(json::object{
+            {"cron", "* * * * *"},
+            {"task", json::object{{"type", "sched_" + std::to_string(i % 64)}, {"payload", json::object{}}}}});
+        Reply r = run_one(one_request(as, http::verb::post, "/v1/schedules", body));
+        if (r.status == 201) {
+          ++made;
+        } else {
+          ++refused;
+        }
+      }
+      rep.num("schedules made", made, 0);
+      rep.num("schedules refused", refused, 0);
+      double with = idle_cpu("with schedules");
+      // The firings seen: each account's tasks created in the last minute.
+      long created = 0;
+      for (const std::string& auth : keys) {
+        Config as = cfg;
+        as.auth = auth;
+        Reply r = run_one(one_request(as, http::verb::get, "/v1/queues", {}));
+        boost::system::error_code jec;
+        json::value v = json::parse(r.body, jec);
+        if (jec || !v.is_object()) continue;
+        for (const json::value& q : v.at("queues").as_array()) created += q.at("created_per_minute").as_int64();
+      }
+      rep.num("tasks created in the last minute", static_cast<double>(created), 0);
+      rep.num("CPU added, % of a core", before >= 0 && with >= 0 ? std::optional<double>(with - before) : std::nullopt, 2);
+      report_rss(rep, cfg, "after");
+    } else if (cfg.preload) {
       std::atomic<long> next{0};
       std::atomic<bool> stop{false};
       auto t0 = Clock::now();
