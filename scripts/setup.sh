@@ -25,8 +25,9 @@ packages=(
 )
 # The fuzz targets need clang and its libFuzzer runtime; the TLS tests make their
 # certificates with the openssl command; the metrics tests check /metrics with promtool
-# and scrape it with a real Prometheus (tests only: neither is needed to run Baton).
-test_packages=(clang libclang-rt-14-dev openssl prometheus)
+# and scrape it with a real Prometheus; the dashboard's tests drive Debian's Chromium
+# (tests only: none of these is needed to run Baton).
+test_packages=(clang libclang-rt-14-dev openssl prometheus chromium)
 
 install_missing() {
   local missing=()

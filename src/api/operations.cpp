@@ -416,6 +416,7 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
   add_log_operations(table, limits);
   add_queue_operations(table);
   add_schedule_operations(table, limits);
+  add_ui_operations(table);
 
   // ---- Discovery (spec section 10): public, no agent_contract ----
   table.push_back({.id = "get_health", .method = "GET", .path = "/health", .auth = Auth::none,

@@ -27,6 +27,9 @@ void add_queue_operations(std::vector<Operation>& table);
 // The rows of schedules and webhooks (schedule_operations.cpp), appended to `table`.
 void add_schedule_operations(std::vector<Operation>& table, const TaskLimits& limits);
 
+// The dashboard's rows (ui.cpp), appended to `table`.
+void add_ui_operations(std::vector<Operation>& table);
+
 // Fields several files' rows share.
 std::vector<FieldSpec> task_template_fields(const TaskLimits& limits);  // create_task's
 FieldSpec task_id_field();

@@ -159,6 +159,10 @@ constexpr std::string_view kComponents = R"json({
     "type": "string",
     "description": "text/event-stream: `id: <seq>` and `data: <LogLine>` per line, `: keep-alive` comments, `event: end` (data {taskId, status}) or `event: dropped` (data {taskId, reason}) last. Over WebSocket: {type: logs, data: [LogLine]} messages, then {type: end | dropped, data}."
   },
+  "Page": {
+    "type": "string",
+    "description": "text/html, text/javascript or text/css: the dashboard (docs/dashboard.md)."
+  },
   "Metrics": {
     "type": "string",
     "description": "text/plain; version=0.0.4: the Prometheus text exposition format (docs/operations.md lists the metrics)."

@@ -175,6 +175,7 @@ json::object minimal_arguments(const Operation& op, const std::string& type) {
     else if (field == "task") args["task"] = minimal_task(type);
     else if (field == "schedule_id") args["schedule_id"] = "sch_01JXZK0000000000000000000A";
     else if (field == "secret") args["secret"] = "whk_0";
+    else if (field == "asset") args["asset"] = "app.js";
     else BOOST_FAIL("no minimal value known for required field " << field << " of " << op.id);
   }
   return args;
