@@ -251,8 +251,16 @@ boost::asio::awaitable<Result> rotate_schedule_webhook(Services& services, Call&
 namespace {
 
 // A firing's answer: 201 with the task (as a create answers it) and the run.
-Result fired_result(const Call& call, const FireOutcome& fired) {
+Result fired_result(Services& services, const Call& call, const FireOutcome& fired) {
   if (fired.error == ErrorCode::not_found) return error_result(call, ErrorCode::not_found, "No such schedule.");
+  if (fired.error == ErrorCode::rate_limited) {
+    int seconds = static_cast<int>(60 - (wall_now_ms() / 1000) % 60);
+    return error_result(call, ErrorCode::rate_limited,
+                        "This schedule's webhook takes " +
+                            std::to_string(services.config.schedules.webhook_per_minute) +
+                            " calls a minute (schedules.webhook_per_minute).",
+                        {}, seconds);
+  }
   const Outcome& task = fired.task;
   if (task.status != 0) {  // an idempotent replay: the stored answer
     Result replay = json_result(task.status, task.body);
@@ -281,7 +289,7 @@ boost::asio::awaitable<Result> trigger_schedule(Services& services, Call& call) 
   request.trigger = RunTrigger::manual;
   if (const json::value* payload = call.input.find("payload")) request.payload_json = json::serialize(*payload);
   FireOutcome fired = co_await services.engine.fire_schedule(std::move(request), nullptr);
-  co_return fired_result(call, fired);
+  co_return fired_result(services, call, fired);
 }
 
 boost::asio::awaitable<Result> fire_webhook(Services& services, Call& call) {
@@ -299,20 +307,14 @@ boost::asio::awaitable<Result> fire_webhook(Services& services, Call& call) {
     }
     request.payload_json = json::serialize(body);
   }
-  {
-    // The secret is the credential; the scope of an idempotency key is the schedule.
+  // Counted per schedule once its secret is verified (an unknown or wrong one counts
+  // nothing, so no caller can fill this map or spend another's allowance).
+  request.admit = [&services, id = request.schedule_id] {
     std::lock_guard lock(services.webhook_mutex);
-    WindowCounter& calls = services.webhook_calls[request.schedule_id];
-    Millis now = wall_now_ms();
-    if (!calls.take(now / 60000, services.config.schedules.webhook_per_minute).allowed) {
-      Result refused = error_result(call, ErrorCode::rate_limited,
-                                    "This schedule's webhook takes " +
-                                        std::to_string(services.config.schedules.webhook_per_minute) +
-                                        " calls a minute (schedules.webhook_per_minute).",
-                                    {}, static_cast<int>(60 - (now / 1000) % 60));
-      co_return refused;
-    }
-  }
+    return services.webhook_calls[id]
+        .take(wall_now_ms() / 60000, services.config.schedules.webhook_per_minute)
+        .allowed;
+  };
   call.path = "/v1/webhooks/" + request.schedule_id;
   const AnswerShape shape{201, ContractSite::other, false};
   std::optional<Result> problem;
@@ -320,7 +322,7 @@ boost::asio::awaitable<Result> fire_webhook(Services& services, Call& call) {
   if (problem) co_return *problem;
   FireOutcome fired = co_await services.engine.fire_schedule(std::move(request),
                                                              idempotency ? &*idempotency : nullptr);
-  co_return fired_result(call, fired);
+  co_return fired_result(services, call, fired);
 }
 
 boost::asio::awaitable<Result> list_schedule_runs(Services& services, Call& call) {

@@ -45,7 +45,9 @@ std::optional<int> value_of(std::string_view token, const Field& field) {
 template <std::size_t N>
 std::string parse_field(std::string_view text, const Field& field, std::bitset<N>& bits,
                         bool& restricted) {
-  restricted = text != "*" && text != "?";
+  // As Vixie cron: a field that starts with '*' ("*", "*/2") restricts nothing for the
+  // day-of-month / day-of-week rule.
+  restricted = !text.starts_with('*') && !text.starts_with('?');
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t comma = text.find(',', start);

@@ -4,8 +4,27 @@
 
 namespace baton {
 
+namespace {
+
+// An IANA name's shape: words of letters, digits, '_', '+' and '-' joined by '/'. Files
+// of the tz directory that are no zone (zone1970.tab, SECURITY, leapseconds) have a dot
+// or are refused by the database, and no name reaches outside it.
+bool zone_name_shaped(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '/' || name.back() == '/') return false;
+  char previous = '/';
+  for (char c : name) {
+    bool word = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '+' || c == '-';
+    if (!word && !(c == '/' && previous != '/')) return false;
+    previous = c;
+  }
+  return true;
+}
+
+}  // namespace
+
 const date::time_zone* find_time_zone(std::string_view name) {
-  if (name.empty() || name.size() > 64) return nullptr;
+  if (!zone_name_shaped(name)) return nullptr;
   try {
     return date::locate_zone(name);
   } catch (const std::exception&) {

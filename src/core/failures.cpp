@@ -20,6 +20,7 @@ std::string_view to_string(Failure kind) {
     case Failure::storage_rebuild: return "storage_rebuild";
     case Failure::handler_exception: return "handler_exception";
     case Failure::storage_answer: return "storage_answer";
+    case Failure::schedule_firing: return "schedule_firing";
   }
   return "unknown";
 }

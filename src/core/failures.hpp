@@ -1,7 +1,7 @@
 #pragma once
 // Failures no request answers for: an exception that ends a coroutine spawned detached,
 // a lease expiry whose write failed and is retried, a storage rebuild cut short, an
-// exception a handler did not expect. Each one is logged (through the sink serve
+// exception a handler did not expect, a schedule firing that could not be decided. Each one is logged (through the sink serve
 // installs) and counted (/health "failures"), never dropped.
 #include <array>
 #include <cstdint>
@@ -16,10 +16,11 @@ enum class Failure : std::uint8_t {
   storage_rebuild,     // a rebuild after a storage fault failed; retried in a second
   handler_exception,   // an operation threw something unexpected: answered 500
   storage_answer,      // an operation met a storage fault: answered 503
+  schedule_firing,     // a schedule's firing could not be decided; it fires again next time
 };
 inline constexpr std::array kFailureKinds{Failure::detached_coroutine, Failure::expiry_write,
                                           Failure::storage_rebuild, Failure::handler_exception,
-                                          Failure::storage_answer};
+                                          Failure::storage_answer, Failure::schedule_firing};
 
 std::string_view to_string(Failure kind);
 

@@ -23,6 +23,20 @@ void add_counts(QueueStats& into, const QueueStats& from) {
 
 std::vector<QueueStats> fold_types(std::vector<QueueStats> types, int max_types) {
   std::size_t keep = static_cast<std::size_t>(std::max(0, max_types));
+  // A type named "other" is always summed into the fold's own "other": one series, never two.
+  auto named_other = std::find_if(types.begin(), types.end(), [](const QueueStats& q) { return q.type == "other"; });
+  if (named_other != types.end() && types.size() > keep) {
+    QueueStats real = std::move(*named_other);
+    types.erase(named_other);
+    std::vector<QueueStats> folded = fold_types(std::move(types), max_types);
+    if (folded.empty() || folded.back().type != "other") {
+      real.type = "other";
+      folded.push_back(std::move(real));
+    } else {
+      add_counts(folded.back(), real);
+    }
+    return folded;
+  }
   if (types.size() <= keep) {
     std::sort(types.begin(), types.end(),
               [](const QueueStats& a, const QueueStats& b) { return a.type < b.type; });

@@ -45,6 +45,7 @@ void add_counts(QueueStats& into, const QueueStats& from);
 // At most `max_types` + 1 entries: the `max_types` types with the most tasks (ties by
 // name), by name, then "other" with the counts of the rest (when there is a rest). What
 // /metrics labels by type, so a client making up types cannot grow its series unbounded.
+// A real type named "other", once there is a rest, is summed into it.
 std::vector<QueueStats> fold_types(std::vector<QueueStats> types, int max_types);
 
 }  // namespace baton

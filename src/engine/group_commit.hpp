@@ -98,6 +98,8 @@ class GroupCommitter {
 
   // The generation the next add_op() will return.
   std::uint64_t filling_generation() const { return filling_generation_; }
+  // The last generation known durable (or failed) on the shard's thread.
+  std::uint64_t committed_generation() const { return committed_generation_; }
   // Called on the shard's thread just before what was added is sealed: the last writes of
   // the round (counts kept up to date by its operations) go into batch() then.
   void set_before_seal(std::function<void()> callback) { before_seal_ = std::move(callback); }

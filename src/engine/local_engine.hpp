@@ -172,6 +172,7 @@ class LocalEngine final : public TaskEngine {
   TaskTemplate make_task_;  // set before start; the shards hold a pointer to it
   std::mutex schedules_mutex_;
   std::unordered_map<std::string, ScheduleHome> schedule_homes_;  // by schedule id
+  std::uint64_t reservations_ = 0;  // places held by creates in progress (schedule_homes_)
   std::atomic<std::uint64_t> purged_{0};
 };
 

@@ -68,6 +68,9 @@ void LocalEngine::recover_schedules() {
 }
 
 asio::awaitable<ScheduleOutcome> LocalEngine::create_schedule(Schedule schedule, int max_per_account) {
+  // A place is held under the lock while the schedule is made, so creates racing each
+  // other never pass the bound together.
+  std::string reservation;
   {
     std::lock_guard lock(schedules_mutex_);
     auto count = std::count_if(schedule_homes_.begin(), schedule_homes_.end(),
@@ -78,6 +81,8 @@ asio::awaitable<ScheduleOutcome> LocalEngine::create_schedule(Schedule schedule,
                                    " schedules, the most schedules.max_per_account allows; "
                                    "delete one first");
     }
+    reservation = "reserved:" + std::to_string(++reservations_);
+    schedule_homes_[reservation] = ScheduleHome{schedule.account, {}};
   }
   Shard& owner = schedule_owner(schedule);
   ScheduleOutcome outcome = co_await on_shard(owner.context(), [&]() -> asio::awaitable<ScheduleOutcome> {
@@ -90,6 +95,7 @@ asio::awaitable<ScheduleOutcome> LocalEngine::create_schedule(Schedule schedule,
     schedule.next_due = 0;
     return owner.put_schedule(id, schedule);
   });
+  set_schedule_home(reservation, std::nullopt);
   if (outcome.ok()) set_schedule_home(outcome.schedule->id, ScheduleHome{schedule.account, schedule.task_type});
   co_return outcome;
 }
@@ -107,6 +113,8 @@ asio::awaitable<ScheduleOutcome> LocalEngine::update_schedule(std::string accoun
   });
   if (!outcome.ok()) co_return outcome;
   if (moved) {
+    // Its new home from here: what storage holds now, and what a recovery adopts.
+    set_schedule_home(id, ScheduleHome{outcome.schedule->account, outcome.schedule->task_type});
     Schedule record = *outcome.schedule;
     Shard& taker = schedule_owner(record);
     outcome = co_await on_shard(taker.context(), [&]() -> asio::awaitable<ScheduleOutcome> {
@@ -166,6 +174,17 @@ asio::awaitable<FireOutcome> LocalEngine::fire_schedule(FireRequest request,
     co_return fired;
   }
   Shard& owner = queue_owner(home->account, home->type);
+  if (request.trigger == RunTrigger::webhook) {
+    // The secret first, before a stored answer of an idempotent retry is replayed: only
+    // the webhook's own URL may see it.
+    bool matches = co_await on_shard(owner.context(), [&]() -> asio::awaitable<bool> {
+      co_return owner.webhook_matches(*ulid, request.secret_sha256);
+    });
+    if (!matches) {
+      fired.error = ErrorCode::not_found;
+      co_return fired;
+    }
+  }
   std::optional<IdempotencyRequest> scope = scoped(home->account, asked);
   const IdempotencyRequest* idempotency = scope ? &*scope : nullptr;
   bool ran = false;

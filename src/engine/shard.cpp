@@ -121,6 +121,7 @@ void Shard::forget_state() {
   // Likewise the queues' facts; their counts by status are rebuilt by restore().
   queue_facts_.clear();
   queue_facts_dirty_.clear();
+  queue_facts_written_.clear();
   queue_tallies_.clear();
   // Schedules too: adopted again from what storage holds.
   for (auto& [id, schedule] : schedules_) wheel_.cancel(schedule->timer);
@@ -337,7 +338,8 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   std::uint64_t generation = committer_.filling_generation();
   dirty_[id] = Dirty{std::move(shared), generation};
   dirty_order_.emplace_back(generation, id);
-  committer_.add_op();
+  // Held by a firing that has more to add to this round once it knows the task (its run).
+  if (!hold_op_) committer_.add_op();
   // A claim took its lease slot before it committed (claim_from, decide). Given back
   // before reindex, which may hand the task to a parked claim of the same account at once.
   if (before && before->status == TaskStatus::claimed && after.status != TaskStatus::claimed) {

@@ -193,6 +193,9 @@ class Shard {
   std::vector<QueueStats> queue_stats(const std::string& account, int shard_count);
   boost::asio::awaitable<QueueControlOutcome> set_paused(std::string account, std::string type,
                                                          bool paused, int shard_count);
+  // Whether the webhook secret's hash is the schedule's (a schedule without a webhook
+  // matches none).
+  bool webhook_matches(const Ulid& id, const std::string& secret_sha256) const;
   bool queue_paused(const std::string& account, const std::string& type) const {
     return ready_.paused(account, type);
   }
@@ -420,6 +423,9 @@ class Shard {
   std::unordered_map<std::string, QueueTally> queue_tallies_;
   std::unordered_map<std::string, QueueFacts> queue_facts_;
   std::unordered_set<std::string> queue_facts_dirty_;
+  // The round each entry was last written in: an entry is dropped from memory only once
+  // that write is durable, else a read of storage would miss it.
+  std::unordered_map<std::string, std::uint64_t> queue_facts_written_;
   std::unordered_map<std::string, WorkerTypeStats> worker_stats_;  // by storage key
   std::unordered_set<std::string> worker_stats_dirty_;
   std::unordered_map<Ulid, std::unique_ptr<ShardSchedule>, UlidHash> schedules_;
@@ -428,6 +434,7 @@ class Shard {
   std::unordered_set<Ulid, UlidHash> schedules_dirty_;
   std::vector<std::pair<Ulid, ScheduleRun>> runs_to_write_;
   const TaskTemplate* make_task_ = nullptr;
+  bool hold_op_ = false;  // commit_transition leaves add_op to its caller (decide_fire)
   std::int64_t runs_kept_ = 100;
   Histogram expiry_lag_us_{kDurationBoundsUs};
   std::atomic<std::uint64_t> ready_depth_{0};  // ready_.size() as of the last tick

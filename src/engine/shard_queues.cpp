@@ -13,6 +13,35 @@
 
 namespace baton {
 
+namespace {
+
+// What a queue's tally adds to its stats (all pending tasks under `pending`, until
+// split_due tells the due ones from the rest).
+void add_tally(QueueStats& stats, const std::array<std::int64_t, kTaskStatusCount>& by_status,
+               std::int64_t created, std::int64_t completed) {
+  stats.pending += by_status[static_cast<int>(TaskStatus::pending)];
+  stats.claimed += by_status[static_cast<int>(TaskStatus::claimed)];
+  stats.blocked += by_status[static_cast<int>(TaskStatus::blocked)];
+  stats.awaiting_review += by_status[static_cast<int>(TaskStatus::awaiting_review)];
+  stats.awaiting_acceptance += by_status[static_cast<int>(TaskStatus::awaiting_acceptance)];
+  stats.created_last_minute += created;
+  stats.completed_last_minute += completed;
+}
+
+// Of the pending tasks, those due are in the ready queues (`due` of them); the rest wait
+// for their time.
+void split_due(QueueStats& stats, std::int64_t due) {
+  stats.scheduled = std::max<std::int64_t>(0, stats.pending - due);
+  stats.pending = std::min(stats.pending, due);
+}
+
+std::int64_t due_of(const std::map<std::string, std::int64_t, std::less<>>& due, const std::string& type) {
+  auto it = due.find(type);
+  return it == due.end() ? 0 : it->second;
+}
+
+}  // namespace
+
 void Shard::count_queue_status(const std::string& account, const std::string& type,
                                TaskStatus status, int change) {
   if (is_terminal(status)) return;
@@ -56,8 +85,10 @@ void Shard::count_purged(const Task& task) {
 }
 
 void Shard::write_queue_facts() {
+  std::uint64_t generation = committer_.filling_generation();
   for (const std::string& key : queue_facts_dirty_) {
     store::write_queue_facts(db_, committer_.batch(), key, queue_facts_.at(key));
+    queue_facts_written_[key] = generation;
   }
   queue_facts_dirty_.clear();
 }
@@ -70,8 +101,10 @@ void Shard::drop_idle_queues(Millis now) {
     }
     return tally.created.idle(now) && tally.completed.idle(now);
   });
+  std::uint64_t durable = committer_.committed_generation();
+  std::erase_if(queue_facts_written_, [&](const auto& entry) { return entry.second <= durable; });
   std::erase_if(queue_facts_, [&](const auto& entry) {
-    return !queue_facts_dirty_.contains(entry.first);
+    return !queue_facts_dirty_.contains(entry.first) && !queue_facts_written_.contains(entry.first);
   });
 }
 
@@ -86,16 +119,9 @@ std::vector<QueueStats> Shard::queue_stats(const std::string& account, int shard
   std::string prefix = queue_key(account, {});
   for (const auto& [key, tally] : queue_tallies_) {
     if (!key.starts_with(prefix)) continue;
-    QueueStats& stats = stats_of(std::string_view(key).substr(prefix.size()));
-    stats.pending = tally.by_status[static_cast<int>(TaskStatus::pending)];
-    stats.claimed = tally.by_status[static_cast<int>(TaskStatus::claimed)];
-    stats.blocked = tally.by_status[static_cast<int>(TaskStatus::blocked)];
-    stats.awaiting_review = tally.by_status[static_cast<int>(TaskStatus::awaiting_review)];
-    stats.awaiting_acceptance = tally.by_status[static_cast<int>(TaskStatus::awaiting_acceptance)];
-    stats.created_last_minute = tally.created.sum(now);
-    stats.completed_last_minute = tally.completed.sum(now);
+    add_tally(stats_of(std::string_view(key).substr(prefix.size())), tally.by_status,
+              tally.created.sum(now), tally.completed.sum(now));
   }
-  // Of the pending tasks, those due are in the ready queues; the rest wait for their time.
   std::map<std::string, std::int64_t, std::less<>> due;
   ready_.for_each_of_account(account, [&](const ReadyQueues::Queue& queue) {
     if (queue.entries.empty()) return;
@@ -106,12 +132,7 @@ std::vector<QueueStats> Shard::queue_stats(const std::string& account, int shard
       stats.oldest_pending_since = oldest;
     }
   });
-  for (auto& [type, stats] : by_type) {
-    auto ready = due.find(type);
-    std::int64_t count = ready == due.end() ? 0 : ready->second;
-    stats.scheduled = std::max<std::int64_t>(0, stats.pending - count);
-    stats.pending = std::min(stats.pending, count);
-  }
+  for (auto& [type, stats] : by_type) split_due(stats, due_of(due, type));
   // Stored facts of this shard's queues, where a change not yet written is newer.
   auto mine = [&](const std::string& type) {
     return shard_of_vnode(vnode_of(account, type), shard_count) == index_;
@@ -152,14 +173,8 @@ std::vector<QueueStats> Shard::type_totals() {
   for (const auto& [key, tally] : queue_tallies_) {
     std::size_t separator = key.find('\0');
     if (separator == std::string::npos) continue;
-    QueueStats& stats = by_type[key.substr(separator + 1)];
-    stats.pending += tally.by_status[static_cast<int>(TaskStatus::pending)];
-    stats.claimed += tally.by_status[static_cast<int>(TaskStatus::claimed)];
-    stats.blocked += tally.by_status[static_cast<int>(TaskStatus::blocked)];
-    stats.awaiting_review += tally.by_status[static_cast<int>(TaskStatus::awaiting_review)];
-    stats.awaiting_acceptance += tally.by_status[static_cast<int>(TaskStatus::awaiting_acceptance)];
-    stats.created_last_minute += tally.created.sum(now);
-    stats.completed_last_minute += tally.completed.sum(now);
+    add_tally(by_type[key.substr(separator + 1)], tally.by_status, tally.created.sum(now),
+              tally.completed.sum(now));
   }
   std::map<std::string, std::int64_t, std::less<>> due;
   ready_.for_each([&](const ReadyQueues::Queue& queue) {
@@ -168,10 +183,7 @@ std::vector<QueueStats> Shard::type_totals() {
   std::vector<QueueStats> out;
   out.reserve(by_type.size());
   for (auto& [type, stats] : by_type) {
-    auto ready = due.find(type);
-    std::int64_t count = ready == due.end() ? 0 : ready->second;
-    stats.scheduled = std::max<std::int64_t>(0, stats.pending - count);
-    stats.pending = std::min(stats.pending, count);
+    split_due(stats, due_of(due, type));
     stats.type = type;
     out.push_back(std::move(stats));
   }

@@ -169,6 +169,13 @@ boost::asio::awaitable<ScheduleOutcome> Shard::patch_schedule(Ulid id, std::stri
   co_return co_await put_schedule(id, std::move(record));
 }
 
+bool Shard::webhook_matches(const Ulid& id, const std::string& secret_sha256) const {
+  auto it = schedules_.find(id);
+  if (it == schedules_.end()) return false;
+  const std::string& kept = it->second->record.webhook_secret_sha256;
+  return !kept.empty() && constant_time_equal(secret_sha256, kept);
+}
+
 Ulid Shard::new_schedule_id() {
   std::int64_t micros = wall_now_us();
   return ulids_.next(micros / 1000, 0, static_cast<int>(micros % 1000));
@@ -226,7 +233,16 @@ std::uint64_t Shard::decide_fire(ShardSchedule& schedule, RunTrigger trigger, Mi
   if (auto* error = std::get_if<ErrorCode>(&made)) {
     run.error = *error;
   } else {
-    generation = decide_create(std::move(std::get<CreateRequest>(made)), idempotency, fired.task);
+    // The task's op is counted below, once the run is queued too: counting it here could
+    // seal the round (a full one, or every one in sync: always) without the run.
+    hold_op_ = true;
+    try {
+      decide_create(std::move(std::get<CreateRequest>(made)), idempotency, fired.task);
+    } catch (...) {
+      hold_op_ = false;
+      throw;
+    }
+    hold_op_ = false;
     if (fired.task.ok() && fired.task.task) {
       run.task_id = fired.task.task->id;
       record.last_task_id = run.task_id;
@@ -235,7 +251,7 @@ std::uint64_t Shard::decide_fire(ShardSchedule& schedule, RunTrigger trigger, Mi
     }
   }
   runs_to_write_.emplace_back(schedule.id, run);
-  if (generation == 0) generation = committer_.add_op();  // the run and the schedule alone
+  generation = committer_.add_op();  // the task (if any), the schedule and its run: one round
   fired.schedule = std::make_shared<const Schedule>(record);
   return generation;
 }
@@ -252,6 +268,10 @@ boost::asio::awaitable<FireOutcome> Shard::fire_schedule(Ulid id, FireRequest re
   if (request.trigger == RunTrigger::webhook &&
       (schedule.record.webhook_secret_sha256.empty() || !constant_time_equal(request.secret_sha256, schedule.record.webhook_secret_sha256))) {
     fired.error = ErrorCode::not_found;  // as an unknown schedule: nothing to learn
+    co_return fired;
+  }
+  if (request.admit && !request.admit()) {
+    fired.error = ErrorCode::rate_limited;
     co_return fired;
   }
   if (!db_.writable()) {
@@ -287,9 +307,15 @@ boost::asio::awaitable<void> Shard::fire_on_time(Ulid id, Millis due, RunTrigger
     co_return;
   }
   FireOutcome fired;
-  std::uint64_t generation = decide_fire(schedule, trigger, due, nullptr, nullptr, fired);
+  std::uint64_t generation = 0;
+  try {
+    generation = decide_fire(schedule, trigger, due, nullptr, nullptr, fired);
+  } catch (const std::exception& failure) {
+    // Armed again all the same: one firing lost is better than a schedule gone quiet.
+    note_failure(Failure::schedule_firing, "schedule firing", failure.what());
+  }
   arm_schedule(schedule);
-  co_await committer_.wait(generation);
+  if (generation != 0) co_await committer_.wait(generation);
 }
 
 void Shard::catch_up_schedules() {

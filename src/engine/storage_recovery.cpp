@@ -107,7 +107,9 @@ asio::awaitable<bool> LocalEngine::recover_storage() {
         if (shard_of_vnode(ulid_vnode(key.id), count) == owner->index()) owner->restore(key, entry);
       });
       store::scan_schedules(db_, [&](const Ulid& id, const Schedule& schedule) {
-        if (&schedule_owner(schedule) == owner) owner->adopt_schedule(id, schedule);
+        if (&schedule_owner(schedule) != owner) return;
+        owner->adopt_schedule(id, schedule);
+        set_schedule_home(schedule.id, ScheduleHome{schedule.account, schedule.task_type});
       });
       owner->catch_up_schedules();
       co_return;

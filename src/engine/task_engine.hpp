@@ -328,6 +328,9 @@ struct FireRequest {
   RunTrigger trigger = RunTrigger::manual;
   std::optional<std::string> payload_json;  // replaces the template's payload
   std::string secret_sha256;                // webhooks: must be the schedule's
+  // Called on the engine's thread once the schedule (and a webhook's secret) is verified,
+  // before the firing: false refuses it with rate_limited. Empty: always admitted.
+  std::function<bool()> admit;
 };
 
 struct FireOutcome {

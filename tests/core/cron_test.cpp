@@ -100,6 +100,11 @@ BOOST_AUTO_TEST_CASE(next_second_walks_fields_with_carries) {
   CronSpec either = spec_of("0 0 13 * FRI");
   BOOST_TEST(*next_cron_second(either, at(2026, 3, 1)) == at(2026, 3, 6));   // a Friday
   BOOST_TEST(*next_cron_second(either, at(2026, 3, 12)) == at(2026, 3, 13));  // the 13th
+  // A field starting with '*' is not a restriction (Vixie cron): */2 days AND Mondays.
+  CronSpec stepped = spec_of("0 0 */2 * MON");
+  BOOST_TEST(!stepped.days_restricted);
+  BOOST_TEST(*next_cron_second(stepped, at(2026, 12, 6)) == at(2026, 12, 7));   // Mon the 7th
+  BOOST_TEST(*next_cron_second(stepped, at(2026, 12, 7)) == at(2026, 12, 21));  // Mon the 21st
   // Only the weekday restricted: that weekday alone.
   BOOST_TEST(*next_cron_second(spec_of("0 9 * * 1"), at(2026, 12, 6)) == at(2026, 12, 7, 9));
   BOOST_TEST(cron_day_matches(spec_of("0 0 * * 4"), 1970, 1, 1));  // a Thursday
@@ -112,6 +117,12 @@ BOOST_AUTO_TEST_CASE(zones_are_found_by_iana_name) {
   BOOST_TEST(find_time_zone("Mars/Olympus") == nullptr);
   BOOST_TEST(find_time_zone("") == nullptr);
   BOOST_TEST(find_time_zone("../../etc/passwd") == nullptr);
+  BOOST_TEST(find_time_zone("zone1970.tab") == nullptr);  // a file of the tz directory, no zone
+  BOOST_TEST(find_time_zone("zonenow.tab") == nullptr);
+  BOOST_TEST(find_time_zone("Europe//Berlin") == nullptr);
+  BOOST_TEST(find_time_zone("/Europe/Berlin") == nullptr);
+  BOOST_TEST(find_time_zone("Etc/GMT+5") != nullptr);
+  BOOST_TEST(find_time_zone("America/Port-au-Prince") != nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(a_zone_shifts_the_wall_clock) {

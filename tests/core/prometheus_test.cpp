@@ -80,5 +80,13 @@ BOOST_AUTO_TEST_CASE(types_past_the_bound_fold_into_other) {
   BOOST_TEST(all[0].type == "a");
   BOOST_TEST(all[3].type == "d");
   BOOST_TEST(fold_types({}, 3).empty());
+  // A type named "other" and a fold: one "other", holding both.
+  std::vector<QueueStats> with_other = fold_types({queue("other", 9, 0), queue("a", 5, 0), queue("b", 4, 0), queue("c", 1, 0)}, 2);
+  BOOST_REQUIRE(with_other.size() == 3u);
+  BOOST_TEST(with_other[0].type == "a");
+  BOOST_TEST(with_other[1].type == "b");
+  BOOST_TEST(with_other[2].type == "other");
+  BOOST_TEST(with_other[2].pending == 10);
+  BOOST_TEST(fold_types({queue("other", 9, 0)}, 2).size() == 1u);  // no rest: itself
   BOOST_TEST(task_count(queue("x", 2, 3)) == 5);
 }

@@ -195,6 +195,10 @@ BOOST_AUTO_TEST_CASE(webhooks_fire_with_their_secret_alone) {
   BOOST_TEST(again.task_id() == once.task_id());
   BOOST_TEST(f.runs(id).size() == 3u);  // fired, plain, once (the retry added none)
   BATON_CHECK_ERROR(f.c.post(url, "", "{}", {{"Idempotency-Key", "delivery-1"}}), "idempotency_conflict");
+  // A stored answer goes only to the webhook's own URL: a wrong secret with the key is 404.
+  BATON_CHECK_ERROR(f.c.post("/v1/webhooks/" + id + "/whk_wrong", "", js({{"n", 2}}),
+                             {{"Idempotency-Key", "delivery-1"}}),
+                    "not_found");
 
   // Rotation: the old URL stops working; the new one is shown once.
   Response rotated = f.c.post("/v1/schedules/" + id + "/webhook/rotate", f.key);
@@ -208,11 +212,12 @@ BOOST_AUTO_TEST_CASE(webhooks_fire_with_their_secret_alone) {
   BATON_REQUIRE_STATUS(removed, 200);
   BOOST_TEST(removed.obj().at("schedule").at("webhook").as_bool() == false);
   BATON_CHECK_ERROR(f.c.post(new_url, ""), "not_found");
-  // Calls count per schedule whatever the secret; past schedules.webhook_per_minute (10
-  // here) they are refused before the secret is looked at.
+  // Calls with the right secret count per schedule (a wrong one counts nothing); past
+  // schedules.webhook_per_minute (10 here) in a minute they are refused.
   Response again_rotated = f.c.post("/v1/schedules/" + id + "/webhook/rotate", f.key);
   BATON_REQUIRE_STATUS(again_rotated, 200);
   std::string rotated_url(again_rotated.obj().at("webhook").at("url").as_string());
+  for (int i = 0; i < 20; ++i) BATON_CHECK_ERROR(f.c.post(url, ""), "not_found");  // old secrets
   int passed = 0;
   Response refused = f.c.post(rotated_url, "");
   while (refused.status == 201 && passed < 11) {
@@ -220,6 +225,7 @@ BOOST_AUTO_TEST_CASE(webhooks_fire_with_their_secret_alone) {
     refused = f.c.post(rotated_url, "");
   }
   BATON_CHECK_ERROR(refused, "rate_limited");
+  BOOST_TEST(passed >= 7);  // 3 counted before (same minute), the wrong secrets none
   BOOST_TEST(passed <= 10);
   BOOST_TEST(!refused.header("Retry-After").empty());
 }
