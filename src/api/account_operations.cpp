@@ -132,6 +132,16 @@ void add_account_operations(std::vector<Operation>& table) {
                   {.name = "plan", .minimum = 1, .maximum = 32,
                    .description = "Its plan; the default plan when left out."}},
        .success_status = 201, .output = "Registered", .errors = {}, .run = create_account});
+  table.push_back(
+      {.id = "admin_list_accounts", .method = "GET", .path = "/v1/admin/accounts",
+       .auth = Auth::admin_key, .summary = "List accounts",
+       .description = "Every account, oldest first, a page at a time. With the admin key, an "
+                      "account's operations act for the account X-Baton-Account names.",
+       .fields = {{.name = "limit", .type = FieldType::integer, .in = FieldIn::query,
+                   .minimum = 1, .maximum = 1000, .description = "Page size, default 100."},
+                  {.name = "after", .in = FieldIn::query, .maximum = 64,
+                   .description = "next_after of the previous page."}},
+       .output = "AccountList", .errors = {}, .run = admin_list_accounts});
   table.push_back({.id = "admin_list_keys", .method = "GET",
                    .path = "/v1/admin/accounts/{account_id}/keys", .auth = Auth::admin_key,
                    .summary = "List an account's keys",

@@ -1,4 +1,5 @@
-// The operator's operations, with the admin key (ext): POST /v1/admin/backup.
+// The operator's operations, with the admin key (ext): POST /v1/admin/backup, and the
+// list of accounts (GET /v1/admin/accounts).
 #include "api/handlers.hpp"
 #include "api/render.hpp"
 #include "api/services.hpp"
@@ -13,6 +14,34 @@ std::string check_absolute_path(std::string_view path) {
   if (!path.starts_with('/')) return "to must be an absolute path on the server";
   if (path.find('\0') != std::string_view::npos) return "to must not contain a NUL character";
   return "";
+}
+
+asio::awaitable<Result> admin_list_accounts(Services& services, Call& call) {
+  int limit = static_cast<int>(call.input.integer("limit").value_or(100));
+  std::string after = call.input.string("after").value_or("");
+  std::vector<Account> accounts = services.accounts.list_accounts(after, limit + 1);
+  bool more = static_cast<int>(accounts.size()) > limit;
+  if (more) accounts.resize(static_cast<std::size_t>(limit));
+  std::string out = "{\"accounts\":[";
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    const Account& a = accounts[i];
+    if (i) out.push_back(',');
+    out.append("{\"accountId\":");
+    append_json_string(out, a.id);
+    out.append(",\"label\":");
+    append_json_string(out, a.label);
+    out.append(",\"plan\":");
+    append_json_string(out, a.plan.empty() ? services.plans.current().plans.default_plan : a.plan);
+    out.append(",\"createdAt\":\"").append(format_rfc3339(a.created_at)).append("\"}");
+  }
+  out.append("],\"next_after\":");
+  if (more && !accounts.empty()) {
+    append_json_string(out, accounts.back().id);
+  } else {
+    out.append("null");
+  }
+  out.push_back('}');
+  co_return json_result(200, std::move(out));
 }
 
 asio::awaitable<Result> create_backup(Services& services, Call& call) {

@@ -422,6 +422,18 @@ asio::awaitable<http::Response> Api::answer(http::Request& request, http::Connec
   if (operation.stream_token && request.authorization.empty() && query_names_token(query)) {
     std::optional<Result> refusal = bind_stream_token(*services_, call, path, query);
     if (refusal) co_return to_response(std::move(*refusal));
+  } else if (operation.auth == Auth::api_key && !request.account.empty()) {
+    // The operator acting for one account (the dashboard logged in with the admin key).
+    std::optional<Result> refusal =
+        refuse_non_admin(*services_, request.request_id, request.authorization);
+    if (refusal) co_return to_response(std::move(*refusal));
+    std::optional<Account> account = services_->accounts.find_account(request.account);
+    if (!account) {
+      co_return to_response(error_result(request.request_id, ErrorCode::not_found,
+                                         "X-Baton-Account names no account."));
+    }
+    bind_principal(*services_, call,
+                   Principal{account->id, "", account->plan, account->cost_budget_usd_nanos});
   } else if (operation.auth == Auth::api_key) {
     auto checked = authenticate_request(*services_, request.request_id, request.authorization);
     if (auto* refusal = std::get_if<Result>(&checked)) co_return to_response(std::move(*refusal));

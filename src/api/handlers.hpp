@@ -23,7 +23,8 @@ OperationFn create_task, create_tasks, claim_task, claim_task_by_id, heartbeat_t
 OperationFn list_workers;
 // keys.cpp
 OperationFn register_account, list_keys, create_key, revoke_key;
-OperationFn create_account, admin_list_keys, admin_create_key, admin_revoke_key;
+OperationFn create_account, admin_list_keys, admin_create_key, admin_revoke_key,
+    admin_list_accounts;
 // An account and its first key, answered as a registration; `plan` "" = the default.
 boost::asio::awaitable<Result> open_account(Services& services, Call& call, std::string label,
                                             std::string plan);

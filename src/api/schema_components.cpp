@@ -159,6 +159,15 @@ constexpr std::string_view kComponents = R"json({
     "type": "string",
     "description": "text/event-stream: `id: <seq>` and `data: <LogLine>` per line, `: keep-alive` comments, `event: end` (data {taskId, status}) or `event: dropped` (data {taskId, reason}) last. Over WebSocket: {type: logs, data: [LogLine]} messages, then {type: end | dropped, data}."
   },
+  "AccountList": {
+    "type": "object", "required": ["accounts", "next_after"],
+    "properties": {
+      "accounts": {"type": "array", "items": {
+        "type": "object", "required": ["accountId", "label", "plan", "createdAt"],
+        "properties": {"accountId": {"type": "string"}, "label": {"type": "string"},
+                       "plan": {"type": "string"}, "createdAt": {"type": "string", "format": "date-time"}}}},
+      "next_after": {"type": ["string", "null"]}}
+  },
   "Page": {
     "type": "string",
     "description": "text/html, text/javascript or text/css: the dashboard (docs/dashboard.md)."

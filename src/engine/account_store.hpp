@@ -26,6 +26,9 @@ class AccountStore {
   virtual StorageStatus revoke_key(const std::string& account, const std::string& key_id,
                                    bool& found) = 0;
   virtual std::optional<Account> find_account(const std::string& account) = 0;
+  // Accounts in id order (creation order) after `after` ("" = from the first), at most
+  // `limit`.
+  virtual std::vector<Account> list_accounts(const std::string& after, int limit) = 0;
   // Assigns the plan ("" = the default plan), durably; `found` is false when there is no
   // such account.
   virtual StorageStatus set_plan(const std::string& account, const std::string& plan,

@@ -25,6 +25,10 @@ std::optional<Account> LocalAccountStore::find_account(const std::string& accoun
   return store::find_account(db_, account);
 }
 
+std::vector<Account> LocalAccountStore::list_accounts(const std::string& after, int limit) {
+  return store::list_accounts(db_, after, limit);
+}
+
 StorageStatus LocalAccountStore::set_plan(const std::string& account, const std::string& plan,
                                           bool& found) {
   return store::set_plan(db_, account, plan, found);

@@ -15,6 +15,7 @@ class LocalAccountStore final : public AccountStore {
   StorageStatus revoke_key(const std::string& account, const std::string& key_id,
                            bool& found) override;
   std::optional<Account> find_account(const std::string& account) override;
+  std::vector<Account> list_accounts(const std::string& after, int limit) override;
   StorageStatus set_plan(const std::string& account, const std::string& plan,
                          bool& found) override;
   StorageStatus set_cost_budget(const std::string& account, std::int64_t nanos,

@@ -31,6 +31,8 @@ struct Request {
   std::string upgrade;
   std::string websocket_key;
   std::string websocket_version;
+  // X-Baton-Account: with the admin key, the account an operation acts for (the dashboard).
+  std::string account;
   std::string body;
   std::string remote;      // peer address, for logs
 };

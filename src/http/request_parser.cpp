@@ -113,6 +113,8 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_text, stri
     keep_first(seen_mcp_protocol_version_, out_.mcp_protocol_version);
   } else if (boost::beast::iequals(name_text, "Last-Event-ID")) {
     keep_first(seen_last_event_id_, out_.last_event_id);
+  } else if (boost::beast::iequals(name_text, "X-Baton-Account")) {
+    keep_first(seen_account_, out_.account);
   }
 }
 

@@ -65,6 +65,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   bool seen_mcp_session_id_ = false;
   bool seen_mcp_protocol_version_ = false;
   bool seen_last_event_id_ = false;
+  bool seen_account_ = false;
   bool seen_upgrade_ = false;
   bool seen_websocket_key_ = false;
   bool seen_websocket_version_ = false;

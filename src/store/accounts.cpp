@@ -82,6 +82,20 @@ std::optional<records::Account> find_account(Db& db, const std::string& account)
   return records::decode_account(*bytes);
 }
 
+std::vector<records::Account> list_accounts(Db& db, const std::string& after, int limit) {
+  std::vector<records::Account> out;
+  auto it = db.iterate(Cf::accounts);
+  rocksdb::Slice start(after.data(), after.size());
+  for (after.empty() ? it->SeekToFirst() : it->Seek(start); it->Valid() && static_cast<int>(out.size()) < limit;
+       it->Next()) {
+    if (!after.empty() && it->key() == start) continue;
+    auto account = records::decode_account(std::string_view(it->value().data(), it->value().size()));
+    if (account) out.push_back(std::move(*account));
+  }
+  if (!it->status().ok()) throw StorageError(it->status().ToString());
+  return out;
+}
+
 StorageStatus set_plan(Db& db, const std::string& account, const std::string& plan, bool& found) {
   return update_account(db, account, [&](records::Account& stored) { stored.plan = plan; }, found);
 }

@@ -21,6 +21,8 @@ StorageStatus revoke_key(Db& db, const std::string& account, const std::string& 
                          bool& found);
 
 std::optional<records::Account> find_account(Db& db, const std::string& account);
+// Accounts after `after` ("" = from the first) in key order, at most `limit`.
+std::vector<records::Account> list_accounts(Db& db, const std::string& after, int limit);
 // Every account's id, in id order.
 std::vector<std::string> account_ids(Db& db);
 // Rewrites the account's plan in one synced write; `found` is false when there is none.

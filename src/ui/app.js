@@ -4,6 +4,8 @@
 'use strict';
 
 const KEY = 'baton-key';
+const ADMIN = 'baton-admin';      // '1' when the key is the server's admin key
+const ACCOUNT = 'baton-account';  // the account an admin looks at
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let timer = null;       // the current page's refresh
@@ -26,6 +28,10 @@ function key() { return sessionStorage.getItem(KEY); }
 
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${key()}` };
+  // The admin key acts for the account picked in the header (never for /v1/admin itself).
+  if (sessionStorage.getItem(ADMIN) && !path.startsWith('/v1/admin/') && sessionStorage.getItem(ACCOUNT)) {
+    headers['X-Baton-Account'] = sessionStorage.getItem(ACCOUNT);
+  }
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
@@ -63,17 +69,28 @@ function loginPage(message) {
   const form = el('form', { class: 'login', onsubmit: async (event) => {
     event.preventDefault();
     sessionStorage.setItem(KEY, input.value.trim());
+    sessionStorage.removeItem(ADMIN);
+    sessionStorage.removeItem(ACCOUNT);
     try {
       await api('GET', '/v1/queues');
       location.hash = '#/queues';
       route();
     } catch (error) {
-      sessionStorage.removeItem(KEY);
-      loginPage(error.status === 401 ? 'That key was not accepted.' : error.message);
+      // Not an account's key: perhaps the server's admin key, which sees every account.
+      try {
+        const { accounts } = await api('GET', '/v1/admin/accounts?limit=1000');
+        sessionStorage.setItem(ADMIN, '1');
+        if (accounts.length) sessionStorage.setItem(ACCOUNT, accounts[0].accountId);
+        location.hash = '#/accounts';
+        route();
+      } catch {
+        sessionStorage.removeItem(KEY);
+        loginPage(error.status === 401 ? 'That key was not accepted.' : error.message);
+      }
     }
   } },
   el('h1', {}, 'Log in'),
-  el('p', { class: 'muted' }, 'Your API key stays in this tab (session storage) and is sent only in the Authorization header.'),
+  el('p', { class: 'muted' }, 'An account\'s API key, or the server\'s admin key to see every account. It stays in this tab (session storage) and is sent only in the Authorization header.'),
   input,
   el('button', { type: 'submit' }, 'Log in'),
   message ? notice(message) : null);
@@ -268,6 +285,23 @@ async function schedulesPage() {
   }
 }
 
+// ---- Accounts (admin key) ----
+
+async function accountsPage() {
+  const body = el('tbody');
+  show(el('h1', {}, 'Accounts'), el('p', { class: 'muted' }, 'Logged in with the admin key: pick the account the other pages show.'),
+       el('div', { class: 'scroll' }, el('table', { id: 'accounts' },
+         el('thead', {}, el('tr', {}, ['Account', 'Label', 'Plan', 'Created', ''].map((h) => el('th', {}, h)))), body)));
+  const { accounts } = await api('GET', '/v1/admin/accounts?limit=1000');
+  const current = sessionStorage.getItem(ACCOUNT);
+  body.replaceChildren(...accounts.map((a) => el('tr', { 'data-id': a.accountId },
+    el('td', {}, a.accountId), el('td', {}, a.label), el('td', {}, a.plan), el('td', {}, a.createdAt),
+    el('td', {}, a.accountId === current ? badge('shown') : el('button', { type: 'button', onclick: () => {
+      sessionStorage.setItem(ACCOUNT, a.accountId);
+      location.hash = '#/queues';
+    } }, 'Show')))));
+}
+
 // ---- Routing ----
 
 function route() {
@@ -280,17 +314,23 @@ function route() {
     return;
   }
   nav.hidden = false;
-  const [path, query] = (location.hash.slice(1) || '/queues').split('?');
+  const admin = Boolean(sessionStorage.getItem(ADMIN));
+  document.getElementById('accounts-link').hidden = !admin;
+  const shown = document.getElementById('shown-account');
+  shown.textContent = admin ? `account ${sessionStorage.getItem(ACCOUNT) || '(none)'}` : '';
+  const [path, query] = (location.hash.slice(1) || (admin ? '/accounts' : '/queues')).split('?');
   const params = new URLSearchParams(query || '');
   for (const link of nav.querySelectorAll('a')) link.classList.toggle('active', path.startsWith(link.getAttribute('href').slice(1)));
-  const page = path === '/tasks' ? tasksPage(params, false)
+  const page = path === '/accounts' && admin ? accountsPage()
+    : path === '/tasks' ? tasksPage(params, false)
     : path === '/dead' ? tasksPage(params, true)
     : path.startsWith('/task/') ? taskPage(decodeURIComponent(path.slice('/task/'.length)))
     : path === '/schedules' ? schedulesPage()
     : queuesPage();
   page.catch((error) => {
-    if (error.status === 401) {
+    if (error.status === 401 || error.status === 403) {
       sessionStorage.removeItem(KEY);
+      sessionStorage.removeItem(ADMIN);
       loginPage('Your key is no longer accepted.');
     } else {
       show(notice(error.message));
@@ -300,6 +340,8 @@ function route() {
 
 document.getElementById('logout').addEventListener('click', () => {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(ADMIN);
+  sessionStorage.removeItem(ACCOUNT);
   location.hash = '';
   route();
 });

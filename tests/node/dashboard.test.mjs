@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { http, registerKey, startServer } from './harness.mjs';
+import { ADMIN_KEY, http, registerKey, startServer } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // As root, without a sandbox; no background traffic to hosts this machine cannot reach.
@@ -157,6 +157,40 @@ test("a task's page follows its live log", async () => {
   await page.screenshot({ path: join(shots, 'task-log.png') });
   await http(server.base, 'POST', `/v1/tasks/${id}/complete`, { key, body: { lease_token: token, result: { ok: true } } });
   await page.locator('#log', { hasText: 'the task ended' }).waitFor();
+  await context.close();
+});
+
+test('the admin key sees every account, one at a time', async () => {
+  const otherKey = await registerKey(server.base);
+  const type = `ui_admin_${Date.now()}`;
+  const made = await http(server.base, 'POST', '/v1/tasks', { key: otherKey, body: { type, payload: {} } });
+  assert.equal(made.status, 201, made.text);
+  const status = await http(server.base, 'GET', '/v1/billing/status', { key: otherKey });
+  const account = status.json.accountId ?? status.json.account_id ?? status.json.account?.id;
+  const accounts = await http(server.base, 'GET', '/v1/admin/accounts?limit=1000', { key: ADMIN_KEY });
+  assert.equal(accounts.status, 200, accounts.text);
+  const listed = accounts.json.accounts.map((a) => a.accountId);
+  assert.ok(listed.length >= 2);
+  const target = account && listed.includes(account) ? account : listed[listed.length - 1];
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/ui`);
+  await page.fill('#key', ADMIN_KEY);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#accounts');
+  await page.locator(`#accounts tr[data-id="${target}"] button`).click();
+  await page.waitForSelector('#queues');
+  assert.match(await page.textContent('#shown-account'), new RegExp(target));
+  if (target === account) await page.waitForSelector(`#queues tr[data-type="${type}"]`);
+  await page.screenshot({ path: join(shots, 'admin.png') });
+  // An API key cannot act for another account; the admin key must name one.
+  const refused = await http(server.base, 'GET', '/v1/queues', { key, headers: { 'X-Baton-Account': target } });
+  assert.equal(refused.status, 403);
+  const asAdmin = await http(server.base, 'GET', '/v1/queues', { key: ADMIN_KEY, headers: { 'X-Baton-Account': target } });
+  assert.equal(asAdmin.status, 200, asAdmin.text);
+  const unknown = await http(server.base, 'GET', '/v1/queues', { key: ADMIN_KEY, headers: { 'X-Baton-Account': 'acct_nobody' } });
+  assert.equal(unknown.status, 404);
   await context.close();
 });
 
