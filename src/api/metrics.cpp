@@ -28,6 +28,13 @@ void counter(std::string& out, std::string_view name, std::string_view help, std
   sample(out, name, {}, value);
 }
 
+// An unlabelled histogram family; `divisor` turns the snapshot's unit into the metric's.
+void histogram(std::string& out, std::string_view name, std::string_view help,
+               const HistogramSnapshot& snapshot, double divisor) {
+  family(out, name, "histogram", help);
+  prometheus::histogram(out, name, {}, snapshot, divisor);
+}
+
 void render_types(std::string& out, const std::vector<QueueStats>& types) {
   family(out, "baton_tasks", "gauge",
          "Tasks not yet finished, and dead letters, by state and type (all accounts; types "
@@ -99,18 +106,17 @@ boost::asio::awaitable<std::string> render_metrics(Services& services) {
         static_cast<double>(wall_now_ms() - services.started_at) / 1000.0);
   if (services.request_metrics) services.request_metrics->render(out);
 
-  family(out, "baton_claim_wait_seconds", "histogram",
-         "Long-polling claims: from parking to the answer (a task, or the wait's end).");
-  prometheus::histogram(out, "baton_claim_wait_seconds", {}, engine.claim_wait_us, 1e6);
-  family(out, "baton_commit_seconds", "histogram",
-         "Each group-commit write to storage, its fsync included (storage.sync batch or always).");
-  prometheus::histogram(out, "baton_commit_seconds", {}, engine.commit_write_us, 1e6);
-  family(out, "baton_commit_batch_operations", "histogram",
-         "Transitions (creates, claims, completions, ...) made durable by one write.");
-  prometheus::histogram(out, "baton_commit_batch_operations", {}, engine.commit_ops, 1.0);
-  family(out, "baton_lease_expiry_lag_seconds", "histogram",
-         "From a lease's end to its expiry being handled.");
-  prometheus::histogram(out, "baton_lease_expiry_lag_seconds", {}, engine.lease_expiry_lag_us, 1e6);
+  histogram(out, "baton_claim_wait_seconds",
+            "Long-polling claims: from parking to the answer (a task, or the wait's end).",
+            engine.claim_wait_us, 1e6);
+  histogram(out, "baton_commit_seconds",
+            "Each group-commit write to storage, its fsync included (storage.sync batch or always).",
+            engine.commit_write_us, 1e6);
+  histogram(out, "baton_commit_batch_operations",
+            "Transitions (creates, claims, completions, ...) made durable by one write.",
+            engine.commit_ops, 1.0);
+  histogram(out, "baton_lease_expiry_lag_seconds", "From a lease's end to its expiry being handled.",
+            engine.lease_expiry_lag_us, 1e6);
 
   render_types(out, engine.types);
   family(out, "baton_shard_ready_tasks", "gauge", "Claimable tasks each shard holds in its queues.");
