@@ -19,6 +19,8 @@ using OperationFn = boost::asio::awaitable<Result>(Services&, Call&);
 // tasks.cpp
 OperationFn create_task, create_tasks, claim_task, claim_task_by_id, heartbeat_task, complete_task, fail_task,
     cancel_task, requeue_task, review_task, accept_task, rework_task, get_task, list_tasks;
+// task_history.cpp
+OperationFn get_task_history;
 // workers.cpp
 OperationFn list_workers;
 // keys.cpp
@@ -44,8 +46,6 @@ OperationFn get_costs;
 // The answer refusing a claim of an account past its monthly cost budget (its own, else
 // its plan's), or nullopt when it may claim.
 std::optional<Result> month_budget_refusal(Services& services, const Call& call);
-// queues.cpp
-OperationFn list_queues, pause_queue, resume_queue;
 // queues.cpp
 OperationFn list_queues, pause_queue, resume_queue;
 // metrics.cpp

@@ -281,6 +281,14 @@ std::vector<Operation> operation_table(const TaskLimits& limits) {
        .fields = {task_id_field()}, .output = "TaskAnswer", .errors = {E::task_not_found},
        .run = get_task});
   table.push_back(
+      {.id = "get_task_history", .method = "GET", .path = "/v1/tasks/{task_id}/history",
+       .mcp_tool = true, .summary = "Read a task's history",
+       .description = "Every transition of the task, oldest first: when, which operation or "
+                      "event, from and to which state, the attempt, the worker, and a failure "
+                      "reason or reviewer's feedback. Heartbeats are not listed.",
+       .fields = {task_id_field()}, .output = "TaskHistory", .errors = {E::task_not_found},
+       .run = get_task_history});
+  table.push_back(
       {.id = "claim_task_by_id", .method = "POST", .path = "/v1/tasks/{task_id}/claim",
        .mcp_tool = true, .rate = RateClass::claim, .summary = "Claim one task",
        .description = "Claims the task with this id, if it is claimable now.",

@@ -374,6 +374,30 @@ constexpr std::string_view kComponents = R"json({
     "properties": {"schedules": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}},
                    "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
   },
+  "TaskEvent": {
+    "type": "object", "required": ["at", "event", "from", "to", "attempt", "worker_id", "detail"],
+    "properties": {
+      "at": {"type": "string", "format": "date-time"},
+      "event": {"enum": ["create_task", "claim_task", "complete_task", "fail_task", "lease_expired",
+                         "cancel_task", "requeue_task", "review_task", "dependency_done",
+                         "accept_task", "rework_task", "verification_done", "acceptance_timeout"],
+                "description": "The operation or event of the lifecycle edge taken (GET /v1/capabilities lists the edges)."},
+      "from": {"type": ["string", "null"], "description": "The state before; null for create_task."},
+      "to": {"type": "string", "description": "The state after."},
+      "attempt": {"type": "integer", "minimum": 0, "description": "attemptCount after the event."},
+      "worker_id": {"type": ["string", "null"], "description": "The worker of the claim the event made or ended."},
+      "detail": {"type": ["string", "null"],
+                 "description": "A failure reason, a reviewer's feedback, the dependency that finished, a verification's verdict; at most 200 bytes."}}
+  },
+  "TaskHistory": {
+    "type": "object", "required": ["task_id", "status", "events", "dropped", "agent_contract"],
+    "properties": {"task_id": {"type": "string"},
+                   "status": {"type": "string"},
+                   "events": {"type": "array", "items": {"$ref": "#/components/schemas/TaskEvent"},
+                              "description": "Oldest first, the latest tasks.history_kept."},
+                   "dropped": {"type": "integer", "minimum": 0, "description": "Older events dropped."},
+                   "agent_contract": {"$ref": "#/components/schemas/AgentContract"}}
+  },
   "ScheduleRun": {
     "type": "object", "required": ["seq", "trigger", "due_at", "fired_at", "task_id", "task_status", "error"],
     "properties": {

@@ -178,6 +178,7 @@ int serve(const Config& config, const std::string& config_path) {
   options.group_commit_max_batch = config.storage.group_commit_max_batch;
   options.retry_backoff_base_seconds = config.tasks.retry_backoff_base_seconds;
   options.retry_backoff_max_seconds = config.tasks.retry_backoff_max_seconds;
+  options.task_history_kept = config.tasks.history_kept;
   options.pin_shards = config.server.pin_shards;
   options.purge_interval_seconds = config.tasks.purge_interval_seconds;
   options.purge_batch = config.tasks.purge_batch;

@@ -69,6 +69,7 @@ struct Config {
     std::int64_t max_schedule_ahead_seconds = 30LL * 24 * 3600;
     int retry_backoff_base_seconds = 2;
     int retry_backoff_max_seconds = 300;
+    int history_kept = 50;  // events of a task's history kept, the latest (GET …/history)
     // The retention purge (docs/limits.md): how often it runs, and the most tasks one
     // shard removes per write.
     int purge_interval_seconds = 60;

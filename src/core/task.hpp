@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cost.hpp"
+#include "core/task_history.hpp"
 #include "core/time.hpp"
 
 namespace baton {
@@ -100,6 +101,9 @@ struct Task {
   std::int64_t log_last_seq = 0;
   std::int64_t log_bytes = 0;
   std::int64_t log_dropped = 0;
+
+  // One event per transition (GET /v1/tasks/{id}/history), the latest history_kept of them.
+  TaskHistory history;
 
   bool ever_claimed() const { return !lease_token.empty(); }
   // Whether only assign_to may claim it at `now`.

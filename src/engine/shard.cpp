@@ -81,6 +81,7 @@ TransitionContext Shard::context_at(Millis now) {
   ctx.now = now;
   ctx.backoff = {options_.retry_backoff_base_seconds, options_.retry_backoff_max_seconds};
   ctx.jitter = std::uniform_real_distribution<double>(0.5, 1.0)(random_);
+  ctx.history_kept = options_.task_history_kept;
   return ctx;
 }
 

@@ -92,6 +92,7 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
     task.status = TaskStatus::blocked;
     task.waiting_on = std::move(request.waiting_on);
   }
+  record_creation(task, outcome.now);
   outcome.task = share(std::move(task));
   return commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);
 }

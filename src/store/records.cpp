@@ -9,8 +9,8 @@ namespace baton::records {
 namespace {
 
 // 1: the spec's fields. 2: and the workflow's (dependencies, parent, review, acceptance).
-// 3: and the cost and budget. 4: and the log's counters.
-constexpr char kTaskVersion = 4;
+// 3: and the cost and budget. 4: and the log's counters. 5: and the history.
+constexpr char kTaskVersion = 5;
 constexpr char kLogLineVersion = 1;
 // 2: the plan is "" until the admin assigns one (version 1 wrote "free" for every account,
 // and is read as ""). 3: and the account's own cost budget.
@@ -99,6 +99,12 @@ class Reader {
     return list;
   }
   bool done() const { return ok_ && pos_ == in_.size(); }
+  // Whether `count` items of at least `each` bytes fit in what is left; else it is corrupt.
+  bool fits(std::uint64_t count, std::uint64_t each) {
+    if (!ok_ || count > (in_.size() - pos_) / each) ok_ = false;
+    return ok_;
+  }
+  void fail() { ok_ = false; }
 
  private:
   bool need(std::uint64_t n) {
@@ -128,6 +134,50 @@ TaskCost read_cost(Reader& r) {
   c.cpu_time_ms = r.i64();
   c.subrequests = r.i64();
   return c;
+}
+
+// An event's fixed part: at, kind, from, to, attempt, and the two strings' lengths.
+constexpr std::uint64_t kEventMinBytes = 8 + 3 + 8 + 8 + 8;
+
+void write_history(Writer& w, const TaskHistory& h) {
+  w.u64(h.events.size());
+  for (const TaskEvent& e : h.events) {
+    w.i64(e.at);
+    w.u8(static_cast<std::uint8_t>(e.kind));
+    w.u8(static_cast<std::uint8_t>(e.from));
+    w.u8(static_cast<std::uint8_t>(e.to));
+    w.i64(e.attempt);
+    w.str(e.worker);
+    w.str(e.detail);
+  }
+  w.i64(h.dropped);
+}
+
+// Fails the reader on an unknown kind or status.
+TaskHistory read_history(Reader& r) {
+  TaskHistory h;
+  std::uint64_t count = r.u64();
+  if (!r.fits(count, kEventMinBytes)) return h;
+  h.events.reserve(count);
+  bool known = true;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    TaskEvent e;
+    e.at = r.i64();
+    std::uint8_t kind = r.u8();
+    std::uint8_t from = r.u8();
+    std::uint8_t to = r.u8();
+    known = known && kind < kTaskEventKindCount && from < kTaskStatusCount && to < kTaskStatusCount;
+    e.kind = static_cast<TaskEventKind>(kind);
+    e.from = static_cast<TaskStatus>(from);
+    e.to = static_cast<TaskStatus>(to);
+    e.attempt = r.i32();
+    e.worker = r.str();
+    e.detail = r.str();
+    h.events.push_back(std::move(e));
+  }
+  h.dropped = r.i64();
+  if (!known) r.fail();
+  return h;
 }
 
 }  // namespace
@@ -180,6 +230,7 @@ std::string encode_task(const Task& t) {
   w.i64(t.log_last_seq);
   w.i64(t.log_bytes);
   w.i64(t.log_dropped);
+  write_history(w, t.history);
   return w.take();
 }
 
@@ -240,6 +291,7 @@ std::optional<Task> decode_task(std::string_view bytes) {
     t.log_bytes = r.i64();
     t.log_dropped = r.i64();
   }
+  if (r.version() >= 5) t.history = read_history(r);
   if (!r.done() || status >= kTaskStatusCount) return std::nullopt;
   t.status = static_cast<TaskStatus>(status);
   return t;

@@ -125,6 +125,7 @@ tasks:
   max_schedule_ahead_seconds: 86400
   retry_backoff_base_seconds: 1
   retry_backoff_max_seconds: 60
+  history_kept: 7
 idempotency:
   ttl_seconds: 3600
 registration: admin
@@ -159,6 +160,7 @@ log:
   BOOST_TEST(c.tasks.max_schedule_ahead_seconds == 86400);
   BOOST_TEST(c.tasks.retry_backoff_base_seconds == 1);
   BOOST_TEST(c.tasks.retry_backoff_max_seconds == 60);
+  BOOST_TEST(c.tasks.history_kept == 7);
   BOOST_TEST(c.idempotency.ttl_seconds == 3600);
   BOOST_TEST((c.registration == Registration::admin));
   BOOST_TEST(c.admin_key == "s3cret");

@@ -45,6 +45,12 @@ TransitionContext ctx_at(Millis now, double jitter = 1.0) {
   return ctx;
 }
 
+// The event a transition at kNow adds to the history.
+TaskEvent event_at_now(TaskEventKind kind, TaskStatus from, TaskStatus to, int attempt,
+                       std::string worker = {}, std::string detail = {}) {
+  return TaskEvent{kNow, kind, from, to, attempt, std::move(worker), std::move(detail)};
+}
+
 Task base_task() {
   Task t;
   t.id = "tsk_01KDXK4M000000000000000000";
@@ -1216,6 +1222,8 @@ BOOST_AUTO_TEST_CASE(completing_a_task_that_needs_review_keeps_the_result_for_th
   expected.result_json = R"({"ok":true})";
   expected.output_id = "out-2";
   expected.updated_at = kNow;  // completed_at stays unset until approval
+  expected.history.events.push_back(event_at_now(TaskEventKind::complete_task, TaskStatus::claimed,
+                                                 TaskStatus::awaiting_review, 1, "w1"));
   BOOST_TEST(task_diff(t.task, expected) == "");
 }
 
@@ -1233,6 +1241,8 @@ BOOST_AUTO_TEST_CASE(approve_completes_with_the_kept_result) {
   expected.status = TaskStatus::completed;
   expected.completed_at = kNow;
   expected.updated_at = kNow;
+  expected.history.events.push_back(event_at_now(
+      TaskEventKind::review_task, TaskStatus::awaiting_review, TaskStatus::completed, 1, "", "fine"));
   BOOST_TEST(task_diff(t.task, expected) == "");
 }
 
@@ -1243,6 +1253,9 @@ BOOST_AUTO_TEST_CASE(reject_dead_letters_with_the_feedback_as_the_reason) {
   expected.status = TaskStatus::dead_letter;
   expected.failure_reason = "wrong file";
   expected.updated_at = kNow;
+  expected.history.events.push_back(event_at_now(TaskEventKind::review_task,
+                                                 TaskStatus::awaiting_review,
+                                                 TaskStatus::dead_letter, 1, "", "wrong file"));
   BOOST_TEST(task_diff(t.task, expected) == "");
 }
 
@@ -1256,6 +1269,8 @@ BOOST_AUTO_TEST_CASE(revise_requeues_now_with_feedback_and_the_attempt_counted) 
   expected.scheduled_at = 0;
   expected.review_feedback = "add tests";
   expected.updated_at = kNow;
+  expected.history.events.push_back(event_at_now(
+      TaskEventKind::review_task, TaskStatus::awaiting_review, TaskStatus::pending, 1, "", "add tests"));
   BOOST_TEST(task_diff(t.task, expected) == "");
   BOOST_TEST(is_claimable(t.task, kNow));
   // The next claim is another attempt, and the old token no longer completes it.
@@ -1293,6 +1308,9 @@ BOOST_AUTO_TEST_CASE(one_finished_dependency_of_two_leaves_the_task_blocked_on_t
   BOOST_TEST(!t.unchanged);
   Task expected = blocked_on_last();
   expected.updated_at = kNow;
+  expected.history.events.push_back(event_at_now(TaskEventKind::dependency_done,
+                                                 TaskStatus::blocked, TaskStatus::blocked, 0, "",
+                                                 kDep2 + " completed"));
   BOOST_TEST(task_diff(t.task, expected) == "");
   BOOST_TEST(!is_claimable(t.task, kNow));
 }
@@ -1326,6 +1344,9 @@ BOOST_AUTO_TEST_CASE(a_failed_dependency_cancels_the_task_with_dependency_failed
   expected.failure_reason = "dependency_failed";
   expected.waiting_on.clear();
   expected.updated_at = kNow;
+  expected.history.events.push_back(event_at_now(TaskEventKind::dependency_done,
+                                                 TaskStatus::blocked, TaskStatus::cancelled, 0, "",
+                                                 kDep + " failed"));
   BOOST_TEST(task_diff(t.task, expected) == "");
   // The other dependency's later news changes nothing.
   BOOST_TEST(apply(t.task, DependencyDoneCmd{kDep2, false}, ctx_at(kNow)).unchanged);
@@ -1367,6 +1388,9 @@ BOOST_AUTO_TEST_CASE(completing_a_gated_task_holds_it_with_a_pending_verificatio
   expected.verification = Verification::pending;
   expected.acceptance_deadline = kNow + 3'600'000;
   expected.updated_at = kNow;
+  expected.history.events.push_back(event_at_now(TaskEventKind::complete_task,
+                                                 TaskStatus::claimed,
+                                                 TaskStatus::awaiting_acceptance, 1, "w1"));
   BOOST_TEST(task_diff(t.task, expected) == "");
 }
 
@@ -1578,6 +1602,145 @@ BOOST_AUTO_TEST_CASE(every_listed_edge_is_a_transition_apply_makes) {
     BOOST_TEST(made, to_string(edge.from) << " -> " << to_string(edge.to) << " by " << edge.by
                                           << " is listed but apply() never makes it");
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- History (core/task_history.hpp) ---------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(history)
+
+// Every transition but a heartbeat adds exactly one event, naming the edge it took.
+BOOST_AUTO_TEST_CASE(every_transition_adds_one_event_naming_its_edge) {
+  int events = 0;
+  for (const Task& task : every_state()) {
+    for (const EdgeCommand& named : public_commands()) {
+      Transition t = apply(task, named.command, ctx_at(kNow));
+      if (!t.ok() || t.unchanged) {
+        BOOST_TEST((t.task.history == task.history));
+        continue;
+      }
+      if (named.by == "heartbeat") {
+        BOOST_TEST((t.task.history == task.history));
+        continue;
+      }
+      BOOST_TEST_CONTEXT(to_string(task.status) << " by " << named.by) {
+        BOOST_REQUIRE(t.task.history.events.size() == task.history.events.size() + 1);
+        const TaskEvent& event = t.task.history.events.back();
+        BOOST_TEST(to_string(event.kind) == named.by);
+        BOOST_TEST(to_string(event.from) == to_string(task.status));
+        BOOST_TEST(to_string(event.to) == to_string(t.task.status));
+        BOOST_TEST(event.at == kNow);
+        BOOST_TEST(event.attempt == t.task.attempt_count);
+        // The claim's worker on the events that make or end one; nobody's on the others.
+        bool claim_event = task.status == TaskStatus::claimed || t.task.status == TaskStatus::claimed;
+        BOOST_TEST(event.worker == (claim_event ? t.task.claimed_by : std::string()));
+        ++events;
+      }
+    }
+  }
+  BOOST_TEST(events >= 28);
+}
+
+BOOST_AUTO_TEST_CASE(a_lifecycle_reads_as_its_events) {
+  Task task = base_task();
+  record_creation(task, kCreated);
+  Transition claim = apply(task, ClaimCmd{"w1", "lse_1"}, ctx_at(kNow));
+  Transition heartbeat = apply(claim.task, HeartbeatCmd{by_token("lse_1"), {}}, ctx_at(kNow + 1));
+  Transition fail = apply(heartbeat.task, fail_cmd(by_token("lse_1")), ctx_at(kNow + 2));
+  Transition again = apply(fail.task, ClaimCmd{"w2", "lse_2"}, ctx_at(kNow + 20'000));
+  Transition done = apply(again.task, complete_cmd(by_token("lse_2")), ctx_at(kNow + 20'001));
+  BOOST_REQUIRE(done.ok());
+  using K = TaskEventKind;
+  using S = TaskStatus;
+  const std::vector<TaskEvent> expected = {
+      {kCreated, K::create_task, S::pending, S::pending, 0, "", ""},
+      {kNow, K::claim_task, S::pending, S::claimed, 1, "w1", ""},
+      {kNow + 2, K::fail_task, S::claimed, S::pending, 1, "w1", "tool crashed"},
+      {kNow + 20'000, K::claim_task, S::pending, S::claimed, 2, "w2", ""},
+      {kNow + 20'001, K::complete_task, S::claimed, S::completed, 2, "w2", ""}};
+  BOOST_TEST((done.task.history.events == expected));
+  BOOST_TEST(done.task.history.dropped == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_created_blocked_or_cancelled_says_so_in_its_first_event) {
+  Task blocked = blocked_on_two();
+  record_creation(blocked, kCreated);
+  BOOST_REQUIRE(blocked.history.events.size() == 1u);
+  BOOST_TEST(to_string(blocked.history.events[0].to) == "blocked");
+  Task cancelled = base_task();
+  cancelled.status = TaskStatus::cancelled;
+  cancelled.failure_reason = "dependency_failed";
+  record_creation(cancelled, kCreated);
+  BOOST_TEST(cancelled.history.events[0].detail == "dependency_failed");
+  BOOST_TEST(to_string(cancelled.history.events[0].kind) == "create_task");
+}
+
+BOOST_AUTO_TEST_CASE(a_released_claim_leaves_no_event) {
+  Task task = base_task();
+  record_creation(task, kCreated);
+  Transition claim = apply(task, ClaimCmd{"w1", "lse_1"}, ctx_at(kNow));
+  BOOST_REQUIRE(claim.task.history.events.size() == 2u);
+  Transition released = apply(claim.task, ReleaseCmd{"lse_1", "", ""}, ctx_at(kNow + 1));
+  BOOST_REQUIRE(released.ok());
+  BOOST_TEST((released.task.history == task.history));
+  // A released claim after an earlier one takes out only its own event.
+  Transition fail = apply(claim.task, fail_cmd(by_token("lse_1")), ctx_at(kNow + 2));
+  Transition second = apply(fail.task, ClaimCmd{"w2", "lse_2"}, ctx_at(kNow + 20'000));
+  Transition undone = apply(second.task, ReleaseCmd{"lse_2", "w1", "lse_1"}, ctx_at(kNow + 20'001));
+  BOOST_REQUIRE(undone.ok());
+  BOOST_TEST((undone.task.history == fail.task.history));
+}
+
+BOOST_AUTO_TEST_CASE(the_history_keeps_the_latest_events_and_counts_the_dropped) {
+  Task task = pending_due();
+  record_creation(task, kCreated);
+  TransitionContext ctx = ctx_at(kNow);
+  ctx.history_kept = 3;
+  task.max_attempts = 100;
+  for (int i = 0; i < 5; ++i) {
+    ctx.now = kNow + i * 100'000;
+    Transition claim = apply(task, ClaimCmd{"w1", "lse_" + std::to_string(i)}, ctx);
+    BOOST_REQUIRE(claim.ok());
+    FailCmd fail = fail_cmd(by_token("lse_" + std::to_string(i)));
+    fail.retry_after_seconds = 0;
+    Transition failed = apply(claim.task, fail, ctx);
+    BOOST_REQUIRE(failed.ok());
+    task = failed.task;
+  }
+  // 1 create + 5 claims + 5 fails = 11 events, 3 kept.
+  BOOST_REQUIRE(task.history.events.size() == 3u);
+  BOOST_TEST(task.history.dropped == 8);
+  BOOST_TEST(to_string(task.history.events.back().kind) == "fail_task");
+  BOOST_TEST(task.history.events.back().attempt == 5);
+  BOOST_TEST(to_string(task.history.events[1].kind) == "claim_task");
+  BOOST_TEST(task.history.events[1].attempt == 5);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_detail_is_cut_on_a_character_boundary) {
+  std::string euros;
+  for (int i = 0; i < 100; ++i) euros += "\xe2\x82\xac";  // 3 bytes each, 300 in all
+  FailCmd fail = fail_cmd(by_token(kLiveToken));
+  fail.reason = euros;
+  Transition t = apply(claimed_live(), fail, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  const std::string& detail = t.task.history.events.back().detail;
+  BOOST_TEST(detail.size() == 198u);  // 66 whole characters; the 67th would pass 200
+  BOOST_TEST(detail == euros.substr(0, 198));
+  BOOST_TEST(*t.task.failure_reason == euros);  // the task keeps the whole reason
+  BOOST_TEST(cut_utf8("abc", 2) == "ab");
+  BOOST_TEST(cut_utf8("abc", 3) == "abc");
+  BOOST_TEST(cut_utf8("\xc3\xa9", 1) == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_verification_verdict_and_its_notes_are_the_detail) {
+  Transition passed = apply(awaiting_acceptance(), VerificationDoneCmd{kVerifier, 1, true, "ok"},
+                            ctx_at(kNow));
+  BOOST_REQUIRE(passed.ok());
+  BOOST_TEST(passed.task.history.events.back().detail == "passed: ok");
+  Transition failed = apply(awaiting_acceptance(),
+                            VerificationDoneCmd{kVerifier, 1, false, std::nullopt}, ctx_at(kNow));
+  BOOST_TEST(failed.task.history.events.back().detail == "failed");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

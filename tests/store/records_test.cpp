@@ -84,6 +84,12 @@ Task full_task() {
   t.log_last_seq = 40;
   t.log_bytes = 4000;
   t.log_dropped = 2;
+  t.history.events = {
+      {1'767'225'600'000, TaskEventKind::create_task, TaskStatus::pending, TaskStatus::pending, 0,
+       "", ""},
+      {1'767'225'650'000, TaskEventKind::fail_task, TaskStatus::claimed, TaskStatus::dead_letter,
+       99, "agent-7 \xe2\x82\xac", "out of \"paper\""}};
+  t.history.dropped = 3;
   return t;
 }
 
@@ -285,7 +291,7 @@ BOOST_AUTO_TEST_CASE(random_tasks_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(task_encoding_starts_with_the_version_byte) {
-  BOOST_TEST(encode_task(minimal_task())[0] == '\x04');
+  BOOST_TEST(encode_task(minimal_task())[0] == '\x05');
 }
 
 BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
@@ -294,12 +300,13 @@ BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
   // optional (1), an empty string (8), a flag, an integer (8), a flag, a time (8), a
   // state (1), a null optional (1), two empty strings (16), an integer (8), a time (8);
   // then the assignment's: an empty string (8), a time (8); then version 3's cost and
-  // budget (seven integers), and version 4's log counters (four).
+  // budget (seven integers), version 4's log counters (four), and version 5's empty
+  // history (a count and the dropped count).
   Task t = minimal_task();
   t.result_json = R"({"ok":true})";
   t.status = TaskStatus::completed;
   std::string v2 = encode_task(t);
-  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8 + 7 * 8 + 4 * 8;
+  constexpr std::size_t kTail = 27 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 1 + 16 + 8 + 8 + 8 + 8 + 7 * 8 + 4 * 8 + 2 * 8;
   std::string v1 = "\x01" + v2.substr(1, v2.size() - 1 - kTail);
   auto back = decode_task(v1);
   BOOST_REQUIRE(back.has_value());
@@ -309,8 +316,8 @@ BOOST_AUTO_TEST_CASE(a_version_1_record_still_decodes_with_no_workflow_fields) {
 }
 
 BOOST_AUTO_TEST_CASE(a_version_2_record_still_decodes_with_no_cost) {
-  // Version 2 is version 4 without the cost (six integers), the budget (one) and the log
-  // counters (four).
+  // Version 2 is version 5 without the cost (six integers), the budget (one), the log
+  // counters (four) and the history (an empty one: two).
   Task t = full_task();
   t.cost = TaskCost{};
   t.budget_usd_nanos = 0;
@@ -318,13 +325,46 @@ BOOST_AUTO_TEST_CASE(a_version_2_record_still_decodes_with_no_cost) {
   t.log_last_seq = 0;
   t.log_bytes = 0;
   t.log_dropped = 0;
+  t.history = TaskHistory{};
   std::string v3 = encode_task(t);
-  constexpr std::size_t kTail = 11 * 8;
+  constexpr std::size_t kTail = 13 * 8;
   std::string v2 = "\x02" + v3.substr(1, v3.size() - 1 - kTail);
   auto back = decode_task(v2);
   BOOST_REQUIRE(back.has_value());
   BOOST_TEST(task_diff(*back, t) == "");
   BOOST_TEST(!decode_task(v2 + std::string(kTail, '\0')).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_version_4_record_still_decodes_with_an_empty_history) {
+  Task t = full_task();
+  t.history = TaskHistory{};
+  std::string v5 = encode_task(t);
+  std::string v4 = "\x04" + v5.substr(1, v5.size() - 1 - 2 * 8);
+  auto back = decode_task(v4);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(task_diff(*back, t) == "");
+  BOOST_TEST(!decode_task(v4 + std::string(2 * 8, '\0')).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(decode_task_rejects_an_unknown_event_kind_or_state) {
+  Task t = minimal_task();
+  t.history.events.push_back({5, TaskEventKind::claim_task, TaskStatus::pending,
+                              TaskStatus::claimed, 1, "w", ""});
+  std::string good = encode_task(t);
+  // The event's kind, from and to follow its 8-byte time, after the 8-byte count; the
+  // event ends with attempt (8), worker (8 + 1), detail (8), then dropped (8).
+  std::size_t kind_at = good.size() - (8 + 9 + 8 + 8) - 3;
+  BOOST_REQUIRE(decode_task(good).has_value());
+  for (std::size_t offset : {std::size_t{0}, std::size_t{1}, std::size_t{2}}) {
+    std::string bad = good;
+    bad[kind_at + offset] = static_cast<char>(offset == 0 ? kTaskEventKindCount : kTaskStatusCount);
+    BOOST_TEST_CONTEXT("byte " << offset) { BOOST_TEST(!decode_task(bad).has_value()); }
+  }
+  // An event count past what is left is refused before anything is read.
+  std::string counted = good;
+  std::size_t count_at = kind_at - 8 - 8;
+  for (int i = 0; i < 8; ++i) counted[count_at + i] = static_cast<char>(i == 0 ? 0x10 : 0);
+  BOOST_TEST(!decode_task(counted).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(decode_task_rejects_truncation_trailing_bytes_and_other_versions) {

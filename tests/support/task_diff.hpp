@@ -57,6 +57,7 @@ inline std::string task_diff(const Task& a, const Task& b) {
   field("budget_usd_nanos", a.budget_usd_nanos == b.budget_usd_nanos);
   field("log", a.log_first_seq == b.log_first_seq && a.log_last_seq == b.log_last_seq &&
                    a.log_bytes == b.log_bytes && a.log_dropped == b.log_dropped);
+  field("history", a.history == b.history);
   return out.str();
 }
 
