@@ -223,6 +223,7 @@ async function taskPage(id) {
     actions.push(el('button', { type: 'button', onclick: () => api('POST', `/v1/tasks/${t.id}/rework`, { feedback: feedback.value }).then(route, (e) => message.replaceChildren(notice(e.message))) }, 'Rework'));
   }
   const log = el('pre', { id: 'log' });
+  const history = el('tbody');
   show(el('h1', {}, `Task ${t.id}`),
        el('div', { class: 'actions' }, badge(t.status), ...actions), message,
        el('dl', { class: 'fields' },
@@ -235,8 +236,27 @@ async function taskPage(id) {
          ...field('Cost', t.cost), ...field('Budget (USD)', t.budgetUsd)),
        el('h2', {}, 'Payload'), el('pre', {}, JSON.stringify(t.payload, null, 2)),
        t.result ? el('h2', {}, 'Result') : null, t.result ? el('pre', {}, JSON.stringify(t.result, null, 2)) : null,
+       el('h2', {}, 'History'),
+       el('div', { class: 'scroll' }, el('table', { id: 'history' },
+         el('thead', {}, el('tr', {}, ['At', 'Event', 'From', 'To', 'Attempt', 'Worker', 'Detail'].map((h, i) => el('th', { class: i === 4 ? 'num' : null }, h)))),
+         history)),
        el('h2', {}, 'Log'), log);
+  loadHistory(t.id, history);
   followLog(t.id, log);
+}
+
+async function loadHistory(id, body) {
+  try {
+    const { events, dropped } = await api('GET', `/v1/tasks/${encodeURIComponent(id)}/history`);
+    const rows = events.map((e) => el('tr', {},
+      el('td', {}, e.at), el('td', {}, e.event), el('td', {}, e.from || ''),
+      el('td', {}, badge(e.to)), el('td', { class: 'num' }, e.attempt),
+      el('td', {}, e.worker_id || ''), el('td', {}, e.detail || '')));
+    if (dropped > 0) rows.unshift(el('tr', {}, el('td', { colspan: 7, class: 'muted' }, `${dropped} older events not kept`)));
+    body.replaceChildren(...rows);
+  } catch (error) {
+    body.replaceChildren(el('tr', {}, el('td', { colspan: 7 }, notice(error.message))));
+  }
 }
 
 async function followLog(id, log) {

@@ -121,6 +121,34 @@ test('requeue a dead letter from the dead-letter page', async () => {
   await context.close();
 });
 
+test("a task's page shows its history", async () => {
+  const type = `ui_history_${Date.now()}`;
+  const id = await create(type, { maxAttempts: 2 });
+  for (const [worker, reason, retryable] of [['w-a', 'first try failed', true], ['w-b', 'gave up', false]]) {
+    const claimed = await http(server.base, 'POST', `/v1/tasks/${id}/claim`, { key, body: { worker_id: worker } });
+    assert.equal(claimed.status, 200, claimed.text);
+    const failed = await http(server.base, 'POST', `/v1/tasks/${id}/fail`, {
+      key, body: { lease_token: claimed.json.task.leaseToken, reason, retryable, retry_after_seconds: 0 },
+    });
+    assert.equal(failed.status, 200, failed.text);
+  }
+  const { page, context, errors } = await loggedIn();
+  await page.goto(`${server.base}/ui#/task/${id}`);
+  const rows = page.locator('#history tbody tr');
+  await rows.nth(4).waitFor();
+  const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.deepEqual(cells.map((c) => [c[1], c[2], c[3], c[4], c[5], c[6]]), [
+    ['create_task', '', 'pending', '0', '', ''],
+    ['claim_task', 'pending', 'claimed', '1', 'w-a', ''],
+    ['fail_task', 'claimed', 'pending', '1', 'w-a', 'first try failed'],
+    ['claim_task', 'pending', 'claimed', '2', 'w-b', ''],
+    ['fail_task', 'claimed', 'dead_letter', '2', 'w-b', 'gave up'],
+  ]);
+  await page.screenshot({ path: join(shots, 'task-history.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('pause and resume a queue', async () => {
   const type = `ui_pause_${Date.now()}`;
   await create(type);
