@@ -25,6 +25,7 @@
 #include "store/db.hpp"
 #include "store/format.hpp"
 #include "store/storage_log.hpp"
+#include "store/sync_journal.hpp"
 
 namespace baton {
 
@@ -147,8 +148,20 @@ int serve(const Config& config, const std::string& config_path) {
     log(LogLevel::error, "cannot serve this data directory", problem);
     return 1;
   }
+  // The power-loss tests' journal of what each file made durable (store/sync_journal.hpp).
+  std::shared_ptr<rocksdb::FileSystem> files;
+  if (const char* journal = std::getenv("BATON_TEST_SYNC_JOURNAL"); journal && *journal) {
+    try {
+      files = make_sync_journal_file_system(nullptr, journal);
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "cannot open storage", e.what());
+      return 1;
+    }
+    log(LogLevel::warn, "BATON_TEST_SYNC_JOURNAL is set: every sync is journaled, for tests",
+        journal);
+  }
   auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes,
-                     config.storage.max_open_files);
+                     config.storage.max_open_files, std::move(files));
   if (!db) {
     log(LogLevel::error, "cannot open storage", error);
     return 1;

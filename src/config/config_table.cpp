@@ -80,7 +80,7 @@ const std::vector<Field>& fields() {
       {"tasks", "max_schedule_ahead_seconds", REF(tasks.max_schedule_ahead_seconds), 0, kYear},
       {"tasks", "retry_backoff_base_seconds", REF(tasks.retry_backoff_base_seconds), 0, kDay},
       {"tasks", "retry_backoff_max_seconds", REF(tasks.retry_backoff_max_seconds), 0, kDay},
-      {"tasks", "history_kept", REF(tasks.history_kept), 1, 1000},
+      {"tasks", "history_kept", REF(tasks.history_kept), 1, 200},
       {"tasks", "purge_interval_seconds", REF(tasks.purge_interval_seconds), 1, kDay},
       {"tasks", "purge_batch", REF(tasks.purge_batch), 1, 100000},
       {"schedules", "max_per_account", REF(schedules.max_per_account), 0, 1000000},

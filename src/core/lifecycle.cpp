@@ -345,11 +345,11 @@ struct Apply {
 struct EventOf {
   const Task& before;
 
-  static std::optional<TaskEvent> made(TaskEventKind kind, std::string worker = {},
+  static std::optional<TaskEvent> made(TaskEventKind kind, std::string_view worker = {},
                                        std::string_view detail = {}) {
     TaskEvent event;
     event.kind = kind;
-    event.worker = std::move(worker);
+    event.worker = cut_utf8(worker, kTaskEventDetailBytes);
     event.detail = cut_utf8(detail, kTaskEventDetailBytes);
     return event;
   }
@@ -467,7 +467,13 @@ Transition apply(const Task& task, const Command& command, const TransitionConte
     event->from = task.status;
     event->to = t.task.status;
     event->attempt = t.task.attempt_count;
-    t.task.history.add(std::move(*event), ctx.history_kept);
+    if (std::holds_alternative<ClaimCmd>(command)) {
+      // Trimmed with the next event instead: a release then takes it back out and loses
+      // nothing older.
+      t.task.history.events.push_back(std::move(*event));
+    } else {
+      t.task.history.add(std::move(*event), ctx.history_kept);
+    }
   }
   return t;
 }

@@ -39,7 +39,7 @@ struct TaskEvent {
   TaskStatus from{};  // for create_task, the status it was created in (as `to`)
   TaskStatus to{};
   int attempt = 0;     // the task's attemptCount after the event
-  std::string worker;  // the claim's worker, when the event made or ended a claim
+  std::string worker;  // the claim's worker, when the event made or ended a claim (cut as detail)
   // What the event said: a failure reason, a reviewer's feedback, the dependency that
   // finished, a verification's verdict; cut to kTaskEventDetailBytes.
   std::string detail;
@@ -51,7 +51,9 @@ inline constexpr std::size_t kTaskEventDetailBytes = 200;
 inline constexpr int kDefaultTaskHistoryKept = 50;
 
 struct TaskHistory {
-  std::vector<TaskEvent> events;  // oldest first
+  // Oldest first; one more than the bound while the latest is a claim's (trimmed with the
+  // next event, so that a released claim takes only its own event back out).
+  std::vector<TaskEvent> events;
   std::int64_t dropped = 0;       // older events dropped to keep within the bound
 
   // Appends, then drops the oldest past `kept` (at least 1).

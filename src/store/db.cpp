@@ -105,12 +105,15 @@ const char* cf_name(Cf family) { return kCfNames[static_cast<int>(family)]; }
 
 std::unique_ptr<Db> Db::open(const std::string& path, std::string* error,
                              std::shared_ptr<rocksdb::Env> env, std::uint64_t wal_spare_bytes,
-                             int max_open_files) {
+                             int max_open_files, std::shared_ptr<rocksdb::FileSystem> files) {
   std::shared_ptr<rocksdb::FileSystem> spare_wal_fs;
-  if (!env && wal_spare_bytes > 0) {
-    spare_wal_fs = make_spare_wal_file_system(rocksdb::FileSystem::Default(),
-                                              path + "/wal-spares", wal_spare_bytes);
-    env = rocksdb::NewCompositeEnv(spare_wal_fs);
+  if (!env) {
+    if (!files) files = rocksdb::FileSystem::Default();
+    if (wal_spare_bytes > 0) {
+      spare_wal_fs = make_spare_wal_file_system(files, path + "/wal-spares", wal_spare_bytes);
+      files = spare_wal_fs;
+    }
+    if (files != rocksdb::FileSystem::Default()) env = rocksdb::NewCompositeEnv(files);
   }
   std::unique_ptr<Db> db(new Db());
   db->path_ = path;

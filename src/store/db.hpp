@@ -44,9 +44,12 @@ class Db {
   // use under `path`/wal-spares (store/spare_wal.hpp).
   // `max_open_files` bounds the table files RocksDB keeps open (-1: all of them), so the
   // descriptors storage needs stay within a known budget (cli/serve.cpp).
+  // `files` (with no `env`) replaces the file system under the spares: the power-loss
+  // tests' journaling one (store/sync_journal.hpp).
   static std::unique_ptr<Db> open(const std::string& path, std::string* error,
                                   std::shared_ptr<rocksdb::Env> env = nullptr,
-                                  std::uint64_t wal_spare_bytes = 0, int max_open_files = -1);
+                                  std::uint64_t wal_spare_bytes = 0, int max_open_files = -1,
+                                  std::shared_ptr<rocksdb::FileSystem> files = nullptr);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

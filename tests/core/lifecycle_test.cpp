@@ -1717,6 +1717,41 @@ BOOST_AUTO_TEST_CASE(the_history_keeps_the_latest_events_and_counts_the_dropped)
   BOOST_TEST(task.history.events[1].attempt == 5);
 }
 
+BOOST_AUTO_TEST_CASE(a_released_claim_at_the_bound_loses_no_older_event) {
+  Task task = pending_due();
+  record_creation(task, kCreated);
+  task.max_attempts = 100;
+  TransitionContext ctx = ctx_at(kNow);
+  ctx.history_kept = 3;
+  for (int i = 0; i < 2; ++i) {  // create + claim, fail, claim, fail: 5 events, 3 kept
+    Transition claim = apply(task, ClaimCmd{"w1", "lse_a"}, ctx);
+    FailCmd fail = fail_cmd(by_token("lse_a"));
+    fail.retry_after_seconds = 0;
+    task = apply(claim.task, fail, ctx).task;
+  }
+  BOOST_REQUIRE(task.history.events.size() == 3u);
+  BOOST_REQUIRE(task.history.dropped == 2);
+  Transition claim = apply(task, ClaimCmd{"w2", "lse_b"}, ctx);
+  BOOST_TEST(claim.task.history.events.size() == 4u);  // the claim's, until the next event
+  BOOST_TEST(claim.task.history.dropped == 2);
+  Transition released = apply(claim.task, ReleaseCmd{"lse_b", "w1", "lse_a"}, ctx);
+  BOOST_REQUIRE(released.ok());
+  BOOST_TEST((released.task.history == task.history));
+  // Kept, the claim is trimmed with the next event: back to the bound.
+  FailCmd fail = fail_cmd(by_token("lse_b"));
+  Transition failed = apply(claim.task, fail, ctx);
+  BOOST_TEST(failed.task.history.events.size() == 3u);
+  BOOST_TEST(failed.task.history.dropped == 4);
+  BOOST_TEST(failed.task.history.events[1].worker == "w2");
+}
+
+BOOST_AUTO_TEST_CASE(a_long_worker_id_is_cut_like_a_detail) {
+  Transition t = apply(pending_due(), ClaimCmd{std::string(300, 'w'), kNewToken}, ctx_at(kNow));
+  BOOST_REQUIRE(t.ok());
+  BOOST_TEST(t.task.history.events.back().worker == std::string(200, 'w'));
+  BOOST_TEST(t.task.claimed_by.size() == 300u);
+}
+
 BOOST_AUTO_TEST_CASE(an_event_detail_is_cut_on_a_character_boundary) {
   std::string euros;
   for (int i = 0; i < 100; ++i) euros += "\xe2\x82\xac";  // 3 bytes each, 300 in all

@@ -5,12 +5,12 @@
 //
 // What the server promises, and so what is checked (docs/operations.md#durability):
 //
-//  - sync batch (the default): a change is answered once the group write holding it is
-//    fsynced, except a claim, which is answered once written, before that fsync. A kill -9
-//    keeps a written claim too (it is in the OS page cache); only a power loss, which this
-//    tool does not cause, may forget one. sync always fsyncs every change, claims included;
-//    sync none fsyncs nothing, and still loses nothing to a kill -9. So under kill -9, in
-//    every mode: NOTHING ACKNOWLEDGED IS LOST, claims and heartbeats included.
+//  - sync batch (the default): a change, claims included, is answered once the group write
+//    holding it is fsynced; sync always fsyncs each change's own write; sync none fsyncs
+//    nothing, and still loses nothing to a kill -9 (the writes are in the OS page cache).
+//    So under kill -9, in every mode: NOTHING ACKNOWLEDGED IS LOST, claims and heartbeats
+//    included. With --power-loss each kill also drops every byte not fsynced
+//    (store/sync_journal.hpp), as a power loss would: the same holds for batch and always.
 //  - A change that was never answered is applied whole or not at all; its client cannot
 //    know which. Sent again with the same Idempotency-Key and body it gets the stored
 //    answer if it was applied, and a new task is made only if it was not.
@@ -63,6 +63,8 @@
 #include "crash/summary.hpp"
 #include "crash/traffic.hpp"
 #include "integration/harness.hpp"
+#include "store/sync_journal.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace baton;
 using namespace baton::crash;
@@ -124,6 +126,19 @@ int main(int argc, char** argv) {
     server_options.with("storage.sync", options.sync)
         .with("log.level", "info");  // kills.cpp reads how far a start had got
     server_options.keep = options.keep;
+    std::optional<test::TempDir> journal_dir;
+    std::string journal;
+    if (options.power_loss) {
+      journal_dir.emplace("baton-crash-journal");
+      journal = (journal_dir->path / "sync-journal").string();
+      server_options.env["BATON_TEST_SYNC_JOURNAL"] = journal;
+    }
+    // After each kill, before the next start: what a power loss would have left.
+    auto lose_power = [&] {
+      if (journal.empty()) return;
+      ledger->figures().power_loss_bytes_dropped +=
+          static_cast<std::int64_t>(apply_power_loss(journal).bytes_dropped);
+    };
     test::TestServer server(server_options);
     // A first estimate of how long a start takes, for aiming kills inside one.
     auto start_time = server.ready_at() - began;
@@ -145,6 +160,7 @@ int main(int argc, char** argv) {
       lease_watch.stop();
       server.kill9();
       figures.kills++;
+      lose_power();
       // The traffic keeps trying meanwhile, so requests also reach a server that has just
       // begun listening when the next kill comes.
       for (int k = 0;
@@ -154,6 +170,7 @@ int main(int argc, char** argv) {
         const auto delay = std::chrono::microseconds(
             std::uniform_int_distribution<std::int64_t>(0, aim.count())(rng));
         count_start_kill(figures, kill_while_starting(server, delay));
+        lose_power();
       }
       // Stopped before the restart: a long poll sent to the restarted server would hold
       // the check back for up to its wait.

@@ -52,6 +52,8 @@ struct Figures {
   std::atomic<std::int64_t> reads_checked{0}, listed_checked{0};
   std::atomic<std::int64_t> kills{0}, kills_opening_storage{0}, kills_recovered_not_listening{0},
       kills_just_listening{0};
+  // --power-loss: bytes the kills' crash images dropped (written, never fsynced).
+  std::atomic<std::int64_t> power_loss_bytes_dropped{0};
   std::atomic<std::int64_t> answers_refused{
       0};  // 4xx/5xx answers (expected ones: 409 on stale leases)
   // The longest a task was seen still claimed after its lease ended (or after the restart,

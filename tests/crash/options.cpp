@@ -20,10 +20,11 @@ std::string usage() {
   return "usage: crash_loop [--cycles N] [--seed S] [--sync batch|always|none] [--accounts N]\n"
          "                  [--types N] [--producers N] [--workers N] [--min-run-ms N]\n"
          "                  [--max-run-ms N] [--long-run-chance P] [--recovery-kill-chance P]\n"
-         "                  [--json] [--keep]\n"
+         "                  [--power-loss] [--json] [--keep]\n"
          "Runs the real server ($BATON_BIN) under producers and workers, kills it with\n"
          "SIGKILL at random moments (also while it recovers), restarts it, and checks that\n"
-         "nothing acknowledged was lost. Exit 0: no violation; 1: violations; 2: usage;\n"
+         "nothing acknowledged was lost. --power-loss: each kill also drops what was not\n"
+         "fsynced, as a power loss would. Exit 0: no violation; 1: violations; 2: usage;\n"
          "3: the tool itself failed (server would not start, transport error in a check).\n";
 }
 
@@ -64,6 +65,8 @@ std::optional<Options> parse_options(int argc, char** argv, std::string& error) 
     if (arg == "--help" || arg == "-h") {
       error.clear();
       return std::nullopt;
+    } else if (arg == "--power-loss") {
+      options.power_loss = true;
     } else if (arg == "--json") {
       options.json = true;
     } else if (arg == "--keep") {
@@ -108,6 +111,10 @@ std::optional<Options> parse_options(int argc, char** argv, std::string& error) 
       error = "unknown argument " + std::string(arg);
       return std::nullopt;
     }
+  }
+  if (options.power_loss && options.sync == "none") {
+    error = "--power-loss needs --sync batch or always: sync none may lose recent changes then";
+    return std::nullopt;
   }
   if (options.min_run_ms > options.max_run_ms) {
     error = "--min-run-ms must not exceed --max-run-ms";

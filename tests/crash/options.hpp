@@ -25,6 +25,9 @@ struct Options {
   // Each cycle, the chance of one more kill while the restarted server recovers (drawn
   // again after each such kill, at most 3 in a row).
   double recovery_kill_chance = 0.4;
+  // Each kill is a power loss: the data directory keeps only what was fsynced
+  // (store/sync_journal.hpp) before the restart. Not with sync none, which fsyncs nothing.
+  bool power_loss = false;
   bool json = false;  // one JSON line of figures at the end instead of the table
   bool keep = false;  // keep the server's directory (data, config, log)
 };

@@ -32,6 +32,7 @@ Rows activity(const Figures& f, int cycles_done) {
       {"kills_opening_storage", f.kills_opening_storage},
       {"kills_recovered_not_listening", f.kills_recovered_not_listening},
       {"kills_just_listening", f.kills_just_listening},
+      {"power_loss_bytes_dropped", f.power_loss_bytes_dropped},
       {"creates_sent", f.creates_sent},
       {"creates_acked", f.creates_acked},
       {"creates_unknown", f.creates_unknown},
@@ -90,6 +91,7 @@ void print_summary(std::ostream& out, const Options& options, const Ledger& ledg
   const Rows broken = violations_by_kind(ledger);
   if (options.json) {
     boost::json::object line{{"seed", options.seed},           {"sync", options.sync},
+                             {"power_loss", options.power_loss},
                              {"accounts", options.accounts},   {"types", options.types},
                              {"producers", options.producers}, {"workers", options.workers}};
     for (const auto& [name, value] : done) line[name] = value;
@@ -101,7 +103,8 @@ void print_summary(std::ostream& out, const Options& options, const Ledger& ledg
     out << boost::json::serialize(line) << std::endl;
     return;
   }
-  out << "crash_loop: seed " << options.seed << ", sync " << options.sync << ", "
+  out << "crash_loop: seed " << options.seed << ", sync " << options.sync
+      << (options.power_loss ? " with power loss" : "") << ", "
       << options.accounts << " accounts x " << options.types << " types, " << options.producers
       << " producers, " << options.workers << " workers\n";
   for (const auto& [name, value] : done) print_row(out, name, std::to_string(value));
