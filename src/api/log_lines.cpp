@@ -12,11 +12,7 @@ void append_log_line(std::string& out, const LogLine& line, std::string_view tas
   append_json_string(out, line.message);
   if (!line.data_json.empty()) out.append(",\"data\":").append(line.data_json);
   out.append(",\"workerId\":");
-  if (line.worker_id.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, line.worker_id);
-  }
+  append_json_string_or_null(out, line.worker_id);
   out.append(",\"taskId\":");
   append_json_string(out, task_id);
   out.push_back('}');

@@ -397,6 +397,14 @@ void append_json_string(std::string& out, std::string_view text) {
   w.append_to(out);
 }
 
+void append_json_string_or_null(std::string& out, std::string_view text) {
+  if (text.empty()) {
+    out.append("null");
+  } else {
+    append_json_string(out, text);
+  }
+}
+
 std::string printable(std::string_view text) {
   std::string out;
   for (char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');

@@ -21,6 +21,8 @@ std::string printable(std::string_view text);
 void append_task(std::string& out, const Task& task, TaskView view);
 void append_contract(std::string& out, const Contract& contract);
 void append_json_string(std::string& out, std::string_view text);
+// The quoted string, or null when it is empty (an id or name that was never set).
+void append_json_string_or_null(std::string& out, std::string_view text);
 // ,"children":{"count", "ids", "rollup": {status: n, …}} of a parent's read
 // "children": ids, count, rollup by status, their cost and, with the parent's own
 // (`parent_cost`), the total.

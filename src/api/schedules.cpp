@@ -48,11 +48,7 @@ std::string schedule_body(const Schedule& s, std::string_view secret = {}) {
   append_time(out, "next_run_at", s.next_due);
   append_time(out, "last_run_at", s.last_fired_at);
   out.append(",\"last_task_id\":");
-  if (s.last_task_id.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, s.last_task_id);
-  }
+  append_json_string_or_null(out, s.last_task_id);
   out.append(",\"runs\":").append(std::to_string(s.runs));
   append_time(out, "created_at", s.created_at);
   append_time(out, "updated_at", s.updated_at);
@@ -80,11 +76,7 @@ void append_run(std::string& out, const ScheduleRun& run, const Task* task) {
   append_time(out, "due_at", run.due_at);
   append_time(out, "fired_at", run.fired_at);
   out.append(",\"task_id\":");
-  if (run.task_id.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, run.task_id);
-  }
+  append_json_string_or_null(out, run.task_id);
   out.append(",\"task_status\":");
   if (task) {
     out.append("\"").append(to_string(task->status)).append("\"");

@@ -20,17 +20,9 @@ void append_event(std::string& out, const TaskEvent& event) {
   out.append(",\"to\":\"").append(to_string(event.to)).append("\"");
   out.append(",\"attempt\":").append(std::to_string(event.attempt));
   out.append(",\"worker_id\":");
-  if (event.worker.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, event.worker);
-  }
+  append_json_string_or_null(out, event.worker);
   out.append(",\"detail\":");
-  if (event.detail.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, event.detail);
-  }
+  append_json_string_or_null(out, event.detail);
   out.push_back('}');
 }
 
