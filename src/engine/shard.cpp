@@ -268,8 +268,8 @@ void Shard::arm_task_timer(const Ulid& id, TaskTimerKind kind, Millis due, const
   wheel_.schedule(timer.timer, due);
 }
 
-void Shard::reindex(const Task* before, const Task& after, const Ulid& id) {
-  if (before && before->status == TaskStatus::pending) {
+void Shard::reindex(const Task* before, const Task& after, const Ulid& id, bool dequeued) {
+  if (before && before->status == TaskStatus::pending && !dequeued) {
     // In its type's queue, or in its worker's when it was assigned (whichever holds it).
     ReadyEntry entry = make_ready_entry(before->priority, before->scheduled_at, id);
     ReadyQueues::Queue* queue = ready_.find(before->account_id, before->type);
@@ -314,7 +314,7 @@ std::shared_ptr<const Task> Shard::load(const Ulid& id) {
 
 std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const Task> shared,
                                        const Ulid& id, const IdempotencyRequest* idempotency,
-                                       Millis now, Outcome& outcome) {
+                                       Millis now, Outcome& outcome, bool dequeued) {
   const Task& after = *shared;
   std::shared_ptr<const Task> shared_after = shared;
   // First: they may read storage (and throw) before anything else is changed, and their
@@ -346,7 +346,7 @@ std::uint64_t Shard::commit_transition(const Task* before, std::shared_ptr<const
   if (before && before->status == TaskStatus::claimed && after.status != TaskStatus::claimed) {
     end_lease(after.account_id);
   }
-  reindex(before, after, id);
+  reindex(before, after, id, dequeued);
   count_worker(before, after, now);
   if (!logs_.empty()) note_log_transition(before, after, id, generation);
   bool finished = is_terminal(after.status) && (!before || !is_terminal(before->status));

@@ -255,12 +255,14 @@ class Shard {
   // The task's newest state, shared (records are never modified in place); null if none.
   std::shared_ptr<const Task> load(const Ulid& id);
   // Persists before -> after (and a stored response), updates in-memory indexes and
-  // timers, wakes long polls. Returns the commit generation to wait for.
+  // timers, wakes long polls. Returns the commit generation to wait for. `dequeued`: the
+  // caller already took the task's ready entry out (a claim from its queue), so no search
+  // of the queue is made for it.
   std::uint64_t commit_transition(const Task* before, std::shared_ptr<const Task> after,
                                   const Ulid& id,
                                   const IdempotencyRequest* idempotency, Millis now,
-                                  Outcome& outcome);
-  void reindex(const Task* before, const Task& after, const Ulid& id);
+                                  Outcome& outcome, bool dequeued = false);
+  void reindex(const Task* before, const Task& after, const Ulid& id, bool dequeued = false);
   // A due pending task into its queue: its type's, or its worker's while assigned (with a
   // timer that moves it to its type's when the assignment ends). Wakes long polls.
   void make_ready(const Task& task, const ReadyEntry& entry, const Ulid& id);

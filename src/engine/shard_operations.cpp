@@ -296,7 +296,8 @@ Shard::Claimed Shard::claim_from(ReadyQueues::Queue& queue, const Claimant& clai
     Outcome unused;
     Claimed claimed;
     claimed.task = share(std::move(transition.task));
-    claimed.generation = commit_transition(task.get(), claimed.task, entry->id, nullptr, now, unused);
+    claimed.generation =
+        commit_transition(task.get(), claimed.task, entry->id, nullptr, now, unused, true);
     claimed.previous = std::move(task);
     return claimed;
   }
