@@ -100,13 +100,17 @@ class JournaledFile final : public rocksdb::FSWritableFileOwnerWrapper {
     }
     return status;
   }
+  // The length is taken before the sync starts: what is appended while it runs is not
+  // covered by it.
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
                          rocksdb::IODebugContext* debug) override {
-    return synced(target()->Sync(options, debug));
+    std::uint64_t length = end_;
+    return synced(target()->Sync(options, debug), length);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* debug) override {
-    return synced(target()->Fsync(options, debug));
+    std::uint64_t length = end_;
+    return synced(target()->Fsync(options, debug), length);
   }
   // RangeSync only starts write-back (it does not wait for it): nothing becomes durable.
 
@@ -118,8 +122,8 @@ class JournaledFile final : public rocksdb::FSWritableFileOwnerWrapper {
     }
     return status;
   }
-  rocksdb::IOStatus synced(rocksdb::IOStatus status) {
-    if (status.ok()) journal_->note(fields({"sync", std::to_string(end_), path_}));
+  rocksdb::IOStatus synced(rocksdb::IOStatus status, std::uint64_t length) {
+    if (status.ok()) journal_->note(fields({"sync", std::to_string(length), path_}));
     return status;
   }
 
@@ -239,7 +243,11 @@ std::map<std::string, Durable> read_journal(const std::string& journal_path) {
     at = end + 1;
     std::vector<std::string> f = split_tabs(line);
     if (f.size() == 4 && f[0] == "open") {
-      files[f[3]] = Durable{number(f[1], line), number(f[2], line)};
+      Durable opened{number(f[1], line), number(f[2], line)};
+      // Reopened to append (all of it there counts as synced) while this journal already
+      // knows the file: the reopen made nothing durable, so what was known stands.
+      bool reopened = opened.synced > 0;
+      if (!reopened || !files.contains(f[3])) files[f[3]] = opened;
     } else if (f.size() == 3 && f[0] == "sync") {
       std::uint64_t length = number(f[1], line);
       if (auto it = files.find(f[2]); it != files.end()) it->second.synced = length;
@@ -282,7 +290,10 @@ PowerLossFigures apply_power_loss(const std::string& journal_path) {
   PowerLossFigures figures;
   for (const auto& [path, durable] : read_journal(journal_path)) {
     struct stat info {};
-    if (::stat(path.c_str(), &info) != 0) continue;  // deleted outside the journal's view
+    if (::stat(path.c_str(), &info) != 0) {
+      ++figures.missing;  // deleted outside the journal's view, or a relative path
+      continue;
+    }
     ++figures.files;
     const auto size = static_cast<std::uint64_t>(info.st_size);
     const std::uint64_t length = std::max(durable.synced, durable.base);

@@ -13,8 +13,9 @@
 // spare WAL, store/spare_wal.hpp) had content before, the unsynced part reads as that
 // content, zeros. The journal is then emptied for the next run.
 //
-// Not modelled: directory entries (a file created or renamed and never covered by a
-// directory fsync could also vanish; RocksDB fsyncs its directory after each such step),
+// Not modelled: torn or partial loss (a real power loss may keep any subset of the
+// unsynced pages; the image drops all of them), directory entries (a file created,
+// renamed or deleted and not yet covered by a directory fsync could come back or vanish),
 // and files written outside RocksDB (Baton's format file and the spares, written and
 // fsynced whole before use). Enabled in `baton serve` only by the environment variable
 // BATON_TEST_SYNC_JOURNAL (docs/reliability.md "Power loss").
@@ -29,12 +30,14 @@ class FileSystem;
 namespace baton {
 
 // A file system over `target` (null: RocksDB's default) that appends its events to the
-// file `journal_path` (created if missing). Throws std::runtime_error if the journal cannot be opened.
+// file `journal_path` (created if missing). Throws std::runtime_error if the journal
+// cannot be opened.
 std::shared_ptr<rocksdb::FileSystem> make_sync_journal_file_system(
     std::shared_ptr<rocksdb::FileSystem> target, const std::string& journal_path);
 
 struct PowerLossFigures {
-  int files = 0;                // files the journal named that still exist
+  int files = 0;    // files the journal named that still exist
+  int missing = 0;  // files it named that were not found (and so were left alone)
   // Unsynced bytes cut off, and those zeroed in a reused file that were not zero already.
   std::uint64_t bytes_dropped = 0;
 };

@@ -10,7 +10,8 @@
 //    nothing, and still loses nothing to a kill -9 (the writes are in the OS page cache).
 //    So under kill -9, in every mode: NOTHING ACKNOWLEDGED IS LOST, claims and heartbeats
 //    included. With --power-loss each kill also drops every byte not fsynced
-//    (store/sync_journal.hpp), as a power loss would: the same holds for batch and always.
+//    (store/sync_journal.hpp), the clean cut of a power loss: the same holds for batch and
+//    always.
 //  - A change that was never answered is applied whole or not at all; its client cannot
 //    know which. Sent again with the same Idempotency-Key and body it gets the stored
 //    answer if it was applied, and a new task is made only if it was not.
@@ -136,8 +137,9 @@ int main(int argc, char** argv) {
     // After each kill, before the next start: what a power loss would have left.
     auto lose_power = [&] {
       if (journal.empty()) return;
-      ledger->figures().power_loss_bytes_dropped +=
-          static_cast<std::int64_t>(apply_power_loss(journal).bytes_dropped);
+      PowerLossFigures image = apply_power_loss(journal);
+      ledger->figures().power_loss_bytes_dropped += static_cast<std::int64_t>(image.bytes_dropped);
+      ledger->figures().power_loss_files_missing += image.missing;
     };
     test::TestServer server(server_options);
     // A first estimate of how long a start takes, for aiming kills inside one.

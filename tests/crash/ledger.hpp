@@ -54,6 +54,8 @@ struct Figures {
       kills_just_listening{0};
   // --power-loss: bytes the kills' crash images dropped (written, never fsynced).
   std::atomic<std::int64_t> power_loss_bytes_dropped{0};
+  // Files the journal named that were gone at the image (left as they were): 0 expected.
+  std::atomic<std::int64_t> power_loss_files_missing{0};
   std::atomic<std::int64_t> answers_refused{
       0};  // 4xx/5xx answers (expected ones: 409 on stale leases)
   // The longest a task was seen still claimed after its lease ended (or after the restart,

@@ -24,7 +24,7 @@ std::string usage() {
          "Runs the real server ($BATON_BIN) under producers and workers, kills it with\n"
          "SIGKILL at random moments (also while it recovers), restarts it, and checks that\n"
          "nothing acknowledged was lost. --power-loss: each kill also drops what was not\n"
-         "fsynced, as a power loss would. Exit 0: no violation; 1: violations; 2: usage;\n"
+         "fsynced (a clean power loss). Exit 0: no violation; 1: violations; 2: usage;\n"
          "3: the tool itself failed (server would not start, transport error in a check).\n";
 }
 

@@ -33,6 +33,7 @@ Rows activity(const Figures& f, int cycles_done) {
       {"kills_recovered_not_listening", f.kills_recovered_not_listening},
       {"kills_just_listening", f.kills_just_listening},
       {"power_loss_bytes_dropped", f.power_loss_bytes_dropped},
+      {"power_loss_files_missing", f.power_loss_files_missing},
       {"creates_sent", f.creates_sent},
       {"creates_acked", f.creates_acked},
       {"creates_unknown", f.creates_unknown},

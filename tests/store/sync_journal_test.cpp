@@ -124,6 +124,35 @@ BOOST_AUTO_TEST_CASE(renames_and_deletes_follow_their_file) {
   BOOST_TEST(figures.files == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_reopened_file_keeps_what_was_known_of_it) {
+  Journaled j;
+  const std::string path = (j.dir.path / "000004.log").string();
+  auto file = j.create("000004.log");
+  append(*file, "abc");
+  sync(*file);
+  append(*file, "def");  // not synced
+  BOOST_REQUIRE(file->Close(rocksdb::IOOptions(), nullptr).ok());
+  // Reopened in the same run (RocksDB reopens its last WAL): the unsynced tail stays
+  // unsynced, and what is appended and synced after counts from the file's end.
+  std::unique_ptr<rocksdb::FSWritableFile> again;
+  BOOST_REQUIRE(j.files->ReopenWritableFile(path, rocksdb::FileOptions(), &again, nullptr).ok());
+  append(*again, "gh");
+  PowerLossFigures figures = apply_power_loss(j.journal.string());
+  BOOST_TEST(read_all(path) == "abc");
+  BOOST_TEST(figures.bytes_dropped == 5u);
+  BOOST_TEST(figures.missing == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_gone_at_the_image_is_counted_as_missing) {
+  Journaled j;
+  auto file = j.create("000005.sst");
+  append(*file, "x");
+  fs::remove(j.dir.path / "000005.sst");  // behind the journal's back
+  PowerLossFigures figures = apply_power_loss(j.journal.string());
+  BOOST_TEST(figures.missing == 1);
+  BOOST_TEST(figures.files == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_journal_is_refused) {
   test::TempDir dir{"baton-sync-journal"};
   write_file(dir.path / "journal", "sync\tnot-a-number\t/x\n");
