@@ -138,13 +138,9 @@ bool is_claimable(const Task& task, Millis now);
 // And by this worker: not assigned to another one.
 bool is_claimable_by(const Task& task, const std::string& worker, Millis now);
 
-// Every transition it makes adds one event to the task's history, except a heartbeat's
-// (a lease renewed changes nothing the history tells) and those that change no status and
-// record no verdict; a release takes its claim's event back out.
+// Every transition it makes also adds its event to the task's history
+// (core/lifecycle_history.hpp).
 Transition apply(const Task& task, const Command& command, const TransitionContext& ctx);
-
-// The first event of a task's history, when it is created (in `task.status`).
-void record_creation(Task& task, Millis now);
 
 // Default retry delay after the given attempt (1-based): base * 2^(attempt-1), capped,
 // times jitter.

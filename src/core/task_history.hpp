@@ -54,7 +54,7 @@ struct TaskHistory {
   // Oldest first; one more than the bound while the latest is a claim's (trimmed with the
   // next event, so that a released claim takes only its own event back out).
   std::vector<TaskEvent> events;
-  std::int64_t dropped = 0;       // older events dropped to keep within the bound
+  std::int64_t dropped = 0;  // older events dropped to keep within the bound
 
   // Appends, then drops the oldest past `kept` (at least 1).
   void add(TaskEvent event, int kept);

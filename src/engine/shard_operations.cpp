@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/lifecycle_history.hpp"
 #include "engine/shard.hpp"
 #include "store/db.hpp"
 

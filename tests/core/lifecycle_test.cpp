@@ -13,6 +13,7 @@
 
 #include "core/errors.hpp"
 #include "core/lifecycle.hpp"
+#include "core/lifecycle_history.hpp"
 #include "core/task.hpp"
 
 // The lifecycle rules of spec section 4, checked state by state and command by command.
