@@ -21,13 +21,14 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-test1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libyaml-cpp-dev libssl-dev libjemalloc-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev tzdata libpq-dev
 )
 # The fuzz targets need clang and its libFuzzer runtime; the TLS tests make their
 # certificates with the openssl command; the metrics tests check /metrics with promtool
 # and scrape it with a real Prometheus; the dashboard's tests drive Debian's Chromium
-# (tests only: none of these is needed to run Baton).
-test_packages=(clang libclang-rt-14-dev openssl prometheus chromium)
+# and the PostgreSQL backend's tests start a private PostgreSQL 15 (tests only: none of
+# these is needed to run Baton).
+test_packages=(clang libclang-rt-14-dev openssl prometheus chromium postgresql-15)
 
 install_missing() {
   local missing=()

@@ -270,6 +270,8 @@ asio::awaitable<Result> run_operation(Services& services, Call& call) {
   } catch (const StorageError& failure) {
     note_failure(Failure::storage_answer, call.operation.id, failure.what());
     result = error_result(call, ErrorCode::unavailable, "Storage is unavailable; retry later.");
+  } catch (const NotImplemented& missing) {
+    result = error_result(call, ErrorCode::not_implemented, missing.what());
   } catch (const std::exception& failure) {
     note_failure(Failure::handler_exception, call.operation.id, failure.what());
     result = error_result(call, ErrorCode::server_error, "Internal error; retry later.");

@@ -474,8 +474,9 @@ std::vector<ErrorCode> declared_errors(const Operation& operation) {
   for (ErrorCode code : operation.errors) add(code);
   // Any request: malformed HTTP or a key in the query (400), headers too large (431),
   // another method on this path (405), storage or shutdown (503), a fault (500).
+  // And one the storage engine in use does not offer (501; docs/scale-out.md).
   for (ErrorCode code : {E::invalid_request, E::request_header_too_large, E::method_not_allowed,
-                         E::unavailable, E::server_error}) {
+                         E::unavailable, E::server_error, E::not_implemented}) {
     add(code);
   }
   if (operation.has_body()) {

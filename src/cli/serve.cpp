@@ -17,15 +17,10 @@
 #include "cli/descriptors.hpp"
 #include "cli/log.hpp"
 #include "core/failures.hpp"
-#include "engine/local_account_store.hpp"
-#include "engine/local_engine.hpp"
+#include "cli/backend.hpp"
 #include "http/address_counts.hpp"
 #include "http/listener.hpp"
 #include "http/tls.hpp"
-#include "store/db.hpp"
-#include "store/format.hpp"
-#include "store/storage_log.hpp"
-#include "store/sync_journal.hpp"
 
 namespace baton {
 
@@ -108,9 +103,6 @@ int serve(const Config& config, const std::string& config_path) {
     log(LogLevel::error, "failure: " + std::string(to_string(kind)) + " in " + std::string(where),
         detail);
   });
-  set_storage_log([](bool error, std::string_view line) {
-    log(error ? LogLevel::error : LogLevel::warn, "rocksdb", line);
-  });
   int shards = config.server.shards > 0 ? config.server.shards
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto endpoint = split_listen(config.server.listen);
@@ -138,73 +130,12 @@ int serve(const Config& config, const std::string& config_path) {
             std::to_string(descriptors.reserved) + " (storage.max_open_files " +
             std::to_string(config.storage.max_open_files) + ")");
   }
-  auto started = std::chrono::steady_clock::now();
-  std::string error;
-  // Spare WAL files only pay off where the WAL is fsynced.
-  std::uint64_t wal_spare_bytes =
-      config.storage.sync == SyncMode::none ? 0 : static_cast<std::uint64_t>(config.storage.wal_spare_bytes);
-  // Before anything is written there: a refused directory stays as it was.
-  if (std::string problem = check_data_directory(config.storage.path); !problem.empty()) {
-    log(LogLevel::error, "cannot serve this data directory", problem);
-    return 1;
-  }
-  // The power-loss tests' journal of what each file made durable (store/sync_journal.hpp).
-  std::shared_ptr<rocksdb::FileSystem> files;
-  if (const char* journal = std::getenv("BATON_TEST_SYNC_JOURNAL"); journal && *journal) {
-    try {
-      files = make_sync_journal_file_system(nullptr, journal);
-    } catch (const std::exception& e) {
-      log(LogLevel::error, "cannot open storage", e.what());
-      return 1;
-    }
-    log(LogLevel::warn, "BATON_TEST_SYNC_JOURNAL is set: every sync is journaled, for tests",
-        journal);
-  }
-  auto db = Db::open(config.storage.path, &error, nullptr, wal_spare_bytes,
-                     config.storage.max_open_files, std::move(files));
-  if (!db) {
-    log(LogLevel::error, "cannot open storage", error);
-    return 1;
-  }
-  db->on_unwritable([](const std::string& failure) {
-    log(LogLevel::error,
-        "storage failed: writes answer 503 and /health is degraded until it recovers", failure);
-  });
-  db->on_writable([] { log(LogLevel::info, "storage recovered: writes are accepted again"); });
-  db->on_lost([](const std::string& failure) {
-    // Closed for a reopen that failed: nothing can be served. What was acknowledged is
-    // in RocksDB's files; a restart (systemd's Restart=on-failure) opens them again.
-    log(LogLevel::error, "storage could not be opened again: exiting for a restart", failure);
-    std::_Exit(1);
-  });
-  if (std::string problem = record_data_format(config.storage.path); !problem.empty()) {
-    log(LogLevel::error, "cannot open storage", problem);
-    return 1;
-  }
-  if (wal_spare_bytes > 0 && db->wal_spare_stats().spares_used == 0) {
-    log(LogLevel::warn, "no spare WAL file could be made: WAL fsyncs stay slower",
-        "less than five spares' size free on the disk, or " + config.storage.path +
-            "/wal-spares not writable; /health counts storage.wal_spares_missed");
-  }
-  EngineOptions options;
-  options.sync = config.storage.sync;
-  options.group_commit_max_batch = config.storage.group_commit_max_batch;
-  options.retry_backoff_base_seconds = config.tasks.retry_backoff_base_seconds;
-  options.retry_backoff_max_seconds = config.tasks.retry_backoff_max_seconds;
-  options.task_history_kept = config.tasks.history_kept;
-  options.pin_shards = config.server.pin_shards;
-  options.purge_interval_seconds = config.tasks.purge_interval_seconds;
-  options.purge_batch = config.tasks.purge_batch;
-  LocalEngine engine(*db, options, shards);
-  engine.recover();
-  auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - started)
-                          .count();
-  log(LogLevel::info, "storage opened and recovered",
-      config.storage.path + " in " + std::to_string(recovered_ms) + " ms");
-
-  LocalAccountStore accounts(*db);
-  api::Api api(engine, accounts, config, [](std::string_view message, std::string_view detail) {
+  std::unique_ptr<Backend> backend = config.storage.engine == "postgres"
+                                        ? open_postgres_backend(config, shards)
+                                        : open_rocksdb_backend(config, shards);
+  if (!backend) return 1;
+  TaskEngine& engine = backend->engine();
+  api::Api api(engine, backend->accounts(), config, [](std::string_view message, std::string_view detail) {
     log(LogLevel::warn, message, detail);
   });
   engine.set_retention([&api](const std::string& account) { return api.retention_ms(account); });
@@ -232,7 +163,7 @@ int serve(const Config& config, const std::string& config_path) {
     address = resolve_host(endpoint->host);
     port = endpoint->port;
     for (int i = 0; i < shards; ++i) {
-      listeners.push_back(std::make_unique<http::Listener>(engine.context(i), api, limits, i));
+      listeners.push_back(std::make_unique<http::Listener>(backend->context(i), api, limits, i));
       // Port 0: the first shard gets a free port and the others join it.
       port = listeners.back()->open(address, port);
     }
@@ -254,7 +185,7 @@ int serve(const Config& config, const std::string& config_path) {
     try {
       if (!metrics_endpoint) throw std::runtime_error("expected HOST:PORT");
       metrics_handler = api.metrics_port();
-      metrics_listener = std::make_unique<http::Listener>(engine.context(0), *metrics_handler,
+      metrics_listener = std::make_unique<http::Listener>(backend->context(0), *metrics_handler,
                                                           metrics_limits, 0);
       unsigned short bound = metrics_listener->open(resolve_host(metrics_endpoint->host),
                                                     metrics_endpoint->port);
@@ -278,14 +209,14 @@ int serve(const Config& config, const std::string& config_path) {
     }
     return stats;
   });
-  engine.start();
+  backend->start();
   for (int i = 0; i < shards; ++i) {
     http::Listener* listener = listeners[i].get();
-    asio::post(engine.context(i), [listener] { listener->start(); });
+    asio::post(backend->context(i), [listener] { listener->start(); });
   }
   if (metrics_listener) {
     http::Listener* listener = metrics_listener.get();
-    asio::post(engine.context(0), [listener] { listener->start(); });
+    asio::post(backend->context(0), [listener] { listener->start(); });
   }
   log(LogLevel::info, "listening",
       (address.find(':') == std::string::npos ? address : "[" + address + "]") + ":" +
@@ -325,13 +256,13 @@ int serve(const Config& config, const std::string& config_path) {
   // Stop accepting, answer parked long polls, let in-flight requests finish.
   for (int i = 0; i < shards; ++i) {
     http::Listener* listener = listeners[i].get();
-    asio::post(engine.context(i), [listener] { listener->drain(); });
+    asio::post(backend->context(i), [listener] { listener->drain(); });
   }
   if (metrics_listener) {
     http::Listener* listener = metrics_listener.get();
-    asio::post(engine.context(0), [listener] { listener->drain(); });
+    asio::post(backend->context(0), [listener] { listener->drain(); });
   }
-  engine.begin_shutdown();
+  backend->begin_shutdown();
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::seconds(config.server.shutdown_grace_seconds);
   for (;;) {
@@ -348,14 +279,14 @@ int serve(const Config& config, const std::string& config_path) {
       // Requests still running hold coroutine frames that span shards; tearing the
       // shards down under them is unsafe. Write what is queued, then leave at once.
       log(LogLevel::warn, "closing connections still busy", std::to_string(live));
-      engine.stop();
-      db->flush_wal();
+      backend->stop();
+      backend->flush();
       log(LogLevel::info, "stopped");
       std::_Exit(0);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  engine.stop();
+  backend->stop();
   listeners.clear();
   metrics_listener.reset();
   log(LogLevel::info, "stopped");

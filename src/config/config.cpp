@@ -248,6 +248,10 @@ struct Loader {
       const Field& set = *find_field("server.tls", config.server.tls.cert.empty() ? "key" : "cert");
       result.errors.push_back(blame(set) + "HTTPS needs both server.tls.cert and server.tls.key");
     }
+    if (config.storage.engine == "postgres" && config.storage.postgres.url.empty()) {
+      result.errors.push_back(blame(*find_field("storage", "engine")) +
+                              "postgres needs storage.postgres.url (a libpq connection string)");
+    }
   }
 };
 

@@ -47,6 +47,16 @@ struct Config {
     std::int64_t wal_spare_bytes = 64LL << 20;
     // RocksDB table files kept open at most; part of the descriptor budget (serve).
     int max_open_files = 256;
+    // Where tasks, accounts and keys live: "rocksdb" (embedded, under `path`) or
+    // "postgres" (one PostgreSQL-wire database that several nodes share; docs/scale-out.md).
+    std::string engine = "rocksdb";
+    struct Postgres {
+      std::string url;  // a libpq connection string or postgresql:// URI
+      int connections_per_shard = 4;
+      std::string wake = "notify";  // long polls woken by LISTEN/NOTIFY, or "poll"
+      int poll_interval_ms = 500;   // a parked long poll looks again this often
+      int sweep_interval_ms = 100;  // expired leases (of every node) are taken back this often
+    } postgres;
   } storage;
   struct Leases {
     int min_seconds = 30;

@@ -41,9 +41,10 @@ constexpr std::array kCatalog = {
     ErrorInfo{E::dependency_not_found, "dependency_not_found", 400, false, A::fix_request, 0},
     ErrorInfo{E::task_assigned, "task_assigned", 409, false, A::check_task_status, 0},
     ErrorInfo{E::budget_exceeded, "budget_exceeded", 402, true, A::retry_after_wait, 0},
+    ErrorInfo{E::not_implemented, "not_implemented", 501, false, A::fix_request, 0},
 };
 
-static_assert(kCatalog.size() == static_cast<std::size_t>(E::budget_exceeded));
+static_assert(kCatalog.size() == static_cast<std::size_t>(E::not_implemented));
 
 constexpr ErrorInfo kNone{E::none, "none", 200, false, A::check_task_status, 0};
 

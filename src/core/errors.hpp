@@ -14,6 +14,12 @@ struct StorageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An operation the storage engine in use does not offer (yet), named in the message:
+// answered 501 not_implemented.
+struct NotImplemented : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 enum class ErrorCode : std::uint8_t {
   none = 0,
   missing_api_key,
@@ -43,6 +49,7 @@ enum class ErrorCode : std::uint8_t {
   dependency_not_found,  // depends_on or parent_task_id names no task of the account
   task_assigned,         // a claim by id of a task assigned to another worker
   budget_exceeded,       // a claim by an account past its monthly cost budget
+  not_implemented,       // an operation the storage engine in use does not offer
 };
 
 enum class ActionCode : std::uint8_t {

@@ -571,6 +571,37 @@ BOOST_AUTO_TEST_CASE(tls_is_a_nested_map_with_both_files_or_neither) {
   BOOST_TEST(from_env.config->server.tls.key == "/k.pem");
 }
 
+// storage.engine picks the backend; postgres needs its URL, and its keys are a map inside
+// storage, also from BATON_STORAGE_POSTGRES_*.
+BOOST_AUTO_TEST_CASE(the_postgres_engine_needs_its_url) {
+  const Loaded loaded(
+      "storage:\n  engine: postgres\n  postgres:\n    url: \"host=db dbname=baton\"\n"
+      "    connections_per_shard: 8\n    wake: poll\n    poll_interval_ms: 250\n");
+  BOOST_TEST_INFO(joined(loaded.result.errors));
+  BOOST_REQUIRE(loaded.result.config.has_value());
+  const Config::Storage& storage = loaded.result.config->storage;
+  BOOST_TEST(storage.engine == "postgres");
+  BOOST_TEST(storage.postgres.url == "host=db dbname=baton");
+  BOOST_TEST(storage.postgres.connections_per_shard == 8);
+  BOOST_TEST(storage.postgres.wake == "poll");
+  BOOST_TEST(storage.postgres.poll_interval_ms == 250);
+  BOOST_TEST(storage.postgres.sweep_interval_ms == 100);
+  BOOST_TEST(Config{}.storage.engine == "rocksdb");
+
+  const Loaded no_url("storage:\n  engine: postgres\n");
+  BOOST_TEST(only_error(no_url.result) ==
+             no_url.at(2) + "storage.engine: postgres needs storage.postgres.url (a libpq connection string)");
+  const Loaded other("storage:\n  engine: sqlite\n");
+  BOOST_TEST(only_error(other.result).find("expected one of rocksdb, postgres") != std::string::npos);
+  const Loaded wake("storage:\n  postgres:\n    wake: sometimes\n");
+  BOOST_TEST(only_error(wake.result).find("expected one of notify, poll") != std::string::npos);
+
+  Env env{"BATON_STORAGE_ENGINE=postgres", "BATON_STORAGE_POSTGRES_URL=postgresql://db/baton"};
+  const ConfigResult from_env = load_config("", env.get());
+  BOOST_REQUIRE(from_env.config.has_value());
+  BOOST_TEST(from_env.config->storage.postgres.url == "postgresql://db/baton");
+}
+
 // ---- Plans (docs/limits.md) ----
 
 BOOST_AUTO_TEST_CASE(the_shipped_plans_are_seed_000s_and_the_default_is_unlimited) {

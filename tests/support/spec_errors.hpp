@@ -16,7 +16,7 @@ struct SpecErrorRow {
 
 // In the spec's order, which is also ErrorCode's order, then Baton's extensions (ext),
 // as docs/api.md documents them.
-inline constexpr std::array<SpecErrorRow, 26> kSpecErrors = {{
+inline constexpr std::array<SpecErrorRow, 27> kSpecErrors = {{
     {"missing_api_key", 401, true, "authenticate"},
     {"invalid_api_key", 401, false, "authenticate"},
     {"invalid_request", 400, false, "fix_request"},
@@ -43,6 +43,7 @@ inline constexpr std::array<SpecErrorRow, 26> kSpecErrors = {{
     {"dependency_not_found", 400, false, "fix_request"},  // (ext) workflow
     {"task_assigned", 409, false, "check_task_status"},   // (ext) workflow
     {"budget_exceeded", 402, true, "retry_after_wait"},   // (ext) costs
+    {"not_implemented", 501, false, "fix_request"},       // (ext) storage.engine: postgres
 }};
 
 }  // namespace baton::test

@@ -1,0 +1,242 @@
+#include "pg/connection.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/errors.hpp"
+
+namespace baton::pg {
+
+namespace asio = boost::asio;
+
+// ---- Params ----
+
+Params& Params::text(std::string value) {
+  lengths_.push_back(static_cast<int>(value.size()));
+  values_.push_back(std::move(value));
+  nulls_.push_back(false);
+  formats_.push_back(0);
+  return *this;
+}
+
+Params& Params::integer(std::int64_t value) { return text(std::to_string(value)); }
+
+Params& Params::boolean(bool value) { return text(value ? "t" : "f"); }
+
+Params& Params::bytes(std::string value) {
+  text(std::move(value));
+  formats_.back() = 1;
+  return *this;
+}
+
+Params& Params::null() {
+  text("");
+  nulls_.back() = true;
+  return *this;
+}
+
+std::vector<const char*> Params::pointers() const {
+  std::vector<const char*> out;
+  out.reserve(values_.size());
+  for (std::size_t i = 0; i < values_.size(); ++i) {
+    out.push_back(nulls_[i] ? nullptr : values_[i].data());
+  }
+  return out;
+}
+
+// ---- Result ----
+
+Result::Result(pg_result* result) : result_(result) {}
+Result::~Result() {
+  if (result_) PQclear(result_);
+}
+Result::Result(Result&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+Result& Result::operator=(Result&& other) noexcept {
+  if (this != &other) {
+    if (result_) PQclear(result_);
+    result_ = other.result_;
+    other.result_ = nullptr;
+  }
+  return *this;
+}
+
+bool Result::ok() const {
+  if (!result_) return false;
+  ExecStatusType status = PQresultStatus(result_);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+int Result::rows() const { return result_ ? PQntuples(result_) : 0; }
+
+bool Result::is_null(int row, int column) const { return PQgetisnull(result_, row, column) == 1; }
+
+std::string_view Result::bytes(int row, int column) const {
+  return {PQgetvalue(result_, row, column), static_cast<std::size_t>(PQgetlength(result_, row, column))};
+}
+
+std::int64_t Result::integer(int row, int column) const {
+  // Binary format: big-endian, as wide as the column's type.
+  std::string_view raw = bytes(row, column);
+  std::int64_t value = (!raw.empty() && static_cast<signed char>(raw[0]) < 0) ? -1 : 0;
+  for (unsigned char byte : raw) value = static_cast<std::int64_t>((static_cast<std::uint64_t>(value) << 8) | byte);
+  return value;
+}
+
+bool Result::boolean(int row, int column) const {
+  std::string_view raw = bytes(row, column);
+  return !raw.empty() && raw[0] != 0;
+}
+
+std::int64_t Result::affected() const {
+  const char* count = result_ ? PQcmdTuples(result_) : "";
+  return *count ? std::strtoll(count, nullptr, 10) : 0;
+}
+
+std::string Result::error() const {
+  if (ok()) return "";
+  if (!result_) return "no result";
+  return PQresultErrorMessage(result_);
+}
+
+std::string Result::sqlstate() const {
+  if (ok() || !result_) return "";
+  const char* state = PQresultErrorField(result_, PG_DIAG_SQLSTATE);
+  return state ? state : "";
+}
+
+// ---- Connection ----
+
+// The socket as Asio sees it: a duplicate of libpq's descriptor, so that Asio closing its
+// own never closes libpq's.
+struct Connection::Socket {
+  asio::posix::stream_descriptor descriptor;
+  Socket(asio::io_context& io, int fd) : descriptor(io, ::dup(fd)) {}
+};
+
+Connection::Connection(asio::io_context& io, pg_conn* conn)
+    : conn_(conn), socket_(std::make_unique<Socket>(io, PQsocket(conn))) {}
+
+Connection::~Connection() {
+  socket_.reset();
+  if (conn_) PQfinish(conn_);
+}
+
+std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::string& conninfo,
+                                             std::span<const Statement> statements,
+                                             std::string& error) {
+  pg_conn* conn = PQconnectdb(conninfo.c_str());
+  if (!conn || PQstatus(conn) != CONNECTION_OK) {
+    error = conn ? PQerrorMessage(conn) : "out of memory";
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    if (conn) PQfinish(conn);
+    return nullptr;
+  }
+  for (const Statement& statement : statements) {
+    Result prepared(PQprepare(conn, std::string(statement.name).c_str(),
+                              std::string(statement.sql).c_str(), 0, nullptr));
+    if (!prepared.ok()) {
+      error = "preparing " + std::string(statement.name) + ": " + prepared.error();
+      PQfinish(conn);
+      return nullptr;
+    }
+  }
+  if (PQsetnonblocking(conn, 1) != 0) {
+    error = PQerrorMessage(conn);
+    PQfinish(conn);
+    return nullptr;
+  }
+  return std::unique_ptr<Connection>(new Connection(io, conn));
+}
+
+bool Connection::in_transaction() const {
+  PGTransactionStatusType status = PQtransactionStatus(conn_);
+  return status != PQTRANS_IDLE;
+}
+
+void Connection::roll_back_now() {
+  if (broken_) return;
+  // PQexec blocks whatever the non-blocking setting; a rollback is one short round trip.
+  Result done(PQexec(conn_, "ROLLBACK"));
+  if (!done.ok() || PQstatus(conn_) != CONNECTION_OK) broken_ = true;
+}
+
+asio::awaitable<void> Connection::flush() {
+  for (;;) {
+    int pending = PQflush(conn_);
+    if (pending == 0) co_return;
+    if (pending < 0) {
+      broken_ = true;
+      throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+    }
+    co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
+                                            asio::use_awaitable);
+  }
+}
+
+asio::awaitable<Result> Connection::finish() {
+  co_await flush();
+  for (;;) {
+    if (PQconsumeInput(conn_) == 0) {
+      broken_ = true;
+      throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+    }
+    if (PQisBusy(conn_) == 0) break;
+    co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                            asio::use_awaitable);
+  }
+  // One statement gives one result, then null; an error's result is the one to keep.
+  Result kept;
+  bool failed = false;
+  while (pg_result* next = PQgetResult(conn_)) {
+    Result result(next);
+    if (failed) continue;
+    failed = !result.ok();
+    kept = std::move(result);
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    broken_ = true;
+    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+  }
+  co_return kept;
+}
+
+asio::awaitable<Result> Connection::run(std::string_view statement, const Params& params) {
+  if (broken_) throw StorageError("postgres: connection lost");
+  std::vector<const char*> values = params.pointers();
+  if (PQsendQueryPrepared(conn_, std::string(statement).c_str(), params.size(), values.data(),
+                          params.lengths().data(), params.formats().data(), 1) == 0) {
+    broken_ = true;
+    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+  }
+  co_return co_await finish();
+}
+
+asio::awaitable<Result> Connection::exec(std::string_view sql) {
+  if (broken_) throw StorageError("postgres: connection lost");
+  if (PQsendQueryParams(conn_, std::string(sql).c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) == 0) {
+    broken_ = true;
+    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+  }
+  co_return co_await finish();
+}
+
+asio::awaitable<void> Connection::wait_notifications(
+    const std::function<void(std::string_view, std::string_view)>& deliver) {
+  co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                          asio::use_awaitable);
+  if (PQconsumeInput(conn_) == 0) {
+    broken_ = true;
+    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+  }
+  while (PGnotify* notification = PQnotifies(conn_)) {
+    deliver(notification->relname, notification->extra);
+    PQfreemem(notification);
+  }
+}
+
+}  // namespace baton::pg

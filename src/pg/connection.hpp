@@ -1,0 +1,115 @@
+#pragma once
+// One libpq connection, driven without blocking from the io_context of the thread that
+// owns it: a statement is sent, then the coroutine waits on the socket (registered with
+// Asio) until the answer is in. Only the owning thread uses it. Statements are prepared
+// once, when the connection is opened, and run by name with their parameters as text
+// (bytea as binary); answers come back in binary, so integers and bytea need no parsing.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace baton::pg {
+
+// A statement the connection prepares when it opens.
+struct Statement {
+  std::string_view name;
+  std::string_view sql;
+};
+
+// A statement's parameters, in order.
+class Params {
+ public:
+  Params& text(std::string value);
+  Params& integer(std::int64_t value);
+  Params& boolean(bool value);
+  Params& bytes(std::string value);  // sent as binary: for bytea columns
+  Params& null();
+
+  int size() const { return static_cast<int>(values_.size()); }
+  // libpq's arrays, valid while this object lives unchanged.
+  std::vector<const char*> pointers() const;
+  const std::vector<int>& lengths() const { return lengths_; }
+  const std::vector<int>& formats() const { return formats_; }
+
+ private:
+  std::vector<std::string> values_;
+  std::vector<bool> nulls_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+};
+
+// A statement's answer (binary format). Owns the libpq result.
+class Result {
+ public:
+  Result() = default;
+  explicit Result(pg_result* result);
+  ~Result();
+  Result(Result&& other) noexcept;
+  Result& operator=(Result&& other) noexcept;
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+
+  bool ok() const;  // the statement succeeded (with or without rows)
+  int rows() const;
+  bool is_null(int row, int column) const;
+  std::string_view bytes(int row, int column) const;  // text and bytea columns
+  std::string text(int row, int column) const { return std::string(bytes(row, column)); }
+  std::int64_t integer(int row, int column) const;    // smallint, integer, bigint
+  bool boolean(int row, int column) const;
+  std::int64_t affected() const;  // rows an INSERT, UPDATE or DELETE touched
+  std::string error() const;      // "" when ok
+  std::string sqlstate() const;   // "" when ok, e.g. "23505" for a unique violation
+
+ private:
+  pg_result* result_ = nullptr;
+};
+
+class Connection {
+ public:
+  // Connects (blocking: done at start and when a broken connection is replaced) and
+  // prepares `statements`. Null with `error` set when the server cannot be reached or a
+  // statement does not prepare.
+  static std::unique_ptr<Connection> open(boost::asio::io_context& io, const std::string& conninfo,
+                                          std::span<const Statement> statements, std::string& error);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs a prepared statement. A lost connection throws StorageError and leaves the
+  // connection broken(); an SQL error is a Result that is not ok().
+  boost::asio::awaitable<Result> run(std::string_view statement, const Params& params);
+  // Runs SQL text with no parameters (BEGIN, COMMIT, LISTEN).
+  boost::asio::awaitable<Result> exec(std::string_view sql);
+  // Waits until the server sends something, then hands each notification's payload to
+  // `deliver` (the LISTEN connection's loop). Throws StorageError when the connection is lost.
+  boost::asio::awaitable<void> wait_notifications(
+      const std::function<void(std::string_view channel, std::string_view payload)>& deliver);
+
+  bool broken() const { return broken_; }
+  // In a transaction (or a failed one) after a statement was cut short: not reusable as is.
+  bool in_transaction() const;
+  // Blocking ROLLBACK, for a connection given back with its transaction open.
+  void roll_back_now();
+
+ private:
+  Connection(boost::asio::io_context& io, pg_conn* conn);
+  boost::asio::awaitable<Result> finish();
+  boost::asio::awaitable<void> flush();
+
+  struct Socket;
+  pg_conn* conn_ = nullptr;
+  std::unique_ptr<Socket> socket_;
+  bool broken_ = false;
+};
+
+}  // namespace baton::pg

@@ -1,0 +1,251 @@
+// PgEngine's threads, long polls, the lease sweeper and the LISTEN connection. The
+// operations on tasks are in engine_tasks.cpp; those not offered on PostgreSQL yet in
+// engine_unbuilt.cpp.
+#include "pg/engine.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "core/failures.hpp"
+#include "pg/engine_thread.hpp"
+#include "pg/task_rows.hpp"
+
+namespace baton::pg {
+
+namespace asio = boost::asio;
+
+namespace {
+
+thread_local PgEngine::Thread* current_thread = nullptr;
+
+// Ends a detached coroutine's exception in the failure log instead of the process.
+auto log_exit(std::string_view where) {
+  return [where](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      note_failure(Failure::detached_coroutine, where, e.what());
+    }
+  };
+}
+
+}  // namespace
+
+// A parked long poll's end of ClaimWatch: the client's disconnect stops the wait.
+struct WaiterCancel final : ClaimCancel {
+  PgEngine::Waiter* waiter = nullptr;  // null once the claim is no longer parked
+  void cancel() override {
+    if (waiter) waiter->timer.cancel();
+  }
+};
+
+PgEngine::PgEngine(PgOptions options) : options_(std::move(options)) {
+  for (int i = 0; i < std::max(1, options_.threads); ++i) {
+    auto thread = std::make_unique<Thread>(i);
+    thread->pool = std::make_unique<Pool>(thread->io, options_.conninfo, task_statements(),
+                                          options_.connections_per_thread);
+    threads_.push_back(std::move(thread));
+  }
+}
+
+PgEngine::~PgEngine() { stop(); }
+
+asio::io_context& PgEngine::context(int thread) { return threads_[static_cast<std::size_t>(thread)]->io; }
+
+void PgEngine::start() {
+  for (auto& thread : threads_) {
+    Thread* self = thread.get();
+    self->thread = std::thread([self] {
+      current_thread = self;
+      self->io.run();
+      current_thread = nullptr;
+    });
+  }
+  asio::io_context& first = threads_.front()->io;
+  asio::co_spawn(first, sweep_leases(), log_exit("postgres lease sweeper"));
+  if (options_.notify) asio::co_spawn(first, listen_ready(), log_exit("postgres LISTEN"));
+}
+
+void PgEngine::begin_shutdown() {
+  shutting_down_ = true;
+  for (auto& thread : threads_) {
+    Thread* self = thread.get();
+    asio::post(self->io, [self] {
+      for (Waiter* waiter : self->waiting) waiter->timer.cancel();
+    });
+  }
+}
+
+void PgEngine::stop() {
+  shutting_down_ = true;
+  for (auto& thread : threads_) {
+    thread->work.reset();
+    thread->io.stop();
+  }
+  for (auto& thread : threads_) {
+    if (thread->thread.joinable()) thread->thread.join();
+  }
+}
+
+PgEngine::Thread& PgEngine::here() {
+  if (!current_thread) throw StorageError("postgres: an operation ran off the engine's threads");
+  return *current_thread;
+}
+
+TransitionContext PgEngine::context_at(Thread& thread, Millis now) {
+  TransitionContext context;
+  context.now = now;
+  context.backoff = options_.backoff;
+  context.jitter = std::uniform_real_distribution<double>(0.5, 1.0)(thread.random);
+  context.history_kept = options_.task_history_kept;
+  return context;
+}
+
+asio::awaitable<Outcome> PgEngine::claim_next(ClaimRequest request) {
+  Thread& thread = here();
+  if (request.max_leases > 0) {
+    throw NotImplemented("a plan's worker limit is not enforced with storage.engine: postgres yet");
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait_ms);
+  for (;;) {
+    Outcome outcome = co_await try_claim(thread, request);
+    if (outcome.task || request.wait_ms <= 0) co_return outcome;
+    if (!co_await park(thread, request, deadline)) {
+      outcome.now = wall_now_ms();
+      co_return outcome;
+    }
+  }
+}
+
+asio::awaitable<bool> PgEngine::park(Thread& thread, const ClaimRequest& request,
+                                     std::chrono::steady_clock::time_point deadline) {
+  auto now = std::chrono::steady_clock::now();
+  if (shutting_down_ || now >= deadline || (request.watch && request.watch->client_gone)) {
+    co_return false;
+  }
+  Waiter waiter(thread.io, request.account, request.type);
+  // A task that becomes due by time alone (scheduledAt, a retry's backoff) sends no
+  // notification: the poll interval bounds how late a parked claim sees it.
+  waiter.timer.expires_at(std::min(deadline, now + std::chrono::milliseconds(options_.poll_interval_ms)));
+  auto place = thread.waiting.insert(thread.waiting.end(), &waiter);
+  std::shared_ptr<WaiterCancel> cancel;
+  if (request.watch) {
+    cancel = std::make_shared<WaiterCancel>();
+    cancel->waiter = &waiter;
+    request.watch->cancel = cancel;
+  }
+  boost::system::error_code ignored;
+  co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  thread.waiting.erase(place);
+  if (cancel) cancel->waiter = nullptr;
+  co_return !shutting_down_ && !(request.watch && request.watch->client_gone);
+}
+
+void PgEngine::wake(const std::string& account, const std::string& type) {
+  for (auto& each : threads_) {
+    Thread* thread = each.get();
+    asio::post(thread->io, [thread, account, type] {
+      for (Waiter* waiter : thread->waiting) {
+        if (waiter->woken || waiter->account != account || (waiter->type && *waiter->type != type)) {
+          continue;
+        }
+        waiter->woken = true;
+        waiter->timer.cancel();
+        return;
+      }
+    });
+  }
+}
+
+asio::awaitable<void> PgEngine::sweep_leases() {
+  Thread& thread = *threads_.front();
+  asio::steady_timer timer(thread.io);
+  constexpr int kBatch = 100;
+  Millis last_purge = wall_now_ms();
+  while (!shutting_down_) {
+    try {
+      for (bool more = true; more;) {
+        Millis now = wall_now_ms();
+        std::vector<std::pair<std::string, std::string>> ready;
+        {
+          Lease connection = co_await thread.pool->acquire();
+          require(co_await connection->exec("BEGIN"));
+          Result expired = require(co_await connection->run(
+              "expired_leases", Params().integer(now).integer(kBatch)));
+          for (int row = 0; row < expired.rows(); ++row) {
+            Task task = task_of(expired, row);
+            Transition next = baton::apply(task, ExpireLeaseCmd{}, context_at(thread, now));
+            if (!next.ok() || next.unchanged) continue;
+            require(co_await connection->run("update_task", update_params(next.task)));
+            if (next.task.status == TaskStatus::pending) {
+              ready.emplace_back(next.task.account_id, next.task.type);
+              if (options_.notify) {
+                require(co_await connection->run(
+                    "notify_ready", Params().text(ready_payload(next.task.account_id, next.task.type))));
+              }
+            }
+          }
+          require(co_await connection->exec("COMMIT"));
+          more = expired.rows() == kBatch;
+        }
+        for (const auto& [account, type] : ready) wake(account, type);
+      }
+      Millis now = wall_now_ms();
+      if (now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
+        Lease connection = co_await thread.pool->acquire();
+        require(co_await connection->run("purge_idempotency", Params().integer(now)));
+        last_purge = now;
+      }
+    } catch (const std::exception& failure) {
+      ++failures_;
+      note_failure(Failure::expiry_write, "postgres lease sweeper", failure.what());
+    }
+    timer.expires_after(std::chrono::milliseconds(options_.sweep_interval_ms));
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+asio::awaitable<void> PgEngine::listen_ready() {
+  Thread& thread = *threads_.front();
+  asio::steady_timer timer(thread.io);
+  while (!shutting_down_) {
+    std::string error;
+    std::unique_ptr<Connection> connection = Connection::open(thread.io, options_.conninfo, {}, error);
+    try {
+      if (!connection) throw StorageError("postgres: " + error);
+      require(co_await connection->exec("LISTEN " + std::string(kReadyChannel)));
+      for (;;) {
+        co_await connection->wait_notifications([this](std::string_view, std::string_view payload) {
+          if (auto ready = parse_ready_payload(payload)) wake(ready->first, ready->second);
+        });
+      }
+    } catch (const std::exception& failure) {
+      // Parked claims still look again every poll interval meanwhile.
+      ++failures_;
+      note_failure(Failure::storage_answer, "postgres LISTEN", failure.what());
+    }
+    timer.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+EngineStats PgEngine::stats() {
+  EngineStats stats;
+  stats.shards = threads();
+  stats.storage_failures = failures_;
+  return stats;
+}
+
+void PgEngine::set_retention(RetentionPolicy policy) { retention_ = std::move(policy); }
+
+}  // namespace baton::pg

@@ -1,0 +1,124 @@
+#pragma once
+// TaskEngine on PostgreSQL (storage.engine: postgres; docs/scale-out.md): several Baton
+// nodes share one database. Each node runs one thread per shard, each with an io_context
+// that serves its connections and a bounded pool of non-blocking libpq connections; an
+// operation runs on the thread that received it, as one transaction. The pure state
+// machine decides every transition between a row's `SELECT … FOR UPDATE` and its UPDATE;
+// claims take the best pending row with `FOR UPDATE SKIP LOCKED`; fencing is the lease
+// token the state machine checks on the locked row. Long polls wait on the node, woken by
+// LISTEN/NOTIFY (or by polling); expired leases of every node are taken back by a
+// sweeper on each node, so a dead node's leases come back within one sweep interval.
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/lifecycle.hpp"
+#include "engine/task_engine.hpp"
+
+namespace baton::pg {
+
+class Connection;
+
+struct PgOptions {
+  std::string conninfo;
+  int threads = 1;
+  int connections_per_thread = 4;
+  bool notify = true;          // wake: notify (else poll)
+  int poll_interval_ms = 500;  // a parked long poll looks again this often
+  int sweep_interval_ms = 100;  // expired leases are looked for this often
+  BackoffPolicy backoff;
+  int task_history_kept = kDefaultTaskHistoryKept;
+  int idempotency_purge_seconds = 60;
+};
+
+class PgEngine final : public TaskEngine {
+ public:
+  explicit PgEngine(PgOptions options);
+  ~PgEngine() override;
+
+  int threads() const { return static_cast<int>(threads_.size()); }
+  boost::asio::io_context& context(int thread);
+  // Runs the threads, the lease sweeper and (wake: notify) the LISTEN connection.
+  void start();
+  // Parked long polls answer empty now; new ones do not wait.
+  void begin_shutdown();
+  void stop();
+
+  void set_retention(RetentionPolicy policy) override;
+  boost::asio::awaitable<Outcome> create(CreateRequest request,
+                                         const IdempotencyRequest* idempotency) override;
+  boost::asio::awaitable<Outcome> claim_next(ClaimRequest request) override;
+  boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id, Command command,
+                                        const IdempotencyRequest* idempotency) override;
+  boost::asio::awaitable<Outcome> get(std::string account, std::string task_id) override;
+  boost::asio::awaitable<ListPage> list(ListRequest request) override;
+  boost::asio::awaitable<std::vector<WorkerSummary>> workers(std::string account,
+                                                             Millis seen_since) override;
+  boost::asio::awaitable<LogAppendOutcome> append_logs(LogAppendRequest request) override;
+  boost::asio::awaitable<LogPage> read_logs(std::string account, std::string task_id,
+                                            std::int64_t after, int limit) override;
+  boost::asio::awaitable<LogSubscription> subscribe_logs(
+      std::string account, std::string task_id, std::shared_ptr<LogSubscriber> subscriber) override;
+  void unsubscribe_logs(const std::string& task_id,
+                        std::shared_ptr<LogSubscriber> subscriber) override;
+  boost::asio::awaitable<std::vector<QueueStats>> queues(std::string account) override;
+  boost::asio::awaitable<QueueControlOutcome> pause_queue(std::string account, std::string type,
+                                                          bool paused) override;
+  EngineStats stats() override;
+  boost::asio::awaitable<EngineMetrics> metrics(int max_types) override;
+  void set_task_template(TaskTemplate make, std::int64_t runs_kept) override;
+  boost::asio::awaitable<ScheduleOutcome> create_schedule(Schedule schedule,
+                                                          int max_per_account) override;
+  boost::asio::awaitable<ScheduleOutcome> update_schedule(std::string account, std::string id,
+                                                          SchedulePatch patch) override;
+  boost::asio::awaitable<ScheduleOutcome> delete_schedule(std::string account,
+                                                          std::string id) override;
+  boost::asio::awaitable<ScheduleOutcome> get_schedule(std::string account,
+                                                       std::string id) override;
+  boost::asio::awaitable<std::vector<Schedule>> list_schedules(std::string account) override;
+  boost::asio::awaitable<FireOutcome> fire_schedule(FireRequest request,
+                                                    const IdempotencyRequest* idempotency) override;
+  boost::asio::awaitable<RunPage> schedule_runs(std::string account, std::string id,
+                                                std::int64_t before, int limit) override;
+  std::int64_t leases_in_use(const std::string& account) override;
+  std::vector<UsageRow> usage(const std::string& account, std::int64_t from_hour,
+                              std::int64_t until_hour) override;
+  std::int64_t created_this_month(const std::string& account) override;
+  std::int64_t spent_this_month(const std::string& account) override;
+  SnapshotOutcome snapshot(const std::string& target) override;
+
+  // Per thread: its io_context, pool and parked claims (pg/engine_thread.hpp).
+  struct Thread;
+  struct Waiter;
+
+ private:
+  Thread& here();
+  TransitionContext context_at(Thread& thread, Millis now);
+
+  // One claim attempt as a transaction: the best claimable task, claimed; a null task
+  // when there is none.
+  boost::asio::awaitable<Outcome> try_claim(Thread& thread, const ClaimRequest& request);
+  // Waits (parked on this thread) until woken, the poll interval passes or `deadline`;
+  // false when the claim should stop waiting (client gone, shutting down, deadline).
+  boost::asio::awaitable<bool> park(Thread& thread, const ClaimRequest& request,
+                                    std::chrono::steady_clock::time_point deadline);
+  // Wakes the first parked claim of each thread that `account`/`type` can serve.
+  void wake(const std::string& account, const std::string& type);
+  boost::asio::awaitable<void> sweep_leases();
+  boost::asio::awaitable<void> listen_ready();
+  // An idempotent request's stored answer, or why there is none to give.
+  boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
+                                         const std::string& request_hash, Millis now);
+
+  PgOptions options_;
+  std::vector<std::unique_ptr<Thread>> threads_;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<std::uint64_t> failures_{0};
+  RetentionPolicy retention_;
+};
+
+}  // namespace baton::pg

@@ -1,0 +1,50 @@
+#pragma once
+// What PgEngine keeps per thread, and the helpers its files share.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <list>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "core/errors.hpp"
+#include "core/ulid.hpp"
+#include "pg/engine.hpp"
+#include "pg/pool.hpp"
+
+namespace baton::pg {
+
+struct PgEngine::Waiter {
+  Waiter(boost::asio::io_context& io, std::string a, std::optional<std::string> t)
+      : account(std::move(a)), type(std::move(t)), timer(io) {}
+  std::string account;
+  std::optional<std::string> type;  // nullopt: any type of the account
+  boost::asio::steady_timer timer;  // cancelled to wake it
+  bool woken = false;
+};
+
+struct PgEngine::Thread {
+  explicit Thread(int i)
+      : index(i), ulids(std::random_device{}()), random(std::random_device{}()) {}
+  int index;
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
+      boost::asio::make_work_guard(io);
+  std::unique_ptr<Pool> pool;
+  std::list<Waiter*> waiting;  // parked claims, oldest first
+  UlidGenerator ulids;
+  std::mt19937_64 random;
+  std::thread thread;
+};
+
+// The result when it is ok; else StorageError with PostgreSQL's message (answered 503).
+inline Result require(Result result) {
+  if (!result.ok()) throw StorageError("postgres: " + result.error());
+  return result;
+}
+
+}  // namespace baton::pg

@@ -1,0 +1,114 @@
+// What PgEngine does not offer yet: each answers 501 not_implemented (NotImplemented),
+// naming the feature, so an agent is told plainly rather than given an empty answer.
+// docs/scale-out.md lists them.
+#include "pg/engine_thread.hpp"
+
+namespace baton::pg {
+
+namespace asio = boost::asio;
+
+namespace {
+
+[[noreturn]] void unbuilt(std::string_view what) {
+  throw NotImplemented(std::string(what) + " is not available with storage.engine: postgres yet");
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<WorkerSummary>> PgEngine::workers(std::string, Millis) {
+  unbuilt("the worker roster");
+  co_return std::vector<WorkerSummary>{};
+}
+
+asio::awaitable<LogAppendOutcome> PgEngine::append_logs(LogAppendRequest) {
+  unbuilt("task logs");
+  co_return LogAppendOutcome{};
+}
+
+asio::awaitable<LogPage> PgEngine::read_logs(std::string, std::string, std::int64_t, int) {
+  unbuilt("task logs");
+  co_return LogPage{};
+}
+
+asio::awaitable<LogSubscription> PgEngine::subscribe_logs(std::string, std::string,
+                                                          std::shared_ptr<LogSubscriber>) {
+  unbuilt("task logs");
+  co_return LogSubscription{};
+}
+
+// Nothing is ever subscribed: nothing to end.
+void PgEngine::unsubscribe_logs(const std::string&, std::shared_ptr<LogSubscriber>) {}
+
+asio::awaitable<std::vector<QueueStats>> PgEngine::queues(std::string) {
+  unbuilt("the queue view");
+  co_return std::vector<QueueStats>{};
+}
+
+asio::awaitable<QueueControlOutcome> PgEngine::pause_queue(std::string, std::string, bool) {
+  unbuilt("pausing a queue");
+  co_return QueueControlOutcome{};
+}
+
+asio::awaitable<EngineMetrics> PgEngine::metrics(int) {
+  unbuilt("/metrics");
+  co_return EngineMetrics{};
+}
+
+// Schedules need a firing that happens once across nodes; until then none is kept, and
+// every schedule operation says so.
+void PgEngine::set_task_template(TaskTemplate, std::int64_t) {}
+
+asio::awaitable<ScheduleOutcome> PgEngine::create_schedule(Schedule, int) {
+  unbuilt("schedules");
+  co_return ScheduleOutcome{};
+}
+
+asio::awaitable<ScheduleOutcome> PgEngine::update_schedule(std::string, std::string, SchedulePatch) {
+  unbuilt("schedules");
+  co_return ScheduleOutcome{};
+}
+
+asio::awaitable<ScheduleOutcome> PgEngine::delete_schedule(std::string, std::string) {
+  unbuilt("schedules");
+  co_return ScheduleOutcome{};
+}
+
+asio::awaitable<ScheduleOutcome> PgEngine::get_schedule(std::string, std::string) {
+  unbuilt("schedules");
+  co_return ScheduleOutcome{};
+}
+
+asio::awaitable<std::vector<Schedule>> PgEngine::list_schedules(std::string) {
+  unbuilt("schedules");
+  co_return std::vector<Schedule>{};
+}
+
+asio::awaitable<FireOutcome> PgEngine::fire_schedule(FireRequest, const IdempotencyRequest*) {
+  unbuilt("schedules");
+  co_return FireOutcome{};
+}
+
+asio::awaitable<RunPage> PgEngine::schedule_runs(std::string, std::string, std::int64_t, int) {
+  unbuilt("schedules");
+  co_return RunPage{};
+}
+
+std::int64_t PgEngine::leases_in_use(const std::string&) { unbuilt("worker limits"); }
+
+std::vector<UsageRow> PgEngine::usage(const std::string&, std::int64_t, std::int64_t) {
+  unbuilt("usage reports");
+}
+
+std::int64_t PgEngine::created_this_month(const std::string&) { unbuilt("monthly quotas"); }
+
+std::int64_t PgEngine::spent_this_month(const std::string&) { unbuilt("cost budgets"); }
+
+SnapshotOutcome PgEngine::snapshot(const std::string&) {
+  SnapshotOutcome outcome;
+  outcome.failure = SnapshotFailure::failed;
+  outcome.reason = "storage.engine: postgres keeps no data of its own to copy: back the database "
+                   "up with PostgreSQL's tools (pg_dump, pg_basebackup)";
+  return outcome;
+}
+
+}  // namespace baton::pg

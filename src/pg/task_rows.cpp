@@ -1,0 +1,123 @@
+#include "pg/task_rows.hpp"
+
+#include <array>
+
+#include "core/errors.hpp"
+#include "store/records.hpp"
+
+namespace baton::pg {
+
+namespace {
+
+#define BATON_TASK_COLUMNS \
+  "id, account_id, type, status, priority, scheduled_at, lease_expires_at, assign_to, " \
+  "assigned_until, updated_at, record"
+#define BATON_TASK_VALUES "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11"
+// A pending task this worker may take now, in the spec's claim order; SKIP LOCKED lets
+// concurrent claims (of any node) pass over a row another claim is taking.
+#define BATON_CLAIMABLE \
+  " status = 0 AND scheduled_at <= $3 AND (assign_to = '' OR assign_to = $4 OR " \
+  "(assigned_until <> 0 AND assigned_until <= $3)) " \
+  "ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+
+constexpr std::array kStatements = {
+    Statement{"insert_task", "INSERT INTO baton_tasks (" BATON_TASK_COLUMNS ") VALUES (" BATON_TASK_VALUES ")"},
+    Statement{"insert_task_notify",
+              "WITH inserted AS (INSERT INTO baton_tasks (" BATON_TASK_COLUMNS ") VALUES (" BATON_TASK_VALUES
+              ") RETURNING 1) SELECT pg_notify('baton_ready', $12) FROM inserted"},
+    Statement{"update_task",
+              "UPDATE baton_tasks SET status = $2, priority = $3, scheduled_at = $4, "
+              "lease_expires_at = $5, assign_to = $6, assigned_until = $7, updated_at = $8, "
+              "record = $9 WHERE id = $1"},
+    Statement{"read_task", "SELECT record FROM baton_tasks WHERE id = $1"},
+    Statement{"lock_task", "SELECT record FROM baton_tasks WHERE id = $1 FOR UPDATE"},
+    Statement{"claim_typed",
+              "SELECT record FROM baton_tasks WHERE account_id = $1 AND type = $2 AND" BATON_CLAIMABLE},
+    // $2 is unused: both claims take the same parameters.
+    Statement{"claim_any",
+              "SELECT record FROM baton_tasks WHERE account_id = $1 AND $2::text IS NULL AND" BATON_CLAIMABLE},
+    Statement{"expired_leases",
+              "SELECT record FROM baton_tasks WHERE status = 1 AND lease_expires_at <= $1 "
+              "ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"},
+    Statement{"list_tasks",
+              "SELECT record FROM baton_tasks WHERE account_id = $1 "
+              "AND ($2::text IS NULL OR type = $2) AND ($3::smallint IS NULL OR status = $3) "
+              "AND ($4::text IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"},
+    Statement{"notify_ready", "SELECT pg_notify('baton_ready', $1)"},
+    // An idempotency key is taken by inserting its row (a concurrent request with the same
+    // key waits on that row until this transaction ends); an expired one is taken over.
+    Statement{"take_idempotency",
+              "INSERT INTO baton_idempotency (scope, request_hash, status, body, expires_at) "
+              "VALUES ($1, $2, 0, '', $3) ON CONFLICT (scope) DO UPDATE SET "
+              "request_hash = EXCLUDED.request_hash, status = 0, body = '', "
+              "expires_at = EXCLUDED.expires_at WHERE baton_idempotency.expires_at <= $4 RETURNING 1"},
+    Statement{"read_idempotency",
+              "SELECT request_hash, status, body FROM baton_idempotency WHERE scope = $1"},
+    Statement{"store_idempotency",
+              "UPDATE baton_idempotency SET status = $2, body = $3 WHERE scope = $1"},
+    Statement{"purge_idempotency", "DELETE FROM baton_idempotency WHERE expires_at < $1"},
+};
+
+#undef BATON_TASK_COLUMNS
+#undef BATON_TASK_VALUES
+#undef BATON_CLAIMABLE
+
+Params& add_columns(Params& params, const Task& task) {
+  return params.text(task.id)
+      .text(task.account_id)
+      .text(task.type)
+      .integer(static_cast<int>(task.status))
+      .integer(task.priority)
+      .integer(task.scheduled_at)
+      .integer(task.status == TaskStatus::claimed ? task.lease_expires_at : 0)
+      .text(task.assign_to)
+      .integer(task.assigned_until)
+      .integer(task.updated_at)
+      .bytes(records::encode_task(task));
+}
+
+}  // namespace
+
+std::span<const Statement> task_statements() { return kStatements; }
+
+std::string ready_payload(const std::string& account, const std::string& type) {
+  return account + " " + type;
+}
+
+std::optional<std::pair<std::string, std::string>> parse_ready_payload(std::string_view payload) {
+  std::size_t space = payload.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  return std::pair{std::string(payload.substr(0, space)), std::string(payload.substr(space + 1))};
+}
+
+Params insert_params(const Task& task) {
+  Params params;
+  return add_columns(params, task);
+}
+
+Params insert_notify_params(const Task& task) {
+  Params params;
+  add_columns(params, task);
+  return params.text(ready_payload(task.account_id, task.type));
+}
+
+Params update_params(const Task& task) {
+  Params params;
+  return params.text(task.id)
+      .integer(static_cast<int>(task.status))
+      .integer(task.priority)
+      .integer(task.scheduled_at)
+      .integer(task.status == TaskStatus::claimed ? task.lease_expires_at : 0)
+      .text(task.assign_to)
+      .integer(task.assigned_until)
+      .integer(task.updated_at)
+      .bytes(records::encode_task(task));
+}
+
+Task task_of(const Result& result, int row, int column) {
+  std::optional<Task> task = records::decode_task(result.bytes(row, column));
+  if (!task) throw StorageError("postgres: a task record does not decode");
+  return std::move(*task);
+}
+
+}  // namespace baton::pg
