@@ -289,6 +289,8 @@ Api::Api(TaskEngine& engine, AccountStore& accounts, const Config& config, LogSi
   services_->operations = operation_table(services_->limits);
   services_->request_metrics = std::make_unique<RequestMetrics>(services_->operations);
   engine.set_task_template(task_template(*services_), config.schedules.runs_kept);
+  // Another node's revocation or plan change reaches this one's caches of keys too.
+  accounts.watch_changes(invalidate_key_caches);
   router_ = std::make_unique<Router>(services_->operations);
   mcp_ = std::make_unique<McpEndpoint>(*services_);
 }

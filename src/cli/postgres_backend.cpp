@@ -12,7 +12,7 @@ namespace {
 class PostgresBackend final : public Backend {
  public:
   explicit PostgresBackend(pg::PgOptions options)
-      : accounts_(options.conninfo), engine_(std::move(options)) {}
+      : accounts_(options.url), engine_(watching_accounts(std::move(options))) {}
 
   TaskEngine& engine() override { return engine_; }
   AccountStore& accounts() override { return accounts_; }
@@ -24,6 +24,13 @@ class PostgresBackend final : public Backend {
   void flush() override {}
 
  private:
+  // The engine's sweeper sees other nodes' changes to keys, plans and budgets; the
+  // account store tells whoever watches it (the api, which empties its caches of keys).
+  pg::PgOptions watching_accounts(pg::PgOptions options) {
+    options.accounts_changed = [this] { accounts_.changed_elsewhere(); };
+    return options;
+  }
+
   pg::PgAccountStore accounts_;
   pg::PgEngine engine_;
 };
@@ -37,7 +44,7 @@ std::unique_ptr<Backend> open_postgres_backend(const Config& config, int shards)
     return nullptr;
   }
   pg::PgOptions options;
-  options.conninfo = postgres.url;
+  options.url = postgres.url;
   options.threads = shards;
   options.connections_per_thread = postgres.connections_per_shard;
   options.notify = postgres.wake == "notify";

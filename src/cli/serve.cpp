@@ -113,8 +113,13 @@ int serve(const Config& config, const std::string& config_path) {
   // Descriptors: storage's share first, so no number of idle connections can starve it.
   // The metrics port's descriptors are set aside with storage's.
   int metrics_descriptors = config.metrics.listen.empty() ? 0 : kMetricsDescriptors;
+  // Storage's share: RocksDB's table files, or the PostgreSQL connections (each one's
+  // socket and its duplicate for Asio; the LISTEN and blocking ones beside the pools).
+  int storage_descriptors = config.storage.engine == "postgres"
+                                ? 2 * (shards * config.storage.postgres.connections_per_shard + 3)
+                                : config.storage.max_open_files;
   DescriptorBudget descriptors = plan_descriptors(
-      config.server.max_connections, config.storage.max_open_files + metrics_descriptors, shards);
+      config.server.max_connections, storage_descriptors + metrics_descriptors, shards);
   if (descriptors.connections < 1) {
     log(LogLevel::error, "the open-file limit leaves no room for connections",
         "limit " + std::to_string(descriptors.limit) + ", storage and shards need up to " +
@@ -221,7 +226,8 @@ int serve(const Config& config, const std::string& config_path) {
   log(LogLevel::info, "listening",
       (address.find(':') == std::string::npos ? address : "[" + address + "]") + ":" +
           std::to_string(port) + " shards=" + std::to_string(shards) +
-          " sync=" + std::string(to_string(config.storage.sync)) +
+          (config.storage.engine == "postgres" ? std::string(" storage=postgres")
+                                               : " sync=" + std::string(to_string(config.storage.sync))) +
           (limits.tls ? " tls=on" : ""));
 
   // SIGHUP reads the TLS certificate and key again (a renewed certificate is used by the

@@ -284,6 +284,45 @@ ConfigResult parse_config(const std::string& text, const std::string& origin,
   return finish(loader, environment);
 }
 
+// A connection string with its password replaced by "***": the `password=` keyword of a
+// libpq string (quoted or not) and the password of a postgresql:// URI's user info or
+// query. Printing a config must not print the database's password.
+std::string mask_password(std::string_view url) {
+  std::string out(url);
+  std::size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    std::size_t host = out.find_first_of("/?", scheme + 3);
+    std::size_t at = out.rfind('@', host == std::string::npos ? out.size() : host);
+    if (at != std::string::npos && at > scheme) {
+      std::size_t colon = out.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  for (std::size_t from = 0;;) {
+    std::size_t key = out.find("password", from);
+    if (key == std::string::npos) return out;
+    std::size_t value = key + 8;
+    while (value < out.size() && out[value] == ' ') ++value;
+    if (value >= out.size() || out[value] != '=') {
+      from = key + 8;
+      continue;
+    }
+    ++value;
+    while (value < out.size() && out[value] == ' ') ++value;
+    std::size_t end = value;
+    if (end < out.size() && out[end] == '\'') {
+      for (++end; end < out.size() && out[end] != '\''; ++end) {
+        if (out[end] == '\\') ++end;
+      }
+      end = std::min(end + 1, out.size());
+    } else {
+      while (end < out.size() && out[end] != ' ' && out[end] != '&') ++end;
+    }
+    out.replace(value, end - value, "***");
+    from = value + 3;
+  }
+}
+
 std::string render_config(const Config& config) {
   Config copy = config;
   std::string out = "# Effective Baton configuration.\n";
@@ -314,6 +353,8 @@ std::string render_config(const Config& config) {
     else if (auto* p = std::get_if<std::string*>(&ref)) {
       if (f.key == "admin_key" && !(*p)->empty())
         out += "\"***\"  # masked: the real key is set but not shown";
+      else if (f.section == "storage.postgres" && f.key == "url")
+        out += quoted(mask_password(**p));
       else
         out += f.words.empty() ? quoted(**p) : **p;
     } else out += std::to_string(int_value(f, copy));

@@ -157,6 +157,8 @@ ConfigResult parse_config(const std::string& text, const std::string& origin,
                           char** environment = nullptr);
 // The YAML text of an effective configuration (what check-config prints).
 std::string render_config(const Config& config);
+// storage.postgres.url as render_config prints it: the password, if any, as "***".
+std::string mask_password(std::string_view url);
 
 std::string_view to_string(SyncMode mode);
 std::string_view to_string(Registration mode);

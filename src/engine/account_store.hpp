@@ -3,6 +3,7 @@
 // and manages keys only through this, so a SQL-backed store can take RocksDB's place here
 // as well (docs/architecture.md). Calls block on storage and may come from any thread:
 // the api makes its synced writes on its storage worker, never on a shard's thread.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,11 @@ class AccountStore {
   // Sets the account's own monthly cost budget (nano-dollars; 0: none; -1: its plan's).
   virtual StorageStatus set_cost_budget(const std::string& account, std::int64_t nanos,
                                         bool& found) = 0;
+  // Keys, plans and budgets can change in another process that shares the store (another
+  // node on one database): `changed` is then called, on any thread, once such a change
+  // is seen, so that what was read before is read again. Set before the server starts. A
+  // store that only this process writes never calls it.
+  virtual void watch_changes(std::function<void()> changed) { (void)changed; }
 };
 
 }  // namespace baton

@@ -1,21 +1,19 @@
 #pragma once
 // Accounts and API keys in PostgreSQL (baton_accounts, baton_keys), so that every node
-// of a cluster knows every key. The AccountStore interface blocks, so this holds one
-// connection of its own, used under a lock and opened again after it is lost.
-#include <memory>
-#include <mutex>
+// of a cluster knows every key. The AccountStore interface blocks: this runs its
+// statements on a BlockingSession of its own. A revocation, a plan or a budget changed
+// also moves baton_revision in the same statement, which every node's sweeper watches to
+// empty its caches of keys.
 #include <string>
 
 #include "engine/account_store.hpp"
-
-struct pg_conn;
+#include "pg/blocking_session.hpp"
 
 namespace baton::pg {
 
 class PgAccountStore final : public AccountStore {
  public:
-  explicit PgAccountStore(std::string conninfo);
-  ~PgAccountStore() override;
+  explicit PgAccountStore(std::string url) : session_(std::move(url)) {}
 
   StorageStatus put_key(const Account* account, const ApiKey& key) override;
   std::optional<ApiKey> find_key_by_secret(std::string_view secret) override;
@@ -28,14 +26,20 @@ class PgAccountStore final : public AccountStore {
                          bool& found) override;
   StorageStatus set_cost_budget(const std::string& account, std::int64_t nanos,
                                 bool& found) override;
+  void watch_changes(std::function<void()> changed) override { changed_ = std::move(changed); }
+  // Another node changed a key, a plan or a budget (PgEngine's sweeper saw baton_revision
+  // move).
+  void changed_elsewhere() {
+    if (changed_) changed_();
+  }
 
  private:
-  struct Query;
-  pg_conn* connection();  // under mutex_; throws StorageError when none can be opened
+  // A write: ok, or the failure as a StorageStatus (the interface's way for writes).
+  StorageStatus write(const std::string& sql, const BlockingParams& params,
+                      bool* found = nullptr);
 
-  std::string conninfo_;
-  std::mutex mutex_;
-  pg_conn* conn_ = nullptr;
+  BlockingSession session_;
+  std::function<void()> changed_;
 };
 
 }  // namespace baton::pg

@@ -3,12 +3,14 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fcntl.h>
 #include <libpq-fe.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "core/errors.hpp"
+#include "pg/libpq.hpp"
 
 namespace baton::pg {
 
@@ -80,11 +82,7 @@ std::string_view Result::bytes(int row, int column) const {
 }
 
 std::int64_t Result::integer(int row, int column) const {
-  // Binary format: big-endian, as wide as the column's type.
-  std::string_view raw = bytes(row, column);
-  std::int64_t value = (!raw.empty() && static_cast<signed char>(raw[0]) < 0) ? -1 : 0;
-  for (unsigned char byte : raw) value = static_cast<std::int64_t>((static_cast<std::uint64_t>(value) << 8) | byte);
-  return value;
+  return big_endian_integer(bytes(row, column));
 }
 
 bool Result::boolean(int row, int column) const {
@@ -115,24 +113,23 @@ std::string Result::sqlstate() const {
 // own never closes libpq's.
 struct Connection::Socket {
   asio::posix::stream_descriptor descriptor;
-  Socket(asio::io_context& io, int fd) : descriptor(io, ::dup(fd)) {}
+  Socket(asio::io_context& io, int duplicate) : descriptor(io, duplicate) {}
 };
 
-Connection::Connection(asio::io_context& io, pg_conn* conn)
-    : conn_(conn), socket_(std::make_unique<Socket>(io, PQsocket(conn))) {}
+Connection::Connection(asio::io_context& io, pg_conn* conn, int duplicate)
+    : conn_(conn), socket_(std::make_unique<Socket>(io, duplicate)) {}
 
 Connection::~Connection() {
   socket_.reset();
   if (conn_) PQfinish(conn_);
 }
 
-std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::string& conninfo,
+std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::string& url,
                                              std::span<const Statement> statements,
                                              std::string& error) {
-  pg_conn* conn = PQconnectdb(conninfo.c_str());
+  pg_conn* conn = open_connection(url);
   if (!conn || PQstatus(conn) != CONNECTION_OK) {
-    error = conn ? PQerrorMessage(conn) : "out of memory";
-    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    error = connection_error(conn);
     if (conn) PQfinish(conn);
     return nullptr;
   }
@@ -146,11 +143,17 @@ std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::st
     }
   }
   if (PQsetnonblocking(conn, 1) != 0) {
-    error = PQerrorMessage(conn);
+    error = connection_error(conn);
     PQfinish(conn);
     return nullptr;
   }
-  return std::unique_ptr<Connection>(new Connection(io, conn));
+  int duplicate = ::fcntl(PQsocket(conn), F_DUPFD_CLOEXEC, 0);
+  if (duplicate < 0) {
+    error = std::string("duplicating the socket: ") + std::strerror(errno);
+    PQfinish(conn);
+    return nullptr;
+  }
+  return std::unique_ptr<Connection>(new Connection(io, conn, duplicate));
 }
 
 bool Connection::in_transaction() const {
@@ -171,28 +174,36 @@ asio::awaitable<void> Connection::flush() {
     if (pending == 0) co_return;
     if (pending < 0) {
       broken_ = true;
-      throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+      throw StorageError("postgres: " + connection_error(conn_));
     }
     co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
                                             asio::use_awaitable);
   }
 }
 
-asio::awaitable<Result> Connection::finish() {
-  co_await flush();
+asio::awaitable<void> Connection::readable() {
+  // PQgetResult blocks while libpq is busy, whatever the non-blocking setting: wait here
+  // until the next result is in.
   for (;;) {
     if (PQconsumeInput(conn_) == 0) {
       broken_ = true;
-      throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+      throw StorageError("postgres: " + connection_error(conn_));
     }
-    if (PQisBusy(conn_) == 0) break;
+    if (PQisBusy(conn_) == 0) co_return;
     co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
                                             asio::use_awaitable);
   }
+}
+
+asio::awaitable<Result> Connection::finish() {
+  co_await flush();
   // One statement gives one result, then null; an error's result is the one to keep.
   Result kept;
   bool failed = false;
-  while (pg_result* next = PQgetResult(conn_)) {
+  for (;;) {
+    co_await readable();
+    pg_result* next = PQgetResult(conn_);
+    if (!next) break;
     Result result(next);
     if (failed) continue;
     failed = !result.ok();
@@ -200,7 +211,7 @@ asio::awaitable<Result> Connection::finish() {
   }
   if (PQstatus(conn_) != CONNECTION_OK) {
     broken_ = true;
-    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+    throw StorageError("postgres: " + connection_error(conn_));
   }
   co_return kept;
 }
@@ -211,7 +222,7 @@ asio::awaitable<Result> Connection::run(std::string_view statement, const Params
   if (PQsendQueryPrepared(conn_, std::string(statement).c_str(), params.size(), values.data(),
                           params.lengths().data(), params.formats().data(), 1) == 0) {
     broken_ = true;
-    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+    throw StorageError("postgres: " + connection_error(conn_));
   }
   co_return co_await finish();
 }
@@ -220,22 +231,25 @@ asio::awaitable<Result> Connection::exec(std::string_view sql) {
   if (broken_) throw StorageError("postgres: connection lost");
   if (PQsendQueryParams(conn_, std::string(sql).c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) == 0) {
     broken_ = true;
-    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
+    throw StorageError("postgres: " + connection_error(conn_));
   }
   co_return co_await finish();
 }
 
 asio::awaitable<void> Connection::wait_notifications(
     const std::function<void(std::string_view, std::string_view)>& deliver) {
-  co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
-                                          asio::use_awaitable);
-  if (PQconsumeInput(conn_) == 0) {
-    broken_ = true;
-    throw StorageError(std::string("postgres: ") + PQerrorMessage(conn_));
-  }
-  while (PGnotify* notification = PQnotifies(conn_)) {
-    deliver(notification->relname, notification->extra);
-    PQfreemem(notification);
+  // What came with the last answer first: it is already read, and the socket may stay quiet.
+  for (;;) {
+    while (PGnotify* notification = PQnotifies(conn_)) {
+      deliver(notification->relname, notification->extra);
+      PQfreemem(notification);
+    }
+    co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                            asio::use_awaitable);
+    if (PQconsumeInput(conn_) == 0) {
+      broken_ = true;
+      throw StorageError("postgres: " + connection_error(conn_));
+    }
   }
 }
 

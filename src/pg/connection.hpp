@@ -79,7 +79,7 @@ class Connection {
   // Connects (blocking: done at start and when a broken connection is replaced) and
   // prepares `statements`. Null with `error` set when the server cannot be reached or a
   // statement does not prepare.
-  static std::unique_ptr<Connection> open(boost::asio::io_context& io, const std::string& conninfo,
+  static std::unique_ptr<Connection> open(boost::asio::io_context& io, const std::string& url,
                                           std::span<const Statement> statements, std::string& error);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -90,8 +90,8 @@ class Connection {
   boost::asio::awaitable<Result> run(std::string_view statement, const Params& params);
   // Runs SQL text with no parameters (BEGIN, COMMIT, LISTEN).
   boost::asio::awaitable<Result> exec(std::string_view sql);
-  // Waits until the server sends something, then hands each notification's payload to
-  // `deliver` (the LISTEN connection's loop). Throws StorageError when the connection is lost.
+  // Hands each notification's channel and payload to `deliver`, for as long as the
+  // connection lives (the LISTEN connection's loop). Throws StorageError when it is lost.
   boost::asio::awaitable<void> wait_notifications(
       const std::function<void(std::string_view channel, std::string_view payload)>& deliver);
 
@@ -102,7 +102,8 @@ class Connection {
   void roll_back_now();
 
  private:
-  Connection(boost::asio::io_context& io, pg_conn* conn);
+  Connection(boost::asio::io_context& io, pg_conn* conn, int duplicate);
+  boost::asio::awaitable<void> readable();
   boost::asio::awaitable<Result> finish();
   boost::asio::awaitable<void> flush();
 

@@ -1,11 +1,10 @@
-// PgEngine's threads, long polls, the lease sweeper and the LISTEN connection. The
-// operations on tasks are in engine_tasks.cpp; those not offered on PostgreSQL yet in
-// engine_unbuilt.cpp.
+// PgEngine's threads, long polls, the sweeper (lease expiry, expired idempotency keys,
+// other nodes' changes to accounts) and the LISTEN connection. The operations on tasks
+// are in engine_tasks.cpp, the plan's limits in engine_limits.cpp, and what is not
+// offered on PostgreSQL yet in engine_unbuilt.cpp.
 #include "pg/engine.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,6 +13,7 @@
 #include <algorithm>
 
 #include "core/failures.hpp"
+#include "pg/blocking_session.hpp"
 #include "pg/engine_thread.hpp"
 #include "pg/task_rows.hpp"
 
@@ -37,6 +37,12 @@ auto log_exit(std::string_view where) {
   };
 }
 
+asio::awaitable<void> sleep(asio::steady_timer& timer, std::chrono::milliseconds wait) {
+  timer.expires_after(wait);
+  boost::system::error_code ignored;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
 }  // namespace
 
 // A parked long poll's end of ClaimWatch: the client's disconnect stops the wait.
@@ -47,16 +53,22 @@ struct WaiterCancel final : ClaimCancel {
   }
 };
 
-PgEngine::PgEngine(PgOptions options) : options_(std::move(options)) {
+PgEngine::PgEngine(PgOptions options)
+    : options_(std::move(options)),
+      node_(random_hex_token("", 8)),
+      counts_(std::make_unique<BlockingSession>(options_.url)) {
   for (int i = 0; i < std::max(1, options_.threads); ++i) {
     auto thread = std::make_unique<Thread>(i);
-    thread->pool = std::make_unique<Pool>(thread->io, options_.conninfo, task_statements(),
+    thread->pool = std::make_unique<Pool>(thread->io, options_.url, task_statements(),
                                           options_.connections_per_thread);
     threads_.push_back(std::move(thread));
   }
 }
 
-PgEngine::~PgEngine() { stop(); }
+PgEngine::~PgEngine() {
+  stop();
+  for (auto& thread : threads_) thread->pool->abandon();
+}
 
 asio::io_context& PgEngine::context(int thread) { return threads_[static_cast<std::size_t>(thread)]->io; }
 
@@ -70,7 +82,7 @@ void PgEngine::start() {
     });
   }
   asio::io_context& first = threads_.front()->io;
-  asio::co_spawn(first, sweep_leases(), log_exit("postgres lease sweeper"));
+  asio::co_spawn(first, sweep(), log_exit("postgres sweeper"));
   if (options_.notify) asio::co_spawn(first, listen_ready(), log_exit("postgres LISTEN"));
 }
 
@@ -111,14 +123,14 @@ TransitionContext PgEngine::context_at(Thread& thread, Millis now) {
 
 asio::awaitable<Outcome> PgEngine::claim_next(ClaimRequest request) {
   Thread& thread = here();
-  if (request.max_leases > 0) {
-    throw NotImplemented("a plan's worker limit is not enforced with storage.engine: postgres yet");
-  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait_ms);
+  std::uint64_t order = 0;
   for (;;) {
+    std::uint64_t wakes_seen = thread.wakes;
     Outcome outcome = co_await try_claim(thread, request);
-    if (outcome.task || request.wait_ms <= 0) co_return outcome;
-    if (!co_await park(thread, request, deadline)) {
+    if (outcome.task || !outcome.ok() || request.wait_ms <= 0) co_return outcome;
+    if (order == 0) order = ++thread.parked;
+    if (!co_await park(thread, request, deadline, order, wakes_seen)) {
       outcome.now = wall_now_ms();
       co_return outcome;
     }
@@ -126,16 +138,21 @@ asio::awaitable<Outcome> PgEngine::claim_next(ClaimRequest request) {
 }
 
 asio::awaitable<bool> PgEngine::park(Thread& thread, const ClaimRequest& request,
-                                     std::chrono::steady_clock::time_point deadline) {
+                                     std::chrono::steady_clock::time_point deadline,
+                                     std::uint64_t order, std::uint64_t wakes_seen) {
   auto now = std::chrono::steady_clock::now();
   if (shutting_down_ || now >= deadline || (request.watch && request.watch->client_gone)) {
     co_return false;
   }
-  Waiter waiter(thread.io, request.account, request.type);
+  // Woken while it looked (the task it missed may be the one that woke it): look again.
+  if (thread.wakes != wakes_seen) co_return true;
+  Waiter waiter(thread.io, request.account, request.type, order);
   // A task that becomes due by time alone (scheduledAt, a retry's backoff) sends no
   // notification: the poll interval bounds how late a parked claim sees it.
   waiter.timer.expires_at(std::min(deadline, now + std::chrono::milliseconds(options_.poll_interval_ms)));
-  auto place = thread.waiting.insert(thread.waiting.end(), &waiter);
+  auto place = std::find_if(thread.waiting.begin(), thread.waiting.end(),
+                            [order](const Waiter* other) { return other->order > order; });
+  place = thread.waiting.insert(place, &waiter);
   std::shared_ptr<WaiterCancel> cancel;
   if (request.watch) {
     cancel = std::make_shared<WaiterCancel>();
@@ -149,69 +166,101 @@ asio::awaitable<bool> PgEngine::park(Thread& thread, const ClaimRequest& request
   co_return !shutting_down_ && !(request.watch && request.watch->client_gone);
 }
 
-void PgEngine::wake(const std::string& account, const std::string& type) {
+void PgEngine::wake(const std::string& account, const std::string& type, bool every) {
   for (auto& each : threads_) {
     Thread* thread = each.get();
-    asio::post(thread->io, [thread, account, type] {
+    asio::post(thread->io, [thread, account, type, every] {
+      ++thread->wakes;
       for (Waiter* waiter : thread->waiting) {
         if (waiter->woken || waiter->account != account || (waiter->type && *waiter->type != type)) {
           continue;
         }
         waiter->woken = true;
         waiter->timer.cancel();
-        return;
+        if (!every) return;
       }
     });
   }
 }
 
-asio::awaitable<void> PgEngine::sweep_leases() {
+std::string PgEngine::ready_notice(const std::string& account, const std::string& type) const {
+  return ready_payload({node_, account, type});
+}
+
+asio::awaitable<void> PgEngine::sweep() {
   Thread& thread = *threads_.front();
   asio::steady_timer timer(thread.io);
-  constexpr int kBatch = 100;
   Millis last_purge = wall_now_ms();
   while (!shutting_down_) {
     try {
-      for (bool more = true; more;) {
-        Millis now = wall_now_ms();
-        std::vector<std::pair<std::string, std::string>> ready;
-        {
-          Lease connection = co_await thread.pool->acquire();
-          require(co_await connection->exec("BEGIN"));
-          Result expired = require(co_await connection->run(
-              "expired_leases", Params().integer(now).integer(kBatch)));
-          for (int row = 0; row < expired.rows(); ++row) {
-            Task task = task_of(expired, row);
-            Transition next = baton::apply(task, ExpireLeaseCmd{}, context_at(thread, now));
-            if (!next.ok() || next.unchanged) continue;
-            require(co_await connection->run("update_task", update_params(next.task)));
-            if (next.task.status == TaskStatus::pending) {
-              ready.emplace_back(next.task.account_id, next.task.type);
-              if (options_.notify) {
-                require(co_await connection->run(
-                    "notify_ready", Params().text(ready_payload(next.task.account_id, next.task.type))));
-              }
-            }
-          }
-          require(co_await connection->exec("COMMIT"));
-          more = expired.rows() == kBatch;
-        }
-        for (const auto& [account, type] : ready) wake(account, type);
-      }
+      co_await sweep_leases(thread);
+      co_await check_accounts(thread);
       Millis now = wall_now_ms();
       if (now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
         Lease connection = co_await thread.pool->acquire();
         require(co_await connection->run("purge_idempotency", Params().integer(now)));
         last_purge = now;
       }
+      storage_reached(true, "");
     } catch (const std::exception& failure) {
-      ++failures_;
-      note_failure(Failure::expiry_write, "postgres lease sweeper", failure.what());
+      storage_reached(false, failure.what());
     }
-    timer.expires_after(std::chrono::milliseconds(options_.sweep_interval_ms));
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep(timer, std::chrono::milliseconds(options_.sweep_interval_ms));
   }
+}
+
+asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
+  constexpr int kBatch = 100;
+  for (bool more = true; more;) {
+    std::vector<std::pair<std::string, std::string>> ready;
+    {
+      Lease connection = co_await thread.pool->acquire();
+      require(co_await connection->exec("BEGIN"));
+      Millis now = wall_now_ms();
+      Result expired = require(co_await connection->run(
+          "expired_leases", Params().integer(now).integer(kBatch)));
+      for (int row = 0; row < expired.rows(); ++row) {
+        Task task = task_of(expired, row);
+        Transition next = baton::apply(task, ExpireLeaseCmd{}, context_at(thread, now));
+        if (!next.ok() || next.unchanged) continue;
+        require(co_await connection->run("update_task", update_params(next.task)));
+        if (next.task.status == TaskStatus::pending) {
+          ready.emplace_back(next.task.account_id, next.task.type);
+          if (options_.notify) {
+            require(co_await connection->run(
+                "notify_ready", Params().text(ready_notice(next.task.account_id, next.task.type))));
+          }
+        }
+      }
+      require(co_await connection->exec("COMMIT"));
+      more = expired.rows() == kBatch;
+    }
+    for (const auto& [account, type] : ready) wake(account, type);
+  }
+}
+
+asio::awaitable<void> PgEngine::check_accounts(Thread& thread) {
+  Lease connection = co_await thread.pool->acquire();
+  Result revision = require(co_await connection->run("accounts_revision", Params()));
+  std::int64_t seen = revision.rows() == 0 ? 0 : revision.integer(0, 0);
+  if (accounts_revision_ >= 0 && seen != accounts_revision_ && options_.accounts_changed) {
+    options_.accounts_changed();
+  }
+  accounts_revision_ = seen;
+}
+
+void PgEngine::storage_reached(bool reached, const std::string& error) {
+  bool changed = false;
+  {
+    std::lock_guard lock(storage_mutex_);
+    changed = reached != storage_writable_;
+    if (changed && reached) ++storage_recoveries_;
+    if (changed && !reached) ++storage_failures_;
+    storage_writable_ = reached;
+    if (!reached && changed) storage_error_ = error;
+  }
+  // Once per change, not once per sweep.
+  if (changed && !reached) note_failure(Failure::storage_answer, "postgres sweeper", error);
 }
 
 asio::awaitable<void> PgEngine::listen_ready() {
@@ -219,30 +268,30 @@ asio::awaitable<void> PgEngine::listen_ready() {
   asio::steady_timer timer(thread.io);
   while (!shutting_down_) {
     std::string error;
-    std::unique_ptr<Connection> connection = Connection::open(thread.io, options_.conninfo, {}, error);
+    std::unique_ptr<Connection> connection = Connection::open(thread.io, options_.url, {}, error);
     try {
       if (!connection) throw StorageError("postgres: " + error);
       require(co_await connection->exec("LISTEN " + std::string(kReadyChannel)));
-      for (;;) {
-        co_await connection->wait_notifications([this](std::string_view, std::string_view payload) {
-          if (auto ready = parse_ready_payload(payload)) wake(ready->first, ready->second);
-        });
-      }
-    } catch (const std::exception& failure) {
-      // Parked claims still look again every poll interval meanwhile.
-      ++failures_;
-      note_failure(Failure::storage_answer, "postgres LISTEN", failure.what());
+      co_await connection->wait_notifications([this](std::string_view, std::string_view payload) {
+        std::optional<ReadyNotice> ready = parse_ready_payload(payload);
+        if (ready && ready->node != node_) wake(ready->account, ready->type, true);
+      });
+    } catch (const std::exception&) {
+      // The sweeper reports the storage's state; parked claims look again every poll
+      // interval meanwhile.
     }
-    timer.expires_after(std::chrono::seconds(1));
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep(timer, std::chrono::seconds(1));
   }
 }
 
 EngineStats PgEngine::stats() {
   EngineStats stats;
   stats.shards = threads();
-  stats.storage_failures = failures_;
+  std::lock_guard lock(storage_mutex_);
+  stats.storage_writable = storage_writable_;
+  stats.storage_error = storage_error_;
+  stats.storage_failures = storage_failures_;
+  stats.storage_recoveries = storage_recoveries_;
   return stats;
 }
 

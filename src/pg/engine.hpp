@@ -11,7 +11,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,10 +23,11 @@
 
 namespace baton::pg {
 
+class BlockingSession;
 class Connection;
 
 struct PgOptions {
-  std::string conninfo;
+  std::string url;  // a libpq connection string or URI
   int threads = 1;
   int connections_per_thread = 4;
   bool notify = true;          // wake: notify (else poll)
@@ -33,6 +36,9 @@ struct PgOptions {
   BackoffPolicy backoff;
   int task_history_kept = kDefaultTaskHistoryKept;
   int idempotency_purge_seconds = 60;
+  // Called (on an engine thread) when another node changed a key, a plan or a budget,
+  // which the api's caches of keys hold.
+  std::function<void()> accounts_changed;
 };
 
 class PgEngine final : public TaskEngine {
@@ -51,6 +57,9 @@ class PgEngine final : public TaskEngine {
   void set_retention(RetentionPolicy policy) override;
   boost::asio::awaitable<Outcome> create(CreateRequest request,
                                          const IdempotencyRequest* idempotency) override;
+  // All of them in one transaction: every item is created, or none.
+  boost::asio::awaitable<BatchOutcome> create_batch(std::vector<CreateRequest> requests,
+                                                    const IdempotencyRequest* idempotency) override;
   boost::asio::awaitable<Outcome> claim_next(ClaimRequest request) override;
   boost::asio::awaitable<Outcome> apply(std::string account, std::string task_id, Command command,
                                         const IdempotencyRequest* idempotency) override;
@@ -105,20 +114,46 @@ class PgEngine final : public TaskEngine {
   // Waits (parked on this thread) until woken, the poll interval passes or `deadline`;
   // false when the claim should stop waiting (client gone, shutting down, deadline).
   boost::asio::awaitable<bool> park(Thread& thread, const ClaimRequest& request,
-                                    std::chrono::steady_clock::time_point deadline);
-  // Wakes the first parked claim of each thread that `account`/`type` can serve.
-  void wake(const std::string& account, const std::string& type);
-  boost::asio::awaitable<void> sweep_leases();
+                                    std::chrono::steady_clock::time_point deadline,
+                                    std::uint64_t order, std::uint64_t wakes_seen);
+  // A task of `account`/`type` became claimable. Made on this node: each thread wakes its
+  // longest-parked claim that can take it. Announced by another node (NOTIFY): every such
+  // claim looks, since one notification may stand for several tasks (PostgreSQL folds
+  // equal payloads of one transaction into one).
+  void wake(const std::string& account, const std::string& type, bool every = false);
+  boost::asio::awaitable<void> sweep();
+  boost::asio::awaitable<void> sweep_leases(Thread& thread);
+  boost::asio::awaitable<void> check_accounts(Thread& thread);
   boost::asio::awaitable<void> listen_ready();
+  // Storage reachability as /health reports it: set by the sweeper's round trips.
+  void storage_reached(bool reached, const std::string& error);
+  // The NOTIFY payload of a claimable task of `account`/`type`, from this node.
+  std::string ready_notice(const std::string& account, const std::string& type) const;
+  // A new task as `request` describes it, not yet written.
+  Task make_task(Thread& thread, CreateRequest& request, Millis now);
+  // In the transaction open on `connection`: the account's row locked, whether one more
+  // lease (claim) fits its plan's worker limit, and how many more tasks its monthly quota
+  // allows (engine_limits.cpp).
+  boost::asio::awaitable<bool> lease_fits(Connection& connection, const std::string& account,
+                                          std::int64_t max_leases);
+  boost::asio::awaitable<std::int64_t> quota_room(Connection& connection, const std::string& account,
+                                                  std::int64_t monthly_quota, Millis now);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);
 
   PgOptions options_;
+  std::string node_;  // this process's id in NOTIFY payloads: its own come back and are skipped
   std::vector<std::unique_ptr<Thread>> threads_;
   std::atomic<bool> shutting_down_{false};
-  std::atomic<std::uint64_t> failures_{0};
   RetentionPolicy retention_;
+  std::int64_t accounts_revision_ = -1;  // baton_revision as last read (sweeper's thread)
+  std::mutex storage_mutex_;  // the three below: written by the sweeper, read by stats()
+  bool storage_writable_ = true;
+  std::string storage_error_;
+  std::uint64_t storage_failures_ = 0, storage_recoveries_ = 0;
+  // For the counts the interface asks for without a coroutine (leases_in_use, …).
+  std::unique_ptr<BlockingSession> counts_;
 };
 
 }  // namespace baton::pg

@@ -3,8 +3,10 @@
 // decides every change on a row locked FOR UPDATE.
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/failures.hpp"
 #include "core/lifecycle_history.hpp"
 #include "core/sha256.hpp"
+#include "core/usage.hpp"
 #include "engine/routing.hpp"
 #include "pg/engine_thread.hpp"
 #include "pg/task_rows.hpp"
@@ -36,7 +38,6 @@ void refuse_unbuilt(const CreateRequest& request) {
   if (request.definition_of_done) refuse("definition_of_done");
   if (!request.verification_type.empty()) refuse("verification");
   if (request.assign_best) refuse("assign: best");
-  if (request.monthly_quota > 0 && !request.quota_taken) refuse("a plan's monthly task quota");
 }
 
 }  // namespace
@@ -59,24 +60,20 @@ asio::awaitable<Outcome> PgEngine::replay(Connection& connection, const std::str
   co_return outcome;
 }
 
-asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
-                                          const IdempotencyRequest* idempotency) {
-  Thread& thread = here();
+Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
   refuse_unbuilt(request);
-  Outcome outcome;
   std::int64_t micros = wall_now_us();
-  outcome.now = micros / 1000;
   Task task;
   task.account_id = std::move(request.account);
   task.type = std::move(request.type);
-  task.id = task_id_string(thread.ulids.next(outcome.now, vnode_of(task.account_id, task.type),
+  task.id = task_id_string(thread.ulids.next(now, vnode_of(task.account_id, task.type),
                                              static_cast<int>(micros % 1000)));
   task.payload_json = std::move(request.payload_json);
   task.priority = request.priority;
   task.max_attempts = request.max_attempts;
   task.lease_duration_seconds = request.lease_duration_seconds;
   task.scheduled_at = request.scheduled_at;
-  task.created_at = task.updated_at = outcome.now;
+  task.created_at = task.updated_at = now;
   task.review_required = request.review_required;
   task.budget_usd_nanos = request.budget_usd_nanos;
   task.auto_accept = request.auto_accept;
@@ -85,33 +82,58 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
   if (!request.assign_to.empty()) {
     task.assign_to = std::move(request.assign_to);
     task.assigned_until = request.assign_timeout_seconds > 0
-                              ? outcome.now + static_cast<Millis>(request.assign_timeout_seconds) * 1000
+                              ? now + static_cast<Millis>(request.assign_timeout_seconds) * 1000
                               : 0;
   }
-  record_creation(task, outcome.now);
+  record_creation(task, now);
+  return task;
+}
 
+asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
+                                          const IdempotencyRequest* idempotency) {
+  Thread& thread = here();
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  std::int64_t quota = request.quota_taken ? 0 : request.monthly_quota;
+  Task task = make_task(thread, request, outcome.now);
   Lease connection = co_await thread.pool->acquire();
   const char* insert = options_.notify ? "insert_task_notify" : "insert_task";
-  Params row = options_.notify ? insert_notify_params(task) : insert_params(task);
-  if (!idempotency) {
+  Params row = options_.notify ? insert_notify_params(task, ready_notice(task.account_id, task.type))
+                               : insert_params(task);
+  if (!idempotency && quota == 0) {
+    // One statement, its own transaction: the row and its notification.
     require(co_await connection->run(insert, row));
   } else {
-    std::string scope = scope_of(task.account_id, *idempotency);
     require(co_await connection->exec("BEGIN"));
-    Result taken = require(co_await connection->run(
-        "take_idempotency",
-        Params().text(scope).text(idempotency->request_hash)
-            .integer(outcome.now + static_cast<Millis>(idempotency->ttl_seconds) * 1000)
-            .integer(outcome.now)));
-    if (taken.rows() == 0) {
-      require(co_await connection->exec("ROLLBACK"));
-      co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
+    std::string scope;
+    if (idempotency) {
+      scope = scope_of(task.account_id, *idempotency);
+      Result taken = require(co_await connection->run(
+          "take_idempotency",
+          Params().text(scope).text(idempotency->request_hash)
+              .integer(outcome.now + static_cast<Millis>(idempotency->ttl_seconds) * 1000)
+              .integer(outcome.now)));
+      if (taken.rows() == 0) {
+        // Stored already: a replay, which the quota does not count.
+        require(co_await connection->exec("ROLLBACK"));
+        co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
+      }
+    }
+    if (quota > 0) {
+      std::int64_t room = co_await quota_room(*connection, task.account_id, quota, outcome.now);
+      if (room < 1) {
+        require(co_await connection->exec("ROLLBACK"));
+        outcome.error = ErrorCode::quota_exceeded;
+        co_return outcome;
+      }
     }
     require(co_await connection->run(insert, row));
-    outcome.status = idempotency->success_status;
-    outcome.body = idempotency->render(task, outcome.now);
-    require(co_await connection->run(
-        "store_idempotency", Params().text(scope).integer(outcome.status).bytes(outcome.body)));
+    if (idempotency) {
+      outcome.status = idempotency->success_status;
+      outcome.body = idempotency->render(task, outcome.now);
+      require(co_await connection->run(
+          "store_idempotency", Params().text(scope).integer(outcome.status).bytes(outcome.body)));
+    }
     require(co_await connection->exec("COMMIT"));
   }
   wake(task.account_id, task.type);
@@ -119,17 +141,87 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
   co_return outcome;
 }
 
+asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> requests,
+                                                     const IdempotencyRequest* idempotency) {
+  Thread& thread = here();
+  BatchOutcome batch;
+  batch.now = wall_now_ms();
+  if (requests.empty()) co_return batch;
+  // The items of a batch are the account's, with its plan's quota.
+  const std::string account = requests.front().account;
+  std::int64_t quota = requests.front().quota_taken ? 0 : requests.front().monthly_quota;
+  std::vector<Task> tasks;
+  tasks.reserve(requests.size());
+  for (CreateRequest& request : requests) tasks.push_back(make_task(thread, request, batch.now));
+
+  auto refuse = [&](ErrorCode code) {
+    batch.error = code;
+    batch.items.clear();
+  };
+  Lease connection = co_await thread.pool->acquire();
+  require(co_await connection->exec("BEGIN"));
+  std::int64_t room = -1;  // no quota
+  if (quota > 0) room = co_await quota_room(*connection, account, quota, batch.now);
+  std::int64_t made = 0;
+  const char* insert = options_.notify ? "insert_task_notify" : "insert_task";
+  batch.items.resize(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    Outcome& item = batch.items[i];
+    item.now = batch.now;
+    std::optional<IdempotencyRequest> key;
+    std::string scope;
+    if (idempotency) {
+      // Item i is an idempotent create of its own; a retry of the batch finds all of them
+      // stored (the batch is one transaction) and answers them again.
+      key = item_idempotency(*idempotency, i);
+      scope = scope_of(account, *key);
+      Result taken = require(co_await connection->run(
+          "take_idempotency",
+          Params().text(scope).text(key->request_hash)
+              .integer(batch.now + static_cast<Millis>(key->ttl_seconds) * 1000)
+              .integer(batch.now)));
+      if (taken.rows() == 0) {
+        item = co_await replay(*connection, scope, key->request_hash, batch.now);
+        if (!item.ok()) {
+          require(co_await connection->exec("ROLLBACK"));
+          refuse(item.error);
+          co_return batch;
+        }
+        continue;
+      }
+    }
+    if (room >= 0 && made >= room) {
+      require(co_await connection->exec("ROLLBACK"));
+      refuse(ErrorCode::quota_exceeded);
+      co_return batch;
+    }
+    // A local, not a temporary in the co_await: g++ 12 ends a conditional's temporaries
+    // there before the statement is sent.
+    Params row = options_.notify ? insert_notify_params(tasks[i], ready_notice(account, tasks[i].type))
+                                 : insert_params(tasks[i]);
+    require(co_await connection->run(insert, row));
+    ++made;
+    if (key) {
+      item.status = key->success_status;
+      item.body = key->render(tasks[i], batch.now);
+      require(co_await connection->run(
+          "store_idempotency", Params().text(scope).integer(item.status).bytes(item.body)));
+    }
+    item.task = share(tasks[i]);
+  }
+  require(co_await connection->exec("COMMIT"));
+  for (const Outcome& item : batch.items) {
+    if (item.task) wake(item.task->account_id, item.task->type);
+  }
+  co_return batch;
+}
+
 asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_id,
                                          Command command, const IdempotencyRequest* idempotency) {
   Thread& thread = here();
   Outcome outcome;
   outcome.now = wall_now_ms();
-  if (auto* claim = std::get_if<ClaimCmd>(&command)) {
-    if (claim->max_leases > 0) {
-      throw NotImplemented("a plan's worker limit is not enforced with storage.engine: postgres yet");
-    }
-    claim->new_lease_token = random_hex_token("lse_", 16);
-  }
+  if (auto* claim = std::get_if<ClaimCmd>(&command)) claim->new_lease_token = random_hex_token("lse_", 16);
   if (!parse_task_id(task_id)) {
     outcome.error = ErrorCode::task_not_found;
     co_return outcome;
@@ -150,11 +242,21 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     }
   }
   Result locked = require(co_await connection->run("lock_task", Params().text(task_id)));
+  // Decided at the time the row is ours: a lease that ended while this waited for the row
+  // has ended.
+  outcome.now = wall_now_ms();
   std::optional<Task> task;
   if (locked.rows() > 0) task = task_of(locked, 0);
   if (!task || (!account.empty() && task->account_id != account)) {
     require(co_await connection->exec("ROLLBACK"));
     outcome.error = ErrorCode::task_not_found;
+    co_return outcome;
+  }
+  if (auto* claim = std::get_if<ClaimCmd>(&command);
+      claim && claim->max_leases > 0 && is_claimable_by(*task, claim->worker_id, outcome.now) &&
+      !co_await lease_fits(*connection, task->account_id, claim->max_leases)) {
+    require(co_await connection->exec("ROLLBACK"));
+    outcome.error = ErrorCode::max_workers_reached;
     co_return outcome;
   }
   Transition next = baton::apply(*task, command, context_at(thread, outcome.now));
@@ -167,10 +269,15 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     co_return outcome;
   }
   require(co_await connection->run("update_task", update_params(next.task)));
+  // A cost report counts toward the month it was made in, with the change it makes.
+  if (std::int64_t added = next.task.cost.usd_nanos - task->cost.usd_nanos; added > 0) {
+    require(co_await connection->run(
+        "add_spend", Params().text(next.task.account_id).integer(usage_month(outcome.now)).integer(added)));
+  }
   bool ready = next.task.status == TaskStatus::pending;
   if (ready && options_.notify) {
     require(co_await connection->run(
-        "notify_ready", Params().text(ready_payload(next.task.account_id, next.task.type))));
+        "notify_ready", Params().text(ready_notice(next.task.account_id, next.task.type))));
   }
   if (idempotency) {
     outcome.status = idempotency->success_status;
@@ -192,6 +299,15 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   Outcome outcome;
   outcome.now = wall_now_ms();
   Lease connection = co_await thread.pool->acquire();
+  if (request.max_leases > 0) {
+    // At the limit, a claim is refused whether or not a task waits (as on RocksDB); below
+    // it, the count is made again under the account's lock once a task is found.
+    Result leases = require(co_await connection->run("count_leases", Params().text(request.account)));
+    if (leases.integer(0, 0) >= request.max_leases) {
+      outcome.error = ErrorCode::max_workers_reached;
+      co_return outcome;
+    }
+  }
   require(co_await connection->exec("BEGIN"));
   Params params;
   params.text(request.account);
@@ -201,18 +317,28 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
     params.null();
   }
   params.integer(outcome.now).text(request.worker_id);
-  Result best = require(co_await connection->run(request.type ? "claim_typed" : "claim_any", params));
+  const char* statement = request.type ? "claim_typed" : "claim_any";
+  Result best = require(co_await connection->run(statement, params));
   if (best.rows() == 0) {
     require(co_await connection->exec("ROLLBACK"));
     co_return outcome;
   }
+  if (request.max_leases > 0 && !co_await lease_fits(*connection, request.account, request.max_leases)) {
+    require(co_await connection->exec("ROLLBACK"));
+    outcome.error = ErrorCode::max_workers_reached;
+    co_return outcome;
+  }
   Task task = task_of(best, 0);
+  outcome.now = wall_now_ms();
   ClaimCmd claim{request.worker_id, random_hex_token("lse_", 16)};
   Transition next = baton::apply(task, claim, context_at(thread, outcome.now));
   if (!next.ok()) {
-    // The row matched the claimable filter, so the state machine should agree; if it does
-    // not, the claim answers empty rather than taking a task it refuses.
+    // The row matched the claimable filter, so its columns disagree with its record
+    // (written by something else than Baton): the claim answers empty rather than take a
+    // task the state machine refuses, and says so.
     require(co_await connection->exec("ROLLBACK"));
+    note_failure(Failure::storage_answer, "postgres claim",
+                 "task " + task.id + " is claimable by its columns, not by its record");
     co_return outcome;
   }
   require(co_await connection->run("update_task", update_params(next.task)));

@@ -19,10 +19,12 @@
 namespace baton::pg {
 
 struct PgEngine::Waiter {
-  Waiter(boost::asio::io_context& io, std::string a, std::optional<std::string> t)
-      : account(std::move(a)), type(std::move(t)), timer(io) {}
+  Waiter(boost::asio::io_context& io, std::string a, std::optional<std::string> t,
+         std::uint64_t o)
+      : account(std::move(a)), type(std::move(t)), order(o), timer(io) {}
   std::string account;
   std::optional<std::string> type;  // nullopt: any type of the account
+  std::uint64_t order;  // when its claim first parked: a claim that parks again keeps its place
   boost::asio::steady_timer timer;  // cancelled to wake it
   bool woken = false;
 };
@@ -31,11 +33,16 @@ struct PgEngine::Thread {
   explicit Thread(int i)
       : index(i), ulids(std::random_device{}()), random(std::random_device{}()) {}
   int index;
+  // Before io: the pool outlives the coroutine frames io destroys, whose leases go back
+  // to it (PgEngine's destructor abandons it first, so they are only closed).
+  std::unique_ptr<Pool> pool;
   boost::asio::io_context io{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
       boost::asio::make_work_guard(io);
-  std::unique_ptr<Pool> pool;
-  std::list<Waiter*> waiting;  // parked claims, oldest first
+  std::list<Waiter*> waiting;  // parked claims, by order
+  std::uint64_t parked = 0;    // claims parked so far: the next one's order
+  // Wake-ups so far: a claim that saw this move while it looked does not park.
+  std::uint64_t wakes = 0;
   UlidGenerator ulids;
   std::mt19937_64 random;
   std::thread thread;

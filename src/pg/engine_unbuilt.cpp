@@ -93,15 +93,9 @@ asio::awaitable<RunPage> PgEngine::schedule_runs(std::string, std::string, std::
   co_return RunPage{};
 }
 
-std::int64_t PgEngine::leases_in_use(const std::string&) { unbuilt("worker limits"); }
-
 std::vector<UsageRow> PgEngine::usage(const std::string&, std::int64_t, std::int64_t) {
   unbuilt("usage reports");
 }
-
-std::int64_t PgEngine::created_this_month(const std::string&) { unbuilt("monthly quotas"); }
-
-std::int64_t PgEngine::spent_this_month(const std::string&) { unbuilt("cost budgets"); }
 
 SnapshotOutcome PgEngine::snapshot(const std::string&) {
   SnapshotOutcome outcome;

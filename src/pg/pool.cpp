@@ -16,44 +16,76 @@ Lease::~Lease() {
   if (connection_) pool_->give_back(std::move(connection_));
 }
 
-Pool::Pool(asio::io_context& io, std::string conninfo, std::span<const Statement> statements,
-           int size)
-    : io_(io), conninfo_(std::move(conninfo)), statements_(statements), size_(size) {}
+Pool::Pool(asio::io_context& io, std::string url, std::span<const Statement> statements, int size)
+    : io_(io), url_(std::move(url)), statements_(statements), size_(size) {}
 
 asio::awaitable<Lease> Pool::acquire() {
-  for (;;) {
-    if (!idle_.empty()) {
-      std::unique_ptr<Connection> connection = std::move(idle_.back());
-      idle_.pop_back();
-      co_return Lease(*this, std::move(connection));
-    }
-    if (open_ < size_) {
-      std::string error;
-      // Blocking: a connection is opened once and kept; this thread waits for it only
-      // at its first operations and after the server was lost.
-      std::unique_ptr<Connection> connection = Connection::open(io_, conninfo_, statements_, error);
-      if (!connection) throw StorageError("postgres: " + error);
-      ++open_;
-      co_return Lease(*this, std::move(connection));
-    }
-    auto timer = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
-    waiting_.push_back(timer);
-    boost::system::error_code ignored;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  if (abandoned_) throw StorageError("postgres: the engine is stopping");
+  if (!idle_.empty()) {
+    std::unique_ptr<Connection> connection = std::move(idle_.back());
+    idle_.pop_back();
+    co_return Lease(*this, std::move(connection));
   }
+  if (open_ < size_) {
+    if (std::chrono::steady_clock::now() < retry_open_at_) {
+      throw StorageError("postgres: " + last_open_error_);
+    }
+    std::string error;
+    // Blocking, up to the connect timeout: a connection is opened once and kept, so this
+    // thread waits for it only at its first operations and after the server was lost.
+    std::unique_ptr<Connection> connection = Connection::open(io_, url_, statements_, error);
+    if (!connection) {
+      last_open_error_ = error;
+      retry_open_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      throw StorageError("postgres: " + error);
+    }
+    ++open_;
+    co_return Lease(*this, std::move(connection));
+  }
+  auto waiting = std::make_shared<Waiting>(io_);
+  waiting_.push_back(waiting);
+  boost::system::error_code ignored;
+  co_await waiting->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  if (!waiting->handed) {
+    // Woken without a connection: one was dropped (broken) or the pool is stopping.
+    std::erase(waiting_, waiting);
+    co_return co_await acquire();
+  }
+  co_return Lease(*this, std::move(waiting->handed));
 }
 
 void Pool::give_back(std::unique_ptr<Connection> connection) {
+  if (abandoned_) {
+    --open_;
+    return;  // closed here, while its io_context still exists
+  }
   if (!connection->broken() && connection->in_transaction()) connection->roll_back_now();
   if (connection->broken()) {
     --open_;
-  } else {
-    idle_.push_back(std::move(connection));
+    connection.reset();
+    // Its place is free: the longest waiter may open a new one.
+    if (!waiting_.empty()) {
+      waiting_.front()->timer.cancel();
+      waiting_.pop_front();
+    }
+    return;
   }
   if (!waiting_.empty()) {
-    waiting_.front()->cancel();
+    std::shared_ptr<Waiting> first = waiting_.front();
     waiting_.pop_front();
+    first->handed = std::move(connection);
+    first->timer.cancel();
+    return;
   }
+  idle_.push_back(std::move(connection));
+}
+
+void Pool::abandon() {
+  abandoned_ = true;
+  open_ -= static_cast<int>(idle_.size());
+  idle_.clear();
+  for (auto& waiting : waiting_) waiting->timer.cancel();
+  waiting_.clear();
 }
 
 }  // namespace baton::pg

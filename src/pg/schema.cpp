@@ -1,10 +1,10 @@
 #include "pg/schema.hpp"
 
-#include <libpq-fe.h>
-
 #include <array>
-#include <memory>
 #include <string_view>
+
+#include "core/errors.hpp"
+#include "pg/blocking_session.hpp"
 
 namespace baton::pg {
 
@@ -13,27 +13,35 @@ namespace {
 // Version 1. Every column a query filters or orders on is a column of its own; the rest
 // of a task (payload, result, history, workflow fields) is its record in Baton's own
 // encoding (store/records), read and written whole by the state machine's transitions.
-// Times are epoch milliseconds; 0 stands for "none" as in the task record.
+// Times are epoch milliseconds; 0 stands for "none" as in the task record. Ids, accounts and
+// types compare bytewise (COLLATE "C"): ULIDs sort by time that way in any locale.
 constexpr std::string_view kVersion1 = R"sql(
 CREATE TABLE baton_accounts (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   label text NOT NULL,
   plan text NOT NULL,
   created_at bigint NOT NULL,
   cost_budget_usd_nanos bigint NOT NULL
 );
 CREATE TABLE baton_keys (
-  id text PRIMARY KEY,
-  account_id text NOT NULL REFERENCES baton_accounts (id),
+  id text COLLATE "C" PRIMARY KEY,
+  account_id text COLLATE "C" NOT NULL REFERENCES baton_accounts (id),
   label text NOT NULL,
   sha256 bytea NOT NULL UNIQUE,
   created_at bigint NOT NULL
 );
 CREATE INDEX baton_keys_by_account ON baton_keys (account_id, id);
+-- Bumped by every change of a key, a plan or a budget, which the nodes' caches of keys
+-- hold: each node reads it every sweep and empties its caches when it moved.
+CREATE TABLE baton_revision (
+  id integer PRIMARY KEY,
+  accounts bigint NOT NULL
+);
+INSERT INTO baton_revision VALUES (1, 0);
 CREATE TABLE baton_tasks (
-  id text PRIMARY KEY,
-  account_id text NOT NULL,
-  type text NOT NULL,
+  id text COLLATE "C" PRIMARY KEY,
+  account_id text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
   status smallint NOT NULL,
   priority integer NOT NULL,
   scheduled_at bigint NOT NULL,
@@ -55,8 +63,16 @@ CREATE INDEX baton_tasks_leases ON baton_tasks (lease_expires_at) WHERE status =
 CREATE INDEX baton_tasks_listing ON baton_tasks (account_id, id);
 CREATE INDEX baton_tasks_by_status ON baton_tasks (account_id, status, id);
 CREATE INDEX baton_tasks_by_type ON baton_tasks (account_id, type, id);
+-- The cost each account's workers reported per calendar month (UTC months since 1970),
+-- what a monthly cost budget is checked against.
+CREATE TABLE baton_spend (
+  account_id text COLLATE "C" NOT NULL,
+  month bigint NOT NULL,
+  usd_nanos bigint NOT NULL,
+  PRIMARY KEY (account_id, month)
+);
 CREATE TABLE baton_idempotency (
-  scope text PRIMARY KEY,
+  scope text COLLATE "C" PRIMARY KEY,
   request_hash text NOT NULL,
   status integer NOT NULL,
   body bytea NOT NULL,
@@ -67,64 +83,36 @@ CREATE TABLE baton_idempotency (
 // The migration from version i to i + 1 is kMigrations[i].
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1};
 
-// Any number: the key of the advisory lock that serializes the nodes' migrations.
-constexpr std::string_view kLock = "SELECT pg_advisory_lock(742017)";
-
-struct Finish {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct Clear {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Answer = std::unique_ptr<PGresult, Clear>;
-
-std::string failure(PGconn* conn, PGresult* result) {
-  std::string text = result ? PQresultErrorMessage(result) : PQerrorMessage(conn);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
-bool ok(PGresult* result) {
-  ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
-}
-
 }  // namespace
 
-std::string migrate(const std::string& conninfo) {
-  std::unique_ptr<PGconn, Finish> conn(PQconnectdb(conninfo.c_str()));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return "cannot connect: " + failure(conn.get(), nullptr);
-  }
-  auto run = [&](std::string_view sql, std::string& error) -> Answer {
-    Answer answer(PQexec(conn.get(), std::string(sql).c_str()));
-    if (!ok(answer.get())) error = failure(conn.get(), answer.get());
-    return answer;
-  };
-  std::string error;
-  run(kLock, error);
-  if (!error.empty()) return error;
-  run("CREATE TABLE IF NOT EXISTS baton_schema (version integer NOT NULL)", error);
-  if (!error.empty()) return error;
-  Answer version = run("SELECT version FROM baton_schema", error);
-  if (!error.empty()) return error;
-  int current = PQntuples(version.get()) == 0 ? 0 : std::atoi(PQgetvalue(version.get(), 0, 0));
-  if (current > kSchemaVersion) {
-    return "the database holds Baton schema version " + std::to_string(current) +
-           ", newer than this release's " + std::to_string(kSchemaVersion) +
-           ": run the release that wrote it, or a newer one";
-  }
-  for (int next = current; next < kSchemaVersion; ++next) {
-    std::string step = "BEGIN;\n" + std::string(kMigrations[static_cast<std::size_t>(next)]) +
-                       (next == 0 ? "INSERT INTO baton_schema VALUES (1);\n"
-                                  : "UPDATE baton_schema SET version = " + std::to_string(next + 1) + ";\n") +
-                       "COMMIT;";
-    run(step, error);
-    if (!error.empty()) {
-      std::string ignored;
-      run("ROLLBACK", ignored);
-      return "migrating to schema version " + std::to_string(next + 1) + ": " + error;
+std::string migrate(const std::string& url) {
+  try {
+    BlockingSession session(url);
+    // Any number: the key of the advisory lock that serializes the nodes' migrations. It
+    // is held by this session until it closes, at the end of this function.
+    session.run("SELECT pg_advisory_lock(742017)");
+    session.run("CREATE TABLE IF NOT EXISTS baton_schema (version integer NOT NULL)");
+    Answer version = session.run("SELECT version FROM baton_schema");
+    std::int64_t current = version.rows() == 0 ? 0 : version.integer(0, 0);
+    if (current > kSchemaVersion) {
+      return "the database holds Baton schema version " + std::to_string(current) +
+             ", newer than this release's " + std::to_string(kSchemaVersion) +
+             ": run the release that wrote it, or a newer one";
     }
+    for (std::int64_t next = current; next < kSchemaVersion; ++next) {
+      std::string step = "BEGIN;\n" + std::string(kMigrations[static_cast<std::size_t>(next)]) +
+                         (next == 0 ? "INSERT INTO baton_schema VALUES (1);\n"
+                                    : "UPDATE baton_schema SET version = " + std::to_string(next + 1) + ";\n") +
+                         "COMMIT;";
+      try {
+        session.run_script(step);
+      } catch (const StorageError& failure) {
+        session.run_script("ROLLBACK");
+        return "migrating to schema version " + std::to_string(next + 1) + ": " + failure.what();
+      }
+    }
+  } catch (const StorageError& failure) {
+    return failure.what();
   }
   return "";
 }

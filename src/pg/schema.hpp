@@ -11,6 +11,6 @@ inline constexpr int kSchemaVersion = 1;
 
 // "" once the schema is at kSchemaVersion; else why it is not (the server cannot be
 // reached, the schema is newer, a statement failed). Blocking: called once at start.
-std::string migrate(const std::string& conninfo);
+std::string migrate(const std::string& url);
 
 }  // namespace baton::pg

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/errors.hpp"
+#include "core/ulid.hpp"
 #include "store/records.hpp"
 
 namespace baton::pg {
@@ -56,6 +57,17 @@ constexpr std::array kStatements = {
     Statement{"store_idempotency",
               "UPDATE baton_idempotency SET status = $2, body = $3 WHERE scope = $1"},
     Statement{"purge_idempotency", "DELETE FROM baton_idempotency WHERE expires_at < $1"},
+    Statement{"accounts_revision", "SELECT accounts FROM baton_revision WHERE id = 1"},
+    // A cost report, added to its month's sum.
+    Statement{"add_spend",
+              "INSERT INTO baton_spend (account_id, month, usd_nanos) VALUES ($1, $2, $3) "
+              "ON CONFLICT (account_id, month) DO UPDATE SET usd_nanos = baton_spend.usd_nanos + EXCLUDED.usd_nanos"},
+    // A plan's limits: the account's row is locked for the rest of the transaction, so that
+    // the claims (or creates) of one limited account count one after the other, on every
+    // node, and none passes the limit.
+    Statement{"lock_account", "SELECT 1 FROM baton_accounts WHERE id = $1 FOR UPDATE"},
+    Statement{"count_leases", kCountLeases},
+    Statement{"count_created_since", kCountCreatedSince},
 };
 
 #undef BATON_TASK_COLUMNS
@@ -80,14 +92,19 @@ Params& add_columns(Params& params, const Task& task) {
 
 std::span<const Statement> task_statements() { return kStatements; }
 
-std::string ready_payload(const std::string& account, const std::string& type) {
-  return account + " " + type;
+std::string ready_payload(const ReadyNotice& notice) {
+  return notice.node + " " + notice.account + " " + notice.type;
 }
 
-std::optional<std::pair<std::string, std::string>> parse_ready_payload(std::string_view payload) {
-  std::size_t space = payload.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
-  return std::pair{std::string(payload.substr(0, space)), std::string(payload.substr(space + 1))};
+std::optional<ReadyNotice> parse_ready_payload(std::string_view payload) {
+  // Node and account ids hold no space; a type may.
+  std::size_t first = payload.find(' ');
+  if (first == std::string_view::npos) return std::nullopt;
+  std::size_t second = payload.find(' ', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  return ReadyNotice{std::string(payload.substr(0, first)),
+                     std::string(payload.substr(first + 1, second - first - 1)),
+                     std::string(payload.substr(second + 1))};
 }
 
 Params insert_params(const Task& task) {
@@ -95,10 +112,10 @@ Params insert_params(const Task& task) {
   return add_columns(params, task);
 }
 
-Params insert_notify_params(const Task& task) {
+Params insert_notify_params(const Task& task, const std::string& payload) {
   Params params;
   add_columns(params, task);
-  return params.text(ready_payload(task.account_id, task.type));
+  return params.text(payload);
 }
 
 Params update_params(const Task& task) {
@@ -112,6 +129,14 @@ Params update_params(const Task& task) {
       .integer(task.assigned_until)
       .integer(task.updated_at)
       .bytes(records::encode_task(task));
+}
+
+std::string first_id_at(Millis at) {
+  Ulid bytes{};
+  for (int i = 0; i < 6; ++i) {
+    bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(at) >> (8 * (5 - i)));
+  }
+  return task_id_string(bytes);
 }
 
 Task task_of(const Result& result, int row, int column) {

@@ -15,18 +15,32 @@ namespace baton::pg {
 // Prepared on every connection of the engine's pools.
 std::span<const Statement> task_statements();
 
-// The notification channel a create or a task made pending again announces itself on,
-// with "<account> <type>" as payload (wake: notify).
+// Two of them, also run blocking (PgEngine's counts for the api): an account's live
+// leases, and its tasks created from the id $2 on (ids are ULIDs: from that time on).
+inline constexpr std::string_view kCountLeases =
+    "SELECT count(*) FROM baton_tasks WHERE account_id = $1 AND status = 1";
+inline constexpr std::string_view kCountCreatedSince =
+    "SELECT count(*) FROM baton_tasks WHERE account_id = $1 AND id >= $2";
+
+// The notification channel a create or a task made pending again announces itself on
+// (wake: notify), with "<node> <account> <type>" as payload: the node that sent it skips
+// its own.
 inline constexpr std::string_view kReadyChannel = "baton_ready";
-std::string ready_payload(const std::string& account, const std::string& type);
-// The account and type of a payload; nullopt when it is not one of ours.
-std::optional<std::pair<std::string, std::string>> parse_ready_payload(std::string_view payload);
+struct ReadyNotice {
+  std::string node, account, type;
+};
+std::string ready_payload(const ReadyNotice& notice);
+// nullopt when the payload is not one of ours.
+std::optional<ReadyNotice> parse_ready_payload(std::string_view payload);
 
 // The parameters of insert_task / insert_task_notify ($1..$11, then the payload) and of
 // update_task ($1 the id, then the columns).
 Params insert_params(const Task& task);
-Params insert_notify_params(const Task& task);
+Params insert_notify_params(const Task& task, const std::string& payload);
 Params update_params(const Task& task);
+
+// The smallest task id a task created at `at` can have (its ULID's random part all zero).
+std::string first_id_at(Millis at);
 
 // The task of a row's record column; throws StorageError when it does not decode (a row
 // written by something else than Baton).

@@ -596,6 +596,19 @@ BOOST_AUTO_TEST_CASE(the_postgres_engine_needs_its_url) {
   const Loaded wake("storage:\n  postgres:\n    wake: sometimes\n");
   BOOST_TEST(only_error(wake.result).find("expected one of notify, poll") != std::string::npos);
 
+  // check-config prints the URL without its password.
+  BOOST_TEST(mask_password("host=db password=secret user=x") == "host=db password=*** user=x");
+  BOOST_TEST(mask_password("host=db password = 'a b\\' c' user=x") == "host=db password = *** user=x");
+  BOOST_TEST(mask_password("postgresql://u:secret@db:5432/baton?sslmode=require") ==
+             "postgresql://u:***@db:5432/baton?sslmode=require");
+  BOOST_TEST(mask_password("postgresql://db/baton?password=secret&x=1") ==
+             "postgresql://db/baton?password=***&x=1");
+  BOOST_TEST(mask_password("postgresql://u@db/baton") == "postgresql://u@db/baton");
+  BOOST_TEST(mask_password("host=db passwordless=1") == "host=db passwordless=1");
+  const Loaded secret("storage:\n  postgres:\n    url: \"host=db password=hunter2\"\n");
+  BOOST_REQUIRE(secret.result.config.has_value());
+  BOOST_TEST(render_config(*secret.result.config).find("hunter2") == std::string::npos);
+
   Env env{"BATON_STORAGE_ENGINE=postgres", "BATON_STORAGE_POSTGRES_URL=postgresql://db/baton"};
   const ConfigResult from_env = load_config("", env.get());
   BOOST_REQUIRE(from_env.config.has_value());

@@ -1,6 +1,7 @@
 // The integration-test harness (see harness.hpp). The only test file that includes
 // Beast/Asio. Process control is plain POSIX: fork/exec, waitpid, kill.
 #include "integration/harness.hpp"
+#include "integration/postgres_cluster.hpp"
 #include "support/spec_errors.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -651,6 +652,24 @@ void report_error(const std::string& message) {
 
 }  // namespace
 
+namespace {
+
+// BATON_TEST_STORAGE=postgres: every server of the run on the postgres storage engine, each
+// on a database of its own in the run's private PostgreSQL (postgres_cluster.hpp), unless
+// the test chose an engine itself. That is how the suites run against both backends.
+void storage_from_environment(ServerOptions& options) {
+  const char* storage = std::getenv("BATON_TEST_STORAGE");
+  if (!storage || std::string_view(storage) != "postgres" || options.set.contains("storage.engine")) {
+    return;
+  }
+  PostgresCluster& postgres = shared_postgres();
+  options.set["storage.engine"] = "postgres";
+  options.set["storage.postgres"] = "{url: \"" + postgres.url(postgres.create_database()) +
+                                    "\", poll_interval_ms: 200, sweep_interval_ms: 50}";
+}
+
+}  // namespace
+
 TestServer::TestServer(ServerOptions options) : options_(std::move(options)) {
   const char* bin = std::getenv("BATON_BIN");
   if (!bin || !*bin)
@@ -659,6 +678,7 @@ TestServer::TestServer(ServerOptions options) : options_(std::move(options)) {
   if (::access(bin, X_OK) != 0)
     harness_fail(std::string("BATON_BIN=") + bin + " is not an executable file: " + std::strerror(errno));
   if (env_flag("BATON_TEST_KEEP")) options_.keep = true;
+  storage_from_environment(options_);
 
   char tmpl[] = "/tmp/baton-it-XXXXXX";
   if (!::mkdtemp(tmpl)) harness_fail(std::string("mkdtemp: ") + std::strerror(errno));
@@ -970,6 +990,8 @@ void release_shared_server() {
     slot.reset();
   }
   shared_slots().clear();
+  // After the servers that used it (BATON_TEST_STORAGE=postgres).
+  release_shared_postgres();
 }
 
 // ---------------------------------------------------------------------------------------

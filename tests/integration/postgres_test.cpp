@@ -936,4 +936,78 @@ BOOST_AUTO_TEST_CASE(a_lease_held_through_a_killed_node_expires_and_another_node
   BOOST_TEST(str(done.task().at("result").as_object(), "by") == "b");
 }
 
+// Each node caches the keys it has checked; a revocation through A reaches B's cache
+// through baton_revision, within a sweep.
+BOOST_AUTO_TEST_CASE(a_key_revoked_through_one_node_is_refused_by_the_other) {
+  Database db;
+  TestServer node_a(postgres_options(db.url));
+  TestServer node_b(postgres_options(db.url));
+  Client ca = node_a.client(), cb = node_b.client();
+  const Account account = ca.register_account();
+  BATON_REQUIRE_STATUS(cb.list_tasks(account.api_key), 200);  // now in B's cache
+  BATON_REQUIRE_STATUS(ca.del("/v1/keys/" + account.key_id, account.api_key), 200);
+  const auto revoked = SteadyClock::now();
+  Response refused;
+  bool gone = poll_until(
+      [&] {
+        refused = cb.list_tasks(account.api_key);
+        return refused.status == 401;
+      },
+      3000ms, 20ms);
+  BOOST_REQUIRE_MESSAGE(gone, "node B still accepts the revoked key: " << refused.describe());
+  BOOST_TEST(seconds(SteadyClock::now() - revoked) < 1.0);
+  BATON_CHECK_ERROR(refused, "invalid_api_key");
+  BATON_CHECK_ERROR(ca.list_tasks(account.api_key), "invalid_api_key");
+}
+
+// A plan's worker limit counts the account's live leases in PostgreSQL under the
+// account's row lock: 16 claimers spread over two nodes take exactly the limit.
+BOOST_AUTO_TEST_CASE(the_worker_limit_holds_across_two_nodes) {
+  const std::string admin = "pg-admin-key-0123456789abcdef";
+  Database db;
+  auto options = [&] {
+    ServerOptions o = postgres_options(db.url);
+    o.with("admin_key", "\"" + admin + "\"");
+    o.extra_yaml = "plans:\n  two: { workers: 2 }\n";
+    return o;
+  };
+  TestServer node_a(options());
+  TestServer node_b(options());
+  Client ca = node_a.client();
+  const Account account = ca.register_account();
+  Response planned = ca.request("PUT", "/v1/admin/accounts/" + account.account_id + "/plan",
+                                js({{"plan", "two"}}), {{"Authorization", "Bearer " + admin}});
+  BATON_REQUIRE_STATUS(planned, 200);
+  const std::string type = "limited_" + unique_suffix();
+  for (int i = 0; i < 10; ++i) ca.create_task_id(account.api_key, task_body(type));
+
+  std::atomic<int> claimed{0}, refused{0};
+  std::mutex mu;
+  std::vector<std::string> other;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      Client c = (i % 2 == 0 ? node_a : node_b).client();
+      std::string worker = "w";
+      worker += std::to_string(i);
+      Response r = c.claim(account.api_key, js({{"type", type}, {"worker_id", worker}}));
+      if (r.status == 200 && !r.task_is_null()) {
+        ++claimed;
+      } else if (r.status == 429 && r.error() == "max_workers_reached") {
+        ++refused;
+      } else {
+        std::lock_guard lock(mu);
+        other.push_back(r.describe());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  BOOST_TEST(other.empty(), (other.empty() ? "" : other.front()));
+  BOOST_TEST(claimed.load() == 2);
+  BOOST_TEST(refused.load() == 14);
+  Response status = node_b.client().get("/v1/billing/status", account.api_key);
+  BATON_REQUIRE_STATUS(status, 200);
+  BOOST_TEST(status.obj().at("usage").as_object().at("workers_in_use").as_int64() == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
