@@ -40,6 +40,18 @@ void refuse_unbuilt(const CreateRequest& request) {
   if (request.assign_best) refuse("assign: best");
 }
 
+// In the open transaction, takes the key for this request: true when it is the first
+// (or the key had expired), false when an answer is stored under it (a concurrent request
+// with the same key has waited for that one's transaction to end).
+asio::awaitable<bool> take_key(Connection& connection, const std::string& scope,
+                               const IdempotencyRequest& request, Millis now) {
+  Result taken = require(co_await connection.run(
+      "take_idempotency", Params().text(scope).text(request.request_hash)
+                              .integer(now + static_cast<Millis>(request.ttl_seconds) * 1000)
+                              .integer(now)));
+  co_return taken.rows() > 0;
+}
+
 }  // namespace
 
 asio::awaitable<Outcome> PgEngine::replay(Connection& connection, const std::string& scope,
@@ -108,12 +120,7 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
     std::string scope;
     if (idempotency) {
       scope = scope_of(task.account_id, *idempotency);
-      Result taken = require(co_await connection->run(
-          "take_idempotency",
-          Params().text(scope).text(idempotency->request_hash)
-              .integer(outcome.now + static_cast<Millis>(idempotency->ttl_seconds) * 1000)
-              .integer(outcome.now)));
-      if (taken.rows() == 0) {
+      if (!co_await take_key(*connection, scope, *idempotency, outcome.now)) {
         // Stored already: a replay, which the quota does not count.
         require(co_await connection->exec("ROLLBACK"));
         co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
@@ -175,12 +182,7 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
       // stored (the batch is one transaction) and answers them again.
       key = item_idempotency(*idempotency, i);
       scope = scope_of(account, *key);
-      Result taken = require(co_await connection->run(
-          "take_idempotency",
-          Params().text(scope).text(key->request_hash)
-              .integer(batch.now + static_cast<Millis>(key->ttl_seconds) * 1000)
-              .integer(batch.now)));
-      if (taken.rows() == 0) {
+      if (!co_await take_key(*connection, scope, *key, batch.now)) {
         item = co_await replay(*connection, scope, key->request_hash, batch.now);
         if (!item.ok()) {
           require(co_await connection->exec("ROLLBACK"));
@@ -231,12 +233,7 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
   std::string scope;
   if (idempotency) {
     scope = scope_of(account, *idempotency);
-    Result taken = require(co_await connection->run(
-        "take_idempotency",
-        Params().text(scope).text(idempotency->request_hash)
-            .integer(outcome.now + static_cast<Millis>(idempotency->ttl_seconds) * 1000)
-            .integer(outcome.now)));
-    if (taken.rows() == 0) {
+    if (!co_await take_key(*connection, scope, *idempotency, outcome.now)) {
       require(co_await connection->exec("ROLLBACK"));
       co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
     }

@@ -26,10 +26,11 @@ constexpr std::array kStatements = {
     Statement{"insert_task_notify",
               "WITH inserted AS (INSERT INTO baton_tasks (" BATON_TASK_COLUMNS ") VALUES (" BATON_TASK_VALUES
               ") RETURNING 1) SELECT pg_notify('baton_ready', $12) FROM inserted"},
+    // The same parameters as insert_task; a task's account and type never change.
     Statement{"update_task",
-              "UPDATE baton_tasks SET status = $2, priority = $3, scheduled_at = $4, "
-              "lease_expires_at = $5, assign_to = $6, assigned_until = $7, updated_at = $8, "
-              "record = $9 WHERE id = $1"},
+              "UPDATE baton_tasks SET status = $4, priority = $5, scheduled_at = $6, "
+              "lease_expires_at = $7, assign_to = $8, assigned_until = $9, updated_at = $10, "
+              "record = $11 WHERE id = $1 AND account_id = $2 AND type = $3"},
     Statement{"read_task", "SELECT record FROM baton_tasks WHERE id = $1"},
     Statement{"lock_task", "SELECT record FROM baton_tasks WHERE id = $1 FOR UPDATE"},
     Statement{"claim_typed",
@@ -118,18 +119,7 @@ Params insert_notify_params(const Task& task, const std::string& payload) {
   return params.text(payload);
 }
 
-Params update_params(const Task& task) {
-  Params params;
-  return params.text(task.id)
-      .integer(static_cast<int>(task.status))
-      .integer(task.priority)
-      .integer(task.scheduled_at)
-      .integer(task.status == TaskStatus::claimed ? task.lease_expires_at : 0)
-      .text(task.assign_to)
-      .integer(task.assigned_until)
-      .integer(task.updated_at)
-      .bytes(records::encode_task(task));
-}
+Params update_params(const Task& task) { return insert_params(task); }
 
 std::string first_id_at(Millis at) {
   Ulid bytes{};

@@ -33,8 +33,8 @@ std::string ready_payload(const ReadyNotice& notice);
 // nullopt when the payload is not one of ours.
 std::optional<ReadyNotice> parse_ready_payload(std::string_view payload);
 
-// The parameters of insert_task / insert_task_notify ($1..$11, then the payload) and of
-// update_task ($1 the id, then the columns).
+// The parameters of insert_task and update_task ($1..$11: the columns), and of
+// insert_task_notify (then the payload).
 Params insert_params(const Task& task);
 Params insert_notify_params(const Task& task, const std::string& payload);
 Params update_params(const Task& task);
