@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fcntl.h>
+#include <unistd.h>
 #include <libpq-fe.h>
 
 #include <cerrno>
@@ -153,7 +154,14 @@ std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::st
     PQfinish(conn);
     return nullptr;
   }
-  return std::unique_ptr<Connection>(new Connection(io, conn, duplicate));
+  try {
+    return std::unique_ptr<Connection>(new Connection(io, conn, duplicate));
+  } catch (const std::exception& failure) {  // Asio could not register the socket
+    ::close(duplicate);
+    PQfinish(conn);
+    error = std::string("registering the socket: ") + failure.what();
+    return nullptr;
+  }
 }
 
 bool Connection::in_transaction() const {

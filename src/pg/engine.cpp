@@ -49,9 +49,18 @@ asio::awaitable<void> sleep(asio::steady_timer& timer, std::chrono::milliseconds
 struct WaiterCancel final : ClaimCancel {
   PgEngine::Waiter* waiter = nullptr;  // null once the claim is no longer parked
   void cancel() override {
-    if (waiter) waiter->timer.cancel();
+    if (!waiter) return;
+    waiter->leaving = true;
+    waiter->timer.cancel();
   }
 };
+
+asio::awaitable<void> update_row(Connection& connection, const Task& task) {
+  Result updated = require(co_await connection.run("update_task", update_params(task)));
+  if (updated.affected() != 1) {
+    throw StorageError("postgres: task " + task.id + " is not stored as its record says");
+  }
+}
 
 PgEngine::PgEngine(PgOptions options)
     : options_(std::move(options)),
@@ -126,7 +135,7 @@ asio::awaitable<Outcome> PgEngine::claim_next(ClaimRequest request) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait_ms);
   std::uint64_t order = 0;
   for (;;) {
-    std::uint64_t wakes_seen = thread.wakes;
+    std::uint64_t wakes_seen = thread.wakes_of(request.account);
     Outcome outcome = co_await try_claim(thread, request);
     if (outcome.task || !outcome.ok() || request.wait_ms <= 0) co_return outcome;
     if (order == 0) order = ++thread.parked;
@@ -145,7 +154,7 @@ asio::awaitable<bool> PgEngine::park(Thread& thread, const ClaimRequest& request
     co_return false;
   }
   // Woken while it looked (the task it missed may be the one that woke it): look again.
-  if (thread.wakes != wakes_seen) co_return true;
+  if (thread.wakes_of(request.account) != wakes_seen) co_return true;
   Waiter waiter(thread.io, request.account, request.type, order);
   // A task that becomes due by time alone (scheduledAt, a retry's backoff) sends no
   // notification: the poll interval bounds how late a parked claim sees it.
@@ -170,9 +179,12 @@ void PgEngine::wake(const std::string& account, const std::string& type, bool ev
   for (auto& each : threads_) {
     Thread* thread = each.get();
     asio::post(thread->io, [thread, account, type, every] {
-      ++thread->wakes;
+      ++thread->wakes_of(account);
+      auto now = std::chrono::steady_clock::now();
       for (Waiter* waiter : thread->waiting) {
-        if (waiter->woken || waiter->account != account || (waiter->type && *waiter->type != type)) {
+        // One whose client left or whose wait is over will not look again: pass it by.
+        if (waiter->woken || waiter->leaving || waiter->timer.expiry() <= now ||
+            waiter->account != account || (waiter->type && *waiter->type != type)) {
           continue;
         }
         waiter->woken = true;
@@ -192,19 +204,44 @@ asio::awaitable<void> PgEngine::sweep() {
   asio::steady_timer timer(thread.io);
   Millis last_purge = wall_now_ms();
   while (!shutting_down_) {
+    // Each on its own: a failure of one (a lease's row that does not decode) must not
+    // stop the others (other nodes' revocations reaching this node's caches).
+    std::string failure;
+    auto attempt = [&](std::exception_ptr thrown) {
+      if (!thrown || !failure.empty()) return;
+      try {
+        std::rethrow_exception(thrown);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    };
+    std::exception_ptr thrown;
+    try {
+      co_await check_accounts(thread);
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    attempt(thrown);
+    thrown = nullptr;
     try {
       co_await sweep_leases(thread);
-      co_await check_accounts(thread);
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    attempt(thrown);
+    thrown = nullptr;
+    try {
       Millis now = wall_now_ms();
       if (now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
         Lease connection = co_await thread.pool->acquire();
         require(co_await connection->run("purge_idempotency", Params().integer(now)));
         last_purge = now;
       }
-      storage_reached(true, "");
-    } catch (const std::exception& failure) {
-      storage_reached(false, failure.what());
+    } catch (...) {
+      thrown = std::current_exception();
     }
+    attempt(thrown);
+    storage_reached(failure.empty(), failure);
     co_await sleep(timer, std::chrono::milliseconds(options_.sweep_interval_ms));
   }
 }
@@ -219,11 +256,21 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
       Millis now = wall_now_ms();
       Result expired = require(co_await connection->run(
           "expired_leases", Params().integer(now).integer(kBatch)));
+      int changed = 0;
       for (int row = 0; row < expired.rows(); ++row) {
-        Task task = task_of(expired, row);
-        Transition next = baton::apply(task, ExpireLeaseCmd{}, context_at(thread, now));
+        std::optional<Task> task;
+        try {
+          task = task_of(expired, row);
+        } catch (const StorageError& undecodable) {
+          // A record this release cannot read (a newer node's, during an upgrade): that
+          // node expires it; the others go on.
+          note_failure(Failure::expiry_write, "postgres lease sweeper", undecodable.what());
+          continue;
+        }
+        Transition next = baton::apply(*task, ExpireLeaseCmd{}, context_at(thread, now));
         if (!next.ok() || next.unchanged) continue;
-        require(co_await connection->run("update_task", update_params(next.task)));
+        ++changed;
+        co_await update_row(*connection, next.task);
         if (next.task.status == TaskStatus::pending) {
           ready.emplace_back(next.task.account_id, next.task.type);
           if (options_.notify) {
@@ -233,7 +280,8 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
         }
       }
       require(co_await connection->exec("COMMIT"));
-      more = expired.rows() == kBatch;
+      // A full batch that changed nothing would come back the same: stop there.
+      more = expired.rows() == kBatch && changed > 0;
     }
     for (const auto& [account, type] : ready) wake(account, type);
   }
@@ -243,9 +291,9 @@ asio::awaitable<void> PgEngine::check_accounts(Thread& thread) {
   Lease connection = co_await thread.pool->acquire();
   Result revision = require(co_await connection->run("accounts_revision", Params()));
   std::int64_t seen = revision.rows() == 0 ? 0 : revision.integer(0, 0);
-  if (accounts_revision_ >= 0 && seen != accounts_revision_ && options_.accounts_changed) {
-    options_.accounts_changed();
-  }
+  // The first read counts as a change: keys may have been cached, and revoked elsewhere,
+  // before it.
+  if (seen != accounts_revision_ && options_.accounts_changed) options_.accounts_changed();
   accounts_revision_ = seen;
 }
 

@@ -249,12 +249,16 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     outcome.error = ErrorCode::task_not_found;
     co_return outcome;
   }
-  if (auto* claim = std::get_if<ClaimCmd>(&command);
-      claim && claim->max_leases > 0 && is_claimable_by(*task, claim->worker_id, outcome.now) &&
-      !co_await lease_fits(*connection, task->account_id, claim->max_leases)) {
-    require(co_await connection->exec("ROLLBACK"));
-    outcome.error = ErrorCode::max_workers_reached;
-    co_return outcome;
+  auto* claim = std::get_if<ClaimCmd>(&command);
+  if (claim && claim->max_leases > 0 && is_claimable_by(*task, claim->worker_id, outcome.now)) {
+    bool fits = co_await lease_fits(*connection, task->account_id, claim->max_leases);
+    if (!fits) {
+      require(co_await connection->exec("ROLLBACK"));
+      // The row was locked meanwhile: claims that passed it by look again.
+      wake(task->account_id, task->type);
+      outcome.error = ErrorCode::max_workers_reached;
+      co_return outcome;
+    }
   }
   Transition next = baton::apply(*task, command, context_at(thread, outcome.now));
   if (!next.ok() || next.unchanged) {
@@ -265,7 +269,7 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     outcome.task = share(std::move(next.task));
     co_return outcome;
   }
-  require(co_await connection->run("update_task", update_params(next.task)));
+  co_await update_row(*connection, next.task);
   // A cost report counts toward the month it was made in, with the change it makes.
   if (std::int64_t added = next.task.cost.usd_nanos - task->cost.usd_nanos; added > 0) {
     require(co_await connection->run(
@@ -320,12 +324,16 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
     require(co_await connection->exec("ROLLBACK"));
     co_return outcome;
   }
-  if (request.max_leases > 0 && !co_await lease_fits(*connection, request.account, request.max_leases)) {
-    require(co_await connection->exec("ROLLBACK"));
-    outcome.error = ErrorCode::max_workers_reached;
-    co_return outcome;
-  }
   Task task = task_of(best, 0);
+  if (request.max_leases > 0) {
+    bool fits = co_await lease_fits(*connection, request.account, request.max_leases);
+    if (!fits) {
+      require(co_await connection->exec("ROLLBACK"));
+      wake(task.account_id, task.type);  // claims that passed its locked row by look again
+      outcome.error = ErrorCode::max_workers_reached;
+      co_return outcome;
+    }
+  }
   outcome.now = wall_now_ms();
   ClaimCmd claim{request.worker_id, random_hex_token("lse_", 16)};
   Transition next = baton::apply(task, claim, context_at(thread, outcome.now));
@@ -338,7 +346,7 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
                  "task " + task.id + " is claimable by its columns, not by its record");
     co_return outcome;
   }
-  require(co_await connection->run("update_task", update_params(next.task)));
+  co_await update_row(*connection, next.task);
   require(co_await connection->exec("COMMIT"));
   outcome.previous_claimed_by = task.claimed_by;
   outcome.previous_lease_token = task.lease_token;

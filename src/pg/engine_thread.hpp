@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -27,6 +29,7 @@ struct PgEngine::Waiter {
   std::uint64_t order;  // when its claim first parked: a claim that parks again keeps its place
   boost::asio::steady_timer timer;  // cancelled to wake it
   bool woken = false;
+  bool leaving = false;  // its client left: not one to wake
 };
 
 struct PgEngine::Thread {
@@ -41,8 +44,12 @@ struct PgEngine::Thread {
       boost::asio::make_work_guard(io);
   std::list<Waiter*> waiting;  // parked claims, by order
   std::uint64_t parked = 0;    // claims parked so far: the next one's order
-  // Wake-ups so far: a claim that saw this move while it looked does not park.
-  std::uint64_t wakes = 0;
+  // Wake-ups so far, by a hash of the account: a claim that saw its account's count move
+  // while it looked does not park (the task it missed may be the one that woke no one).
+  std::array<std::uint64_t, 64> wakes{};
+  std::uint64_t& wakes_of(const std::string& account) {
+    return wakes[std::hash<std::string>{}(account) % wakes.size()];
+  }
   UlidGenerator ulids;
   std::mt19937_64 random;
   std::thread thread;
@@ -53,5 +60,10 @@ inline Result require(Result result) {
   if (!result.ok()) throw StorageError("postgres: " + result.error());
   return result;
 }
+
+// Writes a task's new version over its row (locked by the transaction). A row that is
+// not there as the record says (its account or type changed by hand) fails the
+// transaction rather than answer a change that was not stored.
+boost::asio::awaitable<void> update_row(Connection& connection, const Task& task);
 
 }  // namespace baton::pg

@@ -27,20 +27,27 @@ asio::awaitable<Lease> Pool::acquire() {
     co_return Lease(*this, std::move(connection));
   }
   if (open_ < size_) {
-    if (std::chrono::steady_clock::now() < retry_open_at_) {
-      throw StorageError("postgres: " + last_open_error_);
+    std::string error = last_open_error_;
+    std::unique_ptr<Connection> connection;
+    if (std::chrono::steady_clock::now() >= retry_open_at_) {
+      // Blocking, up to the connect timeout: a connection is opened once and kept, so
+      // this thread waits for it only at its first operations and after the server was lost.
+      connection = Connection::open(io_, url_, statements_, error);
     }
-    std::string error;
-    // Blocking, up to the connect timeout: a connection is opened once and kept, so this
-    // thread waits for it only at its first operations and after the server was lost.
-    std::unique_ptr<Connection> connection = Connection::open(io_, url_, statements_, error);
-    if (!connection) {
+    if (connection) {
+      ++open_;
+      co_return Lease(*this, std::move(connection));
+    }
+    if (std::chrono::steady_clock::now() >= retry_open_at_) {
       last_open_error_ = error;
       retry_open_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    if (open_ == 0) {
+      // Nothing lent will come back: this fails, and so does the next waiter, in turn.
+      wake_first_waiter();
       throw StorageError("postgres: " + error);
     }
-    ++open_;
-    co_return Lease(*this, std::move(connection));
+    // Connections that work are lent: wait for one of them.
   }
   auto waiting = std::make_shared<Waiting>(io_);
   waiting_.push_back(waiting);
@@ -64,10 +71,7 @@ void Pool::give_back(std::unique_ptr<Connection> connection) {
     --open_;
     connection.reset();
     // Its place is free: the longest waiter may open a new one.
-    if (!waiting_.empty()) {
-      waiting_.front()->timer.cancel();
-      waiting_.pop_front();
-    }
+    wake_first_waiter();
     return;
   }
   if (!waiting_.empty()) {
@@ -78,6 +82,12 @@ void Pool::give_back(std::unique_ptr<Connection> connection) {
     return;
   }
   idle_.push_back(std::move(connection));
+}
+
+void Pool::wake_first_waiter() {
+  if (waiting_.empty()) return;
+  waiting_.front()->timer.cancel();
+  waiting_.pop_front();
 }
 
 void Pool::abandon() {

@@ -2,8 +2,9 @@
 // A thread's connections to PostgreSQL: at most `size`, opened as needed, lent to one
 // operation at a time. Only the owning thread touches it, so it takes no lock. When every
 // connection is lent, operations queue and a connection given back goes to the one that
-// has waited longest. After an open fails, operations fail at once for a second instead
-// of each waiting out a connect timeout of its own.
+// has waited longest. After an open fails, operations that find no connection open fail
+// at once for a second instead of each waiting out a connect timeout of its own; while
+// some are open, they wait for one of those.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -56,6 +57,8 @@ class Pool {
     std::unique_ptr<Connection> handed;  // set by give_back, then the timer cancelled
   };
   void give_back(std::unique_ptr<Connection> connection);
+  // Without a connection: it tries to open one itself, or fails.
+  void wake_first_waiter();
 
   boost::asio::io_context& io_;
   std::string url_;
