@@ -15,6 +15,21 @@ std::string check_printable(std::string_view text) {
                                   : "idempotencyKey must be printable ASCII characters";
 }
 
+// A worker's id is text an operator reads and a column the PostgreSQL backend compares:
+// no control characters (a NUL would end it there).
+bool has_control_characters(std::string_view text) {
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+std::string check_worker_id(std::string_view text) {
+  return has_control_characters(text) ? "worker_id must not contain control characters" : "";
+}
+std::string check_assign_to(std::string_view text) {
+  return has_control_characters(text) ? "assign_to must not contain control characters" : "";
+}
+
 constexpr std::string_view kTaskIdPattern = "^tsk_[0-9A-HJKMNP-TV-Z]{26}$";
 
 std::string check_dependency_id(std::string_view id) {
@@ -131,7 +146,7 @@ std::vector<FieldSpec> create_fields(const TaskLimits& limits) {
                            .one_of = {"accept", "dead_letter"},
                            .description = "What the timeout does."}}},
           {.name = "assign_to", .alias = "assignTo", .minimum = 1,
-           .maximum = limits.max_worker_id_chars,
+           .maximum = limits.max_worker_id_chars, .check = check_assign_to,
            .description = "Only the worker with this worker_id may claim the task (for "
                           "assign_timeout_seconds when sent, else for ever)."},
           {.name = "assign", .one_of = {"best"},
@@ -210,7 +225,7 @@ FieldSpec task_id_field() {
 
 FieldSpec worker_id_field(const TaskLimits& limits) {
   return {.name = "worker_id", .alias = "workerId", .maximum = limits.max_worker_id_chars,
-          .description = "Who is working: recorded as claimedBy, and a fencing identity when no "
+          .check = check_worker_id, .description = "Who is working: recorded as claimedBy, and a fencing identity when no "
                          "lease_token is sent."};
 }
 

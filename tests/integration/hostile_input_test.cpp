@@ -130,6 +130,31 @@ BOOST_AUTO_TEST_CASE(invalid_json_is_400_invalid_request) {
   f.check_still_works();
 }
 
+// A worker's id and an assignment are compared as text (a column on PostgreSQL, where a
+// NUL would end them): control characters are refused, and nothing is claimed or made.
+BOOST_AUTO_TEST_CASE(control_characters_in_worker_ids_are_400) {
+  Fresh f;
+  std::string id = f.c.create_task_id(f.key, task_body(f.type));
+  for (const std::string& worker : {std::string("w\\u0000x"), std::string("w\\u001b[31m"),
+                                    std::string("tab\\there")}) {
+    BOOST_TEST_CONTEXT("worker_id " << worker) {
+      Response claimed = f.c.claim(f.key, R"({"type":")" + f.type + R"(","worker_id":")" + worker + R"("})");
+      BATON_CHECK_ERROR(claimed, "invalid_request");
+      BOOST_TEST(claimed.obj().at("message").as_string().find("worker_id") != std::string::npos);
+      BATON_CHECK_ERROR(f.c.claim_id(f.key, id, R"({"worker_id":")" + worker + R"("})"), "invalid_request");
+      BATON_CHECK_ERROR(f.c.create_task(f.key, R"({"type":")" + f.type +
+                                                   R"(","payload":{},"assign_to":")" + worker + R"("})"),
+                        "invalid_request");
+    }
+  }
+  BOOST_TEST(f.c.get_task(f.key, id).task_str("status") == "pending");
+  BOOST_TEST(f.task_count() == 1u);
+  // Other Unicode is a name like any other.
+  Response named = f.c.claim(f.key, R"({"type":")" + f.type + R"(","worker_id":"Zoë-🤖"})");
+  BATON_REQUIRE_STATUS(named, 200);
+  BOOST_TEST(named.task_str("claimedBy") == "Zoë-🤖");
+}
+
 BOOST_AUTO_TEST_CASE(a_body_that_is_not_an_object_is_400) {
   Fresh f;
   for (const char* body : {"[1,2]", "[]", "\"text\"", "42", "null", "true"}) {
