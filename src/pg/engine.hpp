@@ -146,7 +146,7 @@ class PgEngine final : public TaskEngine {
   std::string node_;  // this process's id in NOTIFY payloads: its own come back and are skipped
   std::vector<std::unique_ptr<Thread>> threads_;
   std::atomic<bool> shutting_down_{false};
-  RetentionPolicy retention_;
+  RetentionPolicy retention_;  // for the retention purge, which this backend does not run yet
   std::int64_t accounts_revision_ = -1;  // baton_revision as last read (sweeper's thread)
   std::mutex storage_mutex_;  // the three below: written by the sweeper, read by stats()
   bool storage_writable_ = true;
