@@ -37,6 +37,15 @@ auto log_exit(std::string_view where) {
   };
 }
 
+// Runs one step of a sweep; the first failure is kept for /health, and the next steps run.
+asio::awaitable<void> sweep_step(asio::awaitable<void> step, std::string& failure) {
+  try {
+    co_await std::move(step);
+  } catch (const std::exception& e) {
+    if (failure.empty()) failure = e.what();
+  }
+}
+
 asio::awaitable<void> sleep(asio::steady_timer& timer, std::chrono::milliseconds wait) {
   timer.expires_after(wait);
   boost::system::error_code ignored;
@@ -207,40 +216,13 @@ asio::awaitable<void> PgEngine::sweep() {
     // Each on its own: a failure of one (a lease's row that does not decode) must not
     // stop the others (other nodes' revocations reaching this node's caches).
     std::string failure;
-    auto attempt = [&](std::exception_ptr thrown) {
-      if (!thrown || !failure.empty()) return;
-      try {
-        std::rethrow_exception(thrown);
-      } catch (const std::exception& e) {
-        failure = e.what();
-      }
-    };
-    std::exception_ptr thrown;
-    try {
-      co_await check_accounts(thread);
-    } catch (...) {
-      thrown = std::current_exception();
+    co_await sweep_step(check_accounts(thread), failure);
+    co_await sweep_step(sweep_leases(thread), failure);
+    if (Millis now = wall_now_ms();
+        now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
+      co_await sweep_step(purge_idempotency(thread, now), failure);
+      last_purge = now;
     }
-    attempt(thrown);
-    thrown = nullptr;
-    try {
-      co_await sweep_leases(thread);
-    } catch (...) {
-      thrown = std::current_exception();
-    }
-    attempt(thrown);
-    thrown = nullptr;
-    try {
-      Millis now = wall_now_ms();
-      if (now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
-        Lease connection = co_await thread.pool->acquire();
-        require(co_await connection->run("purge_idempotency", Params().integer(now)));
-        last_purge = now;
-      }
-    } catch (...) {
-      thrown = std::current_exception();
-    }
-    attempt(thrown);
     storage_reached(failure.empty(), failure);
     co_await sleep(timer, std::chrono::milliseconds(options_.sweep_interval_ms));
   }
@@ -285,6 +267,11 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
     }
     for (const auto& [account, type] : ready) wake(account, type);
   }
+}
+
+asio::awaitable<void> PgEngine::purge_idempotency(Thread& thread, Millis now) {
+  Lease connection = co_await thread.pool->acquire();
+  require(co_await connection->run("purge_idempotency", Params().integer(now)));
 }
 
 asio::awaitable<void> PgEngine::check_accounts(Thread& thread) {

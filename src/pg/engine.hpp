@@ -124,6 +124,7 @@ class PgEngine final : public TaskEngine {
   boost::asio::awaitable<void> sweep();
   boost::asio::awaitable<void> sweep_leases(Thread& thread);
   boost::asio::awaitable<void> check_accounts(Thread& thread);
+  boost::asio::awaitable<void> purge_idempotency(Thread& thread, Millis now);
   boost::asio::awaitable<void> listen_ready();
   // Storage reachability as /health reports it: set by the sweeper's round trips.
   void storage_reached(bool reached, const std::string& error);
