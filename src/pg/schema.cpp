@@ -88,8 +88,8 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1}
 std::string migrate(const std::string& url) {
   try {
     BlockingSession session(url);
-    // Any number: the key of the advisory lock that serializes the nodes' migrations. It
-    // is held by this session until it closes, at the end of this function.
+    // Any number: the key of the advisory lock that serializes the nodes' migrations. The
+    // connection holds it until it closes, when this function returns.
     session.run("SELECT pg_advisory_lock(742017)");
     session.run("CREATE TABLE IF NOT EXISTS baton_schema (version integer NOT NULL)");
     Answer version = session.run("SELECT version FROM baton_schema");
