@@ -1,5 +1,6 @@
 #include "pg/connection.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -96,9 +97,14 @@ std::int64_t Result::affected() const {
   return *count ? std::strtoll(count, nullptr, 10) : 0;
 }
 
+bool Result::is_pipeline_end() const {
+  return result_ && PQresultStatus(result_) == PGRES_PIPELINE_SYNC;
+}
+
 std::string Result::error() const {
   if (ok()) return "";
   if (!result_) return "no result";
+  if (PQresultStatus(result_) == PGRES_PIPELINE_ABORTED) return "skipped: an earlier statement failed";
   return PQresultErrorMessage(result_);
 }
 
@@ -143,7 +149,7 @@ std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::st
       return nullptr;
     }
   }
-  if (PQsetnonblocking(conn, 1) != 0) {
+  if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1) {
     error = connection_error(conn);
     PQfinish(conn);
     return nullptr;
@@ -171,12 +177,22 @@ bool Connection::in_transaction() const {
 
 void Connection::roll_back_now() {
   if (broken_) return;
+  // Answers still in flight (a pipeline cut short): not worth draining; the pool opens a
+  // new connection in its place.
+  if (PQtransactionStatus(conn_) == PQTRANS_ACTIVE || PQexitPipelineMode(conn_) != 1) {
+    broken_ = true;
+    return;
+  }
   // PQexec blocks whatever the non-blocking setting; a rollback is one short round trip.
   Result done(PQexec(conn_, "ROLLBACK"));
-  if (!done.ok() || PQstatus(conn_) != CONNECTION_OK) broken_ = true;
+  if (!done.ok() || PQstatus(conn_) != CONNECTION_OK || PQenterPipelineMode(conn_) != 1) {
+    broken_ = true;
+  }
 }
 
 asio::awaitable<void> Connection::flush() {
+  using asio::experimental::awaitable_operators::operator||;
+  using Descriptor = asio::posix::stream_descriptor;
   for (;;) {
     int pending = PQflush(conn_);
     if (pending == 0) co_return;
@@ -184,8 +200,15 @@ asio::awaitable<void> Connection::flush() {
       broken_ = true;
       throw StorageError("postgres: " + connection_error(conn_));
     }
-    co_await socket_->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
-                                            asio::use_awaitable);
+    // A long pipeline: the server may be answering its first statements while this still
+    // sends, and stop reading until its answers are read. Waiting only to write could wait
+    // for ever; answers that come first are read into libpq's buffer.
+    auto ready = co_await (socket_->descriptor.async_wait(Descriptor::wait_write, asio::use_awaitable) ||
+                           socket_->descriptor.async_wait(Descriptor::wait_read, asio::use_awaitable));
+    if (ready.index() == 1 && PQconsumeInput(conn_) == 0) {
+      broken_ = true;
+      throw StorageError("postgres: " + connection_error(conn_));
+    }
   }
 }
 
@@ -203,45 +226,74 @@ asio::awaitable<void> Connection::readable() {
   }
 }
 
-asio::awaitable<Result> Connection::finish() {
-  co_await flush();
-  // One statement gives one result, then null; an error's result is the one to keep.
-  Result kept;
-  bool failed = false;
-  for (;;) {
-    co_await readable();
-    pg_result* next = PQgetResult(conn_);
-    if (!next) break;
-    Result result(next);
-    if (failed) continue;
-    failed = !result.ok();
-    kept = std::move(result);
-  }
-  if (PQstatus(conn_) != CONNECTION_OK) {
+asio::awaitable<std::vector<Result>> Connection::finish(std::size_t statements) {
+  if (PQpipelineSync(conn_) == 0) {
     broken_ = true;
     throw StorageError("postgres: " + connection_error(conn_));
   }
-  co_return kept;
+  co_await flush();
+  std::vector<Result> results;
+  results.reserve(statements);
+  for (std::size_t i = 0; i < statements; ++i) {
+    // Each statement gives its result, then null; an error's result is the one to keep.
+    Result kept;
+    bool failed = false;
+    for (;;) {
+      co_await readable();
+      pg_result* next = PQgetResult(conn_);
+      if (!next) break;
+      Result result(next);
+      if (failed) continue;
+      failed = !result.ok();
+      kept = std::move(result);
+    }
+    results.push_back(std::move(kept));
+  }
+  // The pipeline's end; a lost connection ends it without one.
+  co_await readable();
+  Result end(PQgetResult(conn_));
+  if (!end.is_pipeline_end() || PQstatus(conn_) != CONNECTION_OK) {
+    broken_ = true;
+    throw StorageError("postgres: " + connection_error(conn_));
+  }
+  co_return results;
+}
+
+void Connection::send(const Step& step) {
+  int sent = 0;
+  if (step.params) {
+    std::vector<const char*> values = step.params->pointers();
+    sent = PQsendQueryPrepared(conn_, std::string(step.statement).c_str(), step.params->size(),
+                               values.data(), step.params->lengths().data(),
+                               step.params->formats().data(), 1);
+  } else {
+    sent = PQsendQueryParams(conn_, std::string(step.statement).c_str(), 0, nullptr, nullptr,
+                             nullptr, nullptr, 1);
+  }
+  if (sent == 0) {
+    broken_ = true;
+    throw StorageError("postgres: " + connection_error(conn_));
+  }
+}
+
+asio::awaitable<std::vector<Result>> Connection::pipeline(std::vector<Step> steps) {
+  if (broken_) throw StorageError("postgres: connection lost");
+  for (const Step& step : steps) send(step);
+  co_return co_await finish(steps.size());
 }
 
 asio::awaitable<Result> Connection::run(std::string_view statement, const Params& params) {
   if (broken_) throw StorageError("postgres: connection lost");
-  std::vector<const char*> values = params.pointers();
-  if (PQsendQueryPrepared(conn_, std::string(statement).c_str(), params.size(), values.data(),
-                          params.lengths().data(), params.formats().data(), 1) == 0) {
-    broken_ = true;
-    throw StorageError("postgres: " + connection_error(conn_));
-  }
-  co_return co_await finish();
+  send(Step{statement, &params});
+  std::vector<Result> results = co_await finish(1);
+  co_return std::move(results.front());
 }
 
 asio::awaitable<Result> Connection::exec(std::string_view sql) {
   if (broken_) throw StorageError("postgres: connection lost");
-  if (PQsendQueryParams(conn_, std::string(sql).c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) == 0) {
-    broken_ = true;
-    throw StorageError("postgres: " + connection_error(conn_));
-  }
-  co_return co_await finish();
+  send(Step{sql});
+  std::vector<Result> results = co_await finish(1);
+  co_return std::move(results.front());
 }
 
 asio::awaitable<void> Connection::wait_notifications(

@@ -1,9 +1,12 @@
 #pragma once
 // One libpq connection, driven without blocking from the io_context of the thread that
-// owns it: a statement is sent, then the coroutine waits on the socket (registered with
-// Asio) until the answer is in. Only the owning thread uses it. Statements are prepared
+// owns it: statements are sent, then the coroutine waits on the socket (registered with
+// Asio) until the answers are in. Only the owning thread uses it. Statements are prepared
 // once, when the connection is opened, and run by name with their parameters as text
 // (bytea as binary); answers come back in binary, so integers and bytea need no parsing.
+// The connection stays in libpq's pipeline mode: statements whose parameters do not depend
+// on each other's answers (BEGIN and the row's lock; the write, the idempotency record and
+// COMMIT) go out together and cost one round trip.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -67,11 +70,19 @@ class Result {
   std::int64_t integer(int row, int column) const;    // smallint, integer, bigint
   bool boolean(int row, int column) const;
   std::int64_t affected() const;  // rows an INSERT, UPDATE or DELETE touched
+  bool is_pipeline_end() const;   // the marker that ends a pipeline's answers
   std::string error() const;      // "" when ok
   std::string sqlstate() const;   // "" when ok, e.g. "23505" for a unique violation
 
  private:
   pg_result* result_ = nullptr;
+};
+
+// One statement of a pipeline: a prepared statement with its parameters, or SQL text
+// without parameters (BEGIN, COMMIT). The parameters must outlive the pipeline's run.
+struct Step {
+  std::string_view statement;
+  const Params* params = nullptr;  // null: `statement` is SQL text
 };
 
 class Connection {
@@ -90,6 +101,10 @@ class Connection {
   boost::asio::awaitable<Result> run(std::string_view statement, const Params& params);
   // Runs SQL text with no parameters (BEGIN, COMMIT, LISTEN).
   boost::asio::awaitable<Result> exec(std::string_view sql);
+  // Sends `steps` together and reads their answers, one per step, in order: one round trip.
+  // After a statement fails, PostgreSQL skips the rest up to the pipeline's end (their
+  // results are not ok()); in an open transaction, that transaction has failed.
+  boost::asio::awaitable<std::vector<Result>> pipeline(std::vector<Step> steps);
   // Hands each notification's channel and payload to `deliver`, for as long as the
   // connection lives (the LISTEN connection's loop). Throws StorageError when it is lost.
   boost::asio::awaitable<void> wait_notifications(
@@ -104,7 +119,8 @@ class Connection {
  private:
   Connection(boost::asio::io_context& io, pg_conn* conn, int duplicate);
   boost::asio::awaitable<void> readable();
-  boost::asio::awaitable<Result> finish();
+  void send(const Step& step);
+  boost::asio::awaitable<std::vector<Result>> finish(std::size_t statements);
   boost::asio::awaitable<void> flush();
 
   struct Socket;

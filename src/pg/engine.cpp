@@ -64,11 +64,18 @@ struct WaiterCancel final : ClaimCancel {
   }
 };
 
-asio::awaitable<void> update_row(Connection& connection, const Task& task) {
-  Result updated = require(co_await connection.run("update_task", update_params(task)));
-  if (updated.affected() != 1) {
+std::vector<Result> require(std::vector<Result> results) {
+  for (const Result& result : results) {
+    if (!result.ok()) throw StorageError("postgres: " + result.error());
+  }
+  return results;
+}
+
+void require_updated(const Result& updated, const Task& task) {
+  if (updated.sqlstate() == kNoRowChanged) {
     throw StorageError("postgres: task " + task.id + " is not stored as its record says");
   }
+  if (!updated.ok()) throw StorageError("postgres: " + updated.error());
 }
 
 PgEngine::PgEngine(PgOptions options)
@@ -234,11 +241,17 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
     std::vector<std::pair<std::string, std::string>> ready;
     {
       Lease connection = co_await thread.pool->acquire();
-      require(co_await connection->exec("BEGIN"));
       Millis now = wall_now_ms();
-      Result expired = require(co_await connection->run(
-          "expired_leases", Params().integer(now).integer(kBatch)));
-      int changed = 0;
+      Params batch = Params().integer(now).integer(kBatch);
+      std::vector<Step> opening{Step{"BEGIN"}, Step{"expired_leases", &batch}};
+      std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
+      const Result& expired = opened.back();
+      // The changes go out together with COMMIT; their parameters stay where they are.
+      std::vector<Params> params;
+      params.reserve(2 * static_cast<std::size_t>(expired.rows()));
+      std::vector<Step> writes;
+      std::vector<Task> written;
+      std::vector<int> written_by;  // per step: the index in `written` of the task it updates, or -1
       for (int row = 0; row < expired.rows(); ++row) {
         std::optional<Task> task;
         try {
@@ -251,19 +264,31 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
         }
         Transition next = baton::apply(*task, ExpireLeaseCmd{}, context_at(thread, now));
         if (!next.ok() || next.unchanged) continue;
-        ++changed;
-        co_await update_row(*connection, next.task);
+        writes.push_back(Step{"update_task", &params.emplace_back(update_params(next.task))});
+        written_by.push_back(static_cast<int>(written.size()));
         if (next.task.status == TaskStatus::pending) {
           ready.emplace_back(next.task.account_id, next.task.type);
           if (options_.notify) {
-            require(co_await connection->run(
-                "notify_ready", Params().text(ready_notice(next.task.account_id, next.task.type))));
+            Params& notice = params.emplace_back(
+                Params().text(ready_notice(next.task.account_id, next.task.type)));
+            writes.push_back(Step{"notify_ready", &notice});
+            written_by.push_back(-1);
           }
         }
+        written.push_back(std::move(next.task));
       }
-      require(co_await connection->exec("COMMIT"));
+      writes.push_back(Step{"COMMIT"});
+      std::vector<Result> results = co_await connection->pipeline(std::move(writes));
+      for (std::size_t i = 0; i < results.size(); ++i) {
+        int task = i < written_by.size() ? written_by[i] : -1;
+        if (task >= 0) {
+          require_updated(results[i], written[static_cast<std::size_t>(task)]);
+        } else if (!results[i].ok()) {
+          throw StorageError("postgres: " + results[i].error());
+        }
+      }
       // A full batch that changed nothing would come back the same: stop there.
-      more = expired.rows() == kBatch && changed > 0;
+      more = expired.rows() == kBatch && !written.empty();
     }
     for (const auto& [account, type] : ready) wake(account, type);
   }

@@ -139,6 +139,12 @@ class PgEngine final : public TaskEngine {
                                           std::int64_t max_leases);
   boost::asio::awaitable<std::int64_t> quota_room(Connection& connection, const std::string& account,
                                                   std::int64_t monthly_quota, Millis now);
+  // A batch of idempotent creates made item by item in the transaction open on
+  // `connection` (a retry: some items are stored, and answered again); `room` is what the
+  // monthly quota allows, -1 for no quota. Commits.
+  boost::asio::awaitable<BatchOutcome> create_items(Connection& connection, std::vector<Task>& tasks,
+                                                    const IdempotencyRequest& idempotency,
+                                                    std::int64_t room, Millis now);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);

@@ -3,6 +3,8 @@
 // decides every change on a row locked FOR UPDATE.
 #include <boost/asio/use_awaitable.hpp>
 
+#include <utility>
+
 #include "core/failures.hpp"
 #include "core/lifecycle_history.hpp"
 #include "core/sha256.hpp"
@@ -40,17 +42,17 @@ void refuse_unbuilt(const CreateRequest& request) {
   if (request.assign_best) refuse("assign: best");
 }
 
-// In the open transaction, takes the key for this request: true when it is the first
-// (or the key had expired), false when an answer is stored under it (a concurrent request
-// with the same key has waited for that one's transaction to end).
-asio::awaitable<bool> take_key(Connection& connection, const std::string& scope,
-                               const IdempotencyRequest& request, Millis now) {
-  Result taken = require(co_await connection.run(
-      "take_idempotency", Params().text(scope).text(request.request_hash)
-                              .integer(now + static_cast<Millis>(request.ttl_seconds) * 1000)
-                              .integer(now)));
-  co_return taken.rows() > 0;
+// The parameters of "take_idempotency" for this request: it takes the key when this is the
+// first request with it (or the key had expired), and fails with kNoRowChanged when an
+// answer is stored under it (a concurrent request with the same key has waited for that
+// one's transaction to end).
+Params key_params(const std::string& scope, const IdempotencyRequest& request, Millis now) {
+  return Params().text(scope).text(request.request_hash)
+      .integer(now + static_cast<Millis>(request.ttl_seconds) * 1000)
+      .integer(now);
 }
+
+bool key_held(const Result& taken) { return taken.sqlstate() == kNoRowChanged; }
 
 }  // namespace
 
@@ -116,17 +118,24 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
     // One statement, its own transaction: the row and its notification.
     require(co_await connection->run(insert, row));
   } else {
-    require(co_await connection->exec("BEGIN"));
     std::string scope;
+    Params key;
+    std::vector<Step> steps{Step{"BEGIN"}};
     if (idempotency) {
       scope = scope_of(task.account_id, *idempotency);
-      if (!co_await take_key(*connection, scope, *idempotency, outcome.now)) {
+      key = key_params(scope, *idempotency, outcome.now);
+      steps.push_back(Step{"take_idempotency", &key});
+    }
+    if (quota > 0) {
+      // The month's count needs its own round trips, under the account's lock.
+      std::vector<Step> opening = std::exchange(steps, {});
+      std::vector<Result> opened = co_await connection->pipeline(std::move(opening));
+      if (idempotency && key_held(opened[1])) {
         // Stored already: a replay, which the quota does not count.
         require(co_await connection->exec("ROLLBACK"));
         co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
       }
-    }
-    if (quota > 0) {
+      require(std::move(opened));
       std::int64_t room = co_await quota_room(*connection, task.account_id, quota, outcome.now);
       if (room < 1) {
         require(co_await connection->exec("ROLLBACK"));
@@ -134,14 +143,23 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
         co_return outcome;
       }
     }
-    require(co_await connection->run(insert, row));
+    steps.push_back(Step{insert, &row});
+    Params stored;
     if (idempotency) {
       outcome.status = idempotency->success_status;
       outcome.body = idempotency->render(task, outcome.now);
-      require(co_await connection->run(
-          "store_idempotency", Params().text(scope).integer(outcome.status).bytes(outcome.body)));
+      stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
+      steps.push_back(Step{"store_idempotency", &stored});
     }
-    require(co_await connection->exec("COMMIT"));
+    steps.push_back(Step{"COMMIT"});
+    bool taking = quota == 0 && idempotency;  // the key is taken in this pipeline
+    std::vector<Result> results = co_await connection->pipeline(std::move(steps));
+    if (taking && key_held(results[1])) {
+      // Stored already: the rest was skipped.
+      require(co_await connection->exec("ROLLBACK"));
+      co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
+    }
+    require(std::move(results));
   }
   wake(task.account_id, task.type);
   outcome.task = share(std::move(task));
@@ -161,57 +179,120 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
   tasks.reserve(requests.size());
   for (CreateRequest& request : requests) tasks.push_back(make_task(thread, request, batch.now));
 
+  Lease connection = co_await thread.pool->acquire();
+  std::vector<Step> steps{Step{"BEGIN"}};
+  if (quota > 0) {
+    std::vector<Step> opening = std::exchange(steps, {});
+    require(co_await connection->pipeline(std::move(opening)));
+    std::int64_t room = co_await quota_room(*connection, account, quota, batch.now);
+    if (room < static_cast<std::int64_t>(tasks.size())) {
+      // Items of a retried batch are replays, which the quota does not count: only the
+      // item-by-item path can tell.
+      if (idempotency) co_return co_await create_items(*connection, tasks, *idempotency, room, batch.now);
+      require(co_await connection->exec("ROLLBACK"));
+      batch.error = ErrorCode::quota_exceeded;
+      co_return batch;
+    }
+  }
+  // Every item in one pipeline: its key (when idempotent), its row, its stored answer.
+  const char* insert = options_.notify ? "insert_task_notify" : "insert_task";
+  std::vector<Params> params;
+  params.reserve(3 * tasks.size());
+  std::vector<std::size_t> key_steps;
+  batch.items.resize(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    Outcome& item = batch.items[i];
+    item.now = batch.now;
+    std::string scope;
+    if (idempotency) {
+      // Item i is an idempotent create of its own; a retry of the batch finds all of them
+      // stored (the batch is one transaction) and answers them again.
+      IdempotencyRequest key = item_idempotency(*idempotency, i);
+      scope = scope_of(account, key);
+      key_steps.push_back(steps.size());
+      steps.push_back(Step{"take_idempotency", &params.emplace_back(key_params(scope, key, batch.now))});
+      item.status = key.success_status;
+      item.body = key.render(tasks[i], batch.now);
+    }
+    Params& row = params.emplace_back(options_.notify
+                                          ? insert_notify_params(tasks[i], ready_notice(account, tasks[i].type))
+                                          : insert_params(tasks[i]));
+    steps.push_back(Step{insert, &row});
+    if (idempotency) {
+      Params& stored = params.emplace_back(Params().text(scope).integer(item.status).bytes(item.body));
+      steps.push_back(Step{"store_idempotency", &stored});
+    }
+  }
+  steps.push_back(Step{"COMMIT"});
+  std::vector<Result> results = co_await connection->pipeline(std::move(steps));
+  for (std::size_t step : key_steps) {
+    if (key_held(results[step])) {
+      // A retry: some items are stored. The transaction failed at that key; the batch is
+      // made again item by item, answering the stored ones.
+      require(co_await connection->exec("ROLLBACK"));
+      require(co_await connection->exec("BEGIN"));
+      std::int64_t room = -1;
+      if (quota > 0) room = co_await quota_room(*connection, account, quota, batch.now);
+      co_return co_await create_items(*connection, tasks, *idempotency, room, batch.now);
+    }
+  }
+  require(std::move(results));
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    batch.items[i].task = share(std::move(tasks[i]));
+    wake(account, batch.items[i].task->type);
+  }
+  co_return batch;
+}
+
+asio::awaitable<BatchOutcome> PgEngine::create_items(Connection& connection, std::vector<Task>& tasks,
+                                                     const IdempotencyRequest& idempotency,
+                                                     std::int64_t room, Millis now) {
+  BatchOutcome batch;
+  batch.now = now;
+  const std::string account = tasks.front().account_id;
   auto refuse = [&](ErrorCode code) {
     batch.error = code;
     batch.items.clear();
   };
-  Lease connection = co_await thread.pool->acquire();
-  require(co_await connection->exec("BEGIN"));
-  std::int64_t room = -1;  // no quota
-  if (quota > 0) room = co_await quota_room(*connection, account, quota, batch.now);
   std::int64_t made = 0;
   const char* insert = options_.notify ? "insert_task_notify" : "insert_task";
   batch.items.resize(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     Outcome& item = batch.items[i];
-    item.now = batch.now;
-    std::optional<IdempotencyRequest> key;
-    std::string scope;
-    if (idempotency) {
-      // Item i is an idempotent create of its own; a retry of the batch finds all of them
-      // stored (the batch is one transaction) and answers them again.
-      key = item_idempotency(*idempotency, i);
-      scope = scope_of(account, *key);
-      if (!co_await take_key(*connection, scope, *key, batch.now)) {
-        item = co_await replay(*connection, scope, key->request_hash, batch.now);
-        if (!item.ok()) {
-          require(co_await connection->exec("ROLLBACK"));
-          refuse(item.error);
-          co_return batch;
-        }
-        continue;
+    item.now = now;
+    IdempotencyRequest key = item_idempotency(idempotency, i);
+    std::string scope = scope_of(account, key);
+    // The key taken without failing the transaction when it is held (the items before this
+    // one are written in it).
+    Params key_row = key_params(scope, key, now);
+    Result taken = require(co_await connection.run("try_idempotency", key_row));
+    if (taken.rows() == 0) {
+      item = co_await replay(connection, scope, key.request_hash, now);
+      if (!item.ok()) {
+        require(co_await connection.exec("ROLLBACK"));
+        refuse(item.error);
+        co_return batch;
       }
+      continue;
     }
     if (room >= 0 && made >= room) {
-      require(co_await connection->exec("ROLLBACK"));
+      require(co_await connection.exec("ROLLBACK"));
       refuse(ErrorCode::quota_exceeded);
       co_return batch;
     }
-    // A local, not a temporary in the co_await: g++ 12 ends a conditional's temporaries
+    // Locals, not temporaries in the co_await: g++ 12 ends a conditional's temporaries
     // there before the statement is sent.
     Params row = options_.notify ? insert_notify_params(tasks[i], ready_notice(account, tasks[i].type))
                                  : insert_params(tasks[i]);
-    require(co_await connection->run(insert, row));
+    item.status = key.success_status;
+    item.body = key.render(tasks[i], now);
+    Params stored = Params().text(scope).integer(item.status).bytes(item.body);
+    std::vector<Step> steps{Step{insert, &row}, Step{"store_idempotency", &stored}};
+    require(co_await connection.pipeline(std::move(steps)));
     ++made;
-    if (key) {
-      item.status = key->success_status;
-      item.body = key->render(tasks[i], batch.now);
-      require(co_await connection->run(
-          "store_idempotency", Params().text(scope).integer(item.status).bytes(item.body)));
-    }
     item.task = share(tasks[i]);
   }
-  require(co_await connection->exec("COMMIT"));
+  require(co_await connection.exec("COMMIT"));
   for (const Outcome& item : batch.items) {
     if (item.task) wake(item.task->account_id, item.task->type);
   }
@@ -229,16 +310,24 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     co_return outcome;
   }
   Lease connection = co_await thread.pool->acquire();
-  require(co_await connection->exec("BEGIN"));
+  // The key (when idempotent) and the row's lock, in one round trip.
   std::string scope;
+  Params key;
+  Params lock = Params().text(task_id);
+  std::vector<Step> opening{Step{"BEGIN"}};
   if (idempotency) {
     scope = scope_of(account, *idempotency);
-    if (!co_await take_key(*connection, scope, *idempotency, outcome.now)) {
-      require(co_await connection->exec("ROLLBACK"));
-      co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
-    }
+    key = key_params(scope, *idempotency, outcome.now);
+    opening.push_back(Step{"take_idempotency", &key});
   }
-  Result locked = require(co_await connection->run("lock_task", Params().text(task_id)));
+  opening.push_back(Step{"lock_task", &lock});
+  std::vector<Result> opened = co_await connection->pipeline(std::move(opening));
+  if (idempotency && key_held(opened[1])) {
+    require(co_await connection->exec("ROLLBACK"));
+    co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
+  }
+  opened = require(std::move(opened));
+  const Result& locked = opened.back();
   // Decided at the time the row is ours: a lease that ended while this waited for the row
   // has ended.
   outcome.now = wall_now_ms();
@@ -269,24 +358,32 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     outcome.task = share(std::move(next.task));
     co_return outcome;
   }
-  co_await update_row(*connection, next.task);
+  // The change, what goes with it and COMMIT, in one round trip.
+  Params row = update_params(next.task);
+  std::vector<Step> writes{Step{"update_task", &row}};
+  Params spend;
   // A cost report counts toward the month it was made in, with the change it makes.
   if (std::int64_t added = next.task.cost.usd_nanos - task->cost.usd_nanos; added > 0) {
-    require(co_await connection->run(
-        "add_spend", Params().text(next.task.account_id).integer(usage_month(outcome.now)).integer(added)));
+    spend = Params().text(next.task.account_id).integer(usage_month(outcome.now)).integer(added);
+    writes.push_back(Step{"add_spend", &spend});
   }
   bool ready = next.task.status == TaskStatus::pending;
+  Params notice;
   if (ready && options_.notify) {
-    require(co_await connection->run(
-        "notify_ready", Params().text(ready_notice(next.task.account_id, next.task.type))));
+    notice = Params().text(ready_notice(next.task.account_id, next.task.type));
+    writes.push_back(Step{"notify_ready", &notice});
   }
+  Params stored;
   if (idempotency) {
     outcome.status = idempotency->success_status;
     outcome.body = idempotency->render(next.task, outcome.now);
-    require(co_await connection->run(
-        "store_idempotency", Params().text(scope).integer(outcome.status).bytes(outcome.body)));
+    stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
+    writes.push_back(Step{"store_idempotency", &stored});
   }
-  require(co_await connection->exec("COMMIT"));
+  writes.push_back(Step{"COMMIT"});
+  std::vector<Result> written = co_await connection->pipeline(std::move(writes));
+  require_updated(written.front(), next.task);
+  require(std::move(written));
   if (std::holds_alternative<ClaimCmd>(command)) {
     outcome.previous_claimed_by = task->claimed_by;
     outcome.previous_lease_token = task->lease_token;
@@ -309,7 +406,6 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
       co_return outcome;
     }
   }
-  require(co_await connection->exec("BEGIN"));
   Params params;
   params.text(request.account);
   if (request.type) {
@@ -319,7 +415,9 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   }
   params.integer(outcome.now).text(request.worker_id);
   const char* statement = request.type ? "claim_typed" : "claim_any";
-  Result best = require(co_await connection->run(statement, params));
+  std::vector<Step> opening{Step{"BEGIN"}, Step{statement, &params}};
+  std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
+  const Result& best = opened.back();
   if (best.rows() == 0) {
     require(co_await connection->exec("ROLLBACK"));
     co_return outcome;
@@ -346,8 +444,11 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
                  "task " + task.id + " is claimable by its columns, not by its record");
     co_return outcome;
   }
-  co_await update_row(*connection, next.task);
-  require(co_await connection->exec("COMMIT"));
+  Params row = update_params(next.task);
+  std::vector<Step> writes{Step{"update_task", &row}, Step{"COMMIT"}};
+  std::vector<Result> written = co_await connection->pipeline(std::move(writes));
+  require_updated(written.front(), next.task);
+  require(std::move(written));
   outcome.previous_claimed_by = task.claimed_by;
   outcome.previous_lease_token = task.lease_token;
   outcome.task = share(std::move(next.task));

@@ -61,9 +61,12 @@ inline Result require(Result result) {
   return result;
 }
 
-// Writes a task's new version over its row (locked by the transaction). A row that is
-// not there as the record says (its account or type changed by hand) fails the
-// transaction rather than answer a change that was not stored.
-boost::asio::awaitable<void> update_row(Connection& connection, const Task& task);
+// A pipeline's answers when all are ok; else StorageError with the first failure's message.
+std::vector<Result> require(std::vector<Result> results);
+
+// Checks the answer of "update_task" for `task`: a row that is not there as the record says
+// (its account or type changed by hand) has failed the transaction, which must not answer
+// a change that was not stored.
+void require_updated(const Result& updated, const Task& task);
 
 }  // namespace baton::pg

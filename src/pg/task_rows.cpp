@@ -20,17 +20,24 @@ namespace {
   " status = 0 AND scheduled_at <= $3 AND (assign_to = '' OR assign_to = $4 OR " \
   "(assigned_until <> 0 AND assigned_until <= $3)) " \
   "ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+#define BATON_TAKE_KEY \
+  "INSERT INTO baton_idempotency (scope, request_hash, status, body, expires_at) " \
+  "VALUES ($1, $2, 0, '', $3) ON CONFLICT (scope) DO UPDATE SET " \
+  "request_hash = EXCLUDED.request_hash, status = 0, body = '', " \
+  "expires_at = EXCLUDED.expires_at WHERE baton_idempotency.expires_at <= $4 RETURNING 1"
 
 constexpr std::array kStatements = {
     Statement{"insert_task", "INSERT INTO baton_tasks (" BATON_TASK_COLUMNS ") VALUES (" BATON_TASK_VALUES ")"},
     Statement{"insert_task_notify",
               "WITH inserted AS (INSERT INTO baton_tasks (" BATON_TASK_COLUMNS ") VALUES (" BATON_TASK_VALUES
               ") RETURNING 1) SELECT pg_notify('baton_ready', $12) FROM inserted"},
-    // The same parameters as insert_task; a task's account and type never change.
+    // The same parameters as insert_task; a task's account and type never change. Fails
+    // with kNoRowChanged when no row is as the record says.
     Statement{"update_task",
-              "UPDATE baton_tasks SET status = $4, priority = $5, scheduled_at = $6, "
+              "WITH changed AS (UPDATE baton_tasks SET status = $4, priority = $5, scheduled_at = $6, "
               "lease_expires_at = $7, assign_to = $8, assigned_until = $9, updated_at = $10, "
-              "record = $11 WHERE id = $1 AND account_id = $2 AND type = $3"},
+              "record = $11 WHERE id = $1 AND account_id = $2 AND type = $3 RETURNING 1) "
+              "SELECT 1 / count(*) FROM changed"},
     Statement{"read_task", "SELECT record FROM baton_tasks WHERE id = $1"},
     Statement{"lock_task", "SELECT record FROM baton_tasks WHERE id = $1 FOR UPDATE"},
     Statement{"claim_typed",
@@ -48,11 +55,11 @@ constexpr std::array kStatements = {
     Statement{"notify_ready", "SELECT pg_notify('baton_ready', $1)"},
     // An idempotency key is taken by inserting its row (a concurrent request with the same
     // key waits on that row until this transaction ends); an expired one is taken over.
+    // take_idempotency fails with kNoRowChanged when the key is held; try_idempotency
+    // answers no row then, and leaves the transaction open.
     Statement{"take_idempotency",
-              "INSERT INTO baton_idempotency (scope, request_hash, status, body, expires_at) "
-              "VALUES ($1, $2, 0, '', $3) ON CONFLICT (scope) DO UPDATE SET "
-              "request_hash = EXCLUDED.request_hash, status = 0, body = '', "
-              "expires_at = EXCLUDED.expires_at WHERE baton_idempotency.expires_at <= $4 RETURNING 1"},
+              "WITH taken AS (" BATON_TAKE_KEY ") SELECT 1 / count(*) FROM taken"},
+    Statement{"try_idempotency", BATON_TAKE_KEY},
     Statement{"read_idempotency",
               "SELECT request_hash, status, body FROM baton_idempotency WHERE scope = $1"},
     Statement{"store_idempotency",
@@ -74,6 +81,7 @@ constexpr std::array kStatements = {
 #undef BATON_TASK_COLUMNS
 #undef BATON_TASK_VALUES
 #undef BATON_CLAIMABLE
+#undef BATON_TAKE_KEY
 
 Params& add_columns(Params& params, const Task& task) {
   return params.text(task.id)

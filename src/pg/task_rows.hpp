@@ -33,6 +33,12 @@ std::string ready_payload(const ReadyNotice& notice);
 // nullopt when the payload is not one of ours.
 std::optional<ReadyNotice> parse_ready_payload(std::string_view payload);
 
+// What "update_task" and "take_idempotency" fail with (a division by zero) when they change
+// no row: a task not stored as its record says, an idempotency key another request holds.
+// Failing, rather than answering no row, makes PostgreSQL skip the statements sent after
+// them in the same pipeline, COMMIT included.
+inline constexpr std::string_view kNoRowChanged = "22012";
+
 // The parameters of insert_task and update_task ($1..$11: the columns), and of
 // insert_task_notify (then the payload).
 Params insert_params(const Task& task);

@@ -595,6 +595,42 @@ BOOST_FIXTURE_TEST_CASE(review_gate_on_postgres, PgNode) {
                     "invalid_transition");
 }
 
+// A batch of the largest size is sent as one pipeline of 3 002 statements (BEGIN, then a
+// key, a row and a stored answer per item, COMMIT) carrying megabytes (each payload is in
+// its row and in its stored answer); its retry finds the keys held, and answers every item
+// again from what was stored, in order, creating nothing.
+BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replayed_whole, PgNode) {
+  constexpr int kItems = 1000;
+  json::array items;
+  for (int i = 0; i < kItems; ++i) {
+    items.push_back(json::object{{"type", type}, {"priority", i % 7},
+                                 {"payload", {{"n", i}, {"text", std::string(700, static_cast<char>('a' + i % 26))}}}});
+  }
+  const std::string body = js(json::object{{"tasks", items}});
+  c.set_timeout(60s);  // the retry answers item by item: 2 000 round trips
+  const Headers key_header{{"Idempotency-Key", "big-" + unique_suffix()}};
+  Response first = c.post("/v1/tasks/batch", key, body, key_header);
+  BATON_REQUIRE_STATUS(first, 201);
+  const json::array& ids = first.obj().at("taskIds").as_array();
+  BOOST_REQUIRE_EQUAL(ids.size(), static_cast<std::size_t>(kItems));
+  const std::string stored = db.pg.query(db.name, "SELECT count(*) FROM baton_tasks");
+  BOOST_TEST(std::stoi(stored) == kItems);
+  BOOST_TEST(std::stoi(db.pg.query(db.name, "SELECT count(*) FROM baton_idempotency WHERE status = 201")) == kItems);
+  const json::object& item_500 = first.obj().at("tasks").as_array()[500].as_object().at("task").as_object();
+  BOOST_TEST(item_500.at("payload").as_object().at("n").as_int64() == 500);
+
+  Response again = c.post("/v1/tasks/batch", key, body, key_header);
+  BATON_REQUIRE_STATUS(again, 201);
+  BOOST_TEST(js(again.obj().at("taskIds")) == js(first.obj().at("taskIds")));
+  BOOST_TEST(js(again.obj().at("tasks").as_array()[999]) == js(first.obj().at("tasks").as_array()[999]));
+  BOOST_TEST(db.pg.query(db.name, "SELECT count(*) FROM baton_tasks") == stored);
+
+  // The highest priority, first created, is the first claimed: the rows are whole.
+  Response claimed = claim_as("w-big");
+  BOOST_TEST(claimed.task_str("id") == std::string(ids[6].as_string()));
+  BOOST_TEST(claimed.task().at("payload").as_object().at("text").as_string().size() == 700u);
+}
+
 BOOST_FIXTURE_TEST_CASE(what_postgres_does_not_do_yet_is_501_not_implemented, PgNode) {
   const std::string id = create();
   for (const std::string& target : std::vector<std::string>{
