@@ -25,18 +25,6 @@ namespace {
 
 thread_local PgEngine::Thread* current_thread = nullptr;
 
-// Ends a detached coroutine's exception in the failure log instead of the process.
-auto log_exit(std::string_view where) {
-  return [where](std::exception_ptr failure) {
-    if (!failure) return;
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      note_failure(Failure::detached_coroutine, where, e.what());
-    }
-  };
-}
-
 // Runs one step of a sweep; the first failure is kept for /health, and the next steps run.
 asio::awaitable<void> sweep_step(asio::awaitable<void> step, std::string& failure) {
   try {
@@ -63,6 +51,17 @@ struct WaiterCancel final : ClaimCancel {
     waiter->timer.cancel();
   }
 };
+
+std::function<void(std::exception_ptr)> log_exit(std::string_view where) {
+  return [where](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      note_failure(Failure::detached_coroutine, where, e.what());
+    }
+  };
+}
 
 std::vector<Result> require(std::vector<Result> results) {
   for (const Result& result : results) {
@@ -219,12 +218,16 @@ asio::awaitable<void> PgEngine::sweep() {
   Thread& thread = *threads_.front();
   asio::steady_timer timer(thread.io);
   Millis last_purge = wall_now_ms();
-  while (!shutting_down_) {
+  // Dependencies whose dependents were not told are looked for at start and then every
+  // kLinksEvery sweeps: they are left only by a node that died at that moment.
+  constexpr std::uint64_t kLinksEvery = 50;
+  for (std::uint64_t sweeps = 0; !shutting_down_; ++sweeps) {
     // Each on its own: a failure of one (a lease's row that does not decode) must not
     // stop the others (other nodes' revocations reaching this node's caches).
     std::string failure;
     co_await sweep_step(check_accounts(thread), failure);
     co_await sweep_step(sweep_leases(thread), failure);
+    if (sweeps % kLinksEvery == 0) co_await sweep_step(tell_unfinished_links(thread), failure);
     if (Millis now = wall_now_ms();
         now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
       co_await sweep_step(purge_idempotency(thread, now), failure);
@@ -248,10 +251,11 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
       const Result& expired = opened.back();
       // The changes go out together with COMMIT; their parameters stay where they are.
       std::vector<Params> params;
-      params.reserve(2 * static_cast<std::size_t>(expired.rows()));
+      params.reserve(3 * static_cast<std::size_t>(expired.rows()));
       std::vector<Step> writes;
       std::vector<Task> written;
       std::vector<int> written_by;  // per step: the index in `written` of the task it updates, or -1
+      std::vector<std::pair<std::size_t, std::size_t>> finished_steps;  // dependents_of's step, its task
       for (int row = 0; row < expired.rows(); ++row) {
         std::optional<Task> task;
         try {
@@ -275,6 +279,12 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
             written_by.push_back(-1);
           }
         }
+        if (is_terminal(next.task.status)) {
+          // Out of attempts: dead-lettered, its dependents are told.
+          finished_steps.emplace_back(writes.size(), written.size());
+          writes.push_back(Step{"dependents_of", &params.emplace_back(Params().text(next.task.id))});
+          written_by.push_back(-1);
+        }
         written.push_back(std::move(next.task));
       }
       writes.push_back(Step{"COMMIT"});
@@ -286,6 +296,9 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
         } else if (!results[i].ok()) {
           throw StorageError("postgres: " + results[i].error());
         }
+      }
+      for (const auto& [step, task] : finished_steps) {
+        tell_later(thread, dependents_told(written[task], results[step]));
       }
       // A full batch that changed nothing would come back the same: stop there.
       more = expired.rows() == kBatch && !written.empty();

@@ -103,6 +103,11 @@ class PgEngine final : public TaskEngine {
   // Per thread: its io_context, pool and parked claims (pg/engine_thread.hpp).
   struct Thread;
   struct Waiter;
+  // A dependency's end, to tell one of its dependents (engine_links.cpp).
+  struct DependencyNotice {
+    std::string dependency, dependent;
+    bool failed = false;  // dead-lettered or cancelled
+  };
 
  private:
   Thread& here();
@@ -145,6 +150,13 @@ class PgEngine final : public TaskEngine {
   boost::asio::awaitable<BatchOutcome> create_items(Connection& connection, std::vector<Task>& tasks,
                                                     const IdempotencyRequest& idempotency,
                                                     std::int64_t room, Millis now);
+  // Tells dependents that their dependency ended, each in a transaction of its own that
+  // takes the link away (engine_links.cpp): now, or from a coroutine of its own.
+  boost::asio::awaitable<void> tell_dependents(std::vector<DependencyNotice> notices);
+  void tell_later(Thread& thread, std::vector<DependencyNotice> notices);
+  // The sweeper's step: the links whose dependency finished and whose dependent was never
+  // told (its node died in between).
+  boost::asio::awaitable<void> tell_unfinished_links(Thread& thread);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);

@@ -3,6 +3,7 @@
 // decides every change on a row locked FOR UPDATE.
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/failures.hpp"
@@ -29,14 +30,12 @@ std::string scope_of(const std::string& account, const IdempotencyRequest& reque
   return hex_encode(sha256_bytes(joined));
 }
 
-// Create fields whose engine side (a dependency's release, a verifier's task, an
-// acceptance gate's timer, ranking workers) is not built on PostgreSQL yet.
+// Create fields whose engine side (a verifier's task, an acceptance gate's timer, ranking
+// workers) is not built on PostgreSQL yet.
 void refuse_unbuilt(const CreateRequest& request) {
   auto refuse = [](std::string_view what) {
     throw NotImplemented(std::string(what) + " is not available with storage.engine: postgres yet");
   };
-  if (!request.depends_on.empty()) refuse("depends_on");
-  if (!request.parent_task_id.empty()) refuse("parent_task_id");
   if (request.definition_of_done) refuse("definition_of_done");
   if (!request.verification_type.empty()) refuse("verification");
   if (request.assign_best) refuse("assign: best");
@@ -88,6 +87,9 @@ Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
   task.lease_duration_seconds = request.lease_duration_seconds;
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = now;
+  task.depends_on = std::move(request.depends_on);
+  task.run_on_dependency_failure = request.run_on_dependency_failure;
+  task.parent_task_id = std::move(request.parent_task_id);
   task.review_required = request.review_required;
   task.budget_usd_nanos = request.budget_usd_nanos;
   task.auto_accept = request.auto_accept;
@@ -99,6 +101,13 @@ Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
                               ? now + static_cast<Millis>(request.assign_timeout_seconds) * 1000
                               : 0;
   }
+  if (request.dependency_failed) {
+    task.status = TaskStatus::cancelled;
+    task.failure_reason = "dependency_failed";
+  } else if (!request.waiting_on.empty()) {
+    task.status = TaskStatus::blocked;
+    task.waiting_on = std::move(request.waiting_on);
+  }
   record_creation(task, now);
   return task;
 }
@@ -108,60 +117,84 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
   Thread& thread = here();
   Outcome outcome;
   outcome.now = wall_now_ms();
+  refuse_unbuilt(request);  // before any round trip (make_task checks it again)
   std::int64_t quota = request.quota_taken ? 0 : request.monthly_quota;
-  Task task = make_task(thread, request, outcome.now);
+  bool linked = !request.depends_on.empty() || !request.parent_task_id.empty();
+  // Alone, the insert is its own transaction.
+  bool begun = idempotency || quota > 0 || linked;
   Lease connection = co_await thread.pool->acquire();
-  const char* insert = options_.notify ? "insert_task_notify" : "insert_task";
-  Params row = options_.notify ? insert_notify_params(task, ready_notice(task.account_id, task.type))
-                               : insert_params(task);
-  if (!idempotency && quota == 0) {
-    // One statement, its own transaction: the row and its notification.
-    require(co_await connection->run(insert, row));
-  } else {
-    std::string scope;
-    Params key;
-    std::vector<Step> steps{Step{"BEGIN"}};
+  std::string scope;
+  Params key;
+  std::vector<Step> steps;
+  bool taking = false;  // the key is taken in the last pipeline
+  if (begun) {
+    steps.push_back(Step{"BEGIN"});
     if (idempotency) {
-      scope = scope_of(task.account_id, *idempotency);
+      scope = scope_of(request.account, *idempotency);
       key = key_params(scope, *idempotency, outcome.now);
       steps.push_back(Step{"take_idempotency", &key});
+      taking = true;
     }
-    if (quota > 0) {
-      // The month's count needs its own round trips, under the account's lock.
-      std::vector<Step> opening = std::exchange(steps, {});
-      std::vector<Result> opened = co_await connection->pipeline(std::move(opening));
-      if (idempotency && key_held(opened[1])) {
-        // Stored already: a replay, which the quota does not count.
-        require(co_await connection->exec("ROLLBACK"));
-        co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
-      }
-      require(std::move(opened));
-      std::int64_t room = co_await quota_room(*connection, task.account_id, quota, outcome.now);
-      if (room < 1) {
-        require(co_await connection->exec("ROLLBACK"));
-        outcome.error = ErrorCode::quota_exceeded;
-        co_return outcome;
-      }
-    }
-    steps.push_back(Step{insert, &row});
-    Params stored;
-    if (idempotency) {
-      outcome.status = idempotency->success_status;
-      outcome.body = idempotency->render(task, outcome.now);
-      stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
-      steps.push_back(Step{"store_idempotency", &stored});
-    }
-    steps.push_back(Step{"COMMIT"});
-    bool taking = quota == 0 && idempotency;  // the key is taken in this pipeline
-    std::vector<Result> results = co_await connection->pipeline(std::move(steps));
-    if (taking && key_held(results[1])) {
-      // Stored already: the rest was skipped.
+  }
+  Params lookup;
+  if (linked) {
+    lookup.text(text_array(linked_ids(request)));
+    steps.push_back(Step{"lock_linked", &lookup});
+  }
+  if (quota > 0 || linked) {
+    // The linked tasks and the month's count are read before the task is made.
+    std::vector<Step> opening = std::exchange(steps, {});
+    std::vector<Result> opened = co_await connection->pipeline(std::move(opening));
+    if (taking && key_held(opened[1])) {
+      // Stored already: a replay, which the quota does not count.
       require(co_await connection->exec("ROLLBACK"));
       co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
     }
-    require(std::move(results));
+    taking = false;
+    opened = require(std::move(opened));
+    ErrorCode refused = linked ? resolve_links(opened.back(), request) : ErrorCode::none;
+    if (refused == ErrorCode::none && quota > 0 &&
+        co_await quota_room(*connection, request.account, quota, outcome.now) < 1) {
+      refused = ErrorCode::quota_exceeded;
+    }
+    if (refused != ErrorCode::none) {
+      require(co_await connection->exec("ROLLBACK"));
+      outcome.error = refused;
+      co_return outcome;
+    }
   }
-  wake(task.account_id, task.type);
+  Task task = make_task(thread, request, outcome.now);
+  bool ready = task.status == TaskStatus::pending;
+  // Its row with its notification (one statement), its links, its stored answer.
+  const char* insert = options_.notify && ready ? "insert_task_notify" : "insert_task";
+  Params row = options_.notify && ready ? insert_notify_params(task, ready_notice(task.account_id, task.type))
+                                        : insert_params(task);
+  steps.push_back(Step{insert, &row});
+  Params waits, parent;
+  if (!task.waiting_on.empty()) {
+    waits.text(text_array(task.waiting_on)).integer(0).text(task.id);
+    steps.push_back(Step{"link_tasks", &waits});
+  }
+  if (!task.parent_task_id.empty()) {
+    parent.text(text_array({task.parent_task_id})).integer(1).text(task.id);
+    steps.push_back(Step{"link_tasks", &parent});
+  }
+  Params stored;
+  if (idempotency) {
+    outcome.status = idempotency->success_status;
+    outcome.body = idempotency->render(task, outcome.now);
+    stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
+    steps.push_back(Step{"store_idempotency", &stored});
+  }
+  if (begun) steps.push_back(Step{"COMMIT"});
+  std::vector<Result> results = co_await connection->pipeline(std::move(steps));
+  if (taking && key_held(results[1])) {
+    // Stored already: the rest was skipped.
+    require(co_await connection->exec("ROLLBACK"));
+    co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
+  }
+  require(std::move(results));
+  if (ready) wake(task.account_id, task.type);
   outcome.task = share(std::move(task));
   co_return outcome;
 }
@@ -172,6 +205,11 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
   BatchOutcome batch;
   batch.now = wall_now_ms();
   if (requests.empty()) co_return batch;
+  // Linked items are checked and linked one by one, as single creates (as on RocksDB).
+  bool linked = std::any_of(requests.begin(), requests.end(), [](const CreateRequest& request) {
+    return !request.depends_on.empty() || !request.parent_task_id.empty();
+  });
+  if (linked) co_return co_await TaskEngine::create_batch(std::move(requests), idempotency);
   // The items of a batch are the account's, with its plan's quota.
   const std::string account = requests.front().account;
   std::int64_t quota = requests.front().quota_taken ? 0 : requests.front().monthly_quota;
@@ -380,14 +418,19 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
     writes.push_back(Step{"store_idempotency", &stored});
   }
+  // A task that finished reads its dependents' links in the transaction that finishes it.
+  bool finished = is_terminal(next.task.status) && !is_terminal(task->status);
+  Params of = Params().text(next.task.id);
+  if (finished) writes.push_back(Step{"dependents_of", &of});
   writes.push_back(Step{"COMMIT"});
   std::vector<Result> written = co_await connection->pipeline(std::move(writes));
   require_updated(written.front(), next.task);
-  require(std::move(written));
+  written = require(std::move(written));
   if (std::holds_alternative<ClaimCmd>(command)) {
     outcome.previous_claimed_by = task->claimed_by;
     outcome.previous_lease_token = task->lease_token;
   }
+  if (finished) tell_later(thread, dependents_told(next.task, written[written.size() - 2]));
   if (ready) wake(next.task.account_id, next.task.type);
   outcome.task = share(std::move(next.task));
   co_return outcome;
@@ -415,11 +458,19 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   }
   params.integer(outcome.now).text(request.worker_id);
   const char* statement = request.type ? "claim_typed" : "claim_any";
-  std::vector<Step> opening{Step{"BEGIN"}, Step{statement, &params}};
+  std::vector<Step> opening{Step{"BEGIN"}};
+  // A typed claim that finds nothing says so when an operator paused the type.
+  Params queue;
+  if (request.type) {
+    queue.text(request.account).text(*request.type);
+    opening.push_back(Step{"paused_queues", &queue});
+  }
+  opening.push_back(Step{statement, &params});
   std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
   const Result& best = opened.back();
   if (best.rows() == 0) {
     require(co_await connection->exec("ROLLBACK"));
+    outcome.queue_paused = request.type && opened[1].rows() > 0;
     co_return outcome;
   }
   Task task = task_of(best, 0);
@@ -464,13 +515,17 @@ asio::awaitable<Outcome> PgEngine::get(std::string account, std::string task_id)
     co_return outcome;
   }
   Lease connection = co_await thread.pool->acquire();
-  Result row = require(co_await connection->run("read_task", Params().text(task_id)));
+  // The row and, when it is a parent, its children: one implicit transaction.
+  Params id = Params().text(task_id);
+  std::vector<Step> reads{Step{"read_task", &id}, Step{"children_of", &id}};
+  std::vector<Result> answers = require(co_await connection->pipeline(std::move(reads)));
   std::optional<Task> task;
-  if (row.rows() > 0) task = task_of(row, 0);
+  if (answers[0].rows() > 0) task = task_of(answers[0], 0);
   if (!task || task->account_id != account) {
     outcome.error = ErrorCode::task_not_found;
   } else {
     outcome.task = share(std::move(*task));
+    outcome.children = children_of(answers[1]);
   }
   co_return outcome;
 }

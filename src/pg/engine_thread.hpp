@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <exception>
 #include <functional>
 #include <list>
 #include <memory>
@@ -61,6 +62,9 @@ inline Result require(Result result) {
   return result;
 }
 
+// Ends a detached coroutine's exception in the failure log instead of the process.
+std::function<void(std::exception_ptr)> log_exit(std::string_view where);
+
 // A pipeline's answers when all are ok; else StorageError with the first failure's message.
 std::vector<Result> require(std::vector<Result> results);
 
@@ -68,5 +72,17 @@ std::vector<Result> require(std::vector<Result> results);
 // (its account or type changed by hand) has failed the transaction, which must not answer
 // a change that was not stored.
 void require_updated(const Result& updated, const Task& task);
+
+// Links between tasks (engine_links.cpp).
+std::string text_array(const std::vector<std::string>& items);  // a text[] parameter
+std::vector<std::string> linked_ids(const CreateRequest& request);  // dependencies, then the parent
+// Whether the rows lock_linked answered let `request` be created: dependency_not_found
+// when a linked task is missing or another account's. Sets its waiting_on and
+// dependency_failed, as LocalEngine does.
+ErrorCode resolve_links(const Result& locked, CreateRequest& request);
+// The notices for the dependents (dependents_of's answer) of a task that just finished.
+std::vector<PgEngine::DependencyNotice> dependents_told(const Task& finished, const Result& dependents);
+// A parent's children from children_of's answer; null when it has none.
+std::shared_ptr<const TaskChildren> children_of(const Result& rows);
 
 }  // namespace baton::pg

@@ -39,16 +39,6 @@ asio::awaitable<LogSubscription> PgEngine::subscribe_logs(std::string, std::stri
 // Nothing is ever subscribed: nothing to end.
 void PgEngine::unsubscribe_logs(const std::string&, std::shared_ptr<LogSubscriber>) {}
 
-asio::awaitable<std::vector<QueueStats>> PgEngine::queues(std::string) {
-  unbuilt("the queue view");
-  co_return std::vector<QueueStats>{};
-}
-
-asio::awaitable<QueueControlOutcome> PgEngine::pause_queue(std::string, std::string, bool) {
-  unbuilt("pausing a queue");
-  co_return QueueControlOutcome{};
-}
-
 asio::awaitable<EngineMetrics> PgEngine::metrics(int) {
   unbuilt("/metrics");
   co_return EngineMetrics{};

@@ -80,8 +80,28 @@ CREATE TABLE baton_idempotency (
 );
 )sql";
 
+// Version 2: the queues an operator paused (POST /v1/queues/{type}/pause), which a claim
+// of any node passes over while the row is there; and the links between tasks.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE baton_paused (
+  account_id text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  paused_at bigint NOT NULL,
+  PRIMARY KEY (account_id, type)
+);
+-- kind 0: to_id waits for from_id to finish (depends_on); the row goes in the transaction
+-- that tells to_id, so each dependency is told once. kind 1: to_id is a child of from_id
+-- (parent_task_id), kept for the parent's rollup.
+CREATE TABLE baton_links (
+  from_id text COLLATE "C" NOT NULL,
+  kind smallint NOT NULL,
+  to_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (from_id, kind, to_id)
+);
+)sql";
+
 // The migration from version i to i + 1 is kMigrations[i].
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1};
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1, kVersion2};
 
 }  // namespace
 

@@ -14,12 +14,14 @@ namespace {
   "id, account_id, type, status, priority, scheduled_at, lease_expires_at, assign_to, " \
   "assigned_until, updated_at, record"
 #define BATON_TASK_VALUES "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11"
-// A pending task this worker may take now, in the spec's claim order; SKIP LOCKED lets
-// concurrent claims (of any node) pass over a row another claim is taking.
+// A pending task this worker may take now, of a queue not paused, in the spec's claim
+// order; SKIP LOCKED lets concurrent claims (of any node) pass over a row another claim is
+// taking.
 #define BATON_CLAIMABLE \
   " status = 0 AND scheduled_at <= $3 AND (assign_to = '' OR assign_to = $4 OR " \
-  "(assigned_until <> 0 AND assigned_until <= $3)) " \
-  "ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+  "(assigned_until <> 0 AND assigned_until <= $3)) AND NOT EXISTS (SELECT 1 FROM baton_paused p " \
+  "WHERE p.account_id = $1 AND p.type = "
+#define BATON_CLAIM_ORDER ") ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
 #define BATON_TAKE_KEY \
   "INSERT INTO baton_idempotency (scope, request_hash, status, body, expires_at) " \
   "VALUES ($1, $2, 0, '', $3) ON CONFLICT (scope) DO UPDATE SET " \
@@ -40,11 +42,49 @@ constexpr std::array kStatements = {
               "SELECT 1 / count(*) FROM changed"},
     Statement{"read_task", "SELECT record FROM baton_tasks WHERE id = $1"},
     Statement{"lock_task", "SELECT record FROM baton_tasks WHERE id = $1 FOR UPDATE"},
+    // The typed claim's pause is checked once (the planner makes it a one-time filter);
+    // the typeless claim's, for each type it passes.
     Statement{"claim_typed",
-              "SELECT record FROM baton_tasks WHERE account_id = $1 AND type = $2 AND" BATON_CLAIMABLE},
+              "SELECT record FROM baton_tasks WHERE account_id = $1 AND type = $2 AND" BATON_CLAIMABLE
+              "$2" BATON_CLAIM_ORDER},
     // $2 is unused: both claims take the same parameters.
     Statement{"claim_any",
-              "SELECT record FROM baton_tasks WHERE account_id = $1 AND $2::text IS NULL AND" BATON_CLAIMABLE},
+              "SELECT record FROM baton_tasks WHERE account_id = $1 AND $2::text IS NULL AND" BATON_CLAIMABLE
+              "baton_tasks.type" BATON_CLAIM_ORDER},
+    // Queues (engine_queues.cpp). A queue's counts scan the account's rows ($5: one type,
+    // or null for all): $2 is now, $3 the first id of the last minute, $4 a minute ago.
+    Statement{"queue_counts",
+              "SELECT type, count(*) FILTER (WHERE status = 0 AND scheduled_at <= $2), "
+              "count(*) FILTER (WHERE status = 0 AND scheduled_at > $2), "
+              "count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 5), "
+              "count(*) FILTER (WHERE status = 6), count(*) FILTER (WHERE status = 7), "
+              "count(*) FILTER (WHERE status = 3), "
+              "min(scheduled_at) FILTER (WHERE status = 0 AND scheduled_at > 0 AND scheduled_at <= $2), "
+              "min(id) FILTER (WHERE status = 0 AND scheduled_at = 0), "
+              "count(*) FILTER (WHERE id >= $3), count(*) FILTER (WHERE status = 2 AND updated_at >= $4) "
+              "FROM baton_tasks WHERE account_id = $1 AND ($5::text IS NULL OR type = $5) GROUP BY type"},
+    Statement{"paused_queues",
+              "SELECT type, paused_at FROM baton_paused WHERE account_id = $1 AND ($2::text IS NULL OR type = $2)"},
+    // Pausing a paused queue keeps the time it was first paused.
+    Statement{"pause_queue",
+              "INSERT INTO baton_paused (account_id, type, paused_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"},
+    Statement{"resume_queue", "DELETE FROM baton_paused WHERE account_id = $1 AND type = $2"},
+    // Links between tasks (engine_links.cpp). $1 of lock_linked and link_tasks is a text
+    // array of task ids. A create shares-locks the tasks it links to, so none finishes
+    // between the look and the link's commit; a task that finishes then finds the link.
+    Statement{"lock_linked", "SELECT id, account_id, status FROM baton_tasks WHERE id = ANY($1::text[]) FOR SHARE"},
+    Statement{"link_tasks",
+              "INSERT INTO baton_links (from_id, kind, to_id) SELECT unnest($1::text[]), $2::smallint, $3::text"},
+    Statement{"dependents_of", "SELECT to_id FROM baton_links WHERE from_id = $1 AND kind = 0"},
+    Statement{"unlink_dependency",
+              "DELETE FROM baton_links WHERE from_id = $1 AND kind = 0 AND to_id = $2 RETURNING 1"},
+    // Dependencies finished whose dependents were not told (their node died in between).
+    Statement{"finished_links",
+              "SELECT l.from_id, l.to_id, t.status FROM baton_links l JOIN baton_tasks t ON t.id = l.from_id "
+              "WHERE l.kind = 0 AND t.status IN (2, 3, 4) LIMIT $1"},
+    Statement{"children_of",
+              "SELECT t.record FROM baton_links l JOIN baton_tasks t ON t.id = l.to_id "
+              "WHERE l.from_id = $1 AND l.kind = 1 ORDER BY l.to_id"},
     Statement{"expired_leases",
               "SELECT record FROM baton_tasks WHERE status = 1 AND lease_expires_at <= $1 "
               "ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"},
@@ -81,6 +121,7 @@ constexpr std::array kStatements = {
 #undef BATON_TASK_COLUMNS
 #undef BATON_TASK_VALUES
 #undef BATON_CLAIMABLE
+#undef BATON_CLAIM_ORDER
 #undef BATON_TAKE_KEY
 
 Params& add_columns(Params& params, const Task& task) {

@@ -2,7 +2,7 @@
 // task lifecycle, leases, priorities, idempotency and long polls with the data in
 // PostgreSQL; a restart that keeps nothing of the node's own data directory; several
 // nodes on one database (exactly-once under 32 workers, cross-node wake-ups, a node killed
-// mid-lease, keys known everywhere); and the 501 not_implemented of what this engine does
+// mid-lease, keys known everywhere, dependencies and pauses); and the 501 not_implemented of what this engine does
 // not do yet. Each test has a database of its own in one private PostgreSQL 15
 // (postgres_cluster.hpp) started for the whole run.
 #define BOOST_TEST_MODULE postgres
@@ -634,15 +634,13 @@ BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replay
 BOOST_FIXTURE_TEST_CASE(what_postgres_does_not_do_yet_is_501_not_implemented, PgNode) {
   const std::string id = create();
   for (const std::string& target : std::vector<std::string>{
-           "/v1/queues", "/v1/workers", "/v1/usage", "/v1/schedules", "/v1/tasks/" + id + "/logs"}) {
+           "/v1/workers", "/v1/usage", "/v1/schedules", "/v1/tasks/" + id + "/logs"}) {
     BOOST_TEST_CONTEXT("GET " << target) { BATON_CHECK_ERROR(c.get(target, key), "not_implemented"); }
   }
 
   // Workflow fields are refused the same way, and create nothing.
   const std::string refused_type = type + "_refused";
   const std::vector<std::pair<std::string, json::object>> refused = {
-      {"depends_on", json::object{{"depends_on", json::array{json::string(id)}}}},
-      {"parent_task_id", json::object{{"parent_task_id", id}}},
       {"definition_of_done", json::object{{"definition_of_done", "the tests pass"}}},
       {"verification", json::object{{"verification", json::object{{"type", "verify_" + unique_suffix()}}}}},
       {"assign: best", json::object{{"assign", "best"}}},
@@ -994,6 +992,47 @@ BOOST_AUTO_TEST_CASE(a_key_revoked_through_one_node_is_refused_by_the_other) {
   BOOST_TEST(seconds(SteadyClock::now() - revoked) < 1.0);
   BATON_CHECK_ERROR(refused, "invalid_api_key");
   BATON_CHECK_ERROR(ca.list_tasks(account.api_key), "invalid_api_key");
+}
+
+// What one node writes of the workflow, the other acts on: a dependency completed through
+// B releases its dependent created through A (and a long poll parked on A for it); a type
+// paused through A hands out nothing through B until resumed through B.
+BOOST_AUTO_TEST_CASE(dependencies_and_pauses_hold_across_two_nodes) {
+  Database db;
+  TestServer node_a(postgres_options(db.url));
+  TestServer node_b(postgres_options(db.url));
+  Client ca = node_a.client(), cb = node_b.client();
+  const std::string key = ca.register_key();
+  const std::string first = "pg_first_" + unique_suffix(), then = "pg_then_" + unique_suffix();
+
+  const std::string dependency = ca.create_task_id(key, task_body(first));
+  Response dependent = ca.create_task(key, task_body(then, {{"depends_on", json::array{json::string(dependency)}}}));
+  BATON_REQUIRE_STATUS(dependent, 201);
+  BOOST_TEST(dependent.task_str("status") == "blocked");
+  Client poller = node_a.client(30s);
+  auto waiting = std::async(std::launch::async, [&] {
+    return poller.claim(key, js({{"type", then}, {"worker_id", "w-then"}, {"wait_seconds", 20}}));
+  });
+  Response claimed = cb.claim(key, js({{"type", first}, {"worker_id", "w-first"}}));
+  BATON_REQUIRE_STATUS(claimed, 200);
+  BATON_REQUIRE_STATUS(cb.complete(key, dependency, with_token(claimed.task_str("leaseToken"))), 200);
+  Response released = waiting.get();
+  BATON_REQUIRE_STATUS(released, 200);
+  BOOST_TEST(released.task_id() == dependent.task_id());
+  BOOST_TEST(released.task().at("waitingOn").as_array().empty());
+
+  const std::string held = "pg_held_" + unique_suffix();
+  const std::string waiting_id = ca.create_task_id(key, task_body(held));
+  BATON_REQUIRE_STATUS(ca.post("/v1/queues/" + held + "/pause", key), 200);
+  Response refused = cb.claim(key, js({{"type", held}, {"worker_id", "w-held"}}));
+  BATON_REQUIRE_STATUS(refused, 200);
+  BOOST_TEST(refused.task_is_null());
+  BOOST_TEST(refused.contract().at("queue_context").at("reason").as_string() == "queue_paused");
+  BOOST_TEST(cb.claim(key, js({{"worker_id", "w-any"}})).task_is_null());  // passed over
+  BATON_REQUIRE_STATUS(cb.post("/v1/queues/" + held + "/resume", key), 200);
+  Response served = ca.claim(key, js({{"type", held}, {"worker_id", "w-held"}}));
+  BATON_REQUIRE_STATUS(served, 200);
+  BOOST_TEST(served.task_id() == waiting_id);
 }
 
 // A plan's worker limit counts the account's live leases in PostgreSQL under the
