@@ -21,6 +21,7 @@ std::string_view to_string(Failure kind) {
     case Failure::handler_exception: return "handler_exception";
     case Failure::storage_answer: return "storage_answer";
     case Failure::schedule_firing: return "schedule_firing";
+    case Failure::dependency_release: return "dependency_release";
   }
   return "unknown";
 }

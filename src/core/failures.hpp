@@ -17,10 +17,12 @@ enum class Failure : std::uint8_t {
   handler_exception,   // an operation threw something unexpected: answered 500
   storage_answer,      // an operation met a storage fault: answered 503
   schedule_firing,     // a schedule's firing could not be decided; it fires again next time
+  dependency_release,  // a dependent could not be told its dependency ended; told again later
 };
 inline constexpr std::array kFailureKinds{Failure::detached_coroutine, Failure::expiry_write,
                                           Failure::storage_rebuild, Failure::handler_exception,
-                                          Failure::storage_answer, Failure::schedule_firing};
+                                          Failure::storage_answer, Failure::schedule_firing,
+                                          Failure::dependency_release};
 
 std::string_view to_string(Failure kind);
 

@@ -221,6 +221,8 @@ asio::awaitable<void> PgEngine::sweep() {
   // Dependencies whose dependents were not told are looked for at start and then every
   // kLinksEvery sweeps: they are left only by a node that died at that moment.
   constexpr std::uint64_t kLinksEvery = 50;
+  // Usage rows are folded every second: a report sums a few rows per hour and type.
+  constexpr std::uint64_t kFoldEvery = 10;
   for (std::uint64_t sweeps = 0; !shutting_down_; ++sweeps) {
     // Each on its own: a failure of one (a lease's row that does not decode) must not
     // stop the others (other nodes' revocations reaching this node's caches).
@@ -228,6 +230,7 @@ asio::awaitable<void> PgEngine::sweep() {
     co_await sweep_step(check_accounts(thread), failure);
     co_await sweep_step(sweep_leases(thread), failure);
     if (sweeps % kLinksEvery == 0) co_await sweep_step(tell_unfinished_links(thread), failure);
+    if (sweeps % kFoldEvery == 0) co_await sweep_step(fold_usage(thread, wall_now_ms()), failure);
     if (Millis now = wall_now_ms();
         now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
       co_await sweep_step(purge_idempotency(thread, now), failure);
@@ -251,7 +254,7 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
       const Result& expired = opened.back();
       // The changes go out together with COMMIT; their parameters stay where they are.
       std::vector<Params> params;
-      params.reserve(3 * static_cast<std::size_t>(expired.rows()));
+      params.reserve(4 * static_cast<std::size_t>(expired.rows()));
       std::vector<Step> writes;
       std::vector<Task> written;
       std::vector<int> written_by;  // per step: the index in `written` of the task it updates, or -1
@@ -270,6 +273,10 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
         if (!next.ok() || next.unchanged) continue;
         writes.push_back(Step{"update_task", &params.emplace_back(update_params(next.task))});
         written_by.push_back(static_cast<int>(written.size()));
+        if (Params usage; usage_params(usage, &*task, next.task, now)) {
+          writes.push_back(Step{"add_usage", &params.emplace_back(std::move(usage))});
+          written_by.push_back(-1);
+        }
         if (next.task.status == TaskStatus::pending) {
           ready.emplace_back(next.task.account_id, next.task.type);
           if (options_.notify) {

@@ -154,9 +154,15 @@ class PgEngine final : public TaskEngine {
   // takes the link away (engine_links.cpp): now, or from a coroutine of its own.
   boost::asio::awaitable<void> tell_dependents(std::vector<DependencyNotice> notices);
   void tell_later(Thread& thread, std::vector<DependencyNotice> notices);
+  // One of them; the dependents of a dependent it cancels go to `more`.
+  boost::asio::awaitable<void> tell_dependent(Thread& thread, const DependencyNotice& notice,
+                                              std::vector<DependencyNotice>& more);
   // The sweeper's step: the links whose dependency finished and whose dependent was never
   // told (its node died in between).
   boost::asio::awaitable<void> tell_unfinished_links(Thread& thread);
+  // The sweeper's step: the last hours' usage rows folded, one per (account, hour, type)
+  // (engine_usage.cpp).
+  boost::asio::awaitable<void> fold_usage(Thread& thread, Millis now);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);

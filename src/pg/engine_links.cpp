@@ -35,28 +35,16 @@ std::string text_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
-std::vector<std::string> linked_ids(const CreateRequest& request) {
-  std::vector<std::string> ids = request.depends_on;
-  if (!request.parent_task_id.empty()) ids.push_back(request.parent_task_id);
-  return ids;
-}
-
-ErrorCode resolve_links(const Result& locked, CreateRequest& request) {
-  std::map<std::string, std::pair<std::string, TaskStatus>> found;  // id: account, status
-  for (int row = 0; row < locked.rows(); ++row) {
-    found[locked.text(row, 0)] = {locked.text(row, 1), static_cast<TaskStatus>(locked.integer(row, 2))};
-  }
-  auto status_of = [&](const std::string& id) -> const TaskStatus* {
-    auto it = found.find(id);
-    return it != found.end() && it->second.first == request.account ? &it->second.second : nullptr;
-  };
-  if (!request.parent_task_id.empty() && !status_of(request.parent_task_id)) {
-    return ErrorCode::dependency_not_found;
+ErrorCode resolve_links(const Result* dependencies, const Result* parent, CreateRequest& request) {
+  if (parent && parent->rows() == 0) return ErrorCode::dependency_not_found;
+  std::map<std::string, TaskStatus> found;
+  for (int row = 0; dependencies && row < dependencies->rows(); ++row) {
+    found[dependencies->text(row, 0)] = static_cast<TaskStatus>(dependencies->integer(row, 1));
   }
   for (const std::string& id : request.depends_on) {
-    const TaskStatus* status = status_of(id);
-    if (!status) return ErrorCode::dependency_not_found;
-    switch (*status) {
+    auto status = found.find(id);
+    if (status == found.end()) return ErrorCode::dependency_not_found;
+    switch (status->second) {
       case TaskStatus::completed:
         break;
       case TaskStatus::dead_letter:
@@ -106,61 +94,91 @@ asio::awaitable<void> PgEngine::tell_dependents(std::vector<DependencyNotice> no
   while (!notices.empty()) {
     DependencyNotice notice = std::move(notices.back());
     notices.pop_back();
-    Lease connection = co_await thread.pool->acquire();
-    Params unlink = Params().text(notice.dependency).text(notice.dependent);
-    Params lock = Params().text(notice.dependent);
-    std::vector<Step> opening{Step{"BEGIN"}, Step{"unlink_dependency", &unlink}, Step{"lock_task", &lock}};
-    std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
-    if (opened[1].rows() == 0 || opened[2].rows() == 0) {
-      // Told already (by another node's sweeper), or the dependent is gone.
-      require(co_await connection->exec("ROLLBACK"));
-      continue;
+    try {
+      co_await tell_dependent(thread, notice, notices);
+    } catch (const StorageError& failure) {
+      // Its link stays (the transaction rolled back): the sweeper tells it later. The
+      // others go on.
+      note_failure(Failure::dependency_release, "postgres dependency release",
+                   notice.dependency + " -> " + notice.dependent + ": " + failure.what());
     }
-    Millis now = wall_now_ms();
-    Task task = task_of(opened[2], 0);
-    Transition next = baton::apply(task, DependencyDoneCmd{notice.dependency, notice.failed},
-                                   context_at(thread, now));
-    if (!next.ok() || next.unchanged) {
-      // Nothing to change (the dependent was cancelled meanwhile): the link goes.
-      require(co_await connection->exec("COMMIT"));
-      continue;
-    }
-    Params row = update_params(next.task);
-    std::vector<Step> writes{Step{"update_task", &row}};
-    bool ready = next.task.status == TaskStatus::pending;
-    Params ready_params;
-    if (ready && options_.notify) {
-      ready_params.text(ready_notice(next.task.account_id, next.task.type));
-      writes.push_back(Step{"notify_ready", &ready_params});
-    }
-    bool finished = is_terminal(next.task.status);
-    Params of = Params().text(next.task.id);
-    if (finished) writes.push_back(Step{"dependents_of", &of});
-    writes.push_back(Step{"COMMIT"});
-    std::vector<Result> written = co_await connection->pipeline(std::move(writes));
-    require_updated(written.front(), next.task);
-    written = require(std::move(written));
-    if (ready) wake(next.task.account_id, next.task.type);
-    if (finished) {
-      for (DependencyNotice& more : dependents_told(next.task, written[written.size() - 2])) {
-        notices.push_back(std::move(more));
-      }
+  }
+}
+
+asio::awaitable<void> PgEngine::tell_dependent(Thread& thread, const DependencyNotice& notice,
+                                               std::vector<DependencyNotice>& more) {
+  Lease connection = co_await thread.pool->acquire();
+  Params unlink = Params().text(notice.dependency).text(notice.dependent);
+  Params lock = Params().text(notice.dependent);
+  std::vector<Step> opening{Step{"BEGIN"}, Step{"unlink_dependency", &unlink}, Step{"lock_task", &lock}};
+  std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
+  if (opened[1].rows() == 0) {
+    // Told already (by another node's sweeper, meanwhile).
+    require(co_await connection->exec("ROLLBACK"));
+    co_return;
+  }
+  if (opened[2].rows() == 0) {
+    // The dependent is gone: the link goes too.
+    require(co_await connection->exec("COMMIT"));
+    co_return;
+  }
+  Millis now = wall_now_ms();
+  Task task = task_of(opened[2], 0);
+  Transition next = baton::apply(task, DependencyDoneCmd{notice.dependency, notice.failed},
+                                 context_at(thread, now));
+  if (!next.ok() || next.unchanged) {
+    // Nothing to change (the dependent was cancelled meanwhile): the link goes.
+    require(co_await connection->exec("COMMIT"));
+    co_return;
+  }
+  Params row = update_params(next.task);
+  std::vector<Step> writes{Step{"update_task", &row}};
+  Params usage;
+  if (usage_params(usage, &task, next.task, now)) writes.push_back(Step{"add_usage", &usage});
+  bool ready = next.task.status == TaskStatus::pending;
+  Params ready_params;
+  if (ready && options_.notify) {
+    ready_params.text(ready_notice(next.task.account_id, next.task.type));
+    writes.push_back(Step{"notify_ready", &ready_params});
+  }
+  // Cancelled: it waits for nothing more, and its own dependents are told.
+  bool finished = is_terminal(next.task.status);
+  Params of = Params().text(next.task.id);
+  if (finished) {
+    writes.push_back(Step{"unlink_dependent", &of});  // its other dependencies' links
+    writes.push_back(Step{"dependents_of", &of});
+  }
+  writes.push_back(Step{"COMMIT"});
+  std::vector<Result> written = co_await connection->pipeline(std::move(writes));
+  require_updated(written.front(), next.task);
+  written = require(std::move(written));
+  if (ready) wake(next.task.account_id, next.task.type);
+  if (finished) {
+    for (DependencyNotice& notice_of_it : dependents_told(next.task, written[written.size() - 2])) {
+      more.push_back(std::move(notice_of_it));
     }
   }
 }
 
 asio::awaitable<void> PgEngine::tell_unfinished_links(Thread& thread) {
   constexpr int kBatch = 100;
+  // From the last link looked at on: one that cannot be told now does not hide the rest.
+  std::string after_dependency, after_dependent;
   for (bool more = true; more;) {
     std::vector<DependencyNotice> notices;
     {
       Lease connection = co_await thread.pool->acquire();
-      Result links = require(co_await connection->run("finished_links", Params().integer(kBatch)));
+      Result links = require(co_await connection->run(
+          "finished_links", Params().integer(kBatch).text(after_dependency).text(after_dependent)));
       for (int row = 0; row < links.rows(); ++row) {
         bool failed = static_cast<TaskStatus>(links.integer(row, 2)) != TaskStatus::completed;
         notices.push_back({links.text(row, 0), links.text(row, 1), failed});
       }
       more = links.rows() == kBatch;
+    }
+    if (!notices.empty()) {
+      after_dependency = notices.back().dependency;
+      after_dependent = notices.back().dependent;
     }
     co_await tell_dependents(std::move(notices));
   }

@@ -136,10 +136,18 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
       taking = true;
     }
   }
-  Params lookup;
-  if (linked) {
-    lookup.text(text_array(linked_ids(request)));
-    steps.push_back(Step{"lock_linked", &lookup});
+  // The linked tasks, each the account's: the dependencies locked, the parent read.
+  Params dependencies, parent_row;
+  std::optional<std::size_t> dependencies_step, parent_step;
+  if (!request.depends_on.empty()) {
+    dependencies.text(text_array(request.depends_on)).text(request.account);
+    dependencies_step = steps.size();
+    steps.push_back(Step{"lock_dependencies", &dependencies});
+  }
+  if (!request.parent_task_id.empty()) {
+    parent_row.text(request.parent_task_id).text(request.account);
+    parent_step = steps.size();
+    steps.push_back(Step{"read_parent", &parent_row});
   }
   if (quota > 0 || linked) {
     // The linked tasks and the month's count are read before the task is made.
@@ -152,7 +160,11 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
     }
     taking = false;
     opened = require(std::move(opened));
-    ErrorCode refused = linked ? resolve_links(opened.back(), request) : ErrorCode::none;
+    ErrorCode refused = ErrorCode::none;
+    if (linked) {
+      refused = resolve_links(dependencies_step ? &opened[*dependencies_step] : nullptr,
+                              parent_step ? &opened[*parent_step] : nullptr, request);
+    }
     if (refused == ErrorCode::none && quota > 0 &&
         co_await quota_room(*connection, request.account, quota, outcome.now) < 1) {
       refused = ErrorCode::quota_exceeded;
@@ -170,6 +182,8 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
   Params row = options_.notify && ready ? insert_notify_params(task, ready_notice(task.account_id, task.type))
                                         : insert_params(task);
   steps.push_back(Step{insert, &row});
+  Params usage;
+  if (usage_params(usage, nullptr, task, outcome.now)) steps.push_back(Step{"add_usage", &usage});
   Params waits, parent;
   if (!task.waiting_on.empty()) {
     waits.text(text_array(task.waiting_on)).integer(0).text(task.id);
@@ -235,7 +249,7 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
   // Every item in one pipeline: its key (when idempotent), its row, its stored answer.
   const char* insert = options_.notify ? "insert_task_notify" : "insert_task";
   std::vector<Params> params;
-  params.reserve(3 * tasks.size());
+  params.reserve(4 * tasks.size());
   std::vector<std::size_t> key_steps;
   batch.items.resize(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i) {
@@ -256,6 +270,9 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
                                           ? insert_notify_params(tasks[i], ready_notice(account, tasks[i].type))
                                           : insert_params(tasks[i]));
     steps.push_back(Step{insert, &row});
+    if (Params usage; usage_params(usage, nullptr, tasks[i], batch.now)) {
+      steps.push_back(Step{"add_usage", &params.emplace_back(std::move(usage))});
+    }
     if (idempotency) {
       Params& stored = params.emplace_back(Params().text(scope).integer(item.status).bytes(item.body));
       steps.push_back(Step{"store_idempotency", &stored});
@@ -326,6 +343,8 @@ asio::awaitable<BatchOutcome> PgEngine::create_items(Connection& connection, std
     item.body = key.render(tasks[i], now);
     Params stored = Params().text(scope).integer(item.status).bytes(item.body);
     std::vector<Step> steps{Step{insert, &row}, Step{"store_idempotency", &stored}};
+    Params usage;
+    if (usage_params(usage, nullptr, tasks[i], now)) steps.push_back(Step{"add_usage", &usage});
     require(co_await connection.pipeline(std::move(steps)));
     ++made;
     item.task = share(tasks[i]);
@@ -399,6 +418,8 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
   // The change, what goes with it and COMMIT, in one round trip.
   Params row = update_params(next.task);
   std::vector<Step> writes{Step{"update_task", &row}};
+  Params usage;
+  if (usage_params(usage, &*task, next.task, outcome.now)) writes.push_back(Step{"add_usage", &usage});
   Params spend;
   // A cost report counts toward the month it was made in, with the change it makes.
   if (std::int64_t added = next.task.cost.usd_nanos - task->cost.usd_nanos; added > 0) {
@@ -418,9 +439,11 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
     stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
     writes.push_back(Step{"store_idempotency", &stored});
   }
-  // A task that finished reads its dependents' links in the transaction that finishes it.
+  // A task that finished reads its dependents' links in the transaction that finishes it;
+  // one that waited (a blocked task cancelled) waits for nothing more.
   bool finished = is_terminal(next.task.status) && !is_terminal(task->status);
   Params of = Params().text(next.task.id);
+  if (finished && !task->waiting_on.empty()) writes.push_back(Step{"unlink_dependent", &of});
   if (finished) writes.push_back(Step{"dependents_of", &of});
   writes.push_back(Step{"COMMIT"});
   std::vector<Result> written = co_await connection->pipeline(std::move(writes));
@@ -496,7 +519,10 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
     co_return outcome;
   }
   Params row = update_params(next.task);
-  std::vector<Step> writes{Step{"update_task", &row}, Step{"COMMIT"}};
+  std::vector<Step> writes{Step{"update_task", &row}};
+  Params usage;
+  if (usage_params(usage, &task, next.task, outcome.now)) writes.push_back(Step{"add_usage", &usage});
+  writes.push_back(Step{"COMMIT"});
   std::vector<Result> written = co_await connection->pipeline(std::move(writes));
   require_updated(written.front(), next.task);
   require(std::move(written));

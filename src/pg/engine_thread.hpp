@@ -73,13 +73,16 @@ std::vector<Result> require(std::vector<Result> results);
 // a change that was not stored.
 void require_updated(const Result& updated, const Task& task);
 
+// The parameters of add_usage for the transition before -> after (before null: a
+// create) decided at `now`; false when it changes no figure (nothing to add).
+bool usage_params(Params& out, const Task* before, const Task& after, Millis now);
+
 // Links between tasks (engine_links.cpp).
 std::string text_array(const std::vector<std::string>& items);  // a text[] parameter
-std::vector<std::string> linked_ids(const CreateRequest& request);  // dependencies, then the parent
-// Whether the rows lock_linked answered let `request` be created: dependency_not_found
-// when a linked task is missing or another account's. Sets its waiting_on and
-// dependency_failed, as LocalEngine does.
-ErrorCode resolve_links(const Result& locked, CreateRequest& request);
+// Whether the answers of lock_dependencies and read_parent (each null when not asked)
+// let `request` be created: dependency_not_found when a linked task is missing or another
+// account's. Sets its waiting_on and dependency_failed, as LocalEngine does.
+ErrorCode resolve_links(const Result* dependencies, const Result* parent, CreateRequest& request);
 // The notices for the dependents (dependents_of's answer) of a task that just finished.
 std::vector<PgEngine::DependencyNotice> dependents_told(const Task& finished, const Result& dependents);
 // A parent's children from children_of's answer; null when it has none.

@@ -83,10 +83,6 @@ asio::awaitable<RunPage> PgEngine::schedule_runs(std::string, std::string, std::
   co_return RunPage{};
 }
 
-std::vector<UsageRow> PgEngine::usage(const std::string&, std::int64_t, std::int64_t) {
-  unbuilt("usage reports");
-}
-
 SnapshotOutcome PgEngine::snapshot(const std::string&) {
   SnapshotOutcome outcome;
   outcome.failure = SnapshotFailure::failed;

@@ -81,7 +81,7 @@ CREATE TABLE baton_idempotency (
 )sql";
 
 // Version 2: the queues an operator paused (POST /v1/queues/{type}/pause), which a claim
-// of any node passes over while the row is there; and the links between tasks.
+// of any node passes over while the row is there; usage; and the links between tasks.
 constexpr std::string_view kVersion2 = R"sql(
 CREATE TABLE baton_paused (
   account_id text COLLATE "C" NOT NULL,
@@ -92,12 +92,38 @@ CREATE TABLE baton_paused (
 -- kind 0: to_id waits for from_id to finish (depends_on); the row goes in the transaction
 -- that tells to_id, so each dependency is told once. kind 1: to_id is a child of from_id
 -- (parent_task_id), kept for the parent's rollup.
+-- What each transition adds to its account's usage in its hour (usage_change): one row
+-- per transition, so that no transaction waits on another's row for it. The sweeper folds
+-- the rows of the last hours into one per (account, hour, type) every second; a report
+-- sums what is there.
+CREATE TABLE baton_usage (
+  account_id text COLLATE "C" NOT NULL,
+  hour bigint NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  created bigint NOT NULL,
+  claimed bigint NOT NULL,
+  completed bigint NOT NULL,
+  failed bigint NOT NULL,
+  dead_lettered bigint NOT NULL,
+  cancelled bigint NOT NULL,
+  wait_ms_total bigint NOT NULL,
+  runs bigint NOT NULL,
+  run_ms_total bigint NOT NULL,
+  input_tokens bigint NOT NULL,
+  output_tokens bigint NOT NULL,
+  total_tokens bigint NOT NULL,
+  usd_nanos bigint NOT NULL,
+  cpu_time_ms bigint NOT NULL,
+  subrequests bigint NOT NULL
+);
+CREATE INDEX baton_usage_by_hour ON baton_usage (hour, account_id);
 CREATE TABLE baton_links (
   from_id text COLLATE "C" NOT NULL,
   kind smallint NOT NULL,
   to_id text COLLATE "C" NOT NULL,
   PRIMARY KEY (from_id, kind, to_id)
 );
+CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0;
 )sql";
 
 // The migration from version i to i + 1 is kMigrations[i].

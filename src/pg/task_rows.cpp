@@ -21,7 +21,10 @@ namespace {
   " status = 0 AND scheduled_at <= $3 AND (assign_to = '' OR assign_to = $4 OR " \
   "(assigned_until <> 0 AND assigned_until <= $3)) AND NOT EXISTS (SELECT 1 FROM baton_paused p " \
   "WHERE p.account_id = $1 AND p.type = "
-#define BATON_CLAIM_ORDER ") ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+#define BATON_CLAIM_ORDER ") ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED"
+#define BATON_USAGE_FIGURES \
+  "created, claimed, completed, failed, dead_lettered, cancelled, wait_ms_total, runs, " \
+  "run_ms_total, input_tokens, output_tokens, total_tokens, usd_nanos, cpu_time_ms, subrequests"
 #define BATON_TAKE_KEY \
   "INSERT INTO baton_idempotency (scope, request_hash, status, body, expires_at) " \
   "VALUES ($1, $2, 0, '', $3) ON CONFLICT (scope) DO UPDATE SET " \
@@ -69,22 +72,35 @@ constexpr std::array kStatements = {
     Statement{"pause_queue",
               "INSERT INTO baton_paused (account_id, type, paused_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"},
     Statement{"resume_queue", "DELETE FROM baton_paused WHERE account_id = $1 AND type = $2"},
-    // Links between tasks (engine_links.cpp). $1 of lock_linked and link_tasks is a text
-    // array of task ids. A create shares-locks the tasks it links to, so none finishes
-    // between the look and the link's commit; a task that finishes then finds the link.
-    Statement{"lock_linked", "SELECT id, account_id, status FROM baton_tasks WHERE id = ANY($1::text[]) FOR SHARE"},
+    // Links between tasks (engine_links.cpp). $1 of lock_dependencies and link_tasks is a
+    // text array of task ids. A create key-share-locks its dependencies, which conflicts
+    // with the FOR UPDATE every transaction that finishes a task takes first (and not with a
+    // claim's FOR NO KEY UPDATE): none finishes between the look and the link's commit, and
+    // one that finishes afterwards finds the link. A parent is only read.
+    Statement{"lock_dependencies",
+              "SELECT id, status FROM baton_tasks WHERE id = ANY($1::text[]) AND account_id = $2 FOR KEY SHARE"},
+    Statement{"read_parent", "SELECT 1 FROM baton_tasks WHERE id = $1 AND account_id = $2"},
     Statement{"link_tasks",
               "INSERT INTO baton_links (from_id, kind, to_id) SELECT unnest($1::text[]), $2::smallint, $3::text"},
     Statement{"dependents_of", "SELECT to_id FROM baton_links WHERE from_id = $1 AND kind = 0"},
     Statement{"unlink_dependency",
               "DELETE FROM baton_links WHERE from_id = $1 AND kind = 0 AND to_id = $2 RETURNING 1"},
-    // Dependencies finished whose dependents were not told (their node died in between).
+    // A dependent that finished (cancelled) waits for nothing more.
+    Statement{"unlink_dependent", "DELETE FROM baton_links WHERE to_id = $1 AND kind = 0"},
+    // Dependencies finished whose dependents were not told (their node died in between),
+    // after the link ($2, $3).
     Statement{"finished_links",
               "SELECT l.from_id, l.to_id, t.status FROM baton_links l JOIN baton_tasks t ON t.id = l.from_id "
-              "WHERE l.kind = 0 AND t.status IN (2, 3, 4) LIMIT $1"},
+              "WHERE l.kind = 0 AND t.status IN (2, 3, 4) AND (l.from_id, l.to_id) > ($2, $3) "
+              "ORDER BY l.from_id, l.to_id LIMIT $1"},
     Statement{"children_of",
               "SELECT t.record FROM baton_links l JOIN baton_tasks t ON t.id = l.to_id "
               "WHERE l.from_id = $1 AND l.kind = 1 ORDER BY l.to_id"},
+    // Usage (engine_usage.cpp): a transition's change, and the fold of past hours.
+    Statement{"add_usage", "INSERT INTO baton_usage (account_id, hour, type, " BATON_USAGE_FIGURES
+                           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+                           "$15, $16, $17, $18)"},
+    Statement{"fold_usage", kFoldUsage},
     Statement{"expired_leases",
               "SELECT record FROM baton_tasks WHERE status = 1 AND lease_expires_at <= $1 "
               "ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"},
@@ -123,6 +139,7 @@ constexpr std::array kStatements = {
 #undef BATON_CLAIMABLE
 #undef BATON_CLAIM_ORDER
 #undef BATON_TAKE_KEY
+#undef BATON_USAGE_FIGURES
 
 Params& add_columns(Params& params, const Task& task) {
   return params.text(task.id)

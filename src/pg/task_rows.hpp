@@ -22,6 +22,26 @@ inline constexpr std::string_view kCountLeases =
 inline constexpr std::string_view kCountCreatedSince =
     "SELECT count(*) FROM baton_tasks WHERE account_id = $1 AND id >= $2";
 
+// Usage (engine_usage.cpp): an account's rows of hours [$2, $3), summed by hour and
+// type; and the fold of hour $1 and the two before it into one row per (account, hour,
+// type). A row the fold's snapshot does not see (committed meanwhile, or written late into
+// an older hour) stays as it is and is summed as well.
+// sum() of bigint is numeric: each sum is cast back, so that answers stay binary integers.
+#define BATON_USAGE_SUMS \
+  "sum(created)::bigint, sum(claimed)::bigint, sum(completed)::bigint, sum(failed)::bigint, " \
+  "sum(dead_lettered)::bigint, sum(cancelled)::bigint, sum(wait_ms_total)::bigint, " \
+  "sum(runs)::bigint, sum(run_ms_total)::bigint, sum(input_tokens)::bigint, " \
+  "sum(output_tokens)::bigint, sum(total_tokens)::bigint, sum(usd_nanos)::bigint, " \
+  "sum(cpu_time_ms)::bigint, sum(subrequests)::bigint"
+inline constexpr std::string_view kUsageRows =
+    "SELECT hour, type, " BATON_USAGE_SUMS " FROM baton_usage WHERE account_id = $1 AND hour >= $2 "
+    "AND hour < $3 GROUP BY hour, type ORDER BY hour, type";
+inline constexpr std::string_view kFoldUsage =
+    "WITH gone AS (DELETE FROM baton_usage WHERE hour >= $1::bigint - 2 AND hour <= $1 RETURNING *) "
+    "INSERT INTO baton_usage "
+    "SELECT account_id, hour, type, " BATON_USAGE_SUMS " FROM gone GROUP BY account_id, hour, type";
+#undef BATON_USAGE_SUMS
+
 // The notification channel a create or a task made pending again announces itself on
 // (wake: notify), with "<node> <account> <type>" as payload: the node that sent it skips
 // its own.

@@ -1030,13 +1030,14 @@ BOOST_AUTO_TEST_CASE(health_counts_unanswered_failures_by_kind_and_a_normal_run_
   BATON_REQUIRE_STATUS(health, 200);
   const json::object& failures = health.obj().at("failures").as_object();
   for (const char* kind : {"detached_coroutine", "expiry_write", "storage_rebuild",
-                           "handler_exception", "storage_answer", "schedule_firing"}) {
+                           "handler_exception", "storage_answer", "schedule_firing",
+                           "dependency_release"}) {
     BOOST_TEST_CONTEXT(kind) {
       BOOST_REQUIRE(failures.contains(kind));
       BOOST_TEST(failures.at(kind).to_number<std::int64_t>() == 0);
     }
   }
-  BOOST_TEST(failures.size() == 6u);
+  BOOST_TEST(failures.size() == 7u);
 }
 
 BOOST_AUTO_TEST_CASE(client_request_id_is_echoed) {
