@@ -11,6 +11,7 @@
 #include "core/failures.hpp"
 #include "engine/cross_shard.hpp"
 #include "engine/engine_outcomes.hpp"
+#include "engine/linked_create.hpp"
 #include "engine/local_engine.hpp"
 #include "engine/routing.hpp"
 #include "engine/shard.hpp"
@@ -47,17 +48,7 @@ asio::awaitable<Outcome> LocalEngine::create_linked(CreateRequest request,
       co_return error_outcome(ErrorCode::dependency_not_found);
     }
     if (!dependency.ok()) co_return dependency;
-    switch (dependency.task->status) {
-      case TaskStatus::completed:
-        break;
-      case TaskStatus::dead_letter:
-      case TaskStatus::cancelled:
-        request.dependency_failed = request.dependency_failed || !request.run_on_dependency_failure;
-        break;
-      default:
-        request.waiting_on.push_back(id);
-        break;
-    }
+    count_dependency(request, id, dependency.task->status);
   }
   Outcome outcome = co_await on_shard(owner.context(), [&]() -> asio::awaitable<Outcome> {
     return owner.create(std::move(request), idempotency);

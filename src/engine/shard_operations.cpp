@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/lifecycle_history.hpp"
+#include "engine/linked_create.hpp"
 #include "engine/shard.hpp"
 #include "store/db.hpp"
 
@@ -62,9 +63,6 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
   task.lease_duration_seconds = request.lease_duration_seconds;
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = outcome.now;
-  task.depends_on = std::move(request.depends_on);
-  task.run_on_dependency_failure = request.run_on_dependency_failure;
-  task.parent_task_id = std::move(request.parent_task_id);
   task.review_required = request.review_required;
   task.budget_usd_nanos = request.budget_usd_nanos;
   task.definition_of_done = std::move(request.definition_of_done);
@@ -86,13 +84,7 @@ std::uint64_t Shard::decide_create(CreateRequest request, const IdempotencyReque
       task.assigned_until = until;
     }
   }
-  if (request.dependency_failed) {
-    task.status = TaskStatus::cancelled;
-    task.failure_reason = "dependency_failed";
-  } else if (!request.waiting_on.empty()) {
-    task.status = TaskStatus::blocked;
-    task.waiting_on = std::move(request.waiting_on);
-  }
+  start_linked(task, request);
   record_creation(task, outcome.now);
   outcome.task = share(std::move(task));
   return commit_transition(nullptr, outcome.task, id, idempotency, outcome.now, outcome);

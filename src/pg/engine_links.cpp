@@ -14,6 +14,7 @@
 #include <map>
 
 #include "core/failures.hpp"
+#include "engine/linked_create.hpp"
 #include "pg/engine_thread.hpp"
 #include "pg/task_rows.hpp"
 
@@ -44,17 +45,7 @@ ErrorCode resolve_links(const Result* dependencies, const Result* parent, Create
   for (const std::string& id : request.depends_on) {
     auto status = found.find(id);
     if (status == found.end()) return ErrorCode::dependency_not_found;
-    switch (status->second) {
-      case TaskStatus::completed:
-        break;
-      case TaskStatus::dead_letter:
-      case TaskStatus::cancelled:
-        request.dependency_failed = request.dependency_failed || !request.run_on_dependency_failure;
-        break;
-      default:
-        request.waiting_on.push_back(id);
-        break;
-    }
+    count_dependency(request, id, status->second);
   }
   return ErrorCode::none;
 }
@@ -96,8 +87,8 @@ asio::awaitable<void> PgEngine::tell_dependents(std::vector<DependencyNotice> no
     notices.pop_back();
     try {
       co_await tell_dependent(thread, notice, notices);
-    } catch (const StorageError& failure) {
-      // Its link stays (the transaction rolled back): the sweeper tells it later. The
+    } catch (const std::exception& failure) {
+      // Its link stays (the transaction rolled back): the sweeper tries it again. The
       // others go on.
       note_failure(Failure::dependency_release, "postgres dependency release",
                    notice.dependency + " -> " + notice.dependent + ": " + failure.what());
@@ -108,22 +99,24 @@ asio::awaitable<void> PgEngine::tell_dependents(std::vector<DependencyNotice> no
 asio::awaitable<void> PgEngine::tell_dependent(Thread& thread, const DependencyNotice& notice,
                                                std::vector<DependencyNotice>& more) {
   Lease connection = co_await thread.pool->acquire();
-  Params unlink = Params().text(notice.dependency).text(notice.dependent);
+  // The dependent's row first, then its link: the order every transaction that changes a
+  // task and its links takes (a cancel locks the row, then drops the links).
   Params lock = Params().text(notice.dependent);
-  std::vector<Step> opening{Step{"BEGIN"}, Step{"unlink_dependency", &unlink}, Step{"lock_task", &lock}};
+  Params unlink = Params().text(notice.dependency).text(notice.dependent);
+  std::vector<Step> opening{Step{"BEGIN"}, Step{"lock_task", &lock}, Step{"unlink_dependency", &unlink}};
   std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
-  if (opened[1].rows() == 0) {
+  if (opened[2].rows() == 0) {
     // Told already (by another node's sweeper, meanwhile).
     require(co_await connection->exec("ROLLBACK"));
     co_return;
   }
-  if (opened[2].rows() == 0) {
+  if (opened[1].rows() == 0) {
     // The dependent is gone: the link goes too.
     require(co_await connection->exec("COMMIT"));
     co_return;
   }
   Millis now = wall_now_ms();
-  Task task = task_of(opened[2], 0);
+  Task task = task_of(opened[1], 0);
   Transition next = baton::apply(task, DependencyDoneCmd{notice.dependency, notice.failed},
                                  context_at(thread, now));
   if (!next.ok() || next.unchanged) {

@@ -10,6 +10,7 @@
 #include "core/lifecycle_history.hpp"
 #include "core/sha256.hpp"
 #include "core/usage.hpp"
+#include "engine/linked_create.hpp"
 #include "engine/routing.hpp"
 #include "pg/engine_thread.hpp"
 #include "pg/task_rows.hpp"
@@ -87,9 +88,6 @@ Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
   task.lease_duration_seconds = request.lease_duration_seconds;
   task.scheduled_at = request.scheduled_at;
   task.created_at = task.updated_at = now;
-  task.depends_on = std::move(request.depends_on);
-  task.run_on_dependency_failure = request.run_on_dependency_failure;
-  task.parent_task_id = std::move(request.parent_task_id);
   task.review_required = request.review_required;
   task.budget_usd_nanos = request.budget_usd_nanos;
   task.auto_accept = request.auto_accept;
@@ -101,13 +99,7 @@ Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
                               ? now + static_cast<Millis>(request.assign_timeout_seconds) * 1000
                               : 0;
   }
-  if (request.dependency_failed) {
-    task.status = TaskStatus::cancelled;
-    task.failure_reason = "dependency_failed";
-  } else if (!request.waiting_on.empty()) {
-    task.status = TaskStatus::blocked;
-    task.waiting_on = std::move(request.waiting_on);
-  }
+  start_linked(task, request);
   record_creation(task, now);
   return task;
 }

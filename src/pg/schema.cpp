@@ -89,9 +89,6 @@ CREATE TABLE baton_paused (
   paused_at bigint NOT NULL,
   PRIMARY KEY (account_id, type)
 );
--- kind 0: to_id waits for from_id to finish (depends_on); the row goes in the transaction
--- that tells to_id, so each dependency is told once. kind 1: to_id is a child of from_id
--- (parent_task_id), kept for the parent's rollup.
 -- What each transition adds to its account's usage in its hour (usage_change): one row
 -- per transition, so that no transaction waits on another's row for it. The sweeper folds
 -- the rows of the last hours into one per (account, hour, type) every second; a report
@@ -116,7 +113,11 @@ CREATE TABLE baton_usage (
   cpu_time_ms bigint NOT NULL,
   subrequests bigint NOT NULL
 );
-CREATE INDEX baton_usage_by_hour ON baton_usage (hour, account_id);
+-- The fold reads hours; a report, its account's rows of its hours.
+CREATE INDEX baton_usage_by_hour ON baton_usage (hour, account_id, type);
+-- kind 0: to_id waits for from_id to finish (depends_on); the row goes in the transaction
+-- that tells to_id, so each dependency is told once. kind 1: to_id is a child of from_id
+-- (parent_task_id), kept for the parent's rollup.
 CREATE TABLE baton_links (
   from_id text COLLATE "C" NOT NULL,
   kind smallint NOT NULL,

@@ -91,8 +91,8 @@ constexpr std::array kStatements = {
     // after the link ($2, $3).
     Statement{"finished_links",
               "SELECT l.from_id, l.to_id, t.status FROM baton_links l JOIN baton_tasks t ON t.id = l.from_id "
-              "WHERE l.kind = 0 AND t.status IN (2, 3, 4) AND (l.from_id, l.to_id) > ($2, $3) "
-              "ORDER BY l.from_id, l.to_id LIMIT $1"},
+              "WHERE l.kind = 0 AND t.status IN (2, 3, 4) AND (l.from_id, l.kind, l.to_id) > ($2, 0, $3) "
+              "ORDER BY l.from_id, l.kind, l.to_id LIMIT $1"},
     Statement{"children_of",
               "SELECT t.record FROM baton_links l JOIN baton_tasks t ON t.id = l.to_id "
               "WHERE l.from_id = $1 AND l.kind = 1 ORDER BY l.to_id"},

@@ -24,7 +24,7 @@ inline constexpr std::string_view kCountCreatedSince =
 
 // Usage (engine_usage.cpp): an account's rows of hours [$2, $3), summed by hour and
 // type; and the fold of hour $1 and the two before it into one row per (account, hour,
-// type). A row the fold's snapshot does not see (committed meanwhile, or written late into
+// type), of the groups that have more than one. A row the fold's snapshot does not see (committed meanwhile, or written late into
 // an older hour) stays as it is and is summed as well.
 // sum() of bigint is numeric: each sum is cast back, so that answers stay binary integers.
 #define BATON_USAGE_SUMS \
@@ -37,8 +37,12 @@ inline constexpr std::string_view kUsageRows =
     "SELECT hour, type, " BATON_USAGE_SUMS " FROM baton_usage WHERE account_id = $1 AND hour >= $2 "
     "AND hour < $3 GROUP BY hour, type ORDER BY hour, type";
 inline constexpr std::string_view kFoldUsage =
-    "WITH gone AS (DELETE FROM baton_usage WHERE hour >= $1::bigint - 2 AND hour <= $1 RETURNING *) "
-    "INSERT INTO baton_usage "
+    "WITH gone AS (DELETE FROM baton_usage u WHERE hour >= $1::bigint - 2 AND hour <= $1 AND EXISTS "
+    "(SELECT 1 FROM baton_usage o WHERE o.hour = u.hour AND o.account_id = u.account_id "
+    "AND o.type = u.type AND o.ctid <> u.ctid) RETURNING *) "
+    "INSERT INTO baton_usage (account_id, hour, type, created, claimed, completed, failed, dead_lettered, "
+    "cancelled, wait_ms_total, runs, run_ms_total, input_tokens, output_tokens, total_tokens, usd_nanos, "
+    "cpu_time_ms, subrequests) "
     "SELECT account_id, hour, type, " BATON_USAGE_SUMS " FROM gone GROUP BY account_id, hour, type";
 #undef BATON_USAGE_SUMS
 

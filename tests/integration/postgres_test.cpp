@@ -747,6 +747,14 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------------------
 BOOST_AUTO_TEST_SUITE(several_nodes)
 
+// Two nodes on one fresh database, a client of each.
+struct TwoNodes {
+  Database db;
+  TestServer node_a{postgres_options(db.url)};
+  TestServer node_b{postgres_options(db.url)};
+  Client ca = node_a.client(), cb = node_b.client();
+};
+
 BOOST_AUTO_TEST_CASE(two_nodes_and_32_workers_complete_each_of_2000_tasks_exactly_once) {
   Database db;
   TestServer node_a(postgres_options(db.url));
@@ -918,11 +926,7 @@ BOOST_AUTO_TEST_CASE(a_long_poll_on_one_node_is_woken_by_a_create_on_another) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_lease_held_through_a_killed_node_expires_and_another_node_takes_the_task) {
-  Database db;
-  TestServer node_a(postgres_options(db.url));
-  TestServer node_b(postgres_options(db.url));
-  Client ca = node_a.client(), cb = node_b.client();
+BOOST_FIXTURE_TEST_CASE(a_lease_held_through_a_killed_node_expires_and_another_node_takes_the_task, TwoNodes) {
   const std::string key = ca.register_key();
   const std::string type = "failover_" + unique_suffix();
   const std::string id = ca.create_task_id(key, task_body(type, {{"leaseDurationSeconds", 1}, {"maxAttempts", 3}}));
@@ -972,11 +976,7 @@ BOOST_AUTO_TEST_CASE(a_lease_held_through_a_killed_node_expires_and_another_node
 
 // Each node caches the keys it has checked; a revocation through A reaches B's cache
 // through baton_revision, within a sweep.
-BOOST_AUTO_TEST_CASE(a_key_revoked_through_one_node_is_refused_by_the_other) {
-  Database db;
-  TestServer node_a(postgres_options(db.url));
-  TestServer node_b(postgres_options(db.url));
-  Client ca = node_a.client(), cb = node_b.client();
+BOOST_FIXTURE_TEST_CASE(a_key_revoked_through_one_node_is_refused_by_the_other, TwoNodes) {
   const Account account = ca.register_account();
   BATON_REQUIRE_STATUS(cb.list_tasks(account.api_key), 200);  // now in B's cache
   BATON_REQUIRE_STATUS(ca.del("/v1/keys/" + account.key_id, account.api_key), 200);
@@ -997,11 +997,7 @@ BOOST_AUTO_TEST_CASE(a_key_revoked_through_one_node_is_refused_by_the_other) {
 // What one node writes of the workflow, the other acts on: a dependency completed through
 // B releases its dependent created through A (and a long poll parked on A for it); a type
 // paused through A hands out nothing through B until resumed through B.
-BOOST_AUTO_TEST_CASE(dependencies_and_pauses_hold_across_two_nodes) {
-  Database db;
-  TestServer node_a(postgres_options(db.url));
-  TestServer node_b(postgres_options(db.url));
-  Client ca = node_a.client(), cb = node_b.client();
+BOOST_FIXTURE_TEST_CASE(dependencies_and_pauses_hold_across_two_nodes, TwoNodes) {
   const std::string key = ca.register_key();
   const std::string first = "pg_first_" + unique_suffix(), then = "pg_then_" + unique_suffix();
 
