@@ -1,13 +1,14 @@
 // PgEngine's links between tasks (docs/workflows.md): dependencies (depends_on) and
 // parents (parent_task_id), as rows of baton_links.
 //
-// A create shares-locks the tasks it names in its own transaction: each must exist in the
-// account; a finished dependency counts at once; the new task waits (blocked) on the
-// others, each a link row committed with it. A task that finishes reads its dependents'
-// links in the transaction that finishes it, and once that has committed tells each one:
-// a transaction that deletes the link and applies DependencyDoneCmd to the dependent's
-// row, so a dependency is told once, whichever node tells it. A node that dies between
-// the two leaves the link behind, and any node's sweeper tells it from there.
+// A create key-share-locks its dependencies and reads its parent in its own transaction:
+// each must exist in the account; a finished dependency counts at once; the new task waits
+// (blocked) on the others, each a link row committed with it. A task that finishes reads
+// its dependents' links in the transaction that finishes it, and once that has committed
+// tells each one: a transaction that locks the dependent's row, deletes the link and
+// applies DependencyDoneCmd, so a dependency is told once, whichever node tells it. A node
+// that dies between the two leaves the link behind, and any node's sweeper tells it from
+// there.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 

@@ -455,15 +455,6 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   Outcome outcome;
   outcome.now = wall_now_ms();
   Lease connection = co_await thread.pool->acquire();
-  if (request.max_leases > 0) {
-    // At the limit, a claim is refused whether or not a task waits (as on RocksDB); below
-    // it, the count is made again under the account's lock once a task is found.
-    Result leases = require(co_await connection->run("count_leases", Params().text(request.account)));
-    if (leases.integer(0, 0) >= request.max_leases) {
-      outcome.error = ErrorCode::max_workers_reached;
-      co_return outcome;
-    }
-  }
   Params params;
   params.text(request.account);
   if (request.type) {
@@ -474,30 +465,43 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   params.integer(outcome.now).text(request.worker_id);
   const char* statement = request.type ? "claim_typed" : "claim_any";
   std::vector<Step> opening{Step{"BEGIN"}};
+  // A limited account's claims lock its row before they look, so that on every node they
+  // run one after the other and each counts the leases of those before it: none passes
+  // the limit, and none finds the tasks only locked by claims about to be refused.
+  Params account = Params().text(request.account);
+  std::optional<std::size_t> leases_step;
+  if (request.max_leases > 0) {
+    opening.push_back(Step{"lock_account", &account});
+    leases_step = opening.size();
+    opening.push_back(Step{"count_leases", &account});
+  }
   // A typed claim that finds nothing says so when an operator paused the type.
   Params queue;
+  std::optional<std::size_t> paused_step;
   if (request.type) {
     queue.text(request.account).text(*request.type);
+    paused_step = opening.size();
     opening.push_back(Step{"paused_queues", &queue});
   }
   opening.push_back(Step{statement, &params});
   std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
-  const Result& best = opened.back();
-  if (best.rows() == 0) {
-    require(co_await connection->exec("ROLLBACK"));
-    outcome.queue_paused = request.type && opened[1].rows() > 0;
-    co_return outcome;
-  }
-  Task task = task_of(best, 0);
-  if (request.max_leases > 0) {
-    bool fits = co_await lease_fits(*connection, request.account, request.max_leases);
-    if (!fits) {
+  if (leases_step) {
+    // No row, no lock: the count would race. Every key's account has its row.
+    if (opened[1].rows() != 1) throw StorageError("postgres: account " + request.account + " has no row to lock");
+    if (opened[*leases_step].integer(0, 0) >= request.max_leases) {
+      // At the limit, a claim is refused whether or not a task waits (as on RocksDB).
       require(co_await connection->exec("ROLLBACK"));
-      wake(task.account_id, task.type);  // claims that passed its locked row by look again
       outcome.error = ErrorCode::max_workers_reached;
       co_return outcome;
     }
   }
+  const Result& best = opened.back();
+  if (best.rows() == 0) {
+    require(co_await connection->exec("ROLLBACK"));
+    outcome.queue_paused = paused_step && opened[*paused_step].rows() > 0;
+    co_return outcome;
+  }
+  Task task = task_of(best, 0);
   outcome.now = wall_now_ms();
   ClaimCmd claim{request.worker_id, random_hex_token("lse_", 16)};
   Transition next = baton::apply(task, claim, context_at(thread, outcome.now));

@@ -13,6 +13,8 @@ namespace baton::pg {
 
 namespace asio = boost::asio;
 
+// The figures go in the columns' order (BATON_USAGE_FIGURES in task_rows.cpp), as
+// usage() reads them back.
 bool usage_params(Params& out, const Task* before, const Task& after, Millis now) {
   UsageCounts change = usage_change(before, after, now);
   if (change.empty()) return false;
