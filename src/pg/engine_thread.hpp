@@ -62,6 +62,14 @@ inline Result require(Result result) {
   return result;
 }
 
+// Idempotency keys (engine_tasks.cpp). The key's scope (account, method, path, key) as one
+// fixed-size text; the parameters of "take_idempotency", which takes the key when this is
+// the first request with it (or it expired) and fails with kNoRowChanged when an answer is
+// stored under it; and whether its answer says so.
+std::string scope_of(const std::string& account, const IdempotencyRequest& request);
+Params key_params(const std::string& scope, const IdempotencyRequest& request, Millis now);
+bool key_held(const Result& taken);
+
 // Ends a detached coroutine's exception in the failure log instead of the process.
 std::function<void(std::exception_ptr)> log_exit(std::string_view where);
 
