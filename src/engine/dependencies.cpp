@@ -15,6 +15,7 @@
 #include "engine/local_engine.hpp"
 #include "engine/routing.hpp"
 #include "engine/shard.hpp"
+#include "engine/verification.hpp"
 #include "store/db.hpp"
 #include "store/keys.hpp"
 #include "store/records.hpp"
@@ -106,7 +107,7 @@ void LocalEngine::rewatch_restored() {
                          NoteFailure{"dependency watch"});
         } else if (task->status == TaskStatus::awaiting_acceptance &&
                    task->verification == Verification::pending) {
-          asio::co_spawn(owner->context(), resume_verification(share(std::move(*task))),
+          asio::co_spawn(owner->context(), resume_verification(*this, share(std::move(*task))),
                          NoteFailure{"verification"});
         }
       }

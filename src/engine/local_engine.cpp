@@ -15,6 +15,7 @@
 #include "engine/engine_outcomes.hpp"
 #include "engine/single_flight.hpp"
 #include "engine/shard.hpp"
+#include "engine/verification.hpp"
 #include "store/backup.hpp"
 #include "store/db.hpp"
 #include "store/keys.hpp"
@@ -82,12 +83,12 @@ LocalEngine::LocalEngine(Db& db, const EngineOptions& options, int shard_count)
           asio::co_spawn(
               context,
               [this, task = std::move(task)]() -> asio::awaitable<void> {
-                co_await start_verification(task);
+                co_await start_verification(*this, task);
               },
               NoteFailure{"verification"});
         },
         [this, &context = shard->context()](std::shared_ptr<const Task> verifier) {
-          asio::co_spawn(context, report_verification(std::move(verifier)),
+          asio::co_spawn(context, report_verification(*this, std::move(verifier)),
                          NoteFailure{"verification"});
         });
   }

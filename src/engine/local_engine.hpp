@@ -135,14 +135,6 @@ class LocalEngine final : public TaskEngine {
   // storage recovery): the watches of before were in memory only, and a notice may have
   // been lost with them.
   void rewatch_restored();
-  // Verifications (verification.cpp). A task reached its acceptance gate: create its
-  // verifier's task (idempotently, so a retry after a crash makes no second one) and link
-  // it. A verifier's task finished: record its verdict on the task it verifies. After a
-  // restart: whichever of the two a gated task still needs.
-  // Returns the verifier's task id ("" when storage failed).
-  boost::asio::awaitable<std::string> start_verification(std::shared_ptr<const Task> task);
-  boost::asio::awaitable<void> report_verification(std::shared_ptr<const Task> verifier);
-  boost::asio::awaitable<void> resume_verification(std::shared_ptr<const Task> task);
   // Runs on shard 0 for the engine's life when a retention policy is set: every
   // purge_interval_seconds, each account's terminal tasks past its retention are removed,
   // shard by shard, purge_batch at a time (local_retention.cpp).

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/verification.hpp"
+
 namespace baton {
 
 std::optional<bool> Shard::watch_dependency(const Ulid& dependency, const Ulid& dependent) {
@@ -42,14 +44,10 @@ void Shard::note_finished(const Ulid& id, const Task& task, std::uint64_t genera
 void Shard::note_verification(const Task* before, const Task& after,
                               const std::shared_ptr<const Task>& shared,
                               std::uint64_t generation, bool finished) {
-  bool reached_gate = after.status == TaskStatus::awaiting_acceptance &&
-                      after.verification == Verification::pending &&
-                      after.verification_task_id.empty() &&
-                      (!before || before->status != TaskStatus::awaiting_acceptance);
-  if (reached_gate && on_verification_needed_) {
+  if (reaches_verification(before, after) && on_verification_needed_) {
     after_durable_.emplace_back(generation, [this, shared] { on_verification_needed_(shared); });
   }
-  if (finished && !after.verifies_task_id.empty() && on_verifier_finished_) {
+  if (finished && ends_verifier(before, after) && on_verifier_finished_) {
     after_durable_.emplace_back(generation, [this, shared] { on_verifier_finished_(shared); });
   }
 }

@@ -1,18 +1,8 @@
-// LocalEngine's side of independent verification (docs/workflows.md). When a task with
-// verification: {type} reaches its acceptance gate, a task of that type is created for a
-// verifier, with the original's payload, result and definition of done; it carries
-// verifiesTaskId, and the original gets verification.taskId. The verifier completes it
-// with {passed, notes}; that verdict is recorded on the original (and accepts it when it
-// asked for auto_accept). Each step is a command the state machine decides, sent once the
-// write before it is durable; the verifier's task is created under an idempotency key of
-// the original's round, so a step repeated after a crash changes nothing.
+// Independent verification as every engine runs it (engine/verification.hpp).
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "engine/local_engine.hpp"
-#include "store/db.hpp"
-#include "store/keys.hpp"
-#include "store/records.hpp"
+#include "engine/verification.hpp"
 
 namespace baton {
 
@@ -62,7 +52,19 @@ std::pair<bool, std::optional<std::string>> verdict_of(const Task& verifier) {
 
 }  // namespace
 
-asio::awaitable<std::string> LocalEngine::start_verification(std::shared_ptr<const Task> task) {
+bool reaches_verification(const Task* before, const Task& after) {
+  return after.status == TaskStatus::awaiting_acceptance &&
+         after.verification == Verification::pending && after.verification_task_id.empty() &&
+         (!before || before->status != TaskStatus::awaiting_acceptance);
+}
+
+bool ends_verifier(const Task* before, const Task& after) {
+  return !after.verifies_task_id.empty() && is_terminal(after.status) &&
+         !(before && is_terminal(before->status));
+}
+
+asio::awaitable<std::string> start_verification(TaskEngine& engine,
+                                                std::shared_ptr<const Task> task) {
   CreateRequest request;
   request.account = task->account_id;
   request.type = task->verification_type;
@@ -79,43 +81,42 @@ asio::awaitable<std::string> LocalEngine::start_verification(std::shared_ptr<con
   // Kept as long as a gate can wait: a round must never get a second verifier.
   once.ttl_seconds = 10 * 365 * 24 * 3600;
   once.render = [](const Task& created, Millis) { return created.id; };
-  Outcome outcome = co_await create(std::move(request), &once);
+  Outcome outcome = co_await engine.create(std::move(request), &once);
   std::string verifier_id = outcome.status != 0 ? outcome.body
                             : outcome.task      ? outcome.task->id
                                                 : std::string();
   if (verifier_id.empty()) co_return verifier_id;  // storage failed: recovery starts it again
   Command link = LinkVerificationCmd{verifier_id};
-  co_await apply(std::string(), task->id, std::move(link), nullptr);
+  co_await engine.apply(std::string(), task->id, std::move(link), nullptr);
   co_return verifier_id;
 }
 
-asio::awaitable<void> LocalEngine::report_verification(std::shared_ptr<const Task> verifier) {
+asio::awaitable<void> report_verification(TaskEngine& engine,
+                                          std::shared_ptr<const Task> verifier) {
   auto [passed, notes] = verdict_of(*verifier);
   Command done = VerificationDoneCmd{verifier->id, verifier->verifies_attempt, passed, notes};
-  co_await apply(std::string(), verifier->verifies_task_id, std::move(done), nullptr);
+  co_await engine.apply(std::string(), verifier->verifies_task_id, std::move(done), nullptr);
 }
 
-asio::awaitable<void> LocalEngine::resume_verification(std::shared_ptr<const Task> task) {
+asio::awaitable<void> resume_verification(TaskEngine& engine, std::shared_ptr<const Task> task) {
   // Not linked yet: create (or find again) and link the verifier; it may have finished
   // meanwhile, its verdict lost with the crash, so look at it either way.
   std::string verifier_id = task->verification_task_id;
-  if (verifier_id.empty()) verifier_id = co_await start_verification(task);
-  auto id = parse_task_id(verifier_id);
-  if (!id) co_return;
-  auto bytes = db_.get(Cf::tasks, keys::task_key(*id));
-  if (!bytes) {
+  if (verifier_id.empty()) verifier_id = co_await start_verification(engine, task);
+  if (verifier_id.empty()) co_return;
+  Outcome verifier = co_await engine.get(task->account_id, verifier_id);
+  if (verifier.error == ErrorCode::task_not_found) {
     // The verifier's task is gone (purged past its retention, its verdict lost with a
     // crash): the verification failed, so the gate does not wait for ever.
     if (!task->verification_task_id.empty()) {
       Command failed = VerificationDoneCmd{verifier_id, task->attempt_count, false,
                                            "the verifier's task no longer exists"};
-      co_await apply(std::string(), task->id, std::move(failed), nullptr);
+      co_await engine.apply(std::string(), task->id, std::move(failed), nullptr);
     }
     co_return;
   }
-  auto verifier = records::decode_task(*bytes);
-  if (verifier && is_terminal(verifier->status)) {
-    co_await report_verification(share(std::move(*verifier)));
+  if (verifier.task && is_terminal(verifier.task->status)) {
+    co_await report_verification(engine, std::move(verifier.task));
   }
 }
 

@@ -218,8 +218,9 @@ asio::awaitable<void> PgEngine::sweep() {
   Thread& thread = *threads_.front();
   asio::steady_timer timer(thread.io);
   Millis last_purge = wall_now_ms();
-  // Dependencies whose dependents were not told are looked for at start and then every
-  // kLinksEvery sweeps: they are left only by a node that died at that moment.
+  // Dependencies whose dependents were not told, and verifications not started or not
+  // reported, are looked for at start and then every kLinksEvery sweeps: they are left
+  // only by a node that died at that moment.
   constexpr std::uint64_t kLinksEvery = 50;
   // Usage rows are folded every second: a report sums a few rows per hour and type.
   constexpr std::uint64_t kFoldEvery = 10;
@@ -228,8 +229,12 @@ asio::awaitable<void> PgEngine::sweep() {
     // stop the others (other nodes' revocations reaching this node's caches).
     std::string failure;
     co_await sweep_step(check_accounts(thread), failure);
-    co_await sweep_step(sweep_leases(thread), failure);
-    if (sweeps % kLinksEvery == 0) co_await sweep_step(tell_unfinished_links(thread), failure);
+    co_await sweep_step(sweep_deadlines(thread, "expired_leases"), failure);
+    co_await sweep_step(sweep_deadlines(thread, "expired_gates"), failure);
+    if (sweeps % kLinksEvery == 0) {
+      co_await sweep_step(tell_unfinished_links(thread), failure);
+      resume_gates_later(thread, sweeps == 0);
+    }
     if (sweeps % kFoldEvery == 0) co_await sweep_step(fold_usage(thread, wall_now_ms()), failure);
     if (Millis now = wall_now_ms();
         now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
@@ -241,7 +246,7 @@ asio::awaitable<void> PgEngine::sweep() {
   }
 }
 
-asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
+asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* statement) {
   constexpr int kBatch = 100;
   for (bool more = true; more;) {
     std::vector<std::pair<std::string, std::string>> ready;
@@ -249,14 +254,14 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
       Lease connection = co_await thread.pool->acquire();
       Millis now = wall_now_ms();
       Params batch = Params().integer(now).integer(kBatch);
-      std::vector<Step> opening{Step{"BEGIN"}, Step{"expired_leases", &batch}};
+      std::vector<Step> opening{Step{"BEGIN"}, Step{statement, &batch}};
       std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
       const Result& expired = opened.back();
       // The changes go out together with COMMIT; their parameters stay where they are.
       std::vector<Params> params;
       params.reserve(4 * static_cast<std::size_t>(expired.rows()));
       std::vector<Step> writes;
-      std::vector<Task> written;
+      std::vector<Task> written, before;
       std::vector<int> written_by;  // per step: the index in `written` of the task it updates, or -1
       std::vector<std::pair<std::size_t, std::size_t>> finished_steps;  // dependents_of's step, its task
       for (int row = 0; row < expired.rows(); ++row) {
@@ -266,10 +271,13 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
         } catch (const StorageError& undecodable) {
           // A record this release cannot read (a newer node's, during an upgrade): that
           // node expires it; the others go on.
-          note_failure(Failure::expiry_write, "postgres lease sweeper", undecodable.what());
+          note_failure(Failure::expiry_write, "postgres sweeper", undecodable.what());
           continue;
         }
-        Transition next = baton::apply(*task, ExpireLeaseCmd{}, context_at(thread, now));
+        // A lease's end, or an acceptance gate's timeout.
+        Command expire = ExpireLeaseCmd{};
+        if (task->status == TaskStatus::awaiting_acceptance) expire = AcceptanceTimeoutCmd{};
+        Transition next = baton::apply(*task, expire, context_at(thread, now));
         if (!next.ok() || next.unchanged) continue;
         writes.push_back(Step{"update_task", &params.emplace_back(update_params(next.task))});
         written_by.push_back(static_cast<int>(written.size()));
@@ -287,12 +295,13 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
           }
         }
         if (is_terminal(next.task.status)) {
-          // Out of attempts: dead-lettered, its dependents are told.
+          // Out of attempts, or past its gate: its dependents are told.
           finished_steps.emplace_back(writes.size(), written.size());
           writes.push_back(Step{"dependents_of", &params.emplace_back(Params().text(next.task.id))});
           written_by.push_back(-1);
         }
         written.push_back(std::move(next.task));
+        before.push_back(std::move(*task));
       }
       writes.push_back(Step{"COMMIT"});
       std::vector<Result> results = co_await connection->pipeline(std::move(writes));
@@ -307,6 +316,7 @@ asio::awaitable<void> PgEngine::sweep_leases(Thread& thread) {
       for (const auto& [step, task] : finished_steps) {
         tell_later(thread, dependents_told(written[task], results[step]));
       }
+      for (std::size_t i = 0; i < written.size(); ++i) after_change(thread, &before[i], written[i]);
       // A full batch that changed nothing would come back the same: stop there.
       more = expired.rows() == kBatch && !written.empty();
     }

@@ -127,7 +127,9 @@ class PgEngine final : public TaskEngine {
   // equal payloads of one transaction into one).
   void wake(const std::string& account, const std::string& type, bool every = false);
   boost::asio::awaitable<void> sweep();
-  boost::asio::awaitable<void> sweep_leases(Thread& thread);
+  // The rows whose deadline passed (`statement`: expired_leases or expired_gates), each
+  // expired as the state machine decides: a lease's end, an acceptance gate's timeout.
+  boost::asio::awaitable<void> sweep_deadlines(Thread& thread, const char* statement);
   boost::asio::awaitable<void> check_accounts(Thread& thread);
   boost::asio::awaitable<void> purge_idempotency(Thread& thread, Millis now);
   boost::asio::awaitable<void> listen_ready();
@@ -163,6 +165,16 @@ class PgEngine final : public TaskEngine {
   // The sweeper's step: the last hours' usage rows folded, one per (account, hour, type)
   // (engine_usage.cpp).
   boost::asio::awaitable<void> fold_usage(Thread& thread, Millis now);
+  // Acceptance gates (engine_gates.cpp). After a change before -> after is durable: the
+  // verification it owes started, or its verifier's verdict reported, each from a
+  // coroutine of its own on `thread`.
+  void after_change(Thread& thread, const Task* before, const Task& after);
+  // The sweeper's step: every gated task whose verification is pending gets what it still
+  // needs (resume_verification), from one coroutine at a time; `at_start` looks at every
+  // one, later looks pass over those changed in the last seconds, which their own node is
+  // still seeing to.
+  void resume_gates_later(Thread& thread, bool at_start);
+  boost::asio::awaitable<void> resume_gates(Thread& thread, bool at_start);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);
@@ -173,6 +185,7 @@ class PgEngine final : public TaskEngine {
   std::atomic<bool> shutting_down_{false};
   RetentionPolicy retention_;  // for the retention purge, which this backend does not run yet
   std::int64_t accounts_revision_ = -1;  // baton_revision as last read (sweeper's thread)
+  bool resuming_gates_ = false;  // resume_gates is running (sweeper's thread)
   std::mutex storage_mutex_;  // the three below: written by the sweeper, read by stats()
   bool storage_writable_ = true;
   std::string storage_error_;

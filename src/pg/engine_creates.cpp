@@ -18,15 +18,11 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Create fields whose engine side (a verifier's task, an acceptance gate's timer, ranking
-// workers) is not built on PostgreSQL yet.
+// Create fields whose engine side (ranking workers) is not built on PostgreSQL yet.
 void refuse_unbuilt(const CreateRequest& request) {
-  auto refuse = [](std::string_view what) {
-    throw NotImplemented(std::string(what) + " is not available with storage.engine: postgres yet");
-  };
-  if (request.definition_of_done) refuse("definition_of_done");
-  if (!request.verification_type.empty()) refuse("verification");
-  if (request.assign_best) refuse("assign: best");
+  if (request.assign_best) {
+    throw NotImplemented("assign: best is not available with storage.engine: postgres yet");
+  }
 }
 
 }  // namespace
@@ -47,6 +43,10 @@ Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
   task.created_at = task.updated_at = now;
   task.review_required = request.review_required;
   task.budget_usd_nanos = request.budget_usd_nanos;
+  task.definition_of_done = std::move(request.definition_of_done);
+  task.verification_type = std::move(request.verification_type);
+  task.verifies_task_id = std::move(request.verifies_task_id);
+  task.verifies_attempt = request.verifies_attempt;
   task.auto_accept = request.auto_accept;
   task.acceptance_timeout_seconds = request.acceptance_timeout_seconds;
   task.accept_on_timeout = request.accept_on_timeout;

@@ -150,6 +150,7 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
   }
   if (finished) tell_later(thread, dependents_told(next.task, written[written.size() - 2]));
   if (ready) wake(next.task.account_id, next.task.type);
+  after_change(thread, &*task, next.task);
   outcome.task = share(std::move(next.task));
   co_return outcome;
 }

@@ -1,10 +1,12 @@
 #include "pg/schema.hpp"
 
 #include <array>
+#include <optional>
 #include <string_view>
 
 #include "core/errors.hpp"
 #include "pg/blocking_session.hpp"
+#include "store/records.hpp"
 
 namespace baton::pg {
 
@@ -127,8 +129,29 @@ CREATE TABLE baton_links (
 CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0;
 )sql";
 
+// Version 3: acceptance gates. A gated task's lease_expires_at holds its acceptance
+// deadline, which the sweeper finds through this index; the sweeper's recovery reads every
+// gated task through it too.
+constexpr std::string_view kVersion3 = R"sql(
+CREATE INDEX baton_tasks_gates ON baton_tasks (lease_expires_at, id) WHERE status = 7;
+)sql";
+
 // The migration from version i to i + 1 is kMigrations[i].
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1, kVersion2};
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1, kVersion2,
+                                                                      kVersion3};
+
+// What a migration's SQL cannot do, in its transaction: version 2 kept no deadline for a
+// gated task, so each one gets its record's.
+void finish_migration(BlockingSession& session, std::int64_t version) {
+  if (version != 3) return;
+  Answer gated = session.run("SELECT record FROM baton_tasks WHERE status = 7");
+  for (int row = 0; row < gated.rows(); ++row) {
+    std::optional<Task> task = records::decode_task(gated.text(row, 0));
+    if (!task || task->acceptance_deadline == 0) continue;
+    session.run("UPDATE baton_tasks SET lease_expires_at = $2 WHERE id = $1",
+                BlockingParams().text(task->id).integer(task->acceptance_deadline));
+  }
+}
 
 }  // namespace
 
@@ -149,10 +172,11 @@ std::string migrate(const std::string& url) {
     for (std::int64_t next = current; next < kSchemaVersion; ++next) {
       std::string step = "BEGIN;\n" + std::string(kMigrations[static_cast<std::size_t>(next)]) +
                          (next == 0 ? "INSERT INTO baton_schema VALUES (1);\n"
-                                    : "UPDATE baton_schema SET version = " + std::to_string(next + 1) + ";\n") +
-                         "COMMIT;";
+                                    : "UPDATE baton_schema SET version = " + std::to_string(next + 1) + ";\n");
       try {
         session.run_script(step);
+        finish_migration(session, next + 1);
+        session.run_script("COMMIT");
       } catch (const StorageError& failure) {
         session.run_script("ROLLBACK");
         return "migrating to schema version " + std::to_string(next + 1) + ": " + failure.what();

@@ -101,9 +101,19 @@ constexpr std::array kStatements = {
                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
                            "$15, $16, $17, $18)"},
     Statement{"fold_usage", kFoldUsage},
+    // The sweeper's deadlines (lease_expires_at is the row's deadline: a claimed task's
+    // lease, a gated task's acceptance timeout, 0 for none).
     Statement{"expired_leases",
               "SELECT record FROM baton_tasks WHERE status = 1 AND lease_expires_at <= $1 "
               "ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"},
+    Statement{"expired_gates",
+              "SELECT record FROM baton_tasks WHERE status = 7 AND lease_expires_at > 0 AND "
+              "lease_expires_at <= $1 ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"},
+    // Every gated task, after ($1, $2) in (deadline, id) order: those whose verification
+    // a node that died left unstarted or unreported (engine_gates.cpp).
+    Statement{"open_gates",
+              "SELECT record FROM baton_tasks WHERE status = 7 AND (lease_expires_at, id) > ($1, $2) "
+              "ORDER BY lease_expires_at, id LIMIT $3"},
     Statement{"list_tasks",
               "SELECT record FROM baton_tasks WHERE account_id = $1 "
               "AND ($2::text IS NULL OR type = $2) AND ($3::smallint IS NULL OR status = $3) "
@@ -148,7 +158,7 @@ Params& add_columns(Params& params, const Task& task) {
       .integer(static_cast<int>(task.status))
       .integer(task.priority)
       .integer(task.scheduled_at)
-      .integer(task.status == TaskStatus::claimed ? task.lease_expires_at : 0)
+      .integer(deadline_of(task))
       .text(task.assign_to)
       .integer(task.assigned_until)
       .integer(task.updated_at)
@@ -156,6 +166,14 @@ Params& add_columns(Params& params, const Task& task) {
 }
 
 }  // namespace
+
+Millis deadline_of(const Task& task) {
+  switch (task.status) {
+    case TaskStatus::claimed: return task.lease_expires_at;
+    case TaskStatus::awaiting_acceptance: return task.acceptance_deadline;
+    default: return 0;
+  }
+}
 
 std::span<const Statement> task_statements() { return kStatements; }
 

@@ -69,6 +69,10 @@ Params insert_params(const Task& task);
 Params insert_notify_params(const Task& task, const std::string& payload);
 Params update_params(const Task& task);
 
+// The lease_expires_at column: the row's deadline, which the sweeper acts on. A claimed
+// task's lease end, a gated task's acceptance timeout (0: it waits for ever), else 0.
+Millis deadline_of(const Task& task);
+
 // The smallest task id a task created at `at` can have (its ULID's random part all zero).
 std::string first_id_at(Millis at);
 

@@ -2,16 +2,18 @@
 // task lifecycle, leases, priorities, idempotency and long polls with the data in
 // PostgreSQL; a restart that keeps nothing of the node's own data directory; several
 // nodes on one database (exactly-once under 32 workers, cross-node wake-ups, a node killed
-// mid-lease, keys known everywhere, dependencies and pauses); and the 501 not_implemented of what this engine does
-// not do yet. Each test has a database of its own in one private PostgreSQL 15
+// mid-lease, keys known everywhere, dependencies and pauses, acceptance gates); schema
+// migration; and the 501 not_implemented of what this engine does not do yet. Each test has a database of its own in one private PostgreSQL 15
 // (postgres_cluster.hpp) started for the whole run.
 #define BOOST_TEST_MODULE postgres
 #include <boost/test/unit_test.hpp>
 
 #include <boost/json.hpp>
 
+#include "core/time.hpp"
 #include "integration/harness.hpp"
 #include "integration/postgres_cluster.hpp"
+#include "store/records.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -139,6 +141,32 @@ const json::object& next_of(const Response& r) {
 std::string str(const json::object& o, std::string_view field) {
   const json::value* v = o.if_contains(field);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// The task `id` as its row's record holds it.
+baton::Task stored_task(Database& db, const std::string& id) {
+  std::string hex = db.pg.query(db.name, "SELECT encode(record, 'hex') FROM baton_tasks WHERE id = '" + id + "'");
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  std::optional<baton::Task> task = baton::records::decode_task(bytes);
+  BOOST_REQUIRE_MESSAGE(task, "task " << id << " has no row that decodes");
+  return std::move(*task);
+}
+
+// Writes `task` over its row, as a node would have left it (status and record; the
+// deadline column as `deadline`).
+void store_task(Database& db, const baton::Task& task, std::int64_t deadline) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char byte : baton::records::encode_task(task)) {
+    hex += kHex[byte >> 4];
+    hex += kHex[byte & 15];
+  }
+  db.pg.query(db.name, "UPDATE baton_tasks SET status = " + std::to_string(static_cast<int>(task.status)) +
+                           ", lease_expires_at = " + std::to_string(deadline) + ", record = decode('" +
+                           hex + "', 'hex') WHERE id = '" + task.id + "'");
 }
 
 }  // namespace
@@ -638,18 +666,9 @@ BOOST_FIXTURE_TEST_CASE(what_postgres_does_not_do_yet_is_501_not_implemented, Pg
     BOOST_TEST_CONTEXT("GET " << target) { BATON_CHECK_ERROR(c.get(target, key), "not_implemented"); }
   }
 
-  // Workflow fields are refused the same way, and create nothing.
+  // assign: best is refused the same way, and creates nothing.
   const std::string refused_type = type + "_refused";
-  const std::vector<std::pair<std::string, json::object>> refused = {
-      {"definition_of_done", json::object{{"definition_of_done", "the tests pass"}}},
-      {"verification", json::object{{"verification", json::object{{"type", "verify_" + unique_suffix()}}}}},
-      {"assign: best", json::object{{"assign", "best"}}},
-  };
-  for (const auto& [field, extra] : refused) {
-    BOOST_TEST_CONTEXT("create with " << field) {
-      BATON_CHECK_ERROR(c.create_task(key, task_body(refused_type, extra)), "not_implemented");
-    }
-  }
+  BATON_CHECK_ERROR(c.create_task(key, task_body(refused_type, {{"assign", "best"}})), "not_implemented");
   BOOST_TEST(count("type=" + refused_type) == 0u);
   BOOST_TEST(nothing_to_claim() == false);  // the first task is still there to claim
 }
@@ -740,6 +759,27 @@ BOOST_FIXTURE_TEST_CASE(a_killed_node_restarts_with_every_task_from_postgres, Pg
   Response replay = c2.create_task(key, task_body(idem_type), idem);
   BOOST_TEST(replay.status == 201);
   BOOST_TEST(replay.body == idem_first.body);
+}
+
+// Schema version 2 kept no deadline for a gated task: the migration to version 3 gives
+// each its record's, so a gate stored before the upgrade still times out.
+BOOST_FIXTURE_TEST_CASE(a_gate_stored_by_schema_version_2_still_times_out_after_the_migration, PgNode) {
+  const std::string id = create({{"definition_of_done", "x"}, {"acceptance", json::object{{"timeout_seconds", 3}}}});
+  Response claim = c.claim_id(key, id, R"({"worker_id":"w"})");
+  BATON_REQUIRE_STATUS(claim, 200);
+  Response done = c.complete(key, id, with_token(claim.task_str("leaseToken")));
+  BATON_REQUIRE_STATUS(done, 200);
+  BOOST_REQUIRE_EQUAL(done.task_str("status"), "awaiting_acceptance");
+  server.kill9();
+  // As version 2 left it: no deadline in the column, no index on it.
+  db.pg.query(db.name, "UPDATE baton_tasks SET lease_expires_at = 0 WHERE id = '" + id +
+                           "'; DROP INDEX baton_tasks_gates; UPDATE baton_schema SET version = 2");
+  server.restart();
+  Client c2 = server.client();
+  BOOST_TEST(db.pg.query(db.name, "SELECT version FROM baton_schema") == "3");
+  BOOST_TEST(db.pg.query(db.name, "SELECT lease_expires_at > 0 FROM baton_tasks WHERE id = '" + id + "'") == "t");
+  BOOST_TEST(poll_until([&] { return c2.get_task(key, id).task_str("status") == "dead_letter"; }, 10s, 50ms));
+  BOOST_TEST(c2.get_task(key, id).task_str("failureReason") == "acceptance_timeout");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -1079,6 +1119,60 @@ BOOST_AUTO_TEST_CASE(the_worker_limit_holds_across_two_nodes) {
   Response status = node_b.client().get("/v1/billing/status", account.api_key);
   BATON_REQUIRE_STATUS(status, 200);
   BOOST_TEST(status.obj().at("usage").as_object().at("workers_in_use").as_int64() == 2);
+}
+
+// A verification runs wherever its steps are served: the gate reached through A, the
+// verifier claimed and completed through B, the verdict read through A. A gate that a
+// node left without its verifier (it died before starting it) is started by a sweeper,
+// with exactly one verifier whichever nodes look.
+BOOST_FIXTURE_TEST_CASE(verifications_run_across_nodes_and_a_dead_nodes_gate_is_resumed, TwoNodes) {
+  const std::string key = ca.register_key();
+  const std::string work = "pg_work_" + unique_suffix(), verify = "pg_verify_" + unique_suffix();
+  const json::object gate{{"definition_of_done", "three pages"}, {"verification", json::object{{"type", verify}}}};
+  auto verification_state = [&](const std::string& id) {
+    Response r = ca.get_task(key, id);
+    BATON_REQUIRE_STATUS(r, 200);
+    return std::string(r.task().at("verification").at("state").as_string());
+  };
+
+  const std::string id = ca.create_task_id(key, task_body(work, gate));
+  Response claim = ca.claim_id(key, id, R"({"worker_id":"w"})");
+  BATON_REQUIRE_STATUS(claim, 200);
+  Response done = ca.complete(key, id, with_token(claim.task_str("leaseToken"), {{"result", json::object{{"pages", 3}}}}));
+  BATON_REQUIRE_STATUS(done, 200);
+  BOOST_REQUIRE_EQUAL(done.task_str("status"), "awaiting_acceptance");
+  Response verifier = cb.claim(key, js({{"type", verify}, {"worker_id", "v"}, {"wait_seconds", 10}}));
+  BATON_REQUIRE_STATUS(verifier, 200);
+  BOOST_REQUIRE_MESSAGE(!verifier.task_is_null(), verifier.describe());
+  BOOST_TEST(verifier.task_str("verifiesTaskId") == id);
+  BOOST_TEST(verifier.task().at("payload").at("result").at("pages").as_int64() == 3);
+  BATON_REQUIRE_STATUS(cb.complete(key, verifier.task_id(), with_token(verifier.task_str("leaseToken"),
+                                                                         {{"result", json::object{{"passed", true}}}})),
+                       200);
+  BOOST_TEST(poll_until([&] { return verification_state(id) == "passed"; }, 5s, 20ms));
+
+  // Left by a node that died between the gate and its verifier: gated, its verification
+  // pending, no verifier, changed a minute ago.
+  const std::string orphan = ca.create_task_id(key, task_body(work, gate));
+  baton::Task task = stored_task(db, orphan);
+  task.status = baton::TaskStatus::awaiting_acceptance;
+  task.verification = baton::Verification::pending;
+  task.attempt_count = 1;
+  task.result_json = R"({"pages":2})";
+  task.updated_at = baton::wall_now_ms() - 60'000;
+  store_task(db, task, 0);
+  Response resumed = cb.claim(key, js({{"type", verify}, {"worker_id", "v"}, {"wait_seconds", 15}}));
+  BATON_REQUIRE_STATUS(resumed, 200);
+  BOOST_REQUIRE_MESSAGE(!resumed.task_is_null(), "no verifier was started for the orphaned gate");
+  BOOST_TEST(resumed.task_str("verifiesTaskId") == orphan);
+  BATON_REQUIRE_STATUS(cb.complete(key, resumed.task_id(), with_token(resumed.task_str("leaseToken"),
+                                                                       {{"result", json::object{{"passed", false}}}})),
+                       200);
+  BOOST_TEST(poll_until([&] { return verification_state(orphan) == "failed"; }, 5s, 20ms));
+  // Both sweepers looked at it by now (every 5 s): still one verifier.
+  std::this_thread::sleep_for(6s);
+  BOOST_TEST(ca.claim(key, js({{"type", verify}})).task_is_null());
+  BOOST_TEST(db.pg.query(db.name, "SELECT count(*) FROM baton_tasks WHERE type = '" + verify + "'") == "2");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
