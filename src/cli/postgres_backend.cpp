@@ -52,7 +52,8 @@ std::unique_ptr<Backend> open_postgres_backend(const Config& config, int shards)
   options.sweep_interval_ms = postgres.sweep_interval_ms;
   options.backoff = {config.tasks.retry_backoff_base_seconds, config.tasks.retry_backoff_max_seconds};
   options.task_history_kept = config.tasks.history_kept;
-  options.idempotency_purge_seconds = config.tasks.purge_interval_seconds;
+  options.purge_interval_seconds = config.tasks.purge_interval_seconds;
+  options.purge_batch = config.tasks.purge_batch;
   log(LogLevel::info, "storage opened (postgres)",
       "schema version " + std::to_string(pg::kSchemaVersion) + ", wake: " + postgres.wake);
   return std::make_unique<PostgresBackend>(std::move(options));

@@ -233,17 +233,30 @@ asio::awaitable<void> PgEngine::sweep() {
     co_await sweep_step(sweep_deadlines(thread, "expired_gates"), failure);
     if (sweeps % kLinksEvery == 0) {
       co_await sweep_step(tell_unfinished_links(thread), failure);
-      resume_gates_later(thread, sweeps == 0);
+      spawn_alone(thread, resuming_gates_, resume_gates(thread, sweeps == 0),
+                  "postgres verification recovery");
     }
     if (sweeps % kFoldEvery == 0) co_await sweep_step(fold_usage(thread, wall_now_ms()), failure);
     if (Millis now = wall_now_ms();
-        now - last_purge >= static_cast<Millis>(options_.idempotency_purge_seconds) * 1000) {
+        now - last_purge >= static_cast<Millis>(options_.purge_interval_seconds) * 1000) {
       co_await sweep_step(purge_idempotency(thread, now), failure);
+      spawn_alone(thread, purging_, purge_history(thread), "postgres retention purge");
       last_purge = now;
     }
     storage_reached(failure.empty(), failure);
     co_await sleep(timer, std::chrono::milliseconds(options_.sweep_interval_ms));
   }
+}
+
+void PgEngine::spawn_alone(Thread& thread, bool& running, asio::awaitable<void> step,
+                           std::string_view where) {
+  if (running) return;
+  running = true;
+  asio::co_spawn(thread.io, std::move(step),
+                 [&running, log = log_exit(where)](std::exception_ptr failure) {
+                   running = false;
+                   log(failure);
+                 });
 }
 
 asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* statement) {
@@ -382,6 +395,7 @@ EngineStats PgEngine::stats() {
   stats.storage_error = storage_error_;
   stats.storage_failures = storage_failures_;
   stats.storage_recoveries = storage_recoveries_;
+  stats.purged = purged_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -35,7 +35,10 @@ struct PgOptions {
   int sweep_interval_ms = 100;  // expired leases are looked for this often
   BackoffPolicy backoff;
   int task_history_kept = kDefaultTaskHistoryKept;
-  int idempotency_purge_seconds = 60;
+  // Expired idempotency keys, and terminal tasks past their account's retention, are
+  // removed this often; the latter purge_batch tasks at a time.
+  int purge_interval_seconds = 60;
+  int purge_batch = 1000;
   // Called (on an engine thread) when another node changed a key, a plan or a budget,
   // which the api's caches of keys hold.
   std::function<void()> accounts_changed;
@@ -173,8 +176,17 @@ class PgEngine final : public TaskEngine {
   // needs (resume_verification), from one coroutine at a time; `at_start` looks at every
   // one, later looks pass over those changed in the last seconds, which their own node is
   // still seeing to.
-  void resume_gates_later(Thread& thread, bool at_start);
   boost::asio::awaitable<void> resume_gates(Thread& thread, bool at_start);
+  // The sweeper's step: the terminal tasks of every account past its retention, removed
+  // (engine_retention.cpp).
+  boost::asio::awaitable<void> purge_history(Thread& thread);
+  boost::asio::awaitable<void> purge_status(Thread& thread, const std::string& account,
+                                            TaskStatus status, Millis cutoff);
+  // Runs `step` from a coroutine of its own on `thread`, unless the one started before
+  // (`running`, the sweeper's thread's) has not ended: a long step never holds up the
+  // sweeps, nor runs twice at once.
+  void spawn_alone(Thread& thread, bool& running, boost::asio::awaitable<void> step,
+                   std::string_view where);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);
@@ -183,9 +195,11 @@ class PgEngine final : public TaskEngine {
   std::string node_;  // this process's id in NOTIFY payloads: its own come back and are skipped
   std::vector<std::unique_ptr<Thread>> threads_;
   std::atomic<bool> shutting_down_{false};
-  RetentionPolicy retention_;  // for the retention purge, which this backend does not run yet
+  RetentionPolicy retention_;
+  std::atomic<std::uint64_t> purged_{0};  // terminal tasks removed past their retention
   std::int64_t accounts_revision_ = -1;  // baton_revision as last read (sweeper's thread)
   bool resuming_gates_ = false;  // resume_gates is running (sweeper's thread)
+  bool purging_ = false;         // purge_history is running (sweeper's thread)
   std::mutex storage_mutex_;  // the three below: written by the sweeper, read by stats()
   bool storage_writable_ = true;
   std::string storage_error_;

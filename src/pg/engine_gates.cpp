@@ -27,16 +27,6 @@ void PgEngine::after_change(Thread& thread, const Task* before, const Task& afte
   }
 }
 
-void PgEngine::resume_gates_later(Thread& thread, bool at_start) {
-  if (resuming_gates_) return;
-  resuming_gates_ = true;
-  asio::co_spawn(thread.io, resume_gates(thread, at_start),
-                 [this, log = log_exit("postgres verification recovery")](std::exception_ptr failure) {
-                   resuming_gates_ = false;
-                   log(failure);
-                 });
-}
-
 asio::awaitable<void> PgEngine::resume_gates(Thread& thread, bool at_start) {
   constexpr int kBatch = 100;
   // A change this recent is its own node's to follow up: it has just been made durable.

@@ -18,12 +18,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-Millis month_start(Millis now) { return month_first_hour(usage_month(now)) * 3600 * 1000; }
-
-}  // namespace
-
-namespace {
-
 asio::awaitable<void> lock_account(Connection& connection, const std::string& account) {
   Result locked = require(co_await connection.run("lock_account", Params().text(account)));
   // No row, no lock: the count would race. Every key's account has its row.
@@ -43,8 +37,9 @@ asio::awaitable<std::int64_t> PgEngine::quota_room(Connection& connection,
                                                    const std::string& account,
                                                    std::int64_t monthly_quota, Millis now) {
   co_await lock_account(connection, account);
+  std::int64_t month = usage_month(now);
   Result created = require(co_await connection.run(
-      "count_created_since", Params().text(account).text(first_id_at(month_start(now)))));
+      "count_created_in", Params().text(account).integer(month_first_hour(month)).integer(month_first_hour(month + 1))));
   co_return std::max<std::int64_t>(0, monthly_quota - created.integer(0, 0));
 }
 
@@ -55,9 +50,12 @@ std::int64_t PgEngine::leases_in_use(const std::string& account) {
 }
 
 std::int64_t PgEngine::created_this_month(const std::string& account) {
+  std::int64_t month = usage_month(wall_now_ms());
   return counts_
-      ->run(std::string(kCountCreatedSince),
-            BlockingParams().text(account).text(first_id_at(month_start(wall_now_ms()))))
+      ->run(std::string(kCountCreatedIn), BlockingParams()
+                                               .text(account)
+                                               .integer(month_first_hour(month))
+                                               .integer(month_first_hour(month + 1)))
       .integer(0, 0);
 }
 

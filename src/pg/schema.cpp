@@ -129,11 +129,13 @@ CREATE TABLE baton_links (
 CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0;
 )sql";
 
-// Version 3: acceptance gates. A gated task's lease_expires_at holds its acceptance
-// deadline, which the sweeper finds through this index; the sweeper's recovery reads every
-// gated task through it too.
+// Version 3: acceptance gates, and the monthly quota counted from usage. A gated task's
+// lease_expires_at holds its acceptance deadline, which the sweeper finds through this
+// index; the sweeper's recovery reads every gated task through it too. A limited create
+// sums its account's usage rows of the month.
 constexpr std::string_view kVersion3 = R"sql(
 CREATE INDEX baton_tasks_gates ON baton_tasks (lease_expires_at, id) WHERE status = 7;
+CREATE INDEX baton_usage_by_account ON baton_usage (account_id, hour);
 )sql";
 
 // The migration from version i to i + 1 is kMigrations[i].

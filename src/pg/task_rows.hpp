@@ -16,11 +16,13 @@ namespace baton::pg {
 std::span<const Statement> task_statements();
 
 // Two of them, also run blocking (PgEngine's counts for the api): an account's live
-// leases, and its tasks created from the id $2 on (ids are ULIDs: from that time on).
+// leases, and the tasks it created in the hours [$2, $3) (a month), as its usage counts
+// them: a task purged past its retention still counts toward its month's quota.
 inline constexpr std::string_view kCountLeases =
     "SELECT count(*) FROM baton_tasks WHERE account_id = $1 AND status = 1";
-inline constexpr std::string_view kCountCreatedSince =
-    "SELECT count(*) FROM baton_tasks WHERE account_id = $1 AND id >= $2";
+inline constexpr std::string_view kCountCreatedIn =
+    "SELECT coalesce(sum(created), 0)::bigint FROM baton_usage WHERE account_id = $1 AND hour >= $2 "
+    "AND hour < $3";
 
 // Usage (engine_usage.cpp): an account's rows of hours [$2, $3), summed by hour and
 // type; and the fold of hour $1 and the two before it into one row per (account, hour,

@@ -773,13 +773,49 @@ BOOST_FIXTURE_TEST_CASE(a_gate_stored_by_schema_version_2_still_times_out_after_
   server.kill9();
   // As version 2 left it: no deadline in the column, no index on it.
   db.pg.query(db.name, "UPDATE baton_tasks SET lease_expires_at = 0 WHERE id = '" + id +
-                           "'; DROP INDEX baton_tasks_gates; UPDATE baton_schema SET version = 2");
+                           "'; DROP INDEX baton_tasks_gates; DROP INDEX baton_usage_by_account; "
+                           "UPDATE baton_schema SET version = 2");
   server.restart();
   Client c2 = server.client();
   BOOST_TEST(db.pg.query(db.name, "SELECT version FROM baton_schema") == "3");
   BOOST_TEST(db.pg.query(db.name, "SELECT lease_expires_at > 0 FROM baton_tasks WHERE id = '" + id + "'") == "t");
   BOOST_TEST(poll_until([&] { return c2.get_task(key, id).task_str("status") == "dead_letter"; }, 10s, 50ms));
   BOOST_TEST(c2.get_task(key, id).task_str("failureReason") == "acceptance_timeout");
+}
+
+// The retention purge on PostgreSQL: what ended longer ago than the plan keeps goes, with
+// its links (a parent's and its child's); the month's quota still counts what it removed
+// (it sums the usage rows, which stay).
+BOOST_AUTO_TEST_CASE(the_retention_purge_takes_links_along_and_the_quota_still_counts_purged_tasks) {
+  Database db;
+  const std::string admin = "pg-admin-key-0123456789";
+  ServerOptions options = postgres_options(db.url);
+  options.with("admin_key", "\"" + admin + "\"").with("tasks.purge_interval_seconds", "1");
+  options.extra_yaml = "plans:\n  brief: { retention_seconds: 1, tasks_per_month: 4 }\n";
+  TestServer server(options);
+  Client c = server.client();
+  const std::string key = c.register_key();
+  Response status = c.get("/v1/billing/status", key);
+  BATON_REQUIRE_STATUS(status, 200);
+  const std::string account(status.obj().at("accountId").as_string());
+  BATON_REQUIRE_STATUS(c.request("PUT", "/v1/admin/accounts/" + account + "/plan", js({{"plan", "brief"}}),
+                                 {{"Authorization", "Bearer " + admin}}),
+                       200);
+  const std::string type = "pg_brief_" + unique_suffix();
+  const std::string parent = c.create_task_id(key, task_body(type));
+  const std::string child = c.create_task_id(key, task_body(type, {{"parent_task_id", parent}}));
+  std::vector<std::string> ids{parent, child, c.create_task_id(key, task_body(type)),
+                               c.create_task_id(key, task_body(type))};
+  BOOST_TEST(db.pg.query(db.name, "SELECT count(*) FROM baton_links") == "1");
+  for (const std::string& id : ids) BATON_REQUIRE_STATUS(c.cancel(key, id), 200);
+
+  BOOST_TEST(poll_until([&] { return c.list_tasks(key, "limit=10").obj().at("tasks").as_array().empty(); },
+                        15s, 100ms));
+  for (const std::string& id : ids) BATON_CHECK_ERROR(c.get_task(key, id), "task_not_found");
+  BOOST_TEST(db.pg.query(db.name, "SELECT count(*) FROM baton_links") == "0");
+  BOOST_TEST(c.get("/health", "").obj().at("retention").at("purged").as_int64() == 4);
+  BATON_CHECK_ERROR(c.create_task(key, task_body(type)), "quota_exceeded");
+  BOOST_TEST(c.get("/v1/usage", key).obj().at("totals").at("cancelled").as_int64() == 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
