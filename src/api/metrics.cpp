@@ -63,11 +63,15 @@ void render_types(std::string& out, const std::vector<QueueStats>& types) {
   }
 }
 
-void render_storage(std::string& out, const StorageFigures& s, const EngineStats& stats) {
+void render_storage(std::string& out, const std::optional<StorageFigures>& figures,
+                    const EngineStats& stats) {
   gauge(out, "baton_storage_writable", "1 while storage takes writes; 0 while degraded.",
         stats.storage_writable ? 1 : 0);
   counter(out, "baton_storage_failures_total", "Times storage stopped taking writes.",
           stats.storage_failures);
+  // storage.engine: postgres has none: PostgreSQL's own exporter reports its figures.
+  if (!figures) return;
+  const StorageFigures& s = *figures;
   counter(out, "baton_wal_syncs_total", "fsyncs of the write-ahead log.", s.wal_syncs);
   counter(out, "baton_wal_bytes_total", "Bytes written to the write-ahead log.", s.wal_bytes);
   family(out, "baton_storage_write_stall_seconds_total", "counter",

@@ -221,8 +221,8 @@ struct EngineMetrics {
   HistogramSnapshot commit_ops;        // transitions per write
   HistogramSnapshot lease_expiry_lag_us;  // a lease's end -> its expiry handled
   HistogramSnapshot claim_wait_us;     // long polls: parked -> answered
-  std::vector<std::uint64_t> shard_ready;  // claimable tasks held per shard
-  StorageFigures storage;
+  std::vector<std::uint64_t> shard_ready;  // claimable tasks held per shard (LocalEngine)
+  std::optional<StorageFigures> storage;   // the embedded store's own figures (LocalEngine)
   // Per type, all accounts together (QueueStats's counts; oldest and paused unset): the
   // `max_types` types with the most tasks, then one named "other" for the rest.
   std::vector<QueueStats> types;

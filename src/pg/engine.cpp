@@ -149,14 +149,22 @@ asio::awaitable<Outcome> PgEngine::claim_next(ClaimRequest request) {
   Thread& thread = here();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.wait_ms);
   std::uint64_t order = 0;
+  std::int64_t parked_us = 0;  // when it first parked
+  auto answered = [&](Outcome outcome) {
+    if (parked_us > 0) claim_wait_us_.add(std::max<std::int64_t>(0, wall_now_us() - parked_us));
+    return outcome;
+  };
   for (;;) {
     std::uint64_t wakes_seen = thread.wakes_of(request.account);
     Outcome outcome = co_await try_claim(thread, request);
-    if (outcome.task || !outcome.ok() || request.wait_ms <= 0) co_return outcome;
-    if (order == 0) order = ++thread.parked;
+    if (outcome.task || !outcome.ok() || request.wait_ms <= 0) co_return answered(std::move(outcome));
+    if (order == 0) {
+      order = ++thread.parked;
+      parked_us = wall_now_us();
+    }
     if (!co_await park(thread, request, deadline, order, wakes_seen)) {
       outcome.now = wall_now_ms();
-      co_return outcome;
+      co_return answered(std::move(outcome));
     }
   }
 }
@@ -248,6 +256,17 @@ asio::awaitable<void> PgEngine::sweep() {
   }
 }
 
+asio::awaitable<std::vector<Result>> PgEngine::commit(Connection& connection, std::vector<Step> steps,
+                                                      int changes) {
+  std::int64_t start = wall_now_us();
+  std::vector<Result> results = co_await connection.pipeline(std::move(steps));
+  if (!results.empty() && results.back().ok()) {
+    commit_us_.add(wall_now_us() - start);
+    commit_changes_.add(changes);
+  }
+  co_return results;
+}
+
 void PgEngine::spawn_alone(Thread& thread, bool& running, asio::awaitable<void> step,
                            std::string_view where) {
   if (running) return;
@@ -292,6 +311,9 @@ asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* stat
         if (task->status == TaskStatus::awaiting_acceptance) expire = AcceptanceTimeoutCmd{};
         Transition next = baton::apply(*task, expire, context_at(thread, now));
         if (!next.ok() || next.unchanged) continue;
+        if (task->status == TaskStatus::claimed) {
+          expiry_lag_us_.add(std::max<std::int64_t>(0, wall_now_us() - task->lease_expires_at * 1000));
+        }
         writes.push_back(Step{"update_task", &params.emplace_back(update_params(next.task))});
         written_by.push_back(static_cast<int>(written.size()));
         if (Params usage; usage_params(usage, &*task, next.task, now)) {
@@ -317,7 +339,8 @@ asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* stat
         before.push_back(std::move(*task));
       }
       writes.push_back(Step{"COMMIT"});
-      std::vector<Result> results = co_await connection->pipeline(std::move(writes));
+      std::vector<Result> results =
+          co_await commit(*connection, std::move(writes), static_cast<int>(written.size()));
       for (std::size_t i = 0; i < results.size(); ++i) {
         int task = i < written_by.size() ? written_by[i] : -1;
         if (task >= 0) {

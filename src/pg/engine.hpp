@@ -25,6 +25,8 @@ namespace baton::pg {
 
 class BlockingSession;
 class Connection;
+class Result;
+struct Step;
 
 struct PgOptions {
   std::string url;  // a libpq connection string or URI
@@ -182,6 +184,10 @@ class PgEngine final : public TaskEngine {
   boost::asio::awaitable<void> purge_history(Thread& thread);
   boost::asio::awaitable<void> purge_status(Thread& thread, const std::string& account,
                                             TaskStatus status, Millis cutoff);
+  // The pipeline that ends a write transaction (its COMMIT, or a lone write), timed for
+  // /metrics with the `changes` of tasks it carries.
+  boost::asio::awaitable<std::vector<Result>> commit(Connection& connection, std::vector<Step> steps,
+                                                     int changes);
   // Runs `step` from a coroutine of its own on `thread`, unless the one started before
   // (`running`, the sweeper's thread's) has not ended: a long step never holds up the
   // sweeps, nor runs twice at once.
@@ -197,6 +203,11 @@ class PgEngine final : public TaskEngine {
   std::atomic<bool> shutting_down_{false};
   RetentionPolicy retention_;
   std::atomic<std::uint64_t> purged_{0};  // terminal tasks removed past their retention
+  // For /metrics (engine_metrics.cpp), added to from every thread.
+  Histogram commit_us_{kDurationBoundsUs};      // each commit's round trip
+  Histogram commit_changes_{kSizeBounds};       // tasks changed per commit
+  Histogram expiry_lag_us_{kDurationBoundsUs};  // a lease's end -> its expiry committed
+  Histogram claim_wait_us_{kDurationBoundsUs};  // long polls, parked -> answered
   std::int64_t accounts_revision_ = -1;  // baton_revision as last read (sweeper's thread)
   bool resuming_gates_ = false;  // resume_gates is running (sweeper's thread)
   bool purging_ = false;         // purge_history is running (sweeper's thread)

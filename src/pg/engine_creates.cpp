@@ -150,7 +150,7 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
     steps.push_back(Step{"store_idempotency", &stored});
   }
   if (begun) steps.push_back(Step{"COMMIT"});
-  std::vector<Result> results = co_await connection->pipeline(std::move(steps));
+  std::vector<Result> results = co_await commit(*connection, std::move(steps), 1);
   if (taking && key_held(results[1])) {
     // Stored already: the rest was skipped.
     require(co_await connection->exec("ROLLBACK"));
@@ -228,7 +228,7 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
     }
   }
   steps.push_back(Step{"COMMIT"});
-  std::vector<Result> results = co_await connection->pipeline(std::move(steps));
+  std::vector<Result> results = co_await commit(*connection, std::move(steps), static_cast<int>(tasks.size()));
   for (std::size_t step : key_steps) {
     if (key_held(results[step])) {
       // A retry: some items are stored. The transaction failed at that key; the batch is

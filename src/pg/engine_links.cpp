@@ -143,7 +143,7 @@ asio::awaitable<void> PgEngine::tell_dependent(Thread& thread, const DependencyN
     writes.push_back(Step{"dependents_of", &of});
   }
   writes.push_back(Step{"COMMIT"});
-  std::vector<Result> written = co_await connection->pipeline(std::move(writes));
+  std::vector<Result> written = co_await commit(*connection, std::move(writes), 1);
   require_updated(written.front(), next.task);
   written = require(std::move(written));
   if (ready) wake(next.task.account_id, next.task.type);

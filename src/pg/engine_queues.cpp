@@ -17,12 +17,14 @@ namespace {
 
 constexpr Millis kMinute = 60 * 1000;
 
-// The parameters of queue_counts and paused_queues: the account's queues, or one of them.
+// The parameters of queue_counts and paused_queues: the account's queues, or one of them;
+// with no account, type_counts' (every account's).
 struct QueueParams {
   Params counts, paused;
-  QueueParams(const std::string& account, const std::string* type, Millis now) {
-    counts.text(account).integer(now).text(first_id_at(now - kMinute)).integer(now - kMinute);
-    paused.text(account);
+  QueueParams(const std::string* account, const std::string* type, Millis now) {
+    if (account) counts.text(*account); else counts.null();
+    counts.integer(now).text(first_id_at(now - kMinute)).integer(now - kMinute);
+    if (account) paused.text(*account); else paused.null();
     if (type) {
       counts.text(*type);
       paused.text(*type);
@@ -46,8 +48,9 @@ Millis oldest_pending_since(const Result& counts, int row) {
   return oldest;
 }
 
-// The queues of the answers to queue_counts and paused_queues, by type.
-std::map<std::string, QueueStats> queues_of(const Result& counts, const Result& paused) {
+// The queues of the answers to queue_counts (or type_counts) and paused_queues (null:
+// not asked), by type.
+std::map<std::string, QueueStats> queues_of(const Result& counts, const Result* paused) {
   std::map<std::string, QueueStats> by_type;
   for (int row = 0; row < counts.rows(); ++row) {
     QueueStats& stats = by_type[counts.text(row, 0)];
@@ -63,11 +66,11 @@ std::map<std::string, QueueStats> queues_of(const Result& counts, const Result& 
     stats.created_last_minute = counts.integer(row, 10);
     stats.completed_last_minute = counts.integer(row, 11);
   }
-  for (int row = 0; row < paused.rows(); ++row) {
-    QueueStats& stats = by_type[paused.text(row, 0)];
-    stats.type = paused.text(row, 0);
+  for (int row = 0; paused && row < paused->rows(); ++row) {
+    QueueStats& stats = by_type[paused->text(row, 0)];
+    stats.type = paused->text(row, 0);
     stats.paused = true;
-    stats.paused_at = paused.integer(row, 1);
+    stats.paused_at = paused->integer(row, 1);
   }
   return by_type;
 }
@@ -84,13 +87,13 @@ bool listed(const QueueStats& stats) {
 
 asio::awaitable<std::vector<QueueStats>> PgEngine::queues(std::string account) {
   Thread& thread = here();
-  QueueParams params(account, nullptr, wall_now_ms());
+  QueueParams params(&account, nullptr, wall_now_ms());
   std::vector<Step> steps{Step{"queue_counts", &params.counts}, Step{"paused_queues", &params.paused}};
   Lease connection = co_await thread.pool->acquire();
   // One implicit transaction: the counts and the pauses of one moment.
   std::vector<Result> answers = require(co_await connection->pipeline(std::move(steps)));
   std::vector<QueueStats> out;
-  for (auto& [type, stats] : queues_of(answers[0], answers[1])) {
+  for (auto& [type, stats] : queues_of(answers[0], &answers[1])) {
     if (listed(stats)) out.push_back(std::move(stats));
   }
   co_return out;
@@ -102,7 +105,7 @@ asio::awaitable<QueueControlOutcome> PgEngine::pause_queue(std::string account, 
   Millis now = wall_now_ms();
   Params change = Params().text(account).text(type);
   if (paused) change.integer(now);
-  QueueParams read(account, &type, now);
+  QueueParams read(&account, &type, now);
   std::vector<Step> steps{Step{paused ? "pause_queue" : "resume_queue", &change}};
   Params notice;
   if (!paused && options_.notify) {
@@ -117,13 +120,32 @@ asio::awaitable<QueueControlOutcome> PgEngine::pause_queue(std::string account, 
   std::vector<Result> answers = require(co_await connection->pipeline(std::move(steps)));
   std::size_t counts = answers.size() - 2;
   QueueControlOutcome outcome;
-  std::map<std::string, QueueStats> by_type = queues_of(answers[counts], answers[counts + 1]);
+  std::map<std::string, QueueStats> by_type = queues_of(answers[counts], &answers[counts + 1]);
   auto found = by_type.find(type);
   if (found != by_type.end()) outcome.queue = std::move(found->second);
   outcome.queue.type = type;
   // Every claim parked here on the type looks again: a resume may free many tasks.
   if (!paused) wake(account, type, true);
   co_return outcome;
+}
+
+asio::awaitable<EngineMetrics> PgEngine::metrics(int max_types) {
+  Thread& thread = here();
+  EngineMetrics out;
+  out.commit_write_us = commit_us_.snapshot();
+  out.commit_ops = commit_changes_.snapshot();
+  out.lease_expiry_lag_us = expiry_lag_us_.snapshot();
+  out.claim_wait_us = claim_wait_us_.snapshot();
+  // No shard holds tasks of its own here, and the storage figures are PostgreSQL's to
+  // report (its statistics views): neither is given.
+  QueueParams params(nullptr, nullptr, wall_now_ms());
+  Lease connection = co_await thread.pool->acquire();
+  Result counts = require(co_await connection->run("type_counts", params.counts));
+  for (auto& [type, stats] : queues_of(counts, nullptr)) {
+    if (listed(stats)) out.types.push_back(std::move(stats));
+  }
+  out.types = fold_types(std::move(out.types), max_types);
+  co_return out;
 }
 
 }  // namespace baton::pg

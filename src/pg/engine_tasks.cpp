@@ -141,7 +141,7 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
   if (finished && !task->waiting_on.empty()) writes.push_back(Step{"unlink_dependent", &of});
   if (finished) writes.push_back(Step{"dependents_of", &of});
   writes.push_back(Step{"COMMIT"});
-  std::vector<Result> written = co_await connection->pipeline(std::move(writes));
+  std::vector<Result> written = co_await commit(*connection, std::move(writes), 1);
   require_updated(written.front(), next.task);
   written = require(std::move(written));
   if (std::holds_alternative<ClaimCmd>(command)) {
@@ -223,7 +223,7 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   Params usage;
   if (usage_params(usage, &task, next.task, outcome.now)) writes.push_back(Step{"add_usage", &usage});
   writes.push_back(Step{"COMMIT"});
-  std::vector<Result> written = co_await connection->pipeline(std::move(writes));
+  std::vector<Result> written = co_await commit(*connection, std::move(writes), 1);
   require_updated(written.front(), next.task);
   require(std::move(written));
   outcome.previous_claimed_by = task.claimed_by;

@@ -39,11 +39,6 @@ asio::awaitable<LogSubscription> PgEngine::subscribe_logs(std::string, std::stri
 // Nothing is ever subscribed: nothing to end.
 void PgEngine::unsubscribe_logs(const std::string&, std::shared_ptr<LogSubscriber>) {}
 
-asio::awaitable<EngineMetrics> PgEngine::metrics(int) {
-  unbuilt("/metrics");
-  co_return EngineMetrics{};
-}
-
 // Schedules need a firing that happens once across nodes; until then none is kept, and
 // every schedule operation says so.
 void PgEngine::set_task_template(TaskTemplate, std::int64_t) {}

@@ -22,6 +22,16 @@ namespace {
   "(assigned_until <> 0 AND assigned_until <= $3)) AND NOT EXISTS (SELECT 1 FROM baton_paused p " \
   "WHERE p.account_id = $1 AND p.type = "
 #define BATON_CLAIM_ORDER ") ORDER BY priority DESC, scheduled_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED"
+#define BATON_QUEUE_COUNTS \
+  "SELECT type, count(*) FILTER (WHERE status = 0 AND scheduled_at <= $2), " \
+  "count(*) FILTER (WHERE status = 0 AND scheduled_at > $2), " \
+  "count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 5), " \
+  "count(*) FILTER (WHERE status = 6), count(*) FILTER (WHERE status = 7), " \
+  "count(*) FILTER (WHERE status = 3), " \
+  "min(scheduled_at) FILTER (WHERE status = 0 AND scheduled_at > 0 AND scheduled_at <= $2), " \
+  "min(id) FILTER (WHERE status = 0 AND scheduled_at = 0), " \
+  "count(*) FILTER (WHERE id >= $3), count(*) FILTER (WHERE status = 2 AND updated_at >= $4) " \
+  "FROM baton_tasks "
 #define BATON_USAGE_FIGURES \
   "created, claimed, completed, failed, dead_lettered, cancelled, wait_ms_total, runs, " \
   "run_ms_total, input_tokens, output_tokens, total_tokens, usd_nanos, cpu_time_ms, subrequests"
@@ -57,15 +67,10 @@ constexpr std::array kStatements = {
     // Queues (engine_queues.cpp). A queue's counts scan the account's rows ($5: one type,
     // or null for all): $2 is now, $3 the first id of the last minute, $4 a minute ago.
     Statement{"queue_counts",
-              "SELECT type, count(*) FILTER (WHERE status = 0 AND scheduled_at <= $2), "
-              "count(*) FILTER (WHERE status = 0 AND scheduled_at > $2), "
-              "count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 5), "
-              "count(*) FILTER (WHERE status = 6), count(*) FILTER (WHERE status = 7), "
-              "count(*) FILTER (WHERE status = 3), "
-              "min(scheduled_at) FILTER (WHERE status = 0 AND scheduled_at > 0 AND scheduled_at <= $2), "
-              "min(id) FILTER (WHERE status = 0 AND scheduled_at = 0), "
-              "count(*) FILTER (WHERE id >= $3), count(*) FILTER (WHERE status = 2 AND updated_at >= $4) "
-              "FROM baton_tasks WHERE account_id = $1 AND ($5::text IS NULL OR type = $5) GROUP BY type"},
+              BATON_QUEUE_COUNTS "WHERE account_id = $1 AND ($5::text IS NULL OR type = $5) GROUP BY type"},
+    // The same for /metrics, of every account's rows ($1 and $5 null, unused): a scan of
+    // the whole table.
+    Statement{"type_counts", BATON_QUEUE_COUNTS "WHERE $1::text IS NULL AND $5::text IS NULL GROUP BY type"},
     Statement{"paused_queues",
               "SELECT type, paused_at FROM baton_paused WHERE account_id = $1 AND ($2::text IS NULL OR type = $2)"},
     // Pausing a paused queue keeps the time it was first paused.
@@ -168,6 +173,7 @@ constexpr std::array kStatements = {
 #undef BATON_CLAIM_ORDER
 #undef BATON_TAKE_KEY
 #undef BATON_USAGE_FIGURES
+#undef BATON_QUEUE_COUNTS
 
 Params& add_columns(Params& params, const Task& task) {
   return params.text(task.id)

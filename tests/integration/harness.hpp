@@ -222,6 +222,11 @@ class TestServer {
   const std::string& data_dir() const { return data_dir_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& log_path() const { return log_path_; }
+  // It runs on storage.engine: postgres (set by the test, or BATON_TEST_STORAGE).
+  bool on_postgres() const {
+    auto engine = options_.set.find("storage.engine");
+    return engine != options_.set.end() && engine->second == "postgres";
+  }
   std::string config_text() const;
   std::string log_tail(std::size_t lines = 60) const;
 
