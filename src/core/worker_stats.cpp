@@ -132,4 +132,39 @@ void rank_roster(std::vector<WorkerSummary>& roster) {
   });
 }
 
+std::vector<WorkerSummary> make_roster(std::vector<WorkerRow> rows,
+                                       const std::vector<std::string>& lease_holders) {
+  std::vector<WorkerSummary> roster;
+  auto row_of = [&roster](const std::string& worker) -> WorkerSummary& {
+    for (WorkerSummary& summary : roster) {
+      if (summary.worker_id == worker) return summary;
+    }
+    WorkerSummary& added = roster.emplace_back();
+    added.worker_id = worker;
+    return added;
+  };
+  for (WorkerRow& row : rows) {
+    WorkerSummary& summary = row_of(row.worker);
+    summary.last_seen = std::max(summary.last_seen, row.stats.last_seen);
+    summary.types.push_back(WorkerTypeSummary{std::move(row.type), row.stats, 0});
+  }
+  for (const std::string& holder : lease_holders) {
+    for (WorkerSummary& summary : roster) {
+      if (summary.worker_id == holder) ++summary.live_leases;
+    }
+  }
+  for (WorkerSummary& summary : roster) {
+    std::sort(summary.types.begin(), summary.types.end(),
+              [](const WorkerTypeSummary& a, const WorkerTypeSummary& b) { return a.type < b.type; });
+  }
+  rank_roster(roster);
+  return roster;
+}
+
+std::optional<std::string> best_worker_of(std::vector<WorkerRow> rows) {
+  if (rows.empty()) return std::nullopt;
+  std::vector<WorkerSummary> candidates = make_roster(std::move(rows), {});
+  return candidates.front().worker_id;
+}
+
 }  // namespace baton

@@ -62,4 +62,20 @@ struct WorkerSummary {
 // worker overall; sorts by rank, best first (then by worker id).
 void rank_roster(std::vector<WorkerSummary>& roster);
 
+// One stored row of counts: a worker's on one type.
+struct WorkerRow {
+  std::string worker;
+  std::string type;
+  WorkerTypeStats stats;
+};
+
+// The roster of an account from its rows (each (worker, type) once) and the holders of
+// its live leases (one entry per lease): types in name order, ranked, best first.
+std::vector<WorkerSummary> make_roster(std::vector<WorkerRow> rows,
+                                       const std::vector<std::string>& lease_holders);
+// assign: best picks among the workers of the type seen this recently.
+inline constexpr Millis kAssignBestSeenMs = 3600 * 1000;
+// The best-ranked worker of one type's rows (assign: best); nullopt when there is none.
+std::optional<std::string> best_worker_of(std::vector<WorkerRow> rows);
+
 }  // namespace baton

@@ -19,26 +19,14 @@ namespace asio = boost::asio;
 
 asio::awaitable<std::vector<WorkerSummary>> LocalEngine::workers(std::string account,
                                                                  Millis seen_since) {
-  std::vector<WorkerSummary> roster;
-  auto row_of = [&roster](const std::string& worker) -> WorkerSummary& {
-    for (WorkerSummary& summary : roster) {
-      if (summary.worker_id == worker) return summary;
-    }
-    WorkerSummary& added = roster.emplace_back();
-    added.worker_id = worker;
-    return added;
-  };
+  std::vector<WorkerRow> rows;
   for (auto& shard : shards_) {
     Shard& owner = *shard;
-    auto rows = co_await on_shard(owner.context(), [&]() -> asio::awaitable<
+    auto counted = co_await on_shard(owner.context(), [&]() -> asio::awaitable<
                                                         std::vector<std::pair<keys::WorkerStatsKey, WorkerTypeStats>>> {
       co_return owner.worker_stats_of(account, seen_since);
     });
-    for (auto& [key, stats] : rows) {
-      WorkerSummary& summary = row_of(key.worker);
-      summary.last_seen = std::max(summary.last_seen, stats.last_seen);
-      summary.types.push_back(WorkerTypeSummary{key.type, stats, 0});
-    }
+    for (auto& [key, stats] : counted) rows.push_back(WorkerRow{std::move(key.worker), std::move(key.type), stats});
   }
   // Live leases: the account's claimed tasks, by who holds them (at most this many read).
   constexpr int kLeasesRead = 10000;
@@ -47,18 +35,9 @@ asio::awaitable<std::vector<WorkerSummary>> LocalEngine::workers(std::string acc
   claimed.status = TaskStatus::claimed;
   claimed.limit = kLeasesRead;
   store::ListResult leases = store::list_tasks(db_, claimed);
-  for (const Task& task : leases.tasks) {
-    for (WorkerSummary& summary : roster) {
-      if (summary.worker_id == task.claimed_by) ++summary.live_leases;
-    }
-  }
-  for (WorkerSummary& summary : roster) {
-    std::sort(summary.types.begin(), summary.types.end(),
-              [](const WorkerTypeSummary& a, const WorkerTypeSummary& b) { return a.type < b.type; });
-  }
-  rank_roster(roster);
-  co_return roster;
+  std::vector<std::string> holders;
+  for (const Task& task : leases.tasks) holders.push_back(task.claimed_by);
+  co_return make_roster(std::move(rows), holders);
 }
-
 
 }  // namespace baton

@@ -44,19 +44,14 @@ std::vector<std::pair<keys::WorkerStatsKey, WorkerTypeStats>> Shard::worker_stat
 
 std::optional<std::string> Shard::best_worker(const std::string& account,
                                              const std::string& type, Millis now) const {
-  constexpr Millis kRecent = 3600 * 1000;
-  std::vector<WorkerSummary> candidates;
+  std::vector<WorkerRow> candidates;
   for (const auto& [key, stats] : worker_stats_) {
-    if (stats.last_seen < now - kRecent) continue;
+    if (stats.last_seen < now - kAssignBestSeenMs) continue;
     auto parts = keys::decode_worker_stats_key(key);
     if (!parts || parts->account != account || parts->type != type) continue;
-    WorkerSummary& candidate = candidates.emplace_back();
-    candidate.worker_id = std::move(parts->worker);
-    candidate.types.push_back(WorkerTypeSummary{type, stats, 0});
+    candidates.push_back(WorkerRow{std::move(parts->worker), type, stats});
   }
-  if (candidates.empty()) return std::nullopt;
-  rank_roster(candidates);  // best first
-  return candidates.front().worker_id;
+  return best_worker_of(std::move(candidates));
 }
 
 }  // namespace baton

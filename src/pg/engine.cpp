@@ -230,7 +230,7 @@ asio::awaitable<void> PgEngine::sweep() {
   // reported, are looked for at start and then every kLinksEvery sweeps: they are left
   // only by a node that died at that moment.
   constexpr std::uint64_t kLinksEvery = 50;
-  // Usage rows are folded every second: a report sums a few rows per hour and type.
+  // Usage and roster rows are folded every second: a read sums a few rows per group.
   constexpr std::uint64_t kFoldEvery = 10;
   for (std::uint64_t sweeps = 0; !shutting_down_; ++sweeps) {
     // Each on its own: a failure of one (a lease's row that does not decode) must not
@@ -244,7 +244,10 @@ asio::awaitable<void> PgEngine::sweep() {
       spawn_alone(thread, resuming_gates_, resume_gates(thread, sweeps == 0),
                   "postgres verification recovery");
     }
-    if (sweeps % kFoldEvery == 0) co_await sweep_step(fold_usage(thread, wall_now_ms()), failure);
+    if (sweeps % kFoldEvery == 0) {
+      co_await sweep_step(fold_usage(thread, wall_now_ms()), failure);
+      co_await sweep_step(fold_workers(thread), failure);
+    }
     if (Millis now = wall_now_ms();
         now - last_purge >= static_cast<Millis>(options_.purge_interval_seconds) * 1000) {
       co_await sweep_step(purge_idempotency(thread, now), failure);
@@ -318,6 +321,10 @@ asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* stat
         written_by.push_back(static_cast<int>(written.size()));
         if (Params usage; usage_params(usage, &*task, next.task, now)) {
           writes.push_back(Step{"add_usage", &params.emplace_back(std::move(usage))});
+          written_by.push_back(-1);
+        }
+        if (Params worker; worker_params(worker, &*task, next.task, now)) {
+          writes.push_back(Step{"add_worker", &params.emplace_back(std::move(worker))});
           written_by.push_back(-1);
         }
         if (next.task.status == TaskStatus::pending) {

@@ -193,6 +193,12 @@ class PgEngine final : public TaskEngine {
   // sweeps, nor runs twice at once.
   void spawn_alone(Thread& thread, bool& running, boost::asio::awaitable<void> step,
                    std::string_view where);
+  // The worker roster (engine_workers.cpp). The creates that ask for assign: best get the
+  // best-ranked worker of their type seen in the last hour, if any; and the sweeper's
+  // step that folds the roster's rows.
+  boost::asio::awaitable<void> assign_best(Connection& connection, std::vector<CreateRequest*> requests,
+                                           Millis now);
+  boost::asio::awaitable<void> fold_workers(Thread& thread);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);

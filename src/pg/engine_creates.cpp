@@ -16,19 +16,7 @@ namespace baton::pg {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// Create fields whose engine side (ranking workers) is not built on PostgreSQL yet.
-void refuse_unbuilt(const CreateRequest& request) {
-  if (request.assign_best) {
-    throw NotImplemented("assign: best is not available with storage.engine: postgres yet");
-  }
-}
-
-}  // namespace
-
 Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
-  refuse_unbuilt(request);
   std::int64_t micros = wall_now_us();
   Task task;
   task.account_id = std::move(request.account);
@@ -66,12 +54,15 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
   Thread& thread = here();
   Outcome outcome;
   outcome.now = wall_now_ms();
-  refuse_unbuilt(request);  // before any round trip (make_task checks it again)
   std::int64_t quota = request.quota_taken ? 0 : request.monthly_quota;
   bool linked = !request.depends_on.empty() || !request.parent_task_id.empty();
   // Alone, the insert is its own transaction.
   bool begun = idempotency || quota > 0 || linked;
   Lease connection = co_await thread.pool->acquire();
+  if (request.assign_best) {
+    std::vector<CreateRequest*> assigning{&request};
+    co_await assign_best(*connection, std::move(assigning), outcome.now);
+  }
   std::string scope;
   Params key;
   std::vector<Step> steps;
@@ -176,11 +167,16 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
   // The items of a batch are the account's, with its plan's quota.
   const std::string account = requests.front().account;
   std::int64_t quota = requests.front().quota_taken ? 0 : requests.front().monthly_quota;
+  Lease connection = co_await thread.pool->acquire();
+  std::vector<CreateRequest*> assigning;
+  for (CreateRequest& request : requests) {
+    if (request.assign_best) assigning.push_back(&request);
+  }
+  if (!assigning.empty()) co_await assign_best(*connection, std::move(assigning), batch.now);
   std::vector<Task> tasks;
   tasks.reserve(requests.size());
   for (CreateRequest& request : requests) tasks.push_back(make_task(thread, request, batch.now));
 
-  Lease connection = co_await thread.pool->acquire();
   std::vector<Step> steps{Step{"BEGIN"}};
   if (quota > 0) {
     std::vector<Step> opening = std::exchange(steps, {});

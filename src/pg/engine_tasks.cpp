@@ -113,8 +113,9 @@ asio::awaitable<Outcome> PgEngine::apply(std::string account, std::string task_i
   // The change, what goes with it and COMMIT, in one round trip.
   Params row = update_params(next.task);
   std::vector<Step> writes{Step{"update_task", &row}};
-  Params usage;
+  Params usage, worker;
   if (usage_params(usage, &*task, next.task, outcome.now)) writes.push_back(Step{"add_usage", &usage});
+  if (worker_params(worker, &*task, next.task, outcome.now)) writes.push_back(Step{"add_worker", &worker});
   Params spend;
   // A cost report counts toward the month it was made in, with the change it makes.
   if (std::int64_t added = next.task.cost.usd_nanos - task->cost.usd_nanos; added > 0) {
@@ -220,8 +221,9 @@ asio::awaitable<Outcome> PgEngine::try_claim(Thread& thread, const ClaimRequest&
   }
   Params row = update_params(next.task);
   std::vector<Step> writes{Step{"update_task", &row}};
-  Params usage;
+  Params usage, worker;
   if (usage_params(usage, &task, next.task, outcome.now)) writes.push_back(Step{"add_usage", &usage});
+  if (worker_params(worker, &task, next.task, outcome.now)) writes.push_back(Step{"add_worker", &worker});
   writes.push_back(Step{"COMMIT"});
   std::vector<Result> written = co_await commit(*connection, std::move(writes), 1);
   require_updated(written.front(), next.task);

@@ -85,6 +85,10 @@ void require_updated(const Result& updated, const Task& task);
 // create) decided at `now`; false when it changes no figure (nothing to add).
 bool usage_params(Params& out, const Task* before, const Task& after, Millis now);
 
+// The parameters of add_worker for the transition before -> after decided at `now`;
+// false when it concerns no named worker (engine_workers.cpp).
+bool worker_params(Params& out, const Task* before, const Task& after, Millis now);
+
 // Links between tasks (engine_links.cpp).
 std::string text_array(const std::vector<std::string>& items);  // a text[] parameter
 // Whether the answers of lock_dependencies and read_parent (each null when not asked)

@@ -15,11 +15,6 @@ namespace {
 
 }  // namespace
 
-asio::awaitable<std::vector<WorkerSummary>> PgEngine::workers(std::string, Millis) {
-  unbuilt("the worker roster");
-  co_return std::vector<WorkerSummary>{};
-}
-
 asio::awaitable<LogAppendOutcome> PgEngine::append_logs(LogAppendRequest) {
   unbuilt("task logs");
   co_return LogAppendOutcome{};

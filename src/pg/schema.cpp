@@ -129,13 +129,30 @@ CREATE TABLE baton_links (
 CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0;
 )sql";
 
-// Version 3: acceptance gates, and the monthly quota counted from usage. A gated task's
-// lease_expires_at holds its acceptance deadline, which the sweeper finds through this
-// index; the sweeper's recovery reads every gated task through it too. A limited create
-// sums its account's usage rows of the month.
+// Version 3: acceptance gates, the monthly quota counted from usage, and the worker
+// roster. A gated task's lease_expires_at holds its acceptance deadline, which the
+// sweeper finds through this index; the sweeper's recovery reads every gated task through
+// it too. A limited create sums its account's usage rows of the month. baton_workers is
+// kept as baton_usage is: what each transition adds to its worker's counts on its type
+// (worker_change), one row per transition, folded every second into one row per
+// (account, worker, type); last_seen is the latest of the rows.
 constexpr std::string_view kVersion3 = R"sql(
 CREATE INDEX baton_tasks_gates ON baton_tasks (lease_expires_at, id) WHERE status = 7;
 CREATE INDEX baton_usage_by_account ON baton_usage (account_id, hour);
+CREATE TABLE baton_workers (
+  account_id text COLLATE "C" NOT NULL,
+  worker_id text COLLATE "C" NOT NULL,
+  type text COLLATE "C" NOT NULL,
+  claims bigint NOT NULL,
+  completed bigint NOT NULL,
+  failed bigint NOT NULL,
+  expired bigint NOT NULL,
+  accepted bigint NOT NULL,
+  reworked bigint NOT NULL,
+  complete_ms_total bigint NOT NULL,
+  last_seen bigint NOT NULL
+);
+CREATE INDEX baton_workers_by_account ON baton_workers (account_id, type, worker_id);
 )sql";
 
 // The migration from version i to i + 1 is kMigrations[i].

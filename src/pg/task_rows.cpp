@@ -106,6 +106,14 @@ constexpr std::array kStatements = {
                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
                            "$15, $16, $17, $18)"},
     Statement{"fold_usage", kFoldUsage},
+    Statement{"add_worker",
+              "INSERT INTO baton_workers (account_id, worker_id, type, claims, completed, failed, "
+              "expired, accepted, reworked, complete_ms_total, last_seen) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
+    Statement{"worker_rows", kWorkerRows},
+    Statement{"fold_workers", kFoldWorkers},
+    // Who holds the account's live leases (the roster's live_leases), at most $2 read.
+    Statement{"lease_holders", "SELECT record FROM baton_tasks WHERE account_id = $1 AND status = 1 LIMIT $2"},
     // The sweeper's deadlines (lease_expires_at is the row's deadline: a claimed task's
     // lease, a gated task's acceptance timeout, 0 for none).
     Statement{"expired_leases",

@@ -48,6 +48,24 @@ inline constexpr std::string_view kFoldUsage =
     "SELECT account_id, hour, type, " BATON_USAGE_SUMS " FROM gone GROUP BY account_id, hour, type";
 #undef BATON_USAGE_SUMS
 
+// The worker roster (engine_workers.cpp): an account's rows summed by worker and type
+// ($2: one type, or null for all), of the workers seen since $3; and the fold of every
+// group of more than one row into one.
+#define BATON_WORKER_SUMS \
+  "sum(claims)::bigint, sum(completed)::bigint, sum(failed)::bigint, sum(expired)::bigint, " \
+  "sum(accepted)::bigint, sum(reworked)::bigint, sum(complete_ms_total)::bigint, max(last_seen)"
+inline constexpr std::string_view kWorkerRows =
+    "SELECT worker_id, type, " BATON_WORKER_SUMS " FROM baton_workers WHERE account_id = $1 "
+    "AND ($2::text IS NULL OR type = $2) GROUP BY worker_id, type HAVING max(last_seen) >= $3";
+inline constexpr std::string_view kFoldWorkers =
+    "WITH gone AS (DELETE FROM baton_workers u WHERE EXISTS (SELECT 1 FROM baton_workers o "
+    "WHERE o.account_id = u.account_id AND o.type = u.type AND o.worker_id = u.worker_id "
+    "AND o.ctid <> u.ctid) RETURNING *) "
+    "INSERT INTO baton_workers (account_id, worker_id, type, claims, completed, failed, expired, "
+    "accepted, reworked, complete_ms_total, last_seen) "
+    "SELECT account_id, worker_id, type, " BATON_WORKER_SUMS " FROM gone GROUP BY account_id, worker_id, type";
+#undef BATON_WORKER_SUMS
+
 // The notification channel a create or a task made pending again announces itself on
 // (wake: notify), with "<node> <account> <type>" as payload: the node that sent it skips
 // its own.

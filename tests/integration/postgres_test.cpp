@@ -661,16 +661,10 @@ BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replay
 
 BOOST_FIXTURE_TEST_CASE(what_postgres_does_not_do_yet_is_501_not_implemented, PgNode) {
   const std::string id = create();
-  for (const std::string& target : std::vector<std::string>{
-           "/v1/workers", "/v1/schedules", "/v1/tasks/" + id + "/logs"}) {
+  for (const std::string& target : std::vector<std::string>{"/v1/schedules", "/v1/tasks/" + id + "/logs"}) {
     BOOST_TEST_CONTEXT("GET " << target) { BATON_CHECK_ERROR(c.get(target, key), "not_implemented"); }
   }
-
-  // assign: best is refused the same way, and creates nothing.
-  const std::string refused_type = type + "_refused";
-  BATON_CHECK_ERROR(c.create_task(key, task_body(refused_type, {{"assign", "best"}})), "not_implemented");
-  BOOST_TEST(count("type=" + refused_type) == 0u);
-  BOOST_TEST(nothing_to_claim() == false);  // the first task is still there to claim
+  BOOST_TEST(nothing_to_claim() == false);  // the task is still there to claim
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -771,10 +765,10 @@ BOOST_FIXTURE_TEST_CASE(a_gate_stored_by_schema_version_2_still_times_out_after_
   BATON_REQUIRE_STATUS(done, 200);
   BOOST_REQUIRE_EQUAL(done.task_str("status"), "awaiting_acceptance");
   server.kill9();
-  // As version 2 left it: no deadline in the column, no index on it.
+  // As version 2 left it: no deadline in the column, nothing version 3 added.
   db.pg.query(db.name, "UPDATE baton_tasks SET lease_expires_at = 0 WHERE id = '" + id +
                            "'; DROP INDEX baton_tasks_gates; DROP INDEX baton_usage_by_account; "
-                           "UPDATE baton_schema SET version = 2");
+                           "DROP TABLE baton_workers; UPDATE baton_schema SET version = 2");
   server.restart();
   Client c2 = server.client();
   BOOST_TEST(db.pg.query(db.name, "SELECT version FROM baton_schema") == "3");
@@ -1209,6 +1203,43 @@ BOOST_FIXTURE_TEST_CASE(verifications_run_across_nodes_and_a_dead_nodes_gate_is_
   std::this_thread::sleep_for(6s);
   BOOST_TEST(ca.claim(key, js({{"type", verify}})).task_is_null());
   BOOST_TEST(db.pg.query(db.name, "SELECT count(*) FROM baton_tasks WHERE type = '" + verify + "'") == "2");
+}
+
+// The roster counts a worker's transitions whichever node made them, and assign: best
+// through one node picks the worker ranked best by what it did through the other.
+BOOST_FIXTURE_TEST_CASE(the_roster_and_assign_best_see_every_nodes_work, TwoNodes) {
+  const std::string key = ca.register_key();
+  const std::string type = "pg_roster_" + unique_suffix();
+  auto run = [&](Client& c, const std::string& worker, bool complete) {
+    const std::string id = c.create_task_id(key, task_body(type, {{"maxAttempts", 1}}));
+    Response claim = c.claim_id(key, id, js({{"worker_id", worker}}));
+    BATON_REQUIRE_STATUS(claim, 200);
+    const std::string token = claim.task_str("leaseToken");
+    BATON_REQUIRE_STATUS(complete ? c.complete(key, id, with_token(token)) : c.fail(key, id, with_token(token)), 200);
+  };
+  run(ca, "alice", true);
+  run(cb, "alice", true);
+  run(ca, "bob", false);
+  run(cb, "bob", false);
+  Response held = cb.claim_id(key, cb.create_task_id(key, task_body(type)), js({{"worker_id", "bob"}}));
+  BATON_REQUIRE_STATUS(held, 200);
+
+  Response roster = ca.get("/v1/workers", key);
+  BATON_REQUIRE_STATUS(roster, 200);
+  const json::array& workers = roster.obj().at("workers").as_array();
+  BOOST_REQUIRE_EQUAL(workers.size(), 2u);
+  const json::object& best = workers.at(0).as_object();
+  const json::object& worst = workers.at(1).as_object();
+  BOOST_TEST(best.at("worker_id").as_string() == "alice");
+  BOOST_TEST(worst.at("worker_id").as_string() == "bob");
+  BOOST_TEST(best.at("types").at(0).at("completed").as_int64() == 2);
+  BOOST_TEST(worst.at("types").at(0).at("failed").as_int64() == 2);
+  BOOST_TEST(worst.at("types").at(0).at("claims").as_int64() == 3);
+  BOOST_TEST(worst.at("live_leases").as_int64() == 1);
+
+  Response assigned = cb.create_task(key, task_body(type, {{"assign", "best"}}));
+  BATON_REQUIRE_STATUS(assigned, 201);
+  BOOST_TEST(assigned.task_str("assignTo") == "alice");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
