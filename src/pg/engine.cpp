@@ -108,10 +108,12 @@ void PgEngine::start() {
   asio::io_context& first = threads_.front()->io;
   asio::co_spawn(first, sweep(), log_exit("postgres sweeper"));
   if (options_.notify) asio::co_spawn(first, listen_ready(), log_exit("postgres LISTEN"));
+  asio::co_spawn(first, follow_logs(), log_exit("postgres log streams"));
 }
 
 void PgEngine::begin_shutdown() {
   shutting_down_ = true;
+  end_log_streams("shutting_down");
   for (auto& thread : threads_) {
     Thread* self = thread.get();
     asio::post(self->io, [self] {

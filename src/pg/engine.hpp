@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -170,9 +171,9 @@ class PgEngine final : public TaskEngine {
   // The sweeper's step: the last hours' usage rows folded, one per (account, hour, type)
   // (engine_usage.cpp).
   boost::asio::awaitable<void> fold_usage(Thread& thread, Millis now);
-  // Acceptance gates (engine_gates.cpp). After a change before -> after is durable: the
-  // verification it owes started, or its verifier's verdict reported, each from a
-  // coroutine of its own on `thread`.
+  // After a change before -> after is durable (engine_gates.cpp): the verification it owes
+  // started, or its verifier's verdict reported, and a finished task's log streams ended,
+  // each from a coroutine of its own on `thread`.
   void after_change(Thread& thread, const Task* before, const Task& after);
   // The sweeper's step: every gated task whose verification is pending gets what it still
   // needs (resume_verification), from one coroutine at a time; `at_start` looks at every
@@ -199,6 +200,14 @@ class PgEngine final : public TaskEngine {
   boost::asio::awaitable<void> assign_best(Connection& connection, std::vector<CreateRequest*> requests,
                                            Millis now);
   boost::asio::awaitable<void> fold_workers(Thread& thread);
+  // Live log streams (engine_logs.cpp): whether this node follows the task; a pull of what
+  // its subscribers have not been given, now (from a coroutine of its own) or awaited;
+  // the poll that catches up with other nodes; and the end of every stream.
+  bool followed(const std::string& task_id);
+  void pull_later(Thread& thread, const std::string& task_id);
+  boost::asio::awaitable<void> pull_logs(Thread& thread, std::string task_id);
+  boost::asio::awaitable<void> follow_logs();
+  void end_log_streams(std::string_view reason);
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);
@@ -217,6 +226,15 @@ class PgEngine final : public TaskEngine {
   std::int64_t accounts_revision_ = -1;  // baton_revision as last read (sweeper's thread)
   bool resuming_gates_ = false;  // resume_gates is running (sweeper's thread)
   bool purging_ = false;         // purge_history is running (sweeper's thread)
+  // The tasks whose logs this node's streams follow, by task id.
+  struct LogFollow {
+    std::vector<std::shared_ptr<LogSubscriber>> subscribers;
+    std::int64_t delivered = 0;  // the last seq given to them
+    bool pulling = false;        // a pull is running: only it delivers
+    bool again = false;          // asked for again while it ran
+  };
+  std::mutex follows_mutex_;
+  std::map<std::string, LogFollow> follows_;
   std::mutex storage_mutex_;  // the three below: written by the sweeper, read by stats()
   bool storage_writable_ = true;
   std::string storage_error_;

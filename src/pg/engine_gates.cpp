@@ -14,6 +14,8 @@ namespace baton::pg {
 namespace asio = boost::asio;
 
 void PgEngine::after_change(Thread& thread, const Task* before, const Task& after) {
+  // A stream ends with its task: its last lines, then the end.
+  if (is_terminal(after.status)) pull_later(thread, after.id);
   if (reaches_verification(before, after)) {
     asio::co_spawn(
         thread.io,

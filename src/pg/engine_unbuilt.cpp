@@ -15,25 +15,6 @@ namespace {
 
 }  // namespace
 
-asio::awaitable<LogAppendOutcome> PgEngine::append_logs(LogAppendRequest) {
-  unbuilt("task logs");
-  co_return LogAppendOutcome{};
-}
-
-asio::awaitable<LogPage> PgEngine::read_logs(std::string, std::string, std::int64_t, int) {
-  unbuilt("task logs");
-  co_return LogPage{};
-}
-
-asio::awaitable<LogSubscription> PgEngine::subscribe_logs(std::string, std::string,
-                                                          std::shared_ptr<LogSubscriber>) {
-  unbuilt("task logs");
-  co_return LogSubscription{};
-}
-
-// Nothing is ever subscribed: nothing to end.
-void PgEngine::unsubscribe_logs(const std::string&, std::shared_ptr<LogSubscriber>) {}
-
 // Schedules need a firing that happens once across nodes; until then none is kept, and
 // every schedule operation says so.
 void PgEngine::set_task_template(TaskTemplate, std::int64_t) {}

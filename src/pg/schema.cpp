@@ -129,8 +129,8 @@ CREATE TABLE baton_links (
 CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0;
 )sql";
 
-// Version 3: acceptance gates, the monthly quota counted from usage, and the worker
-// roster. A gated task's lease_expires_at holds its acceptance deadline, which the
+// Version 3: acceptance gates, the monthly quota counted from usage, the worker roster
+// and task logs. A gated task's lease_expires_at holds its acceptance deadline, which the
 // sweeper finds through this index; the sweeper's recovery reads every gated task through
 // it too. A limited create sums its account's usage rows of the month. baton_workers is
 // kept as baton_usage is: what each transition adds to its worker's counts on its type
@@ -153,6 +153,18 @@ CREATE TABLE baton_workers (
   last_seen bigint NOT NULL
 );
 CREATE INDEX baton_workers_by_account ON baton_workers (account_id, type, worker_id);
+-- A task's log lines (seq from 1, per task). Their text is stored as the client sent it,
+-- bytes for bytes.
+CREATE TABLE baton_logs (
+  task_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  at bigint NOT NULL,
+  level bytea NOT NULL,
+  message bytea NOT NULL,
+  data bytea NOT NULL,
+  worker_id bytea NOT NULL,
+  PRIMARY KEY (task_id, seq)
+);
 )sql";
 
 // The migration from version i to i + 1 is kMigrations[i].

@@ -111,6 +111,18 @@ constexpr std::array kStatements = {
               "expired, accepted, reworked, complete_ms_total, last_seen) "
               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
     Statement{"worker_rows", kWorkerRows},
+    // Task logs (engine_logs.cpp): a line, the sizes of a task's lines as its bound counts
+    // them (LogLine::bytes), the lines before a seq dropped, and the lines after a seq.
+    Statement{"insert_log",
+              "INSERT INTO baton_logs (task_id, seq, at, level, message, data, worker_id) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7)"},
+    Statement{"log_sizes",
+              "SELECT seq, octet_length(level) + octet_length(message) + octet_length(data) "
+              "FROM baton_logs WHERE task_id = $1 ORDER BY seq"},
+    Statement{"drop_logs", "DELETE FROM baton_logs WHERE task_id = $1 AND seq < $2"},
+    Statement{"read_logs",
+              "SELECT seq, at, level, message, data, worker_id FROM baton_logs WHERE task_id = $1 "
+              "AND seq > $2 ORDER BY seq LIMIT $3"},
     Statement{"fold_workers", kFoldWorkers},
     // Who holds the account's live leases (the roster's live_leases), at most $2 read.
     Statement{"lease_holders", "SELECT record FROM baton_tasks WHERE account_id = $1 AND status = 1 LIMIT $2"},
@@ -157,7 +169,7 @@ constexpr std::array kStatements = {
     Statement{"count_created_in", kCountCreatedIn},
     // The retention purge (engine_retention.cpp): the accounts after $1, and one step of
     // one account's purge. A step looks at the next $4 tasks of status $2 after the id $3
-    // and deletes those that ended before $5, with their links; it passes over a task whose
+    // and deletes those that ended before $5, with their links and logs; it passes over a task whose
     // dependents are still to be told (its links are how they will be) and a row another
     // transaction holds. It answers the last id it looked at (null: none), how many it
     // looked at, and how many it deleted.
@@ -170,7 +182,8 @@ constexpr std::array kStatements = {
               "AND l.kind = 0) FOR UPDATE OF t SKIP LOCKED), "
               "gone AS (DELETE FROM baton_tasks WHERE id IN (SELECT id FROM doomed) RETURNING id), "
               "unlinked AS (DELETE FROM baton_links WHERE from_id IN (SELECT id FROM gone) "
-              "OR to_id IN (SELECT id FROM gone)) "
+              "OR to_id IN (SELECT id FROM gone)), "
+              "unlogged AS (DELETE FROM baton_logs WHERE task_id IN (SELECT id FROM gone)) "
               "SELECT (SELECT max(id) FROM looked), (SELECT count(*) FROM looked), "
               "(SELECT count(*) FROM gone)"},
 };

@@ -491,6 +491,17 @@ std::size_t complete_response_length(const std::string& data) {
 }
 }  // namespace
 
+std::string RawConnection::read_until(std::string_view text, std::chrono::milliseconds timeout) {
+  std::string seen;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (seen.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    RawRead part = read_until_close(std::chrono::milliseconds(100));
+    seen += part.data;
+    if (part.closed) break;
+  }
+  return seen;
+}
+
 RawRead RawConnection::read_until_close(std::chrono::milliseconds timeout) {
   RawRead out;
   out.data = std::move(pending_);

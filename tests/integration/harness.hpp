@@ -153,6 +153,9 @@ class RawConnection {
   bool send(std::string_view bytes);
   // Reads until the peer closes or `timeout` passes.
   RawRead read_until_close(std::chrono::milliseconds timeout);
+  // Reads until `text` has arrived, the peer closes or `timeout` passes; returns what was
+  // read (a stream's events).
+  std::string read_until(std::string_view text, std::chrono::milliseconds timeout);
   // Reads until one complete HTTP response (Content-Length framing) has arrived, the
   // peer closes, or `timeout` passes.
   RawRead read_response(std::chrono::milliseconds timeout);

@@ -42,18 +42,6 @@ struct Fresh : FreshAccount {
   }
 };
 
-// Reads from `conn` until `text` appears or `timeout` passes; returns what was read.
-std::string read_until(RawConnection& conn, std::string_view text, std::chrono::milliseconds timeout) {
-  std::string seen;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (seen.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    RawRead part = conn.read_until_close(std::chrono::milliseconds(100));
-    seen += part.data;
-    if (part.closed) break;
-  }
-  return seen;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(streams_past_the_accounts_cap_are_refused_and_freed_when_closed) {
@@ -61,7 +49,7 @@ BOOST_AUTO_TEST_CASE(streams_past_the_accounts_cap_are_refused_and_freed_when_cl
   std::vector<std::unique_ptr<RawConnection>> open;
   for (int i = 0; i < 3; ++i) {
     open.push_back(f.open_stream());
-    BOOST_TEST(read_until(*open.back(), "retry:", std::chrono::seconds(5)).find("200 OK") !=
+    BOOST_TEST(open.back()->read_until("retry:", std::chrono::seconds(5)).find("200 OK") !=
                std::string::npos);
   }
   Response refused = f.c.get("/v1/tasks/" + f.id + "/logs/stream", f.key);
@@ -70,14 +58,14 @@ BOOST_AUTO_TEST_CASE(streams_past_the_accounts_cap_are_refused_and_freed_when_cl
   // Another account has room of its own.
   Fresh other;
   auto theirs = other.open_stream();
-  BOOST_TEST(read_until(*theirs, "retry:", std::chrono::seconds(5)).find("200 OK") != std::string::npos);
+  BOOST_TEST(theirs->read_until("retry:", std::chrono::seconds(5)).find("200 OK") != std::string::npos);
   // A closed stream gives its slot back.
   open.back()->close();
   open.pop_back();
   BOOST_TEST(poll_until([&] {
     auto again = std::make_unique<RawConnection>(f.server.port());
     again->send(f.stream_request());
-    std::string head = read_until(*again, "\r\n\r\n", std::chrono::seconds(2));
+    std::string head = again->read_until("\r\n\r\n", std::chrono::seconds(2));
     if (head.find("200 OK") == std::string::npos) return false;
     open.push_back(std::move(again));
     return true;
@@ -142,9 +130,9 @@ BOOST_AUTO_TEST_CASE(head_answers_the_head_and_ends) {
 BOOST_AUTO_TEST_CASE(a_cancelled_task_ends_its_stream) {
   Fresh f;
   auto conn = f.open_stream();
-  read_until(*conn, "retry:", std::chrono::seconds(5));
+  conn->read_until("retry:", std::chrono::seconds(5));
   BATON_REQUIRE_STATUS(f.c.cancel(f.key, f.id), 200);
-  std::string rest = read_until(*conn, "event: end", std::chrono::seconds(5));
+  std::string rest = conn->read_until("event: end", std::chrono::seconds(5));
   BOOST_TEST(rest.find("\"status\":\"cancelled\"") != std::string::npos, rest);
   BOOST_TEST(conn->read_until_close(std::chrono::seconds(5)).closed);
 }
@@ -153,7 +141,7 @@ BOOST_AUTO_TEST_CASE(shutdown_tells_open_streams_and_exits) {
   TestServer server(stream_options());
   Fresh f(server);
   auto conn = f.open_stream();
-  read_until(*conn, "retry:", std::chrono::seconds(5));
+  conn->read_until("retry:", std::chrono::seconds(5));
   server.stop();  // SIGTERM; fails the test unless baton exits 0 within its grace
   std::string rest = conn->read_until_close(std::chrono::seconds(5)).data;
   BOOST_TEST(rest.find("event: dropped") != std::string::npos, rest);

@@ -660,11 +660,13 @@ BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replay
 }
 
 BOOST_FIXTURE_TEST_CASE(what_postgres_does_not_do_yet_is_501_not_implemented, PgNode) {
-  const std::string id = create();
-  for (const std::string& target : std::vector<std::string>{"/v1/schedules", "/v1/tasks/" + id + "/logs"}) {
-    BOOST_TEST_CONTEXT("GET " << target) { BATON_CHECK_ERROR(c.get(target, key), "not_implemented"); }
-  }
-  BOOST_TEST(nothing_to_claim() == false);  // the task is still there to claim
+  create();
+  BATON_CHECK_ERROR(c.get("/v1/schedules", key), "not_implemented");
+  BATON_CHECK_ERROR(c.post("/v1/schedules", key, js({{"name", "n"}, {"cron", "* * * * *"},
+                                                     {"task", {{"type", type}, {"payload", json::object{}}}}})),
+                    "not_implemented");
+  BOOST_TEST(nothing_to_claim() == false);  // the task is still there to claim, and only it
+  BOOST_TEST(nothing_to_claim() == true);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -768,7 +770,7 @@ BOOST_FIXTURE_TEST_CASE(a_gate_stored_by_schema_version_2_still_times_out_after_
   // As version 2 left it: no deadline in the column, nothing version 3 added.
   db.pg.query(db.name, "UPDATE baton_tasks SET lease_expires_at = 0 WHERE id = '" + id +
                            "'; DROP INDEX baton_tasks_gates; DROP INDEX baton_usage_by_account; "
-                           "DROP TABLE baton_workers; UPDATE baton_schema SET version = 2");
+                           "DROP TABLE baton_workers; DROP TABLE baton_logs; UPDATE baton_schema SET version = 2");
   server.restart();
   Client c2 = server.client();
   BOOST_TEST(db.pg.query(db.name, "SELECT version FROM baton_schema") == "3");
@@ -1240,6 +1242,44 @@ BOOST_FIXTURE_TEST_CASE(the_roster_and_assign_best_see_every_nodes_work, TwoNode
   Response assigned = cb.create_task(key, task_body(type, {{"assign", "best"}}));
   BATON_REQUIRE_STATUS(assigned, 201);
   BOOST_TEST(assigned.task_str("assignTo") == "alice");
+}
+
+// A live log stream carries the lines appended through its own node at once and those
+// appended through another node within a poll, in seq order, and ends when the task is
+// completed on either.
+BOOST_FIXTURE_TEST_CASE(log_streams_follow_appends_and_the_end_made_on_any_node, TwoNodes) {
+  const std::string key = ca.register_key();
+  const std::string type = "pg_logs_" + unique_suffix();
+  const std::string id = ca.create_task_id(key, task_body(type));
+  Response claim = ca.claim_id(key, id, js({{"worker_id", "w"}}));
+  BATON_REQUIRE_STATUS(claim, 200);
+  const std::string token = claim.task_str("leaseToken");
+  auto stream_on = [&](TestServer& node) {
+    auto conn = std::make_unique<RawConnection>(node.port());
+    BOOST_REQUIRE(conn->send("GET /v1/tasks/" + id + "/logs/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                             key + "\r\n\r\n"));
+    BOOST_REQUIRE(conn->read_until("retry:", 5s).find("200 OK") != std::string::npos);
+    return conn;
+  };
+  auto on_a = stream_on(node_a);
+  auto on_b = stream_on(node_b);
+  auto append = [&](const std::string& message) {
+    json::array lines{json::object{{"level", "info"}, {"message", message}}};
+    BATON_REQUIRE_STATUS(ca.post("/v1/tasks/" + id + "/logs", key, js({{"lease_token", token}, {"lines", lines}})), 200);
+  };
+  append("line-one");
+  append("line-two");
+  append("line-three");
+  for (auto* conn : {on_a.get(), on_b.get()}) {
+    std::string seen = conn->read_until("line-three", 5s);
+    std::size_t one = seen.find("line-one"), two = seen.find("line-two"), three = seen.find("line-three");
+    BOOST_TEST((one != std::string::npos && one < two && two < three && three != std::string::npos), seen);
+  }
+  BATON_REQUIRE_STATUS(cb.complete(key, id, with_token(token)), 200);
+  for (auto* conn : {on_a.get(), on_b.get()}) {
+    std::string rest = conn->read_until("event: end", 5s);
+    BOOST_TEST(rest.find("\"status\":\"completed\"") != std::string::npos, rest);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
