@@ -42,10 +42,13 @@ asio::awaitable<void> sleep(asio::steady_timer& timer, std::chrono::milliseconds
 
 }  // namespace
 
-// A parked long poll's end of ClaimWatch: the client's disconnect stops the wait.
+// A parked long poll's end of ClaimWatch: the client's disconnect stops the wait. Called on
+// the claim's own thread.
 struct WaiterCancel final : ClaimCancel {
+  std::mutex* mutex = nullptr;         // PgEngine::waiting_mutex_, which guards `waiter`
   PgEngine::Waiter* waiter = nullptr;  // null once the claim is no longer parked
   void cancel() override {
+    std::lock_guard lock(*mutex);
     if (!waiter) return;
     waiter->leaving = true;
     waiter->timer.cancel();
@@ -114,12 +117,8 @@ void PgEngine::start() {
 void PgEngine::begin_shutdown() {
   shutting_down_ = true;
   end_log_streams("shutting_down");
-  for (auto& thread : threads_) {
-    Thread* self = thread.get();
-    asio::post(self->io, [self] {
-      for (Waiter* waiter : self->waiting) waiter->timer.cancel();
-    });
-  }
+  std::lock_guard lock(waiting_mutex_);
+  for (Waiter* waiter : waiting_) wake_waiter(waiter);
 }
 
 void PgEngine::stop() {
@@ -157,11 +156,16 @@ asio::awaitable<Outcome> PgEngine::claim_next(ClaimRequest request) {
     return outcome;
   };
   for (;;) {
-    std::uint64_t wakes_seen = thread.wakes_of(request.account);
+    std::uint64_t wakes_seen = 0;
+    {
+      std::lock_guard lock(waiting_mutex_);
+      wakes_seen = wakes_of(request.account);
+    }
     Outcome outcome = co_await try_claim(thread, request);
     if (outcome.task || !outcome.ok() || request.wait_ms <= 0) co_return answered(std::move(outcome));
     if (order == 0) {
-      order = ++thread.parked;
+      std::lock_guard lock(waiting_mutex_);
+      order = ++parked_;
       parked_us = wall_now_us();
     }
     if (!co_await park(thread, request, deadline, order, wakes_seen)) {
@@ -178,46 +182,68 @@ asio::awaitable<bool> PgEngine::park(Thread& thread, const ClaimRequest& request
   if (shutting_down_ || now >= deadline || (request.watch && request.watch->client_gone)) {
     co_return false;
   }
-  // Woken while it looked (the task it missed may be the one that woke it): look again.
-  if (thread.wakes_of(request.account) != wakes_seen) co_return true;
-  Waiter waiter(thread.io, request.account, request.type, order);
   // A task that becomes due by time alone (scheduledAt, a retry's backoff) sends no
   // notification: the poll interval bounds how late a parked claim sees it.
-  waiter.timer.expires_at(std::min(deadline, now + std::chrono::milliseconds(options_.poll_interval_ms)));
-  auto place = std::find_if(thread.waiting.begin(), thread.waiting.end(),
-                            [order](const Waiter* other) { return other->order > order; });
-  place = thread.waiting.insert(place, &waiter);
-  std::shared_ptr<WaiterCancel> cancel;
-  if (request.watch) {
-    cancel = std::make_shared<WaiterCancel>();
-    cancel->waiter = &waiter;
-    request.watch->cancel = cancel;
+  Waiter waiter(thread, request.account, request.type, order,
+                std::min(deadline, now + std::chrono::milliseconds(options_.poll_interval_ms)));
+  waiter.timer.expires_at(waiter.until);
+  auto cancel = request.watch ? std::make_shared<WaiterCancel>() : nullptr;
+  std::list<Waiter*>::iterator place;
+  bool woken_meanwhile = false;
+  {
+    std::lock_guard lock(waiting_mutex_);
+    // Woken while it looked (the task it missed may be the one that woke it): look again.
+    woken_meanwhile = wakes_of(request.account) != wakes_seen;
+    if (!woken_meanwhile) {
+      place = std::find_if(waiting_.begin(), waiting_.end(),
+                           [order](const Waiter* other) { return other->order > order; });
+      place = waiting_.insert(place, &waiter);
+      if (cancel) {
+        cancel->mutex = &waiting_mutex_;
+        cancel->waiter = &waiter;
+      }
+    }
   }
+  if (woken_meanwhile) co_return true;
+  if (cancel) request.watch->cancel = cancel;
   boost::system::error_code ignored;
   co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  thread.waiting.erase(place);
-  if (cancel) cancel->waiter = nullptr;
+  {
+    std::lock_guard lock(waiting_mutex_);
+    waiting_.erase(place);
+    if (cancel) cancel->waiter = nullptr;
+  }
   co_return !shutting_down_ && !(request.watch && request.watch->client_gone);
 }
 
 void PgEngine::wake(const std::string& account, const std::string& type, bool every) {
-  for (auto& each : threads_) {
-    Thread* thread = each.get();
-    asio::post(thread->io, [thread, account, type, every] {
-      ++thread->wakes_of(account);
-      auto now = std::chrono::steady_clock::now();
-      for (Waiter* waiter : thread->waiting) {
-        // One whose client left or whose wait is over will not look again: pass it by.
-        if (waiter->woken || waiter->leaving || waiter->timer.expiry() <= now ||
-            waiter->account != account || (waiter->type && *waiter->type != type)) {
-          continue;
-        }
-        waiter->woken = true;
-        waiter->timer.cancel();
-        if (!every) return;
-      }
-    });
+  std::lock_guard lock(waiting_mutex_);
+  ++wakes_of(account);
+  auto now = std::chrono::steady_clock::now();
+  for (Waiter* waiter : waiting_) {
+    // One whose client left or whose wait is over will not look again: pass it by.
+    if (waiter->woken || waiter->leaving || waiter->until <= now || waiter->account != account ||
+        (waiter->type && *waiter->type != type)) {
+      continue;
+    }
+    waiter->woken = true;
+    wake_waiter(waiter);
+    if (!every) return;
   }
+}
+
+void PgEngine::wake_waiter(Waiter* waiter) {
+  // Its timer is its thread's: cancelled there, if it is still parked by then (the same
+  // place and order: it may have left, and another claim parked at that address).
+  asio::post(waiter->home->io, [this, waiter, order = waiter->order] {
+    std::lock_guard lock(waiting_mutex_);
+    for (Waiter* parked : waiting_) {
+      if (parked == waiter && parked->order == order) {
+        parked->timer.cancel();
+        return;
+      }
+    }
+  });
 }
 
 std::string PgEngine::ready_notice(const std::string& account, const std::string& type) const {

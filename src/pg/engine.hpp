@@ -11,7 +11,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <array>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,16 +124,18 @@ class PgEngine final : public TaskEngine {
   // One claim attempt as a transaction: the best claimable task, claimed; a null task
   // when there is none.
   boost::asio::awaitable<Outcome> try_claim(Thread& thread, const ClaimRequest& request);
-  // Waits (parked on this thread) until woken, the poll interval passes or `deadline`;
+  // Waits (on this thread, listed node-wide) until woken, the poll interval passes or `deadline`;
   // false when the claim should stop waiting (client gone, shutting down, deadline).
   boost::asio::awaitable<bool> park(Thread& thread, const ClaimRequest& request,
                                     std::chrono::steady_clock::time_point deadline,
                                     std::uint64_t order, std::uint64_t wakes_seen);
-  // A task of `account`/`type` became claimable. Made on this node: each thread wakes its
-  // longest-parked claim that can take it. Announced by another node (NOTIFY): every such
-  // claim looks, since one notification may stand for several tasks (PostgreSQL folds
-  // equal payloads of one transaction into one).
+  // A task of `account`/`type` became claimable. Made on this node: the node's
+  // longest-parked claim that can take it is woken, whichever thread it waits on.
+  // Announced by another node (NOTIFY): every such claim looks, since one notification may
+  // stand for several tasks (PostgreSQL folds equal payloads of one transaction into one).
   void wake(const std::string& account, const std::string& type, bool every = false);
+  // Under waiting_mutex_: has `waiter`'s thread cancel its timer.
+  void wake_waiter(Waiter* waiter);
   boost::asio::awaitable<void> sweep();
   // The rows whose deadline passed (`statement`: expired_leases or expired_gates), each
   // expired as the state machine decides: a lease's end, an acceptance gate's timeout.
@@ -216,6 +220,17 @@ class PgEngine final : public TaskEngine {
   std::string node_;  // this process's id in NOTIFY payloads: its own come back and are skipped
   std::vector<std::unique_ptr<Thread>> threads_;
   std::atomic<bool> shutting_down_{false};
+  // The claims parked on this node, by order, whichever thread each waits on: a task made
+  // here wakes the longest-parked claim that can take it, node-wide.
+  std::mutex waiting_mutex_;
+  std::list<Waiter*> waiting_;
+  std::uint64_t parked_ = 0;  // claims parked so far: the next one's order
+  // Wake-ups so far, by a hash of the account: a claim that saw its account's count move
+  // while it looked does not park (the task it missed may be the one that woke no one).
+  std::array<std::uint64_t, 64> wakes_{};
+  std::uint64_t& wakes_of(const std::string& account) {
+    return wakes_[std::hash<std::string>{}(account) % wakes_.size()];
+  }
   RetentionPolicy retention_;
   std::atomic<std::uint64_t> purged_{0};  // terminal tasks removed past their retention
   // For /metrics (engine_metrics.cpp), added to from every thread.

@@ -4,10 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
 #include <exception>
 #include <functional>
-#include <list>
 #include <memory>
 #include <optional>
 #include <random>
@@ -21,18 +19,6 @@
 
 namespace baton::pg {
 
-struct PgEngine::Waiter {
-  Waiter(boost::asio::io_context& io, std::string a, std::optional<std::string> t,
-         std::uint64_t o)
-      : account(std::move(a)), type(std::move(t)), order(o), timer(io) {}
-  std::string account;
-  std::optional<std::string> type;  // nullopt: any type of the account
-  std::uint64_t order;  // when its claim first parked: a claim that parks again keeps its place
-  boost::asio::steady_timer timer;  // cancelled to wake it
-  bool woken = false;
-  bool leaving = false;  // its client left: not one to wake
-};
-
 struct PgEngine::Thread {
   explicit Thread(int i)
       : index(i), ulids(std::random_device{}()), random(std::random_device{}()) {}
@@ -43,17 +29,26 @@ struct PgEngine::Thread {
   boost::asio::io_context io{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
       boost::asio::make_work_guard(io);
-  std::list<Waiter*> waiting;  // parked claims, by order
-  std::uint64_t parked = 0;    // claims parked so far: the next one's order
-  // Wake-ups so far, by a hash of the account: a claim that saw its account's count move
-  // while it looked does not park (the task it missed may be the one that woke no one).
-  std::array<std::uint64_t, 64> wakes{};
-  std::uint64_t& wakes_of(const std::string& account) {
-    return wakes[std::hash<std::string>{}(account) % wakes.size()];
-  }
   UlidGenerator ulids;
   std::mt19937_64 random;
   std::thread thread;
+};
+
+// A parked claim. Listed node-wide (PgEngine::waiting_); its timer is its thread's, so a
+// wake from another thread is posted there. woken and leaving are read and written under
+// waiting_mutex_.
+struct PgEngine::Waiter {
+  Waiter(Thread& t, std::string a, std::optional<std::string> ty, std::uint64_t o,
+         std::chrono::steady_clock::time_point until)
+      : home(&t), account(std::move(a)), type(std::move(ty)), order(o), until(until), timer(t.io) {}
+  Thread* home;
+  std::string account;
+  std::optional<std::string> type;  // nullopt: any type of the account
+  std::uint64_t order;  // when its claim first parked: a claim that parks again keeps its place
+  std::chrono::steady_clock::time_point until;  // when it looks again by itself
+  boost::asio::steady_timer timer;  // cancelled (on its thread) to wake it
+  bool woken = false;
+  bool leaving = false;  // its client left: not one to wake
 };
 
 // The result when it is ok; else StorageError with PostgreSQL's message (answered 503).
