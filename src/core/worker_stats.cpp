@@ -14,21 +14,26 @@ bool at_gate(TaskStatus status) {
 }  // namespace
 
 std::optional<WorkerChange> worker_change(const Task* before, const Task& after, Millis now) {
+  bool was_claimed = before && before->status == TaskStatus::claimed;
+  if (was_claimed && after.status == TaskStatus::pending && after.attempt_count < before->attempt_count) {
+    // ReleaseCmd: the claim never reached its worker, whose it was (the task names the
+    // claim before it again, or no one).
+    if (before->claimed_by.empty()) return std::nullopt;
+    WorkerChange undone;
+    undone.worker = before->claimed_by;
+    undone.undo_claim = true;
+    return undone;
+  }
   if (after.claimed_by.empty()) return std::nullopt;
   WorkerChange change;
   change.worker = after.claimed_by;
   WorkerTypeStats& d = change.delta;
-  bool was_claimed = before && before->status == TaskStatus::claimed;
   if (after.status == TaskStatus::claimed) {
     if (!was_claimed || before->lease_token != after.lease_token) d.claims = 1;
     d.last_seen = now;  // a claim or a heartbeat
     return change;
   }
   if (was_claimed) {
-    if (after.status == TaskStatus::pending && after.attempt_count < before->attempt_count) {
-      change.undo_claim = true;  // ReleaseCmd: the claim never reached its worker
-      return change;
-    }
     if (after.status == TaskStatus::completed || at_gate(after.status)) {
       d.completed = 1;
       if (before->claimed_at > 0 && now > before->claimed_at) {

@@ -291,7 +291,8 @@ asio::awaitable<std::vector<Result>> PgEngine::commit(Connection& connection, st
                                                       int changes) {
   std::int64_t start = wall_now_us();
   std::vector<Result> results = co_await connection.pipeline(std::move(steps));
-  if (!results.empty() && results.back().ok()) {
+  // A sweep that found nothing commits nothing: not a write.
+  if (changes > 0 && !results.empty() && results.back().ok()) {
     commit_us_.add(wall_now_us() - start);
     commit_changes_.add(changes);
   }
@@ -342,9 +343,7 @@ asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* stat
         if (task->status == TaskStatus::awaiting_acceptance) expire = AcceptanceTimeoutCmd{};
         Transition next = baton::apply(*task, expire, context_at(thread, now));
         if (!next.ok() || next.unchanged) continue;
-        if (task->status == TaskStatus::claimed) {
-          expiry_lag_us_.add(std::max<std::int64_t>(0, wall_now_us() - task->lease_expires_at * 1000));
-        }
+
         writes.push_back(Step{"update_task", &params.emplace_back(update_params(next.task))});
         written_by.push_back(static_cast<int>(written.size()));
         if (Params usage; usage_params(usage, &*task, next.task, now)) {
@@ -387,7 +386,12 @@ asio::awaitable<void> PgEngine::sweep_deadlines(Thread& thread, const char* stat
       for (const auto& [step, task] : finished_steps) {
         tell_later(thread, dependents_told(written[task], results[step]));
       }
-      for (std::size_t i = 0; i < written.size(); ++i) after_change(thread, &before[i], written[i]);
+      for (std::size_t i = 0; i < written.size(); ++i) {
+        if (before[i].status == TaskStatus::claimed) {
+          expiry_lag_us_.add(std::max<std::int64_t>(0, wall_now_us() - before[i].lease_expires_at * 1000));
+        }
+        after_change(thread, &before[i], written[i]);
+      }
       // A full batch that changed nothing would come back the same: stop there.
       more = expired.rows() == kBatch && !written.empty();
     }

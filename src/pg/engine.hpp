@@ -190,7 +190,7 @@ class PgEngine final : public TaskEngine {
   boost::asio::awaitable<void> purge_status(Thread& thread, const std::string& account,
                                             TaskStatus status, Millis cutoff);
   // The pipeline that ends a write transaction (its COMMIT, or a lone write), timed for
-  // /metrics with the `changes` of tasks it carries.
+  // /metrics with the `changes` of tasks it carries (none: not counted).
   boost::asio::awaitable<std::vector<Result>> commit(Connection& connection, std::vector<Step> steps,
                                                      int changes);
   // Runs `step` from a coroutine of its own on `thread`, unless the one started before

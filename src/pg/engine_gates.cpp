@@ -8,6 +8,7 @@
 #include "engine/verification.hpp"
 #include "pg/engine_thread.hpp"
 #include "pg/task_rows.hpp"
+#include "store/records.hpp"
 
 namespace baton::pg {
 
@@ -43,11 +44,13 @@ asio::awaitable<void> PgEngine::resume_gates(Thread& thread, bool at_start) {
       Result gates = require(co_await connection->run(
           "open_gates", Params().integer(after_deadline).text(after_id).integer(kBatch)));
       for (int row = 0; row < gates.rows(); ++row) {
-        Task task = task_of(gates, row);
-        after_deadline = deadline_of(task);
-        after_id = task.id;
-        if (task.verification == Verification::pending && task.updated_at <= changed_before) {
-          open.push_back(share(std::move(task)));
+        after_deadline = gates.integer(row, 1);
+        after_id = gates.text(row, 2);
+        // A record this release cannot read (a newer node's, during an upgrade) is that
+        // node's to resume; the rest are not held back by it.
+        std::optional<Task> task = records::decode_task(gates.bytes(row, 0));
+        if (task && task->verification == Verification::pending && task->updated_at <= changed_before) {
+          open.push_back(share(std::move(*task)));
         }
       }
       more = gates.rows() == kBatch;

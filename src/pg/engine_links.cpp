@@ -152,6 +152,7 @@ asio::awaitable<void> PgEngine::tell_dependent(Thread& thread, const DependencyN
       more.push_back(std::move(notice_of_it));
     }
   }
+  after_change(thread, &task, next.task);
 }
 
 asio::awaitable<void> PgEngine::tell_unfinished_links(Thread& thread) {

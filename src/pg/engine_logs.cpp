@@ -184,6 +184,11 @@ asio::awaitable<LogSubscription> PgEngine::subscribe_logs(std::string account, s
   subscription.terminal = is_terminal(task->status);
   if (!subscription.terminal) {
     std::lock_guard lock(follows_mutex_);
+    // Shutting down since the check above: end_log_streams has run, and would not end it.
+    if (shutting_down_) {
+      subscription.error = ErrorCode::unavailable;
+      co_return subscription;
+    }
     // A new follow starts where the record read above stands: what was durable before
     // it is the subscriber's read_logs to read.
     auto [follow, added] = follows_.try_emplace(task_id);

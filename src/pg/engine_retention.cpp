@@ -48,7 +48,8 @@ asio::awaitable<void> PgEngine::purge_status(Thread& thread, const std::string& 
                            .integer(static_cast<int>(status))
                            .text(after)
                            .integer(options_.purge_batch)
-                           .integer(cutoff)));
+                           .integer(cutoff)
+                           .text(first_id_at(cutoff))));
     if (step.is_null(0, 0)) co_return;  // nothing more to look at
     purged_.fetch_add(static_cast<std::uint64_t>(step.integer(0, 2)), std::memory_order_relaxed);
     if (step.integer(0, 1) < options_.purge_batch) co_return;

@@ -9,6 +9,7 @@
 #include "core/worker_stats.hpp"
 #include "pg/engine_thread.hpp"
 #include "pg/task_rows.hpp"
+#include "store/records.hpp"
 
 namespace baton::pg {
 
@@ -60,7 +61,11 @@ asio::awaitable<std::vector<WorkerSummary>> PgEngine::workers(std::string accoun
   Lease connection = co_await thread.pool->acquire();
   std::vector<Result> answers = require(co_await connection->pipeline(std::move(reads)));
   std::vector<std::string> holders;
-  for (int row = 0; row < answers[1].rows(); ++row) holders.push_back(task_of(answers[1], row).claimed_by);
+  for (int row = 0; row < answers[1].rows(); ++row) {
+    // A record this release cannot read (a newer node's) holds a lease of no one it knows.
+    std::optional<Task> task = records::decode_task(answers[1].bytes(row, 0));
+    if (task) holders.push_back(std::move(task->claimed_by));
+  }
   co_return make_roster(worker_rows_of(answers[0]), holders);
 }
 

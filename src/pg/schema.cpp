@@ -132,13 +132,18 @@ CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0;
 // Version 3: acceptance gates, the monthly quota counted from usage, the worker roster
 // and task logs. A gated task's lease_expires_at holds its acceptance deadline, which the
 // sweeper finds through this index; the sweeper's recovery reads every gated task through
-// it too. A limited create sums its account's usage rows of the month. baton_workers is
+// it too. A limited create sums its account's usage rows of the month. Links are found
+// by either end. baton_workers is
 // kept as baton_usage is: what each transition adds to its worker's counts on its type
 // (worker_change), one row per transition, folded every second into one row per
 // (account, worker, type); last_seen is the latest of the rows.
 constexpr std::string_view kVersion3 = R"sql(
 CREATE INDEX baton_tasks_gates ON baton_tasks (lease_expires_at, id) WHERE status = 7;
 CREATE INDEX baton_usage_by_account ON baton_usage (account_id, hour);
+-- A link by the task it leads to, of either kind (a dependent's waits, a child's parent):
+-- the purge removes both ends' links.
+DROP INDEX baton_links_waiting;
+CREATE INDEX baton_links_to ON baton_links (to_id, kind);
 CREATE TABLE baton_workers (
   account_id text COLLATE "C" NOT NULL,
   worker_id text COLLATE "C" NOT NULL,

@@ -137,8 +137,8 @@ constexpr std::array kStatements = {
     // Every gated task, after ($1, $2) in (deadline, id) order: those whose verification
     // a node that died left unstarted or unreported (engine_gates.cpp).
     Statement{"open_gates",
-              "SELECT record FROM baton_tasks WHERE status = 7 AND (lease_expires_at, id) > ($1, $2) "
-              "ORDER BY lease_expires_at, id LIMIT $3"},
+              "SELECT record, lease_expires_at, id FROM baton_tasks WHERE status = 7 AND "
+              "(lease_expires_at, id) > ($1, $2) ORDER BY lease_expires_at, id LIMIT $3"},
     Statement{"list_tasks",
               "SELECT record FROM baton_tasks WHERE account_id = $1 "
               "AND ($2::text IS NULL OR type = $2) AND ($3::smallint IS NULL OR status = $3) "
@@ -169,20 +169,21 @@ constexpr std::array kStatements = {
     Statement{"count_created_in", kCountCreatedIn},
     // The retention purge (engine_retention.cpp): the accounts after $1, and one step of
     // one account's purge. A step looks at the next $4 tasks of status $2 after the id $3
-    // and deletes those that ended before $5, with their links and logs; it passes over a task whose
-    // dependents are still to be told (its links are how they will be) and a row another
-    // transaction holds. It answers the last id it looked at (null: none), how many it
-    // looked at, and how many it deleted.
+    // and created before the id $6 (one created after the cutoff cannot have ended before
+    // it), and deletes those that ended before $5, with their links and logs; it passes
+    // over a task whose dependents are still to be told (its links are how they will be)
+    // and a row another transaction holds. It answers the last id it looked at (null:
+    // none), how many it looked at, and how many it deleted.
     Statement{"account_ids", "SELECT id FROM baton_accounts WHERE id > $1 ORDER BY id LIMIT $2"},
     Statement{"purge_tasks",
               "WITH looked AS (SELECT id FROM baton_tasks WHERE account_id = $1 AND status = $2 "
-              "AND id > $3 ORDER BY id LIMIT $4), "
+              "AND id > $3 AND id < $6 ORDER BY id LIMIT $4), "
               "doomed AS (SELECT t.id FROM baton_tasks t JOIN looked USING (id) WHERE t.status = $2 "
               "AND t.updated_at < $5 AND NOT EXISTS (SELECT 1 FROM baton_links l WHERE l.from_id = t.id "
               "AND l.kind = 0) FOR UPDATE OF t SKIP LOCKED), "
               "gone AS (DELETE FROM baton_tasks WHERE id IN (SELECT id FROM doomed) RETURNING id), "
-              "unlinked AS (DELETE FROM baton_links WHERE from_id IN (SELECT id FROM gone) "
-              "OR to_id IN (SELECT id FROM gone)), "
+              "unlinked_from AS (DELETE FROM baton_links WHERE from_id IN (SELECT id FROM gone)), "
+              "unlinked_to AS (DELETE FROM baton_links WHERE to_id IN (SELECT id FROM gone)), "
               "unlogged AS (DELETE FROM baton_logs WHERE task_id IN (SELECT id FROM gone)) "
               "SELECT (SELECT max(id) FROM looked), (SELECT count(*) FROM looked), "
               "(SELECT count(*) FROM gone)"},

@@ -53,6 +53,29 @@ BOOST_AUTO_TEST_CASE(a_claim_and_a_completion_count_once_with_the_time_between) 
   BOOST_TEST(mean_complete_ms(s) == 2'000.0);
 }
 
+// A claim given back unanswered is taken back from the worker that made it, not from the
+// one the task names again (the claim before it), and also when there was none before.
+BOOST_AUTO_TEST_CASE(an_undone_claim_is_taken_back_from_its_own_worker) {
+  Task task = fresh();
+  task.max_attempts = 5;
+  Transition first = apply(task, ClaimCmd{"ann", "lse_1"}, at(kNow));
+  Transition released = apply(first.task, ReleaseCmd{"lse_1", "", ""}, at(kNow + 10));
+  BOOST_REQUIRE(released.ok());
+  auto change = worker_change(&first.task, released.task, kNow + 10);
+  BOOST_REQUIRE(change.has_value());
+  BOOST_TEST(change->worker == "ann");
+  BOOST_TEST(change->undo_claim);
+
+  Transition expired = apply(first.task, ExpireLeaseCmd{}, at(kNow + 400'000));
+  Transition second = apply(expired.task, ClaimCmd{"bob", "lse_2"}, at(kNow + 400'010));
+  Transition given_back = apply(second.task, ReleaseCmd{"lse_2", "ann", "lse_1"}, at(kNow + 400'020));
+  BOOST_REQUIRE(given_back.ok());
+  change = worker_change(&second.task, given_back.task, kNow + 400'020);
+  BOOST_REQUIRE(change.has_value());
+  BOOST_TEST(change->worker == "bob");
+  BOOST_TEST(change->undo_claim);
+}
+
 BOOST_AUTO_TEST_CASE(failures_expiries_and_undone_claims_count_apart) {
   WorkerTypeStats s;
   Task task = fresh();
