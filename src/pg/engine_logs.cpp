@@ -7,7 +7,6 @@
 // poll_interval_ms a pull catches up with what other nodes did (a line appended there, the
 // task's end).
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -283,9 +282,7 @@ asio::awaitable<void> PgEngine::follow_logs() {
   Thread& thread = here();
   asio::steady_timer timer(thread.io);
   while (!shutting_down_) {
-    timer.expires_after(std::chrono::milliseconds(options_.poll_interval_ms));
-    boost::system::error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await wait_for(timer, std::chrono::milliseconds(options_.poll_interval_ms));
     std::vector<std::string> ids;
     {
       std::lock_guard lock(follows_mutex_);

@@ -65,6 +65,9 @@ std::string scope_of(const std::string& account, const IdempotencyRequest& reque
 Params key_params(const std::string& scope, const IdempotencyRequest& request, Millis now);
 bool key_held(const Result& taken);
 
+// Waits `wait` on `timer` (cancelled or not).
+boost::asio::awaitable<void> wait_for(boost::asio::steady_timer& timer, std::chrono::milliseconds wait);
+
 // Ends a detached coroutine's exception in the failure log instead of the process.
 std::function<void(std::exception_ptr)> log_exit(std::string_view where);
 
