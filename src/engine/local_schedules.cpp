@@ -8,6 +8,7 @@
 #include "engine/cross_shard.hpp"
 #include "engine/engine_outcomes.hpp"
 #include "engine/local_engine.hpp"
+#include "engine/schedule_rules.hpp"
 #include "engine/shard.hpp"
 #include "engine/single_flight.hpp"
 #include "store/db.hpp"
@@ -16,24 +17,6 @@
 namespace asio = boost::asio;
 
 namespace baton {
-
-namespace {
-
-constexpr std::string_view kSchedulePrefix = "sch_";
-
-std::optional<Ulid> parse_schedule_id(std::string_view id) {
-  if (!id.starts_with(kSchedulePrefix)) return std::nullopt;
-  return decode_ulid(id.substr(kSchedulePrefix.size()));
-}
-
-ScheduleOutcome schedule_error(ErrorCode code, std::string message = {}) {
-  ScheduleOutcome outcome;
-  outcome.error = code;
-  outcome.message = std::move(message);
-  return outcome;
-}
-
-}  // namespace
 
 Shard& LocalEngine::schedule_owner(const Schedule& schedule) {
   return queue_owner(schedule.account, schedule.task_type);
@@ -87,7 +70,7 @@ asio::awaitable<ScheduleOutcome> LocalEngine::create_schedule(Schedule schedule,
   Shard& owner = schedule_owner(schedule);
   ScheduleOutcome outcome = co_await on_shard(owner.context(), [&]() -> asio::awaitable<ScheduleOutcome> {
     Ulid id = owner.new_schedule_id();
-    schedule.id = std::string(kSchedulePrefix) + encode_ulid(id);
+    schedule.id = std::string(kScheduleIdPrefix) + encode_ulid(id);
     schedule.created_at = schedule.updated_at = wall_now_ms();
     schedule.runs = 0;
     schedule.last_fired_at = 0;

@@ -22,7 +22,6 @@
 
 #include "engine/engine_options.hpp"
 #include "core/lifecycle.hpp"
-#include "core/cron.hpp"
 #include "core/minute_count.hpp"
 #include "core/worker_stats.hpp"
 #include "core/ulid.hpp"
@@ -32,6 +31,7 @@
 #include "engine/ready_queues.hpp"
 #include "engine/spend_meter.hpp"
 #include "engine/routing.hpp"
+#include "engine/schedule_rules.hpp"
 #include "engine/task_engine.hpp"
 #include "engine/timer_wheel.hpp"
 #include "engine/waiter.hpp"
@@ -343,8 +343,7 @@ class Shard {
   struct ShardSchedule {
     Ulid id{};
     Schedule record;
-    CronSpec spec;
-    const date::time_zone* zone = nullptr;
+    ScheduleClock clock;  // zone null: its expression or zone does not read
     WheelTimer timer;  // armed at record.next_due while enabled
   };
   void on_schedule_timer(WheelTimer& timer);

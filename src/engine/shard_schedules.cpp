@@ -3,7 +3,6 @@
 // one round. Each enabled schedule is one node on the shard's timer wheel.
 #include <boost/asio/co_spawn.hpp>
 
-#include "core/cron_zone.hpp"
 #include "core/failures.hpp"
 #include "core/sha256.hpp"
 #include "engine/engine_outcomes.hpp"
@@ -16,17 +15,6 @@ namespace asio = boost::asio;
 
 namespace baton {
 
-namespace {
-
-// The schedule's next cron firing strictly after `after`; 0 when it is disabled or never
-// fires.
-Millis next_due_of(const CronSpec& spec, const date::time_zone* zone, bool enabled, Millis after) {
-  if (!enabled || !zone) return 0;
-  return next_cron_fire(spec, *zone, after).value_or(0);
-}
-
-}  // namespace
-
 void Shard::arm_schedule(ShardSchedule& schedule) {
   wheel_.cancel(schedule.timer);
   if (schedule.record.next_due <= 0) return;
@@ -36,18 +24,17 @@ void Shard::arm_schedule(ShardSchedule& schedule) {
 }
 
 void Shard::adopt_schedule(const Ulid& id, const Schedule& record) {
-  auto parsed = parse_cron(record.cron);
   auto& slot = schedules_[id];
   if (!slot) slot = std::make_unique<ShardSchedule>();
   ShardSchedule& schedule = *slot;
   schedule.id = id;
   schedule.record = record;
-  schedule.zone = find_time_zone(record.timezone);
-  if (auto* spec = std::get_if<CronSpec>(&parsed)) {
-    schedule.spec = *spec;
+  auto clock = clock_of(record);
+  if (auto* read = std::get_if<ScheduleClock>(&clock)) {
+    schedule.clock = *read;
   } else {
     schedule.record.next_due = 0;  // stored by an older release that read it otherwise
-    schedule.zone = nullptr;
+    schedule.clock = ScheduleClock{};
   }
   // A firing that passed while the schedule was not here (the server down, storage
   // failing) is catch_up_schedules()' to decide, by the schedule's missed policy.
@@ -64,21 +51,16 @@ boost::asio::awaitable<ScheduleOutcome> Shard::put_schedule(Ulid id, Schedule re
     outcome.error = ErrorCode::unavailable;
     co_return outcome;
   }
-  auto parsed = parse_cron(record.cron);
-  const date::time_zone* zone = find_time_zone(record.timezone);
-  if (!std::holds_alternative<CronSpec>(parsed) || !zone) {
+  auto clock = clock_of(record);
+  if (auto* problem = std::get_if<std::string>(&clock)) {
     outcome.error = ErrorCode::invalid_request;
-    outcome.message = std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed)
-                                                                  : "unknown time zone " + record.timezone;
+    outcome.message = *problem;
     co_return outcome;
   }
-  const CronSpec& spec = std::get<CronSpec>(parsed);
   auto existing = schedules_.find(id);
-  bool timing_changed = existing == schedules_.end() || existing->second->record.cron != record.cron ||
-                        existing->second->record.timezone != record.timezone ||
-                        existing->second->record.enabled != record.enabled ||
-                        existing->second->record.next_due == 0;
-  if (timing_changed) record.next_due = next_due_of(spec, zone, record.enabled, wall_now_ms());
+  if (existing == schedules_.end() || timing_changed(existing->second->record, record)) {
+    record.next_due = next_due_after(std::get<ScheduleClock>(clock), record.enabled, wall_now_ms());
+  }
   adopt_schedule(id, record);
   // Here already and due this very moment: it fires at the next tick, not never.
   arm_schedule(*schedules_.at(id));
@@ -151,17 +133,7 @@ boost::asio::awaitable<ScheduleOutcome> Shard::patch_schedule(Ulid id, std::stri
     co_return missing;
   }
   Schedule record = it->second->record;
-  if (patch.name) record.name = *patch.name;
-  if (patch.cron) record.cron = *patch.cron;
-  if (patch.timezone) record.timezone = *patch.timezone;
-  if (patch.enabled) record.enabled = *patch.enabled;
-  if (patch.missed) record.missed = *patch.missed;
-  if (patch.task_type && patch.template_json) {
-    record.task_type = *patch.task_type;
-    record.template_json = *patch.template_json;
-  }
-  if (patch.webhook_secret_sha256) record.webhook_secret_sha256 = *patch.webhook_secret_sha256;
-  record.updated_at = wall_now_ms();
+  apply_patch(record, std::move(patch), wall_now_ms());
   if (shard_of_vnode(vnode_of(record.account, record.task_type), shard_count) != index_) {
     moved = true;  // its type's queue is another shard's: that shard takes it
     co_return co_await release_schedule(id, std::move(record));
@@ -213,25 +185,15 @@ std::uint64_t Shard::decide_fire(ShardSchedule& schedule, RunTrigger trigger, Mi
   Millis now = wall_now_ms();
   Schedule& record = schedule.record;
   ScheduleRun& run = fired.run;
-  run.seq = record.runs + 1;
-  run.trigger = trigger;
-  run.due_at = due;
-  run.fired_at = now;
   // The schedule's new state first, so that it is in the round its task is in (the
-  // create below may seal a full round): the next cron firing moves on only for cron
-  // firings, from the later of when this one was due and now (a late firing does not
-  // make up for the slots that passed meanwhile).
-  record.runs = run.seq;
-  record.last_fired_at = now;
-  if (trigger == RunTrigger::cron || trigger == RunTrigger::missed) {
-    record.next_due = next_due_of(schedule.spec, schedule.zone, record.enabled, std::max(due, now));
-  }
+  // create below may seal a full round).
+  run = begin_run(record, schedule.clock, trigger, due, now);
   schedules_dirty_.insert(schedule.id);
   std::uint64_t generation = 0;
   std::variant<CreateRequest, ErrorCode> made =
       make_task_ ? (*make_task_)(record, payload, now) : std::variant<CreateRequest, ErrorCode>(ErrorCode::server_error);
   if (auto* error = std::get_if<ErrorCode>(&made)) {
-    run.error = *error;
+    end_run(record, run, "", *error);
   } else {
     // The task's op is counted below, once the run is queued too: counting it here could
     // seal the round (a full one, or every one in sync: always) without the run.
@@ -243,12 +205,8 @@ std::uint64_t Shard::decide_fire(ShardSchedule& schedule, RunTrigger trigger, Mi
       throw;
     }
     hold_op_ = false;
-    if (fired.task.ok() && fired.task.task) {
-      run.task_id = fired.task.task->id;
-      record.last_task_id = run.task_id;
-    } else {
-      run.error = fired.task.error;
-    }
+    bool made_one = fired.task.ok() && fired.task.task;
+    end_run(record, run, made_one ? fired.task.task->id : std::string(), fired.task.error);
   }
   runs_to_write_.emplace_back(schedule.id, run);
   generation = committer_.add_op();  // the task (if any), the schedule and its run: one round
@@ -328,7 +286,7 @@ void Shard::catch_up_schedules() {
       asio::co_spawn(context_, fire_on_time(id, schedule.record.next_due, RunTrigger::missed),
                      NoteFailure{"schedule firing"});
     } else {
-      schedule.record.next_due = next_due_of(schedule.spec, schedule.zone, true, now);
+      schedule.record.next_due = next_due_after(schedule.clock, true, now);
       schedules_dirty_.insert(id);
       committer_.add_op();
       arm_schedule(schedule);

@@ -103,6 +103,7 @@ void PgEngine::start() {
   asio::co_spawn(first, sweep(), log_exit("postgres sweeper"));
   if (options_.notify) asio::co_spawn(first, listen_ready(), log_exit("postgres LISTEN"));
   asio::co_spawn(first, follow_logs(), log_exit("postgres log streams"));
+  asio::co_spawn(first, run_schedules(), log_exit("postgres schedules"));
 }
 
 void PgEngine::begin_shutdown() {
@@ -275,5 +276,14 @@ EngineStats PgEngine::stats() {
 }
 
 void PgEngine::set_retention(RetentionPolicy policy) { retention_ = std::move(policy); }
+
+// A snapshot is RocksDB's (POST /v1/admin/backup): nothing of this engine's lives on the node.
+SnapshotOutcome PgEngine::snapshot(const std::string&) {
+  SnapshotOutcome outcome;
+  outcome.failure = SnapshotFailure::failed;
+  outcome.reason = "storage.engine: postgres keeps no data of its own to copy: back the database "
+                   "up with PostgreSQL's tools (pg_dump, pg_basebackup)";
+  return outcome;
+}
 
 }  // namespace baton::pg

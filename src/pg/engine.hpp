@@ -9,14 +9,17 @@
 // LISTEN/NOTIFY (or by polling); expired leases of every node are taken back by a
 // sweeper on each node, so a dead node's leases come back within one sweep interval.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <array>
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +31,7 @@ namespace baton::pg {
 
 class BlockingSession;
 class Connection;
+class Params;
 class Result;
 struct Step;
 
@@ -149,6 +153,27 @@ class PgEngine final : public TaskEngine {
   std::string ready_notice(const std::string& account, const std::string& type) const;
   // A new task as `request` describes it, not yet written.
   Task make_task(Thread& thread, CreateRequest& request, Millis now);
+  // How a create's transaction ends: given the task written (null: refused for `refused`,
+  // nothing written), the steps after its rows (a stored answer, the COMMIT or ROLLBACK),
+  // whose parameters go into `params`.
+  using CreateClosing = std::function<void(const Task* task, ErrorCode refused,
+                                           std::vector<Step>& steps, std::deque<Params>& params)>;
+  struct CreateWrite {
+    std::optional<Task> task;             // written
+    ErrorCode refused = ErrorCode::none;  // or why not
+    // The key `opening` takes (at key_step) is held: nothing was written, and the
+    // transaction has failed.
+    bool key_held = false;
+  };
+  // A create's rows, in the transaction `opening` begins (or one open already): its
+  // links locked and checked and its plan's quota counted (sent with `opening` when they
+  // need a round trip), then the task made and written with what `closing` adds, in one
+  // pipeline (engine_creates.cpp). Shared by create() and a schedule's firing.
+  boost::asio::awaitable<CreateWrite> write_create(Connection& connection, Thread& thread,
+                                                   CreateRequest& request, Millis now,
+                                                   std::vector<Step> opening,
+                                                   std::optional<std::size_t> key_step,
+                                                   const CreateClosing& closing);
   // In the transaction open on `connection`: the account's row locked, whether one more
   // lease (claim) fits its plan's worker limit, and how many more tasks its monthly quota
   // allows (engine_limits.cpp).
@@ -212,6 +237,24 @@ class PgEngine final : public TaskEngine {
   boost::asio::awaitable<void> pull_logs(Thread& thread, std::string task_id);
   boost::asio::awaitable<void> follow_logs();
   void end_log_streams(std::string_view reason);
+  // Schedules (engine_schedules.cpp). The first thread fires every due schedule that no
+  // other node holds, at its due time or within kSchedulePollMs of it; schedules_changed
+  // has it look again at once (a schedule of this node's made or moved).
+  boost::asio::awaitable<void> run_schedules();
+  boost::asio::awaitable<Millis> fire_due(Thread& thread);
+  boost::asio::awaitable<void> fire_on_time(Connection& connection, Thread& thread, Schedule& record,
+                                            Millis now);
+  // A firing of `record`, locked in the transaction open on `connection`: its run, its
+  // task (as a create would write it, under `idempotency` when given), the schedule's new
+  // state; committed.
+  boost::asio::awaitable<void> fire_locked(Connection& connection, Thread& thread, Schedule& record,
+                                           RunTrigger trigger, Millis due,
+                                           const std::string* payload,
+                                           const IdempotencyRequest* idempotency,
+                                           const std::string& scope, FireOutcome& fired);
+  // After a firing failed (and was rolled back): the schedule moved on to its next slot.
+  boost::asio::awaitable<void> skip_firing(Connection& connection, const std::string& id);
+  void schedules_changed();
   // An idempotent request's stored answer, or why there is none to give.
   boost::asio::awaitable<Outcome> replay(Connection& connection, const std::string& scope,
                                          const std::string& request_hash, Millis now);
@@ -232,6 +275,12 @@ class PgEngine final : public TaskEngine {
     return wakes_[std::hash<std::string>{}(account) % wakes_.size()];
   }
   RetentionPolicy retention_;
+  TaskTemplate task_template_;
+  std::int64_t runs_kept_ = 0;
+  // The first thread's: the schedules loop's timer while it waits, and whether a schedule
+  // changed since it last looked.
+  boost::asio::steady_timer* schedule_timer_ = nullptr;
+  bool schedules_moved_ = false;
   std::atomic<std::uint64_t> purged_{0};  // terminal tasks removed past their retention
   // For /metrics (engine_metrics.cpp), added to from every thread.
   Histogram commit_us_{kDurationBoundsUs};      // each commit's round trip

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 
 #include "core/lifecycle_history.hpp"
@@ -49,56 +50,36 @@ Task PgEngine::make_task(Thread& thread, CreateRequest& request, Millis now) {
   return task;
 }
 
-asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
-                                          const IdempotencyRequest* idempotency) {
-  Thread& thread = here();
-  Outcome outcome;
-  outcome.now = wall_now_ms();
+asio::awaitable<PgEngine::CreateWrite> PgEngine::write_create(Connection& connection, Thread& thread,
+                                                              CreateRequest& request, Millis now,
+                                                              std::vector<Step> steps,
+                                                              std::optional<std::size_t> key_step,
+                                                              const CreateClosing& closing) {
+  CreateWrite written;
   std::int64_t quota = request.quota_taken ? 0 : request.monthly_quota;
   bool linked = !request.depends_on.empty() || !request.parent_task_id.empty();
-  // Alone, the insert is its own transaction.
-  bool begun = idempotency || quota > 0 || linked;
-  Lease connection = co_await thread.pool->acquire();
-  if (request.assign_best) {
-    std::vector<CreateRequest*> assigning{&request};
-    co_await assign_best(*connection, std::move(assigning), outcome.now);
-  }
-  std::string scope;
-  Params key;
-  std::vector<Step> steps;
-  bool taking = false;  // the key is taken in the last pipeline
-  if (begun) {
-    steps.push_back(Step{"BEGIN"});
-    if (idempotency) {
-      scope = scope_of(request.account, *idempotency);
-      key = key_params(scope, *idempotency, outcome.now);
-      steps.push_back(Step{"take_idempotency", &key});
-      taking = true;
-    }
-  }
+  std::deque<Params> params;  // what the steps point to, until the last pipeline ends
   // The linked tasks, each the account's: the dependencies locked, the parent read.
-  Params dependencies, parent_row;
   std::optional<std::size_t> dependencies_step, parent_step;
   if (!request.depends_on.empty()) {
-    dependencies.text(text_array(request.depends_on)).text(request.account);
     dependencies_step = steps.size();
-    steps.push_back(Step{"lock_dependencies", &dependencies});
+    Params& locked = params.emplace_back(Params().text(text_array(request.depends_on)).text(request.account));
+    steps.push_back(Step{"lock_dependencies", &locked});
   }
   if (!request.parent_task_id.empty()) {
-    parent_row.text(request.parent_task_id).text(request.account);
     parent_step = steps.size();
-    steps.push_back(Step{"read_parent", &parent_row});
+    Params& parent = params.emplace_back(Params().text(request.parent_task_id).text(request.account));
+    steps.push_back(Step{"read_parent", &parent});
   }
   if (quota > 0 || linked) {
     // The linked tasks and the month's count are read before the task is made.
     std::vector<Step> opening = std::exchange(steps, {});
-    std::vector<Result> opened = co_await connection->pipeline(std::move(opening));
-    if (taking && key_held(opened[1])) {
-      // Stored already: a replay, which the quota does not count.
-      require(co_await connection->exec("ROLLBACK"));
-      co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
+    std::vector<Result> opened = co_await connection.pipeline(std::move(opening));
+    if (key_step && key_held(opened[*key_step])) {
+      written.key_held = true;
+      co_return written;
     }
-    taking = false;
+    key_step.reset();
     opened = require(std::move(opened));
     ErrorCode refused = ErrorCode::none;
     if (linked) {
@@ -106,50 +87,98 @@ asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
                               parent_step ? &opened[*parent_step] : nullptr, request);
     }
     if (refused == ErrorCode::none && quota > 0 &&
-        co_await quota_room(*connection, request.account, quota, outcome.now) < 1) {
+        co_await quota_room(connection, request.account, quota, now) < 1) {
       refused = ErrorCode::quota_exceeded;
     }
     if (refused != ErrorCode::none) {
-      require(co_await connection->exec("ROLLBACK"));
-      outcome.error = refused;
-      co_return outcome;
+      written.refused = refused;
+      closing(nullptr, refused, steps, params);
+      std::vector<Step> closed = std::exchange(steps, {});
+      require(co_await connection.pipeline(std::move(closed)));
+      co_return written;
     }
   }
-  Task task = make_task(thread, request, outcome.now);
+  Task task = make_task(thread, request, now);
   bool ready = task.status == TaskStatus::pending;
-  // Its row with its notification (one statement), its links, its stored answer.
+  // Its row with its notification (one statement), its usage, its links.
   const char* insert = options_.notify && ready ? "insert_task_notify" : "insert_task";
-  Params row = options_.notify && ready ? insert_notify_params(task, ready_notice(task.account_id, task.type))
-                                        : insert_params(task);
+  Params& row = params.emplace_back(options_.notify && ready
+                                        ? insert_notify_params(task, ready_notice(task.account_id, task.type))
+                                        : insert_params(task));
   steps.push_back(Step{insert, &row});
-  Params usage;
-  if (usage_params(usage, nullptr, task, outcome.now)) steps.push_back(Step{"add_usage", &usage});
-  Params waits, parent;
+  if (Params usage; usage_params(usage, nullptr, task, now)) {
+    steps.push_back(Step{"add_usage", &params.emplace_back(std::move(usage))});
+  }
   if (!task.waiting_on.empty()) {
-    waits.text(text_array(task.waiting_on)).integer(0).text(task.id);
+    Params& waits = params.emplace_back(Params().text(text_array(task.waiting_on)).integer(0).text(task.id));
     steps.push_back(Step{"link_tasks", &waits});
   }
   if (!task.parent_task_id.empty()) {
-    parent.text(text_array({task.parent_task_id})).integer(1).text(task.id);
+    Params& parent = params.emplace_back(Params().text(text_array({task.parent_task_id})).integer(1).text(task.id));
     steps.push_back(Step{"link_tasks", &parent});
   }
-  Params stored;
-  if (idempotency) {
-    outcome.status = idempotency->success_status;
-    outcome.body = idempotency->render(task, outcome.now);
-    stored = Params().text(scope).integer(outcome.status).bytes(outcome.body);
-    steps.push_back(Step{"store_idempotency", &stored});
+  closing(&task, ErrorCode::none, steps, params);
+  std::vector<Result> results = co_await commit(connection, std::move(steps), 1);
+  if (key_step && key_held(results[*key_step])) {
+    written.key_held = true;  // stored already: the rest was skipped
+    co_return written;
   }
-  if (begun) steps.push_back(Step{"COMMIT"});
-  std::vector<Result> results = co_await commit(*connection, std::move(steps), 1);
-  if (taking && key_held(results[1])) {
-    // Stored already: the rest was skipped.
+  require(std::move(results));
+  written.task = std::move(task);
+  co_return written;
+}
+
+asio::awaitable<Outcome> PgEngine::create(CreateRequest request,
+                                          const IdempotencyRequest* idempotency) {
+  Thread& thread = here();
+  Outcome outcome;
+  outcome.now = wall_now_ms();
+  // Alone, the insert is its own transaction.
+  bool begun = idempotency || (!request.quota_taken && request.monthly_quota > 0) ||
+               !request.depends_on.empty() || !request.parent_task_id.empty();
+  Lease connection = co_await thread.pool->acquire();
+  if (request.assign_best) {
+    std::vector<CreateRequest*> assigning{&request};
+    co_await assign_best(*connection, std::move(assigning), outcome.now);
+  }
+  std::string scope;
+  Params key;
+  std::vector<Step> opening;
+  std::optional<std::size_t> key_step;
+  if (begun) opening.push_back(Step{"BEGIN"});
+  if (idempotency) {
+    scope = scope_of(request.account, *idempotency);
+    key = key_params(scope, *idempotency, outcome.now);
+    key_step = opening.size();
+    opening.push_back(Step{"take_idempotency", &key});
+  }
+  CreateClosing closing = [&](const Task* task, ErrorCode, std::vector<Step>& steps,
+                              std::deque<Params>& params) {
+    if (!task) {
+      steps.push_back(Step{"ROLLBACK"});
+      return;
+    }
+    if (idempotency) {
+      outcome.status = idempotency->success_status;
+      outcome.body = idempotency->render(*task, outcome.now);
+      Params& stored = params.emplace_back(Params().text(scope).integer(outcome.status).bytes(outcome.body));
+      steps.push_back(Step{"store_idempotency", &stored});
+    }
+    if (begun) steps.push_back(Step{"COMMIT"});
+  };
+  CreateWrite written = co_await write_create(*connection, thread, request, outcome.now,
+                                              std::move(opening), key_step, closing);
+  if (written.key_held) {
+    // Stored already: a replay, which the quota does not count.
     require(co_await connection->exec("ROLLBACK"));
     co_return co_await replay(*connection, scope, idempotency->request_hash, outcome.now);
   }
-  require(std::move(results));
-  if (ready) wake(task.account_id, task.type);
-  outcome.task = share(std::move(task));
+  if (written.refused != ErrorCode::none) {
+    outcome.error = written.refused;
+    co_return outcome;
+  }
+  if (written.task->status == TaskStatus::pending) wake(written.task->account_id, written.task->type);
+  outcome.task = share(std::move(*written.task));
   co_return outcome;
 }
 

@@ -172,9 +172,30 @@ CREATE TABLE baton_logs (
 );
 )sql";
 
+// Version 4: schedules. A schedule is its record (store/records) with the columns a
+// lookup needs: next_due is the record's next cron firing, 0 when it does not fire by
+// itself, and the nodes find the due ones through the partial index. A firing's run is
+// kept by (schedule, seq), the last runs_kept of each.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE baton_schedules (
+  id text COLLATE "C" PRIMARY KEY,
+  account_id text COLLATE "C" NOT NULL,
+  next_due bigint NOT NULL,
+  record bytea NOT NULL
+);
+CREATE INDEX baton_schedules_by_account ON baton_schedules (account_id, id);
+CREATE INDEX baton_schedules_due ON baton_schedules (next_due) WHERE next_due > 0;
+CREATE TABLE baton_schedule_runs (
+  schedule_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  record bytea NOT NULL,
+  PRIMARY KEY (schedule_id, seq)
+);
+)sql";
+
 // The migration from version i to i + 1 is kMigrations[i].
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kVersion1, kVersion2,
-                                                                      kVersion3};
+                                                                      kVersion3, kVersion4};
 
 // What a migration's SQL cannot do, in its transaction: version 2 kept no deadline for a
 // gated task, so each one gets its record's.

@@ -7,7 +7,7 @@
 
 namespace baton::pg {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // "" once the schema is at kSchemaVersion; else why it is not (the server cannot be
 // reached, the schema is newer, a statement failed). Blocking: called once at start.

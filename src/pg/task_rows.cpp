@@ -174,6 +174,31 @@ constexpr std::array kStatements = {
     // over a task whose dependents are still to be told (its links are how they will be)
     // and a row another transaction holds. It answers the last id it looked at (null:
     // none), how many it looked at, and how many it deleted.
+    // Schedules (engine_schedules.cpp). due_schedule is the earliest due one that no
+    // other transaction holds: each node locks its own, so a slot fires once (and a run's
+    // key, schedule and seq, would refuse a second).
+    Statement{"insert_schedule",
+              "INSERT INTO baton_schedules (id, next_due, record, account_id) VALUES ($1, $2, $3, $4)"},
+    Statement{"save_schedule", "UPDATE baton_schedules SET next_due = $2, record = $3 WHERE id = $1"},
+    Statement{"count_schedules", "SELECT count(*) FROM baton_schedules WHERE account_id = $1"},
+    Statement{"read_schedule", "SELECT record FROM baton_schedules WHERE id = $1"},
+    Statement{"lock_schedule", "SELECT record FROM baton_schedules WHERE id = $1 FOR UPDATE"},
+    Statement{"list_schedules", "SELECT record FROM baton_schedules WHERE account_id = $1 ORDER BY id"},
+    Statement{"delete_schedule",
+              "WITH gone AS (DELETE FROM baton_schedules WHERE id = $1 AND account_id = $2 "
+              "RETURNING id, record), runs AS (DELETE FROM baton_schedule_runs WHERE schedule_id IN "
+              "(SELECT id FROM gone)) SELECT record FROM gone"},
+    Statement{"due_schedule",
+              "SELECT record FROM baton_schedules WHERE next_due > 0 AND next_due <= $1 "
+              "ORDER BY next_due LIMIT 1 FOR UPDATE SKIP LOCKED"},
+    Statement{"next_due", "SELECT min(next_due) FROM baton_schedules WHERE next_due > 0"},
+    Statement{"insert_run", "INSERT INTO baton_schedule_runs (schedule_id, seq, record) VALUES ($1, $2, $3)"},
+    Statement{"trim_runs", "DELETE FROM baton_schedule_runs WHERE schedule_id = $1 AND seq <= $2"},
+    Statement{"read_runs",
+              "SELECT record FROM baton_schedule_runs WHERE schedule_id = $1 AND seq < $2 "
+              "ORDER BY seq DESC LIMIT $3"},
+    // A key taken for a firing whose create was refused: nothing is stored under it.
+    Statement{"release_idempotency", "DELETE FROM baton_idempotency WHERE scope = $1"},
     Statement{"account_ids", "SELECT id FROM baton_accounts WHERE id > $1 ORDER BY id LIMIT $2"},
     Statement{"purge_tasks",
               "WITH looked AS (SELECT id FROM baton_tasks WHERE account_id = $1 AND status = $2 "

@@ -2,8 +2,8 @@
 // task lifecycle, leases, priorities, idempotency and long polls with the data in
 // PostgreSQL; a restart that keeps nothing of the node's own data directory; several
 // nodes on one database (exactly-once under 32 workers, cross-node wake-ups, a node killed
-// mid-lease, keys known everywhere, dependencies and pauses, acceptance gates); schema
-// migration; and the 501 not_implemented of what this engine does not do yet. Each test has a database of its own in one private PostgreSQL 15
+// mid-lease, keys known everywhere, dependencies and pauses, acceptance gates, schedules);
+// and schema migration. Each test has a database of its own in one private PostgreSQL 15
 // (postgres_cluster.hpp) started for the whole run.
 #define BOOST_TEST_MODULE postgres
 #include <boost/test/unit_test.hpp>
@@ -659,16 +659,6 @@ BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replay
   BOOST_TEST(claimed.task().at("payload").as_object().at("text").as_string().size() == 700u);
 }
 
-BOOST_FIXTURE_TEST_CASE(what_postgres_does_not_do_yet_is_501_not_implemented, PgNode) {
-  create();
-  BATON_CHECK_ERROR(c.get("/v1/schedules", key), "not_implemented");
-  BATON_CHECK_ERROR(c.post("/v1/schedules", key, js({{"name", "n"}, {"cron", "* * * * *"},
-                                                     {"task", {{"type", type}, {"payload", json::object{}}}}})),
-                    "not_implemented");
-  BOOST_TEST(nothing_to_claim() == false);  // the task is still there to claim, and only it
-  BOOST_TEST(nothing_to_claim() == true);
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------
@@ -772,10 +762,11 @@ BOOST_FIXTURE_TEST_CASE(a_gate_stored_by_schema_version_2_still_times_out_after_
                            "'; DROP INDEX baton_tasks_gates; DROP INDEX baton_usage_by_account; "
                            "DROP TABLE baton_workers; DROP TABLE baton_logs; DROP INDEX baton_links_to; "
                            "CREATE INDEX baton_links_waiting ON baton_links (to_id) WHERE kind = 0; "
+                           "DROP TABLE baton_schedules; DROP TABLE baton_schedule_runs; "
                            "UPDATE baton_schema SET version = 2");
   server.restart();
   Client c2 = server.client();
-  BOOST_TEST(db.pg.query(db.name, "SELECT version FROM baton_schema") == "3");
+  BOOST_TEST(db.pg.query(db.name, "SELECT version FROM baton_schema") == "4");
   BOOST_TEST(db.pg.query(db.name, "SELECT lease_expires_at > 0 FROM baton_tasks WHERE id = '" + id + "'") == "t");
   BOOST_TEST(poll_until([&] { return c2.get_task(key, id).task_str("status") == "dead_letter"; }, 10s, 50ms));
   BOOST_TEST(c2.get_task(key, id).task_str("failureReason") == "acceptance_timeout");
@@ -954,6 +945,60 @@ BOOST_AUTO_TEST_CASE(two_nodes_and_32_workers_complete_each_of_2000_tasks_exactl
       BOOST_TEST(list_all(*via, key, "status=claimed&type=" + type).empty());
     }
   }
+}
+
+// Both nodes look for due schedules: each slot fires once, and the schedule goes on
+// firing on B after A, where it was made, is killed. A webhook delivery retried through
+// the other node with its key makes no second task.
+BOOST_FIXTURE_TEST_CASE(a_schedule_fires_once_a_slot_on_two_nodes_and_goes_on_when_one_dies, TwoNodes) {
+  const std::string key = ca.register_key();
+  const std::string type = "tick_" + unique_suffix();
+  Response made = ca.post("/v1/schedules", key,
+                          js({{"cron", "* * * * * *"}, {"webhook", true},
+                              {"task", {{"type", type}, {"payload", {{"n", 1}}}}}}));
+  BATON_REQUIRE_STATUS(made, 201);
+  const std::string id(made.obj().at("schedule").at("id").as_string());
+  const std::string url(made.obj().at("webhook").at("url").as_string());
+  auto runs = [&]() {
+    Response r = cb.get("/v1/schedules/" + id + "/runs?limit=100", key);
+    BATON_REQUIRE_STATUS(r, 200);
+    return r.obj().at("runs").as_array();
+  };
+  Response once = ca.post(url, "", js({{"n", 2}}), {{"Idempotency-Key", "delivery-1"}});
+  BATON_REQUIRE_STATUS(once, 201);
+  Response again = cb.post(url, "", js({{"n", 2}}), {{"Idempotency-Key", "delivery-1"}});
+  BATON_REQUIRE_STATUS(again, 201);
+  BOOST_TEST(again.task_id() == once.task_id());
+
+  std::this_thread::sleep_for(3s);
+  node_a.kill9();
+  const std::size_t before_kill = runs().size();
+  std::this_thread::sleep_for(3500ms);
+  BATON_REQUIRE_STATUS(cb.request("PATCH", "/v1/schedules/" + id, js({{"enabled", false}}),
+                                  {{"Authorization", "Bearer " + key}}),
+                       200);
+  json::array all = runs();
+  BOOST_TEST(all.size() >= before_kill + 2, "B fired " << all.size() - before_kill << " after A died");
+  std::set<std::string> dues, tasks;
+  int webhooks = 0;
+  std::int64_t seq = all[0].at("seq").as_int64();
+  for (const json::value& run : all) {
+    BOOST_TEST(run.at("seq").as_int64() == seq--);  // no gap, no repeat
+    BOOST_REQUIRE_MESSAGE(run.at("task_id").is_string(), json::serialize(run));
+    BOOST_TEST(tasks.insert(std::string(run.at("task_id").as_string())).second);
+    if (run.at("trigger").as_string() == "webhook") {
+      ++webhooks;
+    } else {
+      BOOST_TEST(run.at("trigger").as_string() == "cron");
+      BOOST_TEST(dues.insert(std::string(run.at("due_at").as_string())).second, "slot fired twice");
+    }
+  }
+  BOOST_TEST(seq == 0);
+  BOOST_TEST(webhooks == 1);
+  // The tasks of the type are exactly the firings'.
+  Response listed = cb.list_tasks(key, "limit=100&type=" + type);
+  BATON_REQUIRE_STATUS(listed, 200);
+  BOOST_TEST(listed.obj().at("tasks").as_array().size() == all.size());
 }
 
 BOOST_AUTO_TEST_CASE(a_long_poll_on_one_node_is_woken_by_a_create_on_another) {
