@@ -193,14 +193,7 @@ asio::awaitable<RunPage> LocalEngine::schedule_runs(std::string account, std::st
     co_return page;
   }
   page.runs = store::read_schedule_runs(db_, *ulid, before, limit);
-  for (const ScheduleRun& run : page.runs) {
-    std::shared_ptr<const Task> task;
-    if (!run.task_id.empty()) {
-      Outcome read = co_await get(account, run.task_id);
-      if (read.ok()) task = read.task;
-    }
-    page.tasks.push_back(std::move(task));
-  }
+  co_await add_run_tasks(*this, account, page);
   co_return page;
 }
 

@@ -65,6 +65,17 @@ ScheduleRun begin_run(Schedule& record, const ScheduleClock& clock, RunTrigger t
   return run;
 }
 
+boost::asio::awaitable<void> add_run_tasks(TaskEngine& engine, const std::string& account, RunPage& page) {
+  for (const ScheduleRun& run : page.runs) {
+    std::shared_ptr<const Task> task;
+    if (!run.task_id.empty()) {
+      Outcome read = co_await engine.get(account, run.task_id);
+      if (read.ok()) task = read.task;
+    }
+    page.tasks.push_back(std::move(task));
+  }
+}
+
 void end_run(Schedule& record, ScheduleRun& run, const std::string& task_id, ErrorCode error) {
   if (!task_id.empty()) {
     run.task_id = task_id;

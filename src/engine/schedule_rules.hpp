@@ -49,4 +49,8 @@ ScheduleRun begin_run(Schedule& record, const ScheduleClock& clock, RunTrigger t
 // The run's task, once decided: made (task_id), or refused with `error`.
 void end_run(Schedule& record, ScheduleRun& run, const std::string& task_id, ErrorCode error);
 
+// Each of the page's runs' task as it is now (null: none was made, or it has since been
+// purged), read through `engine`.
+boost::asio::awaitable<void> add_run_tasks(TaskEngine& engine, const std::string& account, RunPage& page);
+
 }  // namespace baton

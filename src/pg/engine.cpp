@@ -1,6 +1,6 @@
 // PgEngine's threads, long polls and the LISTEN connection. The sweeper is in
 // engine_sweeper.cpp, the operations on tasks in engine_tasks.cpp, the plan's limits in
-// engine_limits.cpp, and what is not offered on PostgreSQL yet in engine_unbuilt.cpp.
+// engine_limits.cpp, and the schedules' loop in engine_schedules.cpp.
 #include "pg/engine.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -109,6 +109,7 @@ void PgEngine::start() {
 void PgEngine::begin_shutdown() {
   shutting_down_ = true;
   end_log_streams("shutting_down");
+  schedules_changed();  // the schedules loop sees the shutdown now
   std::lock_guard lock(waiting_mutex_);
   for (Waiter* waiter : waiting_) wake_waiter(waiter);
 }

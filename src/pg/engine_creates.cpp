@@ -73,14 +73,17 @@ asio::awaitable<PgEngine::CreateWrite> PgEngine::write_create(Connection& connec
   }
   if (quota > 0 || linked) {
     // The linked tasks and the month's count are read before the task is made.
-    std::vector<Step> opening = std::exchange(steps, {});
-    std::vector<Result> opened = co_await connection.pipeline(std::move(opening));
-    if (key_step && key_held(opened[*key_step])) {
-      written.key_held = true;
-      co_return written;
+    std::vector<Result> opened;
+    if (!steps.empty()) {
+      std::vector<Step> opening = std::exchange(steps, {});
+      opened = co_await connection.pipeline(std::move(opening));
+      if (key_step && key_held(opened[*key_step])) {
+        written.key_held = true;
+        co_return written;
+      }
+      key_step.reset();
+      opened = require(std::move(opened));
     }
-    key_step.reset();
-    opened = require(std::move(opened));
     ErrorCode refused = ErrorCode::none;
     if (linked) {
       refused = resolve_links(dependencies_step ? &opened[*dependencies_step] : nullptr,
@@ -225,6 +228,7 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
   std::vector<Params> params;
   params.reserve(4 * tasks.size());
   std::vector<std::size_t> key_steps;
+  UsageSum usage(batch.now);  // one row per type, after the items
   batch.items.resize(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     Outcome& item = batch.items[i];
@@ -244,14 +248,14 @@ asio::awaitable<BatchOutcome> PgEngine::create_batch(std::vector<CreateRequest> 
                                           ? insert_notify_params(tasks[i], ready_notice(account, tasks[i].type))
                                           : insert_params(tasks[i]));
     steps.push_back(Step{insert, &row});
-    if (Params usage; usage_params(usage, nullptr, tasks[i], batch.now)) {
-      steps.push_back(Step{"add_usage", &params.emplace_back(std::move(usage))});
-    }
+    usage.add(nullptr, tasks[i]);
     if (idempotency) {
       Params& stored = params.emplace_back(Params().text(scope).integer(item.status).bytes(item.body));
       steps.push_back(Step{"store_idempotency", &stored});
     }
   }
+  const std::vector<Params> usage_rows = usage.rows();
+  for (const Params& usage_row : usage_rows) steps.push_back(Step{"add_usage", &usage_row});
   steps.push_back(Step{"COMMIT"});
   std::vector<Result> results = co_await commit(*connection, std::move(steps), static_cast<int>(tasks.size()));
   for (std::size_t step : key_steps) {

@@ -23,9 +23,12 @@ namespace {
 // Each node looks for due schedules at the earliest due time it read, and at least this
 // often: a schedule made or changed on another node is seen within this.
 constexpr Millis kSchedulePollMs = 1000;
-// A firing is missed (the schedule's missed policy decides), rather than late, once the
-// slot after it has passed by this much too: nodes cannot tell a restart from a delay.
-constexpr Millis kMissedAfterMs = 1000;
+// A due schedule another transaction holds (a firing, a trigger, a change) is looked at
+// again after this, not at once.
+constexpr Millis kHeldPollMs = 50;
+// A firing this late is missed (the schedule's missed policy decides): every node that
+// is up looks at least every kSchedulePollMs, so no node ran when it was due.
+constexpr Millis kMissedAfterMs = 2 * kSchedulePollMs;
 // Due schedules fired per look, before the next due time is read again.
 constexpr int kFiringsPerLook = 64;
 
@@ -84,6 +87,8 @@ asio::awaitable<ScheduleOutcome> PgEngine::create_schedule(Schedule schedule, in
   std::vector<Step> opening{Step{"BEGIN"}, Step{"lock_account", &account},
                             Step{"count_schedules", &account}};
   std::vector<Result> opened = require(co_await connection->pipeline(std::move(opening)));
+  // No row, no lock: the count would race. Every key's account has its row.
+  if (opened[1].rows() != 1) throw StorageError("postgres: account " + schedule.account + " has no row to lock");
   if (std::int64_t count = opened[2].integer(0, 0); count >= max_per_account) {
     require(co_await connection->exec("ROLLBACK"));
     co_return schedule_error(ErrorCode::invalid_request,
@@ -139,10 +144,15 @@ asio::awaitable<ScheduleOutcome> PgEngine::delete_schedule(std::string account, 
   if (!parse_schedule_id(id)) co_return schedule_error(ErrorCode::not_found);
   Thread& thread = here();
   Lease connection = co_await thread.pool->acquire();
-  Result gone = require(co_await connection->run("delete_schedule", Params().text(id).text(account)));
-  if (gone.rows() == 0) co_return schedule_error(ErrorCode::not_found);
+  // Locked first, so that the runs deleted after include those of a firing that held it.
+  Params key = Params().text(id);
+  Params owned = Params().text(id).text(account);
+  std::vector<Step> steps{Step{"BEGIN"}, Step{"lock_schedule", &key}, Step{"delete_schedule", &owned},
+                          Step{"COMMIT"}};
+  std::vector<Result> done = require(co_await connection->pipeline(std::move(steps)));
+  if (done[2].rows() == 0) co_return schedule_error(ErrorCode::not_found);
   ScheduleOutcome outcome;
-  outcome.schedule = std::make_shared<const Schedule>(schedule_of(gone, 0));
+  outcome.schedule = std::make_shared<const Schedule>(schedule_of(done[2], 0));
   co_return outcome;
 }
 
@@ -264,8 +274,9 @@ asio::awaitable<void> PgEngine::fire_locked(Connection& connection, Thread& thre
       co_await assign_best(connection, std::move(assigning), now);
     }
     std::vector<Step> opening;  // the transaction is open: the schedule is locked in it
+    std::optional<std::size_t> no_key;  // a firing's key, if any, is taken already
     CreateWrite written = co_await write_create(connection, thread, request, now, std::move(opening),
-                                                std::nullopt, closing);
+                                                no_key, closing);
     if (written.refused != ErrorCode::none) {
       fired.task.error = written.refused;
     } else {
@@ -282,8 +293,7 @@ asio::awaitable<void> PgEngine::fire_on_time(Connection& connection, Thread& thr
   if (!std::holds_alternative<ScheduleClock>(clock)) {
     // Stored by a release that read its expression otherwise: it no longer fires by itself.
     record.next_due = 0;
-  } else if (Millis after = next_due_after(std::get<ScheduleClock>(clock), true, record.next_due);
-             after != 0 && after + kMissedAfterMs <= now) {
+  } else if (record.next_due + kMissedAfterMs <= now) {
     // Missed (no node ran while it was due): skipped, or fired once for all it missed.
     if (record.missed == MissedPolicy::run_once) {
       FireOutcome fired;
@@ -323,7 +333,8 @@ asio::awaitable<void> PgEngine::skip_firing(Connection& connection, const std::s
 
 asio::awaitable<Millis> PgEngine::fire_due(Thread& thread) {
   Lease connection = co_await thread.pool->acquire();
-  for (int firings = 0; firings < kFiringsPerLook && !shutting_down_; ++firings) {
+  int firings = 0;
+  for (; firings < kFiringsPerLook && !shutting_down_; ++firings) {
     Millis now = wall_now_ms();
     Params at = Params().integer(now);
     std::vector<Step> opening{Step{"BEGIN"}, Step{"due_schedule", &at}};
@@ -332,10 +343,19 @@ asio::awaitable<Millis> PgEngine::fire_due(Thread& thread) {
       require(co_await connection->exec("ROLLBACK"));
       break;
     }
-    Schedule record = schedule_of(opened[1], 0);
+    const std::string id = opened[1].text(0, 0);
+    std::optional<Schedule> record = records::decode_schedule(opened[1].bytes(0, 1));
+    if (!record) {
+      // Not Baton's: it stops firing (and holds up no other schedule) until changed.
+      note_failure(Failure::schedule_firing, "schedule firing", "the record of " + id + " does not decode");
+      Params stopped = Params().text(id);
+      std::vector<Step> steps{Step{"stop_schedule", &stopped}, Step{"COMMIT"}};
+      require(co_await connection->pipeline(std::move(steps)));
+      continue;
+    }
     bool failed = false;
     try {
-      co_await fire_on_time(*connection, thread, record, now);
+      co_await fire_on_time(*connection, thread, *record, now);
     } catch (const std::exception& failure) {
       if (connection->broken()) throw;
       note_failure(Failure::schedule_firing, "schedule firing", failure.what());
@@ -344,11 +364,14 @@ asio::awaitable<Millis> PgEngine::fire_due(Thread& thread) {
     if (failed) {
       // One firing lost rather than a schedule gone quiet: it moves on to its next slot.
       require(co_await connection->exec("ROLLBACK"));
-      co_await skip_firing(*connection, record.id);
+      co_await skip_firing(*connection, id);
     }
   }
   Result next = require(co_await connection->run("next_due", Params()));
-  co_return next.is_null(0, 0) ? 0 : next.integer(0, 0);
+  Millis due = next.is_null(0, 0) ? 0 : next.integer(0, 0);
+  // Due and not taken: another transaction holds it, which takes a few round trips.
+  if (firings == 0 && due > 0 && due <= wall_now_ms()) due = wall_now_ms() + kHeldPollMs;
+  co_return due;
 }
 
 asio::awaitable<void> PgEngine::run_schedules() {
@@ -391,14 +414,7 @@ asio::awaitable<RunPage> PgEngine::schedule_runs(std::string account, std::strin
   }
   page.error = ErrorCode::none;
   // Each run's task as it is now, with the connection given back (get takes one).
-  for (const ScheduleRun& run : page.runs) {
-    std::shared_ptr<const Task> task;
-    if (!run.task_id.empty()) {
-      Outcome read = co_await get(account, run.task_id);
-      if (read.ok()) task = read.task;
-    }
-    page.tasks.push_back(std::move(task));
-  }
+  co_await add_run_tasks(*this, account, page);
   co_return page;
 }
 

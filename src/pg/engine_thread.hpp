@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "core/usage.hpp"
 #include "core/ulid.hpp"
 #include "pg/engine.hpp"
 #include "pg/pool.hpp"
@@ -82,6 +84,20 @@ void require_updated(const Result& updated, const Task& task);
 // The parameters of add_usage for the transition before -> after (before null: a
 // create) decided at `now`; false when it changes no figure (nothing to add).
 bool usage_params(Params& out, const Task* before, const Task& after, Millis now);
+
+// What the transitions of one transaction decided at `now` add to usage, summed into one
+// add_usage row per (account, type): a batch of a thousand creates adds one row, not a
+// thousand, so the fold and the reports have fewer rows to read.
+class UsageSum {
+ public:
+  explicit UsageSum(Millis now) : now_(now) {}
+  void add(const Task* before, const Task& after);
+  std::vector<Params> rows() const;  // the parameters of each add_usage
+
+ private:
+  Millis now_;
+  std::map<std::pair<std::string, std::string>, UsageCounts> sums_;
+};
 
 // The parameters of add_worker for the transition before -> after decided at `now`;
 // false when it concerns no named worker (engine_workers.cpp).

@@ -13,12 +13,13 @@ namespace baton::pg {
 
 namespace asio = boost::asio;
 
+namespace {
+
 // The figures go in the columns' order (BATON_USAGE_FIGURES in task_rows.cpp), as
 // usage() reads them back.
-bool usage_params(Params& out, const Task* before, const Task& after, Millis now) {
-  UsageCounts change = usage_change(before, after, now);
-  if (change.empty()) return false;
-  out.text(after.account_id).integer(usage_hour(now)).text(after.type);
+Params usage_row(const std::string& account, const std::string& type, Millis now, const UsageCounts& change) {
+  Params out;
+  out.text(account).integer(usage_hour(now)).text(type);
   for (std::int64_t figure : {change.created, change.claimed, change.completed, change.failed,
                               change.dead_lettered, change.cancelled, change.wait_ms_total, change.runs,
                               change.run_ms_total, change.cost.input_tokens, change.cost.output_tokens,
@@ -26,7 +27,28 @@ bool usage_params(Params& out, const Task* before, const Task& after, Millis now
                               change.cost.subrequests}) {
     out.integer(figure);
   }
+  return out;
+}
+
+}  // namespace
+
+bool usage_params(Params& out, const Task* before, const Task& after, Millis now) {
+  UsageCounts change = usage_change(before, after, now);
+  if (change.empty()) return false;
+  out = usage_row(after.account_id, after.type, now, change);
   return true;
+}
+
+void UsageSum::add(const Task* before, const Task& after) {
+  UsageCounts change = usage_change(before, after, now_);
+  if (!change.empty()) sums_[{after.account_id, after.type}].add(change);
+}
+
+std::vector<Params> UsageSum::rows() const {
+  std::vector<Params> rows;
+  rows.reserve(sums_.size());
+  for (const auto& [queue, counts] : sums_) rows.push_back(usage_row(queue.first, queue.second, now_, counts));
+  return rows;
 }
 
 asio::awaitable<void> PgEngine::fold_usage(Thread& thread, Millis now) {

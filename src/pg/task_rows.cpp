@@ -174,6 +174,19 @@ constexpr std::array kStatements = {
     // over a task whose dependents are still to be told (its links are how they will be)
     // and a row another transaction holds. It answers the last id it looked at (null:
     // none), how many it looked at, and how many it deleted.
+    Statement{"account_ids", "SELECT id FROM baton_accounts WHERE id > $1 ORDER BY id LIMIT $2"},
+    Statement{"purge_tasks",
+              "WITH looked AS (SELECT id FROM baton_tasks WHERE account_id = $1 AND status = $2 "
+              "AND id > $3 AND id < $6 ORDER BY id LIMIT $4), "
+              "doomed AS (SELECT t.id FROM baton_tasks t JOIN looked USING (id) WHERE t.status = $2 "
+              "AND t.updated_at < $5 AND NOT EXISTS (SELECT 1 FROM baton_links l WHERE l.from_id = t.id "
+              "AND l.kind = 0) FOR UPDATE OF t SKIP LOCKED), "
+              "gone AS (DELETE FROM baton_tasks WHERE id IN (SELECT id FROM doomed) RETURNING id), "
+              "unlinked_from AS (DELETE FROM baton_links WHERE from_id IN (SELECT id FROM gone)), "
+              "unlinked_to AS (DELETE FROM baton_links WHERE to_id IN (SELECT id FROM gone)), "
+              "unlogged AS (DELETE FROM baton_logs WHERE task_id IN (SELECT id FROM gone)) "
+              "SELECT (SELECT max(id) FROM looked), (SELECT count(*) FROM looked), "
+              "(SELECT count(*) FROM gone)"},
     // Schedules (engine_schedules.cpp). due_schedule is the earliest due one that no
     // other transaction holds: each node locks its own, so a slot fires once (and a run's
     // key, schedule and seq, would refuse a second).
@@ -189,8 +202,9 @@ constexpr std::array kStatements = {
               "RETURNING id, record), runs AS (DELETE FROM baton_schedule_runs WHERE schedule_id IN "
               "(SELECT id FROM gone)) SELECT record FROM gone"},
     Statement{"due_schedule",
-              "SELECT record FROM baton_schedules WHERE next_due > 0 AND next_due <= $1 "
+              "SELECT id, record FROM baton_schedules WHERE next_due > 0 AND next_due <= $1 "
               "ORDER BY next_due LIMIT 1 FOR UPDATE SKIP LOCKED"},
+    Statement{"stop_schedule", "UPDATE baton_schedules SET next_due = 0 WHERE id = $1"},
     Statement{"next_due", "SELECT min(next_due) FROM baton_schedules WHERE next_due > 0"},
     Statement{"insert_run", "INSERT INTO baton_schedule_runs (schedule_id, seq, record) VALUES ($1, $2, $3)"},
     Statement{"trim_runs", "DELETE FROM baton_schedule_runs WHERE schedule_id = $1 AND seq <= $2"},
@@ -199,19 +213,6 @@ constexpr std::array kStatements = {
               "ORDER BY seq DESC LIMIT $3"},
     // A key taken for a firing whose create was refused: nothing is stored under it.
     Statement{"release_idempotency", "DELETE FROM baton_idempotency WHERE scope = $1"},
-    Statement{"account_ids", "SELECT id FROM baton_accounts WHERE id > $1 ORDER BY id LIMIT $2"},
-    Statement{"purge_tasks",
-              "WITH looked AS (SELECT id FROM baton_tasks WHERE account_id = $1 AND status = $2 "
-              "AND id > $3 AND id < $6 ORDER BY id LIMIT $4), "
-              "doomed AS (SELECT t.id FROM baton_tasks t JOIN looked USING (id) WHERE t.status = $2 "
-              "AND t.updated_at < $5 AND NOT EXISTS (SELECT 1 FROM baton_links l WHERE l.from_id = t.id "
-              "AND l.kind = 0) FOR UPDATE OF t SKIP LOCKED), "
-              "gone AS (DELETE FROM baton_tasks WHERE id IN (SELECT id FROM doomed) RETURNING id), "
-              "unlinked_from AS (DELETE FROM baton_links WHERE from_id IN (SELECT id FROM gone)), "
-              "unlinked_to AS (DELETE FROM baton_links WHERE to_id IN (SELECT id FROM gone)), "
-              "unlogged AS (DELETE FROM baton_logs WHERE task_id IN (SELECT id FROM gone)) "
-              "SELECT (SELECT max(id) FROM looked), (SELECT count(*) FROM looked), "
-              "(SELECT count(*) FROM gone)"},
 };
 
 #undef BATON_TASK_COLUMNS

@@ -659,6 +659,29 @@ BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replay
   BOOST_TEST(claimed.task().at("payload").as_object().at("text").as_string().size() == 700u);
 }
 
+// A schedule's row that is not Baton's (its record does not decode) stops firing and is
+// reported; the node's other schedules go on.
+BOOST_FIXTURE_TEST_CASE(a_schedule_row_that_does_not_decode_holds_up_no_other, PgNode) {
+  auto made = [&](const char* name) {
+    Response r = c.post("/v1/schedules", key,
+                        js({{"name", name}, {"cron", "* * * * * *"},
+                            {"task", {{"type", type}, {"payload", json::object{}}}}}));
+    BATON_REQUIRE_STATUS(r, 201);
+    return std::string(r.obj().at("schedule").at("id").as_string());
+  };
+  const std::string bad = made("bad");
+  // Due long ago, so that it is the first a look takes.
+  db.pg.query(db.name, "UPDATE baton_schedules SET record = '\\x00ff'::bytea, next_due = 1 WHERE id = '" +
+                           bad + "'");
+  const std::string good = made("good");
+  BOOST_TEST(poll_until([&] { return c.get("/v1/schedules/" + good, key).obj().at("schedule").at("runs").as_int64() >= 2; },
+                        10s, 50ms));
+  BOOST_TEST(db.pg.query(db.name, "SELECT next_due FROM baton_schedules WHERE id = '" + bad + "'") == "0");
+  Response health = c.get("/health", "");
+  BATON_REQUIRE_STATUS(health, 200);
+  BOOST_TEST(health.obj().at("failures").at("schedule_firing").as_int64() >= 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------
