@@ -47,6 +47,7 @@ struct Config {
   bool workflow = false;
   std::string limited_plan, admin_key;  // --limited-plan, --admin-key
   long history = 0;  // --history: terminal tasks made before the history phases
+  long depth = 0;    // --depth: pending tasks before the deep claims phase
   double rate = 0;  // --rate: requests/s of the open-loop phase (0: no such phase)
   int streams = 0;  // --streams: idle log streams held during a lifecycle phase
   bool scrape_metrics = false;  // --scrape-metrics: the lifecycle with GET /metrics each second
@@ -432,11 +433,34 @@ awaitable<void> preload_worker(const Config& cfg, Stats& st, std::atomic<long>& 
 // ---- History (--history) ----
 // Makes terminal tasks of `type` until `left` runs out: a batch of 100 created, claimed
 // with max_tasks 100, each completed.
+// The body of a batch create of 100 tasks of `type`.
+std::string batch_of_100(const std::string& type) {
+  std::string body = R"({"tasks":[)";
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) body += ',';
+    body += create_body(type, static_cast<uint64_t>(i));
+  }
+  return body + "]}";
+}
+
+// Makes `left` pending tasks of `type`, 100 a request; cycles counts the tasks made.
+awaitable<void> backlog_worker(const Config& cfg, Stats& st, std::atomic<long>& left, std::string type) {
+  Conn c(co_await asio::this_coro::executor);
+  const std::string batch_body = batch_of_100(type);
+  while (left.fetch_sub(100) > 0) {
+    auto t0 = Clock::now();
+    Reply r = co_await exchange(c, cfg, http::verb::post, "/v1/tasks/batch", batch_body, 60s);
+    if (account(st, nullptr, CREATE, t0, r)) {
+      st.cycles += 100;
+    } else if (r.status == 0) {
+      co_await pause(20ms);
+    }
+  }
+}
+
 awaitable<void> history_worker(const Config& cfg, Stats& st, std::atomic<long>& left, std::string type) {
   Conn c(co_await asio::this_coro::executor);
-  std::string items;
-  for (int i = 0; i < 100; ++i) items += (i ? "," : "") + create_body(type, static_cast<uint64_t>(i));
-  const std::string batch_body = R"({"tasks":[)" + items + "]}";
+  const std::string batch_body = batch_of_100(type);
   const std::string claim = json::serialize(json::object{{"type", type}, {"worker_id", "history"},
                                                          {"max_tasks", 100}});
   while (left.fetch_sub(100) > 0) {
@@ -753,6 +777,10 @@ int main(int argc, char** argv) {
       "history", po::value(&cfg.history),
       "add the history phases: listings and the lifecycle measured, then N completed tasks made "
       "(batches of 100), then the same measured again; the figures are after/before ratios")(
+      "depth", po::value(&cfg.depth),
+      "add the depth phases: the lifecycle of one type with 1000 of its tasks pending, then with N "
+      "(made in batches of 100); claims take the oldest, creates refill, so each phase holds its depth; "
+      "the figure is the claim p99 deep/shallow ratio; with --rate, the two phases are open-loop at that rate")(
       "rate", po::value(&cfg.rate),
       "add an open-loop phase: lifecycle requests at R requests/s (R/3 task cycles/s), with at most --workers connections")(
       "streams", po::value(&cfg.streams),
@@ -806,6 +834,8 @@ int main(int argc, char** argv) {
   if (vm.count("preload") && cfg.preload < 1) return bad("--preload must be >= 1");
   if (vm.count("streams") && (cfg.streams < 1 || cfg.streams > 100000)) return bad("--streams must be 1-100000");
   if (cfg.fan_out < 1 || cfg.fan_out > 10000) return bad("--fan-out must be 1-10000");
+  if (vm.count("depth") && (cfg.depth < 1000 || cfg.depth > 100000000)) return bad("--depth must be 1000-100000000");
+  if (cfg.depth > 0 && cfg.types != 1) return bad("--depth needs --types 1 (its phases fill one type)");
   if (vm.count("rate") && !(cfg.rate >= 3 && cfg.rate <= 1e6)) return bad("--rate must be 3-1000000 requests/s");
   if (!bench::valid_type(cfg.type)) return bad("--type must be 1-100 chars of [A-Za-z0-9_-]");
   if (cfg.claim_check && key.empty() && !cfg.preload) return bad("--claim-check needs --key or --preload");
@@ -950,6 +980,7 @@ int main(int argc, char** argv) {
       if (cfg.typeless) rep.text("lifecycle claims", "typeless");
       // One measured phase of create -> claim -> complete cycles; figures named `name`
       // (per operation with `op_prefix`). Returns its requests/s.
+      Stats last_cycle;  // the last cycle phase's, for figures drawn from two phases
       auto cycle_phase = [&](const std::string& name, const std::string& op_prefix,
                              const std::string& phase_type, auto worker) {
         auto phase_start = Clock::now() + secs(cfg.warmup);
@@ -967,6 +998,7 @@ int main(int argc, char** argv) {
         rep.num(name + " empty claims", static_cast<double>(st.empty_claims), 0);
         rep.num(name + " errors", static_cast<double>(st.errors), 0);
         cpu.report(rep, name, st.requests);
+        last_cycle = std::move(st);
         return rps;
       };
       double life_rps = cycle_phase("lifecycle", "", type, lifecycle_worker);
@@ -1111,15 +1143,17 @@ int main(int argc, char** argv) {
         rep.num("limited/unlimited ratio",
                 unlimited_rps > 0 ? std::optional<double>(limited_rps / unlimited_rps) : std::nullopt, 3);
       }
-      if (cfg.rate > 0) {
+      // An open-loop phase: lifecycle requests at --rate, of `phase_type`; figures named
+      // `name`.
+      auto rate_phase = [&](const std::string& name, const std::string& phase_type) {
         auto phase_start = Clock::now() + secs(cfg.warmup);
         Window window{phase_start, phase_start + secs(cfg.seconds)};
         CpuWindow cpu(server_pids(cfg), window);
         asio::io_context io(1);
         Stats st;
         ConnectionPool pool(io.get_executor(), cfg.workers);
-        json::object claim{{"worker_id", "rate"}, {"type", type + "_rate"}};
-        RateRun run{cfg, st, window, pool, type + "_rate", json::serialize(claim)};
+        json::object claim{{"worker_id", "rate"}, {"type", phase_type}};
+        RateRun run{cfg, st, window, pool, phase_type, json::serialize(claim)};
         CommitCounters before, after;
         auto at_edges = std::thread([&] {
           std::this_thread::sleep_until(window.start);
@@ -1132,15 +1166,53 @@ int main(int argc, char** argv) {
         });
         run_io(io);
         at_edges.join();
-        rep.num("rate target requests/s", cfg.rate, 0);
-        rep.num("rate requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
-        rep.num("rate tasks/s", static_cast<double>(st.cycles) / cfg.seconds, 0);
-        rep.num("rate connections", pool.opened(), 0);
-        rep.ops(st, {CREATE, CLAIM, COMPLETE}, "rate ");
-        rep.num("rate empty claims", static_cast<double>(st.empty_claims), 0);
-        rep.num("rate errors", static_cast<double>(st.errors), 0);
-        cpu.report(rep, "rate", st.requests);
-        report_commit(rep, "rate", before, after);
+        rep.num(name + " target requests/s", cfg.rate, 0);
+        rep.num(name + " requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
+        rep.num(name + " tasks/s", static_cast<double>(st.cycles) / cfg.seconds, 0);
+        rep.num(name + " connections", pool.opened(), 0);
+        rep.ops(st, {CREATE, CLAIM, COMPLETE}, name + " ");
+        rep.num(name + " empty claims", static_cast<double>(st.empty_claims), 0);
+        rep.num(name + " errors", static_cast<double>(st.errors), 0);
+        cpu.report(rep, name, st.requests);
+        report_commit(rep, name, before, after);
+        return st;
+      };
+      if (cfg.rate > 0) rate_phase("rate", type + "_rate");
+      if (cfg.depth > 0) {
+        // Claims as the backlog deepens. Each claim takes the backlog's oldest task and
+        // each create adds one, so a phase runs at the depth made before it. With --rate,
+        // the phases are open-loop at that rate: the claims' latency without queueing.
+        constexpr long kShallow = 1000;
+        const std::string deep = type + "_depth";
+        auto fill = [&](long count, const std::string& name) {
+          std::atomic<long> left{count};
+          auto t0 = Clock::now();
+          Stats made = run_workers(cfg, [&](Stats& s, int) { return backlog_worker(cfg, s, left, deep); });
+          rep.num(name + " tasks made", static_cast<double>(made.cycles), 0);
+          rep.num(name + " seconds", std::chrono::duration<double>(Clock::now() - t0).count(), 1);
+          rep.num(name + " errors", static_cast<double>(made.errors), 0);
+          // What making the backlog sets off in the storage (RocksDB's flushes and
+          // compactions, PostgreSQL's autovacuum and checkpoints) is the cost of making
+          // it, not of having it: it is left to end first.
+          constexpr auto kSettle = 30s;
+          rep.num(name + " settle seconds", std::chrono::duration<double>(kSettle).count(), 0);
+          std::this_thread::sleep_for(kSettle);
+        };
+        fill(kShallow, "shallow backlog");
+        auto depth_phase = [&](const std::string& name) {
+          if (cfg.rate > 0) return rate_phase(name, deep);
+          cycle_phase(name, name + " ", deep, lifecycle_worker);
+          return std::move(last_cycle);
+        };
+        Stats shallow = depth_phase("shallow");
+        std::optional<double> shallow_p99 = percentile_ms(shallow.lat_us[CLAIM], 0.99);
+        fill(cfg.depth - kShallow, "deep backlog");
+        Stats deeper = depth_phase("deep");
+        std::optional<double> deep_p99 = percentile_ms(deeper.lat_us[CLAIM], 0.99);
+        rep.num("claim p99 deep/shallow ratio",
+                shallow_p99 && deep_p99 && *shallow_p99 > 0 ? std::optional<double>(*deep_p99 / *shallow_p99)
+                                                            : std::nullopt,
+                2);
       }
       if (cfg.workflow) {
         // Creates, one per request and 100 per batch, then claims, one per request and 10

@@ -355,7 +355,12 @@ struct Report {
   }
   std::string json_line() const {
     std::string out = "{";
-    for (auto& [k, v] : fields) out += (out.size() > 1 ? "," : "") + json::serialize(json::value(k)) + ":" + v;
+    for (auto& [k, v] : fields) {
+      if (out.size() > 1) out += ',';
+      out += json::serialize(json::value(k));
+      out += ':';
+      out += v;
+    }
     return out + "}";
   }
   // `prefix` names a second run of the same operations ("mcp ").
