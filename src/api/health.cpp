@@ -17,22 +17,27 @@ boost::asio::awaitable<Result> get_health(Services& services, Call&) {
   out.append(std::to_string((wall_now_ms() - services.started_at) / 1000));
   out.append(",\"shards\":");
   out.append(std::to_string(stats.shards));
-  out.append(",\"storage\":{\"engine\":\"rocksdb\",\"writable\":");
+  out.append(",\"storage\":{\"engine\":");
+  append_json_string(out, services.config.storage.engine);
+  out.append(",\"writable\":");
   out.append(stats.storage_writable ? "true" : "false");
-  out.append(",\"sync\":");
-  append_json_string(out, to_string(services.config.storage.sync));
   // ,"name":number
   auto number = [&out](std::string_view name, std::uint64_t value) {
     out.append(",\"").append(name).append("\":").append(std::to_string(value));
   };
-  number("commit_writes", stats.commit_writes);
-  number("commit_ops", stats.commit_ops);
-  out.append(",\"commit_us\":{\"wait\":").append(std::to_string(stats.commit_wait_us));
-  number("write", stats.commit_write_us);
-  number("back_to_shard", stats.commit_back_to_shard_us);
-  out.append("}");
-  number("wal_spares_used", stats.wal_spares_used);
-  number("wal_spares_missed", stats.wal_spares_missed);
+  // The group commit and the spare WAL files are the embedded engine's own.
+  if (services.config.storage.engine == "rocksdb") {
+    out.append(",\"sync\":");
+    append_json_string(out, to_string(services.config.storage.sync));
+    number("commit_writes", stats.commit_writes);
+    number("commit_ops", stats.commit_ops);
+    out.append(",\"commit_us\":{\"wait\":").append(std::to_string(stats.commit_wait_us));
+    number("write", stats.commit_write_us);
+    number("back_to_shard", stats.commit_back_to_shard_us);
+    out.append("}");
+    number("wal_spares_used", stats.wal_spares_used);
+    number("wal_spares_missed", stats.wal_spares_missed);
+  }
   number("failures", stats.storage_failures);
   number("recoveries", stats.storage_recoveries);
   if (!stats.storage_writable) {

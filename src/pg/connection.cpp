@@ -2,6 +2,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fcntl.h>
@@ -131,43 +132,95 @@ Connection::~Connection() {
   if (conn_) PQfinish(conn_);
 }
 
-std::unique_ptr<Connection> Connection::open(asio::io_context& io, const std::string& url,
-                                             std::span<const Statement> statements,
-                                             std::string& error) {
-  pg_conn* conn = open_connection(url);
-  if (!conn || PQstatus(conn) != CONNECTION_OK) {
+asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::io_context& io, const std::string& url,
+                                                                 std::span<const Statement> statements,
+                                                                 std::string& error) {
+  using asio::experimental::awaitable_operators::operator||;
+  using Descriptor = asio::posix::stream_descriptor;
+  pg_conn* conn = start_connection(url);
+  if (!conn || PQstatus(conn) == CONNECTION_BAD) {
     error = connection_error(conn);
     if (conn) PQfinish(conn);
-    return nullptr;
+    co_return nullptr;
   }
-  for (const Statement& statement : statements) {
-    Result prepared(PQprepare(conn, std::string(statement.name).c_str(),
-                              std::string(statement.sql).c_str(), 0, nullptr));
-    if (!prepared.ok()) {
-      error = "preparing " + std::string(statement.name) + ": " + prepared.error();
+  asio::steady_timer deadline(io);
+  deadline.expires_after(connect_timeout(conn));
+  PostgresPollingStatusType polled = PGRES_POLLING_WRITING;
+  while (polled != PGRES_POLLING_OK) {
+    if (polled == PGRES_POLLING_FAILED) {
+      error = connection_error(conn);
       PQfinish(conn);
-      return nullptr;
+      co_return nullptr;
     }
+    // A descriptor of libpq's socket each time: it may move to another of the host's
+    // addresses between polls.
+    int duplicate = ::fcntl(PQsocket(conn), F_DUPFD_CLOEXEC, 0);
+    if (duplicate < 0) {
+      error = std::string("duplicating the socket: ") + std::strerror(errno);
+      PQfinish(conn);
+      co_return nullptr;
+    }
+    bool timed_out = false;
+    try {
+      Descriptor socket(io, duplicate);
+      auto wait = polled == PGRES_POLLING_READING ? Descriptor::wait_read : Descriptor::wait_write;
+      auto ready = co_await (socket.async_wait(wait, asio::use_awaitable) ||
+                             deadline.async_wait(asio::use_awaitable));
+      timed_out = ready.index() == 1;
+    } catch (const std::exception& failure) {
+      error = std::string("waiting for the server: ") + failure.what();
+      PQfinish(conn);
+      co_return nullptr;
+    }
+    if (timed_out) {
+      error = "timeout expired connecting to the server";
+      PQfinish(conn);
+      co_return nullptr;
+    }
+    polled = PQconnectPoll(conn);
   }
   if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1) {
     error = connection_error(conn);
     PQfinish(conn);
-    return nullptr;
+    co_return nullptr;
   }
   int duplicate = ::fcntl(PQsocket(conn), F_DUPFD_CLOEXEC, 0);
   if (duplicate < 0) {
     error = std::string("duplicating the socket: ") + std::strerror(errno);
     PQfinish(conn);
-    return nullptr;
+    co_return nullptr;
   }
+  std::unique_ptr<Connection> connection;
   try {
-    return std::unique_ptr<Connection>(new Connection(io, conn, duplicate));
+    connection.reset(new Connection(io, conn, duplicate));
   } catch (const std::exception& failure) {  // Asio could not register the socket
     ::close(duplicate);
     PQfinish(conn);
     error = std::string("registering the socket: ") + failure.what();
-    return nullptr;
+    co_return nullptr;
   }
+  // Every statement prepared in one round trip.
+  for (const Statement& statement : statements) {
+    if (PQsendPrepare(conn, std::string(statement.name).c_str(), std::string(statement.sql).c_str(), 0,
+                      nullptr) == 0) {
+      error = connection_error(conn);
+      co_return nullptr;
+    }
+  }
+  std::vector<Result> prepared;
+  try {
+    prepared = co_await connection->finish(statements.size());
+  } catch (const StorageError& failure) {
+    error = failure.what();
+  }
+  if (!error.empty()) co_return nullptr;
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    if (!prepared[i].ok()) {
+      error = "preparing " + std::string(statements[i].name) + ": " + prepared[i].error();
+      co_return nullptr;
+    }
+  }
+  co_return connection;
 }
 
 bool Connection::in_transaction() const {

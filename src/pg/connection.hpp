@@ -87,11 +87,13 @@ struct Step {
 
 class Connection {
  public:
-  // Connects (blocking: done at start and when a broken connection is replaced) and
-  // prepares `statements`. Null with `error` set when the server cannot be reached or a
-  // statement does not prepare.
-  static std::unique_ptr<Connection> open(boost::asio::io_context& io, const std::string& url,
-                                          std::span<const Statement> statements, std::string& error);
+  // Connects without blocking the thread, within the connect timeout, and prepares
+  // `statements` in one round trip. Null with `error` set when the server cannot be
+  // reached in time or a statement does not prepare. `error` must start empty.
+  static boost::asio::awaitable<std::unique_ptr<Connection>> connect(boost::asio::io_context& io,
+                                                                     const std::string& url,
+                                                                     std::span<const Statement> statements,
+                                                                     std::string& error);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

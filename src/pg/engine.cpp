@@ -248,7 +248,8 @@ asio::awaitable<void> PgEngine::listen_ready() {
   asio::steady_timer timer(thread.io);
   while (!shutting_down_) {
     std::string error;
-    std::unique_ptr<Connection> connection = Connection::open(thread.io, options_.url, {}, error);
+    std::span<const Statement> none;
+    std::unique_ptr<Connection> connection = co_await Connection::connect(thread.io, options_.url, none, error);
     try {
       if (!connection) throw StorageError("postgres: " + error);
       require(co_await connection->exec("LISTEN " + std::string(kReadyChannel)));

@@ -27,12 +27,17 @@ asio::awaitable<Lease> Pool::acquire() {
     co_return Lease(*this, std::move(connection));
   }
   if (open_ < size_) {
-    std::string error = last_open_error_;
+    std::string error;
     std::unique_ptr<Connection> connection;
     if (std::chrono::steady_clock::now() >= retry_open_at_) {
-      // Blocking, up to the connect timeout: a connection is opened once and kept, so
-      // this thread waits for it only at its first operations and after the server was lost.
-      connection = Connection::open(io_, url_, statements_, error);
+      // Its place is taken while it connects (the thread serves others meanwhile), so
+      // that operations arriving then do not open more than `size`.
+      ++open_;
+      connection = co_await Connection::connect(io_, url_, statements_, error);
+      --open_;
+      if (connection && abandoned_) throw StorageError("postgres: the engine is stopping");
+    } else {
+      error = last_open_error_;
     }
     if (connection) {
       ++open_;

@@ -8,6 +8,9 @@
 #define BOOST_TEST_MODULE postgres
 #include <boost/test/unit_test.hpp>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 #include "core/time.hpp"
@@ -15,6 +18,7 @@
 #include "integration/postgres_cluster.hpp"
 #include "store/records.hpp"
 
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -24,6 +28,8 @@
 #include <set>
 
 using namespace baton::test;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
 BOOST_TEST_GLOBAL_FIXTURE(SharedPostgresGuard);
 
@@ -44,6 +50,79 @@ ServerOptions postgres_options(const std::string& url, std::string_view wake = "
       .with("storage.postgres", "{url: \"" + url + "\", connections_per_shard: 4, wake: " +
                                     std::string(wake) + ", poll_interval_ms: 200, sweep_interval_ms: 100}");
 }
+
+// A TCP relay in front of PostgreSQL that can go silent: from then on it accepts
+// connections and answers nothing (a server that hangs, a partition that drops replies),
+// and the connections it relayed are cut.
+class SilentableRelay {
+ public:
+  explicit SilentableRelay(int target) : target_(target) {
+    acceptor_.open(tcp::v4());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+    accepting_ = std::thread([this] { accept_loop(); });
+  }
+  ~SilentableRelay() {
+    stopping_ = true;
+    // A blocking accept() is not woken by closing its socket from another thread: a
+    // connection wakes it.
+    boost::system::error_code ignored;
+    tcp::socket poke(io_);
+    poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())), ignored);
+    accepting_.join();
+    acceptor_.close(ignored);
+    cut_all();
+    for (std::thread& t : pumps_) t.join();
+  }
+  int port() const { return acceptor_.local_endpoint().port(); }
+  void go_silent() {
+    silent_ = true;
+    cut_all();
+  }
+
+ private:
+  void accept_loop() {
+    while (!stopping_) {
+      auto client = std::make_shared<tcp::socket>(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(*client, ec);
+      if (ec || stopping_) return;
+      std::lock_guard lock(mutex_);
+      sockets_.push_back(client);
+      if (silent_) continue;  // held open, never answered
+      auto server = std::make_shared<tcp::socket>(io_);
+      server->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(target_)), ec);
+      if (ec) continue;
+      sockets_.push_back(server);
+      pumps_.emplace_back([client, server] { pump(*client, *server); });
+      pumps_.emplace_back([client, server] { pump(*server, *client); });
+    }
+  }
+  static void pump(tcp::socket& from, tcp::socket& to) {
+    std::array<char, 16384> buffer;
+    boost::system::error_code ec;
+    for (;;) {
+      std::size_t n = from.read_some(asio::buffer(buffer), ec);
+      if (ec || asio::write(to, asio::buffer(buffer.data(), n), ec) != n || ec) break;
+    }
+    to.shutdown(tcp::socket::shutdown_both, ec);
+  }
+  void cut_all() {
+    std::lock_guard lock(mutex_);
+    boost::system::error_code ignored;
+    for (auto& socket : sockets_) socket->shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  int target_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_{io_};
+  std::atomic<bool> silent_{false}, stopping_{false};
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<tcp::socket>> sockets_;
+  std::thread accepting_;
+  std::vector<std::thread> pumps_;
+};
 
 std::string with_token(const std::string& token, json::object extra = {}) {
   extra["lease_token"] = token;
@@ -657,6 +736,54 @@ BOOST_FIXTURE_TEST_CASE(the_largest_idempotent_batch_is_written_whole_and_replay
   Response claimed = claim_as("w-big");
   BOOST_TEST(claimed.task_str("id") == std::string(ids[6].as_string()));
   BOOST_TEST(claimed.task().at("payload").as_object().at("text").as_string().size() == 700u);
+}
+
+// A database that stops answering (connections cut, new ones accepted and never answered)
+// holds no thread: while every pool is reconnecting, up to its connect timeout, /health
+// answers at once on every thread, and the operations that need the database fail with
+// 503 within that timeout instead of hanging. (Keys are looked up blocking on a miss of
+// the node's caches: the test's key is in every thread's cache before.)
+BOOST_AUTO_TEST_CASE(a_database_that_stops_answering_holds_no_thread) {
+  Database db;
+  SilentableRelay relay(db.pg.port());
+  TestServer server(postgres_options(db.url + " port=" + std::to_string(relay.port()) + " connect_timeout=3"));
+  Client c = server.client();
+  const std::string key = c.register_key();
+  const std::string id = c.create_task_id(key, task_body("silent_" + unique_suffix()));
+  for (int i = 0; i < 16; ++i) BATON_REQUIRE_STATUS(server.client().get_task(key, id), 200);
+  // /health names the engine, without the embedded engine's own figures.
+  Response healthy = c.get("/health", "");
+  BATON_REQUIRE_STATUS(healthy, 200);
+  BOOST_TEST(healthy.obj().at("storage").at("engine").as_string() == "postgres");
+  BOOST_TEST(!healthy.obj().at("storage").as_object().contains("sync"));
+
+  relay.go_silent();
+  // Reads on many connections, so that every thread's pool reconnects.
+  std::vector<std::future<std::pair<int, double>>> reads;
+  for (int i = 0; i < 8; ++i) {
+    reads.push_back(std::async(std::launch::async, [&] {
+      Client own = server.client(20s);
+      auto start = SteadyClock::now();
+      Response r = own.get_task(key, id);
+      return std::make_pair(r.status, seconds(SteadyClock::now() - start));
+    }));
+  }
+  std::this_thread::sleep_for(500ms);
+  double slowest = 0;
+  for (int i = 0; i < 16; ++i) {
+    Client probe = server.client(20s);
+    auto start = SteadyClock::now();
+    Response health = probe.get("/health", "");
+    slowest = std::max(slowest, seconds(SteadyClock::now() - start));
+    // Degraded (503) while the database does not answer: told, not waited for.
+    BOOST_TEST((health.status == 200 || health.status == 503), health.describe());
+  }
+  BOOST_TEST(slowest < 1.0, "the slowest /health took " << slowest << " s");
+  for (auto& read : reads) {
+    auto [status, took] = read.get();
+    BOOST_TEST((status == 503 || status == 200), "status " << status);
+    BOOST_TEST(took < 10.0, "a read took " << took << " s");
+  }
 }
 
 // A schedule's row that is not Baton's (its record does not decode) stops firing and is
