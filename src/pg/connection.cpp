@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "core/errors.hpp"
 #include "pg/libpq.hpp"
@@ -137,80 +138,89 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::io_contex
                                                                  std::string& error) {
   using asio::experimental::awaitable_operators::operator||;
   using Descriptor = asio::posix::stream_descriptor;
-  pg_conn* conn = start_connection(url);
-  if (!conn || PQstatus(conn) == CONNECTION_BAD) {
-    error = connection_error(conn);
-    if (conn) PQfinish(conn);
+  // Owned until a Connection takes it: a frame destroyed mid-connect (the engine stopping)
+  // finishes it too.
+  std::unique_ptr<pg_conn, decltype(&PQfinish)> conn(start_connection(url), &PQfinish);
+  if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) {
+    error = connection_error(conn.get());
     co_return nullptr;
   }
+  // The whole open (the connection and the statements) within the connect timeout.
   asio::steady_timer deadline(io);
-  deadline.expires_after(connect_timeout(conn));
+  deadline.expires_after(connect_timeout(conn.get()));
   PostgresPollingStatusType polled = PGRES_POLLING_WRITING;
   while (polled != PGRES_POLLING_OK) {
     if (polled == PGRES_POLLING_FAILED) {
-      error = connection_error(conn);
-      PQfinish(conn);
+      error = connection_error(conn.get());
       co_return nullptr;
     }
     // A descriptor of libpq's socket each time: it may move to another of the host's
     // addresses between polls.
-    int duplicate = ::fcntl(PQsocket(conn), F_DUPFD_CLOEXEC, 0);
+    int duplicate = ::fcntl(PQsocket(conn.get()), F_DUPFD_CLOEXEC, 0);
     if (duplicate < 0) {
       error = std::string("duplicating the socket: ") + std::strerror(errno);
-      PQfinish(conn);
+      co_return nullptr;
+    }
+    std::optional<Descriptor> socket;
+    try {
+      socket.emplace(io, duplicate);
+    } catch (const std::exception& failure) {  // not registered: the descriptor is still ours
+      ::close(duplicate);
+      error = std::string("registering the socket: ") + failure.what();
       co_return nullptr;
     }
     bool timed_out = false;
     try {
-      Descriptor socket(io, duplicate);
       auto wait = polled == PGRES_POLLING_READING ? Descriptor::wait_read : Descriptor::wait_write;
-      auto ready = co_await (socket.async_wait(wait, asio::use_awaitable) ||
+      auto ready = co_await (socket->async_wait(wait, asio::use_awaitable) ||
                              deadline.async_wait(asio::use_awaitable));
       timed_out = ready.index() == 1;
     } catch (const std::exception& failure) {
       error = std::string("waiting for the server: ") + failure.what();
-      PQfinish(conn);
       co_return nullptr;
     }
     if (timed_out) {
       error = "timeout expired connecting to the server";
-      PQfinish(conn);
       co_return nullptr;
     }
-    polled = PQconnectPoll(conn);
+    polled = PQconnectPoll(conn.get());
   }
-  if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1) {
-    error = connection_error(conn);
-    PQfinish(conn);
+  if (PQsetnonblocking(conn.get(), 1) != 0 || PQenterPipelineMode(conn.get()) != 1) {
+    error = connection_error(conn.get());
     co_return nullptr;
   }
-  int duplicate = ::fcntl(PQsocket(conn), F_DUPFD_CLOEXEC, 0);
+  int duplicate = ::fcntl(PQsocket(conn.get()), F_DUPFD_CLOEXEC, 0);
   if (duplicate < 0) {
     error = std::string("duplicating the socket: ") + std::strerror(errno);
-    PQfinish(conn);
     co_return nullptr;
   }
   std::unique_ptr<Connection> connection;
   try {
-    connection.reset(new Connection(io, conn, duplicate));
+    connection.reset(new Connection(io, conn.get(), duplicate));
+    conn.release();
   } catch (const std::exception& failure) {  // Asio could not register the socket
     ::close(duplicate);
-    PQfinish(conn);
     error = std::string("registering the socket: ") + failure.what();
     co_return nullptr;
   }
+  if (statements.empty()) co_return connection;
   // Every statement prepared in one round trip.
   for (const Statement& statement : statements) {
-    if (PQsendPrepare(conn, std::string(statement.name).c_str(), std::string(statement.sql).c_str(), 0,
-                      nullptr) == 0) {
-      error = connection_error(conn);
+    if (PQsendPrepare(connection->conn_, std::string(statement.name).c_str(),
+                      std::string(statement.sql).c_str(), 0, nullptr) == 0) {
+      error = connection_error(connection->conn_);
       co_return nullptr;
     }
   }
   std::vector<Result> prepared;
   try {
-    prepared = co_await connection->finish(statements.size());
-  } catch (const StorageError& failure) {
+    auto answered = co_await (connection->finish(statements.size()) || deadline.async_wait(asio::use_awaitable));
+    if (answered.index() == 0) {
+      prepared = std::move(std::get<0>(answered));
+    } else {
+      error = "timeout expired preparing the statements";
+    }
+  } catch (const std::exception& failure) {
     error = failure.what();
   }
   if (!error.empty()) co_return nullptr;

@@ -290,6 +290,7 @@ asio::awaitable<void> PgEngine::fire_locked(Connection& connection, Thread& thre
 asio::awaitable<void> PgEngine::fire_on_time(Connection& connection, Thread& thread, Schedule& record,
                                              Millis now) {
   auto clock = clock_of(record);
+  const std::string no_scope;  // no idempotency key: a named local, not a temporary in co_await
   if (!std::holds_alternative<ScheduleClock>(clock)) {
     // Stored by a release that read its expression otherwise: it no longer fires by itself.
     record.next_due = 0;
@@ -298,14 +299,14 @@ asio::awaitable<void> PgEngine::fire_on_time(Connection& connection, Thread& thr
     if (record.missed == MissedPolicy::run_once) {
       FireOutcome fired;
       co_await fire_locked(connection, thread, record, RunTrigger::missed, record.next_due, nullptr,
-                           nullptr, "", fired);
+                           nullptr, no_scope, fired);
       co_return;
     }
     record.next_due = next_due_after(std::get<ScheduleClock>(clock), record.enabled, now);
   } else {
     FireOutcome fired;
     co_await fire_locked(connection, thread, record, RunTrigger::cron, record.next_due, nullptr,
-                         nullptr, "", fired);
+                         nullptr, no_scope, fired);
     co_return;
   }
   Params row = schedule_params(record);

@@ -29,28 +29,32 @@ asio::awaitable<Lease> Pool::acquire() {
   if (open_ < size_) {
     std::string error;
     std::unique_ptr<Connection> connection;
-    if (std::chrono::steady_clock::now() >= retry_open_at_) {
+    bool tried = std::chrono::steady_clock::now() >= retry_open_at_;
+    if (tried) {
       // Its place is taken while it connects (the thread serves others meanwhile), so
-      // that operations arriving then do not open more than `size`.
-      ++open_;
+      // that operations arriving then do not open more than `size`; given back however
+      // the connect ends.
+      struct Place {
+        int& open;
+        ~Place() { --open; }
+      } place{++open_};
       connection = co_await Connection::connect(io_, url_, statements_, error);
-      --open_;
-      if (connection && abandoned_) throw StorageError("postgres: the engine is stopping");
     } else {
       error = last_open_error_;
     }
+    if (abandoned_) throw StorageError("postgres: the engine is stopping");
     if (connection) {
       ++open_;
       co_return Lease(*this, std::move(connection));
     }
-    if (std::chrono::steady_clock::now() >= retry_open_at_) {
+    if (tried) {
       last_open_error_ = error;
       retry_open_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     if (open_ == 0) {
       // Nothing lent will come back: this fails, and so does the next waiter, in turn.
       wake_first_waiter();
-      throw StorageError("postgres: " + error);
+      throw StorageError(error.starts_with("postgres: ") ? error : "postgres: " + error);
     }
     // Connections that work are lent: wait for one of them.
   }
