@@ -118,6 +118,18 @@ std::string Result::sqlstate() const {
 
 // ---- Connection ----
 
+namespace {
+
+// A descriptor of libpq's socket for Asio to own (closing it never closes libpq's); -1
+// with `error` set when there is none.
+int duplicate_socket(pg_conn* conn, std::string& error) {
+  int duplicate = ::fcntl(PQsocket(conn), F_DUPFD_CLOEXEC, 0);
+  if (duplicate < 0) error = std::string("duplicating the socket: ") + std::strerror(errno);
+  return duplicate;
+}
+
+}  // namespace
+
 // The socket as Asio sees it: a duplicate of libpq's descriptor, so that Asio closing its
 // own never closes libpq's.
 struct Connection::Socket {
@@ -156,11 +168,8 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::io_contex
     }
     // A descriptor of libpq's socket each time: it may move to another of the host's
     // addresses between polls.
-    int duplicate = ::fcntl(PQsocket(conn.get()), F_DUPFD_CLOEXEC, 0);
-    if (duplicate < 0) {
-      error = std::string("duplicating the socket: ") + std::strerror(errno);
-      co_return nullptr;
-    }
+    int duplicate = duplicate_socket(conn.get(), error);
+    if (duplicate < 0) co_return nullptr;
     std::optional<Descriptor> socket;
     try {
       socket.emplace(io, duplicate);
@@ -189,11 +198,8 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::io_contex
     error = connection_error(conn.get());
     co_return nullptr;
   }
-  int duplicate = ::fcntl(PQsocket(conn.get()), F_DUPFD_CLOEXEC, 0);
-  if (duplicate < 0) {
-    error = std::string("duplicating the socket: ") + std::strerror(errno);
-    co_return nullptr;
-  }
+  int duplicate = duplicate_socket(conn.get(), error);
+  if (duplicate < 0) co_return nullptr;
   std::unique_ptr<Connection> connection;
   try {
     connection.reset(new Connection(io, conn.get(), duplicate));
