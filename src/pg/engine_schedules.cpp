@@ -190,8 +190,10 @@ asio::awaitable<FireOutcome> PgEngine::fire_schedule(FireRequest request,
   // own URL may see it.
   Params id = Params().text(request.schedule_id);
   Result found = require(co_await connection->run("read_schedule", id));
-  if (found.rows() == 0 || !opens(request, schedule_of(found, 0))) co_return fired;
-  const std::string account = schedule_of(found, 0).account;
+  if (found.rows() == 0) co_return fired;
+  const Schedule seen = schedule_of(found, 0);
+  if (!opens(request, seen)) co_return fired;
+  const std::string& account = seen.account;
   Millis now = wall_now_ms();
   std::string scope;
   Params key;
