@@ -241,6 +241,13 @@ std::unique_ptr<rocksdb::Iterator> Db::View::iterate(Cf family) {
   return std::unique_ptr<rocksdb::Iterator>(db_.db_->NewIterator(options, db_.cf(family)));
 }
 
+std::unique_ptr<rocksdb::Iterator> Db::View::iterate(Cf family, const rocksdb::Slice& upper_bound) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  options.iterate_upper_bound = &upper_bound;
+  return std::unique_ptr<rocksdb::Iterator>(db_.db_->NewIterator(options, db_.cf(family)));
+}
+
 StorageStatus Db::write(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;

@@ -27,6 +27,7 @@ class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
 class Snapshot;
+class Slice;
 class Status;
 }  // namespace rocksdb
 
@@ -82,6 +83,9 @@ class Db {
     std::optional<std::string> get(Cf family, std::string_view key);  // as Db::get
     // The iterator reads the view's snapshot: destroy it before the view.
     std::unique_ptr<rocksdb::Iterator> iterate(Cf family);
+    // Stops at `upper_bound` (exclusive) without stepping over what lies past it, deleted
+    // keys included; the slice must outlive the iterator.
+    std::unique_ptr<rocksdb::Iterator> iterate(Cf family, const rocksdb::Slice& upper_bound);
 
    private:
     friend class Db;

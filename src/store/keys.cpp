@@ -86,6 +86,13 @@ std::string active_prefix(std::string_view account) {
   return out;
 }
 
+std::string active_key_from(std::string_view account, Millis ms) {
+  Ulid floor{};
+  auto bits = static_cast<std::uint64_t>(ms < 0 ? 0 : ms);
+  for (int i = 5; i >= 0; --i, bits >>= 8) floor[i] = static_cast<std::uint8_t>(bits & 0xff);
+  return active_key(account, floor);
+}
+
 std::string active_key(std::string_view account, const Ulid& id) {
   std::string out = active_prefix(account);
   put_ulid(out, id);

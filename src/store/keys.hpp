@@ -54,6 +54,10 @@ std::optional<Ulid> task_key_id(std::string_view key);
 
 std::string active_key(std::string_view account, const Ulid& id);
 std::string active_prefix(std::string_view account);
+// The first active key of the account whose task id is from `ms` or later: ids begin with
+// their creation time, so [active_key_from(a, t0), active_key_from(a, t1)) holds the
+// entries of tasks created in [t0, t1).
+std::string active_key_from(std::string_view account, Millis ms);
 struct ActiveKey {
   std::string account;
   Ulid id{};
