@@ -776,7 +776,8 @@ int main(int argc, char** argv) {
       "admin-key", po::value(&cfg.admin_key), "the server's admin key, for --limited-plan")(
       "history", po::value(&cfg.history),
       "add the history phases: listings and the lifecycle measured, then N completed tasks made "
-      "(batches of 100), then the same measured again; the figures are after/before ratios")(
+      "(batches of 100), then the same measured again; the figures are after/before ratios; with "
+      "--rate, open-loop phases at that rate before and after give the claim p99 ratio")(
       "depth", po::value(&cfg.depth),
       "add the depth phases: the lifecycle of one type with 1000 of its tasks pending, then with N "
       "(made in batches of 100); claims take the oldest, creates refill, so each phase holds its depth; "
@@ -1005,43 +1006,6 @@ int main(int argc, char** argv) {
       report_rss(rep, cfg, "after");
       rep.num("lifecycle/health ratio",
               health_rps > 0 ? std::optional<double>(life_rps / health_rps) : std::nullopt, 3);
-      if (cfg.history > 0) {
-        // Listings and claims as history grows: the same phases before and after N
-        // terminal tasks of another type are made in this account. The listings are the
-        // ones history feeds: every task newest first, and the completed ones.
-        auto list_phase = [&](const std::string& name) {
-          auto phase_start = Clock::now() + secs(cfg.warmup);
-          Window window{phase_start, phase_start + secs(cfg.seconds)};
-          Stats st = run_workers(cfg, [&](Stats& s, int k) {
-            std::string target = k % 2 == 0 ? "/v1/tasks?limit=20" : "/v1/tasks?status=completed&limit=20";
-            return list_worker(cfg, s, window, target);
-          });
-          rep.num(name + " requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
-          rep.ops(st, {LIST}, name + " ");
-          rep.num(name + " errors", static_cast<double>(st.errors), 0);
-          return percentile_ms(st.lat_us[LIST], 0.99).value_or(0);
-        };
-        double list_before = list_phase("list before");
-        double cycle_before = cycle_phase("lifecycle before", "before ", type + "_before", lifecycle_worker);
-        std::atomic<long> left{cfg.history};
-        auto t_history = Clock::now();
-        Stats made = run_workers(cfg, [&](Stats& s, int) { return history_worker(cfg, s, left, type + "_history"); });
-        double history_seconds = std::chrono::duration<double>(Clock::now() - t_history).count();
-        rep.num("history tasks", static_cast<double>(made.cycles), 0);
-        rep.num("history seconds", history_seconds, 1);
-        report_rss(rep, cfg, "after history");
-        // RocksDB flushes and compacts what the history wrote for a while after: that is
-        // the cost of making history, not of having it.
-        constexpr auto kSettle = 15s;
-        rep.num("history settle seconds", std::chrono::duration<double>(kSettle).count(), 0);
-        std::this_thread::sleep_for(kSettle);
-        double list_after = list_phase("list after");
-        double cycle_after = cycle_phase("lifecycle after", "after ", type + "_after", lifecycle_worker);
-        rep.num("list p99 after/before ratio",
-                list_before > 0 ? std::optional<double>(list_after / list_before) : std::nullopt, 2);
-        rep.num("lifecycle after/before ratio",
-                cycle_before > 0 ? std::optional<double>(cycle_after / cycle_before) : std::nullopt, 3);
-      }
       if (cfg.streams > 0) {
         // A task of this account to follow, created and claimed here; its lease token for
         // the appends.
@@ -1178,6 +1142,58 @@ int main(int argc, char** argv) {
         return st;
       };
       if (cfg.rate > 0) rate_phase("rate", type + "_rate");
+      if (cfg.history > 0) {
+        // Listings and claims as history grows: the same phases before and after N
+        // terminal tasks of another type are made in this account. The listings are the
+        // ones history feeds: every task newest first, and the completed ones.
+        auto list_phase = [&](const std::string& name) {
+          auto phase_start = Clock::now() + secs(cfg.warmup);
+          Window window{phase_start, phase_start + secs(cfg.seconds)};
+          Stats st = run_workers(cfg, [&](Stats& s, int k) {
+            std::string target = k % 2 == 0 ? "/v1/tasks?limit=20" : "/v1/tasks?status=completed&limit=20";
+            return list_worker(cfg, s, window, target);
+          });
+          rep.num(name + " requests/s", static_cast<double>(st.requests) / cfg.seconds, 0);
+          rep.ops(st, {LIST}, name + " ");
+          rep.num(name + " errors", static_cast<double>(st.errors), 0);
+          return percentile_ms(st.lat_us[LIST], 0.99).value_or(0);
+        };
+        // The claims' latency: of the saturated lifecycle, and with --rate of an open loop
+        // at that rate, which shows it without the queueing of a saturated server.
+        auto claim_p99 = [](Stats st) { return percentile_ms(st.lat_us[CLAIM], 0.99); };
+        // RocksDB flushes and compacts what a phase wrote for a while after: that is the
+        // cost of making it, not of having it, so the measured phases start after a settle,
+        // the open loop first.
+        constexpr auto kSettle = 15s;
+        rep.num("settle seconds", std::chrono::duration<double>(kSettle).count(), 0);
+        std::this_thread::sleep_for(kSettle);
+        double list_before = list_phase("list before");
+        std::optional<double> claim_before;
+        if (cfg.rate > 0) claim_before = claim_p99(rate_phase("rate before", type + "_rate_before"));
+        double cycle_before = cycle_phase("lifecycle before", "before ", type + "_before", lifecycle_worker);
+        if (cfg.rate == 0) claim_before = claim_p99(last_cycle);
+        std::atomic<long> left{cfg.history};
+        auto t_history = Clock::now();
+        Stats made = run_workers(cfg, [&](Stats& s, int) { return history_worker(cfg, s, left, type + "_history"); });
+        double history_seconds = std::chrono::duration<double>(Clock::now() - t_history).count();
+        rep.num("history tasks", static_cast<double>(made.cycles), 0);
+        rep.num("history seconds", history_seconds, 1);
+        report_rss(rep, cfg, "after history");
+        std::this_thread::sleep_for(kSettle);
+        double list_after = list_phase("list after");
+        std::optional<double> claim_after;
+        if (cfg.rate > 0) claim_after = claim_p99(rate_phase("rate after", type + "_rate_after"));
+        double cycle_after = cycle_phase("lifecycle after", "after ", type + "_after", lifecycle_worker);
+        if (cfg.rate == 0) claim_after = claim_p99(last_cycle);
+        rep.num("claim p99 after/before ratio",
+                claim_before && claim_after && *claim_before > 0 ? std::optional<double>(*claim_after / *claim_before)
+                                                                 : std::nullopt,
+                2);
+        rep.num("list p99 after/before ratio",
+                list_before > 0 ? std::optional<double>(list_after / list_before) : std::nullopt, 2);
+        rep.num("lifecycle after/before ratio",
+                cycle_before > 0 ? std::optional<double>(cycle_after / cycle_before) : std::nullopt, 3);
+      }
       if (cfg.depth > 0) {
         // Claims as the backlog deepens. Each claim takes the backlog's oldest task and
         // each create adds one, so a phase runs at the depth made before it. With --rate,
