@@ -5,7 +5,9 @@
 #               but 'parity' (the integration suites again on the postgres engine)
 #   build-tsan  ThreadSanitizer: the unit tests that run threads (suite 'threads'), the
 #               fuzz replays and the integration suite (a multi-shard server under test)
-# Any report fails its test. Exit status: 0 when both runs pass.
+# Any report fails its test. Exit status: 0 when both runs pass. `meson test` builds only
+# what the chosen suites run (their executables and `depends`), so neither build compiles
+# the load generator, and the TSan build skips the single-threaded unit tests.
 #   bash scripts/sanitizers.sh [asan|tsan]...   (default: both)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ status=0
 for stage in "${stages[@]}"; do
   case "$stage" in
     asan)
-      configure build-asan address,undefined && ninja -C build-asan -j "$(nproc)" || { status=1; continue; }
+      configure build-asan address,undefined || { status=1; continue; }
       ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
       UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
@@ -37,7 +39,7 @@ for stage in "${stages[@]}"; do
         status=1
       ;;
     tsan)
-      configure build-tsan thread && ninja -C build-tsan -j "$(nproc)" || { status=1; continue; }
+      configure build-tsan thread || { status=1; continue; }
       TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$PWD/scripts/tsan.supp \
         meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 5 \
         --suite threads --suite integration --suite fuzz || status=1
