@@ -1167,11 +1167,20 @@ int main(int argc, char** argv) {
         constexpr auto kSettle = 15s;
         rep.num("settle seconds", std::chrono::duration<double>(kSettle).count(), 0);
         std::this_thread::sleep_for(kSettle);
-        double list_before = list_phase("list before");
-        std::optional<double> claim_before;
-        if (cfg.rate > 0) claim_before = claim_p99(rate_phase("rate before", type + "_rate_before"));
-        double cycle_before = cycle_phase("lifecycle before", "before ", type + "_before", lifecycle_worker);
-        if (cfg.rate == 0) claim_before = claim_p99(last_cycle);
+        struct Side {
+          double list_p99 = 0;
+          std::optional<double> claim_p99;
+          double cycle_rps = 0;
+        };
+        auto measure = [&](const std::string& side) {
+          Side m;
+          m.list_p99 = list_phase("list " + side);
+          if (cfg.rate > 0) m.claim_p99 = claim_p99(rate_phase("rate " + side, type + "_rate_" + side));
+          m.cycle_rps = cycle_phase("lifecycle " + side, side + " ", type + "_" + side, lifecycle_worker);
+          if (cfg.rate == 0) m.claim_p99 = claim_p99(last_cycle);
+          return m;
+        };
+        Side before = measure("before");
         std::atomic<long> left{cfg.history};
         auto t_history = Clock::now();
         Stats made = run_workers(cfg, [&](Stats& s, int) { return history_worker(cfg, s, left, type + "_history"); });
@@ -1180,19 +1189,16 @@ int main(int argc, char** argv) {
         rep.num("history seconds", history_seconds, 1);
         report_rss(rep, cfg, "after history");
         std::this_thread::sleep_for(kSettle);
-        double list_after = list_phase("list after");
-        std::optional<double> claim_after;
-        if (cfg.rate > 0) claim_after = claim_p99(rate_phase("rate after", type + "_rate_after"));
-        double cycle_after = cycle_phase("lifecycle after", "after ", type + "_after", lifecycle_worker);
-        if (cfg.rate == 0) claim_after = claim_p99(last_cycle);
+        Side after = measure("after");
         rep.num("claim p99 after/before ratio",
-                claim_before && claim_after && *claim_before > 0 ? std::optional<double>(*claim_after / *claim_before)
-                                                                 : std::nullopt,
+                before.claim_p99 && after.claim_p99 && *before.claim_p99 > 0
+                    ? std::optional<double>(*after.claim_p99 / *before.claim_p99)
+                    : std::nullopt,
                 2);
         rep.num("list p99 after/before ratio",
-                list_before > 0 ? std::optional<double>(list_after / list_before) : std::nullopt, 2);
+                before.list_p99 > 0 ? std::optional<double>(after.list_p99 / before.list_p99) : std::nullopt, 2);
         rep.num("lifecycle after/before ratio",
-                cycle_before > 0 ? std::optional<double>(cycle_after / cycle_before) : std::nullopt, 3);
+                before.cycle_rps > 0 ? std::optional<double>(after.cycle_rps / before.cycle_rps) : std::nullopt, 3);
       }
       if (cfg.depth > 0) {
         // Claims as the backlog deepens. Each claim takes the backlog's oldest task and
