@@ -777,7 +777,8 @@ int main(int argc, char** argv) {
       "history", po::value(&cfg.history),
       "add the history phases: listings and the lifecycle measured, then N completed tasks made "
       "(batches of 100), then the same measured again; the figures are after/before ratios; with "
-      "--rate, open-loop phases at that rate before and after give the claim p99 ratio")(
+      "--rate, open-loop phases at that rate before and after give the claim p99 ratio (without it, the "
+      "lifecycle's claims do)")(
       "depth", po::value(&cfg.depth),
       "add the depth phases: the lifecycle of one type with 1000 of its tasks pending, then with N "
       "(made in batches of 100); claims take the oldest, creates refill, so each phase holds its depth; "
@@ -1163,7 +1164,7 @@ int main(int argc, char** argv) {
         auto claim_p99 = [](Stats st) { return percentile_ms(st.lat_us[CLAIM], 0.99); };
         // RocksDB flushes and compacts what a phase wrote for a while after: that is the
         // cost of making it, not of having it, so the measured phases start after a settle,
-        // the open loop first.
+        // the saturated lifecycle last.
         constexpr auto kSettle = 15s;
         rep.num("settle seconds", std::chrono::duration<double>(kSettle).count(), 0);
         std::this_thread::sleep_for(kSettle);

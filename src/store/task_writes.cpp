@@ -4,9 +4,12 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
-#include <chrono>
+#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <map>
+
+#include "core/time.hpp"
 
 namespace baton::store {
 
@@ -381,9 +384,10 @@ ListResult walk_listing(Db& db, const std::string& prefix, const ListQuery& quer
 // RocksDB steps backward over a deleted key about ten times slower than forward. So the
 // walk goes back in time by windows of task creation (16 ms, then each twice the last)
 // and reads each window forward, bounded above so that no window steps over another's
-// deleted keys: those newer than the page are each read once, forward. A window holding
-// more than kDenseWindow accepted entries (a backlog created in a burst) is split in two
-// by time and the newer half read first, so a page never reads a whole backlog.
+// deleted keys. A window found holding more than kDenseWindow accepted entries (a backlog
+// created in a burst) is not read whole: it is cut again into windows growing back from
+// its newer end (1 ms, 2 ms, 4 ms, ...), so a page reads about as many entries as it
+// needs, plus kDenseWindow for each dense window met, or all of one millisecond's.
 // `accept` sees each entry's value.
 template <typename Accept>
 ListResult walk_active(Db& db, const ListQuery& query, Accept accept) {
@@ -397,6 +401,23 @@ ListResult walk_active(Db& db, const ListQuery& query, Accept accept) {
   constexpr std::size_t kDenseWindow = 1024;
   const std::string prefix = keys::active_prefix(query.account);
   auto key_from = [&](Millis ms) { return ms <= 0 ? prefix : keys::active_key_from(query.account, ms); };
+  // Pushes windows covering [window.from, window.to), growing back from its newer end
+  // (the first `first` ms, then each twice the last), so that the newest is read first.
+  std::vector<Window> windows;
+  auto cut = [&](Window window, Millis first) {
+    std::vector<Window> pieces;
+    Millis to = window.to;
+    std::string upper = std::move(window.upper);
+    for (Millis span = first; to > window.from; span *= 2) {
+      Millis from = std::max(window.from, to - span);
+      std::string lower = from == window.from ? window.lower : key_from(from);
+      pieces.push_back({lower, std::move(upper), from, to});
+      upper = std::move(lower);
+      to = from;
+    }
+    windows.insert(windows.end(), std::make_move_iterator(pieces.rbegin()),
+                   std::make_move_iterator(pieces.rend()));
+  };
 
   Millis top = 0;
   std::string upper;
@@ -404,24 +425,15 @@ ListResult walk_active(Db& db, const ListQuery& query, Accept accept) {
     top = ulid_time(*query.before);
     upper = keys::active_key(query.account, *query.before);
   } else {
-    top = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::system_clock::now().time_since_epoch()).count();
+    top = wall_now_ms();
     upper = prefix + std::string(17, '\xff');  // ids dated past the clock fall in the first window
   }
-  Millis edge = top - kFirstWindowMs;  // the older end of the windows made so far
-  std::vector<Window> windows{{key_from(edge), std::move(upper), std::max<Millis>(edge, 0), top + 1}};
-  Millis span = kFirstWindowMs;
+  // Every id of the account is at least 0 ms old and its time fits in 48 bits.
+  cut({prefix, std::move(upper), 0, top + 1}, kFirstWindowMs);
 
   Db::View view = db.view();
   std::vector<Ulid> ring;  // a window's newest `wanted` accepted ids
-  for (;;) {
-    if (windows.empty()) {
-      if (edge <= 0) return result;
-      span *= 2;
-      Millis older = edge - span;
-      windows.push_back({key_from(older), key_from(edge), std::max<Millis>(older, 0), edge});
-      edge = older;
-    }
+  while (!windows.empty()) {
     Window window = std::move(windows.back());
     windows.pop_back();
 
@@ -430,28 +442,28 @@ ListResult walk_active(Db& db, const ListQuery& query, Accept accept) {
     ring.clear();
     std::size_t seen = 0;
     bool dense = false;
-    rocksdb::Slice bound(window.upper.data(), window.upper.size());
-    auto it = view.iterate(Cf::active, bound);
-    for (it->Seek(slice(window.lower)); it->Valid(); it->Next()) {
-      if (it->key().size() != prefix.size() + 16) continue;
-      auto key = keys::decode_active_key(std::string_view(it->key().data(), it->key().size()));
-      if (!key || !accept(std::string_view(it->value().data(), it->value().size()))) continue;
-      if (ring.size() < wanted) {
-        ring.push_back(key->id);
-      } else {
-        ring[seen % wanted] = key->id;
+    {
+      rocksdb::Slice bound(window.upper.data(), window.upper.size());
+      auto it = view.iterate(Cf::active, bound);
+      for (it->Seek(slice(window.lower)); it->Valid(); it->Next()) {
+        if (it->key().size() != prefix.size() + 16) continue;
+        if (!accept(std::string_view(it->value().data(), it->value().size()))) continue;
+        auto id = keys::list_key_id(std::string_view(it->key().data(), it->key().size()));
+        if (!id) continue;
+        if (ring.size() < wanted) {
+          ring.push_back(*id);
+        } else {
+          ring[seen % wanted] = *id;
+        }
+        if (++seen > kDenseWindow && splittable) {
+          dense = true;
+          break;
+        }
       }
-      if (++seen > kDenseWindow && splittable) {
-        dense = true;
-        break;
-      }
+      if (!it->status().ok()) throw StorageError(it->status().ToString());
     }
-    if (!it->status().ok()) throw StorageError(it->status().ToString());
     if (dense) {
-      Millis middle = window.from + (window.to - window.from) / 2;
-      std::string middle_key = key_from(middle);
-      windows.push_back({std::move(window.lower), middle_key, window.from, middle});
-      windows.push_back({std::move(middle_key), std::move(window.upper), middle, window.to});
+      cut(std::move(window), 1);
       continue;
     }
     // Newest first: the ring's last write, then backward around it.
@@ -466,6 +478,7 @@ ListResult walk_active(Db& db, const ListQuery& query, Accept accept) {
                          ulid_time(oldest) + 1});
     }
   }
+  return result;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <ostream>
 
 #include "core/ulid.hpp"
@@ -38,8 +39,9 @@ struct TempDb {
 
 UlidGenerator ids(42);
 
-Task make_task(const std::string& account, const std::string& type, Ulid& id, Millis now) {
-  id = ids.next(now, 7);
+Task make_task(const std::string& account, const std::string& type, Ulid& id, Millis now,
+               UlidGenerator& generator = ids) {
+  id = generator.next(now, 7);
   Task task;
   task.id = task_id_string(id);
   task.account_id = account;
@@ -225,17 +227,34 @@ BOOST_AUTO_TEST_CASE(a_cursor_is_given_only_when_a_readable_task_follows) {
   }
 }
 
+namespace {
+
+// Pages of a listing joined, each page but a lone first one checked non-empty (a cursor
+// is given only when a readable task follows).
+std::vector<std::string> joined_pages(Db& db, const store::ListQuery& query) {
+  std::vector<std::string> out;
+  auto all = pages(db, query);
+  for (const auto& page : all) {
+    if (all.size() > 1) BOOST_TEST(!page.empty());
+    out.insert(out.end(), page.begin(), page.end());
+  }
+  return out;
+}
+
+}  // namespace
+
 // The pending and claimed listings walk back in time by windows, each read forward; these
-// tasks put live entries in every shape of window: days old, a burst bigger than a dense
-// window an hour ago (many in one millisecond), seconds old, thousands finished (deleted
-// keys) at the new end, and ids dated past the clock.
+// tasks put live entries in every shape of window: weeks old, a burst an hour ago bigger
+// than a dense window, more than a dense window in one millisecond, seconds old, thousands
+// finished (deleted keys) at the new end, and ids dated past the clock.
 BOOST_AUTO_TEST_CASE(active_listings_page_through_bursts_deleted_keys_and_any_age) {
   TempDb t;
+  UlidGenerator generator(7);
   const Millis now = wall_now_ms();
   std::vector<Task> live;
-  auto add = [&](Millis at, TaskStatus status) {
+  auto add = [&](Millis at, TaskStatus status, const std::string& type = "x") {
     Ulid id;
-    Task task = make_task("acct_1", "x", id, at);
+    Task task = make_task("acct_1", type, id, at, generator);
     commit(*t.db, nullptr, task, id);
     if (status != TaskStatus::pending) {
       Task next = task;
@@ -247,48 +266,58 @@ BOOST_AUTO_TEST_CASE(active_listings_page_through_bursts_deleted_keys_and_any_ag
   };
   for (int day = 30; day > 0; day -= 7) add(now - day * 86'400'000LL, TaskStatus::pending);
   for (int i = 0; i < 3000; ++i) {
-    add(now - 3'600'000 + i / 1000, i % 5 == 0 ? TaskStatus::claimed : TaskStatus::pending);
+    add(now - 3'600'000 + i / 3, i % 5 == 0 ? TaskStatus::claimed : TaskStatus::pending);
   }
+  for (int i = 0; i < 1500; ++i) add(now - 600'000, TaskStatus::pending, i % 3 == 0 ? "y" : "x");
   for (int i = 0; i < 20; ++i) add(now - 20'000 + i * 500, TaskStatus::pending);
   for (int i = 0; i < 5000; ++i) {
     add(now - 2000 + i / 5, i % 100 == 0 ? TaskStatus::pending : TaskStatus::completed);
   }
-  add(now + 5000, TaskStatus::pending);
-  add(now + 5001, TaskStatus::claimed);
+  add(now + 3'600'000, TaskStatus::pending, "y");
+  add(now + 3'600'001, TaskStatus::claimed);
 
   for (TaskStatus status : {TaskStatus::pending, TaskStatus::claimed}) {
-    std::vector<std::string> expected;
-    for (auto it = live.rbegin(); it != live.rend(); ++it) {
-      if (it->status == status) expected.push_back(it->id);
-    }
-    for (int limit : {1, 7, 1000}) {
-      store::ListQuery query{"acct_1", std::nullopt, status, limit, std::nullopt};
-      BOOST_TEST(listed(*t.db, query) == expected, boost::test_tools::per_element());
+    for (std::optional<std::string> type : {std::optional<std::string>{}, std::optional<std::string>{"y"}}) {
+      std::vector<std::string> expected;
+      for (auto it = live.rbegin(); it != live.rend(); ++it) {
+        if (it->status == status && (!type || it->type == *type)) expected.push_back(it->id);
+      }
+      for (int limit : {1, 7, 1000}) {
+        store::ListQuery query{"acct_1", type, status, limit, std::nullopt};
+        BOOST_TEST(joined_pages(*t.db, query) == expected, boost::test_tools::per_element());
+      }
     }
   }
-  BOOST_TEST(live.size() > 2500u);
+  BOOST_TEST(live.size() > 4000u);
 }
 
-// A window holding more live entries than the page has room for, with unreadable records
-// among its newest: the rest of the window is read, below the ids already taken.
+// Windows holding more live entries than the page has room for, with unreadable records
+// among their newest: the rest of each window is read, below the ids already taken. One
+// is a dense burst (three tasks a millisecond), one a sparse run.
 BOOST_AUTO_TEST_CASE(unreadable_records_in_a_window_leave_no_hole_in_the_pages) {
   TempDb t;
+  UlidGenerator generator(9);
   const Millis now = wall_now_ms();
-  std::vector<Ulid> made(50);
+  std::vector<Ulid> made;
   std::vector<Task> tasks;
-  for (int i = 0; i < 50; ++i) {
-    tasks.push_back(make_task("acct_1", "x", made[i], now - 100'000 + i));
-    commit(*t.db, nullptr, tasks[i], made[i]);
-  }
-  for (int i = 44; i < 50; ++i) drop_record(*t.db, made[i]);
-  drop_record(*t.db, made[20]);
+  auto add = [&](Millis at) {
+    made.emplace_back();
+    tasks.push_back(make_task("acct_1", "x", made.back(), at, generator));
+    commit(*t.db, nullptr, tasks.back(), made.back());
+  };
+  for (int i = 0; i < 3000; ++i) add(now - 3'600'000 + i / 3);
+  for (int i = 0; i < 50; ++i) add(now - 100'000 + i);
+  std::set<std::size_t> dropped{0, 1500, 2990, 2991, 2992, 2993, 2994, 2995, 2996, 2997, 2998, 2999,
+                                3020};
+  for (std::size_t i = 3044; i < 3050; ++i) dropped.insert(i);
+  for (std::size_t i : dropped) drop_record(*t.db, made[i]);
   std::vector<std::string> expected;
-  for (int i = 43; i >= 0; --i) {
-    if (i != 20) expected.push_back(tasks[i].id);
+  for (std::size_t i = tasks.size(); i-- > 0;) {
+    if (!dropped.count(i)) expected.push_back(tasks[i].id);
   }
-  for (int limit : {1, 2, 5, 43, 44}) {
+  for (int limit : {1, 2, 5, 43, 44, 3000}) {
     store::ListQuery query{"acct_1", std::nullopt, TaskStatus::pending, limit, std::nullopt};
-    BOOST_TEST(listed(*t.db, query) == expected, boost::test_tools::per_element());
+    BOOST_TEST(joined_pages(*t.db, query) == expected, boost::test_tools::per_element());
   }
 }
 
