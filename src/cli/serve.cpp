@@ -214,6 +214,11 @@ int serve(const Config& config, const std::string& config_path) {
     }
     return stats;
   });
+  // Taken before the first request can be answered: a supervisor that sends SIGTERM as
+  // soon as the server answers must get a clean stop, not the default action. The set
+  // keeps a signal that arrives before the wait below.
+  asio::io_context signals_context;
+  asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
   backend->start();
   for (int i = 0; i < shards; ++i) {
     http::Listener* listener = listeners[i].get();
@@ -233,8 +238,6 @@ int serve(const Config& config, const std::string& config_path) {
   // SIGHUP reads the TLS certificate and key again (a renewed certificate is used by the
   // connections that come after) and the config file's plans and rate limits; SIGINT and
   // SIGTERM stop the server.
-  asio::io_context signals_context;
-  asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
   int received = 0;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& error, int signal) {
