@@ -20,6 +20,7 @@
 #include "store/db.hpp"
 #include "store/keys.hpp"
 #include "store/records.hpp"
+#include "store/task_listing.hpp"
 #include "store/task_writes.hpp"
 
 namespace baton {

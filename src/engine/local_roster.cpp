@@ -11,7 +11,7 @@
 #include "engine/shard.hpp"
 #include "store/db.hpp"
 #include "store/records.hpp"
-#include "store/task_writes.hpp"
+#include "store/task_listing.hpp"
 
 namespace baton {
 

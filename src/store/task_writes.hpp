@@ -1,7 +1,8 @@
 #pragma once
 // What a task transition writes: the record and every index entry that changes with it,
 // added to one WriteBatch so a crash never leaves an index that disagrees with its record.
-// And the reads that go with those indexes: the recovery scans and the listing query.
+// And the reads that go with those indexes: the recovery scans (the listing query is
+// store/task_listing.hpp).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -105,25 +106,5 @@ std::vector<ScheduleRun> read_schedule_runs(Db& db, const Ulid& id, std::int64_t
 // Calls back with every pending or claimed task (recovery at start).
 void scan_active(Db& db,
                  const std::function<void(const keys::ActiveKey&, const records::ActiveEntry&)>& each);
-
-struct ListQuery {
-  std::string account;
-  std::optional<std::string> type;
-  std::optional<TaskStatus> status;
-  int limit = 20;
-  std::optional<Ulid> before;  // the cursor: list tasks older than this one
-};
-struct ListResult {
-  std::vector<Task> tasks;
-  std::optional<Ulid> next_before;  // set when at least one more readable task follows
-};
-// Newest first, from one snapshot. Reads the index entries of one page and their
-// records, plus the next readable one to know that more follow: the cost grows with the page, not with the account's finished
-// tasks (pending and claimed listings scan the account's live tasks only).
-ListResult list_tasks(Db& db, const ListQuery& query);
-
-// The children of `parent` (tasks created with it as parent_task_id), from one snapshot;
-// empty when it has none. Reads every child's record: the cost grows with the children.
-TaskChildren read_children(Db& db, const std::string& account, const Ulid& parent);
 
 }  // namespace baton::store

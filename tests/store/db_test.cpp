@@ -14,6 +14,7 @@
 #include "store/db.hpp"
 #include "store/keys.hpp"
 #include "store/records.hpp"
+#include "store/task_listing.hpp"
 #include "store/task_writes.hpp"
 #include "support/temp_dir.hpp"
 
