@@ -4,6 +4,7 @@
 #include <rocksdb/iterator.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/time.hpp"
 #include "store/keys.hpp"
@@ -14,10 +15,6 @@ namespace baton::store {
 namespace {
 
 rocksdb::Slice slice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
-
-}  // namespace
-
-namespace {
 
 // Adds the task `id` names to the page when its record can be read (an entry whose record
 // is missing or unreadable is skipped, not counted). True once the page is complete: it

@@ -1,5 +1,5 @@
 #pragma once
-// The listing query (spec section 5's GET /v1/tasks) and a parent's children: reads of the
+// The listing query (spec section 6's GET /v1/tasks) and a parent's children: reads of the
 // listing and active indexes and the records they name, each from one snapshot.
 #include <optional>
 #include <string>
