@@ -59,14 +59,27 @@ void commit(Db& db, const Task* before, const Task& after, const Ulid& id) {
   BOOST_REQUIRE(db.write(batch, false).ok());
 }
 
-std::vector<std::string> listed(Db& db, store::ListQuery query) {
-  std::vector<std::string> out;
+std::vector<std::vector<std::string>> pages(Db& db, store::ListQuery query) {
+  std::vector<std::vector<std::string>> out;
   for (;;) {
     auto page = store::list_tasks(db, query);
-    for (auto& task : page.tasks) out.push_back(task.id);
+    out.emplace_back();
+    for (auto& task : page.tasks) out.back().push_back(task.id);
     if (!page.next_before) return out;
     query.before = page.next_before;
   }
+}
+
+// Every page of a listing, joined. A page that came with a cursor is never followed by an
+// empty one (a cursor is given only when a readable task follows): checked on each call.
+std::vector<std::string> listed(Db& db, const store::ListQuery& query) {
+  std::vector<std::string> out;
+  auto all = pages(db, query);
+  for (const auto& page : all) {
+    if (all.size() > 1) BOOST_TEST(!page.empty());
+    out.insert(out.end(), page.begin(), page.end());
+  }
+  return out;
 }
 
 }  // namespace
@@ -195,17 +208,6 @@ void drop_record(Db& db, const Ulid& id) {
   BOOST_REQUIRE(db.write(batch, false).ok());
 }
 
-std::vector<std::vector<std::string>> pages(Db& db, store::ListQuery query) {
-  std::vector<std::vector<std::string>> out;
-  for (;;) {
-    auto page = store::list_tasks(db, query);
-    out.emplace_back();
-    for (auto& task : page.tasks) out.back().push_back(task.id);
-    if (!page.next_before) return out;
-    query.before = page.next_before;
-  }
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_cursor_is_given_only_when_a_readable_task_follows) {
@@ -227,22 +229,6 @@ BOOST_AUTO_TEST_CASE(a_cursor_is_given_only_when_a_readable_task_follows) {
     BOOST_TEST((pages(*t.db, query) == Pages{{tasks[3].id, tasks[1].id}}));
   }
 }
-
-namespace {
-
-// Pages of a listing joined, each page but a lone first one checked non-empty (a cursor
-// is given only when a readable task follows).
-std::vector<std::string> joined_pages(Db& db, const store::ListQuery& query) {
-  std::vector<std::string> out;
-  auto all = pages(db, query);
-  for (const auto& page : all) {
-    if (all.size() > 1) BOOST_TEST(!page.empty());
-    out.insert(out.end(), page.begin(), page.end());
-  }
-  return out;
-}
-
-}  // namespace
 
 // The pending and claimed listings walk back in time by windows, each read forward; these
 // tasks put live entries in every shape of window: weeks old, a burst an hour ago bigger
@@ -285,7 +271,7 @@ BOOST_AUTO_TEST_CASE(active_listings_page_through_bursts_deleted_keys_and_any_ag
       }
       for (int limit : {1, 7, 1000}) {
         store::ListQuery query{"acct_1", type, status, limit, std::nullopt};
-        BOOST_TEST(joined_pages(*t.db, query) == expected, boost::test_tools::per_element());
+        BOOST_TEST(listed(*t.db, query) == expected, boost::test_tools::per_element());
       }
     }
   }
@@ -318,7 +304,7 @@ BOOST_AUTO_TEST_CASE(unreadable_records_in_a_window_leave_no_hole_in_the_pages) 
   }
   for (int limit : {1, 2, 5, 43, 44, 3000}) {
     store::ListQuery query{"acct_1", std::nullopt, TaskStatus::pending, limit, std::nullopt};
-    BOOST_TEST(joined_pages(*t.db, query) == expected, boost::test_tools::per_element());
+    BOOST_TEST(listed(*t.db, query) == expected, boost::test_tools::per_element());
   }
 }
 
